@@ -1,0 +1,32 @@
+# The two commands (see README.md):
+#   make demo   runs the product on this machine (sets up what it needs first)
+#   make test   runs every test, lint and fuzz smoke run (what CI runs through .ci/run)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+FUZZ_SECONDS ?= 30
+
+.PHONY: help setup lint unit test fuzz-smoke demo
+
+help:
+	@echo "make demo   - run the product (mock central + daemon + virtual card + app)"
+	@echo "make test   - run every test (what CI runs)"
+
+setup:
+	@scripts/setup-debian.sh
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+unit:
+	$(CARGO) nextest run --workspace --locked --profile ci --no-tests=pass
+	$(CARGO) test --workspace --doc --locked
+
+fuzz-smoke:
+	@scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
+
+test: setup lint unit fuzz-smoke
+
+demo: setup
+	@scripts/demo.sh

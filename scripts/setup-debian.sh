@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the demo need on a Debian 12 machine, idempotently:
+# a second run only checks and returns in a second or two.
+#   scripts/setup-debian.sh            # build + test + demo prerequisites
+set -euo pipefail
+
+APT_PACKAGES=(
+  # build
+  build-essential pkgconf libssl-dev
+  # PC/SC: the daemon and a private pcscd with the vsmartcard virtual reader for tests and the demo
+  pcscd libpcsclite-dev vsmartcard-vpcd
+  # OS keyring backends used by the daemon and the tests (keyutils session keyring, Secret Service)
+  keyutils dbus dbus-x11 gnome-keyring libsecret-tools
+  # misc tools used by the test scripts
+  curl procps psmisc util-linux
+)
+
+need=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if ((${#need[@]})); then
+  echo "setup: installing ${need[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${need[@]}"; then
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${need[@]}"
+  fi
+fi
+
+# Rust components and cargo tools.
+command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust with rustup first" >&2; exit 1; }
+for c in rustfmt clippy; do
+  rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
+done
+command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+echo "setup: ok"
