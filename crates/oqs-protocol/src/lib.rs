@@ -36,6 +36,8 @@ pub mod medical;
 mod message;
 mod pii;
 pub mod qualification;
+#[cfg(test)]
+mod roundtrip_tests;
 mod validate;
 
 pub use codes::*;

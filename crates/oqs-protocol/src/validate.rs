@@ -247,9 +247,9 @@ impl Validator {
             };
         let Some(digits) = digits else {
             let hint = if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
-                " (a 6-digit 国保 number must be left-padded with two half-width spaces)"
+                format!("; write this 6-digit 国保 number as `  {value}`")
             } else {
-                ""
+                String::new()
             };
             self.issue(
                 leaf,
