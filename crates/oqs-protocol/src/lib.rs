@@ -48,4 +48,4 @@ pub use medical::*;
 pub use message::{Decoded, Message, read_file, read_message, write_message};
 pub use pii::Pii;
 pub use qualification::*;
-pub use validate::{CodeTable, ValidationIssue, insurer_check_digit};
+pub use validate::{CodeTable, ValidationIssue, insurer_check_digit, render_err_file};
