@@ -38,7 +38,9 @@ pub use crypto::{DEFAULT_KEY_NAME, KeyProvider, KeyringKeyProvider, StaticKeyPro
 pub use error::StoreError;
 pub use migrations::SCHEMA_VERSION;
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxState, Received};
-pub use records::{CheckIn, CheckInStatus, Consent, PatientIdentity, PatientKey, QueryResult};
+pub use records::{
+    CheckIn, CheckInStatus, Consent, Document, PatientIdentity, PatientKey, QueryResult,
+};
 
 use crypto::DataKeys;
 

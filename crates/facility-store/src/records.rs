@@ -80,6 +80,28 @@ fn normalise(s: &str) -> String {
         .collect()
 }
 
+/// A stored document (result XML) that holds identifiers. Zeroized on drop; `Debug` shows only its size.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Document(Zeroizing<Vec<u8>>);
+
+impl Document {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for Document {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+}
+
+impl fmt::Debug for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Document(<{} bytes>)", self.0.len())
+    }
+}
+
 /// Eligibility state of a check-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CheckInStatus {
@@ -129,7 +151,7 @@ pub struct CheckIn {
     pub status: CheckInStatus,
     pub patient: Option<PatientIdentity>,
     /// The result document (OQSsiquc01res-shaped XML); holds identifiers, so encrypted at rest.
-    pub result_document: Option<Zeroizing<Vec<u8>>>,
+    pub result_document: Option<Document>,
     pub updated_at: i64,
 }
 
@@ -142,7 +164,7 @@ pub struct QueryResult {
     /// `ok`, `error`, … as the relay decides.
     pub status: String,
     pub result_name: Option<String>,
-    pub body: Zeroizing<Vec<u8>>,
+    pub body: Document,
 }
 
 /// A consent given at the kiosk.
@@ -222,7 +244,7 @@ impl Store {
         let result_enc = check_in
             .result_document
             .as_ref()
-            .map(|d| self.keys.seal("check_ins.result", id, d))
+            .map(|d| self.keys.seal("check_ins.result", id, d.as_bytes()))
             .transpose()?;
         self.conn().execute(
             "INSERT INTO check_ins (check_in_id, at, reader, method, status, patient_key, patient_enc, result_enc, updated_at)
@@ -325,7 +347,7 @@ impl Store {
             .transpose()?;
         let result_document = row
             .result_enc
-            .map(|enc| self.keys.open("check_ins.result", id, &enc))
+            .map(|enc| self.keys.open("check_ins.result", id, &enc).map(Document))
             .transpose()?;
         Ok(CheckIn {
             status: CheckInStatus::parse(&row.status)?,
@@ -341,9 +363,11 @@ impl Store {
 
     /// Stores (or replaces) the answer to a relay request.
     pub fn put_query_result(&self, result: &QueryResult) -> Result<(), StoreError> {
-        let body_enc = self
-            .keys
-            .seal("query_results.body", &result.request_name, &result.body)?;
+        let body_enc = self.keys.seal(
+            "query_results.body",
+            &result.request_name,
+            result.body.as_bytes(),
+        )?;
         self.conn().execute(
             "INSERT INTO query_results (request_name, kind, answered_at, status, result_name, body_enc)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -378,7 +402,8 @@ impl Store {
         };
         let body = self
             .keys
-            .open("query_results.body", &request_name, &body_enc)?;
+            .open("query_results.body", &request_name, &body_enc)
+            .map(Document)?;
         Ok(Some(QueryResult {
             request_name,
             kind,

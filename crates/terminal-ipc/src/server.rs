@@ -12,7 +12,9 @@ use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio::task::JoinSet;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use crate::auth::{IpcToken, PeerIdentity, PeerPolicy};
+#[cfg(unix)]
+use crate::auth::PeerPolicy;
+use crate::auth::{IpcToken, PeerIdentity};
 use crate::error::IpcError;
 use crate::frame::{self, FrameError, MAX_FRAME_LEN};
 use crate::message::{
@@ -74,23 +76,12 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    #[cfg(unix)]
     pub fn new(socket_path: impl Into<PathBuf>, token: IpcToken) -> Self {
         Self {
             socket_path: socket_path.into(),
             token,
+            #[cfg(unix)]
             policy: PeerPolicy::same_user(),
-            server_name: format!("terminal-ipc {}", env!("CARGO_PKG_VERSION")),
-            hello_timeout: Duration::from_secs(5),
-            event_buffer: 1024,
-        }
-    }
-
-    #[cfg(windows)]
-    pub fn new(socket_path: impl Into<PathBuf>, token: IpcToken) -> Self {
-        Self {
-            socket_path: socket_path.into(),
-            token,
             server_name: format!("terminal-ipc {}", env!("CARGO_PKG_VERSION")),
             hello_timeout: Duration::from_secs(5),
             event_buffer: 1024,
@@ -115,22 +106,10 @@ pub struct IpcServer {
 
 impl IpcServer {
     /// Binds the socket (creating its private directory) so clients can connect as soon as this returns.
-    #[cfg(unix)]
     pub async fn bind(config: ServerConfig) -> Result<Self, IpcError> {
+        #[cfg(unix)]
         let listener = crate::unix::bind(&config.socket_path, config.policy.group).await?;
-        let (events, _) = broadcast::channel(config.event_buffer.max(1));
-        Ok(Self {
-            shared: Arc::new(Shared {
-                config,
-                events,
-                next_connection: AtomicU64::new(1),
-            }),
-            listener,
-        })
-    }
-
-    #[cfg(windows)]
-    pub async fn bind(config: ServerConfig) -> Result<Self, IpcError> {
+        #[cfg(windows)]
         let first_pipe = crate::windows::create_first(&config.socket_path.to_string_lossy())?;
         let (events, _) = broadcast::channel(config.event_buffer.max(1));
         Ok(Self {
@@ -139,6 +118,9 @@ impl IpcServer {
                 events,
                 next_connection: AtomicU64::new(1),
             }),
+            #[cfg(unix)]
+            listener,
+            #[cfg(windows)]
             first_pipe,
         })
     }

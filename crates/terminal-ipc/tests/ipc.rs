@@ -73,7 +73,13 @@ async fn start(token: IpcToken) -> Running {
 }
 
 async fn start_at(dir: tempfile::TempDir, socket: PathBuf, token: IpcToken) -> Running {
-    let mut config = ServerConfig::new(&socket, token.clone());
+    let config = ServerConfig::new(&socket, token);
+    start_with(dir, config).await
+}
+
+async fn start_with(dir: tempfile::TempDir, mut config: ServerConfig) -> Running {
+    let socket = config.socket_path.clone();
+    let token = config.token.clone();
     config.hello_timeout = Duration::from_secs(2);
     let server = IpcServer::bind(config).await.unwrap();
     let events = server.publisher();
@@ -479,20 +485,25 @@ async fn probe_as(uid: u32, gid: u32, probe: &Path, socket: &Path, token: &IpcTo
     })
 }
 
-#[tokio::test]
-async fn a_second_os_user_is_refused_even_with_the_token() {
+/// A copy of `ipc-probe` that any user can run (the build tree may not be reachable by others).
+fn probe_for_everyone() -> (tempfile::TempDir, PathBuf) {
     assert_eq!(
         rustix::process::geteuid().as_raw(),
         0,
         "this test must run as root to switch to a second user"
     );
-    let (uid, gid) = other_user_ids();
-    // The probe must be reachable by the other user; the build tree may not be.
     let bin_dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let probe = bin_dir.path().join("ipc-probe");
     std::fs::copy(env!("CARGO_BIN_EXE_ipc-probe"), &probe).unwrap();
     std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (bin_dir, probe)
+}
+
+#[tokio::test]
+async fn a_second_os_user_is_refused_even_with_the_token() {
+    let (_bin_dir, probe) = probe_for_everyone();
+    let (uid, gid) = other_user_ids();
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -519,5 +530,37 @@ async fn a_second_os_user_is_refused_even_with_the_token() {
     let reply = probe_as(uid, gid, &probe, &socket, &server.token).await;
     assert_eq!(reply["result"], "refused", "{reply}");
     assert_eq!(reply["reason"], "wrong_user", "{reply}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn members_of_the_configured_group_are_admitted() {
+    use std::os::unix::fs::MetadataExt;
+    let (_bin_dir, probe) = probe_for_everyone();
+    let (uid, gid) = other_user_ids();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = dir.path().join("run").join("readerd.sock");
+    let mut config = ServerConfig::new(&socket, IpcToken::generate().unwrap());
+    config.policy = PeerPolicy {
+        uid: 0,
+        group: Some(gid),
+    };
+    let server = start_with(dir, config).await;
+    let run_dir = socket.parent().unwrap();
+    assert_eq!(
+        (mode(run_dir), std::fs::metadata(run_dir).unwrap().gid()),
+        (0o750, gid)
+    );
+    assert_eq!(
+        (mode(&socket), std::fs::metadata(&socket).unwrap().gid()),
+        (0o660, gid)
+    );
+
+    let reply = probe_as(uid, gid, &probe, &socket, &server.token).await;
+    assert_eq!(reply["result"], "welcome", "{reply}");
+    // The same user outside the group cannot even reach the socket.
+    let reply = probe_as(uid, 65534, &probe, &socket, &server.token).await;
+    assert_eq!(reply["result"], "permission_denied", "{reply}");
     server.stop().await;
 }
