@@ -80,29 +80,23 @@ impl EventStream {
 }
 
 impl IpcClient {
-    /// Connects to the daemon's socket at `path` and authenticates with `token`.
-    #[cfg(unix)]
+    /// Connects to the daemon's socket at `path` (the pipe name on Windows) and authenticates with `token`.
     pub async fn connect(path: impl AsRef<Path>, token: &IpcToken) -> Result<Self, IpcError> {
         Self::connect_with(path, Some(token), ClientOptions::default()).await
     }
 
     /// Like [`IpcClient::connect`], with options, and with no token at all when `token` is `None` (the daemon
     /// will refuse; useful to show the refusal).
-    #[cfg(unix)]
     pub async fn connect_with(
         path: impl AsRef<Path>,
         token: Option<&IpcToken>,
         options: ClientOptions,
     ) -> Result<Self, IpcError> {
+        #[cfg(unix)]
         let stream = crate::unix::connect(path.as_ref()).await?;
+        #[cfg(windows)]
+        let stream = crate::windows::connect(&path.as_ref().to_string_lossy())?;
         Self::handshake(Box::new(stream), token, options).await
-    }
-
-    /// Connects to the daemon's named pipe.
-    #[cfg(windows)]
-    pub async fn connect(pipe_name: impl AsRef<Path>, token: &IpcToken) -> Result<Self, IpcError> {
-        let stream = crate::windows::connect(&pipe_name.as_ref().to_string_lossy())?;
-        Self::handshake(Box::new(stream), Some(token), ClientOptions::default()).await
     }
 
     async fn handshake(

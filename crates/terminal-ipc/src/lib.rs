@@ -49,4 +49,4 @@ pub use server::{EventPublisher, Handler, IpcServer, PeerInfo, ServerConfig};
 #[cfg(unix)]
 pub use unix::{default_socket_path, prepare_runtime_dir};
 #[cfg(windows)]
-pub use windows::default_pipe_name;
+pub use windows::default_socket_path;

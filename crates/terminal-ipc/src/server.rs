@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
 use tokio::task::JoinSet;
 use tracing::{Instrument, debug, info, info_span, warn};
 
@@ -73,6 +73,8 @@ pub struct ServerConfig {
     pub hello_timeout: Duration,
     /// Events buffered per subscriber before it is told it lagged.
     pub event_buffer: usize,
+    /// Connections served at once; more are refused with [`RefusalReason::Unavailable`].
+    pub max_connections: usize,
 }
 
 impl ServerConfig {
@@ -85,11 +87,13 @@ impl ServerConfig {
             server_name: format!("terminal-ipc {}", env!("CARGO_PKG_VERSION")),
             hello_timeout: Duration::from_secs(5),
             event_buffer: 1024,
+            max_connections: 64,
         }
     }
 }
 
 struct Shared {
+    slots: Arc<Semaphore>,
     config: ServerConfig,
     events: broadcast::Sender<Event>,
     next_connection: AtomicU64,
@@ -114,6 +118,7 @@ impl IpcServer {
         let (events, _) = broadcast::channel(config.event_buffer.max(1));
         Ok(Self {
             shared: Arc::new(Shared {
+                slots: Arc::new(Semaphore::new(config.max_connections)),
                 config,
                 events,
                 next_connection: AtomicU64::new(1),
@@ -154,7 +159,8 @@ impl IpcServer {
                     let identity = identity.unwrap_or(PeerIdentity { uid: None, gid: None, pid: None });
                     let shared = Arc::clone(&self.shared);
                     let handler = Arc::clone(&handler);
-                    connections.spawn(run_connection(stream, identity, admitted, shared, handler));
+                    let slot = Arc::clone(&self.shared.slots).try_acquire_owned().ok();
+                    connections.spawn(run_connection(stream, identity, admitted, slot, shared, handler));
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
@@ -187,7 +193,9 @@ impl IpcServer {
                     let next = crate::windows::create_next(&name)?;
                     let stream = std::mem::replace(&mut pipe, next);
                     let identity = PeerIdentity { uid: None, gid: None, pid: None };
-                    connections.spawn(run_connection(stream, identity, true, Arc::clone(&self.shared), Arc::clone(&handler)));
+                    let slot = Arc::clone(&self.shared.slots).try_acquire_owned().ok();
+                    let shared = Arc::clone(&self.shared);
+                    connections.spawn(run_connection(stream, identity, true, slot, shared, Arc::clone(&handler)));
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
@@ -272,6 +280,7 @@ async fn run_connection<S, H>(
     stream: S,
     identity: PeerIdentity,
     admitted: bool,
+    slot: Option<OwnedSemaphorePermit>,
     shared: Arc<Shared>,
     handler: Arc<H>,
 ) where
@@ -297,6 +306,17 @@ async fn run_connection<S, H>(
             let _ = writer.shutdown().await;
             return;
         }
+        // Held until the connection ends.
+        let Some(_slot) = slot else {
+            warn!("refused: connection limit reached");
+            let reply = refusal(
+                RefusalReason::Unavailable,
+                "接続数が上限に達しています。The reader daemon has too many connections; close other windows and retry.",
+            );
+            let _ = frame::write_frame(&mut writer, &reply, MAX_HELLO_LEN).await;
+            let _ = writer.shutdown().await;
+            return;
+        };
         let hello = tokio::time::timeout(shared.config.hello_timeout, frame::read_frame_bytes(&mut reader, MAX_HELLO_LEN)).await;
         let checked = match hello {
             Ok(Ok(body)) => check_hello(&body, &shared.config.token),

@@ -12,10 +12,10 @@ use tokio::net::windows::named_pipe::{
 
 use crate::error::IpcError;
 
-/// `\\.\pipe\oqs-terminal-readerd-<user>`.
-pub fn default_pipe_name() -> String {
+/// `\\.\pipe\oqs-terminal-readerd-<user>`, as a path so callers use one type on every platform.
+pub fn default_socket_path() -> std::path::PathBuf {
     let user = std::env::var("USERNAME").unwrap_or_default();
-    format!(r"\\.\pipe\oqs-terminal-readerd-{user}")
+    format!(r"\\.\pipe\oqs-terminal-readerd-{user}").into()
 }
 
 pub fn create_first(name: &str) -> Result<NamedPipeServer, IpcError> {

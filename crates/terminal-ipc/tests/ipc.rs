@@ -564,3 +564,35 @@ async fn members_of_the_configured_group_are_admitted() {
     assert_eq!(reply["result"], "permission_denied", "{reply}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn connections_over_the_limit_are_refused_until_one_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("run").join("readerd.sock");
+    let mut config = ServerConfig::new(&socket, IpcToken::generate().unwrap());
+    config.max_connections = 1;
+    let server = start_with(dir, config).await;
+    let first = IpcClient::connect(&server.socket, &server.token)
+        .await
+        .unwrap();
+    match IpcClient::connect(&server.socket, &server.token).await {
+        Err(IpcError::Refused(r)) => assert_eq!(r.reason, RefusalReason::Unavailable),
+        other => panic!("unexpected {other:?}"),
+    }
+    first.close().await;
+    // The slot is freed when the server sees the close; retry until then, within a deadline.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match IpcClient::connect(&server.socket, &server.token).await {
+            Ok(client) => {
+                assert!(client.request(Request::Status).await.is_ok());
+                break;
+            }
+            Err(IpcError::Refused(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(10)).await
+            }
+            Err(e) => panic!("slot never freed: {e}"),
+        }
+    }
+    server.stop().await;
+}
