@@ -1,0 +1,47 @@
+//! The crate's error type.
+
+/// Errors of the facility store, worded for the IT vendor who will read them in the daemon's log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the facility database failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot prepare the database file {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "the database has schema version {found}, newer than this program knows ({supported}); update the \
+         terminal software instead of downgrading it"
+    )]
+    NewerSchema { found: i64, supported: i64 },
+    #[error(
+        "the data key of this database is missing from the OS keyring; encrypted patient data cannot be read \
+         until the key is restored from the facility's backup"
+    )]
+    KeyMissing,
+    #[error(
+        "the data key in the OS keyring does not belong to this database (another terminal's key, or replaced)"
+    )]
+    KeyMismatch,
+    #[error("the OS keyring failed: {0}")]
+    Keyring(#[from] os_keyring::KeyringError),
+    #[error("an encrypted value ({0}) could not be decrypted: wrong key or a tampered row")]
+    Decrypt(String),
+    #[error("the outbox entry {request_name} is {from} and cannot become {to}")]
+    InvalidTransition {
+        request_name: String,
+        from: String,
+        to: &'static str,
+    },
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("an account named '{0}' already exists")]
+    AccountExists(String),
+    #[error("password hashing failed: {0}")]
+    PasswordHash(String),
+    #[error("the database holds a value this program cannot read: {0}")]
+    Corrupt(String),
+    #[error("the operating system's random number source failed: {0}")]
+    Random(String),
+}

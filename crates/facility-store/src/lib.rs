@@ -1,0 +1,192 @@
+//! The facility's local store: one SQLite file (bundled SQLite, WAL, mode 0600) holding what the reader daemon
+//! must not lose or must be able to prove.
+//!
+//! - **Outbox** ([`OutboxEntry`]): every request file of the relay, keyed by its file name, through
+//!   `received → sending → answered | failed`, with attempt counts and the next attempt time. Rows caught in
+//!   `sending` by a crash go back to `received` at start ([`Store::outbox_recover_in_flight`]).
+//! - **Check-ins** and **query results**, including check-ins taken during an outage (`pending_outage`).
+//! - **Consents** with their expiry, **settings**, and **accounts** (roles, emergency permission, Argon2id
+//!   password hashes, encrypted TOTP secrets, failed-attempt counter and lockout).
+//! - **Audit log**: append-only (triggers refuse UPDATE and DELETE) and chained by SHA-256; each row is also
+//!   sealed with a key only the terminal has, so [`Store::verify_audit_chain`] names the first row that was
+//!   edited, deleted or inserted even by someone who dropped the triggers and recomputed the hashes.
+//!
+//! Names, kana, insurance numbers and birth dates are encrypted with ChaCha20-Poly1305 under a data key from a
+//! [`KeyProvider`] (the OS keyring in production, [`KeyringKeyProvider`]); lookups use keyed HMAC columns
+//! ([`PatientKey`]) so nothing has to be decrypted to find a patient. The 個人番号 has no column anywhere.
+//!
+//! All times are milliseconds since the Unix epoch ([`now_millis`]), passed in by the caller so that expiry
+//! and lockout are testable.
+
+mod accounts;
+mod audit;
+mod crypto;
+mod error;
+mod migrations;
+mod outbox;
+mod records;
+mod settings;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+pub use accounts::{Account, LockoutPolicy, LoginOutcome, NewAccount, Role};
+pub use audit::{AuditEntry, AuditRecord, ChainBreak, ChainVerdict};
+pub use crypto::{DEFAULT_KEY_NAME, KeyProvider, KeyringKeyProvider, StaticKeyProvider};
+pub use error::StoreError;
+pub use migrations::SCHEMA_VERSION;
+pub use outbox::{OutboxCounts, OutboxEntry, OutboxState, Received};
+pub use records::{
+    CheckIn, CheckInStatus, Consent, Document, PatientIdentity, PatientKey, QueryResult,
+};
+
+use crypto::DataKeys;
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// An open facility store. `Send + Sync`: share it behind an `Arc`; calls are serialised on one connection
+/// (they are short; call them from `spawn_blocking` in async code).
+pub struct Store {
+    conn: Mutex<Connection>,
+    keys: DataKeys,
+    path: PathBuf,
+    lockout: LockoutPolicy,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, migrates it, and checks the data key.
+    ///
+    /// A new database gets a new key from `keys` (or the provider's existing one); an existing database
+    /// requires the key it was created with: [`StoreError::KeyMissing`] or [`StoreError::KeyMismatch`] otherwise.
+    pub fn open(path: impl AsRef<Path>, keys: &dyn KeyProvider) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        create_private_file(&path)?;
+        let mut conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Corrupt(format!(
+                "the database refused WAL mode (journal mode {mode})"
+            )));
+        }
+        // FULL: a committed outbox transition survives a power cut, not only a crash of the daemon.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        migrations::migrate(&mut conn)?;
+        let keys = unlock(&mut conn, keys)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            keys,
+            path,
+            lockout: LockoutPolicy::default(),
+        })
+    }
+
+    /// Replaces the lockout policy (default: 5 failures lock for 15 minutes).
+    pub fn with_lockout_policy(mut self, policy: LockoutPolicy) -> Self {
+        self.lockout = policy;
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back on drop).
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// SQLite's own consistency check; `Ok(())` when the file is sound.
+    pub fn integrity_check(&self) -> Result<(), StoreError> {
+        let result: String = self
+            .conn()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if result == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(result))
+        }
+    }
+}
+
+fn unlock(conn: &mut Connection, provider: &dyn KeyProvider) -> Result<DataKeys, StoreError> {
+    let stored: Option<Vec<u8>> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'key_check'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match stored {
+        Some(check) => {
+            let master = provider.load()?.ok_or(StoreError::KeyMissing)?;
+            let keys = DataKeys::derive(&master)?;
+            if keys.check_value().as_slice() != check.as_slice() {
+                return Err(StoreError::KeyMismatch);
+            }
+            Ok(keys)
+        }
+        None => {
+            let master = match provider.load()? {
+                Some(existing) => existing,
+                None => provider.create()?,
+            };
+            let keys = DataKeys::derive(&master)?;
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('key_check', ?1)",
+                [keys.check_value().as_slice()],
+            )?;
+            Ok(keys)
+        }
+    }
+}
+
+/// Creates the database file with mode 0600 before SQLite sees it (SQLite gives its WAL and shared-memory
+/// files the same mode), and tightens the mode of an existing file.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let file_error = |source| StoreError::File {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        options.open(path).map_err(file_error)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{suffix}", path.display()));
+            if p.exists() {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                    .map_err(file_error)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        // On Windows the file inherits the ACL of the daemon's private data folder, set by the installer.
+        options.open(path).map_err(file_error)?;
+    }
+    Ok(())
+}

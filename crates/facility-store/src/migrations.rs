@@ -1,0 +1,135 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`.
+//!
+//! Each entry moves the schema from version `i` to `i + 1` inside one transaction. Never edit a released entry:
+//! add a new one.
+
+use rusqlite::Connection;
+
+use crate::error::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) STRICT;
+
+    -- Request files of the relay. request_name (the file name) is the idempotency key.
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        request_name    TEXT NOT NULL UNIQUE,
+        kind            TEXT NOT NULL,
+        processing_path TEXT NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('received', 'sending', 'answered', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        received_at     INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        last_error      TEXT,
+        result_name     TEXT
+    ) STRICT;
+    CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+
+    -- Results of relay requests; the body holds identifiers and is encrypted.
+    CREATE TABLE query_results (
+        request_name TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        answered_at  INTEGER NOT NULL,
+        status       TEXT NOT NULL,
+        result_name  TEXT,
+        body_enc     BLOB NOT NULL
+    ) STRICT;
+
+    -- Kiosk check-ins. Identifiers and the result document are encrypted; patient_key is a keyed HMAC of
+    -- insurer number + 記号 + 番号 + birth date for lookups without decryption.
+    CREATE TABLE check_ins (
+        check_in_id  TEXT PRIMARY KEY,
+        at           INTEGER NOT NULL,
+        reader       TEXT NOT NULL,
+        method       TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        patient_key  BLOB,
+        patient_enc  BLOB,
+        result_enc   BLOB,
+        updated_at   INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX check_ins_at ON check_ins (at);
+    CREATE INDEX check_ins_status ON check_ins (status);
+    CREATE INDEX check_ins_patient ON check_ins (patient_key);
+
+    CREATE TABLE consents (
+        id          INTEGER PRIMARY KEY,
+        patient_key BLOB NOT NULL,
+        item        TEXT NOT NULL,
+        granted_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        check_in_id TEXT
+    ) STRICT;
+    CREATE INDEX consents_patient ON consents (patient_key, expires_at);
+
+    CREATE TABLE settings (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE accounts (
+        id                   INTEGER PRIMARY KEY,
+        login                TEXT NOT NULL UNIQUE,
+        display_name         TEXT NOT NULL,
+        role                 TEXT NOT NULL CHECK (role IN ('staff', 'administrator', 'medical_information_viewer')),
+        emergency_permission INTEGER NOT NULL DEFAULT 0,
+        password_hash        TEXT NOT NULL,
+        totp_secret_enc      BLOB,
+        failed_attempts      INTEGER NOT NULL DEFAULT 0,
+        locked_until         INTEGER,
+        disabled             INTEGER NOT NULL DEFAULT 0,
+        created_at           INTEGER NOT NULL,
+        updated_at           INTEGER NOT NULL
+    ) STRICT;
+
+    -- Append-only, hash-chained. hash = SHA-256(prev_hash || row fields); seal = keyed HMAC of hash, so the
+    -- chain cannot be recomputed by someone who can edit the file but has no data key.
+    CREATE TABLE audit_log (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          INTEGER NOT NULL,
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        patient_ref TEXT,
+        items       TEXT,
+        method      TEXT,
+        reason      TEXT,
+        detail      TEXT,
+        prev_hash   BLOB NOT NULL,
+        hash        BLOB NOT NULL,
+        seal        BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_patient ON audit_log (patient_ref);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the schema up to [`SCHEMA_VERSION`]; refuses a database from a newer build.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

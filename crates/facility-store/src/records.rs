@@ -1,0 +1,515 @@
+//! Check-ins, query results and consents: the records whose identifiers are encrypted at rest.
+
+use std::fmt;
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::Store;
+use crate::error::StoreError;
+
+/// A patient's identifiers as read from the card or the central answer. Never includes the 個人番号.
+/// Zeroized on drop; `Debug` prints nothing of it.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct PatientIdentity {
+    pub name: String,
+    pub kana: String,
+    /// `1` male, `2` female, as in the interface's code table.
+    pub sex: String,
+    /// `YYYYMMDD`.
+    pub birth_date: String,
+    /// 保険者番号.
+    pub insurer_number: String,
+    /// 記号.
+    pub symbol: String,
+    /// 番号.
+    pub number: String,
+    /// 枝番.
+    pub branch: String,
+}
+
+impl fmt::Debug for PatientIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PatientIdentity(<redacted>)")
+    }
+}
+
+/// A keyed digest of insurer number + 記号 + 番号 + birth date: finds a patient's rows without decrypting
+/// anything, and serves as the pseudonymous patient reference in the audit log. Meaningless without the key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PatientKey([u8; 32]);
+
+impl PatientKey {
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lower-case hex, as stored in the audit log's `patient_ref`.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn from_slice(bytes: &[u8]) -> Result<Self, StoreError> {
+        let array: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| StoreError::Corrupt(format!("patient key of {} bytes", bytes.len())))?;
+        Ok(Self(array))
+    }
+}
+
+impl fmt::Debug for PatientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A prefix is enough to tell keys apart in a log and reveals nothing without the data key.
+        write!(f, "PatientKey({}…)", &self.to_hex()[..8])
+    }
+}
+
+/// Fold full-width ASCII (as typed on a Japanese IME) to ASCII and drop spaces and hyphens, so the same
+/// numbers typed two ways give the same key.
+fn normalise(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| {
+            let c = match c as u32 {
+                0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+                0x3000 => ' ',
+                _ => c,
+            };
+            (!matches!(c, ' ' | '\t' | '-' | '‐' | '−')).then_some(c)
+        })
+        .collect()
+}
+
+/// A stored document (result XML) that holds identifiers. Zeroized on drop; `Debug` shows only its size.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Document(Zeroizing<Vec<u8>>);
+
+impl Document {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for Document {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+}
+
+impl fmt::Debug for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Document(<{} bytes>)", self.0.len())
+    }
+}
+
+/// Eligibility state of a check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckInStatus {
+    /// 有効
+    Valid,
+    /// 無効
+    Invalid,
+    /// 該当資格なし
+    NoQualification,
+    /// 未確認 (通信障害): taken during an outage, to be completed when the central service is back.
+    PendingOutage,
+    /// The central service answered with an error.
+    Error,
+}
+
+impl CheckInStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckInStatus::Valid => "valid",
+            CheckInStatus::Invalid => "invalid",
+            CheckInStatus::NoQualification => "no_qualification",
+            CheckInStatus::PendingOutage => "pending_outage",
+            CheckInStatus::Error => "error",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "valid" => CheckInStatus::Valid,
+            "invalid" => CheckInStatus::Invalid,
+            "no_qualification" => CheckInStatus::NoQualification,
+            "pending_outage" => CheckInStatus::PendingOutage,
+            "error" => CheckInStatus::Error,
+            other => return Err(StoreError::Corrupt(format!("check-in status '{other}'"))),
+        })
+    }
+}
+
+/// One kiosk check-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckIn {
+    pub check_in_id: String,
+    pub at: i64,
+    pub reader: String,
+    /// `pin`, `face`, `staff_visual`.
+    pub method: String,
+    pub status: CheckInStatus,
+    pub patient: Option<PatientIdentity>,
+    /// The result document (OQSsiquc01res-shaped XML); holds identifiers, so encrypted at rest.
+    pub result_document: Option<Document>,
+    pub updated_at: i64,
+}
+
+/// The answer to one relay request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryResult {
+    pub request_name: String,
+    pub kind: String,
+    pub answered_at: i64,
+    /// `ok`, `error`, … as the relay decides.
+    pub status: String,
+    pub result_name: Option<String>,
+    pub body: Document,
+}
+
+/// A consent given at the kiosk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub patient: PatientKey,
+    /// `medical_and_medication`, `surgery`, `health_checkup`, …
+    pub item: String,
+    pub granted_at: i64,
+    pub expires_at: i64,
+    pub check_in_id: Option<String>,
+}
+
+const CHECK_IN_COLUMNS: &str =
+    "check_in_id, at, reader, method, status, patient_enc, result_enc, updated_at";
+
+struct CheckInRow {
+    check_in_id: String,
+    at: i64,
+    reader: String,
+    method: String,
+    status: String,
+    patient_enc: Option<Vec<u8>>,
+    result_enc: Option<Vec<u8>>,
+    updated_at: i64,
+}
+
+fn check_in_row(row: &Row<'_>) -> rusqlite::Result<CheckInRow> {
+    Ok(CheckInRow {
+        check_in_id: row.get(0)?,
+        at: row.get(1)?,
+        reader: row.get(2)?,
+        method: row.get(3)?,
+        status: row.get(4)?,
+        patient_enc: row.get(5)?,
+        result_enc: row.get(6)?,
+        updated_at: row.get(7)?,
+    })
+}
+
+impl Store {
+    /// The search key of a patient's numbers; see [`PatientKey`].
+    pub fn patient_key(
+        &self,
+        insurer_number: &str,
+        symbol: &str,
+        number: &str,
+        birth_date: &str,
+    ) -> PatientKey {
+        let parts = [insurer_number, symbol, number, birth_date].map(normalise);
+        let refs = [
+            parts[0].as_str(),
+            parts[1].as_str(),
+            parts[2].as_str(),
+            parts[3].as_str(),
+        ];
+        PatientKey(self.keys.lookup("patient", &refs))
+    }
+
+    /// The search key of a [`PatientIdentity`].
+    pub fn patient_key_of(&self, p: &PatientIdentity) -> PatientKey {
+        self.patient_key(&p.insurer_number, &p.symbol, &p.number, &p.birth_date)
+    }
+
+    /// Stores a new check-in (identifiers and document encrypted). Fails if the id exists.
+    pub fn insert_check_in(&self, check_in: &CheckIn) -> Result<(), StoreError> {
+        let id = &check_in.check_in_id;
+        let patient_key = check_in
+            .patient
+            .as_ref()
+            .map(|p| self.patient_key_of(p).0.to_vec());
+        let patient_enc = check_in
+            .patient
+            .as_ref()
+            .map(|p| self.seal_json("check_ins.patient", id, p))
+            .transpose()?;
+        let result_enc = check_in
+            .result_document
+            .as_ref()
+            .map(|d| self.keys.seal("check_ins.result", id, d.as_bytes()))
+            .transpose()?;
+        self.conn().execute(
+            "INSERT INTO check_ins (check_in_id, at, reader, method, status, patient_key, patient_enc, result_enc, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                id,
+                check_in.at,
+                check_in.reader,
+                check_in.method,
+                check_in.status.as_str(),
+                patient_key,
+                patient_enc,
+                result_enc,
+                check_in.updated_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Completes a check-in (e.g. a pending one after the outage), replacing status, identifiers and document.
+    pub fn complete_check_in(
+        &self,
+        check_in_id: &str,
+        status: CheckInStatus,
+        patient: Option<&PatientIdentity>,
+        result_document: Option<&[u8]>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let patient_key = patient.map(|p| self.patient_key_of(p).0.to_vec());
+        let patient_enc = patient
+            .map(|p| self.seal_json("check_ins.patient", check_in_id, p))
+            .transpose()?;
+        let result_enc = result_document
+            .map(|d| self.keys.seal("check_ins.result", check_in_id, d))
+            .transpose()?;
+        let changed = self.conn().execute(
+            "UPDATE check_ins SET status = ?2,
+                    patient_key = COALESCE(?3, patient_key), patient_enc = COALESCE(?4, patient_enc),
+                    result_enc = COALESCE(?5, result_enc), updated_at = ?6
+             WHERE check_in_id = ?1",
+            params![check_in_id, status.as_str(), patient_key, patient_enc, result_enc, now],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
+        }
+        Ok(())
+    }
+
+    pub fn check_in(&self, check_in_id: &str) -> Result<Option<CheckIn>, StoreError> {
+        let row = self
+            .conn()
+            .query_row(
+                &format!("SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE check_in_id = ?1"),
+                [check_in_id],
+                check_in_row,
+            )
+            .optional()?;
+        row.map(|r| self.decrypt_check_in(r)).transpose()
+    }
+
+    /// Check-ins with `from <= at < to`, newest first (today's list at reception).
+    pub fn check_ins_between(&self, from: i64, to: i64) -> Result<Vec<CheckIn>, StoreError> {
+        self.check_ins_where("at >= ?1 AND at < ?2 ORDER BY at DESC", params![from, to])
+    }
+
+    /// Check-ins taken during an outage and not yet completed, oldest first.
+    pub fn pending_outage_check_ins(&self) -> Result<Vec<CheckIn>, StoreError> {
+        self.check_ins_where("status = 'pending_outage' ORDER BY at", params![])
+    }
+
+    /// A patient's check-ins, newest first, found by key without decrypting other rows.
+    pub fn check_ins_of_patient(&self, patient: &PatientKey) -> Result<Vec<CheckIn>, StoreError> {
+        self.check_ins_where(
+            "patient_key = ?1 ORDER BY at DESC",
+            params![patient.0.as_slice()],
+        )
+    }
+
+    fn check_ins_where(
+        &self,
+        clause: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<CheckIn>, StoreError> {
+        let rows = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE {clause}"
+            ))?;
+            stmt.query_map(params, check_in_row)?
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        rows.into_iter().map(|r| self.decrypt_check_in(r)).collect()
+    }
+
+    fn decrypt_check_in(&self, row: CheckInRow) -> Result<CheckIn, StoreError> {
+        let id = &row.check_in_id;
+        let patient = row
+            .patient_enc
+            .map(|enc| self.open_json("check_ins.patient", id, &enc))
+            .transpose()?;
+        let result_document = row
+            .result_enc
+            .map(|enc| self.keys.open("check_ins.result", id, &enc).map(Document))
+            .transpose()?;
+        Ok(CheckIn {
+            status: CheckInStatus::parse(&row.status)?,
+            check_in_id: row.check_in_id,
+            at: row.at,
+            reader: row.reader,
+            method: row.method,
+            patient,
+            result_document,
+            updated_at: row.updated_at,
+        })
+    }
+
+    /// Stores (or replaces) the answer to a relay request.
+    pub fn put_query_result(&self, result: &QueryResult) -> Result<(), StoreError> {
+        let body_enc = self.keys.seal(
+            "query_results.body",
+            &result.request_name,
+            result.body.as_bytes(),
+        )?;
+        self.conn().execute(
+            "INSERT INTO query_results (request_name, kind, answered_at, status, result_name, body_enc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (request_name) DO UPDATE SET kind = ?2, answered_at = ?3, status = ?4, result_name = ?5,
+                                                     body_enc = ?6",
+            params![result.request_name, result.kind, result.answered_at, result.status, result.result_name, body_enc],
+        )?;
+        Ok(())
+    }
+
+    pub fn query_result(&self, request_name: &str) -> Result<Option<QueryResult>, StoreError> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT request_name, kind, answered_at, status, result_name, body_enc FROM query_results
+                 WHERE request_name = ?1",
+                [request_name],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Vec<u8>>(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((request_name, kind, answered_at, status, result_name, body_enc)) = row else {
+            return Ok(None);
+        };
+        let body = self
+            .keys
+            .open("query_results.body", &request_name, &body_enc)
+            .map(Document)?;
+        Ok(Some(QueryResult {
+            request_name,
+            kind,
+            answered_at,
+            status,
+            result_name,
+            body,
+        }))
+    }
+
+    /// Records a consent given at the kiosk, valid until `expires_at` (24 hours after, per AvailableTime).
+    pub fn grant_consent(&self, consent: &Consent) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO consents (patient_key, item, granted_at, expires_at, check_in_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![consent.patient.0.as_slice(), consent.item, consent.granted_at, consent.expires_at, consent.check_in_id],
+        )?;
+        Ok(())
+    }
+
+    /// The patient's consents still valid at `now`, latest expiry first.
+    pub fn valid_consents(
+        &self,
+        patient: &PatientKey,
+        now: i64,
+    ) -> Result<Vec<Consent>, StoreError> {
+        self.consents_where(
+            "patient_key = ?1 AND expires_at > ?2 ORDER BY expires_at DESC",
+            params![patient.0.as_slice(), now],
+        )
+    }
+
+    /// Every consent still valid at `now` (the consented-patient list).
+    pub fn all_valid_consents(&self, now: i64) -> Result<Vec<Consent>, StoreError> {
+        self.consents_where("expires_at > ?1 ORDER BY granted_at DESC", params![now])
+    }
+
+    /// Deletes consents that expired before `now`; returns how many.
+    pub fn purge_expired_consents(&self, now: i64) -> Result<usize, StoreError> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM consents WHERE expires_at <= ?1", [now])?)
+    }
+
+    fn consents_where(
+        &self,
+        clause: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Consent>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT patient_key, item, granted_at, expires_at, check_in_id FROM consents WHERE {clause}"
+        ))?;
+        let rows = stmt.query_map(params, |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (key, item, granted_at, expires_at, check_in_id) = row?;
+            Ok(Consent {
+                patient: PatientKey::from_slice(&key)?,
+                item,
+                granted_at,
+                expires_at,
+                check_in_id,
+            })
+        })
+        .collect()
+    }
+
+    fn seal_json<T: Serialize>(
+        &self,
+        column: &str,
+        row_key: &str,
+        value: &T,
+    ) -> Result<Vec<u8>, StoreError> {
+        let json = Zeroizing::new(
+            serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        );
+        self.keys.seal(column, row_key, &json)
+    }
+
+    fn open_json<T: serde::de::DeserializeOwned>(
+        &self,
+        column: &str,
+        row_key: &str,
+        sealed: &[u8],
+    ) -> Result<T, StoreError> {
+        let json = self.keys.open(column, row_key, sealed)?;
+        serde_json::from_slice(&json)
+            .map_err(|_| StoreError::Decrypt(format!("{column} (not a valid record)")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise;
+
+    #[test]
+    fn normalise_folds_full_width_and_separators() {
+        assert_eq!(normalise("０６１３ ００１２"), "06130012");
+        assert_eq!(normalise("12-34"), "1234");
+        assert_eq!(normalise("記号　Ａ"), "記号A");
+    }
+}

@@ -1,0 +1,563 @@
+//! The messages both sides exchange, as serde types shared by the daemon and its clients.
+//!
+//! A connection goes: client [`Hello`] → server [`HandshakeReply`] (welcome or refused) → any number of
+//! [`ClientFrame`]s answered by [`ServerFrame::Response`], with [`ServerFrame::Event`]s interleaved once the
+//! client subscribed. All enums are internally tagged JSON (`"type"`, `"kind"`, `"event"`, `"action"` …) in
+//! snake_case, so a frame reads well in a log of the wire and stays stable when variants are added.
+//!
+//! **Frozen across versions:** the hello (`{"type":"hello","protocol":N,…}`) and the handshake reply
+//! (`{"type":"welcome"|"refused",…}`). Every past and future version reads and writes these the same way, so a
+//! client of another version always gets a refusal it can print instead of garbage.
+
+use serde::{Deserialize, Serialize};
+
+use crate::sensitive::{Pin, Secret, Sensitive};
+
+/// The protocol version this build speaks. Bump on any change that an older peer would misread.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The oldest client version this server still serves.
+pub const MIN_SUPPORTED_PROTOCOL: u32 = 1;
+
+/// The client's first frame. Frozen: see the module doc.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "hello")]
+pub struct Hello {
+    pub protocol: u32,
+    /// The token from the OS keyring, hex; absent when the client could not read one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    /// Free text naming the client, for the daemon's log ("oqs 0.1.0", "oqs-terminal reception").
+    #[serde(default)]
+    pub client: String,
+}
+
+impl std::fmt::Debug for Hello {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hello")
+            .field("protocol", &self.protocol)
+            .field("token", &self.token.as_ref().map(|_| "<secret>"))
+            .field("client", &self.client)
+            .finish()
+    }
+}
+
+/// The server's answer to [`Hello`]. Frozen: see the module doc.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HandshakeReply {
+    Welcome { protocol: u32, server: String },
+    Refused(Refusal),
+}
+
+/// Why the server would not talk to a client. Sent once, then the connection is closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub reason: RefusalReason,
+    /// A sentence for the person at the client (Japanese and English).
+    pub message: String,
+    /// The versions this server accepts, so a client can say which side to update.
+    pub server_protocol_min: u32,
+    pub server_protocol_max: u32,
+}
+
+/// Machine-readable refusal reasons. Unknown reasons from a newer server read as `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    /// The connecting process runs as another OS user (and not in the configured group).
+    WrongUser,
+    /// The hello carried no token.
+    MissingToken,
+    /// The token does not match the daemon's.
+    WrongToken,
+    /// The client speaks an older protocol than the server supports.
+    ClientTooOld,
+    /// The client speaks a newer protocol than the server knows.
+    ClientTooNew,
+    /// The first frame was not a hello (or not readable at all), or it did not come in time.
+    BadHello,
+    /// The daemon is shutting down or at its connection limit.
+    Unavailable,
+    #[serde(other)]
+    Other,
+}
+
+/// Everything a client sends after the handshake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// A request; the response carries the same `id`. Ids are chosen by the client and should not repeat.
+    Request { id: u64, request: Request },
+}
+
+/// Everything the server sends after the handshake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Response {
+        id: u64,
+        outcome: Outcome,
+    },
+    Event {
+        event: Event,
+    },
+    /// A frame the server could not attribute to a request (unreadable JSON). The connection stays open.
+    Error {
+        error: ErrorBody,
+    },
+}
+
+/// The result of one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    Ok { response: Response },
+    Err { error: ErrorBody },
+}
+
+/// A typed error for one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    /// A sentence a clerk or an IT vendor can act on. Never contains patient identifiers or secrets.
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.code, self.message)
+    }
+}
+
+/// Error classes a client can branch on. Unknown codes from a newer server read as `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request did not parse or its values are invalid.
+    BadRequest,
+    /// The daemon knows the request but does not handle it (yet, or in this configuration).
+    Unsupported,
+    NotFound,
+    /// No valid login session for a request that needs one.
+    Unauthenticated,
+    /// Logged in, but the account lacks the permission (e.g. 救急時医療情報閲覧権限).
+    Forbidden,
+    /// Too many failed logins: the account is locked for a while.
+    LockedOut,
+    /// The request does not fit the current state (e.g. a PIN while the kiosk shows the consent screen).
+    InvalidState,
+    /// The central service cannot be reached; the request was kept and will be answered later if it can.
+    CentralUnavailable,
+    /// The daemon failed; details are in its log.
+    Internal,
+    #[serde(other)]
+    Other,
+}
+
+/// Event classes a client can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    Reader,
+    Kiosk,
+    CheckIn,
+    Outbox,
+    CentralLink,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 5] = [
+        Topic::Reader,
+        Topic::Kiosk,
+        Topic::CheckIn,
+        Topic::Outbox,
+        Topic::CentralLink,
+    ];
+}
+
+/// Requests. Variants marked "foreseen" are defined now so clients and daemon agree on their shape; a daemon
+/// that does not handle one yet answers [`ErrorCode::Unsupported`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Request {
+    /// Daemon, readers, central link and outbox at a glance (`oqs status`).
+    Status,
+    /// Start receiving events of these topics (all when empty). Answered by [`Response::Subscribed`]; replaces
+    /// any earlier subscription of this connection.
+    Subscribe {
+        topics: Vec<Topic>,
+    },
+    /// Stop receiving events.
+    Unsubscribe,
+    /// Answer the kiosk screen of a reader (or the only reader when `reader` is absent).
+    Kiosk {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reader: Option<String>,
+        action: KioskAction,
+    },
+    /// Today's check-ins, newest first.
+    TodayCheckIns,
+    /// One check-in in full.
+    CheckInDetail {
+        check_in_id: String,
+    },
+    /// Eligibility check by the numbers on an insurance card or 資格確認書 (foreseen).
+    ManualCheck {
+        numbers: InsuranceNumbers,
+    },
+    /// Counts of the outbox by state.
+    OutboxSummary,
+    /// Patients whose consent to view medical information is valid now (foreseen).
+    ConsentedPatients,
+    /// Consented medical information of one patient (foreseen). `from`/`to` are `YYYY-MM-DD`.
+    MedicalInfo {
+        patient_ref: String,
+        info: MedicalInfoKind,
+        from: String,
+        to: String,
+    },
+    /// Staff login with password and second factor (foreseen; emergency mode needs it).
+    Login {
+        account: String,
+        password: Secret,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        totp: Option<Secret>,
+    },
+    Logout {
+        session: Secret,
+    },
+    /// 救急時医療情報閲覧: identify a patient and fetch the emergency summary (foreseen).
+    EmergencyLookup {
+        session: Secret,
+        reason: String,
+        patient: PatientLookup,
+    },
+}
+
+/// What a client may do on the kiosk screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum KioskAction {
+    ChooseMethod {
+        method: AuthMethod,
+    },
+    /// The whole PIN at once; the daemon sends it only to the card.
+    EnterPin {
+        pin: Pin,
+    },
+    AnswerConsent {
+        item: ConsentItem,
+        agreed: bool,
+    },
+    /// The patient pressed 戻る / cancel.
+    Cancel,
+    /// A staff member switches this reader to 目視確認 (needs a staff login session).
+    StartStaffVisualCheck {
+        session: Secret,
+    },
+    /// The staff member compared the patient with the card photo.
+    ConfirmStaffVisualCheck {
+        session: Secret,
+        same_person: bool,
+    },
+}
+
+/// How the patient is identified at the kiosk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    Face,
+    Pin,
+    StaffVisual,
+}
+
+/// Consent screens at the kiosk (the 限度額 screen no longer exists since 2024-10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentItem {
+    /// 診療・薬剤情報
+    MedicalAndMedication,
+    /// 手術情報
+    Surgery,
+    /// 特定健診等情報
+    HealthCheckup,
+    #[serde(other)]
+    Other,
+}
+
+/// Kinds of consented medical information.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MedicalInfoKind {
+    MedicationAndTreatment,
+    Surgery,
+    HealthCheckup,
+}
+
+/// The numbers on an insurance card or 資格確認書.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InsuranceNumbers {
+    /// 保険者番号 (6 or 8 digits).
+    pub insurer_number: Sensitive,
+    /// 記号 (may be empty).
+    #[serde(default)]
+    pub symbol: Sensitive,
+    /// 番号.
+    pub number: Sensitive,
+    /// 枝番 (2 digits, may be empty on older cards).
+    #[serde(default)]
+    pub branch: Sensitive,
+    /// Birth date, `YYYY-MM-DD`.
+    pub birth_date: Sensitive,
+}
+
+/// How an emergency lookup identifies the patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum PatientLookup {
+    /// The card in this reader (certificate only, no PIN).
+    Card { reader: String },
+    /// Four facts, all required; partial match only on `insurer_or_address`.
+    FourFacts {
+        name: Sensitive,
+        birth_date: Sensitive,
+        sex: Sex,
+        insurer_or_address: Sensitive,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Male,
+    Female,
+}
+
+/// Successful answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Response {
+    Status(StatusReport),
+    Subscribed {
+        topics: Vec<Topic>,
+    },
+    /// The request was taken; its effect arrives as events (kiosk actions).
+    Accepted,
+    CheckIns {
+        check_ins: Vec<CheckInRecord>,
+    },
+    CheckIn {
+        check_in: CheckInRecord,
+    },
+    OutboxSummary {
+        counts: OutboxCounts,
+    },
+    LoggedIn {
+        session: Secret,
+        role: Role,
+        emergency_permission: bool,
+    },
+    LoggedOut,
+    /// Payloads whose schema belongs to the message crate (medical information, emergency summary); carried as
+    /// JSON until those types are shared.
+    Document {
+        schema: String,
+        body: serde_json::Value,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Staff,
+    Administrator,
+    MedicalInformationViewer,
+}
+
+/// `oqs status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub daemon_version: String,
+    pub protocol: u32,
+    pub readers: Vec<ReaderStatus>,
+    pub central: CentralLink,
+    pub outbox: OutboxCounts,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReaderStatus {
+    pub name: String,
+    pub card_present: bool,
+    pub kiosk: KioskScreen,
+}
+
+/// The link to the central service, as the health probe sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CentralLink {
+    Up,
+    /// 通信障害: since when (RFC 3339) and what the last probe saw.
+    Down {
+        since: String,
+        reason: String,
+    },
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxCounts {
+    pub received: u64,
+    pub sending: u64,
+    pub answered: u64,
+    pub failed: u64,
+}
+
+/// What the kiosk shows; the UI renders it as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "screen", rename_all = "snake_case")]
+pub enum KioskScreen {
+    Idle,
+    CardPresent,
+    MethodChoice {
+        methods: Vec<AuthMethod>,
+    },
+    PinEntry {
+        tries_left: u8,
+    },
+    FaceCapture,
+    StaffVisualCheck,
+    Consent {
+        item: ConsentItem,
+    },
+    Querying,
+    Result {
+        check_in_id: String,
+        outcome: CheckInOutcome,
+    },
+    /// A stop with a message (locked card, removed card, timeout …); back to idle after the card is removed.
+    Notice {
+        notice: KioskNotice,
+    },
+}
+
+/// Messages the kiosk shows when a check-in cannot go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KioskNotice {
+    CardRemoved,
+    Timeout,
+    NotMyNumberCard,
+    PinLocked,
+    WrongPin,
+    FaceOnlyCard,
+    CertificateExpired,
+    CertificateRevoked,
+    ReaderError,
+    #[serde(other)]
+    Other,
+}
+
+/// Eligibility as the kiosk and reception see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckInOutcome {
+    /// 有効
+    Valid,
+    /// 無効
+    Invalid,
+    /// 該当資格なし
+    NoQualification,
+    /// 未確認 (通信障害): taken during an outage, completed when the central service is back.
+    PendingOutage,
+    #[serde(other)]
+    Other,
+}
+
+/// One check-in for the reception window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInRecord {
+    pub check_in_id: String,
+    /// RFC 3339.
+    pub at: String,
+    pub reader: String,
+    pub method: AuthMethod,
+    pub outcome: CheckInOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<Box<PatientView>>,
+    #[serde(default)]
+    pub consents: Vec<ConsentItem>,
+}
+
+/// What reception shows of a patient. Every identifier is [`Sensitive`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientView {
+    pub name: Sensitive,
+    pub kana: Sensitive,
+    pub sex: Sex,
+    pub birth_date: Sensitive,
+    pub insurer_number: Sensitive,
+    pub symbol: Sensitive,
+    pub number: Sensitive,
+    pub branch: Sensitive,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+}
+
+/// Events pushed to subscribers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Reader {
+        reader: String,
+        change: ReaderChange,
+    },
+    Kiosk {
+        reader: String,
+        screen: KioskScreen,
+    },
+    CheckIn {
+        check_in: CheckInRecord,
+    },
+    Outbox {
+        counts: OutboxCounts,
+    },
+    CentralLink {
+        link: CentralLink,
+    },
+    /// This subscriber was too slow and missed `missed` events; it should re-read state (e.g. `Status`).
+    Lagged {
+        missed: u64,
+    },
+}
+
+impl Event {
+    /// The topic this event belongs to; `None` for connection-level notices that every subscriber gets.
+    pub fn topic(&self) -> Option<Topic> {
+        match self {
+            Event::Reader { .. } => Some(Topic::Reader),
+            Event::Kiosk { .. } => Some(Topic::Kiosk),
+            Event::CheckIn { .. } => Some(Topic::CheckIn),
+            Event::Outbox { .. } => Some(Topic::Outbox),
+            Event::CentralLink { .. } => Some(Topic::CentralLink),
+            Event::Lagged { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReaderChange {
+    Attached,
+    Detached,
+    CardInserted,
+    CardRemoved,
+}
