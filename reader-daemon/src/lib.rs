@@ -4,4 +4,7 @@
 //! check-in ([`kiosk`]), relays request files from the receipt computer to the central service, keeps
 //! the facility store, and serves the app and the `oqs` tool over the local socket.
 
+pub mod config;
 pub mod kiosk;
+pub mod logging;
+pub mod relay;

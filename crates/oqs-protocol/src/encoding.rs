@@ -9,13 +9,13 @@
 //! Reading decides the encoding by, in order: a byte-order mark, the XML declaration, and UTF-8 (the XML
 //! default). `CharacterCodeIdentifier` is then cross-checked against it by the reader.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::codes::CharacterCodeIdentifier;
 use crate::error::ReadError;
 
 /// An encoding the terminal reads and writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Encoding {
     /// UTF-8 (`CharacterCodeIdentifier` 0).
     #[serde(rename = "UTF-8")]

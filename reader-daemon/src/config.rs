@@ -1,0 +1,325 @@
+//! The daemon's one configuration file (TOML), with defaults that work out of the box.
+//!
+//! Every path may be relative; relative paths are taken from the folder of the configuration file, so a
+//! configuration and its certificates can be moved together. See `reader-daemon/oqs-readerd.example.toml`
+//! for every key and its default.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use oqs_protocol::Encoding;
+use serde::Deserialize;
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration `{path}`: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the configuration `{path}` is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("the configuration `{path}` is not valid: {problem}")]
+    Invalid { path: PathBuf, problem: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub facility: FacilityConfig,
+    #[serde(default)]
+    pub folders: FoldersConfig,
+    #[serde(default)]
+    pub central: CentralSection,
+    #[serde(default)]
+    pub relay: RelaySection,
+    #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
+    pub ipc: IpcSection,
+    #[serde(default)]
+    pub readers: ReadersSection,
+    #[serde(default)]
+    pub kiosk: KioskSection,
+    /// The folder the file was read from; relative paths are resolved against it.
+    #[serde(skip)]
+    pub base: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityConfig {
+    /// 医療機関コード (10 digits).
+    pub medical_institution_code: String,
+}
+
+impl Default for FacilityConfig {
+    fn default() -> Self {
+        Self {
+            medical_institution_code: "1311111111".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoldersConfig {
+    pub req: PathBuf,
+    pub res: PathBuf,
+    pub face: PathBuf,
+    /// The daemon's private working folder (processing, staged results, kept requests).
+    pub work: PathBuf,
+}
+
+impl Default for FoldersConfig {
+    fn default() -> Self {
+        Self {
+            req: "req".into(),
+            res: "res".into(),
+            face: "face".into(),
+            work: "work".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentralSection {
+    pub url: String,
+    pub ca_cert: PathBuf,
+    pub terminal_cert: PathBuf,
+    pub terminal_key: PathBuf,
+    /// Name of the secret in the OS keyring holding the key's passphrase, if the key is encrypted.
+    pub key_passphrase_secret: Option<String>,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    /// How often the link is probed while the central service is unreachable.
+    pub probe_interval_ms: u64,
+}
+
+impl Default for CentralSection {
+    fn default() -> Self {
+        Self {
+            url: "https://127.0.0.1:8443/".into(),
+            ca_cert: "central/ca.crt".into(),
+            terminal_cert: "central/terminal.crt".into(),
+            terminal_key: "central/terminal.key".into(),
+            key_passphrase_secret: None,
+            connect_timeout_ms: 3_000,
+            request_timeout_ms: 10_000,
+            probe_interval_ms: 2_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelaySection {
+    /// `UTF-8` or `Shift_JIS` (利用文字コード of the result files).
+    pub result_encoding: Encoding,
+    pub concurrency: usize,
+    pub rescan_interval_ms: u64,
+    pub settle_ms: u64,
+}
+
+impl Default for RelaySection {
+    fn default() -> Self {
+        Self {
+            result_encoding: Encoding::Utf8,
+            concurrency: 8,
+            rescan_interval_ms: 10_000,
+            settle_ms: 1_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    pub path: PathBuf,
+    /// Name of the store's data key in the OS keyring.
+    pub key_secret: String,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            path: "work/facility.sqlite3".into(),
+            key_secret: "facility-store-key".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpcSection {
+    /// The socket; its folder is created with mode 0700.
+    pub socket: PathBuf,
+    /// Name of the client token in the OS keyring.
+    pub token_secret: String,
+}
+
+impl Default for IpcSection {
+    fn default() -> Self {
+        Self {
+            socket: "run/oqs-readerd.sock".into(),
+            token_secret: "ipc-token".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadersSection {
+    /// Reader names to use (exact PC/SC names); empty = every reader.
+    pub names: Vec<String>,
+    /// Readers with a card-face scanner and a camera (face matching offered).
+    pub face_capable: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KioskSection {
+    /// Seconds without input before the kiosk gives up on a patient.
+    pub inactivity_timeout_secs: u64,
+    pub max_face_attempts: u8,
+}
+
+impl Default for KioskSection {
+    fn default() -> Self {
+        Self {
+            inactivity_timeout_secs: 60,
+            max_face_attempts: 3,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        config.base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        config.check(path)?;
+        Ok(config)
+    }
+
+    fn check(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |problem: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            problem,
+        };
+        let code = &self.facility.medical_institution_code;
+        if code.len() != 10 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(format!(
+                "facility.medical_institution_code must be 10 digits, not `{code}`"
+            )));
+        }
+        let url: url::Url = self
+            .central
+            .url
+            .parse()
+            .map_err(|e| invalid(format!("central.url `{}`: {e}", self.central.url)))?;
+        if url.scheme() != "https" {
+            return Err(invalid("central.url must be https (mutual TLS)".into()));
+        }
+        if self.relay.concurrency == 0 {
+            return Err(invalid("relay.concurrency must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// `p` made absolute against the configuration's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    pub fn relay_folders(&self) -> crate::relay::Folders {
+        crate::relay::Folders {
+            req: self.resolve(&self.folders.req),
+            res: self.resolve(&self.folders.res),
+            face: self.resolve(&self.folders.face),
+            work: self.resolve(&self.folders.work),
+        }
+    }
+
+    pub fn central_config(&self) -> Result<central_client::CentralConfig, ConfigError> {
+        let url = self.central.url.parse().map_err(|e| ConfigError::Invalid {
+            path: self.base.clone(),
+            problem: format!("central.url: {e}"),
+        })?;
+        let mut c = central_client::CentralConfig::new(
+            url,
+            self.resolve(&self.central.ca_cert),
+            self.resolve(&self.central.terminal_cert),
+            self.resolve(&self.central.terminal_key),
+        );
+        c.connect_timeout = Duration::from_millis(self.central.connect_timeout_ms);
+        c.request_timeout = Duration::from_millis(self.central.request_timeout_ms);
+        Ok(c)
+    }
+
+    pub fn relay_settings(&self) -> crate::relay::RelaySettings {
+        crate::relay::RelaySettings {
+            result_encoding: self.relay.result_encoding,
+            concurrency: self.relay.concurrency,
+            rescan_interval: Duration::from_millis(self.relay.rescan_interval_ms),
+            settle: Duration::from_millis(self.relay.settle_ms),
+            ..crate::relay::RelaySettings::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("oqs-readerd.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path)
+    }
+
+    #[test]
+    fn empty_file_gives_working_defaults() {
+        let config = load("").unwrap();
+        assert_eq!(config.relay.concurrency, 8);
+        assert!(config.relay_folders().req.ends_with("req"));
+        assert!(config.relay_folders().req.is_absolute());
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let example = include_str!("../oqs-readerd.example.toml");
+        let config = load(example).unwrap();
+        assert_eq!(config.facility.medical_institution_code, "1311111111");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = load("[relay]\nconcurency = 3\n").unwrap_err().to_string();
+        assert!(err.contains("concurency"), "{err}");
+        let err = load("[facility]\nmedical_institution_code = \"123\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("10 digits"), "{err}");
+        let err = load("[central]\nurl = \"http://x/\"\n").unwrap_err().to_string();
+        assert!(err.contains("https"), "{err}");
+        let err = load("[relay]\nresult_encoding = \"EUC-JP\"\n").unwrap_err().to_string();
+        assert!(err.contains("EUC-JP") || err.contains("unknown variant"), "{err}");
+    }
+}

@@ -1,0 +1,134 @@
+//! `oqs-readerd --config FILE`: the facility terminal's reader daemon.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use reader_daemon::config::Config;
+use reader_daemon::relay::Relay;
+
+#[derive(Parser)]
+#[command(name = "oqs-readerd", version, about = "The facility terminal's reader daemon")]
+struct Args {
+    /// The configuration file (see oqs-readerd.example.toml).
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Check the configuration and exit: 0 when it is valid.
+    #[arg(long)]
+    check_config: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match Config::load(&args.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("oqs-readerd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check_config {
+        println!("oqs-readerd: configuration `{}` is valid", args.config.display());
+        return ExitCode::SUCCESS;
+    }
+    reader_daemon::logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("oqs-readerd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("oqs-readerd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto).context("opening the OS keyring")?;
+    let store_path = config.resolve(&config.store.path);
+    if let Some(dir) = store_path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let keys = facility_store::KeyringKeyProvider::new(keyring.clone(), config.store.key_secret.clone());
+    let store = Arc::new(
+        facility_store::Store::open(&store_path, &keys)
+            .with_context(|| format!("opening the store {}", store_path.display()))?,
+    );
+    let passphrase = match &config.central.key_passphrase_secret {
+        Some(name) => Some(
+            keyring
+                .get(name)
+                .context("reading the terminal key's passphrase from the OS keyring")?
+                .with_context(|| format!("the OS keyring has no secret `{name}` (terminal key passphrase)"))?,
+        ),
+        None => None,
+    };
+    let central = central_client::CentralClient::new(
+        &config.central_config()?,
+        passphrase.as_ref().map(|p| p.expose()),
+    )?;
+    let relay = Relay::new(config.relay_folders(), config.relay_settings(), store.clone(), central.clone());
+    relay.recover().context("recovering the relay after the last run")?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        req = %relay.folders().req.display(),
+        "oqs-readerd started"
+    );
+
+    // Probe the link while it is down (and once at start); wake the relay when it comes back.
+    let probe = tokio::spawn(link_probe(
+        central.clone(),
+        relay.clone(),
+        Duration::from_millis(config.central.probe_interval_ms),
+    ));
+    let relay_task = tokio::spawn(relay.run());
+
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
+        _ = terminate.recv() => tracing::info!("SIGTERM; stopping"),
+        outcome = relay_task => {
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e).context("the relay stopped"),
+                Err(e) => anyhow::bail!("the relay task failed: {e}"),
+            }
+        }
+    }
+    probe.abort();
+    Ok(())
+}
+
+async fn link_probe(central: central_client::CentralClient, relay: Relay, interval: Duration) {
+    let mut link = central.link();
+    loop {
+        let was_up = link.borrow_and_update().is_up();
+        if !was_up {
+            match central.probe().await {
+                Ok(rtt) => {
+                    tracing::info!(round_trip_ms = rtt.as_millis() as u64, "central service reachable");
+                    relay.wake();
+                }
+                Err(e) => tracing::debug!(error = %e, "central service still unreachable"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = link.changed() => {}
+        }
+    }
+}

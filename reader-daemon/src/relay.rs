@@ -1,0 +1,847 @@
+//! The file relay (DESIGN.md §3.2): request files from `req/` to the central service, results to `res/`.
+//!
+//! Every request goes through the same steps, each of which survives a crash at any point:
+//!
+//! 1. **Pick-up**: the name is recorded in the outbox, then the file is renamed from `req/` into the
+//!    private `processing/` folder (same file system, so the rename is atomic). After a crash between the
+//!    two, the start-up scan finds the row or the file and finishes the move.
+//! 2. **Send**: rows due are claimed (`received → sending`), the file is read, checked, and posted.
+//!    A transient failure (service down, timeout, 5xx) puts the row back with a jittered delay; the
+//!    file waits in `processing/`.
+//! 3. **Delivery, exactly once**: the files to hand over (the result; or, for a rejected request, an error
+//!    result, a copy of the request and its `.err`) are first written into a staging folder
+//!    `outgoing/<request name>/`, then the outbox row is marked, then each staged file is renamed into
+//!    `res/`. A rename moves the file, so after a crash a staged file that is still there has not been
+//!    delivered and one that is gone has: nothing is delivered twice, nothing is lost.
+//! 4. **Keep**: the request moves to `done/` (answered) or `error/` (rejected). Nothing is deleted.
+//!
+//! Error results and `.err` files follow `docs/file-interface.md`.
+
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use central_client::{CentralClient, CentralError, RetryPolicy};
+use facility_store::{OutboxEntry, OutboxState, Received, Store, StoreError, now_millis};
+use oqs_protocol::{
+    CheckupResult, Encoding, FileName, MedicationResult, Message, MessageKind, ReadError,
+    SingleCheckResult, ValidationIssue, read_file, render_err_file, write_message,
+};
+use serde::Serialize;
+use tokio::sync::{Notify, Semaphore, broadcast};
+use tracing::{Instrument, debug, info, info_span, warn};
+
+/// The shared folders and the daemon's private working folders.
+#[derive(Debug, Clone)]
+pub struct Folders {
+    /// Requests from the receipt computer.
+    pub req: PathBuf,
+    /// Results for the receipt computer.
+    pub res: PathBuf,
+    /// Check-in results for the receipt computer.
+    pub face: PathBuf,
+    /// The daemon's own working folder; must be on the same file system as `req/` and `res/`.
+    pub work: PathBuf,
+}
+
+impl Folders {
+    pub fn processing(&self) -> PathBuf {
+        self.work.join("processing")
+    }
+    pub fn outgoing(&self) -> PathBuf {
+        self.work.join("outgoing")
+    }
+    pub fn done(&self) -> PathBuf {
+        self.work.join("done")
+    }
+    pub fn error(&self) -> PathBuf {
+        self.work.join("error")
+    }
+
+    /// Creates every folder that is missing. The working folders are private to the daemon's user.
+    pub fn ensure(&self) -> Result<(), RelayError> {
+        for dir in [&self.req, &self.res, &self.face] {
+            create_dir(dir, None)?;
+        }
+        create_dir(&self.work, Some(0o700))?;
+        for dir in [self.processing(), self.outgoing(), self.done(), self.error()] {
+            create_dir(&dir, Some(0o700))?;
+        }
+        Ok(())
+    }
+}
+
+fn create_dir(dir: &Path, mode: Option<u32>) -> Result<(), RelayError> {
+    std::fs::create_dir_all(dir).map_err(|e| RelayError::io("create folder", dir, e))?;
+    #[cfg(unix)]
+    if let Some(mode) = mode {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| RelayError::io("set permissions of", dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    Ok(())
+}
+
+/// How the relay behaves.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// Encoding of the result files written to `res/` (利用文字コード).
+    pub result_encoding: Encoding,
+    /// Requests sent to the central service at the same time.
+    pub concurrency: usize,
+    /// How often `req/` is scanned for files the notifications missed.
+    pub rescan_interval: Duration,
+    /// A file found only by the scan is picked up once it has not changed for this long (it may still be
+    /// being copied over the network share).
+    pub settle: Duration,
+    /// Delays between attempts of a request while the central service is unreachable.
+    pub retry: RetryPolicy,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        Self {
+            result_encoding: Encoding::Utf8,
+            concurrency: 8,
+            rescan_interval: Duration::from_secs(10),
+            settle: Duration::from_secs(1),
+            retry: RetryPolicy {
+                max_attempts: u32::MAX,
+                base_delay: Duration::from_millis(500),
+                max_delay: Duration::from_secs(5),
+            },
+        }
+    }
+}
+
+/// What can stop the relay. Problems with a single file never do: they become error results.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("cannot {what} `{path}`: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot watch `{path}` for new files: {reason}")]
+    Watch { path: PathBuf, reason: String },
+}
+
+impl RelayError {
+    fn io(what: &'static str, path: &Path, source: std::io::Error) -> Self {
+        RelayError::Io {
+            what,
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// What the relay tells subscribers (the reception app's outbox indicator, `oqs watch`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "relay", rename_all = "snake_case")]
+pub enum RelayEvent {
+    PickedUp { request: String },
+    Answered { request: String, result: String },
+    Rejected { request: String, code: String },
+    Waiting { request: String, reason: String },
+}
+
+/// The relay. Cheap to clone (shared state behind `Arc`s).
+#[derive(Clone)]
+pub struct Relay {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    folders: Folders,
+    settings: RelaySettings,
+    store: Arc<Store>,
+    central: CentralClient,
+    wake: Notify,
+    sending: Arc<Semaphore>,
+    /// Requests with a send task running, so a claim is never processed twice in one process.
+    in_flight: Mutex<HashSet<String>>,
+    events: broadcast::Sender<RelayEvent>,
+}
+
+impl Relay {
+    pub fn new(folders: Folders, settings: RelaySettings, store: Arc<Store>, central: CentralClient) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        let permits = settings.concurrency.max(1);
+        Self {
+            inner: Arc::new(Inner {
+                folders,
+                settings,
+                store,
+                central,
+                wake: Notify::new(),
+                sending: Arc::new(Semaphore::new(permits)),
+                in_flight: Mutex::new(HashSet::new()),
+                events,
+            }),
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<RelayEvent> {
+        self.inner.events.subscribe()
+    }
+
+    pub fn folders(&self) -> &Folders {
+        &self.inner.folders
+    }
+
+    /// Wakes the sender, e.g. when the central service is reachable again.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Finishes whatever a crash interrupted. Call once before [`Relay::run`].
+    pub fn recover(&self) -> Result<(), RelayError> {
+        let f = &self.inner.folders;
+        f.ensure()?;
+        let now = now_millis();
+        // 1. Staged deliveries first: their rows may still be `sending`.
+        for staged in list_dir(&f.outgoing())? {
+            if staged.is_dir() {
+                if let Some(request) = staged.file_name().and_then(OsStr::to_str) {
+                    let request = request.to_owned();
+                    self.finish_staged(&request, &staged)?;
+                }
+            }
+        }
+        // 2. Attempts cut short go back to the queue.
+        let requeued = self.inner.store.outbox_recover_in_flight(now)?;
+        if requeued > 0 {
+            info!(requeued, "requests interrupted by a restart are queued again");
+        }
+        // 3. Files in processing/: recorded ones wait for the sender (or, if already answered, are kept);
+        //    unrecorded ones (a crash between rename and insert cannot happen, but a restore can) are recorded.
+        for path in list_dir(&f.processing())? {
+            let Some(name) = path.file_name().and_then(OsStr::to_str).map(str::to_owned) else {
+                continue;
+            };
+            match self.inner.store.outbox_get(&name)? {
+                Some(entry) if matches!(entry.state, OutboxState::Answered) => {
+                    move_file(&path, &f.done().join(&name))?;
+                }
+                Some(entry) if matches!(entry.state, OutboxState::Failed) => {
+                    move_file(&path, &f.error().join(&name))?;
+                }
+                Some(_) => {}
+                None => match FileName::parse(&name) {
+                    Ok(parsed) => {
+                        self.inner.store.outbox_receive(
+                            &name,
+                            parsed.kind().code(),
+                            &path.to_string_lossy(),
+                            now,
+                        )?;
+                    }
+                    Err(_) => move_file(&path, &f.error().join(&name))?,
+                },
+            }
+        }
+        // 4. Whatever is in req/ now is picked up by the first scan of `run`.
+        Ok(())
+    }
+
+    /// Watches `req/`, scans it periodically, and sends due requests until the task is dropped.
+    pub async fn run(self) -> Result<(), RelayError> {
+        let (tx, mut notified) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
+        let req_dir = self.inner.folders.req.clone();
+        let _watcher = watch_folder(&req_dir, tx)?;
+        self.scan(true).await;
+        let mut rescan = tokio::time::interval(self.inner.settings.rescan_interval);
+        rescan.tick().await;
+        loop {
+            self.dispatch_due();
+            let next_due = self.delay_until_next_due();
+            tokio::select! {
+                Some(path) = notified.recv() => {
+                    self.pick_up_path(&path).await;
+                    // Drain a burst without re-dispatching between every file.
+                    while let Ok(path) = notified.try_recv() {
+                        self.pick_up_path(&path).await;
+                    }
+                }
+                _ = rescan.tick() => self.scan(false).await,
+                () = self.inner.wake.notified() => {}
+                () = tokio::time::sleep(next_due) => {}
+            }
+        }
+    }
+
+    async fn pick_up_path(&self, path: &Path) {
+        let Some(name) = path.file_name().and_then(OsStr::to_str).map(str::to_owned) else {
+            return;
+        };
+        if path.parent() != Some(self.inner.folders.req.as_path()) || ignored(&name) || !path.is_file() {
+            return;
+        }
+        let relay = self.clone();
+        let outcome = tokio::task::spawn_blocking(move || relay.pick_up(&name)).await;
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "pick-up failed; the file stays in req/ and is retried at the next scan"),
+            Err(e) => warn!(error = %e, "pick-up task failed"),
+        }
+    }
+
+    /// Scans `req/`. At start every file is taken; later only files that have settled.
+    async fn scan(&self, at_start: bool) {
+        let relay = self.clone();
+        let settle = if at_start { Duration::ZERO } else { self.inner.settings.settle };
+        let outcome = tokio::task::spawn_blocking(move || -> Result<(), RelayError> {
+            for path in list_dir(&relay.inner.folders.req)? {
+                let Some(name) = path.file_name().and_then(OsStr::to_str).map(str::to_owned) else {
+                    continue;
+                };
+                if ignored(&name) || !path.is_file() {
+                    continue;
+                }
+                let age = std::fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| SystemTime::now().duration_since(t).ok())
+                    .unwrap_or(Duration::ZERO);
+                if age >= settle {
+                    if let Err(e) = relay.pick_up(&name) {
+                        warn!(error = %e, "pick-up failed; retried at the next scan");
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await;
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "scan of req/ failed"),
+            Err(e) => warn!(error = %e, "scan task failed"),
+        }
+        self.inner.wake.notify_one();
+    }
+
+    /// Records and moves one file from `req/`. Blocking.
+    fn pick_up(&self, name: &str) -> Result<(), RelayError> {
+        let f = &self.inner.folders;
+        let source = f.req.join(name);
+        if !source.exists() {
+            return Ok(()); // already taken (a notification and a scan raced)
+        }
+        let span = info_span!("pick_up", request = %name);
+        let _enter = span.enter();
+        let parsed = match FileName::parse(name) {
+            Ok(parsed) => parsed,
+            Err(e) => return self.reject_unnamed(name, &source, &e.to_string(), e.code()),
+        };
+        let processing = f.processing().join(name);
+        let now = now_millis();
+        match self
+            .inner
+            .store
+            .outbox_receive(name, parsed.kind().code(), &processing.to_string_lossy(), now)?
+        {
+            Received::New(_) => {}
+            Received::Existing(entry) if !matches!(entry.state, OutboxState::Answered | OutboxState::Failed) => {
+                // Recorded before a crash but not moved yet: finish the move below.
+            }
+            Received::Existing(entry) => {
+                // The name was used before and answered: a second request under the same name would make
+                // two different results with one name. Refuse it and keep it.
+                let issue = ValidationIssue {
+                    code: "OQS-E1004",
+                    element: String::new(),
+                    message_ja: format!(
+                        "このファイル名は既に処理済みです({})。新しいファイル名で置いてください",
+                        entry.result_name.as_deref().unwrap_or("-")
+                    ),
+                    message_en: "this request file name was already processed; drop the request again under a new name"
+                        .into(),
+                };
+                return self.reject_reused(name, &source, &parsed, &issue);
+            }
+        }
+        move_file(&source, &processing)?;
+        debug!("picked up");
+        let _ = self.inner.events.send(RelayEvent::PickedUp {
+            request: name.to_owned(),
+        });
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    fn delay_until_next_due(&self) -> Duration {
+        match self.inner.store.outbox_next_due() {
+            Ok(Some(due)) => Duration::from_millis(u64::try_from(due - now_millis()).unwrap_or(0)),
+            Ok(None) => Duration::from_secs(3600),
+            Err(e) => {
+                warn!(error = %e, "cannot read the outbox; retrying in a second");
+                Duration::from_secs(1)
+            }
+        }
+    }
+
+    /// Claims as many due requests as there are free senders and starts one task per request.
+    fn dispatch_due(&self) {
+        let free = self.inner.sending.available_permits();
+        if free == 0 {
+            return;
+        }
+        let claimed = match self.inner.store.outbox_claim_due(now_millis(), free) {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                warn!(error = %e, "cannot claim requests from the outbox");
+                return;
+            }
+        };
+        for entry in claimed {
+            let Ok(permit) = self.inner.sending.clone().try_acquire_owned() else {
+                return;
+            };
+            if let Ok(mut set) = self.inner.in_flight.lock() {
+                if !set.insert(entry.request_name.clone()) {
+                    continue;
+                }
+            }
+            let relay = self.clone();
+            let span = info_span!("relay", request = %entry.request_name, attempt = entry.attempts);
+            tokio::spawn(
+                async move {
+                    relay.send(entry.clone()).await;
+                    if let Ok(mut set) = relay.inner.in_flight.lock() {
+                        set.remove(&entry.request_name);
+                    }
+                    drop(permit);
+                    relay.inner.wake.notify_one();
+                }
+                .instrument(span),
+            );
+        }
+    }
+
+    async fn send(&self, entry: OutboxEntry) {
+        let name = entry.request_name.clone();
+        let path = self.inner.folders.processing().join(&name);
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                warn!(error = %e, "the request file vanished from processing/");
+                let _ = self.inner.store.outbox_mark_failed(&name, "request file missing", None, now_millis());
+                return;
+            }
+        };
+        let Ok(parsed) = FileName::parse(&name) else {
+            return; // names were checked at pick-up
+        };
+        // Check the file here, so the vendor gets a precise message and the central service only sees
+        // requests that can be answered.
+        let issues = match read_file(&name, &bytes) {
+            Ok(decoded) => decoded.message.validate(),
+            Err(e) => vec![read_issue(&e)],
+        };
+        if !issues.is_empty() {
+            self.blocking_reject(name, parsed, issues).await;
+            return;
+        }
+        match self.inner.central.send_message(&name, &bytes).await {
+            Ok(result) => {
+                let body = match self.reencode(&result.name, result.body) {
+                    Ok(body) => body,
+                    Err(issue) => {
+                        self.blocking_reject(name, parsed, vec![issue]).await;
+                        return;
+                    }
+                };
+                let relay = self.clone();
+                let result_name = result.name.clone();
+                let request = name.clone();
+                let delivered = tokio::task::spawn_blocking(move || {
+                    relay.deliver(&request, Outcome::Answered(result_name.clone()), &[(result_name, body)])
+                })
+                .await;
+                match delivered {
+                    Ok(Ok(())) => {
+                        info!(result = %result.name, "answered");
+                        let _ = self.inner.events.send(RelayEvent::Answered {
+                            request: name,
+                            result: result.name,
+                        });
+                    }
+                    Ok(Err(e)) => self.retry_later(&name, entry.attempts, &format!("delivery failed: {e}")),
+                    Err(e) => self.retry_later(&name, entry.attempts, &format!("delivery task failed: {e}")),
+                }
+            }
+            Err(e) if e.is_transient() => {
+                self.retry_later(&name, entry.attempts, &e.to_string());
+            }
+            Err(e) => {
+                let issue = central_issue(&e);
+                self.blocking_reject(name, parsed, vec![issue]).await;
+            }
+        }
+    }
+
+    fn retry_later(&self, name: &str, attempts: u32, reason: &str) {
+        let delay = self.inner.settings.retry.delay(attempts.saturating_sub(1));
+        let next = now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+        debug!(?delay, reason, "request waits");
+        if let Err(e) = self.inner.store.outbox_retry_later(name, reason, next, now_millis()) {
+            warn!(error = %e, "cannot reschedule the request");
+        }
+        let _ = self.inner.events.send(RelayEvent::Waiting {
+            request: name.to_owned(),
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// Rewrites a result in the facility's encoding if the central service used another one.
+    fn reencode(&self, result_name: &str, body: Vec<u8>) -> Result<Vec<u8>, ValidationIssue> {
+        let decoded = read_file(result_name, &body).map_err(|e| read_issue(&e))?;
+        let wanted = self.inner.settings.result_encoding;
+        if decoded.encoding == wanted {
+            return Ok(body);
+        }
+        let mut message = decoded.message;
+        message.set_character_code(wanted);
+        match write_message(&message, wanted) {
+            Ok(bytes) => Ok(bytes),
+            Err(e) => {
+                // Characters outside Shift_JIS: a changed name is worse than an unexpected encoding.
+                warn!(code = "OQS-E1301", "result kept in UTF-8: {}", e.code());
+                message.set_character_code(Encoding::Utf8);
+                write_message(&message, Encoding::Utf8).map_err(|e| ValidationIssue {
+                    code: e.code(),
+                    element: String::new(),
+                    message_ja: "結果ファイルを書き出せませんでした".into(),
+                    message_en: e.to_string(),
+                })
+            }
+        }
+    }
+
+    async fn blocking_reject(&self, name: String, parsed: FileName, issues: Vec<ValidationIssue>) {
+        let relay = self.clone();
+        let code = issues.first().map(|i| i.code).unwrap_or("OQS-E1107").to_owned();
+        let request = name.clone();
+        let outcome = tokio::task::spawn_blocking(move || relay.reject(&request, &parsed, &issues)).await;
+        match outcome {
+            Ok(Ok(())) => {
+                info!(code, "rejected");
+                let _ = self.inner.events.send(RelayEvent::Rejected { request: name, code });
+            }
+            Ok(Err(e)) => warn!(error = %e, "could not write the error result; retried later"),
+            Err(e) => warn!(error = %e, "reject task failed"),
+        }
+    }
+
+    /// A request that cannot be answered: an error result of its kind, a copy of the request and the
+    /// `.err` file go to `res/`; the original goes to `error/`.
+    fn reject(&self, name: &str, parsed: &FileName, issues: &[ValidationIssue]) -> Result<(), RelayError> {
+        let processing = self.inner.folders.processing().join(name);
+        let request_bytes =
+            std::fs::read(&processing).map_err(|e| RelayError::io("read", &processing, e))?;
+        let mut files = Vec::new();
+        let fallback = ValidationIssue {
+            code: "OQS-E1107",
+            element: String::new(),
+            message_ja: "要求ファイルを処理できませんでした".into(),
+            message_en: "the request could not be processed".into(),
+        };
+        let first = issues.first().unwrap_or(&fallback);
+        if let Ok(result_name) = parsed.result_name() {
+            let message = error_result(parsed.kind(), first);
+            if let Ok(bytes) = write_message(&message, Encoding::Utf8) {
+                files.push((result_name, bytes));
+            }
+        }
+        files.push((name.to_owned(), request_bytes));
+        files.push((parsed.err_name(), render_err_file(issues).into_bytes()));
+        self.deliver(name, Outcome::Failed(format!("{} {}", first.code, first.message_en)), &files)
+    }
+
+    fn reject_reused(
+        &self,
+        name: &str,
+        source: &Path,
+        parsed: &FileName,
+        issue: &ValidationIssue,
+    ) -> Result<(), RelayError> {
+        // The outbox row belongs to the earlier request; this file only gets a copy and a `.err`.
+        let bytes = std::fs::read(source).map_err(|e| RelayError::io("read", source, e))?;
+        let err = render_err_file(std::slice::from_ref(issue));
+        self.write_and_keep(name, source, &[(parsed.err_name(), err.into_bytes())], Some(bytes))
+    }
+
+    /// A file whose name is not an OQS request name: a `.err` next to a copy, the original kept.
+    fn reject_unnamed(&self, name: &str, source: &Path, reason: &str, code: &'static str) -> Result<(), RelayError> {
+        let issue = ValidationIssue {
+            code,
+            element: String::new(),
+            message_ja: "ファイル名が要求ファイルの形式ではありません".into(),
+            message_en: reason.to_owned(),
+        };
+        let bytes = std::fs::read(source).map_err(|e| RelayError::io("read", source, e))?;
+        let err = render_err_file(std::slice::from_ref(&issue));
+        info!(code, "file with an unknown name rejected");
+        self.write_and_keep(name, source, &[(format!("{name}.err"), err.into_bytes())], Some(bytes))
+    }
+
+    /// For files that never get an outbox row: write to `res/` atomically and move the original to
+    /// `error/`. A crash in between at worst writes the `.err` twice under the same name.
+    fn write_and_keep(
+        &self,
+        name: &str,
+        source: &Path,
+        files: &[(String, Vec<u8>)],
+        copy: Option<Vec<u8>>,
+    ) -> Result<(), RelayError> {
+        let f = &self.inner.folders;
+        if let Some(copy) = copy {
+            write_atomic(&f.res, name, &copy)?;
+        }
+        for (file, bytes) in files {
+            write_atomic(&f.res, file, bytes)?;
+        }
+        let kept = unique_path(&f.error(), name);
+        move_file(source, &kept)
+    }
+
+    /// Stage, mark, move: see the module documentation.
+    fn deliver(&self, request: &str, outcome: Outcome, files: &[(String, Vec<u8>)]) -> Result<(), RelayError> {
+        let staged = self.inner.folders.outgoing().join(request);
+        let temporary = self.inner.folders.outgoing().join(format!(".{request}.staging"));
+        if temporary.exists() {
+            std::fs::remove_dir_all(&temporary).map_err(|e| RelayError::io("clear", &temporary, e))?;
+        }
+        create_dir(&temporary, Some(0o700))?;
+        for (file, bytes) in files {
+            write_synced(&temporary.join(file), bytes)?;
+        }
+        write_synced(&temporary.join(OUTCOME_FILE), outcome.encode().as_bytes())?;
+        sync_dir(&temporary)?;
+        // The staging folder appears under its final name in one step.
+        std::fs::rename(&temporary, &staged).map_err(|e| RelayError::io("stage", &staged, e))?;
+        sync_dir(&self.inner.folders.outgoing())?;
+        self.finish_staged(request, &staged)
+    }
+
+    /// Marks the outbox row from the staged outcome and moves the staged files into `res/`.
+    fn finish_staged(&self, request: &str, staged: &Path) -> Result<(), RelayError> {
+        let f = &self.inner.folders;
+        let outcome_path = staged.join(OUTCOME_FILE);
+        let outcome = std::fs::read_to_string(&outcome_path)
+            .ok()
+            .and_then(|s| Outcome::decode(&s))
+            .unwrap_or(Outcome::Failed("staged delivery without outcome".into()));
+        let now = now_millis();
+        let store = &self.inner.store;
+        if let Some(entry) = store.outbox_get(request)? {
+            match (&outcome, entry.state) {
+                (_, OutboxState::Answered | OutboxState::Failed) => {}
+                // Staged deliveries are finished before `outbox_recover_in_flight` at start, so the row is
+                // still `sending` here.
+                (Outcome::Answered(result), _) => {
+                    store.outbox_mark_answered(request, result, now)?;
+                }
+                (Outcome::Failed(reason), _) => {
+                    store.outbox_mark_failed(request, reason, None, now)?;
+                }
+            }
+        }
+        for path in list_dir(staged)? {
+            let Some(file) = path.file_name().and_then(OsStr::to_str) else {
+                continue;
+            };
+            if file == OUTCOME_FILE {
+                continue;
+            }
+            let target = f.res.join(file);
+            std::fs::rename(&path, &target).map_err(|e| RelayError::io("deliver", &target, e))?;
+        }
+        sync_dir(&f.res)?;
+        let processing = f.processing().join(request);
+        if processing.exists() {
+            let keep = match outcome {
+                Outcome::Answered(_) => f.done().join(request),
+                Outcome::Failed(_) => unique_path(&f.error(), request),
+            };
+            move_file(&processing, &keep)?;
+        }
+        std::fs::remove_dir_all(staged).map_err(|e| RelayError::io("clear", staged, e))?;
+        Ok(())
+    }
+}
+
+const OUTCOME_FILE: &str = ".outcome";
+
+enum Outcome {
+    Answered(String),
+    Failed(String),
+}
+
+impl Outcome {
+    fn encode(&self) -> String {
+        match self {
+            Outcome::Answered(result) => format!("answered\n{result}"),
+            Outcome::Failed(reason) => format!("failed\n{reason}"),
+        }
+    }
+
+    fn decode(s: &str) -> Option<Self> {
+        let (kind, rest) = s.split_once('\n')?;
+        match kind {
+            "answered" => Some(Outcome::Answered(rest.to_owned())),
+            "failed" => Some(Outcome::Failed(rest.to_owned())),
+            _ => None,
+        }
+    }
+}
+
+/// The error result of a request's kind, carrying the first problem's code and message.
+pub fn error_result(kind: MessageKind, issue: &ValidationIssue) -> Message {
+    let message = format!("{} / {}", issue.message_ja, issue.message_en);
+    let single = SingleCheckResult::error(issue.code, message.clone());
+    let header = single.message_header.clone();
+    match kind {
+        MessageKind::SingleCheck => Message::SingleCheckResult(single),
+        MessageKind::BulkUpload => Message::BulkUploadReceipt(oqs_protocol::BulkUploadReceipt {
+            message_header: header,
+            ..Default::default()
+        }),
+        MessageKind::BulkDownload => Message::BulkResult(oqs_protocol::BulkResult {
+            message_header: header,
+            ..Default::default()
+        }),
+        MessageKind::RefNumberSingle | MessageKind::RefNumberBulk => {
+            Message::RefNumberResult(oqs_protocol::RefNumberResult {
+                message_header: header,
+                ..Default::default()
+            })
+        }
+        MessageKind::Medication => Message::MedicationResult(MedicationResult::error(message)),
+        MessageKind::Checkup => Message::CheckupResult(CheckupResult::error(message)),
+    }
+}
+
+fn read_issue(e: &ReadError) -> ValidationIssue {
+    ValidationIssue {
+        code: e.code(),
+        element: String::new(),
+        message_ja: "ファイルを読み取れませんでした".into(),
+        message_en: e.to_string(),
+    }
+}
+
+fn central_issue(e: &CentralError) -> ValidationIssue {
+    ValidationIssue {
+        code: "OQS-E1401",
+        element: String::new(),
+        message_ja: "中央のサービスが要求を受け付けませんでした".into(),
+        message_en: e.to_string(),
+    }
+}
+
+/// Names the relay never touches: temporary files of writers, hidden files, our own `.err` files.
+fn ignored(name: &str) -> bool {
+    name.starts_with('.') || name.ends_with(".tmp") || name.ends_with('~')
+}
+
+fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, RelayError> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| RelayError::io("list", dir, e))? {
+        let entry = entry.map_err(|e| RelayError::io("list", dir, e))?;
+        paths.push(entry.path());
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+fn move_file(from: &Path, to: &Path) -> Result<(), RelayError> {
+    std::fs::rename(from, to).map_err(|e| RelayError::io("move", from, e))?;
+    if let Some(parent) = to.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// `dir/name`, or `dir/name.1`, `.2` … if taken: kept originals never overwrite each other.
+fn unique_path(dir: &Path, name: &str) -> PathBuf {
+    let first = dir.join(name);
+    if !first.exists() {
+        return first;
+    }
+    (1..)
+        .map(|n| dir.join(format!("{name}.{n}")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RelayError> {
+    let mut file = std::fs::File::create(path).map_err(|e| RelayError::io("create", path, e))?;
+    file.write_all(bytes).map_err(|e| RelayError::io("write", path, e))?;
+    file.sync_all().map_err(|e| RelayError::io("sync", path, e))
+}
+
+/// Writes `dir/name` through `dir/name.tmp` + rename, so readers never see half a file.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), RelayError> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    write_synced(&tmp, bytes)?;
+    let target = dir.join(name);
+    std::fs::rename(&tmp, &target).map_err(|e| RelayError::io("rename", &target, e))?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), RelayError> {
+    #[cfg(unix)]
+    {
+        let handle = std::fs::File::open(dir).map_err(|e| RelayError::io("open", dir, e))?;
+        handle.sync_all().map_err(|e| RelayError::io("sync", dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Watches `dir` and sends the path of every file that was closed after writing or moved in.
+fn watch_folder(
+    dir: &Path,
+    tx: tokio::sync::mpsc::UnboundedSender<PathBuf>,
+) -> Result<notify::RecommendedWatcher, RelayError> {
+    use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+    use notify::{EventKind, RecursiveMode, Watcher};
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        let ready = matches!(
+            event.kind,
+            EventKind::Access(AccessKind::Close(AccessMode::Write))
+                | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+        );
+        // A create comes before the data: such files are left to the close event or, where the platform
+        // has none (network shares), to the scan once they have settled.
+        if ready {
+            for path in event.paths {
+                let _ = tx.send(path);
+            }
+        }
+    })
+    .map_err(|e| RelayError::Watch {
+        path: dir.to_owned(),
+        reason: e.to_string(),
+    })?;
+    watcher
+        .watch(dir, RecursiveMode::NonRecursive)
+        .map_err(|e| RelayError::Watch {
+            path: dir.to_owned(),
+            reason: e.to_string(),
+        })?;
+    Ok(watcher)
+}
+
