@@ -1,0 +1,271 @@
+//! File names of the req/res/face folders: `<prefix><function><seq>{req|res}_<id>.<ext>`.
+//!
+//! Example: `OQSsiquc01req_20240401093000123.xml` is a single eligibility check request with id
+//! `20240401093000123`; its result is `OQSsiquc01res_20240401093000123.xml` and, when the request is rejected,
+//! `OQSsiquc01req_20240401093000123.err` describes why (docs/file-interface.md, G3/G4).
+
+use serde::Serialize;
+
+use crate::error::FileNameError;
+
+/// What a file is about, from the `<prefix><function><seq>` part of its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum MessageKind {
+    /// `OQSsiquc01`: 資格確認 single check (also the schema of `face/` check-in results).
+    SingleCheck,
+    /// `OQSmuquc01`: 一括照会 upload (result: upload receipt with `ReceptionNumber`).
+    BulkUpload,
+    /// `OQSmuquc02`: 一括照会 result download by `ReceptionNumber`.
+    BulkDownload,
+    /// `OQSsiimm01`: 照会番号 registration, one person.
+    RefNumberSingle,
+    /// `OQSmuimm01`: 照会番号 registration, several persons.
+    RefNumberBulk,
+    /// `YZKsiquc01`: 薬剤情報 / 診療情報.
+    Medication,
+    /// `TKKsiquc01`: 特定健診情報.
+    Checkup,
+}
+
+impl MessageKind {
+    /// All kinds, in file-name order.
+    pub const ALL: [MessageKind; 7] = [
+        Self::SingleCheck,
+        Self::BulkUpload,
+        Self::BulkDownload,
+        Self::RefNumberSingle,
+        Self::RefNumberBulk,
+        Self::Medication,
+        Self::Checkup,
+    ];
+
+    /// The `<prefix><function><seq>` part of the file name, e.g. `OQSsiquc01`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::SingleCheck => "OQSsiquc01",
+            Self::BulkUpload => "OQSmuquc01",
+            Self::BulkDownload => "OQSmuquc02",
+            Self::RefNumberSingle => "OQSsiimm01",
+            Self::RefNumberBulk => "OQSmuimm01",
+            Self::Medication => "YZKsiquc01",
+            Self::Checkup => "TKKsiquc01",
+        }
+    }
+
+    /// The kind named by a `<prefix><function><seq>` code, if the terminal supports it.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// Request (`req`, written by the receipt computer) or result (`res`, written by the terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Direction {
+    /// `req`
+    Request,
+    /// `res`
+    Response,
+}
+
+impl Direction {
+    /// `req` or `res`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Request => "req",
+            Self::Response => "res",
+        }
+    }
+}
+
+/// A parsed file name. The id is free text chosen by the client (timestamps, patient ids…).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct FileName {
+    kind: MessageKind,
+    direction: Direction,
+    id: String,
+    extension: String,
+}
+
+impl FileName {
+    /// Parses a bare file name (no directory part).
+    pub fn parse(name: &str) -> Result<Self, FileNameError> {
+        let bad = |reason: &str| FileNameError::BadFileName {
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if name.contains(['/', '\\']) {
+            return Err(bad("it contains a path separator; pass the bare file name"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(bad("it contains a control character"));
+        }
+        let bytes = name.as_bytes();
+        // The reference writes "4-char function", but every known name has 5 (`siquc`, `muquc`, `siimm`):
+        // 3 + 5 + 2 + 3 + '_' = 14 ASCII bytes before the id.
+        if bytes.len() < 14 || !name.is_char_boundary(14) {
+            return Err(bad(
+                "it is too short to hold <prefix(3)><function(5)><seq(2)>{req|res}_",
+            ));
+        }
+        if !bytes[..8].iter().all(u8::is_ascii_alphabetic) {
+            return Err(bad(
+                "the first 8 characters must be letters (e.g. OQSsiquc)",
+            ));
+        }
+        if !bytes[8..10].iter().all(u8::is_ascii_digit) {
+            return Err(bad(
+                "characters 9-10 must be a 2-digit sequence number (e.g. 01)",
+            ));
+        }
+        let direction = match &name[10..13] {
+            "req" => Direction::Request,
+            "res" => Direction::Response,
+            _ => return Err(bad("characters 11-13 must be `req` or `res`")),
+        };
+        if bytes[13] != b'_' {
+            return Err(bad("an underscore `_` must follow req/res"));
+        }
+        let Some((id, extension)) = name[14..].rsplit_once('.') else {
+            return Err(bad("there is no extension (e.g. .xml)"));
+        };
+        if id.is_empty() {
+            return Err(bad("the id after `_` is empty"));
+        }
+        if extension.is_empty() || !extension.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(bad("the extension must be letters or digits (e.g. xml)"));
+        }
+        let code = &name[..10];
+        let kind = MessageKind::from_code(code).ok_or_else(|| FileNameError::UnsupportedKind {
+            name: name.to_owned(),
+            kind: code.to_owned(),
+        })?;
+        Ok(Self {
+            kind,
+            direction,
+            id: id.to_owned(),
+            extension: extension.to_owned(),
+        })
+    }
+
+    /// Builds a name from its parts (the id must not contain path separators).
+    pub fn new(
+        kind: MessageKind,
+        direction: Direction,
+        id: &str,
+        extension: &str,
+    ) -> Result<Self, FileNameError> {
+        Self::parse(&format!(
+            "{}{}_{id}.{extension}",
+            kind.code(),
+            direction.code()
+        ))
+    }
+
+    /// What the file is about.
+    pub fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    /// Request or result.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// The free part between `_` and the extension.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The extension without the dot (`xml`, `pdf`, `zip`, `err`).
+    pub fn extension(&self) -> &str {
+        &self.extension
+    }
+
+    /// The name without the extension, e.g. `OQSsiquc01req_0001`.
+    pub fn stem(&self) -> String {
+        format!("{}{}_{}", self.kind.code(), self.direction.code(), self.id)
+    }
+
+    /// The result file name for this request: `req` → `res`, same id and extension.
+    pub fn result_name(&self) -> Result<String, FileNameError> {
+        match self.direction {
+            Direction::Request => Ok(format!(
+                "{}res_{}.{}",
+                self.kind.code(),
+                self.id,
+                self.extension
+            )),
+            Direction::Response => Err(FileNameError::NotARequest {
+                name: self.to_string(),
+            }),
+        }
+    }
+
+    /// The `.err` file written next to a rejected file: same stem, extension `err`.
+    pub fn err_name(&self) -> String {
+        format!("{}.err", self.stem())
+    }
+}
+
+impl std::fmt::Display for FileName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.stem(), self.extension)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_supported_kind() {
+        for kind in MessageKind::ALL {
+            let name = format!("{}req_20240401-0001.xml", kind.code());
+            let parsed = FileName::parse(&name).unwrap();
+            assert_eq!(parsed.kind(), kind);
+            assert_eq!(parsed.direction(), Direction::Request);
+            assert_eq!(parsed.id(), "20240401-0001");
+            assert_eq!(parsed.to_string(), name);
+        }
+    }
+
+    #[test]
+    fn derives_result_and_err_names() {
+        let n = FileName::parse("OQSsiquc01req_clinic.001.xml").unwrap();
+        assert_eq!(n.id(), "clinic.001");
+        assert_eq!(n.result_name().unwrap(), "OQSsiquc01res_clinic.001.xml");
+        assert_eq!(n.err_name(), "OQSsiquc01req_clinic.001.err");
+        let r = FileName::parse("OQSsiquc01res_face_20240401093000123_0001.xml").unwrap();
+        assert_eq!(r.direction(), Direction::Response);
+        assert_eq!(r.id(), "face_20240401093000123_0001");
+        assert!(matches!(
+            r.result_name(),
+            Err(FileNameError::NotARequest { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_names_that_do_not_match() {
+        for bad in [
+            "",
+            "OQSsiquc01req.xml",
+            "OQSsiquc01req_.xml",
+            "OQSsiquc01req_abc",
+            "OQSsiquc1req_abc.xml",
+            "OQSsiquc01rex_abc.xml",
+            "OQSsiquc01req-abc.xml",
+            "dir/OQSsiquc01req_abc.xml",
+            "ＯＱＳsiquc01req_abc.xml",
+            "OQSsiquc01req_abc.",
+        ] {
+            assert!(
+                matches!(FileName::parse(bad), Err(FileNameError::BadFileName { .. })),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            FileName::parse("OQSmutic01req_x.xml"),
+            Err(FileNameError::UnsupportedKind { .. })
+        ));
+    }
+}

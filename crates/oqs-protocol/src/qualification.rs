@@ -1,0 +1,648 @@
+//! 資格確認 messages: single check (`OQSsiquc01`), bulk check (`OQSmuquc01` / `OQSmuquc02`) and
+//! 照会番号 registration (`OQSsiimm01` / `OQSmuimm01`), with the parts they share.
+//!
+//! Field names map 1:1 to the element names (PascalCase) of the interface, e.g. `insurer_number` is
+//! `<InsurerNumber>`. Every element is optional at the type level so that a file with missing elements can
+//! still be read and [`crate::Message::validate`] can say exactly what is missing; dates stay strings so that a
+//! wrong date is reported, not rejected wholesale. Patient identifiers are [`Pii`].
+
+use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
+
+use crate::codes::*;
+use crate::pii::Pii;
+
+#[cfg(any(test, feature = "arbitrary"))]
+use arbitrary::Arbitrary;
+
+/// `MessageHeader` of the requests a receipt computer writes (`OQSsiquc01req`, `OQSmuquc01req`,
+/// `OQSmuquc02req`, `OQSsiimm01req`, `OQSmuimm01req`).
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RequestHeader {
+    /// 資格確認日 yyyyMMdd (single check only).
+    pub qualification_confirmation_date: Option<String>,
+    /// 医療機関コード, 10 digits.
+    pub medical_institution_code: Option<String>,
+    /// Free text chosen by the client, echoed in the result.
+    pub arbitrary_file_identifier: Option<String>,
+}
+
+/// `MessageHeader` of every 資格確認 result kind. Elements that a kind does not use stay `None`.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ResultHeader {
+    /// 処理実行日時 yyyyMMddHHmmss.
+    pub process_execution_time: Option<String>,
+    /// 資格確認日 yyyyMMdd.
+    pub qualification_confirmation_date: Option<String>,
+    /// 医療機関コード.
+    pub medical_institution_code: Option<String>,
+    /// Echo of the request's value; face results carry a generated value.
+    pub arbitrary_file_identifier: Option<String>,
+    /// 照会区分.
+    pub reference_classification: Option<ReferenceClassification>,
+    /// 受付番号 (bulk result).
+    pub reception_number: Option<String>,
+    /// 処理結果区分.
+    pub segment_of_result: Option<SegmentOfResult>,
+    /// エラーコード, when `SegmentOfResult` is not 1 (opaque; docs/file-interface.md G1).
+    pub error_code: Option<String>,
+    /// エラーメッセージ.
+    pub error_message: Option<String>,
+    /// 処理件数 (bulk result).
+    pub number_of_processing_result: Option<String>,
+    /// 正常件数 (bulk result).
+    pub number_of_normal_processing: Option<String>,
+    /// エラー件数 (bulk result).
+    pub number_of_error: Option<String>,
+    /// 文字コード識別: set by [`crate::write_message`] to match the encoding written.
+    pub character_code_identifier: Option<CharacterCodeIdentifier>,
+}
+
+/// `QualificationConfirmSearchInfo`: the keys of a check (and their echo in results).
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct QualificationConfirmSearchInfo {
+    /// 保険者番号: 8 digits, or 6 digits left-padded with two spaces.
+    pub insurer_number: Option<String>,
+    /// 被保険者証記号.
+    pub insured_card_symbol: Option<Pii>,
+    /// 被保険者証番号.
+    pub insured_identification_number: Option<Pii>,
+    /// 枝番, 2 digits.
+    pub insured_branch_number: Option<Pii>,
+    /// 生年月日 yyyyMMdd.
+    pub birthdate: Option<Pii>,
+    /// 限度額適用認定証 提供同意.
+    pub limit_application_certificate_related_cons_flg: Option<ProvisionConsent>,
+    /// Per-record free id, echoed in results.
+    pub arbitrary_identifier: Option<Pii>,
+}
+
+/// `ElderlyRecipientCertificateInfo` 高齢受給者証.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ElderlyRecipientCertificateInfo {
+    /// 交付年月日.
+    pub elderly_recipient_certificate_date: Option<String>,
+    /// 有効開始日.
+    pub elderly_recipient_valid_start_date: Option<String>,
+    /// 有効終了日.
+    pub elderly_recipient_valid_end_date: Option<String>,
+    /// 一部負担金割合 (3-digit percent).
+    pub elderly_recipient_contribution_ratio: Option<String>,
+}
+
+/// `LimitApplicationCertificateRelatedInfo` 限度額適用認定証関連情報.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LimitApplicationCertificateRelatedInfo {
+    /// 区分 (OQSCD011).
+    pub limit_application_certificate_classification: Option<LimitClassification>,
+    /// 適用区分 (OQSCD012).
+    pub limit_application_certificate_classification_flag: Option<LimitClassificationFlag>,
+    /// 交付年月日.
+    pub limit_application_certificate_date: Option<String>,
+    /// 有効開始日.
+    pub limit_application_certificate_valid_start_date: Option<String>,
+    /// 有効終了日.
+    pub limit_application_certificate_valid_end_date: Option<String>,
+    /// 長期入院該当年月日.
+    pub limit_application_certificate_long_term_date: Option<String>,
+}
+
+/// `SpecificDiseasesCertificateInfo` 特定疾病療養受療証.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SpecificDiseasesCertificateInfo {
+    /// 特定疾病区分 (OQSCD013).
+    pub specific_diseases_disease_category: Option<SpecificDiseaseCategory>,
+    /// 交付年月日.
+    pub specific_diseases_certificate_date: Option<String>,
+    /// 有効開始日.
+    pub specific_diseases_valid_start_date: Option<String>,
+    /// 有効終了日.
+    pub specific_diseases_valid_end_date: Option<String>,
+    /// 自己負担限度額 (yen).
+    pub specific_diseases_self_pay: Option<String>,
+}
+
+/// `SpecificDiseasesCertificateList`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SpecificDiseasesCertificateList {
+    /// One per certificate.
+    pub specific_diseases_certificate_info: Vec<SpecificDiseasesCertificateInfo>,
+}
+
+/// `ResultOfQualificationConfirmation`: one qualification of one person.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ResultOfQualificationConfirmation {
+    /// 被保険者証区分.
+    pub insured_card_classification: Option<InsuredCardClassification>,
+    /// 保険者番号.
+    pub insurer_number: Option<String>,
+    /// 記号.
+    pub insured_card_symbol: Option<Pii>,
+    /// 番号.
+    pub insured_identification_number: Option<Pii>,
+    /// 枝番.
+    pub insured_branch_number: Option<Pii>,
+    /// 本人・家族の別.
+    pub personal_family_classification: Option<PersonalFamilyClassification>,
+    /// 被保険者氏名 (世帯主).
+    pub insured_name: Option<Pii>,
+    /// 氏名 (`姓　名`, full-width space).
+    pub name: Option<Pii>,
+    /// 氏名 (その他/通称).
+    pub name_of_other: Option<Pii>,
+    /// 氏名カナ (half-width kana).
+    pub name_kana: Option<Pii>,
+    /// 氏名カナ (その他).
+    pub name_of_other_kana: Option<Pii>,
+    /// 性別 (券面記載).
+    pub sex1: Option<Sex>,
+    /// 性別2.
+    pub sex2: Option<Sex>,
+    /// 生年月日 yyyyMMdd.
+    pub birthdate: Option<Pii>,
+    /// 住所.
+    pub address: Option<Pii>,
+    /// 郵便番号 (`123-4567`).
+    pub post_number: Option<Pii>,
+    /// 資格取得年月日.
+    pub qualification_date: Option<String>,
+    /// 資格喪失年月日.
+    pub disqualification_date: Option<String>,
+    /// 被保険者証交付年月日.
+    pub insured_certificate_issuance_date: Option<String>,
+    /// 被保険者証有効開始年月日.
+    pub insured_card_valid_date: Option<String>,
+    /// 被保険者証有効終了年月日.
+    pub insured_card_expiration_date: Option<String>,
+    /// 一部負担金割合 (3-digit percent, `030` = 3割).
+    pub insured_partial_contribution_ratio: Option<String>,
+    /// 未就学区分.
+    pub preschool_classification: Option<PreschoolClassification>,
+    /// 資格喪失事由.
+    pub reason_of_loss: Option<ReasonOfLoss>,
+    /// 保険者名称.
+    pub insurer_name: Option<String>,
+    /// 高齢受給者証.
+    pub elderly_recipient_certificate_info: Option<ElderlyRecipientCertificateInfo>,
+    /// 限度額適用認定証 提供同意.
+    pub limit_application_certificate_related_cons_flg: Option<ProvisionConsent>,
+    /// 同意日時 yyyyMMddHHmmss.
+    pub limit_application_certificate_related_cons_time: Option<String>,
+    /// 限度額適用認定証関連情報.
+    pub limit_application_certificate_related_info: Option<LimitApplicationCertificateRelatedInfo>,
+    /// 限度額適用認定証情報変更有無.
+    pub limit_application_certificate_changed: Option<LimitCertificateChanged>,
+    /// 特定疾病療養受療証 提供同意.
+    pub specific_diseases_certificate_related_cons_flg: Option<ConsentState>,
+    /// 同意日時.
+    pub specific_diseases_certificate_related_cons_time: Option<String>,
+    /// 特定疾病療養受療証.
+    pub specific_diseases_certificate_list: Option<SpecificDiseasesCertificateList>,
+    /// 特定健診情報 閲覧同意.
+    pub specific_health_checkups_info_cons_flg: Option<ConsentState>,
+    /// 同意日時.
+    pub specific_health_checkups_info_cons_time: Option<String>,
+    /// 同意有効期限.
+    pub specific_health_checkups_info_available_time: Option<String>,
+    /// 薬剤情報 閲覧同意.
+    pub pharmacists_info_cons_flg: Option<ConsentState>,
+    /// 同意日時.
+    pub pharmacists_info_cons_time: Option<String>,
+    /// 同意有効期限.
+    pub pharmacists_info_available_time: Option<String>,
+    /// 診療情報 閲覧同意.
+    pub diagnosis_info_cons_flg: Option<ConsentState>,
+    /// 同意日時.
+    pub diagnosis_info_cons_time: Option<String>,
+    /// 同意有効期限.
+    pub diagnosis_info_available_time: Option<String>,
+    /// 手術情報 閲覧同意.
+    pub operation_info_cons_flg: Option<ConsentState>,
+    /// 同意日時.
+    pub operation_info_cons_time: Option<String>,
+    /// 同意有効期限.
+    pub operation_info_available_time: Option<String>,
+    /// 処方箋発行形態 (S4 places it here; S3 in `MessageBody`: both are accepted).
+    pub prescription_issue_select: Option<PrescriptionIssueSelect>,
+    /// Per-record free id.
+    pub arbitrary_identifier: Option<Pii>,
+    /// 照会番号 registered by the facility (often its patient id).
+    pub reference_number: Option<Pii>,
+}
+
+/// `ResultList`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ResultList {
+    /// One per matching qualification (several when `QualificationValidity` is 5).
+    pub result_of_qualification_confirmation: Vec<ResultOfQualificationConfirmation>,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// OQSsiquc01
+
+/// `OQSsiquc01req`: single eligibility check by 保険者番号・記号・番号・枝番・生年月日.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SingleCheckRequest {
+    /// Header.
+    pub message_header: RequestHeader,
+    /// Body.
+    pub message_body: SingleCheckRequestBody,
+}
+
+/// Body of [`SingleCheckRequest`].
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SingleCheckRequestBody {
+    /// The keys.
+    pub qualification_confirm_search_info: Option<QualificationConfirmSearchInfo>,
+}
+
+/// `OQSsiquc01res`, and the check-in results the terminal writes to `face/` (same schema).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SingleCheckResult {
+    /// Header.
+    pub message_header: ResultHeader,
+    /// Body.
+    pub message_body: SingleCheckResultBody,
+}
+
+/// Body of [`SingleCheckResult`].
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SingleCheckResultBody {
+    /// 処理結果状況.
+    pub processing_result_status: Option<ProcessingResultStatus>,
+    /// 処理結果コード (opaque, G1).
+    pub processing_result_code: Option<String>,
+    /// 処理結果メッセージ: show it as is.
+    pub processing_result_message: Option<String>,
+    /// 資格有効性.
+    pub qualification_validity: Option<QualificationValidity>,
+    /// 処方箋発行形態 (S3 places it here).
+    pub prescription_issue_select: Option<PrescriptionIssueSelect>,
+    /// Echo of the request keys (absent in face results).
+    pub qualification_confirm_search_info: Option<QualificationConfirmSearchInfo>,
+    /// The qualifications found.
+    pub result_list: Option<ResultList>,
+}
+
+impl SingleCheckResult {
+    /// A whole-file failure (`SegmentOfResult` 9) with the given error code and message.
+    pub fn error(error_code: impl Into<String>, error_message: impl Into<String>) -> Self {
+        Self {
+            message_header: ResultHeader {
+                segment_of_result: Some(SegmentOfResult::Abnormal),
+                error_code: Some(error_code.into()),
+                error_message: Some(error_message.into()),
+                ..ResultHeader::default()
+            },
+            message_body: SingleCheckResultBody::default(),
+        }
+    }
+
+    /// A normal answer to `request`: header echoed, keys echoed, `SegmentOfResult` 1 and
+    /// `ProcessingResultStatus` 1, with the given validity and qualifications.
+    pub fn answer(
+        request: &SingleCheckRequest,
+        process_execution_time: impl Into<String>,
+        validity: QualificationValidity,
+        results: Vec<ResultOfQualificationConfirmation>,
+    ) -> Self {
+        Self {
+            message_header: ResultHeader::answering(
+                &request.message_header,
+                process_execution_time,
+            ),
+            message_body: SingleCheckResultBody {
+                processing_result_status: Some(ProcessingResultStatus::Normal),
+                qualification_validity: Some(validity),
+                qualification_confirm_search_info: request
+                    .message_body
+                    .qualification_confirm_search_info
+                    .clone(),
+                result_list: Some(ResultList {
+                    result_of_qualification_confirmation: results,
+                }),
+                ..SingleCheckResultBody::default()
+            },
+        }
+    }
+
+    /// A per-person error (`SegmentOfResult` 1, `ProcessingResultStatus` 2), e.g. keys not found.
+    pub fn person_error(
+        request: &SingleCheckRequest,
+        process_execution_time: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            message_header: ResultHeader::answering(
+                &request.message_header,
+                process_execution_time,
+            ),
+            message_body: SingleCheckResultBody {
+                processing_result_status: Some(ProcessingResultStatus::Error),
+                processing_result_code: Some(code.into()),
+                processing_result_message: Some(message.into()),
+                qualification_confirm_search_info: request
+                    .message_body
+                    .qualification_confirm_search_info
+                    .clone(),
+                ..SingleCheckResultBody::default()
+            },
+        }
+    }
+}
+
+impl ResultHeader {
+    /// A normal (`SegmentOfResult` 1) header answering a request header: echoes 医療機関コード, 資格確認日 and
+    /// `ArbitraryFileIdentifier`. `CharacterCodeIdentifier` is filled in when the file is written.
+    pub fn answering(request: &RequestHeader, process_execution_time: impl Into<String>) -> Self {
+        Self {
+            process_execution_time: Some(process_execution_time.into()),
+            qualification_confirmation_date: request.qualification_confirmation_date.clone(),
+            medical_institution_code: request.medical_institution_code.clone(),
+            arbitrary_file_identifier: request.arbitrary_file_identifier.clone(),
+            segment_of_result: Some(SegmentOfResult::Normal),
+            ..Self::default()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// OQSmuquc01 / OQSmuquc02
+
+/// `OQSmuquc01req`: bulk check upload. Body: `QualificationConfirmSearchInfo` repeated directly under
+/// `MessageBody` (project convention G5), each with its own `ArbitraryIdentifier`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkUploadRequest {
+    /// Header.
+    pub message_header: RequestHeader,
+    /// Body.
+    pub message_body: BulkUploadRequestBody,
+}
+
+/// Body of [`BulkUploadRequest`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkUploadRequestBody {
+    /// One per person.
+    pub qualification_confirm_search_info: Vec<QualificationConfirmSearchInfo>,
+}
+
+/// `OQSmuquc01res`: upload receipt.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkUploadReceipt {
+    /// Header.
+    pub message_header: ResultHeader,
+    /// Body.
+    pub message_body: BulkUploadReceiptBody,
+}
+
+/// Body of [`BulkUploadReceipt`].
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkUploadReceiptBody {
+    /// 処理結果状況.
+    pub processing_result_status: Option<ProcessingResultStatus>,
+    /// 処理結果コード.
+    pub processing_result_code: Option<String>,
+    /// 処理結果メッセージ.
+    pub processing_result_message: Option<String>,
+    /// 受付番号: quote it in the download request.
+    pub reception_number: Option<String>,
+    /// 受付日時 yyyyMMddHHmmss.
+    pub reception_date_time: Option<String>,
+}
+
+impl BulkUploadReceipt {
+    /// An accepted upload with its reception number.
+    pub fn accepted(
+        request: &BulkUploadRequest,
+        process_execution_time: impl Into<String>,
+        reception_number: impl Into<String>,
+    ) -> Self {
+        let time = process_execution_time.into();
+        Self {
+            message_header: ResultHeader::answering(&request.message_header, time.clone()),
+            message_body: BulkUploadReceiptBody {
+                processing_result_status: Some(ProcessingResultStatus::Normal),
+                reception_number: Some(reception_number.into()),
+                reception_date_time: Some(time),
+                ..BulkUploadReceiptBody::default()
+            },
+        }
+    }
+}
+
+/// `OQSmuquc02req`: download the result of an upload by its 受付番号.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkDownloadRequest {
+    /// Header.
+    pub message_header: RequestHeader,
+    /// Body.
+    pub message_body: BulkDownloadRequestBody,
+}
+
+/// Body of [`BulkDownloadRequest`].
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkDownloadRequestBody {
+    /// 受付番号 from the upload receipt.
+    pub reception_number: Option<String>,
+}
+
+/// `OQSmuquc02res`: bulk result. The header counts must match the units ([`BulkResult::recount`]).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkResult {
+    /// Header.
+    pub message_header: ResultHeader,
+    /// Body.
+    pub message_body: BulkResultBody,
+}
+
+/// Body of [`BulkResult`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkResultBody {
+    /// One per uploaded person.
+    pub bulk_confirm_unit: Vec<BulkConfirmUnit>,
+}
+
+/// `BulkConfirmUnit`: the answer for one uploaded person.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkConfirmUnit {
+    /// Echo of the uploaded keys.
+    pub qualification_confirm_search_info: Option<QualificationConfirmSearchInfo>,
+    /// 処理結果状況.
+    pub processing_result_status: Option<ProcessingResultStatus>,
+    /// 処理結果コード.
+    pub processing_result_code: Option<String>,
+    /// 処理結果メッセージ.
+    pub processing_result_message: Option<String>,
+    /// 資格有効性.
+    pub qualification_validity: Option<QualificationValidity>,
+    /// The qualifications found (may repeat).
+    pub result_of_qualification_confirmation: Vec<ResultOfQualificationConfirmation>,
+    /// 照会番号.
+    pub reference_number: Option<Pii>,
+}
+
+impl BulkResult {
+    /// Sets `NumberOfProcessingResult`, `NumberOfNormalProcessing` and `NumberOfError` from the units.
+    pub fn recount(&mut self) {
+        let (total, normal, error) = self.counts();
+        let header = &mut self.message_header;
+        header.number_of_processing_result = Some(total.to_string());
+        header.number_of_normal_processing = Some(normal.to_string());
+        header.number_of_error = Some(error.to_string());
+    }
+
+    /// (units, units with status 1, units with status 2).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let units = &self.message_body.bulk_confirm_unit;
+        let with = |s: ProcessingResultStatus| {
+            units
+                .iter()
+                .filter(|u| u.processing_result_status.as_ref() == Some(&s))
+                .count()
+        };
+        (
+            units.len(),
+            with(ProcessingResultStatus::Normal),
+            with(ProcessingResultStatus::Error),
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// OQSsiimm01 / OQSmuimm01 (element names: project convention G6)
+
+/// `OQSsiimm01req` / `OQSmuimm01req`: register 照会番号. The single form holds exactly one
+/// `ReferenceNumberRegistrationInfo`, the bulk form one or more.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RefNumberRequest {
+    /// Header.
+    pub message_header: RequestHeader,
+    /// Body.
+    pub message_body: RefNumberRequestBody,
+}
+
+/// Body of [`RefNumberRequest`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RefNumberRequestBody {
+    /// One per person.
+    pub reference_number_registration_info: Vec<ReferenceNumberRegistrationInfo>,
+}
+
+/// `ReferenceNumberRegistrationInfo`: insurance keys plus the number to register.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ReferenceNumberRegistrationInfo {
+    /// 保険者番号.
+    pub insurer_number: Option<String>,
+    /// 記号.
+    pub insured_card_symbol: Option<Pii>,
+    /// 番号.
+    pub insured_identification_number: Option<Pii>,
+    /// 枝番.
+    pub insured_branch_number: Option<Pii>,
+    /// 生年月日.
+    pub birthdate: Option<Pii>,
+    /// 照会番号 to register (the facility's patient id), 1–20 characters.
+    pub reference_number: Option<Pii>,
+    /// Per-record free id.
+    pub arbitrary_identifier: Option<Pii>,
+}
+
+/// `OQSsiimm01res` / `OQSmuimm01res`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RefNumberResult {
+    /// Header.
+    pub message_header: ResultHeader,
+    /// Body.
+    pub message_body: RefNumberResultBody,
+}
+
+/// Body of [`RefNumberResult`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RefNumberResultBody {
+    /// One per requested registration, in request order.
+    pub reference_number_registration_result: Vec<ReferenceNumberRegistrationResult>,
+}
+
+/// `ReferenceNumberRegistrationResult`.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ReferenceNumberRegistrationResult {
+    /// Echo of the request record.
+    pub reference_number_registration_info: Option<ReferenceNumberRegistrationInfo>,
+    /// 処理結果状況.
+    pub processing_result_status: Option<ProcessingResultStatus>,
+    /// 処理結果コード.
+    pub processing_result_code: Option<String>,
+    /// 処理結果メッセージ.
+    pub processing_result_message: Option<String>,
+}
