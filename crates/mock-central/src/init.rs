@@ -26,6 +26,16 @@ pub const ADMIN_CREDENTIAL_FILE: &str = "admin-credential.txt";
 pub const SECOND_ADMIN_CREDENTIAL_FILE: &str = "admin-credential-tokyo.txt";
 pub const OPERATOR_TOKEN_FILE: &str = "operator-token.txt";
 pub const INFO_FILE: &str = "central.json";
+/// Sub-directory holding the mock JPKI CA (`jpki-ca.crt`, `jpki-ca.key`) the card certificates chain to.
+pub const JPKI_DIR: &str = "jpki";
+
+/// Choices of `init` beyond size and seed.
+#[derive(Clone, Debug, Default)]
+pub struct InitOptions {
+    /// Share the mock JPKI CA in this directory (created from the seed if empty), e.g. the one
+    /// `oqs-virtual-card issue` uses; without it the CA is generated from the seed.
+    pub jpki_ca_dir: Option<std::path::PathBuf>,
+}
 
 /// `central.json`: what a tool needs to know about a data directory.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -60,7 +70,12 @@ fn write_secret(dir: &Path, name: &str, value: &str) -> Result<(), CentralError>
 }
 
 /// Create a complete data directory. Fails if `dir` already holds a database.
-pub fn init(dir: &Path, population_size: i64, seed: u64) -> Result<DirInfo, CentralError> {
+pub fn init(
+    dir: &Path,
+    population_size: i64,
+    seed: u64,
+    options: &InitOptions,
+) -> Result<DirInfo, CentralError> {
     std::fs::create_dir_all(dir).map_err(|e| CentralError::io(dir, e))?;
     let db = dir.join(DB_FILE);
     if db.exists() {
@@ -69,6 +84,15 @@ pub fn init(dir: &Path, population_size: i64, seed: u64) -> Result<DirInfo, Cent
     let mut conn = Connection::open(&db)?;
     population::generate(&mut conn, seed, population_size)?;
     conn.execute_batch(RUNTIME_SCHEMA)?;
+
+    let jpki_err = |e: mock_jpki::PkiError| CentralError::Tls(format!("mock JPKI CA: {e}"));
+    let ca = match &options.jpki_ca_dir {
+        Some(shared) => mock_jpki::MockJpkiCa::load_or_generate(shared, seed).map_err(jpki_err)?,
+        None => mock_jpki::MockJpkiCa::generate(seed).map_err(jpki_err)?,
+    };
+    let jpki_dir = dir.join(JPKI_DIR);
+    std::fs::create_dir_all(&jpki_dir).map_err(|e| CentralError::io(&jpki_dir, e))?;
+    ca.save(&jpki_dir).map_err(jpki_err)?;
 
     let reader = pki::create_all(dir, MAIN_FACILITY_CODE, SECOND_FACILITY_CODE)?;
     let settings = serde_json::to_string(&EnvironmentSettings::default())

@@ -2,19 +2,14 @@
 
 use crate::names::{PREFECTURES, Prefecture, SOCIETIES};
 
-/// Check digit of a 保険者番号: the digits left of it are weighted 2,1,2,1,… counting from the
-/// digit next to the check digit, the digits of each product are summed, and the check digit
-/// makes the total a multiple of ten. Returns `None` if `digits` holds a non-digit.
+/// Check digit of a 保険者番号 for the digits left of it (the rule is implemented once, in
+/// [`oqs_protocol::insurer_check_digit`]). `None` if `digits` holds a non-digit.
 pub fn check_digit(digits: &str) -> Option<u8> {
-    let mut sum = 0u32;
-    for (i, b) in digits.bytes().rev().enumerate() {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        let product = u32::from(b - b'0') * if i % 2 == 0 { 2 } else { 1 };
-        sum += product / 10 + product % 10;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    Some(((10 - sum % 10) % 10) as u8)
+    let d: Vec<u8> = digits.bytes().map(|b| b - b'0').collect();
+    Some(oqs_protocol::insurer_check_digit(&d))
 }
 
 /// Whether an insurer number (6 digits for 国保, 8 otherwise; surrounding spaces ignored) has a valid

@@ -14,14 +14,20 @@
 //! The HTTP interface, the error codes and the files of a data directory are documented in
 //! `docs/mock-central.md`.
 
+pub mod checkin;
 pub mod dates;
 pub mod error;
+pub mod history;
 pub mod init;
 pub mod insurer;
+pub mod lookup;
+pub mod messages;
 pub mod names;
 pub mod pki;
 pub mod population;
+pub mod results;
 pub mod rng;
+pub mod server;
 pub mod store;
 
 pub use error::CentralError;

@@ -95,7 +95,8 @@ pub struct Qualification {
 
 #[derive(Clone, Debug)]
 pub struct Card {
-    pub serial: i64,
+    /// Certificate serial, uppercase hex.
+    pub serial: String,
     pub person_id: i64,
     pub not_after: Date,
     pub revoked: bool,
@@ -134,9 +135,17 @@ pub struct Generated {
     pub disease: Option<SpecificDisease>,
 }
 
-/// The card serial of a person's card: stable, distinct from person ids so that mix-ups show.
-pub fn card_serial_for(person_id: i64) -> i64 {
-    1_000_000_000 + person_id
+/// The certificate serial of a person's card (big-endian, no leading zero bytes): stable, and
+/// distinct from person ids so that mix-ups show.
+pub fn card_serial_bytes(person_id: i64) -> Vec<u8> {
+    let v = (1_000_000_000u64 + person_id as u64).to_be_bytes();
+    let first = v.iter().position(|b| *b != 0).unwrap_or(v.len() - 1);
+    v[first..].to_vec()
+}
+
+/// [`card_serial_bytes`] as uppercase hex, the key of the `cards` table.
+pub fn card_serial_for(person_id: i64) -> String {
+    mock_jpki::hex_upper(&card_serial_bytes(person_id))
 }
 
 const LIMIT_FLAGS: &[&str] = &[
@@ -699,7 +708,7 @@ CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT NOT NULL, kana TEXT NOT NU
 CREATE TABLE qualifications(id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, insurer_number TEXT NOT NULL,
   symbol TEXT NOT NULL, number TEXT NOT NULL, branch TEXT NOT NULL, family INTEGER NOT NULL, insured_name TEXT NOT NULL,
   qual_date TEXT NOT NULL, disq_date TEXT, loss_reason TEXT, ratio TEXT NOT NULL, loaded INTEGER NOT NULL);
-CREATE TABLE cards(serial INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, not_after TEXT NOT NULL,
+CREATE TABLE cards(serial TEXT PRIMARY KEY, person_id INTEGER NOT NULL, not_after TEXT NOT NULL,
   revoked INTEGER NOT NULL, no_pin INTEGER NOT NULL);
 CREATE TABLE limit_certs(person_id INTEGER PRIMARY KEY, classification TEXT NOT NULL, flag TEXT NOT NULL,
   cert_date TEXT NOT NULL, valid_from TEXT NOT NULL, valid_to TEXT NOT NULL);

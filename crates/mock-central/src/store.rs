@@ -361,7 +361,7 @@ impl Store {
             .optional()?)
     }
 
-    pub fn card(&self, serial: i64) -> Result<Option<CardRow>, CentralError> {
+    pub fn card(&self, serial: &str) -> Result<Option<CardRow>, CentralError> {
         let c = self.conn()?;
         let mut st =
             c.prepare_cached("SELECT person_id, revoked, no_pin FROM cards WHERE serial = ?1")?;
@@ -598,6 +598,72 @@ impl Store {
         ids.dedup();
         ids.truncate(limit);
         Ok(ids)
+    }
+
+    /// People insured under 保険者番号・記号・番号 (枝番 optional) without a birth date, as YZK/TKK
+    /// requests identify them: one decorated current record per person.
+    pub fn people_by_number(
+        &self,
+        keys: &SearchKeys,
+        on: Date,
+    ) -> Result<Vec<Record>, CentralError> {
+        let c = self.conn()?;
+        let on = ymd(on);
+        let mut st = c.prepare_cached(&format!(
+            "{RECORD_SELECT} WHERE q.insurer_number = ?1 AND q.number = ?2 AND q.loaded = 1"
+        ))?;
+        let symbol = keys
+            .symbol
+            .as_deref()
+            .map(normalise_key)
+            .filter(|s| !s.is_empty());
+        let branch = keys
+            .branch
+            .as_deref()
+            .map(normalise_key)
+            .filter(|s| !s.is_empty());
+        let mut found: Vec<Record> = st
+            .query_map(
+                params![
+                    normalise_key(&keys.insurer_number),
+                    normalise_key(&keys.number)
+                ],
+                raw_record,
+            )?
+            .filter_map(|r| r.ok())
+            .map(|r| r.record)
+            .filter(|r| {
+                symbol
+                    .as_ref()
+                    .is_none_or(|s| normalise_key(&r.symbol) == *s)
+            })
+            .filter(|r| {
+                branch
+                    .as_ref()
+                    .is_none_or(|b| normalise_key(&r.branch) == *b)
+            })
+            .filter(|r| r.qual_date.as_str() <= on.as_str())
+            .collect();
+        found.sort_by_key(|r| r.person_id);
+        found.dedup_by_key(|r| r.person_id);
+        for r in &mut found {
+            self.decorate(&c, r, "")?;
+        }
+        Ok(found)
+    }
+
+    /// Size of the population (from `meta`).
+    pub fn population(&self) -> i64 {
+        self.conn()
+            .ok()
+            .and_then(|c| {
+                c.query_row("SELECT value FROM meta WHERE key = 'population'", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .ok()
+            })
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Person ids whose loaded qualification matches insurance keys (disaster lookup by numbers).
