@@ -15,6 +15,7 @@
 //! `docs/mock-central.md`.
 
 pub mod checkin;
+pub mod client;
 pub mod dates;
 pub mod error;
 pub mod history;

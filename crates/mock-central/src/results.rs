@@ -71,6 +71,11 @@ pub fn fit(s: &str, enc: Encoding) -> String {
         .collect()
 }
 
+/// The interface's 8-character form: 6-digit 国保 numbers are left-padded with two spaces.
+pub fn insurer_number_field(n: &str) -> String {
+    format!("{n:>8}")
+}
+
 pub fn validity_code(v: Validity) -> QualificationValidity {
     QualificationValidity::from_code(v.code())
 }
@@ -90,7 +95,7 @@ pub fn result_record(rec: &Record, o: &RecordOptions<'_>) -> ResultOfQualificati
     let age = birth.map(|b| age_on(b, o.on)).unwrap_or(30);
     let mut r = ResultOfQualificationConfirmation {
         insured_card_classification: Some(InsuredCardClassification::General),
-        insurer_number: Some(rec.insurer_number.clone()),
+        insurer_number: Some(insurer_number_field(&rec.insurer_number)),
         insured_card_symbol: (!rec.symbol.is_empty()).then(|| Pii::new(fit(&rec.symbol, enc))),
         insured_identification_number: Some(Pii::new(rec.number.clone())),
         insured_branch_number: (!rec.branch.is_empty()).then(|| Pii::new(rec.branch.clone())),
