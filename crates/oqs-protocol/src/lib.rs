@@ -36,6 +36,8 @@ pub mod medical;
 mod message;
 mod pii;
 pub mod qualification;
+#[cfg(test)]
+mod roundtrip_tests;
 mod validate;
 
 pub use codes::*;
@@ -46,4 +48,4 @@ pub use medical::*;
 pub use message::{Decoded, Message, read_file, read_message, write_message};
 pub use pii::Pii;
 pub use qualification::*;
-pub use validate::{CodeTable, ValidationIssue, insurer_check_digit};
+pub use validate::{CodeTable, ValidationIssue, insurer_check_digit, render_err_file};

@@ -114,6 +114,7 @@ pub struct QuaInf {
 }
 
 /// Body of [`MedicationResult`]: months of treatment, prescriptions, dispensing, surgery and dialysis.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
 #[serde(rename_all = "PascalCase", default)]

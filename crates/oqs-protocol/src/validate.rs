@@ -35,6 +35,38 @@ impl std::fmt::Display for ValidationIssue {
     }
 }
 
+impl From<&crate::error::ProtocolError> for ValidationIssue {
+    /// A whole-file problem as an issue with an empty element, for `.err` files.
+    fn from(error: &crate::error::ProtocolError) -> Self {
+        let text = error.to_string();
+        let rest = text
+            .strip_prefix(error.code())
+            .unwrap_or(&text)
+            .trim_start();
+        let (ja, en) = rest.split_once(" / ").unwrap_or((rest, rest));
+        Self {
+            code: error.code(),
+            element: String::new(),
+            message_ja: ja.to_owned(),
+            message_en: en.to_owned(),
+        }
+    }
+}
+
+/// The contents of a `.err` file (docs/file-interface.md G3): UTF-8, one `key: value` block per issue.
+pub fn render_err_file(issues: &[ValidationIssue]) -> String {
+    issues
+        .iter()
+        .map(|i| {
+            format!(
+                "code: {}\nelement: {}\nmessage_ja: {}\nmessage_en: {}\n",
+                i.code, i.element, i.message_ja, i.message_en
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Implemented by every code enum so validation can report unknown codes generically.
 pub trait CodeTable {
     /// Table name, e.g. `OQSCD006 資格有効性`.
@@ -247,9 +279,9 @@ impl Validator {
             };
         let Some(digits) = digits else {
             let hint = if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
-                " (a 6-digit 国保 number must be left-padded with two half-width spaces)"
+                format!("; write this 6-digit 国保 number as `  {value}`")
             } else {
-                ""
+                String::new()
             };
             self.issue(
                 leaf,
@@ -749,6 +781,14 @@ fn medical_request(v: &mut Validator, m: &MedicalInfoRequest, medication: bool) 
             }
         }
         v.required_code("MedicalTreatmentFlag", b.medical_treatment_flag.as_ref());
+        if b.medical_treatment_flag == Some(MedicalTreatmentFlag::Emergency) {
+            // docs/file-interface.md G7: emergency viewing is a terminal screen, not a file request.
+            v.rule(
+                "MedicalTreatmentFlag",
+                "救急時(4)の情報閲覧はファイル連携では受け付けません。端末の救急時閲覧画面を使ってください",
+                "MedicalTreatmentFlag 4 (救急時) is not accepted over the file interface; use the terminal's emergency viewing screen".to_owned(),
+            );
+        }
     });
 }
 
@@ -1000,9 +1040,31 @@ mod tests {
         assert_eq!(insurer_check_digit(&[3, 3, 1, 2, 0, 0, 1]), 5);
         // 6-digit 国保: 13805 → 7 (138057).
         assert_eq!(insurer_check_digit(&[1, 3, 8, 0, 5]), 7);
-        // 06139995 → products 0,6,2,3,18→9,9,18→9 = 38 → 2? computed: check digit must make the rule hold.
-        let d = insurer_check_digit(&[0, 6, 1, 3, 9, 9, 9]);
-        assert!(d < 10);
+        // 0613999: products 0,6,2,3,18→9,9,18→9 sum to 38, so the check digit is 2 (06139992).
+        assert_eq!(insurer_check_digit(&[0, 6, 1, 3, 9, 9, 9]), 2);
+    }
+
+    #[test]
+    fn err_file_format() {
+        let err = crate::error::ProtocolError::WrongRoot {
+            found: "Foo".into(),
+        };
+        let issue = ValidationIssue::from(&err);
+        assert_eq!(
+            issue.message_en,
+            "the root element is <Foo>, expected <XmlMsg>"
+        );
+        let text = render_err_file(&[issue.clone(), issue]);
+        assert_eq!(
+            text.lines().take(5).collect::<Vec<_>>(),
+            vec![
+                "code: OQS-E1106",
+                "element: ",
+                "message_ja: ルート要素が XmlMsg ではありません",
+                "message_en: the root element is <Foo>, expected <XmlMsg>",
+                "",
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,232 @@
+//! Property tests: write→read returns the original message for every kind in both encodings, and reading
+//! arbitrary bytes never panics.
+//!
+//! Messages are generated with `arbitrary` from proptest-chosen bytes (the byte budget bounds nesting), then
+//! made representable: XML 1.0 cannot carry most control characters or a bare `\r` (parsers normalise it), and
+//! a Shift_JIS file can only carry characters that survive a Shift_JIS round trip.
+
+use arbitrary::{Arbitrary, Unstructured};
+use proptest::prelude::*;
+
+use crate::*;
+
+fn representable(c: char, encoding: Encoding) -> bool {
+    let xml_ok =
+        matches!(c, '\t' | '\n') || (!c.is_control() && c != '\u{FFFE}' && c != '\u{FFFF}');
+    xml_ok
+        && match encoding {
+            Encoding::Utf8 => true,
+            Encoding::ShiftJis => {
+                let s = c.to_string();
+                let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&s);
+                !unmappable && encoding_rs::SHIFT_JIS.decode_without_bom_handling(&bytes).0 == s
+            }
+        }
+}
+
+fn sanitize_value(value: &mut serde_json::Value, encoding: Encoding) {
+    match value {
+        serde_json::Value::String(s) => s.retain(|c| representable(c, encoding)),
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(|v| sanitize_value(v, encoding))
+        }
+        serde_json::Value::Object(map) => {
+            map.values_mut().for_each(|v| sanitize_value(v, encoding))
+        }
+        _ => {}
+    }
+}
+
+/// Drops characters a file cannot carry, going through JSON so that every string field is reached.
+fn sanitize(message: Message, encoding: Encoding) -> Message {
+    let mut value = serde_json::to_value(&message).unwrap();
+    sanitize_value(&mut value, encoding);
+    serde_json::from_value(value).unwrap()
+}
+
+fn kind_of(message: &Message) -> (MessageKind, Direction) {
+    use MessageKind as K;
+    let kind = match message {
+        Message::SingleCheckRequest(_) | Message::SingleCheckResult(_) => K::SingleCheck,
+        Message::BulkUploadRequest(_) | Message::BulkUploadReceipt(_) => K::BulkUpload,
+        Message::BulkDownloadRequest(_) | Message::BulkResult(_) => K::BulkDownload,
+        Message::RefNumberRequest(_) | Message::RefNumberResult(_) => K::RefNumberBulk,
+        Message::MedicationRequest(_) | Message::MedicationResult(_) => K::Medication,
+        Message::CheckupRequest(_) | Message::CheckupResult(_) => K::Checkup,
+    };
+    (kind, message.direction())
+}
+
+fn round_trip(message: Message, encoding: Encoding) -> Result<(), TestCaseError> {
+    let mut expected = sanitize(message, encoding);
+    expected.set_character_code(encoding);
+    let bytes =
+        write_message(&expected, encoding).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let (kind, direction) = kind_of(&expected);
+    let decoded =
+        read_message(&bytes, kind, direction).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(decoded.encoding, encoding);
+    prop_assert_eq!(decoded.message, expected);
+    Ok(())
+}
+
+macro_rules! round_trip_tests {
+    ($($test:ident: $variant:ident($ty:ty);)+) => {
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            $(
+                #[test]
+                fn $test(bytes in proptest::collection::vec(any::<u8>(), 0..3000), sjis in any::<bool>()) {
+                    let mut u = Unstructured::new(&bytes);
+                    let inner = <$ty>::arbitrary(&mut u).unwrap_or_default();
+                    let encoding = if sjis { Encoding::ShiftJis } else { Encoding::Utf8 };
+                    round_trip(Message::$variant(inner), encoding)?;
+                }
+            )+
+        }
+    };
+}
+
+round_trip_tests! {
+    single_check_request: SingleCheckRequest(SingleCheckRequest);
+    single_check_result: SingleCheckResult(SingleCheckResult);
+    bulk_upload_request: BulkUploadRequest(BulkUploadRequest);
+    bulk_upload_receipt: BulkUploadReceipt(BulkUploadReceipt);
+    bulk_download_request: BulkDownloadRequest(BulkDownloadRequest);
+    bulk_result: BulkResult(BulkResult);
+    ref_number_request: RefNumberRequest(RefNumberRequest);
+    ref_number_result: RefNumberResult(RefNumberResult);
+    medication_request: MedicationRequest(MedicalInfoRequest);
+    medication_result: MedicationResult(MedicationResult);
+    checkup_request: CheckupRequest(MedicalInfoRequest);
+    checkup_result: CheckupResult(CheckupResult);
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000), k in 0usize..7, res in any::<bool>()) {
+        let direction = if res { Direction::Response } else { Direction::Request };
+        let _ = read_message(&bytes, MessageKind::ALL[k], direction);
+    }
+
+    #[test]
+    fn xml_like_text_never_panics(text in "(<XmlMsg>|<MessageHeader>|</MessageHeader>|<MessageBody>|</MessageBody>|<ResultList>|<InsurerNumber>|</InsurerNumber>|[ -~]|[ぁ-ん]|&amp;|&#x1;|<!--|-->|</XmlMsg>){0,60}", k in 0usize..7, res in any::<bool>()) {
+        let direction = if res { Direction::Response } else { Direction::Request };
+        if let Ok(d) = read_message(text.as_bytes(), MessageKind::ALL[k], direction) {
+            let _ = d.message.validate();
+        }
+    }
+
+    #[test]
+    fn file_names_never_panic(name in "\\PC{0,40}") {
+        if let Ok(n) = FileName::parse(&name) {
+            prop_assert_eq!(FileName::parse(&n.to_string()).unwrap(), n);
+        }
+    }
+}
+
+#[test]
+fn names_outside_jis_x_0208_survive_utf8_and_are_listed_for_shift_jis() {
+    let record = ResultOfQualificationConfirmation {
+        name: Some(Pii::from("𠮷田　髙子")),
+        name_kana: Some(Pii::from("ﾖｼﾀﾞ ﾀｶｺ")),
+        address: Some(Pii::from("東京都葛飾区𩸽町１")),
+        ..Default::default()
+    };
+    let message = Message::SingleCheckResult(SingleCheckResult {
+        message_body: SingleCheckResultBody {
+            result_list: Some(ResultList {
+                result_of_qualification_confirmation: vec![record],
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let utf8 = write_message(&message, Encoding::Utf8).unwrap();
+    let back = read_message(&utf8, MessageKind::SingleCheck, Direction::Response).unwrap();
+    let Message::SingleCheckResult(r) = back.message else {
+        panic!()
+    };
+    let rec = &r
+        .message_body
+        .result_list
+        .unwrap()
+        .result_of_qualification_confirmation[0];
+    assert_eq!(rec.name.as_ref().unwrap().expose(), "𠮷田　髙子");
+
+    let err = write_message(&message, Encoding::ShiftJis).unwrap_err();
+    let ProtocolError::Unencodable { chars } = &err else {
+        panic!("{err}")
+    };
+    let base = "/XmlMsg/MessageBody/ResultList/ResultOfQualificationConfirmation";
+    let got: Vec<(char, &str)> = chars.iter().map(|c| (c.ch, c.element.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            ('𠮷', &*format!("{base}/Name")),
+            ('𩸽', &*format!("{base}/Address"))
+        ]
+    );
+    assert!(err.to_string().contains("'𠮷' (U+20BB7) in /XmlMsg/MessageBody/ResultList/ResultOfQualificationConfirmation/Name"), "{err}");
+    // 髙 (IBM extension) is in Windows-31J: without 𠮷 and 𩸽 the Shift_JIS write succeeds and round-trips.
+    let ok = Message::SingleCheckResult(SingleCheckResult {
+        message_body: SingleCheckResultBody {
+            result_list: Some(ResultList {
+                result_of_qualification_confirmation: vec![ResultOfQualificationConfirmation {
+                    name: Some(Pii::from("髙橋　﨑子")),
+                    ..Default::default()
+                }],
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let sjis = write_message(&ok, Encoding::ShiftJis).unwrap();
+    let back = read_message(&sjis, MessageKind::SingleCheck, Direction::Response).unwrap();
+    assert_eq!(back.encoding, Encoding::ShiftJis);
+    let mut expected = ok.clone();
+    expected.set_character_code(Encoding::ShiftJis);
+    assert_eq!(back.message, expected);
+}
+
+#[test]
+fn character_code_identifier_must_match_the_file() {
+    let mut result = SingleCheckResult::error("E01", "x");
+    result.message_header.character_code_identifier = Some(CharacterCodeIdentifier::ShiftJis);
+    let text = quick_xml::se::to_string_with_root("XmlMsg", &result).unwrap();
+    let err = read_message(
+        text.as_bytes(),
+        MessageKind::SingleCheck,
+        Direction::Response,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ProtocolError::EncodingMismatch { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn debug_output_redacts_patient_identifiers() {
+    let record = ResultOfQualificationConfirmation {
+        name: Some(Pii::from("山田　太郎")),
+        birthdate: Some(Pii::from("19800101")),
+        insured_identification_number: Some(Pii::from("98765")),
+        ..Default::default()
+    };
+    let dbg = format!(
+        "{:?}",
+        Message::BulkResult(BulkResult {
+            message_body: BulkResultBody {
+                bulk_confirm_unit: vec![BulkConfirmUnit {
+                    result_of_qualification_confirmation: vec![record],
+                    ..Default::default()
+                }],
+            },
+            ..Default::default()
+        })
+    );
+    for secret in ["山田", "19800101", "98765"] {
+        assert!(!dbg.contains(secret), "{secret} leaked: {dbg}");
+    }
+}
