@@ -8,7 +8,9 @@
 //!   package (found by `/run/pcscd/pcscd.pid`) is stopped by that pid, never by name; then
 //!   `pcscd -f -a -c <state_dir>/reader.conf.d` is started with [`READER_ENTRIES`] vpcd entries. Entry `i`
 //!   has `DEVICENAME /dev/null:0xNNNN` and `CHANNELID 0xNNNN` with NNNN = [`BASE_PORT`] + 2i; the vpcd
-//!   driver then listens on NNNN (slot `00`) and NNNN+1 (slot `01`), so there are 2 × entries readers.
+//!   driver then listens on NNNN (slot `00`) and NNNN+1 (slot `01`). vpcd supports one entry per pcscd
+//!   (see [`READER_ENTRIES`]), so there are two readers and at most two card tests run at once; the others
+//!   wait for a free reader.
 //! - `users.lock`: every [`ReaderLease`] holds it shared; [`exclusive`] holds it exclusively, so a test that
 //!   stops or restarts pcscd never runs while another test uses a reader.
 //! - `slot-K.lock`: one per reader, held exclusively by the test that uses that reader.
@@ -30,8 +32,11 @@ use nix::unistd::Pid;
 
 /// First vpcd TCP port used by the harness (away from the packaged 35963 so a demo can run beside it).
 pub const BASE_PORT: u16 = 40100;
-/// reader.conf entries; each gives two readers.
-pub const READER_ENTRIES: u16 = 4;
+/// reader.conf entries; each gives two readers. Only ONE works: vsmartcard-vpcd 3.3 keeps its per-slot
+/// state in a table indexed by the slot number alone (`Lun & 0xFFFF`), so every further entry overwrites
+/// the slots of the previous one and only the last entry's ports accept cards (verified with pcscd 1.9.9:
+/// with four entries on 40100/40102/40104/40106, only 40106 and 40107 ever got an ATR request).
+pub const READER_ENTRIES: u16 = 1;
 /// Readers available to tests.
 pub const READERS: u16 = READER_ENTRIES * 2;
 /// Where package-started pcscd keeps its pid.
