@@ -39,6 +39,7 @@ impl VpcdCard {
         stream
             .set_nodelay(true)
             .map_err(|source| VirtualCardError::Vpcd { port, source })?;
+        quick_ack(&stream);
         let reader = stream
             .try_clone()
             .map_err(|source| VirtualCardError::Vpcd { port, source })?;
@@ -93,8 +94,20 @@ fn read_frame(s: &mut TcpStream) -> io::Result<Zeroizing<Vec<u8>>> {
     s.read_exact(&mut len)?;
     let mut buf = Zeroizing::new(vec![0u8; usize::from(u16::from_be_bytes(len))]);
     s.read_exact(&mut buf)?;
+    quick_ack(s);
     Ok(buf)
 }
+
+/// vpcd sends control messages we do not answer (power on) right before one we do (get ATR); with Nagle on
+/// its side and delayed ACKs on ours, each such pair costs tens of milliseconds. Acknowledge at once.
+#[cfg(target_os = "linux")]
+fn quick_ack(s: &TcpStream) {
+    // Linux clears the flag by itself, so it is set again after every read; failure only costs latency.
+    let _ = socket2::SockRef::from(s).set_quickack(true);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn quick_ack(_: &TcpStream) {}
 
 fn write_frame(s: &mut TcpStream, payload: &[u8]) -> io::Result<()> {
     let len = u16::try_from(payload.len())
