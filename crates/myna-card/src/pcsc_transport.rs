@@ -1,8 +1,12 @@
 //! The PC/SC transport over the `pcsc` crate: shared mode, and a PC/SC transaction around each operation.
 
 use std::ffi::{CStr, CString};
+use std::time::{Duration, Instant};
 
-use pcsc::{Card, Context, Disposition, MAX_BUFFER_SIZE_EXTENDED, Protocols, Scope, ShareMode};
+use pcsc::{
+    Card, Context, Disposition, MAX_BUFFER_SIZE_EXTENDED, Protocols, ReaderState, Scope, ShareMode,
+    State,
+};
 use zeroize::Zeroizing;
 
 use crate::{CardError, Transport};
@@ -11,6 +15,7 @@ use crate::{CardError, Transport};
 pub struct PcscTransport {
     card: Card,
     reader: CString,
+    ctx: Context,
 }
 
 impl std::fmt::Debug for PcscTransport {
@@ -28,6 +33,7 @@ impl PcscTransport {
         Ok(Self {
             card,
             reader: reader.to_owned(),
+            ctx: ctx.clone(),
         })
     }
 
@@ -55,31 +61,94 @@ impl PcscTransport {
     }
 }
 
-fn transmit_on(card: &Card, command: &[u8]) -> Result<Zeroizing<Vec<u8>>, CardError> {
-    let mut buf = Zeroizing::new(vec![0u8; MAX_BUFFER_SIZE_EXTENDED]);
-    let resp = card.transmit(command, &mut buf)?;
-    Ok(Zeroizing::new(resp.to_vec()))
+/// How long to wait for pcscd to notice a removal after a transmit that looks like one. pcscd polls vpcd
+/// and many readers every 400 ms.
+const REMOVAL_SETTLE: Duration = Duration::from_millis(1000);
+
+struct Link<'a> {
+    card: &'a Card,
+    ctx: &'a Context,
+    reader: &'a CStr,
 }
 
-struct InTransaction<'a>(&'a Card);
+impl Link<'_> {
+    fn transmit(&self, command: &[u8]) -> Result<Zeroizing<Vec<u8>>, CardError> {
+        let mut buf = Zeroizing::new(vec![0u8; MAX_BUFFER_SIZE_EXTENDED]);
+        match self.card.transmit(command, &mut buf) {
+            Ok(resp) if resp.len() >= 2 => Ok(Zeroizing::new(resp.to_vec())),
+            // A card pulled mid-command can surface as an empty answer or a transport error before
+            // pcscd has noticed the removal; ask pcscd before calling it garbage.
+            Ok(resp) => {
+                let resp = Zeroizing::new(resp.to_vec());
+                if self.card_gone() {
+                    Err(CardError::CardRemoved)
+                } else {
+                    Ok(resp)
+                }
+            }
+            Err(e @ (pcsc::Error::NotTransacted | pcsc::Error::CommError)) => {
+                if self.card_gone() {
+                    Err(CardError::CardRemoved)
+                } else {
+                    Err(CardError::from(e))
+                }
+            }
+            Err(e) => Err(CardError::from(e)),
+        }
+    }
+
+    /// Waits (on pcscd events, bounded by [`REMOVAL_SETTLE`]) to learn whether the card left the reader.
+    fn card_gone(&self) -> bool {
+        let mut rs = [ReaderState::new(self.reader.to_owned(), State::PRESENT)];
+        let deadline = Instant::now() + REMOVAL_SETTLE;
+        loop {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            match self.ctx.get_status_change(Some(left), &mut rs) {
+                Ok(()) => {
+                    let ev = rs[0].event_state();
+                    if ev.intersects(State::EMPTY | State::UNKNOWN | State::UNAVAILABLE) {
+                        return true;
+                    }
+                    rs[0].sync_current_state();
+                }
+                Err(pcsc::Error::Timeout) => return false,
+                Err(_) => return true,
+            }
+        }
+    }
+}
+
+struct InTransaction<'a>(Link<'a>);
 
 impl Transport for InTransaction<'_> {
     fn transmit(&mut self, command: &[u8]) -> Result<Zeroizing<Vec<u8>>, CardError> {
-        transmit_on(self.0, command)
+        self.0.transmit(command)
     }
 }
 
 impl Transport for PcscTransport {
     fn transmit(&mut self, command: &[u8]) -> Result<Zeroizing<Vec<u8>>, CardError> {
-        transmit_on(&self.card, command)
+        Link {
+            card: &self.card,
+            ctx: &self.ctx,
+            reader: &self.reader,
+        }
+        .transmit(command)
     }
 
     fn transaction(
         &mut self,
         body: &mut dyn FnMut(&mut dyn Transport) -> Result<(), CardError>,
     ) -> Result<(), CardError> {
+        let (ctx, reader) = (&self.ctx, self.reader.as_c_str());
         let tx = self.card.transaction()?;
-        let result = body(&mut InTransaction(&tx));
+        let result = body(&mut InTransaction(Link {
+            card: &tx,
+            ctx,
+            reader,
+        }));
         match tx.end(Disposition::LeaveCard) {
             // The body's own error (e.g. CardRemoved) says more than the failure to end the transaction.
             Err((_, e)) if result.is_ok() => Err(CardError::from(e)),
