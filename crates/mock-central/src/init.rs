@@ -35,6 +35,9 @@ pub struct InitOptions {
     /// Share the mock JPKI CA in this directory (created from the seed if empty), e.g. the one
     /// `oqs-virtual-card issue` uses; without it the CA is generated from the seed.
     pub jpki_ca_dir: Option<std::path::PathBuf>,
+    /// Link the `card-*.toml` profiles of `oqs-virtual-card issue --out DIR` to people (card N to
+    /// person N); their directory also holds the shared JPKI CA unless `jpki_ca_dir` says otherwise.
+    pub cards_dir: Option<std::path::PathBuf>,
 }
 
 /// `central.json`: what a tool needs to know about a data directory.
@@ -86,7 +89,11 @@ pub fn init(
     conn.execute_batch(RUNTIME_SCHEMA)?;
 
     let jpki_err = |e: mock_jpki::PkiError| CentralError::Tls(format!("mock JPKI CA: {e}"));
-    let ca = match &options.jpki_ca_dir {
+    if let Some(cards) = &options.cards_dir {
+        let n = crate::cards::link_cards(&mut conn, cards, population_size)?;
+        tracing::info!(cards = n, "linked virtual cards to people");
+    }
+    let ca = match options.jpki_ca_dir.as_ref().or(options.cards_dir.as_ref()) {
         Some(shared) => mock_jpki::MockJpkiCa::load_or_generate(shared, seed).map_err(jpki_err)?,
         None => mock_jpki::MockJpkiCa::generate(seed).map_err(jpki_err)?,
     };

@@ -14,6 +14,7 @@
 //! The HTTP interface, the error codes and the files of a data directory are documented in
 //! `docs/mock-central.md`.
 
+pub mod cards;
 pub mod checkin;
 pub mod client;
 pub mod dates;

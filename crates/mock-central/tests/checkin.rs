@@ -411,3 +411,75 @@ async fn certificate_states_decide_the_checkin() {
     );
     env.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn cards_issued_by_the_virtual_card_tool_are_linked_by_serial() {
+    // A profile as `oqs-virtual-card issue` writes it (only the fields the central reads matter).
+    let cards = tempfile::tempdir().unwrap();
+    let ca = mock_jpki::MockJpkiCa::load_or_generate(cards.path(), 42).unwrap();
+    let serial = [0x4A, 0x01, 0x02, 0x03, 0, 0, 0, 1];
+    let key = mock_jpki::rsa_2048_from_seed("card-1", 42).unwrap();
+    let now = SystemTime::now();
+    let cert = ca
+        .issue_auth_cert(&serial, &key.to_public_key(), now - DAY, now + DAY * 1000)
+        .unwrap();
+    let profile = r#"format = 1
+index = 1
+seed = 42
+variant = "normal"
+serial = "4A01020300000001"
+revoked = false
+[holder]
+name = "佐藤　翔"
+kana = "サトウ　ショウ"
+birth_date = "1990-06-15"
+sex = "male"
+address = "石川県金沢市広坂２－１－１"
+"#;
+    std::fs::write(cards.path().join("card-0001.toml"), profile).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = mock_central::init::InitOptions {
+        jpki_ca_dir: None,
+        cards_dir: Some(cards.path().to_path_buf()),
+    };
+    mock_central::init::init(dir.path(), 50, SEED, &opts).unwrap();
+    let server = mock_central::server::Server::start(mock_central::server::ServeOptions::new(
+        dir.path(),
+        "127.0.0.1:0".parse().unwrap(),
+    ))
+    .await
+    .unwrap();
+    let client = mock_central::client::terminal_client(dir.path()).unwrap();
+    let base = format!("https://localhost:{}", server.addr.port());
+    let c: serde_json::Value = client
+        .post(format!("{base}/v1/checkin/challenge"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ch = B64.decode(c["challenge"].as_str().unwrap()).unwrap();
+    let body = serde_json::json!({"challenge_id": c["challenge_id"], "auth_certificate": B64.encode(&cert), "method": "pin",
+        "signature": B64.encode(sign(&key, &ch))});
+    let bytes = client
+        .post(format!("{base}/v1/checkin"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let r = single_result(inspect("OQSsiquc01res_face_linked.xml", &bytes));
+    assert_eq!(error_code(&r), None, "{}", String::from_utf8_lossy(&bytes));
+    let rec = &r
+        .message_body
+        .result_list
+        .unwrap()
+        .result_of_qualification_confirmation[0];
+    assert_eq!(rec.name.as_ref().unwrap().expose(), "佐藤　翔");
+    assert_eq!(rec.name_kana.as_ref().unwrap().expose(), "ｻﾄｳ ｼｮｳ");
+    assert_eq!(rec.birthdate.as_ref().unwrap().expose(), "19900615");
+    server.shutdown().await;
+}

@@ -17,7 +17,10 @@ use mock_central::population::generate_person;
 use mock_central::rng::Rng;
 
 #[derive(Parser)]
-#[command(name = "oqs-mock-central-load", about = "Load benchmark for oqs-mock-central (mutual TLS, keep-alive)")]
+#[command(
+    name = "oqs-mock-central-load",
+    about = "Load benchmark for oqs-mock-central (mutual TLS, keep-alive)"
+)]
 struct Args {
     /// The served data directory (certificates, central.json).
     #[arg(long)]
@@ -53,7 +56,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn single_body(facility: &str, seed: u64, id: i64) -> String {
     let g = generate_person(seed, id);
     let q = &g.qualifications[0];
-    let symbol = if q.symbol.is_empty() { String::new() } else { format!("<InsuredCardSymbol>{}</InsuredCardSymbol>", q.symbol) };
+    let symbol = if q.symbol.is_empty() {
+        String::new()
+    } else {
+        format!("<InsuredCardSymbol>{}</InsuredCardSymbol>", q.symbol)
+    };
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader><QualificationConfirmationDate>{}</QualificationConfirmationDate>\
          <MedicalInstitutionCode>{facility}</MedicalInstitutionCode><ArbitraryFileIdentifier>load{id}</ArbitraryFileIdentifier></MessageHeader>\
@@ -71,7 +78,14 @@ fn single_body(facility: &str, seed: u64, id: i64) -> String {
 fn four_fact_body(seed: u64, id: i64) -> serde_json::Value {
     let g = generate_person(seed, id);
     // The fourth fact: the municipality part of the address (after the prefecture name).
-    let city: String = g.person.address.chars().skip_while(|c| !matches!(c, '都' | '道' | '府' | '県')).skip(1).take(3).collect();
+    let city: String = g
+        .person
+        .address
+        .chars()
+        .skip_while(|c| !matches!(c, '都' | '道' | '府' | '県'))
+        .skip(1)
+        .take(3)
+        .collect();
     serde_json::json!({
         "viewer": {"id": "load-doctor", "emergency_permission": "1",
                    "factors": [{"element": "1", "method": "01"}, {"element": "3", "method": "02"}]},
@@ -83,7 +97,10 @@ fn four_fact_body(seed: u64, id: i64) -> serde_json::Value {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(args.threads.max(1)).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .enable_all()
+        .build()?;
     rt.block_on(run(args))
 }
 
@@ -92,16 +109,36 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if !host.is_loopback() {
         bail!("only loopback targets are allowed");
     }
-    let info: DirInfo = serde_json::from_slice(&std::fs::read(args.dir.join(mock_central::init::INFO_FILE)).context("reading central.json")?)?;
+    let info: DirInfo = serde_json::from_slice(
+        &std::fs::read(args.dir.join(mock_central::init::INFO_FILE))
+            .context("reading central.json")?,
+    )?;
     let base = format!("https://localhost:{}", args.port);
     let client = mock_central::client::terminal_client(&args.dir)?;
-    client.get(format!("{base}/healthz")).send().await?.error_for_status().context("server not healthy")?;
+    client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await?
+        .error_for_status()
+        .context("server not healthy")?;
 
     // Pre-built bodies for random people, so the client spends its time on the wire, not on XML.
     let mut rng = Rng::new(0x10AD, 1);
-    let bodies: Arc<Vec<String>> =
-        Arc::new((0..20_000).map(|_| single_body(&info.facility_code, info.seed, 1 + rng.below(info.population as u64) as i64)).collect());
-    println!("population {} · {} connections · {} s of single checks", info.population, args.connections, args.seconds);
+    let bodies: Arc<Vec<String>> = Arc::new(
+        (0..20_000)
+            .map(|_| {
+                single_body(
+                    &info.facility_code,
+                    info.seed,
+                    1 + rng.below(info.population as u64) as i64,
+                )
+            })
+            .collect(),
+    );
+    println!(
+        "population {} · {} connections · {} s of single checks",
+        info.population, args.connections, args.seconds
+    );
 
     let deadline = Instant::now() + Duration::from_secs(args.seconds.min(600));
     let started = Instant::now();
@@ -168,7 +205,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
             for _ in 0..per {
                 let body = four_fact_body(seed, 17 + rng.below((pop - 16).max(1) as u64) as i64);
                 let t = Instant::now();
-                let status = client.post(&url).json(&body).send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+                let status = client
+                    .post(&url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
                 lat.push(t.elapsed());
                 outcomes[match status {
                     200 => 0,

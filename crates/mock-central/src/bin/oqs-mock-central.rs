@@ -34,6 +34,9 @@ enum Command {
         /// Share the mock JPKI CA kept in this directory (e.g. the virtual card issuer's).
         #[arg(long)]
         jpki_ca_dir: Option<PathBuf>,
+        /// Link the cards of `oqs-virtual-card issue --out DIR` (card N → person N; shares DIR's JPKI CA).
+        #[arg(long)]
+        cards: Option<PathBuf>,
     },
     /// Serve a data directory over mutual TLS.
     Serve {
@@ -104,13 +107,17 @@ fn main() -> anyhow::Result<()> {
             population,
             seed,
             jpki_ca_dir,
+            cards,
         } => {
             let started = std::time::Instant::now();
             let info = mock_central::init::init(
                 &dir,
                 population,
                 seed,
-                &mock_central::init::InitOptions { jpki_ca_dir },
+                &mock_central::init::InitOptions {
+                    jpki_ca_dir,
+                    cards_dir: cards,
+                },
             )
             .with_context(|| format!("initialising {}", dir.display()))?;
             println!(
