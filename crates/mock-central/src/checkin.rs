@@ -38,20 +38,20 @@ pub const CONSENT_LIFETIME: time::Duration = time::Duration::hours(24);
 
 /// Check-in error codes (see docs/mock-central.md).
 pub mod codes {
-    pub const BAD_REQUEST: &str = "OQS-E2100";
-    pub const CHALLENGE: &str = "OQS-E2101";
-    pub const CERTIFICATE: &str = "OQS-E2102";
-    pub const EXPIRED: &str = "OQS-E2103";
-    pub const REVOKED: &str = "OQS-E2104";
-    pub const SIGNATURE: &str = "OQS-E2105";
-    pub const READER: &str = "OQS-E2106";
-    pub const ATTESTATION: &str = "OQS-E2107";
-    pub const UNKNOWN_CARD: &str = "OQS-E2108";
-    pub const NO_PIN: &str = "OQS-E2109";
+    pub const BAD_REQUEST: &str = "OQS-C2100";
+    pub const CHALLENGE: &str = "OQS-C2101";
+    pub const CERTIFICATE: &str = "OQS-C2102";
+    pub const EXPIRED: &str = "OQS-C2103";
+    pub const REVOKED: &str = "OQS-C2104";
+    pub const SIGNATURE: &str = "OQS-C2105";
+    pub const READER: &str = "OQS-C2106";
+    pub const ATTESTATION: &str = "OQS-C2107";
+    pub const UNKNOWN_CARD: &str = "OQS-C2108";
+    pub const NO_PIN: &str = "OQS-C2109";
     /// ProcessingResultCode (付帯情報): the certificate expires within three months.
-    pub const EXPIRING: &str = "OQS-I2101";
+    pub const EXPIRING: &str = "OQS-C2111";
     /// ProcessingResultCode: expired but inside the grace period; eligibility only, no consents.
-    pub const IN_GRACE: &str = "OQS-I2102";
+    pub const IN_GRACE: &str = "OQS-C2112";
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -191,7 +191,7 @@ fn xml(msg: &Message, enc: Encoding, error_code: Option<&str>) -> Response {
         Err(e) => {
             return api_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "OQS-E2025",
+                "OQS-C2025",
                 e.to_string(),
             );
         }
@@ -226,7 +226,7 @@ pub(crate) async fn checkin(
         Ok(None) => {
             return api_error(
                 StatusCode::FORBIDDEN,
-                "OQS-E2005",
+                "OQS-C2005",
                 "この端末証明書の医療機関は登録されていません",
             );
         }

@@ -25,17 +25,17 @@ use crate::store::{AccessEntry, Facility, Record, SearchKeys};
 
 /// Lookup error codes (see docs/mock-central.md).
 pub mod codes {
-    pub const BAD_REQUEST: &str = "OQS-E2200";
-    pub const NO_PERMISSION: &str = "OQS-E2201";
-    pub const SECOND_FACTOR: &str = "OQS-E2202";
-    pub const FACTS_INCOMPLETE: &str = "OQS-E2203";
-    pub const NO_MATCH: &str = "OQS-E2204";
-    pub const MORE_FACTS_NEEDED: &str = "OQS-E2205";
-    pub const CARD: &str = "OQS-E2206";
-    pub const REASON: &str = "OQS-E2207";
-    pub const NO_WINDOW: &str = "OQS-E2301";
-    pub const CONSENT: &str = "OQS-E2302";
-    pub const HISTORY_KEYS: &str = "OQS-E2501";
+    pub const BAD_REQUEST: &str = "OQS-C2200";
+    pub const NO_PERMISSION: &str = "OQS-C2201";
+    pub const SECOND_FACTOR: &str = "OQS-C2202";
+    pub const FACTS_INCOMPLETE: &str = "OQS-C2203";
+    pub const NO_MATCH: &str = "OQS-C2204";
+    pub const MORE_FACTS_NEEDED: &str = "OQS-C2205";
+    pub const CARD: &str = "OQS-C2206";
+    pub const REASON: &str = "OQS-C2207";
+    pub const NO_WINDOW: &str = "OQS-C2301";
+    pub const CONSENT: &str = "OQS-C2302";
+    pub const HISTORY_KEYS: &str = "OQS-C2501";
 }
 
 /// One factor the viewer presented: OQSCD041 要素区分 and OQSCD042 方式区分.
@@ -393,7 +393,7 @@ fn facility_of(state: &Shared, caller: &Caller) -> Result<Facility, Response> {
         Ok(Some(f)) => Ok(f),
         Ok(None) => Err(api_error(
             StatusCode::FORBIDDEN,
-            "OQS-E2005",
+            "OQS-C2005",
             "この端末証明書の医療機関は登録されていません",
         )),
         Err(e) => Err(internal(e)),

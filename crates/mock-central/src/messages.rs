@@ -25,22 +25,22 @@ use crate::store::{AccessEntry, Eligibility, Facility, Record, SearchKeys, Store
 
 /// Central-side error codes (ErrorCode with SegmentOfResult 9; see docs/mock-central.md).
 pub mod codes {
-    pub const UNREADABLE: &str = "OQS-E2002";
-    pub const INVALID: &str = "OQS-E2003";
-    pub const WRONG_FACILITY: &str = "OQS-E2004";
-    pub const UNKNOWN_FACILITY: &str = "OQS-E2005";
-    pub const UNKNOWN_RECEPTION: &str = "OQS-E2010";
-    pub const IN_PROGRESS: &str = "OQS-I2011";
-    pub const TOO_MANY: &str = "OQS-E2012";
-    pub const NO_CONSENT: &str = "OQS-E2020";
-    pub const BAD_PERIOD: &str = "OQS-E2021";
-    pub const NOT_IDENTIFIED: &str = "OQS-E2022";
-    pub const SETTING_OFF: &str = "OQS-E2023";
-    pub const PDF_UNSUPPORTED: &str = "OQS-E2024";
-    pub const UNENCODABLE: &str = "OQS-E2025";
+    pub const UNREADABLE: &str = "OQS-C2002";
+    pub const INVALID: &str = "OQS-C2003";
+    pub const WRONG_FACILITY: &str = "OQS-C2004";
+    pub const UNKNOWN_FACILITY: &str = "OQS-C2005";
+    pub const UNKNOWN_RECEPTION: &str = "OQS-C2010";
+    pub const IN_PROGRESS: &str = "OQS-C2011";
+    pub const TOO_MANY: &str = "OQS-C2012";
+    pub const NO_CONSENT: &str = "OQS-C2020";
+    pub const BAD_PERIOD: &str = "OQS-C2021";
+    pub const NOT_IDENTIFIED: &str = "OQS-C2022";
+    pub const SETTING_OFF: &str = "OQS-C2023";
+    pub const PDF_UNSUPPORTED: &str = "OQS-C2024";
+    pub const UNENCODABLE: &str = "OQS-C2025";
     /// Per-person: keys not found / several people match (ProcessingResultStatus 2 in bulk units).
-    pub const PERSON_NOT_FOUND: &str = "OQS-P2030";
-    pub const PERSON_MULTIPLE: &str = "OQS-P2031";
+    pub const PERSON_NOT_FOUND: &str = "OQS-C2030";
+    pub const PERSON_MULTIPLE: &str = "OQS-C2031";
 }
 
 /// The most uploads one bulk file may hold.
@@ -182,21 +182,21 @@ pub(crate) async fn handle(
         Ok(_) => {
             return api_error(
                 StatusCode::BAD_REQUEST,
-                "OQS-E2001",
+                "OQS-C2001",
                 format!("{name} is a result file name; send a request file (…req_….xml)"),
             );
         }
         Err(e) => {
             return api_error(
                 StatusCode::BAD_REQUEST,
-                "OQS-E2001",
+                "OQS-C2001",
                 format!("file name not understood: {e}"),
             );
         }
     };
     let result_name = match file.result_name() {
         Ok(n) => n,
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, "OQS-E2001", e.to_string()),
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, "OQS-C2001", e.to_string()),
     };
     let facility = match state.store.facility(&caller.facility_code) {
         Ok(Some(f)) => f,

@@ -133,7 +133,7 @@ pub(crate) fn internal(e: CentralError) -> Response {
     warn!(error = %e, "request failed");
     api_error(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "OQS-E2900",
+        "OQS-C2900",
         format!("internal error of the mock central service: {e}"),
     )
 }
@@ -230,14 +230,14 @@ async fn fault_layer(State(state): State<Shared>, req: Request, next: Next) -> R
     if down {
         return api_error(
             StatusCode::SERVICE_UNAVAILABLE,
-            "OQS-E2901",
+            "OQS-C2901",
             "オンライン資格確認等システムは停止中です (injected downtime)",
         );
     }
     if fail {
         return api_error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "OQS-E2902",
+            "OQS-C2902",
             "一時的なエラーが発生しました (injected error)",
         );
     }
@@ -253,7 +253,7 @@ async fn get_faults(State(state): State<Shared>, headers: HeaderMap) -> Response
     if bearer(&headers) != Some(state.operator_token.as_str()) {
         return api_error(
             StatusCode::UNAUTHORIZED,
-            "OQS-E2402",
+            "OQS-C2402",
             "operator token required (Authorization: Bearer <operator-token.txt>)",
         );
     }
@@ -276,14 +276,14 @@ async fn put_faults(
     if bearer(&headers) != Some(state.operator_token.as_str()) {
         return api_error(
             StatusCode::UNAUTHORIZED,
-            "OQS-E2402",
+            "OQS-C2402",
             "operator token required (Authorization: Bearer <operator-token.txt>)",
         );
     }
     if !(0.0..=1.0).contains(&new.error_rate) {
         return api_error(
             StatusCode::BAD_REQUEST,
-            "OQS-E2403",
+            "OQS-C2403",
             "error_rate must be between 0.0 and 1.0",
         );
     }
@@ -317,7 +317,7 @@ async fn get_settings(
         .into_response(),
         Ok(None) => api_error(
             StatusCode::FORBIDDEN,
-            "OQS-E2005",
+            "OQS-C2005",
             "この端末証明書の医療機関は登録されていません",
         ),
         Err(e) => internal(e),
@@ -333,7 +333,7 @@ async fn put_settings(
     let Some(cred) = bearer(&headers) else {
         return api_error(
             StatusCode::UNAUTHORIZED,
-            "OQS-E2401",
+            "OQS-C2401",
             "環境設定情報の更新には管理アカウントの認証情報が必要です (Authorization: Bearer <admin credential>)",
         );
     };
@@ -342,7 +342,7 @@ async fn put_settings(
         Ok(false) => {
             return api_error(
                 StatusCode::UNAUTHORIZED,
-                "OQS-E2401",
+                "OQS-C2401",
                 "管理アカウントの認証情報が正しくありません",
             );
         }
@@ -353,13 +353,13 @@ async fn put_settings(
         Err(e) => {
             return api_error(
                 StatusCode::BAD_REQUEST,
-                "OQS-E2404",
+                "OQS-C2404",
                 format!("environment settings JSON is invalid: {e}"),
             );
         }
     };
     if let Err(msg) = settings.validate() {
-        return api_error(StatusCode::BAD_REQUEST, "OQS-E2404", msg);
+        return api_error(StatusCode::BAD_REQUEST, "OQS-C2404", msg);
     }
     if let Err(e) = state
         .store

@@ -32,7 +32,7 @@ async fn pin_checkin_records_consents_that_unlock_medical_information() {
         r.message_header
             .message_contents
             .unwrap()
-            .contains("OQS-E2020")
+            .contains("OQS-C2020")
     );
 
     let (cert, key) = valid_card(env.path(), fixtures::EMERGENCY);
@@ -112,7 +112,7 @@ async fn pin_checkin_records_consents_that_unlock_medical_information() {
         r.message_header
             .message_contents
             .unwrap()
-            .contains("OQS-E2021")
+            .contains("OQS-C2021")
     );
     let a = post_message(
         &env,
@@ -161,7 +161,7 @@ async fn pin_checkin_records_consents_that_unlock_medical_information() {
         r.message_header
             .message_contents
             .unwrap()
-            .contains("OQS-E2020")
+            .contains("OQS-C2020")
     );
 
     // Consent expiry: once AvailableTime has passed, YZK is refused and results show 2 (期限切れ).
@@ -186,7 +186,7 @@ async fn pin_checkin_records_consents_that_unlock_medical_information() {
         r.message_header
             .message_contents
             .unwrap()
-            .contains("OQS-E2020")
+            .contains("OQS-C2020")
     );
     let body = single_request(
         &f,
@@ -270,7 +270,7 @@ async fn face_checkin_needs_a_registered_reader_attestation() {
             .await
             .error_code
             .as_deref(),
-        Some("OQS-E2106")
+        Some("OQS-C2106")
     );
     // An unknown reader id.
     let (id, ch) = challenge(&env).await;
@@ -279,7 +279,7 @@ async fn face_checkin_needs_a_registered_reader_attestation() {
             .await
             .error_code
             .as_deref(),
-        Some("OQS-E2106")
+        Some("OQS-C2106")
     );
     // An attestation of an older challenge.
     let (id, _) = challenge(&env).await;
@@ -291,7 +291,7 @@ async fn face_checkin_needs_a_registered_reader_attestation() {
         .await
         .error_code
         .as_deref(),
-        Some("OQS-E2107")
+        Some("OQS-C2107")
     );
     // A no-PIN card can use the face path.
     let (cert2, _) = valid_card(env.path(), fixtures::CARD_NO_PIN);
@@ -313,7 +313,7 @@ async fn certificate_states_decide_the_checkin() {
             .await
             .error_code
             .as_deref(),
-        Some("OQS-E2104")
+        Some("OQS-C2104")
     );
     // Expired a month ago: eligibility only, no consents, a notice.
     let (cert, key) = issue_card(
@@ -327,7 +327,7 @@ async fn certificate_states_decide_the_checkin() {
     assert_eq!(validity(&a.result), "1");
     assert_eq!(
         a.result.message_body.processing_result_code.as_deref(),
-        Some("OQS-I2102")
+        Some("OQS-C2112")
     );
     let rec = &a
         .result
@@ -349,7 +349,7 @@ async fn certificate_states_decide_the_checkin() {
             .await
             .error_code
             .as_deref(),
-        Some("OQS-E2103")
+        Some("OQS-C2103")
     );
     // Expiring within three months: answered, with the renewal notice.
     let (cert, key) = issue_card(
@@ -361,7 +361,7 @@ async fn certificate_states_decide_the_checkin() {
     let a = pin_checkin(&env, &cert, &key, all_consents()).await;
     assert_eq!(
         a.result.message_body.processing_result_code.as_deref(),
-        Some("OQS-I2101")
+        Some("OQS-C2111")
     );
     // A certificate from another CA.
     let other = mock_jpki::MockJpkiCa::generate(SEED + 1).unwrap();
@@ -379,7 +379,7 @@ async fn certificate_states_decide_the_checkin() {
             .await
             .error_code
             .as_deref(),
-        Some("OQS-E2102")
+        Some("OQS-C2102")
     );
     // Right certificate, wrong key (signature does not verify).
     let (cert, _) = valid_card(env.path(), fixtures::VALID);
@@ -389,7 +389,7 @@ async fn certificate_states_decide_the_checkin() {
             .await
             .error_code
             .as_deref(),
-        Some("OQS-E2105")
+        Some("OQS-C2105")
     );
     // PIN path with a 顔認証マイナンバーカード.
     let (cert, key) = valid_card(env.path(), fixtures::CARD_NO_PIN);
@@ -398,7 +398,7 @@ async fn certificate_states_decide_the_checkin() {
             .await
             .error_code
             .as_deref(),
-        Some("OQS-E2109")
+        Some("OQS-C2109")
     );
     // A challenge is single-use.
     let (cert, key) = valid_card(env.path(), fixtures::VALID);
@@ -407,7 +407,7 @@ async fn certificate_states_decide_the_checkin() {
     assert_eq!(post_checkin(&env, body.clone()).await.error_code, None);
     assert_eq!(
         post_checkin(&env, body).await.error_code.as_deref(),
-        Some("OQS-E2101")
+        Some("OQS-C2101")
     );
     env.server.shutdown().await;
 }

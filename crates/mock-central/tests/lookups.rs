@@ -47,10 +47,10 @@ async fn emergency_lookup_rules() {
         ),
     )
     .await;
-    assert_eq!((s, b["error"]["code"].as_str()), (403, Some("OQS-E2201")));
+    assert_eq!((s, b["error"]["code"].as_str()), (403, Some("OQS-C2201")));
     let one = json!({"id": "dr-1", "emergency_permission": "1", "factors": [{"element": "1", "method": "01"}]});
     let (s, b) = post(&env, "/v1/emergency/lookup", req(one, target.clone())).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (403, Some("OQS-E2202")));
+    assert_eq!((s, b["error"]["code"].as_str()), (403, Some("OQS-C2202")));
     let same = json!({"id": "dr-1", "emergency_permission": "1", "factors": [{"element": "1", "method": "01"}, {"element": "1", "method": "02"}]});
     let (s, _) = post(&env, "/v1/emergency/lookup", req(same, target.clone())).await;
     assert_eq!(s, 403);
@@ -62,7 +62,7 @@ async fn emergency_lookup_rules() {
         req(viewer(), four_facts("石川　蓮", "19751010", "1", "")),
     )
     .await;
-    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("OQS-E2203")));
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("OQS-C2203")));
     // Several people match: ask for more, never list them.
     let (s, b) = post(
         &env,
@@ -70,7 +70,7 @@ async fn emergency_lookup_rules() {
         req(viewer(), four_facts("山本　陽菜", "20100101", "2", "輪島")),
     )
     .await;
-    assert_eq!((s, b["error"]["code"].as_str()), (409, Some("OQS-E2205")));
+    assert_eq!((s, b["error"]["code"].as_str()), (409, Some("OQS-C2205")));
     assert!(b.get("patient").is_none() && !b.to_string().contains("河井町"));
     // A more specific address part narrows it to one.
     let (s, b) = post(
@@ -167,7 +167,7 @@ async fn disaster_lookup_only_inside_an_open_window() {
     let env = start().await;
     let body = json!({"viewer": {"id": "dr-sato"}, "consent": "oral", "four_facts": four_facts("石川　蓮", "19751010", "1", "珠洲")});
     let (s, b) = post(&env, "/v1/disaster/lookup", body.clone()).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (403, Some("OQS-E2301")));
+    assert_eq!((s, b["error"]["code"].as_str()), (403, Some("OQS-C2301")));
 
     // A window in the past, and one for another prefecture: still closed.
     cli(

@@ -131,7 +131,7 @@ async fn bad_requests_get_error_results() {
             .map(|s| s.code()),
         Some("9")
     );
-    assert_eq!(error_code(&r), Some("OQS-E2003"));
+    assert_eq!(error_code(&r), Some("OQS-C2003"));
     assert!(
         r.message_header
             .error_message
@@ -146,7 +146,7 @@ async fn bad_requests_get_error_results() {
         "OQSsiquc01res_e2.xml",
         &post_message(&env, "OQSsiquc01req_e2.xml", body).await.bytes,
     ));
-    assert_eq!(error_code(&r), Some("OQS-E2004"));
+    assert_eq!(error_code(&r), Some("OQS-C2004"));
 
     // Not XML at all.
     let r = single_result(inspect(
@@ -155,7 +155,7 @@ async fn bad_requests_get_error_results() {
             .await
             .bytes,
     ));
-    assert_eq!(error_code(&r), Some("OQS-E2002"));
+    assert_eq!(error_code(&r), Some("OQS-C2002"));
 
     // A result file name, or an unknown kind: HTTP 400 with a JSON error.
     let a = post_message(&env, "OQSsiquc01res_e4.xml", "x").await;
@@ -241,7 +241,7 @@ async fn bulk_upload_is_answered_later_by_reception_number() {
     let Message::BulkResult(r) = inspect("OQSmuquc02res_b2.xml", &a.bytes) else {
         panic!()
     };
-    assert_eq!(r.message_header.error_code.as_deref(), Some("OQS-E2010"));
+    assert_eq!(r.message_header.error_code.as_deref(), Some("OQS-C2010"));
     let tokyo = mock_central::client::http_client(
         env.path(),
         Some(("terminal-tokyo.crt", "terminal-tokyo.key")),
@@ -260,7 +260,7 @@ async fn bulk_upload_is_answered_later_by_reception_number() {
     let Message::BulkResult(r) = inspect("OQSmuquc02res_b3.xml", &bytes) else {
         panic!()
     };
-    assert_eq!(r.message_header.error_code.as_deref(), Some("OQS-E2010"));
+    assert_eq!(r.message_header.error_code.as_deref(), Some("OQS-C2010"));
     env.server.shutdown().await;
 }
 

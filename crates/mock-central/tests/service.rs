@@ -169,7 +169,7 @@ async fn environment_settings_change_only_with_the_admin_credential() {
         m.message_header
             .message_contents
             .unwrap()
-            .contains("OQS-E2023")
+            .contains("OQS-C2023")
     );
 
     // The Tokyo facility's settings are untouched.
