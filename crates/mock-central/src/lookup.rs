@@ -60,7 +60,7 @@ pub struct Viewer {
 }
 
 /// 4情報: name, birth date, sex, and insurer name or part of the address.
-#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct FourFacts {
     #[serde(default)]
@@ -76,7 +76,14 @@ pub struct FourFacts {
     pub insurer_name_or_address: String,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone)]
+impl std::fmt::Debug for FourFacts {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FourFacts").finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct InsuranceKeys {
     pub insurer_number: String,
@@ -88,7 +95,14 @@ pub struct InsuranceKeys {
     pub birthdate: String,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone)]
+impl std::fmt::Debug for InsuranceKeys {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InsuranceKeys").finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyRequest {
     pub viewer: Viewer,
@@ -104,7 +118,16 @@ pub struct EmergencyRequest {
     pub pattern: Option<String>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone)]
+impl std::fmt::Debug for EmergencyRequest {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmergencyRequest")
+            .field("viewer", &self.viewer)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct DisasterRequest {
     pub viewer: Viewer,
@@ -118,7 +141,17 @@ pub struct DisasterRequest {
     pub insurance: Option<InsuranceKeys>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone)]
+impl std::fmt::Debug for DisasterRequest {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DisasterRequest")
+            .field("viewer", &self.viewer)
+            .field("consent", &self.consent)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone)]
 pub struct PatientView {
     pub name: String,
     pub kana: String,
@@ -131,6 +164,15 @@ pub struct PatientView {
     pub branch: String,
     /// OQSCD006
     pub qualification_validity: String,
+}
+
+impl std::fmt::Debug for PatientView {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatientView")
+            .field("qualification_validity", &self.qualification_validity)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]

@@ -60,7 +60,7 @@ pub mod fixtures {
 /// How many fixed scenario people precede the random ones.
 pub const FIXTURE_COUNT: i64 = 16;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Person {
     pub id: i64,
     pub name: String,
@@ -73,7 +73,17 @@ pub struct Person {
     pub pref: u8,
 }
 
-#[derive(Clone, Debug)]
+impl std::fmt::Debug for Person {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Person")
+            .field("id", &self.id)
+            .field("pref", &self.pref)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
 pub struct Qualification {
     pub person_id: i64,
     pub insurer_number: String,
@@ -91,6 +101,17 @@ pub struct Qualification {
     pub ratio: &'static str,
     /// False for a record the insurer has not registered yet (data lag).
     pub loaded: bool,
+}
+
+impl std::fmt::Debug for Qualification {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Qualification")
+            .field("person_id", &self.person_id)
+            .field("insurer_number", &self.insurer_number)
+            .field("loaded", &self.loaded)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Debug)]

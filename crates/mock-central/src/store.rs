@@ -102,7 +102,7 @@ pub struct Facility {
 }
 
 /// One person with one qualification, as a result record needs them.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Record {
     pub person_id: i64,
     pub qualification_id: i64,
@@ -127,6 +127,16 @@ pub struct Record {
     pub limit: Option<LimitRow>,
     pub diseases: Vec<DiseaseRow>,
     pub reference_number: Option<String>,
+}
+
+impl std::fmt::Debug for Record {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Record")
+            .field("person_id", &self.person_id)
+            .field("qualification_id", &self.qualification_id)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -182,13 +192,20 @@ pub struct Eligibility {
 }
 
 /// Insurance keys of a search (保険者番号・記号・番号・枝番・生年月日).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SearchKeys {
     pub insurer_number: String,
     pub symbol: Option<String>,
     pub number: String,
     pub branch: Option<String>,
     pub birth: String,
+}
+
+impl std::fmt::Debug for SearchKeys {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchKeys").finish_non_exhaustive()
+    }
 }
 
 /// Card row: the central's knowledge of a card certificate serial.
@@ -890,7 +907,7 @@ pub struct BulkJob {
 }
 
 /// One line of a patient's access history (what マイナポータル shows).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessEntry {
     #[serde(skip)]
     pub person_id: i64,
@@ -906,6 +923,18 @@ pub struct AccessEntry {
     pub viewer_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+impl std::fmt::Debug for AccessEntry {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessEntry")
+            .field("person_id", &self.person_id)
+            .field("facility_code", &self.facility_code)
+            .field("at", &self.at)
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
