@@ -1,0 +1,358 @@
+//! Medical history (診療・薬剤・手術・透析・特定健診) since 2021-09, synthesised on demand.
+//!
+//! Storing years of claims for millions of people would make `init` slow and the database huge
+//! without making the mock any more faithful, so each person's history is a pure function of
+//! `(seed, person id, month)`: the same month always yields the same events, and months that pass
+//! add events without changing earlier ones.
+
+use time::Date;
+
+use crate::dates::{add_months, age_on, date, history_start};
+use crate::rng::Rng;
+
+/// One drug dispensed or prescribed on a day.
+#[derive(Clone, Debug)]
+pub struct Drug {
+    /// レセプト電算処理システム 医薬品コード (9 digits, synthetic).
+    pub code: &'static str,
+    pub name: &'static str,
+    pub ingredient: &'static str,
+    pub quantity: String,
+    pub unit: &'static str,
+    pub usage: &'static str,
+    pub days: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Visit {
+    pub date: Date,
+    pub facility: &'static str,
+    /// 1 外来, 2 入院
+    pub in_out: &'static str,
+    pub treatments: Vec<(&'static str, &'static str)>,
+    pub drugs: Vec<Drug>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Surgery {
+    pub date: Date,
+    pub facility: &'static str,
+    pub code: &'static str,
+    pub name: &'static str,
+}
+
+#[derive(Clone, Debug)]
+pub struct DialysisMonth {
+    pub month: Date,
+    pub facility: &'static str,
+    pub times: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct CheckupItem {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub value: String,
+    pub unit: &'static str,
+    /// "▲" above the reference range, "▽" below, "" inside.
+    pub flag: &'static str,
+}
+
+#[derive(Clone, Debug)]
+pub struct Checkup {
+    pub date: Date,
+    pub items: Vec<CheckupItem>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    pub visits: Vec<Visit>,
+    pub surgeries: Vec<Surgery>,
+    pub dialysis: Vec<DialysisMonth>,
+    pub checkups: Vec<Checkup>,
+}
+
+const FACILITIES: &[&str] = &[
+    "みなと内科クリニック",
+    "さくら整形外科",
+    "中央総合病院",
+    "ひかり薬局",
+    "あおば小児科",
+    "北陸大学病院",
+];
+
+/// (code, name, ingredient, unit, usage)
+const DRUGS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "620004700",
+        "アムロジピン錠５ｍｇ",
+        "アムロジピンベシル酸塩",
+        "錠",
+        "１日１回朝食後",
+    ),
+    (
+        "620008901",
+        "ロキソプロフェンＮａ錠６０ｍｇ",
+        "ロキソプロフェンナトリウム水和物",
+        "錠",
+        "１日３回毎食後",
+    ),
+    (
+        "620009402",
+        "メトホルミン塩酸塩錠２５０ｍｇ",
+        "メトホルミン塩酸塩",
+        "錠",
+        "１日２回朝夕食後",
+    ),
+    (
+        "620010203",
+        "ワルファリンＫ錠１ｍｇ",
+        "ワルファリンカリウム",
+        "錠",
+        "１日１回朝食後",
+    ),
+    (
+        "620011504",
+        "アトルバスタチン錠１０ｍｇ",
+        "アトルバスタチンカルシウム水和物",
+        "錠",
+        "１日１回夕食後",
+    ),
+    (
+        "620012805",
+        "カルボシステイン錠５００ｍｇ",
+        "Ｌ－カルボシステイン",
+        "錠",
+        "１日３回毎食後",
+    ),
+    (
+        "620013106",
+        "クロピドグレル錠７５ｍｇ",
+        "クロピドグレル硫酸塩",
+        "錠",
+        "１日１回朝食後",
+    ),
+    (
+        "620014407",
+        "ランソプラゾールＯＤ錠１５ｍｇ",
+        "ランソプラゾール",
+        "錠",
+        "１日１回朝食前",
+    ),
+    (
+        "620015708",
+        "アセトアミノフェン錠２００ｍｇ",
+        "アセトアミノフェン",
+        "錠",
+        "疼痛時",
+    ),
+];
+
+const TREATMENTS: &[(&str, &str)] = &[
+    ("111000110", "初診料"),
+    ("112007410", "再診料"),
+    ("160000310", "血液学的検査判断料"),
+    ("160008010", "ＨｂＡ１ｃ"),
+    ("170000410", "単純撮影（イ）の写真診断"),
+    ("120002910", "特定疾患療養管理料"),
+];
+
+const SURGERIES: &[(&str, &str)] = &[
+    ("150254010", "経皮的冠動脈ステント留置術"),
+    ("150151010", "腹腔鏡下胆嚢摘出術"),
+    ("150312710", "水晶体再建術"),
+    ("150060010", "骨折観血的手術（大腿）"),
+];
+
+fn months_between(from: Date, to: Date) -> impl Iterator<Item = Date> {
+    let first = date(from.year(), u8::from(from.month()), 1);
+    (0..)
+        .map(move |i| add_months(first, i))
+        .take_while(move |m| *m <= to)
+}
+
+/// The person's history between `from` and `to` (both clamped to 2021-09 … `today`).
+pub fn history(
+    seed: u64,
+    person_id: i64,
+    birth: Date,
+    dialysis: bool,
+    from: Date,
+    to: Date,
+    today: Date,
+) -> History {
+    let from = from.max(history_start());
+    let to = to.min(today);
+    let mut h = History::default();
+    if from > to {
+        return h;
+    }
+    let mut profile = Rng::new(seed ^ 0x4849_5354, person_id as u64);
+    // How often this person sees a doctor, and which drugs they take regularly.
+    let visit_rate = 100 + profile.below(600);
+    let regular: Vec<usize> = (0..profile.below(3))
+        .map(|_| profile.below(DRUGS.len() as u64) as usize)
+        .collect();
+    for month in months_between(from, to) {
+        let mut r = Rng::new(
+            seed ^ 0x4d4f_4e54,
+            (person_id as u64) << 16 ^ (month.year() as u64 * 12 + u8::from(month.month()) as u64),
+        );
+        if dialysis {
+            h.dialysis.push(DialysisMonth {
+                month,
+                facility: FACILITIES[2],
+                times: 12 + r.below(2) as u32,
+            });
+        }
+        if r.below(1000) < visit_rate {
+            let day = 1 + r.below(28) as u8;
+            let d = date(month.year(), u8::from(month.month()), day);
+            if d < from || d > to {
+                continue;
+            }
+            let mut drugs: Vec<Drug> = regular
+                .iter()
+                .map(|&i| {
+                    let (code, name, ingredient, unit, usage) = DRUGS[i];
+                    Drug {
+                        code,
+                        name,
+                        ingredient,
+                        quantity: "1".into(),
+                        unit,
+                        usage,
+                        days: 28,
+                    }
+                })
+                .collect();
+            if r.chance(400) {
+                let (code, name, ingredient, unit, usage) = r.pick(DRUGS);
+                drugs.push(Drug {
+                    code,
+                    name,
+                    ingredient,
+                    quantity: format!("{}", 1 + r.below(3)),
+                    unit,
+                    usage,
+                    days: 5 + r.below(10) as u32,
+                });
+            }
+            let t1 = r.pick(TREATMENTS);
+            h.visits.push(Visit {
+                date: d,
+                facility: r.pick(FACILITIES),
+                in_out: if r.chance(30) { "2" } else { "1" },
+                treatments: vec![("112007410", "再診料"), t1],
+                drugs,
+            });
+        }
+        if r.chance(8) {
+            let (code, name) = r.pick(SURGERIES);
+            let d = date(month.year(), u8::from(month.month()), 1 + r.below(28) as u8);
+            if d >= from && d <= to {
+                h.surgeries.push(Surgery {
+                    date: d,
+                    facility: FACILITIES[5],
+                    code,
+                    name,
+                });
+            }
+        }
+        let age = age_on(birth, month);
+        if (40..75).contains(&age) && u8::from(month.month()) == 6 {
+            let d = date(month.year(), 6, 10 + r.below(15) as u8);
+            let sys = 105 + r.below(50);
+            let hba1c = 50 + r.below(25);
+            let ldl = 80 + r.below(100);
+            let bmi = 180 + r.below(120);
+            h.checkups.push(Checkup {
+                date: d,
+                items: vec![
+                    CheckupItem {
+                        code: "9N011000000000001",
+                        name: "ＢＭＩ",
+                        value: format!("{}.{}", bmi / 10, bmi % 10),
+                        unit: "kg/m2",
+                        flag: if bmi >= 250 {
+                            "▲"
+                        } else if bmi < 185 {
+                            "▽"
+                        } else {
+                            ""
+                        },
+                    },
+                    CheckupItem {
+                        code: "9A751000000000001",
+                        name: "収縮期血圧",
+                        value: sys.to_string(),
+                        unit: "mmHg",
+                        flag: if sys >= 130 { "▲" } else { "" },
+                    },
+                    CheckupItem {
+                        code: "3D046000001906202",
+                        name: "ＨｂＡ１ｃ（ＮＧＳＰ値）",
+                        value: format!("{}.{}", hba1c / 10, hba1c % 10),
+                        unit: "%",
+                        flag: if hba1c >= 56 { "▲" } else { "" },
+                    },
+                    CheckupItem {
+                        code: "3F077000002327101",
+                        name: "ＬＤＬコレステロール",
+                        value: ldl.to_string(),
+                        unit: "mg/dL",
+                        flag: if ldl >= 120 { "▲" } else { "" },
+                    },
+                ],
+            });
+        }
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_and_bounded() {
+        let today = date(2026, 11, 1);
+        let a = history(
+            1,
+            15,
+            date(1975, 10, 10),
+            true,
+            date(2019, 1, 1),
+            today,
+            today,
+        );
+        let b = history(
+            1,
+            15,
+            date(1975, 10, 10),
+            true,
+            date(2019, 1, 1),
+            today,
+            today,
+        );
+        assert_eq!(a.visits.len(), b.visits.len());
+        assert!(a.visits.iter().all(|v| v.date >= history_start()));
+        assert_eq!(a.dialysis.len(), 63);
+        assert!(!a.checkups.is_empty());
+        // A shorter window is a subset of the longer one.
+        let c = history(
+            1,
+            15,
+            date(1975, 10, 10),
+            true,
+            date(2024, 1, 1),
+            date(2024, 12, 31),
+            today,
+        );
+        assert!(
+            c.visits
+                .iter()
+                .all(|v| a.visits.iter().any(|w| w.date == v.date))
+        );
+    }
+}

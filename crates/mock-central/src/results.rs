@@ -1,0 +1,370 @@
+//! Turning database records and synthesised history into the protocol's result messages.
+
+use oqs_protocol::{
+    CheckupResult, CheckupResultBody, CheckupResultHeader, ConsentState, CzDiInf, DiDateInf,
+    DiDateInfs, DialysisInf, DialysisMonthInf, DrugInf, DrugInfs, DrugMonthInf,
+    ElderlyRecipientCertificateInfo, Encoding, HealthCheckupResultAndQuestionInfo,
+    HealthCheckupResultAndQuestionInfos, InsuredCardClassification,
+    LimitApplicationCertificateRelatedInfo, LimitClassification, LimitClassificationFlag,
+    MeTrMonthInf, MedicalInfoResultCode, MedicationResult, MedicationResultBody,
+    MedicationResultHeader, PersonalFamilyClassification, Pii, PreschoolClassification,
+    ProvisionConsent, QuaInf, QualificationValidity, QualificationsInfo, ReasonOfLoss,
+    ResultOfQualificationConfirmation, Sex, ShPrInf, SpecificDiseaseCategory,
+    SpecificDiseasesCertificateInfo, SpecificDiseasesCertificateList, SpecificHealthCheckupInfo,
+    SurgeryInf, SurgeryMonthInf, TreatmentInf, TreatmentInfs,
+};
+use time::Date;
+
+use crate::dates::{age_on, parse_ymd, ymd};
+use crate::history::History;
+use crate::store::{Record, Validity};
+
+/// Consent kinds stored per person and facility (the `kind` column of `consents`).
+pub mod consent_kind {
+    /// 薬剤情報
+    pub const PHARMACISTS: &str = "pharmacists";
+    /// 診療情報
+    pub const DIAGNOSIS: &str = "diagnosis";
+    /// 手術情報
+    pub const OPERATION: &str = "operation";
+    /// 特定健診情報
+    pub const CHECKUP: &str = "checkup";
+    pub const ALL: [&str; 4] = [PHARMACISTS, DIAGNOSIS, OPERATION, CHECKUP];
+}
+
+/// One consent as the result reports it.
+#[derive(Clone, Debug, Default)]
+pub struct ConsentView {
+    /// `None`: never given; `Some((cons_time, available_time, still_valid))`.
+    pub pharmacists: Option<(String, String, bool)>,
+    pub diagnosis: Option<(String, String, bool)>,
+    pub operation: Option<(String, String, bool)>,
+    pub checkup: Option<(String, String, bool)>,
+}
+
+fn consent_triplet(
+    c: &Option<(String, String, bool)>,
+) -> (Option<ConsentState>, Option<String>, Option<String>) {
+    match c {
+        None => (Some(ConsentState::NoConsent), None, None),
+        Some((t, a, true)) => (
+            Some(ConsentState::Consented),
+            Some(t.clone()),
+            Some(a.clone()),
+        ),
+        Some((t, a, false)) => (
+            Some(ConsentState::Expired),
+            Some(t.clone()),
+            Some(a.clone()),
+        ),
+    }
+}
+
+/// Replace characters that the output encoding cannot carry with 〓 (the customary substitute), so
+/// a Shift_JIS facility still gets a file for a person whose name uses, e.g., 𠮷.
+pub fn fit(s: &str, enc: Encoding) -> String {
+    if enc == Encoding::Utf8 {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| if enc.can_encode(c) { c } else { '〓' })
+        .collect()
+}
+
+/// The interface's 8-character form: 6-digit 国保 numbers are left-padded with two spaces.
+pub fn insurer_number_field(n: &str) -> String {
+    format!("{n:>8}")
+}
+
+pub fn validity_code(v: Validity) -> QualificationValidity {
+    QualificationValidity::from_code(v.code())
+}
+
+/// Options for building one `ResultOfQualificationConfirmation`.
+pub struct RecordOptions<'a> {
+    pub on: Date,
+    pub encoding: Encoding,
+    /// Include 限度額 information (the patient agreed to provide it, or a card check-in since 2024-10).
+    pub limit_consent: Option<&'a str>,
+    pub consents: Option<&'a ConsentView>,
+}
+
+pub fn result_record(rec: &Record, o: &RecordOptions<'_>) -> ResultOfQualificationConfirmation {
+    let enc = o.encoding;
+    let birth = parse_ymd(&rec.birth);
+    let age = birth.map(|b| age_on(b, o.on)).unwrap_or(30);
+    let mut r = ResultOfQualificationConfirmation {
+        insured_card_classification: Some(InsuredCardClassification::General),
+        insurer_number: Some(insurer_number_field(&rec.insurer_number)),
+        insured_card_symbol: (!rec.symbol.is_empty()).then(|| Pii::new(fit(&rec.symbol, enc))),
+        insured_identification_number: Some(Pii::new(rec.number.clone())),
+        insured_branch_number: (!rec.branch.is_empty()).then(|| Pii::new(rec.branch.clone())),
+        personal_family_classification: Some(if rec.family == 2 {
+            PersonalFamilyClassification::Family
+        } else {
+            PersonalFamilyClassification::Insured
+        }),
+        insured_name: Some(Pii::new(fit(&rec.insured_name, enc))),
+        name: Some(Pii::new(fit(&rec.name, enc))),
+        name_kana: Some(Pii::new(rec.kana.clone())),
+        sex1: Some(Sex::from_code(&rec.sex.to_string())),
+        sex2: Some(Sex::from_code(&rec.sex.to_string())),
+        birthdate: Some(Pii::new(rec.birth.clone())),
+        address: Some(Pii::new(fit(&rec.address, enc))),
+        post_number: Some(Pii::new(rec.post.clone())),
+        qualification_date: Some(rec.qual_date.clone()),
+        disqualification_date: rec.disq_date.clone(),
+        insured_certificate_issuance_date: Some(rec.qual_date.clone()),
+        insured_card_valid_date: Some(rec.qual_date.clone()),
+        insured_partial_contribution_ratio: Some(rec.ratio.clone()),
+        preschool_classification: (age < 6).then_some(PreschoolClassification::Preschool),
+        reason_of_loss: rec.loss_reason.as_deref().map(ReasonOfLoss::from_code),
+        insurer_name: Some(fit(&rec.insurer_name, enc)),
+        reference_number: rec.reference_number.clone().map(Pii::new),
+        ..Default::default()
+    };
+    if (70..75).contains(&age) {
+        r.elderly_recipient_certificate_info = Some(ElderlyRecipientCertificateInfo {
+            elderly_recipient_certificate_date: Some(rec.qual_date.clone()),
+            elderly_recipient_valid_start_date: Some(rec.qual_date.clone()),
+            elderly_recipient_valid_end_date: None,
+            elderly_recipient_contribution_ratio: Some(rec.ratio.clone()),
+        });
+    }
+    if let Some(time) = o.limit_consent {
+        r.limit_application_certificate_related_cons_flg = Some(ProvisionConsent::Consented);
+        r.limit_application_certificate_related_cons_time = Some(time.to_string());
+        r.limit_application_certificate_related_info =
+            rec.limit
+                .as_ref()
+                .map(|l| LimitApplicationCertificateRelatedInfo {
+                    limit_application_certificate_classification: Some(
+                        LimitClassification::from_code(&l.classification),
+                    ),
+                    limit_application_certificate_classification_flag: Some(
+                        LimitClassificationFlag::from_code(&l.flag),
+                    ),
+                    limit_application_certificate_date: Some(l.cert_date.clone()),
+                    limit_application_certificate_valid_start_date: Some(l.valid_from.clone()),
+                    limit_application_certificate_valid_end_date: Some(l.valid_to.clone()),
+                    limit_application_certificate_long_term_date: None,
+                });
+        if !rec.diseases.is_empty() {
+            r.specific_diseases_certificate_related_cons_flg = Some(ConsentState::Consented);
+            r.specific_diseases_certificate_related_cons_time = Some(time.to_string());
+            r.specific_diseases_certificate_list = Some(SpecificDiseasesCertificateList {
+                specific_diseases_certificate_info: rec
+                    .diseases
+                    .iter()
+                    .map(|d| SpecificDiseasesCertificateInfo {
+                        specific_diseases_disease_category: Some(
+                            SpecificDiseaseCategory::from_code(&d.category),
+                        ),
+                        specific_diseases_certificate_date: Some(d.cert_date.clone()),
+                        specific_diseases_valid_start_date: Some(d.valid_from.clone()),
+                        specific_diseases_valid_end_date: Some(d.valid_to.clone()),
+                        specific_diseases_self_pay: Some(d.self_pay.to_string()),
+                    })
+                    .collect(),
+            });
+        }
+    } else {
+        r.limit_application_certificate_related_cons_flg = Some(ProvisionConsent::NotConsented);
+    }
+    if let Some(c) = o.consents {
+        (
+            r.pharmacists_info_cons_flg,
+            r.pharmacists_info_cons_time,
+            r.pharmacists_info_available_time,
+        ) = consent_triplet(&c.pharmacists);
+        (
+            r.diagnosis_info_cons_flg,
+            r.diagnosis_info_cons_time,
+            r.diagnosis_info_available_time,
+        ) = consent_triplet(&c.diagnosis);
+        (
+            r.operation_info_cons_flg,
+            r.operation_info_cons_time,
+            r.operation_info_available_time,
+        ) = consent_triplet(&c.operation);
+        (
+            r.specific_health_checkups_info_cons_flg,
+            r.specific_health_checkups_info_cons_time,
+            r.specific_health_checkups_info_available_time,
+        ) = consent_triplet(&c.checkup);
+    }
+    r
+}
+
+fn ym(d: Date) -> String {
+    format!("{:04}{:02}", d.year(), u8::from(d.month()))
+}
+
+pub struct MedicalHeader<'a> {
+    pub time: String,
+    pub facility: Option<String>,
+    pub arbitrary: Option<String>,
+    pub record: &'a Record,
+    pub encoding: Encoding,
+}
+
+/// `YZKsiquc01res` (XML): 薬剤 and, when `with_treatment`, 診療 (and 手術・透析) information.
+pub fn medication_result(
+    h: &MedicalHeader<'_>,
+    hist: &History,
+    with_treatment: bool,
+    with_surgery: bool,
+) -> MedicationResult {
+    let rec = h.record;
+    let mut months: Vec<DrugMonthInf> = Vec::new();
+    for v in hist.visits.iter().filter(|v| !v.drugs.is_empty()) {
+        let di = DiDateInf {
+            di_date: Some(ymd(v.date)),
+            drug_infs: Some(DrugInfs {
+                drug_inf: v
+                    .drugs
+                    .iter()
+                    .map(|d| DrugInf {
+                        drug_c: Some(d.code.to_string()),
+                        drug_n: Some(d.name.to_string()),
+                        ingre_n: Some(d.ingredient.to_string()),
+                        qua1: Some(d.quantity.clone()),
+                        unit: Some(d.unit.to_string()),
+                        usage_n: Some(d.usage.to_string()),
+                        times: Some(d.days.to_string()),
+                    })
+                    .collect(),
+            }),
+        };
+        months.push(DrugMonthInf {
+            month: Some(ym(v.date)),
+            ins_name: Some(v.facility.to_string()),
+            di_date_infs: Some(DiDateInfs {
+                di_date_inf: vec![di],
+            }),
+        });
+    }
+    let me_tr = if with_treatment {
+        hist.visits
+            .iter()
+            .map(|v| MeTrMonthInf {
+                me_tr_month: Some(ym(v.date)),
+                ins_name: Some(v.facility.to_string()),
+                in_out_kbn: Some(v.in_out.to_string()),
+                me_tr_days: Some("1".into()),
+                treatment_infs: Some(TreatmentInfs {
+                    treatment_inf: v
+                        .treatments
+                        .iter()
+                        .map(|(c, n)| TreatmentInf {
+                            treatment_c: Some(c.to_string()),
+                            treatment_n: Some(n.to_string()),
+                            times: Some("1".into()),
+                        })
+                        .collect(),
+                }),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    MedicationResult {
+        message_header: MedicationResultHeader {
+            process_execution_time: Some(h.time.clone()),
+            medical_institution_code: h.facility.clone(),
+            arbitrary_file_identifier: h.arbitrary.clone(),
+            result_code: Some(MedicalInfoResultCode::Success),
+            message_contents: None,
+            character_code_identifier: None,
+            qua_inf: Some(QuaInf {
+                name: Some(Pii::new(fit(&rec.name, h.encoding))),
+                kana_name: Some(Pii::new(rec.kana.clone())),
+                birth: Some(Pii::new(rec.birth.clone())),
+                adm_gend_code: Some(Sex::from_code(&rec.sex.to_string())),
+            }),
+        },
+        message_body: MedicationResultBody {
+            me_tr_month_inf: me_tr,
+            // The prescribing side (処方) mirrors the dispensing side (調剤) in the synthetic world.
+            sh_pr_inf: (!months.is_empty()).then(|| ShPrInf {
+                sh_pr_month_inf: months.clone(),
+            }),
+            cz_di_inf: (!months.is_empty()).then_some(CzDiInf {
+                cz_di_month_inf: months,
+            }),
+            surgery_inf: (with_surgery && !hist.surgeries.is_empty()).then(|| SurgeryInf {
+                surgery_month_inf: hist
+                    .surgeries
+                    .iter()
+                    .map(|s| SurgeryMonthInf {
+                        month: Some(ym(s.date)),
+                        surgery_date: Some(ymd(s.date)),
+                        ins_name: Some(s.facility.to_string()),
+                        surgery_c: Some(s.code.to_string()),
+                        surgery_n: Some(s.name.to_string()),
+                    })
+                    .collect(),
+            }),
+            dialysis_inf: (with_treatment && !hist.dialysis.is_empty()).then(|| DialysisInf {
+                dialysis_month_inf: hist
+                    .dialysis
+                    .iter()
+                    .map(|d| DialysisMonthInf {
+                        month: Some(ym(d.month)),
+                        ins_name: Some(d.facility.to_string()),
+                        dialysis_kind: Some("人工腎臓".into()),
+                        times: Some(d.times.to_string()),
+                    })
+                    .collect(),
+            }),
+        },
+    }
+}
+
+/// `TKKsiquc01res` (XML).
+pub fn checkup_result(h: &MedicalHeader<'_>, hist: &History) -> CheckupResult {
+    let rec = h.record;
+    CheckupResult {
+        message_header: CheckupResultHeader {
+            process_execution_time: Some(h.time.clone()),
+            medical_institution_code: h.facility.clone(),
+            arbitrary_file_identifier: h.arbitrary.clone(),
+            result_code: Some(MedicalInfoResultCode::Success),
+            message_contents: None,
+            character_code_identifier: None,
+            qualifications_info: Some(QualificationsInfo {
+                name: Some(Pii::new(fit(&rec.name, h.encoding))),
+                kanas_name: Some(Pii::new(rec.kana.clone())),
+                birthday: Some(Pii::new(rec.birth.clone())),
+                administrative_gender_code: Some(Sex::from_code(&rec.sex.to_string())),
+            }),
+        },
+        message_body: CheckupResultBody {
+            specific_health_checkup_info: hist
+                .checkups
+                .iter()
+                .map(|c| SpecificHealthCheckupInfo {
+                    effective_time: Some(ymd(c.date)),
+                    health_checkup_result_and_question_infos: Some(
+                        HealthCheckupResultAndQuestionInfos {
+                            health_checkup_result_and_question_info: c
+                                .items
+                                .iter()
+                                .map(|i| HealthCheckupResultAndQuestionInfo {
+                                    item_code: Some(i.code.to_string()),
+                                    item_name: Some(i.name.to_string()),
+                                    data_type: Some("PQ".into()),
+                                    data_value: Some(i.value.clone()),
+                                    unit: Some(i.unit.to_string()),
+                                    oid: Some("1.2.392.200119.6.1005".into()),
+                                    data_value_name: (!i.flag.is_empty())
+                                        .then(|| i.flag.to_string()),
+                                })
+                                .collect(),
+                        },
+                    ),
+                })
+                .collect(),
+        },
+    }
+}

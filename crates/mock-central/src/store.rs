@@ -1,0 +1,946 @@
+//! SQLite access for the running service: a connection pool, the runtime tables (facilities,
+//! readers, consents, reference numbers, bulk jobs, access log, disaster windows) and the queries
+//! the request path needs, all with cached prepared statements.
+
+use std::path::{Path, PathBuf};
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+use crate::dates::{parse_ymd, ymd, ymdhms};
+use crate::error::CentralError;
+use crate::population::name_key;
+
+pub const DB_FILE: &str = "central.sqlite3";
+
+pub const RUNTIME_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS facilities(code TEXT PRIMARY KEY, name TEXT NOT NULL, pref INTEGER NOT NULL,
+  admin_hash BLOB NOT NULL, settings TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS readers(reader_id TEXT PRIMARY KEY, facility_code TEXT NOT NULL, public_key BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS consents(person_id INTEGER NOT NULL, facility_code TEXT NOT NULL, kind TEXT NOT NULL,
+  cons_time TEXT NOT NULL, available_time TEXT NOT NULL, PRIMARY KEY(person_id, facility_code, kind));
+CREATE TABLE IF NOT EXISTS reference_numbers(facility_code TEXT NOT NULL, qualification_id INTEGER NOT NULL,
+  reference_number TEXT NOT NULL, PRIMARY KEY(facility_code, qualification_id));
+CREATE TABLE IF NOT EXISTS bulk_jobs(reception_number TEXT PRIMARY KEY, facility_code TEXT NOT NULL,
+  received_at TEXT NOT NULL, ready_at INTEGER NOT NULL, request BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS access_log(id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, facility_code TEXT NOT NULL,
+  facility_name TEXT NOT NULL, at TEXT NOT NULL, items TEXT NOT NULL, method TEXT NOT NULL, viewer_id TEXT, reason TEXT);
+CREATE INDEX IF NOT EXISTS access_by_person ON access_log(person_id, at);
+CREATE TABLE IF NOT EXISTS disaster_windows(id INTEGER PRIMARY KEY, prefs TEXT NOT NULL, from_time TEXT NOT NULL,
+  to_time TEXT NOT NULL);
+";
+
+/// 環境設定情報 of one facility (see seeds/001: 利用文字コード, 手帳/薬剤/診療/特定病名情報 …).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentSettings {
+    /// 利用文字コード: "UTF-8" or "Shift_JIS"; the encoding of result files.
+    pub character_code: String,
+    /// 手帳情報
+    pub notebook_info: bool,
+    /// 薬剤情報
+    pub medication_info: bool,
+    /// 診療情報
+    pub diagnosis_info: bool,
+    /// 手術情報
+    pub operation_info: bool,
+    /// 特定健診情報
+    pub checkup_info: bool,
+    /// 特定病名情報
+    pub specific_disease_name_info: bool,
+    /// 特定疾病患者登録
+    pub specific_disease_registration: bool,
+    /// 電子処方箋利用区分: "none", "e_prescription", "e_prescription_with_linkage"
+    pub e_prescription: String,
+    /// リフィル処方箋
+    pub refill_prescription: bool,
+    /// 医療扶助情報
+    pub medical_assistance_info: bool,
+}
+
+impl Default for EnvironmentSettings {
+    fn default() -> Self {
+        EnvironmentSettings {
+            character_code: "UTF-8".into(),
+            notebook_info: false,
+            medication_info: true,
+            diagnosis_info: true,
+            operation_info: true,
+            checkup_info: true,
+            specific_disease_name_info: true,
+            specific_disease_registration: true,
+            e_prescription: "e_prescription_with_linkage".into(),
+            refill_prescription: false,
+            medical_assistance_info: true,
+        }
+    }
+}
+
+impl EnvironmentSettings {
+    pub fn validate(&self) -> Result<(), String> {
+        if !matches!(self.character_code.as_str(), "UTF-8" | "Shift_JIS") {
+            return Err("character_code must be \"UTF-8\" or \"Shift_JIS\"".into());
+        }
+        if !matches!(
+            self.e_prescription.as_str(),
+            "none" | "e_prescription" | "e_prescription_with_linkage"
+        ) {
+            return Err("e_prescription must be \"none\", \"e_prescription\" or \"e_prescription_with_linkage\"".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Facility {
+    pub code: String,
+    pub name: String,
+    pub pref: u8,
+    pub settings: EnvironmentSettings,
+}
+
+/// One person with one qualification, as a result record needs them.
+#[derive(Clone)]
+pub struct Record {
+    pub person_id: i64,
+    pub qualification_id: i64,
+    pub name: String,
+    pub kana: String,
+    pub sex: u8,
+    pub birth: String,
+    pub post: String,
+    pub address: String,
+    pub pref: u8,
+    pub insurer_number: String,
+    pub insurer_name: String,
+    pub symbol: String,
+    pub number: String,
+    pub branch: String,
+    pub family: u8,
+    pub insured_name: String,
+    pub qual_date: String,
+    pub disq_date: Option<String>,
+    pub loss_reason: Option<String>,
+    pub ratio: String,
+    pub limit: Option<LimitRow>,
+    pub diseases: Vec<DiseaseRow>,
+    pub reference_number: Option<String>,
+}
+
+impl std::fmt::Debug for Record {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Record")
+            .field("person_id", &self.person_id)
+            .field("qualification_id", &self.qualification_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LimitRow {
+    pub classification: String,
+    pub flag: String,
+    pub cert_date: String,
+    pub valid_from: String,
+    pub valid_to: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct DiseaseRow {
+    pub category: String,
+    pub cert_date: String,
+    pub valid_from: String,
+    pub valid_to: String,
+    pub self_pay: u32,
+}
+
+/// OQSCD006 資格有効性.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validity {
+    /// 1 有効
+    Valid,
+    /// 2 無効
+    Invalid,
+    /// 3 無効 (新しい資格あり)
+    InvalidNewExists,
+    /// 4 該当資格なし
+    NotFound,
+    /// 5 複数該当
+    Multiple,
+}
+
+impl Validity {
+    pub fn code(self) -> &'static str {
+        match self {
+            Validity::Valid => "1",
+            Validity::Invalid => "2",
+            Validity::InvalidNewExists => "3",
+            Validity::NotFound => "4",
+            Validity::Multiple => "5",
+        }
+    }
+}
+
+/// The answer to an eligibility question.
+#[derive(Clone, Debug)]
+pub struct Eligibility {
+    pub validity: Validity,
+    pub records: Vec<Record>,
+}
+
+/// Insurance keys of a search (保険者番号・記号・番号・枝番・生年月日).
+#[derive(Clone)]
+pub struct SearchKeys {
+    pub insurer_number: String,
+    pub symbol: Option<String>,
+    pub number: String,
+    pub branch: Option<String>,
+    pub birth: String,
+}
+
+impl std::fmt::Debug for SearchKeys {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchKeys").finish_non_exhaustive()
+    }
+}
+
+/// Card row: the central's knowledge of a card certificate serial.
+#[derive(Clone, Debug)]
+pub struct CardRow {
+    pub person_id: i64,
+    pub revoked: bool,
+    pub no_pin: bool,
+}
+
+/// Fold widths and drop spaces so that "１２" equals "12" and " 123456" equals "123456".
+pub fn normalise_key(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            '－' | '‐' | 'ー' => '-',
+            other => other,
+        })
+        .collect()
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    pub dir: PathBuf,
+    pub seed: u64,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
+
+const RECORD_SELECT: &str = "SELECT p.id, q.id, p.name, p.kana, p.sex, p.birth, p.post, p.address, p.pref,
+  q.insurer_number, i.name, q.symbol, q.number, q.branch, q.family, q.insured_name, q.qual_date, q.disq_date,
+  q.loss_reason, q.ratio, q.loaded
+  FROM qualifications q JOIN people p ON p.id = q.person_id JOIN insurers i ON i.number = q.insurer_number";
+
+struct RawRecord {
+    record: Record,
+    loaded: bool,
+}
+
+fn raw_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
+    Ok(RawRecord {
+        record: Record {
+            person_id: row.get(0)?,
+            qualification_id: row.get(1)?,
+            name: row.get(2)?,
+            kana: row.get(3)?,
+            sex: row.get(4)?,
+            birth: row.get(5)?,
+            post: row.get(6)?,
+            address: row.get(7)?,
+            pref: row.get(8)?,
+            insurer_number: row.get(9)?,
+            insurer_name: row.get(10)?,
+            symbol: row.get(11)?,
+            number: row.get(12)?,
+            branch: row.get(13)?,
+            family: row.get(14)?,
+            insured_name: row.get(15)?,
+            qual_date: row.get(16)?,
+            disq_date: row.get(17)?,
+            loss_reason: row.get(18)?,
+            ratio: row.get(19)?,
+            limit: None,
+            diseases: Vec::new(),
+            reference_number: None,
+        },
+        loaded: row.get(20)?,
+    })
+}
+
+impl Store {
+    /// Open the database of an initialised data directory with a pool of `size` connections.
+    pub fn open(dir: &Path, size: u32) -> Result<Store, CentralError> {
+        let path = dir.join(DB_FILE);
+        if !path.exists() {
+            return Err(CentralError::NotInitialised(dir.to_path_buf()));
+        }
+        {
+            let c = rusqlite::Connection::open(&path)?;
+            c.execute_batch("PRAGMA journal_mode=WAL;")?;
+            c.execute_batch(RUNTIME_SCHEMA)?;
+        }
+        let manager = SqliteConnectionManager::file(&path).with_init(|c| {
+            c.execute_batch(
+                "PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-20000;",
+            )?;
+            c.set_prepared_statement_cache_capacity(64);
+            Ok(())
+        });
+        let pool = r2d2::Pool::builder().max_size(size).build(manager)?;
+        let seed = {
+            let c = pool.get()?;
+            c.query_row("SELECT value FROM meta WHERE key = 'seed'", [], |r| {
+                r.get::<_, String>(0)
+            })?
+            .parse()
+            .unwrap_or(0)
+        };
+        Ok(Store {
+            pool,
+            dir: dir.to_path_buf(),
+            seed,
+        })
+    }
+
+    pub fn conn(&self) -> Result<Conn, CentralError> {
+        Ok(self.pool.get()?)
+    }
+
+    pub fn facility(&self, code: &str) -> Result<Option<Facility>, CentralError> {
+        let c = self.conn()?;
+        let mut st =
+            c.prepare_cached("SELECT code, name, pref, settings FROM facilities WHERE code = ?1")?;
+        let row = st
+            .query_row([code], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, u8>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .optional()?;
+        Ok(row.map(|(code, name, pref, settings)| Facility {
+            code,
+            name,
+            pref,
+            settings: serde_json::from_str(&settings).unwrap_or_default(),
+        }))
+    }
+
+    /// Check the facility's admin credential (compared by SHA-256 digest).
+    pub fn check_admin(&self, code: &str, credential: &str) -> Result<bool, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached("SELECT admin_hash FROM facilities WHERE code = ?1")?;
+        let stored: Option<Vec<u8>> = st.query_row([code], |r| r.get(0)).optional()?;
+        let given = ring::digest::digest(&ring::digest::SHA256, credential.as_bytes());
+        Ok(stored.is_some_and(|s| s.as_slice() == given.as_ref()))
+    }
+
+    pub fn update_settings(
+        &self,
+        code: &str,
+        settings: &EnvironmentSettings,
+    ) -> Result<(), CentralError> {
+        let c = self.conn()?;
+        let json = serde_json::to_string(settings)
+            .map_err(|e| CentralError::InvalidArgument(e.to_string()))?;
+        c.prepare_cached("UPDATE facilities SET settings = ?2 WHERE code = ?1")?
+            .execute(params![code, json])?;
+        Ok(())
+    }
+
+    pub fn reader_key(&self, reader_id: &str) -> Result<Option<(String, Vec<u8>)>, CentralError> {
+        let c = self.conn()?;
+        let mut st =
+            c.prepare_cached("SELECT facility_code, public_key FROM readers WHERE reader_id = ?1")?;
+        Ok(st
+            .query_row([reader_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    pub fn card(&self, serial: &str) -> Result<Option<CardRow>, CentralError> {
+        let c = self.conn()?;
+        let mut st =
+            c.prepare_cached("SELECT person_id, revoked, no_pin FROM cards WHERE serial = ?1")?;
+        Ok(st
+            .query_row([serial], |r| {
+                Ok(CardRow {
+                    person_id: r.get(0)?,
+                    revoked: r.get(1)?,
+                    no_pin: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn decorate(&self, c: &Conn, rec: &mut Record, facility: &str) -> Result<(), CentralError> {
+        let mut lim = c.prepare_cached(
+            "SELECT classification, flag, cert_date, valid_from, valid_to FROM limit_certs WHERE person_id = ?1",
+        )?;
+        rec.limit = lim
+            .query_row([rec.person_id], |r| {
+                Ok(LimitRow {
+                    classification: r.get(0)?,
+                    flag: r.get(1)?,
+                    cert_date: r.get(2)?,
+                    valid_from: r.get(3)?,
+                    valid_to: r.get(4)?,
+                })
+            })
+            .optional()?;
+        let mut dis = c.prepare_cached(
+            "SELECT category, cert_date, valid_from, valid_to, self_pay FROM specific_diseases WHERE person_id = ?1",
+        )?;
+        rec.diseases = dis
+            .query_map([rec.person_id], |r| {
+                Ok(DiseaseRow {
+                    category: r.get(0)?,
+                    cert_date: r.get(1)?,
+                    valid_from: r.get(2)?,
+                    valid_to: r.get(3)?,
+                    self_pay: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut rn = c.prepare_cached(
+            "SELECT reference_number FROM reference_numbers WHERE facility_code = ?1 AND qualification_id = ?2",
+        )?;
+        rec.reference_number = rn
+            .query_row(params![facility, rec.qualification_id], |r| r.get(0))
+            .optional()?;
+        Ok(())
+    }
+
+    fn person_has_current(&self, c: &Conn, person_id: i64, on: &str) -> Result<bool, CentralError> {
+        let mut st = c.prepare_cached(
+            "SELECT 1 FROM qualifications WHERE person_id = ?1 AND loaded = 1 AND qual_date <= ?2
+             AND (disq_date IS NULL OR disq_date >= ?2) LIMIT 1",
+        )?;
+        Ok(st.exists(params![person_id, on])?)
+    }
+
+    fn judge(&self, c: &Conn, rec: &Record, on: &str) -> Result<Validity, CentralError> {
+        if rec.qual_date.as_str() > on {
+            return Ok(Validity::NotFound);
+        }
+        match &rec.disq_date {
+            Some(d) if d.as_str() < on => {
+                if self.person_has_current(c, rec.person_id, on)? {
+                    Ok(Validity::InvalidNewExists)
+                } else {
+                    Ok(Validity::Invalid)
+                }
+            }
+            _ => Ok(Validity::Valid),
+        }
+    }
+
+    /// Eligibility by insurance keys on the date `on` (QualificationConfirmationDate).
+    pub fn eligibility(
+        &self,
+        keys: &SearchKeys,
+        on: Date,
+        facility: &str,
+    ) -> Result<Eligibility, CentralError> {
+        let c = self.conn()?;
+        let on = ymd(on);
+        let mut st = c.prepare_cached(&format!(
+            "{RECORD_SELECT} WHERE q.insurer_number = ?1 AND q.number = ?2 AND p.birth = ?3 AND q.loaded = 1"
+        ))?;
+        let number = normalise_key(&keys.number);
+        let insurer = normalise_key(&keys.insurer_number);
+        let symbol = keys
+            .symbol
+            .as_deref()
+            .map(normalise_key)
+            .filter(|s| !s.is_empty());
+        let branch = keys
+            .branch
+            .as_deref()
+            .map(normalise_key)
+            .filter(|s| !s.is_empty());
+        let mut found: Vec<Record> = st
+            .query_map(params![insurer, number, keys.birth], raw_record)?
+            .filter_map(|r| r.ok())
+            .map(|r| r.record)
+            .filter(|r| {
+                symbol
+                    .as_ref()
+                    .is_none_or(|s| normalise_key(&r.symbol) == *s)
+            })
+            .filter(|r| {
+                branch
+                    .as_ref()
+                    .is_none_or(|b| normalise_key(&r.branch) == *b)
+            })
+            .collect();
+        let mut people: Vec<i64> = found.iter().map(|r| r.person_id).collect();
+        people.sort_unstable();
+        people.dedup();
+        match people.len() {
+            0 => Ok(Eligibility {
+                validity: Validity::NotFound,
+                records: vec![],
+            }),
+            1 => {
+                // Several rows for one person: the latest qualification decides.
+                found.sort_by(|a, b| b.qual_date.cmp(&a.qual_date));
+                found.truncate(1);
+                let validity = self.judge(&c, &found[0], &on)?;
+                for r in &mut found {
+                    self.decorate(&c, r, facility)?;
+                }
+                Ok(Eligibility {
+                    validity,
+                    records: found,
+                })
+            }
+            _ => {
+                for r in &mut found {
+                    self.decorate(&c, r, facility)?;
+                }
+                Ok(Eligibility {
+                    validity: Validity::Multiple,
+                    records: found,
+                })
+            }
+        }
+    }
+
+    /// Eligibility of a known person (card check-in, emergency): the current loaded qualification,
+    /// else the latest lost one.
+    pub fn eligibility_of_person(
+        &self,
+        person_id: i64,
+        on: Date,
+        facility: &str,
+    ) -> Result<Eligibility, CentralError> {
+        let c = self.conn()?;
+        let on = ymd(on);
+        let mut st = c.prepare_cached(&format!(
+            "{RECORD_SELECT} WHERE q.person_id = ?1 ORDER BY q.qual_date DESC"
+        ))?;
+        let rows: Vec<RawRecord> = st
+            .query_map([person_id], raw_record)?
+            .filter_map(|r| r.ok())
+            .collect();
+        let mut loaded: Vec<Record> = rows
+            .into_iter()
+            .filter(|r| r.loaded)
+            .map(|r| r.record)
+            .collect();
+        let current = loaded.iter().position(|r| {
+            r.qual_date.as_str() <= on.as_str()
+                && r.disq_date
+                    .as_ref()
+                    .is_none_or(|d| d.as_str() >= on.as_str())
+        });
+        match current {
+            Some(i) => {
+                let mut r = loaded.swap_remove(i);
+                self.decorate(&c, &mut r, facility)?;
+                Ok(Eligibility {
+                    validity: Validity::Valid,
+                    records: vec![r],
+                })
+            }
+            None if loaded.is_empty() => Ok(Eligibility {
+                validity: Validity::NotFound,
+                records: vec![],
+            }),
+            None => {
+                let mut r = loaded.swap_remove(0);
+                self.decorate(&c, &mut r, facility)?;
+                Ok(Eligibility {
+                    validity: Validity::Invalid,
+                    records: vec![r],
+                })
+            }
+        }
+    }
+
+    /// Person ids matching the four facts; at most `limit` (callers only need to know 0, 1 or more).
+    pub fn four_fact_search(
+        &self,
+        name: &str,
+        birth: &str,
+        sex: u8,
+        fourth: &str,
+        limit: usize,
+    ) -> Result<Vec<i64>, CentralError> {
+        let c = self.conn()?;
+        let key = name_key(name);
+        let fourth = normalise_key(fourth);
+        let mut st = c.prepare_cached(
+            "SELECT p.id, p.address, i.name FROM people p
+               JOIN qualifications q ON q.person_id = p.id AND q.loaded = 1
+               JOIN insurers i ON i.number = q.insurer_number
+             WHERE (p.name_key = ?1 OR p.kana_key = ?1) AND p.birth = ?2 AND p.sex = ?3",
+        )?;
+        let mut ids: Vec<i64> = st
+            .query_map(params![key, birth, sex], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .filter_map(|r| r.ok())
+            .filter(|(_, addr, ins)| {
+                normalise_key(addr).contains(&fourth) || normalise_key(ins).contains(&fourth)
+            })
+            .map(|(id, _, _)| id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.truncate(limit);
+        Ok(ids)
+    }
+
+    /// People insured under 保険者番号・記号・番号 (枝番 optional) without a birth date, as YZK/TKK
+    /// requests identify them: one decorated current record per person.
+    pub fn people_by_number(
+        &self,
+        keys: &SearchKeys,
+        on: Date,
+    ) -> Result<Vec<Record>, CentralError> {
+        let c = self.conn()?;
+        let on = ymd(on);
+        let mut st = c.prepare_cached(&format!(
+            "{RECORD_SELECT} WHERE q.insurer_number = ?1 AND q.number = ?2 AND q.loaded = 1"
+        ))?;
+        let symbol = keys
+            .symbol
+            .as_deref()
+            .map(normalise_key)
+            .filter(|s| !s.is_empty());
+        let branch = keys
+            .branch
+            .as_deref()
+            .map(normalise_key)
+            .filter(|s| !s.is_empty());
+        let mut found: Vec<Record> = st
+            .query_map(
+                params![
+                    normalise_key(&keys.insurer_number),
+                    normalise_key(&keys.number)
+                ],
+                raw_record,
+            )?
+            .filter_map(|r| r.ok())
+            .map(|r| r.record)
+            .filter(|r| {
+                symbol
+                    .as_ref()
+                    .is_none_or(|s| normalise_key(&r.symbol) == *s)
+            })
+            .filter(|r| {
+                branch
+                    .as_ref()
+                    .is_none_or(|b| normalise_key(&r.branch) == *b)
+            })
+            .filter(|r| r.qual_date.as_str() <= on.as_str())
+            .collect();
+        found.sort_by_key(|r| r.person_id);
+        found.dedup_by_key(|r| r.person_id);
+        for r in &mut found {
+            self.decorate(&c, r, "")?;
+        }
+        Ok(found)
+    }
+
+    /// Size of the population (from `meta`).
+    pub fn population(&self) -> i64 {
+        self.conn()
+            .ok()
+            .and_then(|c| {
+                c.query_row("SELECT value FROM meta WHERE key = 'population'", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .ok()
+            })
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Person ids whose loaded qualification matches insurance keys (disaster lookup by numbers).
+    pub fn people_by_keys(&self, keys: &SearchKeys) -> Result<Vec<i64>, CentralError> {
+        let e = self.eligibility(keys, crate::dates::now_jst().date(), "")?;
+        let mut ids: Vec<i64> = e.records.iter().map(|r| r.person_id).collect();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    pub fn record_consents(
+        &self,
+        person_id: i64,
+        facility: &str,
+        kinds: &[&str],
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<(), CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "INSERT INTO consents(person_id, facility_code, kind, cons_time, available_time) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(person_id, facility_code, kind) DO UPDATE SET cons_time = ?4, available_time = ?5",
+        )?;
+        for k in kinds {
+            st.execute(params![person_id, facility, k, ymdhms(at), ymdhms(until)])?;
+        }
+        Ok(())
+    }
+
+    /// (cons_time, available_time) of a consent, if one was ever given.
+    pub fn consent(
+        &self,
+        person_id: i64,
+        facility: &str,
+        kind: &str,
+    ) -> Result<Option<(String, String)>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT cons_time, available_time FROM consents WHERE person_id = ?1 AND facility_code = ?2 AND kind = ?3",
+        )?;
+        Ok(st
+            .query_row(params![person_id, facility, kind], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    /// Test and operator hook: move a consent's expiry (e.g. into the past).
+    pub fn set_consent_expiry(
+        &self,
+        person_id: i64,
+        facility: &str,
+        available: OffsetDateTime,
+    ) -> Result<usize, CentralError> {
+        let c = self.conn()?;
+        Ok(c.execute(
+            "UPDATE consents SET available_time = ?3 WHERE person_id = ?1 AND facility_code = ?2",
+            params![person_id, facility, ymdhms(available)],
+        )?)
+    }
+
+    pub fn register_reference_number(
+        &self,
+        facility: &str,
+        qualification_id: i64,
+        number: &str,
+    ) -> Result<(), CentralError> {
+        let c = self.conn()?;
+        c.prepare_cached(
+            "INSERT INTO reference_numbers(facility_code, qualification_id, reference_number) VALUES (?1, ?2, ?3)
+             ON CONFLICT(facility_code, qualification_id) DO UPDATE SET reference_number = ?3",
+        )?
+        .execute(params![facility, qualification_id, number])?;
+        Ok(())
+    }
+
+    pub fn insert_bulk_job(
+        &self,
+        reception: &str,
+        facility: &str,
+        received: &str,
+        ready_at: i64,
+        request: &[u8],
+    ) -> Result<(), CentralError> {
+        let c = self.conn()?;
+        c.prepare_cached("INSERT INTO bulk_jobs(reception_number, facility_code, received_at, ready_at, request) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![reception, facility, received, ready_at, request])?;
+        Ok(())
+    }
+
+    pub fn bulk_job(&self, reception: &str) -> Result<Option<BulkJob>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached("SELECT facility_code, received_at, ready_at, request FROM bulk_jobs WHERE reception_number = ?1")?;
+        Ok(st
+            .query_row([reception], |r| {
+                Ok(BulkJob {
+                    facility_code: r.get(0)?,
+                    received_at: r.get(1)?,
+                    ready_at: r.get(2)?,
+                    request: r.get(3)?,
+                })
+            })
+            .optional()?)
+    }
+
+    pub fn log_access(&self, entry: &AccessEntry) -> Result<(), CentralError> {
+        let c = self.conn()?;
+        c.prepare_cached(
+            "INSERT INTO access_log(person_id, facility_code, facility_name, at, items, method, viewer_id, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            entry.person_id,
+            entry.facility_code,
+            entry.facility_name,
+            entry.at,
+            entry.items.join(","),
+            entry.method,
+            entry.viewer_id,
+            entry.reason
+        ])?;
+        Ok(())
+    }
+
+    pub fn access_history(&self, person_id: i64) -> Result<Vec<AccessEntry>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT person_id, facility_code, facility_name, at, items, method, viewer_id, reason FROM access_log
+             WHERE person_id = ?1 ORDER BY at DESC, id DESC",
+        )?;
+        let rows = st
+            .query_map([person_id], |r| {
+                Ok(AccessEntry {
+                    person_id: r.get(0)?,
+                    facility_code: r.get(1)?,
+                    facility_name: r.get(2)?,
+                    at: r.get(3)?,
+                    items: r
+                        .get::<_, String>(4)?
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    method: r.get(5)?,
+                    viewer_id: r.get(6)?,
+                    reason: r.get(7)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Open a disaster window for prefectures `prefs` between `from` and `to` (yyyyMMddHHmmss).
+    pub fn open_disaster_window(
+        &self,
+        prefs: &[u8],
+        from: &str,
+        to: &str,
+    ) -> Result<i64, CentralError> {
+        let c = self.conn()?;
+        let list = prefs
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        c.execute(
+            "INSERT INTO disaster_windows(prefs, from_time, to_time) VALUES (?1, ?2, ?3)",
+            params![list, from, to],
+        )?;
+        Ok(c.last_insert_rowid())
+    }
+
+    pub fn disaster_windows(&self) -> Result<Vec<DisasterWindow>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT id, prefs, from_time, to_time FROM disaster_windows ORDER BY id",
+        )?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(DisasterWindow {
+                    id: r.get(0)?,
+                    prefectures: r
+                        .get::<_, String>(1)?
+                        .split(',')
+                        .filter_map(|s| s.parse().ok())
+                        .collect(),
+                    from: r.get(2)?,
+                    to: r.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// The window open for prefecture `pref` at `at` (yyyyMMddHHmmss), if any.
+    pub fn active_disaster_window(
+        &self,
+        pref: u8,
+        at: &str,
+    ) -> Result<Option<DisasterWindow>, CentralError> {
+        Ok(self.disaster_windows()?.into_iter().find(|w| {
+            w.prefectures.contains(&pref) && w.from.as_str() <= at && at <= w.to.as_str()
+        }))
+    }
+
+    /// Birth date of a person (for checks against four facts).
+    pub fn person_birth(&self, person_id: i64) -> Result<Option<Date>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached("SELECT birth FROM people WHERE id = ?1")?;
+        let b: Option<String> = st.query_row([person_id], |r| r.get(0)).optional()?;
+        Ok(b.and_then(|b| parse_ymd(&b)))
+    }
+}
+
+/// A stored bulk upload (一括照会) waiting for its download.
+#[derive(Clone, Debug)]
+pub struct BulkJob {
+    pub facility_code: String,
+    /// yyyyMMddHHmmss
+    pub received_at: String,
+    /// Unix seconds from which the result can be downloaded.
+    pub ready_at: i64,
+    pub request: Vec<u8>,
+}
+
+/// One line of a patient's access history (what マイナポータル shows).
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessEntry {
+    #[serde(skip)]
+    pub person_id: i64,
+    pub facility_code: String,
+    pub facility_name: String,
+    /// yyyyMMddHHmmss (JST)
+    pub at: String,
+    /// Items provided, e.g. ["資格情報"], ["薬剤情報", "診療情報"].
+    pub items: Vec<String>,
+    /// How the access happened: "マイナ保険証 (暗証番号)", "救急時医療情報閲覧", "災害時医療情報閲覧" …
+    pub method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewer_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl std::fmt::Debug for AccessEntry {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessEntry")
+            .field("person_id", &self.person_id)
+            .field("facility_code", &self.facility_code)
+            .field("at", &self.at)
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DisasterWindow {
+    pub id: i64,
+    pub prefectures: Vec<u8>,
+    pub from: String,
+    pub to: String,
+}

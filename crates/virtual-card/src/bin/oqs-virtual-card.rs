@@ -1,0 +1,251 @@
+//! `oqs-virtual-card`: issue synthetic My Number Cards and insert one into a vpcd reader.
+//!
+//! ```text
+//! oqs-virtual-card issue --out DIR [--count N] [--seed S] [--variant normal|pin-blocked|…|mixed] [--photo FILE]
+//! oqs-virtual-card serve --profile FILE [--port 35963]
+//! ```
+//! `issue` writes `DIR/jpki-ca.crt` and `DIR/jpki-ca.key` unless both exist (then they are reused), and one
+//! `card-NNNN.toml` per card. `serve` inserts the card and removes it on SIGTERM/SIGINT or end of stdin;
+//! if vpcd drops the connection (pcscd restarted) the card is inserted again.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use mock_jpki::MockJpkiCa;
+use virtual_card::{CardProfile, Faults, IssueOptions, Variant, VpcdCard, issue, vpcd};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Synthetic My Number Cards for tests and demos (never a real card)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum VariantArg {
+    Normal,
+    PinBlocked,
+    FaceOnly,
+    CertExpired,
+    CertExpiring,
+    Revoked,
+    Smartphone,
+    /// Cycle through every variant, starting with normal.
+    Mixed,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Issue card profiles (and the mock JPKI CA if DIR has none).
+    Issue {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_enum, default_value = "normal")]
+        variant: VariantArg,
+        /// Face photo: .jp2/.j2k used as is; .png/.bmp/.ppm/.pgm/.tif converted with opj_compress.
+        #[arg(long)]
+        photo: Option<PathBuf>,
+        /// Place validity windows relative to this UNIX time instead of now.
+        #[arg(long)]
+        issued_at: Option<u64>,
+    },
+    /// Insert the card of a profile into the vpcd reader until SIGTERM or end of stdin.
+    Serve {
+        #[arg(long)]
+        profile: PathBuf,
+        #[arg(long, default_value_t = vpcd::DEFAULT_PORT)]
+        port: u16,
+        /// Replace the profile's photo for this run (same formats as for issue).
+        #[arg(long)]
+        photo: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Issue {
+            out,
+            count,
+            seed,
+            variant,
+            photo,
+            issued_at,
+        } => issue_cards(&out, count, seed, variant, photo.as_deref(), issued_at),
+        Cmd::Serve {
+            profile,
+            port,
+            photo,
+        } => serve(&profile, port, photo.as_deref()),
+    }
+}
+
+fn load_photo(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "jp2" | "j2k" | "j2c" => {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        }
+        "png" | "bmp" | "ppm" | "pgm" | "pnm" | "tif" | "tiff" => {
+            let dir = tempfile_dir()?;
+            let out = dir.join("photo.jp2");
+            let status = Command::new("opj_compress")
+                .arg("-i")
+                .arg(path)
+                .arg("-o")
+                .arg(&out)
+                .args(["-r", "20"])
+                .status()
+                .context("running opj_compress (apt package libopenjp2-tools)")?;
+            if !status.success() {
+                bail!("opj_compress could not convert {}", path.display());
+            }
+            let bytes = std::fs::read(&out)?;
+            let _ = std::fs::remove_dir_all(&dir);
+            Ok(bytes)
+        }
+        _ => bail!(
+            "unsupported photo format {:?}: use .jp2, or .png/.bmp/.ppm/.tif (converted with opj_compress)",
+            path
+        ),
+    }
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("oqs-virtual-card-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn issue_cards(
+    out: &Path,
+    count: u32,
+    seed: u64,
+    variant: VariantArg,
+    photo: Option<&Path>,
+    issued_at: Option<u64>,
+) -> anyhow::Result<()> {
+    let ca = MockJpkiCa::load_or_generate(out, seed).context("preparing the mock JPKI CA")?;
+    let photo = photo.map(load_photo).transpose()?;
+    let issued_at = issued_at
+        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+        .unwrap_or_else(SystemTime::now);
+    for index in 1..=count {
+        let v = match variant {
+            VariantArg::Normal => Variant::Normal,
+            VariantArg::PinBlocked => Variant::PinBlocked,
+            VariantArg::FaceOnly => Variant::FaceOnly,
+            VariantArg::CertExpired => Variant::CertExpired,
+            VariantArg::CertExpiring => Variant::CertExpiring,
+            VariantArg::Revoked => Variant::Revoked,
+            VariantArg::Smartphone => Variant::Smartphone,
+            VariantArg::Mixed => Variant::ALL[(index as usize - 1) % Variant::ALL.len()],
+        };
+        let profile = issue(
+            &ca,
+            &IssueOptions {
+                seed,
+                index,
+                variant: v,
+                issued_at,
+                photo_jp2: photo.clone(),
+            },
+        )?;
+        let path = out.join(format!("card-{index:04}.toml"));
+        profile.save(&path)?;
+        println!(
+            "{} serial={} variant={:?}",
+            path.display(),
+            profile.serial,
+            v
+        );
+    }
+    Ok(())
+}
+
+enum Stop {
+    Signal,
+    StdinClosed,
+}
+
+fn serve(profile_path: &Path, port: u16, photo: Option<&Path>) -> anyhow::Result<()> {
+    let mut profile = CardProfile::load(profile_path)?;
+    if let Some(p) = photo {
+        use base64::Engine;
+        profile.photo.jp2_base64 =
+            Some(base64::engine::general_purpose::STANDARD.encode(load_photo(p)?));
+    }
+    let mut card = Some(profile.to_card()?);
+
+    let (tx, rx) = mpsc::channel();
+    let sig_tx = tx.clone();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let _ = sig_tx.send(Stop::Signal);
+        }
+    });
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+        let _ = tx.send(Stop::StdinClosed);
+    });
+
+    let mut inserted: Option<VpcdCard> = None;
+    let mut announced_wait = false;
+    loop {
+        if inserted.as_ref().is_some_and(|c| !c.is_inserted()) {
+            // vpcd dropped us (pcscd restarted); take the card back and insert it again.
+            card = inserted.take().and_then(VpcdCard::remove);
+            eprintln!("vpcd closed the connection; inserting the card again");
+        }
+        if inserted.is_none() {
+            if let Some(c) = card.take() {
+                match VpcdCard::insert(c.clone(), port, Faults::default()) {
+                    Ok(v) => {
+                        eprintln!("card {} inserted into vpcd on port {port}", profile.serial);
+                        announced_wait = false;
+                        inserted = Some(v);
+                    }
+                    Err(e) => {
+                        if !announced_wait {
+                            eprintln!("{e}; retrying");
+                            announced_wait = true;
+                        }
+                        card = Some(c);
+                    }
+                }
+            }
+        }
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Stop::Signal)
+            | Ok(Stop::StdinClosed)
+            | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+    if let Some(v) = inserted {
+        v.remove();
+        eprintln!("card removed");
+    }
+    Ok(())
+}
