@@ -8,6 +8,15 @@
 //! ```
 //! Every transition is one statement guarded by the expected current state, so two workers cannot both claim
 //! a row and a late answer cannot overwrite a failure.
+//!
+//! How the relay is meant to use it, so that a crash at any point loses nothing and duplicates nothing:
+//! 1. rename `req/X` into the processing folder, then [`Store::outbox_receive`]`(X)`. At start, call it again
+//!    for every file found in the processing folder: it is idempotent, so a crash between the two steps is
+//!    repaired.
+//! 2. At start, [`Store::outbox_recover_in_flight`]; then loop on [`Store::outbox_claim_due`].
+//! 3. Write the result as temp file + rename to a name derived only from X, then
+//!    [`Store::outbox_mark_answered`]. A crash between the two resends X later and replaces the same result
+//!    file atomically, so there is never a second file.
 
 use rusqlite::{OptionalExtension, Row, params};
 

@@ -13,18 +13,31 @@ const MARKER: &str = "OQS_TEST_IN_KEYUTILS_SESSION";
 /// runs the test `test_name` (its full path as libtest names it) in a child under `keyctl session -`, panics
 /// if the child failed or `keyctl` is missing, and returns `false`.
 pub fn in_keyutils_session(test_name: &str) -> bool {
+    in_keyutils_session_under(test_name, &[])
+}
+
+/// Like [`in_keyutils_session`], with the child started through `wrapper` (e.g. `["dbus-run-session", "--"]`
+/// to give it a private D-Bus session too).
+pub fn in_keyutils_session_under(test_name: &str, wrapper: &[&str]) -> bool {
     if std::env::var_os(MARKER).is_some() {
         return true;
     }
     let exe = std::env::current_exe().expect("path of the running test binary");
-    let output = Command::new("keyctl")
+    let (program, leading) = match wrapper.split_first() {
+        Some((program, rest)) => (*program, [rest, &["keyctl"]].concat()),
+        None => ("keyctl", Vec::new()),
+    };
+    let output = Command::new(program)
+        .args(leading)
         .args(["session", "-"])
         .arg(exe)
         .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
         .env(MARKER, "1")
         .output()
         .unwrap_or_else(|e| {
-            panic!("cannot run `keyctl` ({e}); install it with `apt-get install -y keyutils`")
+            panic!(
+                "cannot run `{program}` ({e}); install it with `apt-get install -y keyutils dbus`"
+            )
         });
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -5,6 +5,17 @@
 //! client subscribed. All enums are internally tagged JSON (`"type"`, `"kind"`, `"event"`, `"action"` …) in
 //! snake_case, so a frame reads well in a log of the wire and stays stable when variants are added.
 //!
+//! On the wire (each line one frame; the unit test `wire_examples` keeps these true):
+//! ```text
+//! → {"type":"hello","protocol":1,"token":"9f…","client":"oqs 0.1.0"}
+//! ← {"type":"welcome","protocol":1,"server":"oqs-readerd 0.1.0"}
+//! → {"type":"request","id":1,"request":{"kind":"subscribe","topics":["check_in"]}}
+//! ← {"type":"response","id":1,"outcome":{"status":"ok","response":{"kind":"subscribed","topics":["check_in"]}}}
+//! → {"type":"request","id":2,"request":{"kind":"kiosk","action":{"action":"enter_pin","pin":"1234"}}}
+//! ← {"type":"response","id":2,"outcome":{"status":"err","error":{"code":"invalid_state","message":"no card"}}}
+//! ← {"type":"event","event":{"event":"outbox","counts":{"received":3,"sending":0,"answered":0,"failed":0}}}
+//! ```
+//!
 //! **Frozen across versions:** the hello (`{"type":"hello","protocol":N,…}`) and the handshake reply
 //! (`{"type":"welcome"|"refused",…}`). Every past and future version reads and writes these the same way, so a
 //! client of another version always gets a refusal it can print instead of garbage.
@@ -560,4 +571,126 @@ pub enum ReaderChange {
     Detached,
     CardInserted,
     CardRemoved,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap()
+    }
+
+    #[test]
+    fn wire_examples() {
+        let hello = Hello {
+            protocol: 1,
+            token: Some(Secret::new("9f")),
+            client: "oqs 0.1.0".into(),
+        };
+        assert_eq!(
+            json(&hello),
+            r#"{"type":"hello","protocol":1,"token":"9f","client":"oqs 0.1.0"}"#
+        );
+        let welcome = HandshakeReply::Welcome {
+            protocol: 1,
+            server: "oqs-readerd 0.1.0".into(),
+        };
+        assert_eq!(
+            json(&welcome),
+            r#"{"type":"welcome","protocol":1,"server":"oqs-readerd 0.1.0"}"#
+        );
+        let subscribe = ClientFrame::Request {
+            id: 1,
+            request: Request::Subscribe {
+                topics: vec![Topic::CheckIn],
+            },
+        };
+        assert_eq!(
+            json(&subscribe),
+            r#"{"type":"request","id":1,"request":{"kind":"subscribe","topics":["check_in"]}}"#
+        );
+        let subscribed = ServerFrame::Response {
+            id: 1,
+            outcome: Outcome::Ok {
+                response: Response::Subscribed {
+                    topics: vec![Topic::CheckIn],
+                },
+            },
+        };
+        assert_eq!(
+            json(&subscribed),
+            r#"{"type":"response","id":1,"outcome":{"status":"ok","response":{"kind":"subscribed","topics":["check_in"]}}}"#
+        );
+        let pin = ClientFrame::Request {
+            id: 2,
+            request: Request::Kiosk {
+                reader: None,
+                action: KioskAction::EnterPin {
+                    pin: Pin::new("1234").unwrap(),
+                },
+            },
+        };
+        assert_eq!(
+            json(&pin),
+            r#"{"type":"request","id":2,"request":{"kind":"kiosk","action":{"action":"enter_pin","pin":"1234"}}}"#
+        );
+        let error = ServerFrame::Response {
+            id: 2,
+            outcome: Outcome::Err {
+                error: ErrorBody::new(ErrorCode::InvalidState, "no card"),
+            },
+        };
+        assert_eq!(
+            json(&error),
+            r#"{"type":"response","id":2,"outcome":{"status":"err","error":{"code":"invalid_state","message":"no card"}}}"#
+        );
+        let event = ServerFrame::Event {
+            event: Event::Outbox {
+                counts: OutboxCounts {
+                    received: 3,
+                    ..OutboxCounts::default()
+                },
+            },
+        };
+        assert_eq!(
+            json(&event),
+            r#"{"type":"event","event":{"event":"outbox","counts":{"received":3,"sending":0,"answered":0,"failed":0}}}"#
+        );
+    }
+
+    #[test]
+    fn debug_of_messages_hides_secrets_and_identifiers() {
+        let login = Request::Login {
+            account: "dr".into(),
+            password: Secret::new("hunter2"),
+            totp: Some(Secret::new("123456")),
+        };
+        let numbers = Request::ManualCheck {
+            numbers: InsuranceNumbers {
+                insurer_number: Sensitive::new("06139876"),
+                symbol: Sensitive::new("記号"),
+                number: Sensitive::new("87654321"),
+                branch: Sensitive::new("03"),
+                birth_date: Sensitive::new("1980-04-17"),
+            },
+        };
+        let hello = Hello {
+            protocol: 1,
+            token: Some(Secret::new("tok3n")),
+            client: "c".into(),
+        };
+        let debug = format!("{login:?} {numbers:?} {hello:?}");
+        for secret in [
+            "hunter2",
+            "123456",
+            "06139876",
+            "記号",
+            "87654321",
+            "1980-04-17",
+            "tok3n",
+        ] {
+            assert!(!debug.contains(secret), "{secret} leaked into {debug}");
+        }
+    }
 }

@@ -276,6 +276,15 @@ fn check_hello(body: &[u8], token: &IpcToken) -> Result<String, HandshakeReply> 
     }
 }
 
+/// Sends the refusal, then closes our side; the client reads the reason before it sees the end of stream.
+async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, reply: HandshakeReply) {
+    if let HandshakeReply::Refused(r) = &reply {
+        warn!(reason = ?r.reason, "refused client");
+    }
+    let _ = frame::write_frame(writer, &reply, MAX_HELLO_LEN).await;
+    let _ = writer.shutdown().await;
+}
+
 async fn run_connection<S, H>(
     stream: S,
     identity: PeerIdentity,
@@ -297,43 +306,36 @@ async fn run_connection<S, H>(
     async move {
         let (mut reader, mut writer) = tokio::io::split(stream);
         if !admitted {
-            warn!("refused: peer is another OS user");
-            let reply = refusal(
-                RefusalReason::WrongUser,
-                "別のユーザーからの接続は受け付けません。The reader daemon accepts only its own OS user (or its configured group).",
-            );
-            let _ = frame::write_frame(&mut writer, &reply, MAX_HELLO_LEN).await;
-            let _ = writer.shutdown().await;
-            return;
+            let message = "別のユーザーからの接続は受け付けません。The reader daemon accepts only its own OS user \
+                           (or its configured group).";
+            return refuse(&mut writer, refusal(RefusalReason::WrongUser, message)).await;
         }
         // Held until the connection ends.
         let Some(_slot) = slot else {
-            warn!("refused: connection limit reached");
-            let reply = refusal(
-                RefusalReason::Unavailable,
-                "接続数が上限に達しています。The reader daemon has too many connections; close other windows and retry.",
-            );
-            let _ = frame::write_frame(&mut writer, &reply, MAX_HELLO_LEN).await;
-            let _ = writer.shutdown().await;
-            return;
+            let message = "接続数が上限に達しています。The reader daemon has too many connections; close other \
+                           windows and retry.";
+            return refuse(&mut writer, refusal(RefusalReason::Unavailable, message)).await;
         };
-        let hello = tokio::time::timeout(shared.config.hello_timeout, frame::read_frame_bytes(&mut reader, MAX_HELLO_LEN)).await;
+        let hello = tokio::time::timeout(
+            shared.config.hello_timeout,
+            frame::read_frame_bytes(&mut reader, MAX_HELLO_LEN),
+        )
+        .await;
         let checked = match hello {
             Ok(Ok(body)) => check_hello(&body, &shared.config.token),
             Ok(Err(FrameError::Closed)) => return,
-            Ok(Err(e)) => Err(refusal(RefusalReason::BadHello, &format!("接続情報が読めません。Unreadable hello: {e}"))),
-            Err(_) => Err(refusal(RefusalReason::BadHello, "接続情報が時間内に届きません。No hello within the time limit.")),
+            Ok(Err(e)) => Err(refusal(
+                RefusalReason::BadHello,
+                &format!("接続情報が読めません。Unreadable hello: {e}"),
+            )),
+            Err(_) => Err(refusal(
+                RefusalReason::BadHello,
+                "接続情報が時間内に届きません。No hello within the time limit.",
+            )),
         };
         let client = match checked {
             Ok(client) => client,
-            Err(reply) => {
-                if let HandshakeReply::Refused(r) = &reply {
-                    warn!(reason = ?r.reason, "refused client");
-                }
-                let _ = frame::write_frame(&mut writer, &reply, MAX_HELLO_LEN).await;
-                let _ = writer.shutdown().await;
-                return;
-            }
+            Err(reply) => return refuse(&mut writer, reply).await,
         };
         let welcome = HandshakeReply::Welcome { protocol: PROTOCOL_VERSION, server: shared.config.server_name.clone() };
         if frame::write_frame(&mut writer, &welcome, MAX_HELLO_LEN).await.is_err() {
