@@ -14,7 +14,10 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration `{path}`: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the configuration `{path}` is not valid: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("the configuration `{path}` is not valid: {problem}")]
@@ -46,7 +49,7 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct FacilityConfig {
     /// 医療機関コード (10 digits).
     pub medical_institution_code: String,
@@ -61,7 +64,7 @@ impl Default for FacilityConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct FoldersConfig {
     pub req: PathBuf,
     pub res: PathBuf,
@@ -82,7 +85,7 @@ impl Default for FoldersConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct CentralSection {
     pub url: String,
     pub ca_cert: PathBuf,
@@ -112,7 +115,7 @@ impl Default for CentralSection {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RelaySection {
     /// `UTF-8` or `Shift_JIS` (利用文字コード of the result files).
     pub result_encoding: Encoding,
@@ -133,7 +136,7 @@ impl Default for RelaySection {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct StoreSection {
     pub path: PathBuf,
     /// Name of the store's data key in the OS keyring.
@@ -150,7 +153,7 @@ impl Default for StoreSection {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct IpcSection {
     /// The socket; its folder is created with mode 0700.
     pub socket: PathBuf,
@@ -168,7 +171,7 @@ impl Default for IpcSection {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ReadersSection {
     /// Reader names to use (exact PC/SC names); empty = every reader.
     pub names: Vec<String>,
@@ -177,7 +180,7 @@ pub struct ReadersSection {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct KioskSection {
     /// Seconds without input before the kiosk gives up on a patient.
     pub inactivity_timeout_secs: u64,
@@ -303,6 +306,13 @@ mod tests {
     }
 
     #[test]
+    fn a_partial_section_keeps_the_other_defaults() {
+        let config = load("[relay]\nconcurrency = 2\n").unwrap();
+        assert_eq!(config.relay.concurrency, 2);
+        assert_eq!(config.relay.settle_ms, 1_000);
+    }
+
+    #[test]
     fn the_example_file_is_valid() {
         let example = include_str!("../oqs-readerd.example.toml");
         let config = load(example).unwrap();
@@ -317,9 +327,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("10 digits"), "{err}");
-        let err = load("[central]\nurl = \"http://x/\"\n").unwrap_err().to_string();
+        let err = load("[central]\nurl = \"http://x/\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("https"), "{err}");
-        let err = load("[relay]\nresult_encoding = \"EUC-JP\"\n").unwrap_err().to_string();
-        assert!(err.contains("EUC-JP") || err.contains("unknown variant"), "{err}");
+        let err = load("[relay]\nresult_encoding = \"EUC-JP\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("EUC-JP") || err.contains("unknown variant"),
+            "{err}"
+        );
     }
 }

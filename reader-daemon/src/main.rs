@@ -11,7 +11,11 @@ use reader_daemon::config::Config;
 use reader_daemon::relay::Relay;
 
 #[derive(Parser)]
-#[command(name = "oqs-readerd", version, about = "The facility terminal's reader daemon")]
+#[command(
+    name = "oqs-readerd",
+    version,
+    about = "The facility terminal's reader daemon"
+)]
 struct Args {
     /// The configuration file (see oqs-readerd.example.toml).
     #[arg(long, short)]
@@ -31,7 +35,10 @@ fn main() -> ExitCode {
         }
     };
     if args.check_config {
-        println!("oqs-readerd: configuration `{}` is valid", args.config.display());
+        println!(
+            "oqs-readerd: configuration `{}` is valid",
+            args.config.display()
+        );
         return ExitCode::SUCCESS;
     }
     reader_daemon::logging::init();
@@ -57,12 +64,14 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto).context("opening the OS keyring")?;
+    let keyring =
+        os_keyring::Keyring::open(os_keyring::Backend::Auto).context("opening the OS keyring")?;
     let store_path = config.resolve(&config.store.path);
     if let Some(dir) = store_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let keys = facility_store::KeyringKeyProvider::new(keyring.clone(), config.store.key_secret.clone());
+    let keys =
+        facility_store::KeyringKeyProvider::new(keyring.clone(), config.store.key_secret.clone());
     let store = Arc::new(
         facility_store::Store::open(&store_path, &keys)
             .with_context(|| format!("opening the store {}", store_path.display()))?,
@@ -72,7 +81,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
             keyring
                 .get(name)
                 .context("reading the terminal key's passphrase from the OS keyring")?
-                .with_context(|| format!("the OS keyring has no secret `{name}` (terminal key passphrase)"))?,
+                .with_context(|| {
+                    format!("the OS keyring has no secret `{name}` (terminal key passphrase)")
+                })?,
         ),
         None => None,
     };
@@ -80,8 +91,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
         &config.central_config()?,
         passphrase.as_ref().map(|p| p.expose()),
     )?;
-    let relay = Relay::new(config.relay_folders(), config.relay_settings(), store.clone(), central.clone());
-    relay.recover().context("recovering the relay after the last run")?;
+    let relay = Relay::new(
+        config.relay_folders(),
+        config.relay_settings(),
+        store.clone(),
+        central.clone(),
+    );
+    relay
+        .recover()
+        .context("recovering the relay after the last run")?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         req = %relay.folders().req.display(),
@@ -120,7 +138,10 @@ async fn link_probe(central: central_client::CentralClient, relay: Relay, interv
         if !was_up {
             match central.probe().await {
                 Ok(rtt) => {
-                    tracing::info!(round_trip_ms = rtt.as_millis() as u64, "central service reachable");
+                    tracing::info!(
+                        round_trip_ms = rtt.as_millis() as u64,
+                        "central service reachable"
+                    );
                     relay.wake();
                 }
                 Err(e) => tracing::debug!(error = %e, "central service still unreachable"),

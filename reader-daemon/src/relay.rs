@@ -67,7 +67,12 @@ impl Folders {
             create_dir(dir, None)?;
         }
         create_dir(&self.work, Some(0o700))?;
-        for dir in [self.processing(), self.outgoing(), self.done(), self.error()] {
+        for dir in [
+            self.processing(),
+            self.outgoing(),
+            self.done(),
+            self.error(),
+        ] {
             create_dir(&dir, Some(0o700))?;
         }
         Ok(())
@@ -173,7 +178,12 @@ struct Inner {
 }
 
 impl Relay {
-    pub fn new(folders: Folders, settings: RelaySettings, store: Arc<Store>, central: CentralClient) -> Self {
+    pub fn new(
+        folders: Folders,
+        settings: RelaySettings,
+        store: Arc<Store>,
+        central: CentralClient,
+    ) -> Self {
         let (events, _) = broadcast::channel(1024);
         let permits = settings.concurrency.max(1);
         Self {
@@ -220,7 +230,10 @@ impl Relay {
         // 2. Attempts cut short go back to the queue.
         let requeued = self.inner.store.outbox_recover_in_flight(now)?;
         if requeued > 0 {
-            info!(requeued, "requests interrupted by a restart are queued again");
+            info!(
+                requeued,
+                "requests interrupted by a restart are queued again"
+            );
         }
         // 3. Files in processing/: recorded ones wait for the sender (or, if already answered, are kept);
         //    unrecorded ones (a crash between rename and insert cannot happen, but a restore can) are recorded.
@@ -283,14 +296,19 @@ impl Relay {
         let Some(name) = path.file_name().and_then(OsStr::to_str).map(str::to_owned) else {
             return;
         };
-        if path.parent() != Some(self.inner.folders.req.as_path()) || ignored(&name) || !path.is_file() {
+        if path.parent() != Some(self.inner.folders.req.as_path())
+            || ignored(&name)
+            || !path.is_file()
+        {
             return;
         }
         let relay = self.clone();
         let outcome = tokio::task::spawn_blocking(move || relay.pick_up(&name)).await;
         match outcome {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => warn!(error = %e, "pick-up failed; the file stays in req/ and is retried at the next scan"),
+            Ok(Err(e)) => {
+                warn!(error = %e, "pick-up failed; the file stays in req/ and is retried at the next scan")
+            }
             Err(e) => warn!(error = %e, "pick-up task failed"),
         }
     }
@@ -298,7 +316,11 @@ impl Relay {
     /// Scans `req/`. At start every file is taken; later only files that have settled.
     async fn scan(&self, at_start: bool) {
         let relay = self.clone();
-        let settle = if at_start { Duration::ZERO } else { self.inner.settings.settle };
+        let settle = if at_start {
+            Duration::ZERO
+        } else {
+            self.inner.settings.settle
+        };
         let outcome = tokio::task::spawn_blocking(move || -> Result<(), RelayError> {
             for path in list_dir(&relay.inner.folders.req)? {
                 let Some(name) = path.file_name().and_then(OsStr::to_str).map(str::to_owned) else {
@@ -344,13 +366,16 @@ impl Relay {
         };
         let processing = f.processing().join(name);
         let now = now_millis();
-        match self
-            .inner
-            .store
-            .outbox_receive(name, parsed.kind().code(), &processing.to_string_lossy(), now)?
-        {
+        match self.inner.store.outbox_receive(
+            name,
+            parsed.kind().code(),
+            &processing.to_string_lossy(),
+            now,
+        )? {
             Received::New(_) => {}
-            Received::Existing(entry) if !matches!(entry.state, OutboxState::Answered | OutboxState::Failed) => {
+            Received::Existing(entry)
+                if !matches!(entry.state, OutboxState::Answered | OutboxState::Failed) =>
+            {
                 // Recorded before a crash but not moved yet: finish the move below.
             }
             Received::Existing(entry) => {
@@ -434,7 +459,12 @@ impl Relay {
             Ok(bytes) => bytes,
             Err(e) => {
                 warn!(error = %e, "the request file vanished from processing/");
-                let _ = self.inner.store.outbox_mark_failed(&name, "request file missing", None, now_millis());
+                let _ = self.inner.store.outbox_mark_failed(
+                    &name,
+                    "request file missing",
+                    None,
+                    now_millis(),
+                );
                 return;
             }
         };
@@ -464,7 +494,11 @@ impl Relay {
                 let result_name = result.name.clone();
                 let request = name.clone();
                 let delivered = tokio::task::spawn_blocking(move || {
-                    relay.deliver(&request, Outcome::Answered(result_name.clone()), &[(result_name, body)])
+                    relay.deliver(
+                        &request,
+                        Outcome::Answered(result_name.clone()),
+                        &[(result_name, body)],
+                    )
                 })
                 .await;
                 match delivered {
@@ -475,8 +509,14 @@ impl Relay {
                             result: result.name,
                         });
                     }
-                    Ok(Err(e)) => self.retry_later(&name, entry.attempts, &format!("delivery failed: {e}")),
-                    Err(e) => self.retry_later(&name, entry.attempts, &format!("delivery task failed: {e}")),
+                    Ok(Err(e)) => {
+                        self.retry_later(&name, entry.attempts, &format!("delivery failed: {e}"))
+                    }
+                    Err(e) => self.retry_later(
+                        &name,
+                        entry.attempts,
+                        &format!("delivery task failed: {e}"),
+                    ),
                 }
             }
             Err(e) if e.is_transient() => {
@@ -493,7 +533,11 @@ impl Relay {
         let delay = self.inner.settings.retry.delay(attempts.saturating_sub(1));
         let next = now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
         debug!(?delay, reason, "request waits");
-        if let Err(e) = self.inner.store.outbox_retry_later(name, reason, next, now_millis()) {
+        if let Err(e) = self
+            .inner
+            .store
+            .outbox_retry_later(name, reason, next, now_millis())
+        {
             warn!(error = %e, "cannot reschedule the request");
         }
         let _ = self.inner.events.send(RelayEvent::Waiting {
@@ -529,13 +573,21 @@ impl Relay {
 
     async fn blocking_reject(&self, name: String, parsed: FileName, issues: Vec<ValidationIssue>) {
         let relay = self.clone();
-        let code = issues.first().map(|i| i.code).unwrap_or("OQS-E1107").to_owned();
+        let code = issues
+            .first()
+            .map(|i| i.code)
+            .unwrap_or("OQS-E1107")
+            .to_owned();
         let request = name.clone();
-        let outcome = tokio::task::spawn_blocking(move || relay.reject(&request, &parsed, &issues)).await;
+        let outcome =
+            tokio::task::spawn_blocking(move || relay.reject(&request, &parsed, &issues)).await;
         match outcome {
             Ok(Ok(())) => {
                 info!(code, "rejected");
-                let _ = self.inner.events.send(RelayEvent::Rejected { request: name, code });
+                let _ = self.inner.events.send(RelayEvent::Rejected {
+                    request: name,
+                    code,
+                });
             }
             Ok(Err(e)) => warn!(error = %e, "could not write the error result; retried later"),
             Err(e) => warn!(error = %e, "reject task failed"),
@@ -544,7 +596,12 @@ impl Relay {
 
     /// A request that cannot be answered: an error result of its kind, a copy of the request and the
     /// `.err` file go to `res/`; the original goes to `error/`.
-    fn reject(&self, name: &str, parsed: &FileName, issues: &[ValidationIssue]) -> Result<(), RelayError> {
+    fn reject(
+        &self,
+        name: &str,
+        parsed: &FileName,
+        issues: &[ValidationIssue],
+    ) -> Result<(), RelayError> {
         let processing = self.inner.folders.processing().join(name);
         let request_bytes =
             std::fs::read(&processing).map_err(|e| RelayError::io("read", &processing, e))?;
@@ -564,7 +621,11 @@ impl Relay {
         }
         files.push((name.to_owned(), request_bytes));
         files.push((parsed.err_name(), render_err_file(issues).into_bytes()));
-        self.deliver(name, Outcome::Failed(format!("{} {}", first.code, first.message_en)), &files)
+        self.deliver(
+            name,
+            Outcome::Failed(format!("{} {}", first.code, first.message_en)),
+            &files,
+        )
     }
 
     fn reject_reused(
@@ -577,11 +638,22 @@ impl Relay {
         // The outbox row belongs to the earlier request; this file only gets a copy and a `.err`.
         let bytes = std::fs::read(source).map_err(|e| RelayError::io("read", source, e))?;
         let err = render_err_file(std::slice::from_ref(issue));
-        self.write_and_keep(name, source, &[(parsed.err_name(), err.into_bytes())], Some(bytes))
+        self.write_and_keep(
+            name,
+            source,
+            &[(parsed.err_name(), err.into_bytes())],
+            Some(bytes),
+        )
     }
 
     /// A file whose name is not an OQS request name: a `.err` next to a copy, the original kept.
-    fn reject_unnamed(&self, name: &str, source: &Path, reason: &str, code: &'static str) -> Result<(), RelayError> {
+    fn reject_unnamed(
+        &self,
+        name: &str,
+        source: &Path,
+        reason: &str,
+        code: &'static str,
+    ) -> Result<(), RelayError> {
         let issue = ValidationIssue {
             code,
             element: String::new(),
@@ -591,7 +663,12 @@ impl Relay {
         let bytes = std::fs::read(source).map_err(|e| RelayError::io("read", source, e))?;
         let err = render_err_file(std::slice::from_ref(&issue));
         info!(code, "file with an unknown name rejected");
-        self.write_and_keep(name, source, &[(format!("{name}.err"), err.into_bytes())], Some(bytes))
+        self.write_and_keep(
+            name,
+            source,
+            &[(format!("{name}.err"), err.into_bytes())],
+            Some(bytes),
+        )
     }
 
     /// For files that never get an outbox row: write to `res/` atomically and move the original to
@@ -615,11 +692,21 @@ impl Relay {
     }
 
     /// Stage, mark, move: see the module documentation.
-    fn deliver(&self, request: &str, outcome: Outcome, files: &[(String, Vec<u8>)]) -> Result<(), RelayError> {
+    fn deliver(
+        &self,
+        request: &str,
+        outcome: Outcome,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<(), RelayError> {
         let staged = self.inner.folders.outgoing().join(request);
-        let temporary = self.inner.folders.outgoing().join(format!(".{request}.staging"));
+        let temporary = self
+            .inner
+            .folders
+            .outgoing()
+            .join(format!(".{request}.staging"));
         if temporary.exists() {
-            std::fs::remove_dir_all(&temporary).map_err(|e| RelayError::io("clear", &temporary, e))?;
+            std::fs::remove_dir_all(&temporary)
+                .map_err(|e| RelayError::io("clear", &temporary, e))?;
         }
         create_dir(&temporary, Some(0o700))?;
         for (file, bytes) in files {
@@ -786,7 +873,8 @@ fn unique_path(dir: &Path, name: &str) -> PathBuf {
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RelayError> {
     let mut file = std::fs::File::create(path).map_err(|e| RelayError::io("create", path, e))?;
-    file.write_all(bytes).map_err(|e| RelayError::io("write", path, e))?;
+    file.write_all(bytes)
+        .map_err(|e| RelayError::io("write", path, e))?;
     file.sync_all().map_err(|e| RelayError::io("sync", path, e))
 }
 
@@ -803,7 +891,9 @@ fn sync_dir(dir: &Path) -> Result<(), RelayError> {
     #[cfg(unix)]
     {
         let handle = std::fs::File::open(dir).map_err(|e| RelayError::io("open", dir, e))?;
-        handle.sync_all().map_err(|e| RelayError::io("sync", dir, e))?;
+        handle
+            .sync_all()
+            .map_err(|e| RelayError::io("sync", dir, e))?;
     }
     #[cfg(not(unix))]
     let _ = dir;
@@ -844,4 +934,3 @@ fn watch_folder(
         })?;
     Ok(watcher)
 }
-

@@ -58,7 +58,10 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         if let Some(v) = check() {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -138,9 +141,12 @@ impl MockCentral {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("central");
         let mut init = Command::new(bin("oqs-mock-central"));
-        init.args(["init", "--dir"])
-            .arg(&dir)
-            .args(["--population", &population.to_string(), "--seed", "7"]);
+        init.args(["init", "--dir"]).arg(&dir).args([
+            "--population",
+            &population.to_string(),
+            "--seed",
+            "7",
+        ]);
         if let Some(cards) = cards {
             init.arg("--cards").arg(cards);
         }
@@ -153,7 +159,10 @@ impl MockCentral {
         let meta: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join("central.json")).expect("central.json"))
                 .expect("central.json is JSON");
-        let facility_code = meta["facility_code"].as_str().expect("facility_code").to_owned();
+        let facility_code = meta["facility_code"]
+            .as_str()
+            .expect("facility_code")
+            .to_owned();
         let mut central = Self {
             dir,
             port: free_port(),
@@ -171,13 +180,24 @@ impl MockCentral {
         cmd.args(["serve", "--dir"])
             .arg(&self.dir)
             .args(["--listen", &format!("127.0.0.1:{}", self.port)]);
-        let log = self.dir.join(format!("serve-{}.log", SERVES.fetch_add(1, Ordering::SeqCst)));
+        let log = self.dir.join(format!(
+            "serve-{}.log",
+            SERVES.fetch_add(1, Ordering::SeqCst)
+        ));
         let mut process = Process::spawn(cmd, log);
         let addr: SocketAddr = ([127, 0, 0, 1], self.port).into();
-        wait_for("the mock central service to listen", Duration::from_secs(30), || {
-            assert!(process.is_running(), "mock central exited:\n{}", process.log_text());
-            TcpStream::connect_timeout(&addr, Duration::from_millis(100)).ok()
-        });
+        wait_for(
+            "the mock central service to listen",
+            Duration::from_secs(30),
+            || {
+                assert!(
+                    process.is_running(),
+                    "mock central exited:\n{}",
+                    process.log_text()
+                );
+                TcpStream::connect_timeout(&addr, Duration::from_millis(100)).ok()
+            },
+        );
         self.process = Some(process);
     }
 
@@ -235,11 +255,20 @@ impl Daemon {
         self.starts += 1;
         let log = self.root.join(format!("readerd-{}.log", self.starts));
         let mut cmd = Command::new(bin("oqs-readerd"));
-        cmd.arg("--config").arg(&self.config).env("OQS_LOG", "debug");
+        cmd.arg("--config")
+            .arg(&self.config)
+            .env("OQS_LOG", "debug");
         let mut process = Process::spawn(cmd, log);
         wait_for("oqs-readerd to start", Duration::from_secs(30), || {
-            assert!(process.is_running(), "oqs-readerd exited:\n{}", process.log_text());
-            process.log_text().contains("oqs-readerd started").then_some(())
+            assert!(
+                process.is_running(),
+                "oqs-readerd exited:\n{}",
+                process.log_text()
+            );
+            process
+                .log_text()
+                .contains("oqs-readerd started")
+                .then_some(())
         });
         self.process = Some(process);
     }

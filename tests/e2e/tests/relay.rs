@@ -21,9 +21,11 @@ fn files(dir: &Path) -> BTreeSet<String> {
 
 fn wait_for_file(dir: &Path, name: &str) -> Vec<u8> {
     let path = dir.join(name);
-    wait_for(&format!("{}", path.display()), Duration::from_secs(30), || {
-        std::fs::read(&path).ok()
-    })
+    wait_for(
+        &format!("{}", path.display()),
+        Duration::from_secs(30),
+        || std::fs::read(&path).ok(),
+    )
 }
 
 /// Every valid request sample, with its MedicalInstitutionCode set to the facility's.
@@ -32,7 +34,11 @@ fn request_samples(facility: &str) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("valid samples") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         if !name.contains("req_") {
             continue;
         }
@@ -65,7 +71,11 @@ fn every_request_kind_is_answered_in_res() {
     let central = MockCentral::start(300, None);
     let daemon = Daemon::start(&central, "");
     let samples = request_samples(&central.facility_code);
-    assert!(samples.len() >= 14, "expected every kind in UTF-8 and Shift_JIS, got {}", samples.len());
+    assert!(
+        samples.len() >= 14,
+        "expected every kind in UTF-8 and Shift_JIS, got {}",
+        samples.len()
+    );
     for (name, bytes) in &samples {
         daemon.drop_request(name, bytes);
     }
@@ -79,14 +89,25 @@ fn every_request_kind_is_answered_in_res() {
         kinds.insert(parsed.kind().code());
         // An answer from the central service, not a terminal-side rejection.
         if let Message::SingleCheckResult(r) = &decoded.message {
-            assert_eq!(r.message_header.segment_of_result, Some(SegmentOfResult::Normal), "{result_name}");
+            assert_eq!(
+                r.message_header.segment_of_result,
+                Some(SegmentOfResult::Normal),
+                "{result_name}"
+            );
         }
-        assert!(!files(&daemon.res()).contains(&parsed.err_name()), "{name} was rejected");
-        // The request is kept.
-        assert!(daemon.work().join("done").join(name).exists(), "{name} not kept in work/done");
+        assert!(
+            !files(&daemon.res()).contains(&parsed.err_name()),
+            "{name} was rejected"
+        );
+        // The request is kept (moved right after the result is handed over).
+        wait_for_file(&daemon.work().join("done"), name);
     }
     assert_eq!(kinds.len(), 7, "kinds answered: {kinds:?}");
-    assert!(files(&daemon.req()).is_empty(), "req/ not emptied: {:?}", files(&daemon.req()));
+    assert!(
+        files(&daemon.req()).is_empty(),
+        "req/ not emptied: {:?}",
+        files(&daemon.req())
+    );
 }
 
 #[test]
@@ -100,7 +121,11 @@ fn malformed_requests_get_error_results_and_are_kept() {
     let mut dropped: Vec<(String, Vec<u8>)> = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("malformed samples") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         if name == "README.md" || !name.contains("req") {
             continue;
         }
@@ -116,21 +141,33 @@ fn malformed_requests_get_error_results_and_are_kept() {
             Ok(parsed) => parsed.err_name(),
             Err(_) => format!("{name}.err"),
         };
-        let err = String::from_utf8(wait_for_file(&daemon.res(), &err_name)).expect(".err is UTF-8");
+        let err =
+            String::from_utf8(wait_for_file(&daemon.res(), &err_name)).expect(".err is UTF-8");
         assert!(err.contains("code: OQS-E1"), "{err_name}: {err}");
         assert!(err.contains("message_en: "), "{err_name}: {err}");
         // The copy next to it is the request, byte for byte, and the original is kept.
         assert_eq!(&wait_for_file(&daemon.res(), name), bytes, "copy of {name}");
-        let kept = daemon.work().join("error").join(name);
-        assert_eq!(&std::fs::read(&kept).expect("kept original"), bytes, "{name}");
+        assert_eq!(
+            &wait_for_file(&daemon.work().join("error"), name),
+            bytes,
+            "kept {name}"
+        );
         // A request of a known kind also gets an error result of its kind.
         if let Ok(parsed) = FileName::parse(name) {
             if let Ok(result_name) = parsed.result_name() {
                 let result = wait_for_file(&daemon.res(), &result_name);
                 let decoded = read_file(&result_name, &result).expect("error result readable");
                 if let Message::SingleCheckResult(r) = decoded.message {
-                    assert_eq!(r.message_header.segment_of_result, Some(SegmentOfResult::Abnormal));
-                    assert!(r.message_header.error_code.unwrap_or_default().starts_with("OQS-E1"));
+                    assert_eq!(
+                        r.message_header.segment_of_result,
+                        Some(SegmentOfResult::Abnormal)
+                    );
+                    assert!(
+                        r.message_header
+                            .error_code
+                            .unwrap_or_default()
+                            .starts_with("OQS-E1")
+                    );
                 }
             }
         }
@@ -157,7 +194,10 @@ impl Consumer {
     fn sweep(&mut self) {
         for name in files(&self.res) {
             let from = self.res.join(&name);
-            let to = self.taken.join(format!("{name}.{}", self.seen.get(&name).copied().unwrap_or(0)));
+            let to = self.taken.join(format!(
+                "{name}.{}",
+                self.seen.get(&name).copied().unwrap_or(0)
+            ));
             if std::fs::rename(&from, &to).is_ok() {
                 *self.seen.entry(name).or_default() += 1;
             }
@@ -179,6 +219,12 @@ fn central_outage_during_500_requests_answers_each_once() {
             central.stop();
         }
         if i == 400 {
+            // The service stays down until the daemon has seen it down and parked requests.
+            wait_for(
+                "requests parked during the outage",
+                Duration::from_secs(60),
+                || daemon.logs().contains("request waits").then_some(()),
+            );
             central.serve();
         }
         let (name, bytes) = single_check_request(&central.facility_code, &format!("outage{i:04}"));
@@ -190,16 +236,25 @@ fn central_outage_during_500_requests_answers_each_once() {
     }
     wait_for("all 500 results", Duration::from_secs(120), || {
         consumer.sweep();
-        expected.iter().all(|n| consumer.seen.contains_key(n)).then_some(())
+        expected
+            .iter()
+            .all(|n| consumer.seen.contains_key(n))
+            .then_some(())
     });
     // A little longer: nothing arrives twice.
     std::thread::sleep(Duration::from_millis(1500));
     consumer.sweep();
     let twice: Vec<_> = consumer.seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "delivered more than once: {twice:?}");
-    let unexpected: Vec<_> = consumer.seen.keys().filter(|n| !expected.contains(*n)).collect();
-    assert!(unexpected.is_empty(), "unexpected files in res/: {unexpected:?}");
-    assert!(daemon.logs().contains("request waits"), "the outage was never seen");
+    let unexpected: Vec<_> = consumer
+        .seen
+        .keys()
+        .filter(|n| !expected.contains(*n))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "unexpected files in res/: {unexpected:?}"
+    );
 }
 
 #[test]
@@ -238,12 +293,18 @@ fn sigkill_during_1000_requests_loses_nothing_and_duplicates_nothing() {
     assert!(kills >= 10, "only {kills} kills");
     wait_for("all 1000 results", Duration::from_secs(180), || {
         consumer.sweep();
-        expected.iter().all(|n| consumer.seen.contains_key(n)).then_some(())
+        expected
+            .iter()
+            .all(|n| consumer.seen.contains_key(n))
+            .then_some(())
     });
     std::thread::sleep(Duration::from_millis(1500));
     consumer.sweep();
     let twice: Vec<_> = consumer.seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "delivered more than once after {kills} kills: {twice:?}");
+    assert!(
+        twice.is_empty(),
+        "delivered more than once after {kills} kills: {twice:?}"
+    );
     assert_eq!(consumer.seen.len(), expected.len());
     assert!(files(&daemon.req()).is_empty());
 }
