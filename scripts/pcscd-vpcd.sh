@@ -53,7 +53,8 @@ start() {
     fi
     printf 'FRIENDLYNAME "OQS vpcd 0"\nDEVICENAME /dev/null:0x%04X\nLIBPATH %s\nCHANNELID 0x%04X\n\n' \
         "$PORT" "$DRIVER" "$PORT" >"$CONF/vpcd"
-    setsid pcscd -f -a -c "$CONF" >"$DIR/pcscd.log" 2>&1 </dev/null &
+    # 9>&-: pcscd must not inherit (and hold forever) the setup lock.
+    setsid pcscd -f -a -c "$CONF" >"$DIR/pcscd.log" 2>&1 </dev/null 9>&- &
     echo $! >"$PIDFILE"
     for _ in $(seq 1 150); do
         if ss -ltn 2>/dev/null | grep -q ":$((PORT + 1)) "; then

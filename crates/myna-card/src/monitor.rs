@@ -2,7 +2,8 @@
 //! cards inserted and removed, and pcscd itself stopping and coming back.
 //!
 //! The monitor runs on its own thread and blocks in `get_status_change`, so it reacts to events as pcscd
-//! reports them; nothing polls `connect`. [`ReaderMonitor::stop`] wakes it through `Context::cancel`.
+//! reports them; nothing polls `connect`. [`ReaderMonitor::stop`] wakes it through `Context::cancel`
+//! (each wait is also capped at a quarter second, so a cancel that lands between two waits is not lost).
 //! While pcscd is down the thread re-establishes a context every [`RECONNECT_INTERVAL`], waiting on a
 //! condition variable so that `stop` still ends it at once.
 
@@ -19,6 +20,11 @@ use crate::CardError;
 
 /// How often to try to reach pcscd again after it went away.
 pub const RECONNECT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Longest single wait in `get_status_change`. `Context::cancel` normally ends a wait at once, but a cancel
+/// that arrives while the thread is between two waits is lost; the bounded wait caps how long `stop` can
+/// then take.
+const WAIT_SLICE: Duration = Duration::from_millis(250);
 
 /// Something that happened to a reader, a card or pcscd.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,7 +155,7 @@ fn run(shared: &(Mutex<Shared>, Condvar), tx: &Sender<ReaderEvent>) {
         if reported_up == Some(false) && tx.send(ReaderEvent::PcscdBack).is_err() {
             return;
         }
-        let outcome = watch(&ctx, tx);
+        let outcome = watch(&ctx, tx, shared);
         if let Ok(mut s) = shared.0.lock() {
             s.ctx = None;
         }
@@ -179,12 +185,12 @@ struct Tracked {
 
 /// Watches one context until cancelled or pcscd goes away. On the way out reports every card and reader
 /// as removed, so a consumer never holds a stale "present".
-fn watch(ctx: &Context, tx: &Sender<ReaderEvent>) -> Outcome {
+fn watch(ctx: &Context, tx: &Sender<ReaderEvent>, shared: &(Mutex<Shared>, Condvar)) -> Outcome {
     let mut tracked: BTreeMap<CString, Tracked> = BTreeMap::new();
     let mut states: Vec<ReaderState> = vec![ReaderState::new(PNP_NOTIFICATION(), State::UNAWARE)];
     let mut closed = false;
     let result = loop {
-        if closed {
+        if closed || stopping(shared) {
             break PcscError::Cancelled;
         }
         // Add readers that appeared; the PnP entry told us something changed.
@@ -211,8 +217,10 @@ fn watch(ctx: &Context, tx: &Sender<ReaderEvent>) -> Outcome {
         for rs in &mut states {
             rs.sync_current_state();
         }
-        if let Err(e) = ctx.get_status_change(None, &mut states) {
-            break e;
+        match ctx.get_status_change(Some(WAIT_SLICE), &mut states) {
+            Ok(()) => {}
+            Err(PcscError::Timeout) => continue,
+            Err(e) => break e,
         }
         let mut gone = Vec::new();
         for rs in &states {

@@ -594,6 +594,15 @@ mod tests {
         assert_eq!(&di[..19], &SHA256_DIGEST_INFO_PREFIX);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn card_records_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = TokenKind::parse(&bytes);
+            let _ = FourFacts::parse(&bytes);
+            let _ = ber::find(&bytes, tag::RECORD);
+        }
+    }
+
     #[test]
     fn four_facts_parse_and_redact() {
         let inner = [

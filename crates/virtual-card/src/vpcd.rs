@@ -39,7 +39,6 @@ impl VpcdCard {
         stream
             .set_nodelay(true)
             .map_err(|source| VirtualCardError::Vpcd { port, source })?;
-        quick_ack(&stream);
         let reader = stream
             .try_clone()
             .map_err(|source| VirtualCardError::Vpcd { port, source })?;
@@ -91,18 +90,21 @@ impl Drop for VpcdCard {
 
 fn read_frame(s: &mut TcpStream) -> io::Result<Zeroizing<Vec<u8>>> {
     let mut len = [0u8; 2];
+    quick_ack(s);
     s.read_exact(&mut len)?;
+    quick_ack(s);
     let mut buf = Zeroizing::new(vec![0u8; usize::from(u16::from_be_bytes(len))]);
     s.read_exact(&mut buf)?;
     quick_ack(s);
     Ok(buf)
 }
 
-/// vpcd sends control messages we do not answer (power on) right before one we do (get ATR); with Nagle on
-/// its side and delayed ACKs on ours, each such pair costs tens of milliseconds. Acknowledge at once.
+/// vpcd writes a frame's length and its payload separately, with Nagle's algorithm on, so the payload
+/// waits for our ACK of the length; a delayed ACK (40 ms on Linux) then stalls every APDU. Acknowledge at
+/// once instead. Linux clears the flag by itself, hence setting it around every read; failure only costs
+/// latency.
 #[cfg(target_os = "linux")]
 fn quick_ack(s: &TcpStream) {
-    // Linux clears the flag by itself, so it is set again after every read; failure only costs latency.
     let _ = socket2::SockRef::from(s).set_quickack(true);
 }
 

@@ -176,3 +176,42 @@ fn slow_card_still_answers_and_garbage_is_typed() {
     drop(s);
     remove(&lease, vpcd);
 }
+
+#[test]
+fn sharing_violation_and_reset_by_another_program_are_typed() {
+    let lease = pcsc_harness::reader();
+    let ca = ca();
+    let p = profile(&ca, Variant::Normal);
+    let (vpcd, mut s) = insert(&lease, p.to_card().unwrap(), Faults::default());
+    let name = pcsc_harness::cstring(&lease.reader);
+    let other_ctx = context();
+
+    // Another program resets the card under our shared connection.
+    let mut other = other_ctx
+        .connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+        .unwrap();
+    other
+        .reconnect(
+            pcsc::ShareMode::Shared,
+            pcsc::Protocols::ANY,
+            pcsc::Disposition::ResetCard,
+        )
+        .unwrap();
+    assert_eq!(s.pin_tries_left(), Err(CardError::CardReset));
+    drop(s);
+    drop(other);
+
+    // Another program holds the reader exclusively.
+    let exclusive = other_ctx
+        .connect(&name, pcsc::ShareMode::Exclusive, pcsc::Protocols::ANY)
+        .unwrap();
+    let e = PcscTransport::connect(&context(), &name).unwrap_err();
+    assert_eq!(e, CardError::SharingViolation);
+    drop(exclusive);
+
+    // And once it lets go, a fresh session works.
+    let mut s = CardSession::new(PcscTransport::connect(&context(), &name).unwrap());
+    assert_eq!(s.pin_tries_left().unwrap(), 3);
+    drop(s);
+    remove(&lease, vpcd);
+}
