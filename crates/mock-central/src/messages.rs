@@ -345,18 +345,19 @@ pub(crate) fn consent_view(
     facility: &str,
     now: OffsetDateTime,
 ) -> Result<ConsentView, CentralError> {
-    let get = |kind: &str| -> Result<Option<(String, String, bool)>, CentralError> {
-        Ok(store.consent(person, facility, kind)?.map(|(t, a)| {
-            let valid = parse_ymdhms(&a).is_some_and(|a| a > now);
-            (t, a, valid)
-        }))
-    };
-    Ok(ConsentView {
-        pharmacists: get(consent_kind::PHARMACISTS)?,
-        diagnosis: get(consent_kind::DIAGNOSIS)?,
-        operation: get(consent_kind::OPERATION)?,
-        checkup: get(consent_kind::CHECKUP)?,
-    })
+    let mut view = ConsentView::default();
+    for (kind, t, a) in store.consents(person, facility)? {
+        let valid = parse_ymdhms(&a).is_some_and(|a| a > now);
+        let slot = match kind.as_str() {
+            consent_kind::PHARMACISTS => &mut view.pharmacists,
+            consent_kind::DIAGNOSIS => &mut view.diagnosis,
+            consent_kind::OPERATION => &mut view.operation,
+            consent_kind::CHECKUP => &mut view.checkup,
+            _ => continue,
+        };
+        *slot = Some((t, a, valid));
+    }
+    Ok(view)
 }
 
 fn records_to_results(

@@ -727,7 +727,7 @@ CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT NOT NULL, kana TEXT NOT NU
   kana_key TEXT NOT NULL, sex INTEGER NOT NULL, birth TEXT NOT NULL, post TEXT NOT NULL, address TEXT NOT NULL,
   pref INTEGER NOT NULL);
 CREATE TABLE qualifications(id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, insurer_number TEXT NOT NULL,
-  symbol TEXT NOT NULL, number TEXT NOT NULL, branch TEXT NOT NULL, family INTEGER NOT NULL, insured_name TEXT NOT NULL,
+  birth TEXT NOT NULL, symbol TEXT NOT NULL, number TEXT NOT NULL, branch TEXT NOT NULL, family INTEGER NOT NULL, insured_name TEXT NOT NULL,
   qual_date TEXT NOT NULL, disq_date TEXT, loss_reason TEXT, ratio TEXT NOT NULL, loaded INTEGER NOT NULL);
 CREATE TABLE cards(serial TEXT PRIMARY KEY, person_id INTEGER NOT NULL, not_after TEXT NOT NULL,
   revoked INTEGER NOT NULL, no_pin INTEGER NOT NULL);
@@ -737,9 +737,11 @@ CREATE TABLE specific_diseases(person_id INTEGER NOT NULL, category TEXT NOT NUL
   valid_from TEXT NOT NULL, valid_to TEXT NOT NULL, self_pay INTEGER NOT NULL);
 ";
 
-/// Indexes built after the bulk load (cheaper than maintaining them row by row).
+/// Indexes built after the bulk load (cheaper than maintaining them row by row). The birth date is
+/// copied into `qualifications` so that 保険者番号 + 番号 + 生年月日 is one index probe: 番号 alone
+/// repeats across 記号 (hundreds of rows per value in a large 協会けんぽ branch).
 pub const POPULATION_INDEXES: &str = "
-CREATE INDEX qual_by_number ON qualifications(insurer_number, number);
+CREATE INDEX qual_by_number ON qualifications(insurer_number, number, birth);
 CREATE INDEX qual_by_person ON qualifications(person_id);
 CREATE INDEX people_by_name ON people(name_key, birth, sex);
 CREATE INDEX people_by_kana ON people(kana_key, birth, sex);
@@ -773,7 +775,7 @@ pub fn generate(conn: &mut Connection, seed: u64, count: i64) -> Result<(), Cent
         )?;
         let mut quals = tx.prepare(
             "INSERT INTO qualifications(person_id, insurer_number, symbol, number, branch, family, insured_name,
-             qual_date, disq_date, loss_reason, ratio, loaded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             qual_date, disq_date, loss_reason, ratio, loaded, birth) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         let mut cards = tx.prepare("INSERT INTO cards(serial, person_id, not_after, revoked, no_pin) VALUES (?1, ?2, ?3, ?4, ?5)")?;
         let mut limits = tx.prepare(
@@ -810,7 +812,8 @@ pub fn generate(conn: &mut Connection, seed: u64, count: i64) -> Result<(), Cent
                     q.disq_date.map(ymd),
                     q.loss_reason,
                     q.ratio,
-                    q.loaded
+                    q.loaded,
+                    ymd(p.birth)
                 ])?;
             }
             if let Some(c) = &g.card {

@@ -305,7 +305,11 @@ impl Store {
             c.set_prepared_statement_cache_capacity(64);
             Ok(())
         });
-        let pool = r2d2::Pool::builder().max_size(size).build(manager)?;
+        // Checkout tests would run a statement per query; a broken SQLite file handle is not a thing.
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .test_on_check_out(false)
+            .build(manager)?;
         let seed = {
             let c = pool.get()?;
             c.query_row("SELECT value FROM meta WHERE key = 'seed'", [], |r| {
@@ -465,7 +469,7 @@ impl Store {
         let c = self.conn()?;
         let on = ymd(on);
         let mut st = c.prepare_cached(&format!(
-            "{RECORD_SELECT} WHERE q.insurer_number = ?1 AND q.number = ?2 AND p.birth = ?3 AND q.loaded = 1"
+            "{RECORD_SELECT} WHERE q.insurer_number = ?1 AND q.number = ?2 AND q.birth = ?3 AND q.loaded = 1"
         ))?;
         let number = normalise_key(&keys.number);
         let insurer = normalise_key(&keys.insurer_number);
@@ -726,6 +730,24 @@ impl Store {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?)
+    }
+
+    /// Every consent of a person at a facility: (kind, cons_time, available_time).
+    pub fn consents(
+        &self,
+        person_id: i64,
+        facility: &str,
+    ) -> Result<Vec<(String, String, String)>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT kind, cons_time, available_time FROM consents WHERE person_id = ?1 AND facility_code = ?2",
+        )?;
+        let rows = st
+            .query_map(params![person_id, facility], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     /// Test and operator hook: move a consent's expiry (e.g. into the past).
