@@ -10,9 +10,9 @@ APT_PACKAGES=(
   # PC/SC: the daemon and a private pcscd with the vsmartcard virtual reader for tests and the demo
   pcscd libpcsclite-dev vsmartcard-vpcd
   # OS keyring backends used by the daemon and the tests (keyutils session keyring, Secret Service)
-  keyutils dbus dbus-x11 gnome-keyring libsecret-tools
-  # misc tools used by the test scripts
-  curl procps psmisc util-linux
+  keyutils dbus dbus-daemon gnome-keyring libsecret-tools
+  # the tests: a second OS user (useradd, setpriv), process tools
+  passwd util-linux curl procps psmisc
 )
 
 need=()
