@@ -20,6 +20,8 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 unit:
+	# The end-to-end tests run the binaries of other packages, which `cargo test` alone does not build.
+	$(CARGO) build --workspace --bins --locked
 	$(CARGO) nextest run --workspace --locked --profile ci --no-tests=pass
 	$(CARGO) test --workspace --doc --locked
 
