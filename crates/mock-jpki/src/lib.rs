@@ -393,8 +393,16 @@ fn public_key_of(cert: &Certificate) -> Result<RsaPublicKey, CertError> {
 }
 
 fn check_signed_by(cert: &Certificate, issuer_key: &RsaPublicKey) -> Result<(), CertError> {
+    // RFC 5280 §4.1.1.2: the outer signatureAlgorithm (not covered by the signature) must equal the signed
+    // one, and sha256WithRSAEncryption takes NULL or absent parameters. Found by a property test: a flipped
+    // parameter byte outside the signed part used to verify.
+    let params_ok = |alg: &spki::AlgorithmIdentifierOwned| match &alg.parameters {
+        None => true,
+        Some(p) => *p == der::Any::null(),
+    };
     if cert.signature_algorithm.oid != SHA256_WITH_RSA
-        || cert.tbs_certificate.signature.oid != SHA256_WITH_RSA
+        || cert.signature_algorithm != cert.tbs_certificate.signature
+        || !params_ok(&cert.signature_algorithm)
     {
         return Err(CertError::UnsupportedAlgorithm);
     }
