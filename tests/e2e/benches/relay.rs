@@ -87,7 +87,10 @@ fn main() {
             .lines()
             .find(|l| l.starts_with("VmRSS:"))
             .unwrap_or("VmRSS: unknown");
-        println!("daemon idle resident memory after the runs: {}", rss.trim_start_matches("VmRSS:").trim());
+        println!(
+            "daemon idle resident memory after the runs: {}",
+            rss.trim_start_matches("VmRSS:").trim()
+        );
     }
 }
 
