@@ -279,6 +279,11 @@ impl Daemon {
         }
     }
 
+    /// The running daemon's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(|p| p.child.id())
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut p) = self.process.take() {
             p.terminate();

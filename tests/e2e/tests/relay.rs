@@ -191,6 +191,35 @@ impl Consumer {
         }
     }
 
+    /// Waits until every expected result was consumed, waits a little longer, and checks that none came
+    /// twice and nothing else came.
+    fn expect_exactly_once(&mut self, expected: &BTreeSet<String>) {
+        wait_for(
+            &format!("all {} results", expected.len()),
+            Duration::from_secs(180),
+            || {
+                self.sweep();
+                expected
+                    .iter()
+                    .all(|n| self.seen.contains_key(n))
+                    .then_some(())
+            },
+        );
+        std::thread::sleep(Duration::from_millis(1500));
+        self.sweep();
+        let twice: Vec<_> = self.seen.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+        let unexpected: Vec<_> = self
+            .seen
+            .keys()
+            .filter(|n| !expected.contains(*n))
+            .collect();
+        assert!(
+            unexpected.is_empty(),
+            "unexpected files in res/: {unexpected:?}"
+        );
+    }
+
     fn sweep(&mut self) {
         for name in files(&self.res) {
             let from = self.res.join(&name);
@@ -234,27 +263,7 @@ fn central_outage_during_500_requests_answers_each_once() {
             consumer.sweep();
         }
     }
-    wait_for("all 500 results", Duration::from_secs(120), || {
-        consumer.sweep();
-        expected
-            .iter()
-            .all(|n| consumer.seen.contains_key(n))
-            .then_some(())
-    });
-    // A little longer: nothing arrives twice.
-    std::thread::sleep(Duration::from_millis(1500));
-    consumer.sweep();
-    let twice: Vec<_> = consumer.seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
-    let unexpected: Vec<_> = consumer
-        .seen
-        .keys()
-        .filter(|n| !expected.contains(*n))
-        .collect();
-    assert!(
-        unexpected.is_empty(),
-        "unexpected files in res/: {unexpected:?}"
-    );
+    consumer.expect_exactly_once(&expected);
 }
 
 #[test]
@@ -291,20 +300,6 @@ fn sigkill_during_1000_requests_loses_nothing_and_duplicates_nothing() {
         }
     }
     assert!(kills >= 10, "only {kills} kills");
-    wait_for("all 1000 results", Duration::from_secs(180), || {
-        consumer.sweep();
-        expected
-            .iter()
-            .all(|n| consumer.seen.contains_key(n))
-            .then_some(())
-    });
-    std::thread::sleep(Duration::from_millis(1500));
-    consumer.sweep();
-    let twice: Vec<_> = consumer.seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        twice.is_empty(),
-        "delivered more than once after {kills} kills: {twice:?}"
-    );
-    assert_eq!(consumer.seen.len(), expected.len());
+    consumer.expect_exactly_once(&expected);
     assert!(files(&daemon.req()).is_empty());
 }
