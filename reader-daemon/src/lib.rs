@@ -4,7 +4,11 @@
 //! check-in ([`kiosk`]), relays request files from the receipt computer to the central service, keeps
 //! the facility store, and serves the app and the `oqs` tool over the local socket.
 
+pub mod card_driver;
+pub mod checkin;
 pub mod config;
+pub mod ipc;
 pub mod kiosk;
 pub mod logging;
 pub mod relay;
+pub mod station;
