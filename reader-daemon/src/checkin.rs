@@ -319,6 +319,21 @@ impl CheckinService {
         }
     }
 
+    /// The consent screens known without asking the central service (cache, then store), if any.
+    pub fn known_consent_screens(&self) -> Option<Vec<ConsentKind>> {
+        if let Ok(guard) = self.inner.settings.lock() {
+            if let Some((_, screens)) = guard.as_ref() {
+                return Some(screens.clone());
+            }
+        }
+        self.inner
+            .store
+            .setting(SETTINGS_KEY)
+            .ok()
+            .flatten()
+            .and_then(|t| serde_json::from_str::<Vec<ConsentKind>>(&t).ok())
+    }
+
     /// A fresh challenge, or `None` when the central service cannot give one now (outage).
     pub async fn server_challenge(&self) -> Option<(ServerChallenge, Vec<u8>)> {
         match self

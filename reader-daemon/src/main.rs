@@ -137,6 +137,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
         station_handle.card_sink(),
     )
     .context("starting the card reader monitor")?;
+    // The environment settings before the first card, so its consent screens are the facility's.
+    {
+        let service = service.clone();
+        tokio::spawn(async move {
+            let _ = service
+                .consent_screens(&reader_daemon::kiosk::KioskConfig::default().consent_screens)
+                .await;
+        });
+    }
     let station_task = tokio::spawn(station.run());
     let pending_task = tokio::spawn(
         service

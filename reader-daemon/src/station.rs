@@ -412,7 +412,10 @@ impl Station {
                     check_in_id: None,
                 });
                 self.publish_reader(&reader, ReaderChange::CardInserted);
-                // The consent screens are fetched while the card is read.
+                if let Some(screens) = self.service.known_consent_screens() {
+                    self.slot(&reader).kiosk.set_consent_screens(screens);
+                }
+                // The consent screens are refreshed while the card is read.
                 let service = self.service.clone();
                 let tx = self.tx.clone();
                 let fallback = KioskConfig::default().consent_screens;

@@ -151,6 +151,7 @@ pub fn watch(args: &WatchArgs) -> ExitCode {
         rt.block_on(async {
             let client = connect(&args.socket).await?;
             let mut events = client.subscribe(&topics).await?;
+            eprintln!("oqs: watching events (one JSON object per line)");
             let stdout = std::io::stdout();
             while let Some(event) = events.next().await {
                 let mut out = stdout.lock();

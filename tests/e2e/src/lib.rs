@@ -15,6 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod kiosk;
+
 static SERVES: AtomicU32 = AtomicU32::new(0);
 
 pub use os_keyring::testing::in_keyutils_session;
