@@ -841,14 +841,39 @@ impl Station {
                 }
             }
         };
-        // Consent screens must be known before the first one appears.
-        if let (KioskEvent::MethodChosen { .. }, Some(slot)) = (&event, self.slots.get(&reader)) {
-            if slot.session.as_ref().is_some_and(|s| !s.screens_ready) {
-                debug!("consent screens not fetched yet; the defaults or last known apply");
+        let audited = match &event {
+            KioskEvent::StaffVisualRequested => Some("visual_check_started"),
+            KioskEvent::StaffConfirmed => Some("visual_check_confirmed"),
+            KioskEvent::StaffDeclined => Some("visual_check_declined"),
+            _ => None,
+        };
+        self.try_feed(&reader, event)
+            .map_err(|e| ErrorBody::new(ErrorCode::InvalidState, e.to_string()))?;
+        if let Some(action) = audited {
+            // Every visual-check action is in the audit log (DESIGN.md §5). Staff accounts are not built
+            // yet: the actor is the local socket's user.
+            let entry = facility_store::AuditEntry {
+                actor: "staff (local socket)".into(),
+                action: action.into(),
+                patient_ref: None,
+                items: Vec::new(),
+                method: Some("card".into()),
+                reason: None,
+                detail: Some(format!("reader {reader}")),
+            };
+            if let Err(e) = self
+                .service
+                .store()
+                .append_audit(&entry, facility_store::now_millis())
+            {
+                warn!(error = %e, "the visual check could not be written to the audit log");
+                return Err(ErrorBody::new(
+                    ErrorCode::Internal,
+                    "the visual check could not be written to the audit log; see the daemon's log",
+                ));
             }
         }
-        self.try_feed(&reader, event)
-            .map_err(|e| ErrorBody::new(ErrorCode::InvalidState, e.to_string()))
+        Ok(())
     }
 }
 

@@ -240,7 +240,8 @@ fn wrong_pin_locked_face_only_revoked_and_removal_end_cleanly() {
     card.remove();
     oqs.wait_screen("idle");
 
-    // A face-only card (no PIN): PIN is not offered, and choosing it anyway is refused with a reason.
+    // A face-only card (no PIN): PIN is not offered, and choosing it anyway is refused with a reason; a
+    // staff visual check (目視確認) completes the check-in.
     let card = InsertedCard::insert(&cards, FACE_ONLY, lease.port, &daemon.root);
     let choice = oqs.wait_screen("method_choice");
     assert_eq!(
@@ -255,6 +256,13 @@ fn wrong_pin_locked_face_only_revoked_and_removal_end_cleanly() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    oqs.ok(&["kiosk", "method", "visual"], None);
+    oqs.wait_screen("staff_visual_check");
+    oqs.ok(&["kiosk", "staff-confirm", "yes"], None);
+    assert!(oqs.answer_consents("no") >= 1);
+    let result = oqs.wait_screen("result");
+    assert_eq!(result["outcome"], "valid", "{result}");
+    let visual_id = result["check_in_id"].as_str().expect("id").to_owned();
     card.remove();
     oqs.wait_screen("idle");
 
@@ -279,18 +287,16 @@ fn wrong_pin_locked_face_only_revoked_and_removal_end_cleanly() {
     let out = oqs.run(&["kiosk", "consent", "yes"], None);
     assert!(!out.status.success());
 
-    assert!(
-        files(&daemon.face()).is_empty(),
-        "{:?}",
-        files(&daemon.face())
+    // Only the visual check produced a result.
+    assert_eq!(
+        files(&daemon.face()),
+        vec![format!("OQSsiquc01res_{visual_id}.xml")]
     );
     let today: serde_json::Value =
         serde_json::from_str(&oqs.ok(&["checkins"], None)).expect("checkins JSON");
-    assert_eq!(
-        today["check_ins"].as_array().map(Vec::len),
-        Some(0),
-        "{today}"
-    );
+    let rows = today["check_ins"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{today}");
+    assert_eq!(rows[0]["method"], "staff_visual");
 }
 
 #[test]

@@ -77,7 +77,11 @@ fn wait_file(path: &Path) -> Instant {
         if path.exists() {
             return Instant::now();
         }
-        assert!(Instant::now() < deadline, "{} never appeared", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
         std::thread::sleep(Duration::from_micros(200));
     }
 }
@@ -184,10 +188,28 @@ fn main() {
             .await
             .expect("subscribe");
         // One warm-up check-in (TLS session, settings cache, page cache).
-        one(&client, &mut events, &profile, &pin, lease.port, &daemon.face()).await;
+        one(
+            &client,
+            &mut events,
+            &profile,
+            &pin,
+            lease.port,
+            &daemon.face(),
+        )
+        .await;
         let mut out = Vec::new();
         for _ in 0..iterations {
-            out.push(one(&client, &mut events, &profile, &pin, lease.port, &daemon.face()).await);
+            out.push(
+                one(
+                    &client,
+                    &mut events,
+                    &profile,
+                    &pin,
+                    lease.port,
+                    &daemon.face(),
+                )
+                .await,
+            );
         }
         out
     });
