@@ -1,10 +1,23 @@
 //! `oqs-readerd`, the facility terminal's reader daemon.
 //!
 //! The daemon wires the crates of the workspace together: it drives the card readers, owns the kiosk
-//! check-in ([`kiosk`]), relays request files from the receipt computer to the central service, keeps
-//! the facility store, and serves the app and the `oqs` tool over the local socket.
+//! check-in, relays request files from the receipt computer to the central service, keeps the facility
+//! store, and serves the app and the `oqs` tool over the local socket.
+//!
+//! - [`relay`]: `req/` → central service → `res/`, exactly once across crashes.
+//! - [`kiosk`]: the check-in state machine, without I/O; [`station`]: the task that drives one machine per
+//!   reader (events from the cards, the socket and an inactivity timer; effects carried out);
+//!   [`card_driver`]: the PC/SC reader monitor and one blocking thread per card session;
+//!   [`checkin`]: the central check-in (server challenge, or the offline proof during an outage), the store,
+//!   the `face/` result file and the completion of pending check-ins.
+//! - [`ipc`]: the local-socket handler (status, kiosk actions, today's check-ins, outbox).
+//! - [`config`], [`logging`].
 
+pub mod card_driver;
+pub mod checkin;
 pub mod config;
+pub mod ipc;
 pub mod kiosk;
 pub mod logging;
 pub mod relay;
+pub mod station;

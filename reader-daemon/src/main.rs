@@ -3,12 +3,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+use reader_daemon::checkin::CheckinService;
 use reader_daemon::config::Config;
+use reader_daemon::ipc::{DaemonHandler, link_view, outbox_counts};
 use reader_daemon::relay::Relay;
+use reader_daemon::station::{Station, StationSettings};
 
 #[derive(Parser)]
 #[command(
@@ -100,6 +103,72 @@ async fn run(config: Config) -> anyhow::Result<()> {
     relay
         .recover()
         .context("recovering the relay after the last run")?;
+
+    // The local socket first, so clients can connect as soon as the daemon says it started.
+    let token = terminal_ipc::IpcToken::load_or_create(&keyring)
+        .context("reading the local socket's token from the OS keyring")?;
+    let socket = config.resolve(&config.ipc.socket);
+    let mut server_config = terminal_ipc::ServerConfig::new(socket.clone(), token);
+    server_config.server_name = format!("oqs-readerd {}", env!("CARGO_PKG_VERSION"));
+    let server = terminal_ipc::IpcServer::bind(server_config)
+        .await
+        .with_context(|| format!("opening the local socket {}", socket.display()))?;
+    let events = server.publisher();
+
+    let service = CheckinService::new(
+        central.clone(),
+        store.clone(),
+        relay.folders().face.clone(),
+        config.facility.medical_institution_code.clone(),
+        config.relay.result_encoding,
+        events.clone(),
+    );
+    let (station, station_handle) = Station::new(
+        StationSettings {
+            inactivity_timeout: Duration::from_secs(config.kiosk.inactivity_timeout_secs.max(1)),
+            max_face_attempts: config.kiosk.max_face_attempts,
+            face_capable: config.readers.face_capable.clone(),
+        },
+        service.clone(),
+        events.clone(),
+    );
+    let _monitor = reader_daemon::card_driver::start_monitor(
+        config.readers.names.clone(),
+        station_handle.card_sink(),
+    )
+    .context("starting the card reader monitor")?;
+    // The environment settings before the first card, so its consent screens are the facility's.
+    {
+        let service = service.clone();
+        tokio::spawn(async move {
+            let _ = service
+                .consent_screens(&reader_daemon::kiosk::KioskConfig::default().consent_screens)
+                .await;
+        });
+    }
+    let station_task = tokio::spawn(station.run());
+    let pending_task = tokio::spawn(
+        service
+            .clone()
+            .run_pending(Duration::from_millis(config.central.probe_interval_ms)),
+    );
+    let events_task = tokio::spawn(forward_events(
+        relay.clone(),
+        central.clone(),
+        store.clone(),
+        events.clone(),
+    ));
+    let handler = Arc::new(DaemonHandler {
+        station: station_handle,
+        store: store.clone(),
+        central: central.clone(),
+        started: Instant::now(),
+    });
+    let (stop_ipc, ipc_stopped) = tokio::sync::oneshot::channel::<()>();
+    let ipc_task = tokio::spawn(server.serve(handler, async move {
+        let _ = ipc_stopped.await;
+    }));
+
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         req = %relay.folders().req.display(),
@@ -128,7 +197,43 @@ async fn run(config: Config) -> anyhow::Result<()> {
         }
     }
     probe.abort();
+    let _ = stop_ipc.send(());
+    let _ = ipc_task.await;
+    station_task.abort();
+    pending_task.abort();
+    events_task.abort();
     Ok(())
+}
+
+/// Outbox and central-link changes to the socket's subscribers.
+async fn forward_events(
+    relay: Relay,
+    central: central_client::CentralClient,
+    store: Arc<facility_store::Store>,
+    events: terminal_ipc::EventPublisher,
+) {
+    let mut relay_events = relay.subscribe();
+    let mut link = central.link();
+    loop {
+        tokio::select! {
+            received = relay_events.recv() => {
+                if matches!(received, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                    break;
+                }
+                let store = store.clone();
+                if let Ok(Ok(counts)) = tokio::task::spawn_blocking(move || outbox_counts(&store)).await {
+                    events.publish(terminal_ipc::Event::Outbox { counts });
+                }
+            }
+            changed = link.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let view = link_view(&link.borrow_and_update());
+                events.publish(terminal_ipc::Event::CentralLink { link: view });
+            }
+        }
+    }
 }
 
 async fn link_probe(central: central_client::CentralClient, relay: Relay, interval: Duration) {

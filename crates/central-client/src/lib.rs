@@ -132,6 +132,23 @@ pub struct ResultFile {
     pub body: Vec<u8>,
 }
 
+/// An answer read as bytes, with its headers (names in lower case).
+#[derive(Debug, Clone)]
+pub struct RawAnswer {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    /// The first header called `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// The client. Cheap to clone; clones share the connection pool and the link state.
 #[derive(Clone)]
 pub struct CentralClient {
@@ -273,6 +290,31 @@ impl CentralClient {
             .json()
             .await
             .map_err(|e| CentralError::BadAnswer(error_chain(&e)))
+    }
+
+    /// `POST` a JSON body once (no retries: for single-use tokens such as a check-in challenge) and return
+    /// the answer's bytes and headers as they came, for endpoints that answer with a file rather than JSON.
+    pub async fn post_json_raw<B: Serialize + ?Sized>(
+        &self,
+        path: &[&str],
+        body: &B,
+    ) -> Result<RawAnswer, CentralError> {
+        let url = self.url(path)?;
+        let started = Instant::now();
+        let outcome = self.once(self.http.post(url).json(body)).await;
+        self.record(&outcome, started);
+        let response = outcome?;
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.classify(e))?
+            .to_vec();
+        Ok(RawAnswer { headers, body })
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, CentralError> {

@@ -35,6 +35,12 @@ pub const CHALLENGE_LIFETIME: Duration = Duration::from_secs(300);
 pub const GRACE: Duration = Duration::from_secs(92 * 86_400);
 /// Consent lasts 24 hours (AvailableTime).
 pub const CONSENT_LIFETIME: time::Duration = time::Duration::hours(24);
+/// An offline proof (a check-in taken during an outage) is accepted this long after it was taken.
+pub const OFFLINE_PROOF_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// How far in the future an offline proof's time may lie (clock skew between terminal and service).
+pub const OFFLINE_PROOF_SKEW: Duration = Duration::from_secs(300);
+/// The domain label of offline challenges.
+pub const OFFLINE_LABEL: &[u8] = b"oqs-offline-checkin";
 
 /// Check-in error codes (see docs/mock-central.md).
 pub mod codes {
@@ -48,6 +54,8 @@ pub mod codes {
     pub const ATTESTATION: &str = "OQS-C2107";
     pub const UNKNOWN_CARD: &str = "OQS-C2108";
     pub const NO_PIN: &str = "OQS-C2109";
+    /// The offline proof is unreadable, older than 24 hours, or from the future.
+    pub const OFFLINE_PROOF: &str = "OQS-C2110";
     /// ProcessingResultCode (付帯情報): the certificate expires within three months.
     pub const EXPIRING: &str = "OQS-C2111";
     /// ProcessingResultCode: expired but inside the grace period; eligibility only, no consents.
@@ -67,7 +75,13 @@ pub struct ChallengeResponse {
 #[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct CheckinRequest {
+    /// The challenge from `/v1/checkin/challenge`; empty when `offline` is given.
+    #[serde(default)]
     pub challenge_id: String,
+    /// A check-in taken during an outage: the card signed [`offline_challenge`] instead of a server
+    /// challenge.
+    #[serde(default)]
+    pub offline: Option<OfflineProof>,
     /// The card's 利用者証明用電子証明書 (DER, base64).
     pub auth_certificate: String,
     pub method: CheckinMethod,
@@ -92,6 +106,31 @@ pub struct CheckinRequest {
 pub enum CheckinMethod {
     Pin,
     Face,
+    /// 目視確認: a staff member compared the patient with the card photo; the certificate is read without a
+    /// PIN, so there is no card signature.
+    Visual,
+}
+
+/// The public part of an offline proof; the card's signature over [`offline_challenge`] is the request's
+/// `signature`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineProof {
+    /// When the check-in was taken, Unix milliseconds.
+    pub taken_at_ms: i64,
+    /// 16 random bytes chosen by the terminal, base64.
+    pub nonce: String,
+}
+
+/// SHA-256 over `"oqs-offline-checkin"` ‖ facility code (10 ASCII digits) ‖ `taken_at_ms` (8 bytes,
+/// big-endian) ‖ nonce: the challenge a card signs when no server challenge can be fetched.
+pub fn offline_challenge(facility_code: &str, taken_at_ms: i64, nonce: &[u8]) -> Vec<u8> {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(OFFLINE_LABEL);
+    ctx.update(facility_code.as_bytes());
+    ctx.update(&taken_at_ms.to_be_bytes());
+    ctx.update(nonce);
+    ctx.finish().as_ref().to_vec()
 }
 
 /// Consents given on the kiosk's screens (each needs the matching environment setting).
@@ -267,20 +306,35 @@ fn run(
     enc: Encoding,
     arbitrary: &str,
 ) -> Result<Result<SingleCheckResult, Refusal>, CentralError> {
-    let challenge = {
-        let mut map = match state.challenges.lock() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
-        map.remove(&req.challenge_id)
-    };
-    let challenge = match challenge {
-        Some(c) if c.facility == facility.code && c.expires > Instant::now() => c.bytes,
-        _ => {
-            return Ok(Err((
-                codes::CHALLENGE,
-                "チャレンジが無効か期限切れです。もう一度カードを読み取ってください。".into(),
-            )));
+    let challenge = match &req.offline {
+        Some(proof) => match offline_proof_challenge(&facility.code, proof, SystemTime::now()) {
+            Some(c) => c,
+            None => {
+                return Ok(Err((
+                    codes::OFFLINE_PROOF,
+                    "通信障害時の本人確認の証明が読めないか、24時間を過ぎています。もう一度カードを読み取ってください。"
+                        .into(),
+                )));
+            }
+        },
+        None => {
+            let challenge = {
+                let mut map = match state.challenges.lock() {
+                    Ok(m) => m,
+                    Err(p) => p.into_inner(),
+                };
+                map.remove(&req.challenge_id)
+            };
+            match challenge {
+                Some(c) if c.facility == facility.code && c.expires > Instant::now() => c.bytes,
+                _ => {
+                    return Ok(Err((
+                        codes::CHALLENGE,
+                        "チャレンジが無効か期限切れです。もう一度カードを読み取ってください。"
+                            .into(),
+                    )));
+                }
+            }
         }
     };
     let Ok(cert) = B64.decode(req.auth_certificate.trim()) else {
@@ -346,6 +400,8 @@ fn run(
             }
             "マイナ保険証（顔認証）"
         }
+        // The facility's staff vouched for the patient; the mutually authenticated terminal is the proof.
+        CheckinMethod::Visual => "マイナ保険証（目視確認）",
     };
     let eligibility =
         state
@@ -454,6 +510,27 @@ fn run(
             }),
         },
     }))
+}
+
+/// The challenge an offline proof stands for, if the proof is readable and taken within the last 24 hours.
+pub fn offline_proof_challenge(
+    facility_code: &str,
+    proof: &OfflineProof,
+    now: SystemTime,
+) -> Option<Vec<u8>> {
+    let nonce = B64.decode(proof.nonce.trim()).ok()?;
+    if nonce.len() != 16 {
+        return None;
+    }
+    let now_ms =
+        i64::try_from(now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_millis()).ok()?;
+    let age = now_ms.checked_sub(proof.taken_at_ms)?;
+    let lifetime = i64::try_from(OFFLINE_PROOF_LIFETIME.as_millis()).ok()?;
+    let skew = i64::try_from(OFFLINE_PROOF_SKEW.as_millis()).ok()?;
+    if age > lifetime || age < -skew {
+        return None;
+    }
+    Some(offline_challenge(facility_code, proof.taken_at_ms, &nonce))
 }
 
 fn check_attestation(

@@ -483,3 +483,77 @@ address = "石川県金沢市広坂２－１－１"
     assert_eq!(rec.birthdate.as_ref().unwrap().expose(), "19900615");
     server.shutdown().await;
 }
+
+#[test]
+fn offline_challenge_matches_the_terminal() {
+    // The same vector is checked by reader-daemon (checkin::offline_challenge).
+    let c = mock_central::checkin::offline_challenge("1710100014", 1_790_000_000_000, &[7u8; 16]);
+    let hex: String = c.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        hex,
+        "3c4460d7f0564c073e7f15c8eae1baf0e023ec4c06885d984e8ef48dcbbfd8ff"
+    );
+}
+
+fn offline_body(
+    facility: &str,
+    cert: &[u8],
+    key: &rsa::RsaPrivateKey,
+    taken_at_ms: i64,
+    nonce: [u8; 16],
+) -> serde_json::Value {
+    let challenge = mock_central::checkin::offline_challenge(facility, taken_at_ms, &nonce);
+    serde_json::json!({
+        "auth_certificate": base64::engine::general_purpose::STANDARD.encode(cert),
+        "method": "pin",
+        "signature": base64::engine::general_purpose::STANDARD.encode(sign(key, &challenge)),
+        "offline": {"taken_at_ms": taken_at_ms,
+                    "nonce": base64::engine::general_purpose::STANDARD.encode(nonce)},
+        "consents": all_consents(),
+        "arbitrary_file_identifier": "face_20261122093000123_0001",
+    })
+}
+
+#[tokio::test]
+async fn offline_checkin_is_accepted_within_24_hours_only() {
+    let env = start().await;
+    let f = env.facility.clone();
+    let (cert, key) = valid_card(env.path(), fixtures::EMERGENCY);
+    let now_ms = i64::try_from(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    // Taken two hours ago, during an outage: accepted, consents recorded.
+    let a = post_checkin(
+        &env,
+        offline_body(&f, &cert, &key, now_ms - 2 * 3_600_000, [1; 16]),
+    )
+    .await;
+    assert_eq!(a.error_code, None);
+    assert_eq!(validity(&a.result), "1");
+    assert_eq!(
+        a.result.message_header.arbitrary_file_identifier.as_deref(),
+        Some("face_20261122093000123_0001")
+    );
+    // Older than 24 hours, or from the future: refused.
+    for taken in [now_ms - 25 * 3_600_000, now_ms + 3_600_000] {
+        let a = post_checkin(&env, offline_body(&f, &cert, &key, taken, [2; 16])).await;
+        assert_eq!(a.error_code.as_deref(), Some("OQS-C2110"));
+    }
+    // A signature over another proof (different nonce) does not verify.
+    let mut body = offline_body(&f, &cert, &key, now_ms, [3; 16]);
+    body["offline"]["nonce"] =
+        serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode([4u8; 16]));
+    let a = post_checkin(&env, body).await;
+    assert_eq!(a.error_code.as_deref(), Some("OQS-C2105"));
+    // Another facility's proof does not verify either (the facility is inside the challenge).
+    let a = post_checkin(
+        &env,
+        offline_body("1310100026", &cert, &key, now_ms, [5; 16]),
+    )
+    .await;
+    assert_eq!(a.error_code.as_deref(), Some("OQS-C2105"));
+}

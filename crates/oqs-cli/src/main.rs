@@ -1,8 +1,12 @@
 //! `oqs`: the command-line tool of the facility terminal.
 //!
-//! Today it has `oqs file inspect PATH`; the tree is laid out for the subcommands to come
-//! (status, watch, kiosk, doctor, audit, face), each a variant of [`Command`].
+//! - `oqs file inspect PATH`: read a request/result file and show what it holds.
+//! - Over the daemon's local socket (`--socket`, else `$OQS_SOCKET`, else the default path; the token comes
+//!   from the OS keyring): `oqs status`, `oqs watch` (events as JSON lines), `oqs checkins` (today's),
+//!   and `oqs kiosk …` to answer the kiosk screen from a terminal, so a check-in can run headless.
+//!   `oqs kiosk pin` reads the PIN from stdin, never from the command line (which other users can see).
 
+mod client;
 mod file;
 
 use std::process::ExitCode;
@@ -22,11 +26,23 @@ enum Command {
     /// Work with OQS request/result files (req/, res/, face/).
     #[command(subcommand)]
     File(file::FileCommand),
+    /// The daemon at a glance: versions, uptime, readers and kiosk screens, central link, outbox.
+    Status(client::SocketArgs),
+    /// Follow the daemon's events, one JSON object per line, until interrupted.
+    Watch(client::WatchArgs),
+    /// Today's check-ins, newest first, as JSON.
+    Checkins(client::SocketArgs),
+    /// Answer the kiosk screen.
+    Kiosk(client::KioskArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::File(cmd) => file::run(cmd),
+        Command::Status(args) => client::status(&args),
+        Command::Watch(args) => client::watch(&args),
+        Command::Checkins(args) => client::checkins(&args),
+        Command::Kiosk(args) => client::kiosk(&args),
     }
 }

@@ -402,6 +402,9 @@ pub struct StatusReport {
     pub readers: Vec<ReaderStatus>,
     pub central: CentralLink,
     pub outbox: OutboxCounts,
+    /// Seconds since the daemon started (0 from daemons that do not say).
+    #[serde(default)]
+    pub uptime_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,6 +24,7 @@ impl Handler for TestHandler {
                 readers: vec![],
                 central: CentralLink::Up,
                 outbox: OutboxCounts::default(),
+                uptime_secs: 0,
             })),
             Request::Kiosk {
                 action: KioskAction::EnterPin { pin },

@@ -15,18 +15,22 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod kiosk;
+
 static SERVES: AtomicU32 = AtomicU32::new(0);
 
 pub use os_keyring::testing::in_keyutils_session;
 
-/// `target/<profile>/<name>`.
+/// `target/<profile>/<name>`, found from a test (`target/<profile>/deps/<test>`) or from a binary of this
+/// package (`target/<profile>/<bin>`).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test binary>
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile> folder");
+    let here = exe.parent().expect("folder of the executable");
+    let dir = if here.join(name).exists() {
+        here
+    } else {
+        here.parent().expect("target/<profile> folder")
+    };
     let path = dir.join(name);
     assert!(
         path.exists(),
@@ -225,6 +229,12 @@ pub struct Daemon {
 impl Daemon {
     /// Writes a configuration pointing at `central` (plus `extra` TOML appended) and starts the daemon.
     pub fn start(central: &MockCentral, extra: &str) -> Self {
+        // A daemon watches only the reader its test leased: another test's card is none of its business.
+        let extra = if extra.contains("[readers]") {
+            extra.to_owned()
+        } else {
+            format!("{extra}\n[readers]\nnames = [\"no reader leased\"]\n")
+        };
         let tmp = tempfile::tempdir().expect("temp dir");
         let root = tmp.path().to_path_buf();
         let config = root.join("oqs-readerd.toml");

@@ -1,0 +1,236 @@
+//! The client subcommands: `oqs status`, `oqs watch`, `oqs checkins`, `oqs kiosk …` over the local socket.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use terminal_ipc::{
+    AuthMethod, IpcClient, IpcToken, KioskAction, KioskScreen, Pin, Request, Response, Secret,
+    Topic,
+};
+use zeroize::Zeroize;
+
+#[derive(Debug, Args)]
+pub struct SocketArgs {
+    /// The daemon's socket (default: `$OQS_SOCKET`, else the platform's default path).
+    #[arg(long, env = "OQS_SOCKET")]
+    socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    socket: SocketArgs,
+    /// Only these topics (default: all).
+    #[arg(long, value_enum)]
+    topic: Vec<TopicArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TopicArg {
+    Reader,
+    Kiosk,
+    CheckIn,
+    Outbox,
+    CentralLink,
+}
+
+#[derive(Debug, Args)]
+pub struct KioskArgs {
+    #[command(flatten)]
+    socket: SocketArgs,
+    /// The reader (needed only when several readers have a card).
+    #[arg(long)]
+    reader: Option<String>,
+    #[command(subcommand)]
+    action: KioskCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum KioskCommand {
+    /// Choose how the patient is identified.
+    Method { method: MethodArg },
+    /// Enter the 4-digit PIN, read from stdin (one line).
+    Pin,
+    /// Answer the consent screen on display.
+    Consent { answer: YesNo },
+    /// Cancel (the patient pressed 戻る).
+    Cancel,
+    /// Staff: switch this reader to 目視確認.
+    StaffStart,
+    /// Staff: confirm (yes) or not (no) that the patient is the card holder.
+    StaffConfirm { answer: YesNo },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MethodArg {
+    Pin,
+    Face,
+    Visual,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum YesNo {
+    Yes,
+    No,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn connect(args: &SocketArgs) -> anyhow::Result<IpcClient> {
+    let path = args
+        .socket
+        .clone()
+        .unwrap_or_else(terminal_ipc::default_socket_path);
+    let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto)
+        .context("opening the OS keyring (it holds the daemon's token)")?;
+    let token = IpcToken::load(&keyring).context(
+        "reading the daemon's token from the OS keyring; is oqs-readerd running as this user?",
+    )?;
+    IpcClient::connect(&path, &token)
+        .await
+        .with_context(|| format!("connecting to oqs-readerd at {}", path.display()))
+}
+
+fn report(outcome: anyhow::Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("oqs: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    println!("{text}");
+    Ok(())
+}
+
+pub fn status(args: &SocketArgs) -> ExitCode {
+    report(runtime().and_then(|rt| {
+        rt.block_on(async {
+            let client = connect(args).await?;
+            let response = client.request(Request::Status).await?;
+            print_json(&response)
+        })
+    }))
+}
+
+pub fn checkins(args: &SocketArgs) -> ExitCode {
+    report(runtime().and_then(|rt| {
+        rt.block_on(async {
+            let client = connect(args).await?;
+            let response = client.request(Request::TodayCheckIns).await?;
+            print_json(&response)
+        })
+    }))
+}
+
+pub fn watch(args: &WatchArgs) -> ExitCode {
+    let topics: Vec<Topic> = args
+        .topic
+        .iter()
+        .map(|t| match t {
+            TopicArg::Reader => Topic::Reader,
+            TopicArg::Kiosk => Topic::Kiosk,
+            TopicArg::CheckIn => Topic::CheckIn,
+            TopicArg::Outbox => Topic::Outbox,
+            TopicArg::CentralLink => Topic::CentralLink,
+        })
+        .collect();
+    report(runtime().and_then(|rt| {
+        rt.block_on(async {
+            let client = connect(&args.socket).await?;
+            let mut events = client.subscribe(&topics).await?;
+            eprintln!("oqs: watching events (one JSON object per line)");
+            let stdout = std::io::stdout();
+            while let Some(event) = events.next().await {
+                let mut out = stdout.lock();
+                serde_json::to_writer(&mut out, &event)?;
+                out.write_all(b"\n")?;
+                out.flush()?;
+            }
+            bail!("the daemon closed the connection")
+        })
+    }))
+}
+
+pub fn kiosk(args: &KioskArgs) -> ExitCode {
+    report(runtime().and_then(|rt| {
+        rt.block_on(async {
+            let client = connect(&args.socket).await?;
+            let action = match &args.action {
+                KioskCommand::Method { method } => KioskAction::ChooseMethod {
+                    method: match method {
+                        MethodArg::Pin => AuthMethod::Pin,
+                        MethodArg::Face => AuthMethod::Face,
+                        MethodArg::Visual => AuthMethod::StaffVisual,
+                    },
+                },
+                KioskCommand::Pin => KioskAction::EnterPin { pin: read_pin()? },
+                KioskCommand::Consent { answer } => {
+                    let item = current_consent(&client, args.reader.as_deref()).await?;
+                    KioskAction::AnswerConsent {
+                        item,
+                        agreed: matches!(answer, YesNo::Yes),
+                    }
+                }
+                KioskCommand::Cancel => KioskAction::Cancel,
+                KioskCommand::StaffStart => KioskAction::StartStaffVisualCheck {
+                    session: Secret::new("cli"),
+                },
+                KioskCommand::StaffConfirm { answer } => KioskAction::ConfirmStaffVisualCheck {
+                    session: Secret::new("cli"),
+                    same_person: matches!(answer, YesNo::Yes),
+                },
+            };
+            client
+                .request(Request::Kiosk {
+                    reader: args.reader.clone(),
+                    action,
+                })
+                .await?;
+            Ok(())
+        })
+    }))
+}
+
+/// One line from stdin: exactly 4 digits. The buffer is wiped after use.
+fn read_pin() -> anyhow::Result<Pin> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the PIN from stdin")?;
+    let pin = Pin::new(line.trim_end_matches(['\r', '\n']).to_owned());
+    line.zeroize();
+    pin.map_err(|_| anyhow::anyhow!("the PIN must be exactly 4 digits (read from stdin)"))
+}
+
+/// The consent screen on display, so `oqs kiosk consent yes` answers what the patient sees.
+async fn current_consent(
+    client: &IpcClient,
+    reader: Option<&str>,
+) -> anyhow::Result<terminal_ipc::ConsentItem> {
+    let Response::Status(status) = client.request(Request::Status).await? else {
+        bail!("the daemon's status answer was not a status");
+    };
+    let shown = status
+        .readers
+        .iter()
+        .filter(|r| reader.is_none_or(|name| r.name == name))
+        .find_map(|r| match &r.kiosk {
+            KioskScreen::Consent { item } => Some(*item),
+            _ => None,
+        });
+    shown.context("no kiosk shows a consent screen now")
+}

@@ -1,0 +1,213 @@
+//! The card side of the kiosk: PC/SC on blocking threads, talking to the async kiosk through channels.
+//!
+//! - The [`myna_card::ReaderMonitor`] runs on its own thread (it blocks in `SCardGetStatusChange`); a
+//!   forwarding thread turns its events into [`CardReport::Reader`] on the kiosk's channel, keeping only the
+//!   readers the configuration names.
+//! - Each inserted card gets one [`CardSession`] on its own thread ([`spawn_session`]). The kiosk sends it
+//!   [`CardCommand`]s and gets one [`CardReport`] per command. The thread owns the PIN from the moment the
+//!   command arrives until the card has seen it; [`myna_card::Pin`] zeroizes itself when dropped.
+//!
+//! Reports carry the session number they belong to, so an answer from a card that has since been removed
+//! (and perhaps replaced) is recognised as stale and dropped.
+
+use std::sync::mpsc as std_mpsc;
+
+use myna_card::{CardError, CardSession, PcscTransport, PinState, ReaderEvent, ReaderMonitor};
+use std::sync::Arc;
+use tracing::{debug, info_span, warn};
+
+/// Where reports go: returns false once nobody listens any more.
+pub type ReportSink = Arc<dyn Fn(CardReport) -> bool + Send + Sync>;
+
+/// What the kiosk asks of a card session.
+pub enum CardCommand {
+    /// SELECT the JPKI AP, read the token kind, the PIN state and the authentication certificate.
+    Identify,
+    /// Read the PIN retry counter (no try used).
+    ReadPinCounter,
+    /// VERIFY the PIN once, then sign each challenge with the authentication key.
+    VerifyPinAndSign {
+        pin: myna_card::Pin,
+        challenges: Vec<Vec<u8>>,
+    },
+}
+
+/// What the card told us when it was identified. The certificate identifies the card, not the patient by
+/// name; it is still never logged.
+#[derive(Clone)]
+pub struct IdentifiedCard {
+    pub smartphone: bool,
+    pub pin: PinState,
+    pub auth_certificate: Vec<u8>,
+}
+
+impl std::fmt::Debug for IdentifiedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentifiedCard")
+            .field("smartphone", &self.smartphone)
+            .field("pin", &self.pin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the card side tells the kiosk.
+#[derive(Debug)]
+pub enum CardReport {
+    Reader(ReaderEvent),
+    Identified {
+        reader: String,
+        session: u64,
+        result: Result<IdentifiedCard, CardError>,
+    },
+    PinCounter {
+        reader: String,
+        session: u64,
+        result: Result<u8, CardError>,
+    },
+    Signed {
+        reader: String,
+        session: u64,
+        result: Result<Vec<Vec<u8>>, CardError>,
+    },
+}
+
+/// Starts the reader monitor and forwards its events for the readers in `names` (all when empty).
+/// The returned monitor stops when dropped.
+pub fn start_monitor(names: Vec<String>, reports: ReportSink) -> Result<ReaderMonitor, CardError> {
+    let (monitor, events) = ReaderMonitor::start()?;
+    std::thread::Builder::new()
+        .name("pcsc-forward".into())
+        .spawn(move || {
+            let wanted = |reader: &str| names.is_empty() || names.iter().any(|n| n == reader);
+            while let Ok(event) = events.recv() {
+                let keep = match &event {
+                    ReaderEvent::ReaderAdded { reader }
+                    | ReaderEvent::ReaderRemoved { reader }
+                    | ReaderEvent::CardInserted { reader, .. }
+                    | ReaderEvent::CardRemoved { reader } => wanted(reader),
+                    ReaderEvent::PcscdLost | ReaderEvent::PcscdBack => true,
+                };
+                if keep && !reports(CardReport::Reader(event)) {
+                    break;
+                }
+            }
+        })
+        .map_err(|_| CardError::Internal("could not start the reader event thread"))?;
+    Ok(monitor)
+}
+
+/// A card session thread. Dropping the handle ends the session (the thread disconnects and exits).
+pub struct SessionHandle {
+    pub id: u64,
+    commands: std_mpsc::Sender<CardCommand>,
+}
+
+impl SessionHandle {
+    /// Sends a command; false if the session thread is gone (the card was removed or unreadable).
+    pub fn send(&self, command: CardCommand) -> bool {
+        self.commands.send(command).is_ok()
+    }
+}
+
+/// Connects to the card in `reader` on a new thread and runs the commands sent to it.
+pub fn spawn_session(
+    reader: String,
+    id: u64,
+    reports: ReportSink,
+) -> Result<SessionHandle, CardError> {
+    let (tx, rx) = std_mpsc::channel::<CardCommand>();
+    std::thread::Builder::new()
+        .name(format!("card-session-{id}"))
+        .spawn(move || run_session(reader, id, rx, reports))
+        .map_err(|_| CardError::Internal("could not start a card session thread"))?;
+    Ok(SessionHandle { id, commands: tx })
+}
+
+fn run_session(
+    reader: String,
+    id: u64,
+    commands: std_mpsc::Receiver<CardCommand>,
+    reports: ReportSink,
+) {
+    let span = info_span!("card_session", session = id, reader = %reader);
+    let _enter = span.enter();
+    let mut session: Option<CardSession<PcscTransport>> = None;
+    let mut connect_error: Option<CardError> = None;
+    while let Ok(command) = commands.recv() {
+        if session.is_none() && connect_error.is_none() {
+            match PcscTransport::open(&reader) {
+                Ok(t) => session = Some(CardSession::new(t)),
+                Err(e) => connect_error = Some(e),
+            }
+        }
+        let report = match (&mut session, &connect_error, command) {
+            (Some(s), _, CardCommand::Identify) => CardReport::Identified {
+                reader: reader.clone(),
+                session: id,
+                result: identify(s),
+            },
+            (Some(s), _, CardCommand::ReadPinCounter) => CardReport::PinCounter {
+                reader: reader.clone(),
+                session: id,
+                result: s.pin_tries_left(),
+            },
+            (Some(s), _, CardCommand::VerifyPinAndSign { pin, challenges }) => {
+                let result = s.verify_pin(&pin).and_then(|()| {
+                    challenges
+                        .iter()
+                        .map(|c| s.sign_challenge(c))
+                        .collect::<Result<Vec<_>, _>>()
+                });
+                drop(pin);
+                CardReport::Signed {
+                    reader: reader.clone(),
+                    session: id,
+                    result,
+                }
+            }
+            (None, error, command) => {
+                let e = error
+                    .clone()
+                    .unwrap_or(CardError::Internal("no card session"));
+                match command {
+                    CardCommand::Identify => CardReport::Identified {
+                        reader: reader.clone(),
+                        session: id,
+                        result: Err(e),
+                    },
+                    CardCommand::ReadPinCounter => CardReport::PinCounter {
+                        reader: reader.clone(),
+                        session: id,
+                        result: Err(e),
+                    },
+                    CardCommand::VerifyPinAndSign { .. } => CardReport::Signed {
+                        reader: reader.clone(),
+                        session: id,
+                        result: Err(e),
+                    },
+                }
+            }
+        };
+        if !reports(report) {
+            break;
+        }
+    }
+    if let Some(s) = session {
+        if let Err(e) = s.into_transport().disconnect() {
+            debug!(error = %e, "disconnect after the session");
+        }
+    }
+    debug!("card session ended");
+}
+
+fn identify(s: &mut CardSession<PcscTransport>) -> Result<IdentifiedCard, CardError> {
+    let identity = s.identify()?;
+    let auth_certificate = s.auth_certificate().inspect_err(|e| {
+        warn!(error = %e, "the authentication certificate could not be read");
+    })?;
+    Ok(IdentifiedCard {
+        smartphone: identity.token.is_smartphone(),
+        pin: identity.auth_pin,
+        auth_certificate,
+    })
+}

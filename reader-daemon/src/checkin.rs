@@ -1,0 +1,834 @@
+//! The check-in with the central service, and what happens to its result (DESIGN.md §3.1, §3.7).
+//!
+//! **Online**: `POST /v1/checkin/challenge`, the card signs the challenge after the PIN, the kiosk's
+//! consents are added, `POST /v1/checkin` answers with an `OQSsiquc01res`. The result is stored (encrypted)
+//! with the method and the consents (24 h), written to `face/` as
+//! `OQSsiquc01res_face_<yyyyMMddHHmmssfff>_<seq>.xml` in the result encoding, and pushed to subscribers.
+//!
+//! **Outage**: a fresh server challenge cannot be had, so the card signs an *offline challenge* made by the
+//! terminal at the time of the check-in ([`offline_challenge`]): SHA-256 over
+//! `"oqs-offline-checkin"` ‖ facility code (10 ASCII digits) ‖ time taken (Unix ms, 8 bytes big-endian) ‖
+//! 16 random bytes. The card always signs it next to the server challenge, so a check-in whose submission
+//! fails after the PIN can still be completed later. Such a check-in is stored as 未確認 (通信障害) with its
+//! proof (encrypted, as the check-in's document) and sent by [`CheckinService::run_pending`] when the link
+//! returns; the central service accepts an offline proof for 24 h (docs/mock-central.md). The face file's
+//! name is fixed when the check-in is taken, so a completion repeated after a crash rewrites the same name
+//! instead of adding a second file.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use central_client::{CentralClient, CentralError};
+use facility_store::{CheckIn, CheckInStatus, Consent, PatientIdentity, Store, now_millis};
+use oqs_protocol::{
+    Direction, Encoding, Message, MessageKind, QualificationValidity, SegmentOfResult,
+    SingleCheckResult, read_message, write_message,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use terminal_ipc::{
+    AuthMethod, CheckInOutcome, CheckInRecord, ConsentItem, Event, EventPublisher, PatientView,
+    Sensitive,
+};
+use tokio::sync::Notify;
+use tracing::{debug, info, warn};
+
+use crate::kiosk::{ConsentAnswer, ConsentKind, Method, Refusal};
+use crate::relay::write_atomic;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+/// The domain label of offline challenges; also in docs/mock-central.md.
+pub const OFFLINE_LABEL: &[u8] = b"oqs-offline-checkin";
+/// Consent lasts 24 hours (AvailableTime).
+pub const CONSENT_MILLIS: i64 = 24 * 3600 * 1000;
+/// How long cached environment settings are trusted before they are fetched again.
+const SETTINGS_TTL: Duration = Duration::from_secs(600);
+/// Store setting holding the last consent screens seen, so a restart during an outage keeps them.
+const SETTINGS_KEY: &str = "kiosk.consent_screens";
+
+/// Why a check-in could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckinError {
+    #[error(transparent)]
+    Store(#[from] facility_store::StoreError),
+    #[error(transparent)]
+    Relay(#[from] crate::relay::RelayError),
+    #[error("the check-in result could not be written: {0}")]
+    Write(String),
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+/// The terminal-made challenge of an outage check-in; see the module doc.
+pub fn offline_challenge(facility_code: &str, taken_at_ms: i64, nonce: &[u8]) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(OFFLINE_LABEL);
+    h.update(facility_code.as_bytes());
+    h.update(taken_at_ms.to_be_bytes());
+    h.update(nonce);
+    h.finalize().to_vec()
+}
+
+/// A challenge from `POST /v1/checkin/challenge`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerChallenge {
+    pub challenge_id: String,
+    pub challenge: String,
+}
+
+impl ServerChallenge {
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        B64.decode(self.challenge.trim()).ok()
+    }
+}
+
+/// The offline proof's public part (the signature travels next to it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OfflineProof {
+    pub taken_at_ms: i64,
+    /// 16 random bytes, base64.
+    pub nonce: String,
+}
+
+impl OfflineProof {
+    /// A fresh proof taken now.
+    pub fn new() -> Result<Self, CheckinError> {
+        let nonce = os_keyring::SecretBytes::random(16)
+            .map_err(|e| CheckinError::Task(format!("no randomness for the offline proof: {e}")))?;
+        Ok(Self {
+            taken_at_ms: now_millis(),
+            nonce: B64.encode(nonce.expose()),
+        })
+    }
+
+    pub fn challenge(&self, facility_code: &str) -> Vec<u8> {
+        let nonce = B64.decode(&self.nonce).unwrap_or_default();
+        offline_challenge(facility_code, self.taken_at_ms, &nonce)
+    }
+}
+
+/// The consents in the central service's vocabulary.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Consents {
+    pub pharmacists: bool,
+    pub diagnosis: bool,
+    pub operation: bool,
+    pub checkup: bool,
+}
+
+impl Consents {
+    pub fn from_answers(answers: &[ConsentAnswer]) -> Self {
+        let mut c = Self::default();
+        for a in answers.iter().filter(|a| a.given) {
+            match a.kind {
+                ConsentKind::Surgery => c.operation = true,
+                ConsentKind::DiagnosisAndMedication => {
+                    c.pharmacists = true;
+                    c.diagnosis = true;
+                }
+                ConsentKind::HealthCheckup => c.checkup = true,
+            }
+        }
+        c
+    }
+}
+
+/// Everything needed to send one check-in, online or later. Kept (encrypted) as the pending check-in's
+/// document during an outage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Submission {
+    pub check_in_id: String,
+    pub at_ms: i64,
+    pub reader: String,
+    pub method: Method,
+    /// DER, base64.
+    pub auth_certificate: String,
+    pub server: Option<SignedServerChallenge>,
+    pub offline: OfflineProof,
+    /// Signature over the offline challenge (absent for a staff visual check: no PIN, no signature).
+    pub offline_signature: Option<String>,
+    pub consents: Consents,
+    pub answers: Vec<ConsentAnswer>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignedServerChallenge {
+    pub challenge_id: String,
+    pub signature: String,
+}
+
+/// `POST /v1/checkin` body (docs/mock-central.md).
+#[derive(Serialize)]
+struct CheckinBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    challenge_id: Option<&'a str>,
+    auth_certificate: &'a str,
+    method: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offline: Option<&'a OfflineProof>,
+    consents: Consents,
+    arbitrary_file_identifier: &'a str,
+}
+
+/// How a submission ended.
+#[derive(Debug, Clone)]
+pub enum SubmitOutcome {
+    Answered {
+        outcome: CheckInOutcome,
+    },
+    Refused {
+        refusal: Refusal,
+        code: String,
+    },
+    /// The central service could not be reached; stored as pending.
+    Deferred,
+}
+
+/// Facility environment settings, the part the kiosk needs.
+#[derive(Debug, Clone, Deserialize)]
+struct FacilitySettings {
+    #[serde(default)]
+    medication_info: bool,
+    #[serde(default)]
+    diagnosis_info: bool,
+    #[serde(default)]
+    operation_info: bool,
+    #[serde(default)]
+    checkup_info: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct SettingsAnswer {
+    settings: FacilitySettings,
+}
+
+/// The consent screens the settings call for, in the order of `seeds/001_…`.
+fn screens_for(s: &FacilitySettings) -> Vec<ConsentKind> {
+    let mut out = Vec::new();
+    if s.operation_info {
+        out.push(ConsentKind::Surgery);
+    }
+    if s.medication_info || s.diagnosis_info {
+        out.push(ConsentKind::DiagnosisAndMedication);
+    }
+    if s.checkup_info {
+        out.push(ConsentKind::HealthCheckup);
+    }
+    out
+}
+
+/// Check-in submission, storage, face files and outage completion. Cheap to clone.
+#[derive(Clone)]
+pub struct CheckinService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    central: CentralClient,
+    store: Arc<Store>,
+    face_dir: PathBuf,
+    facility_code: String,
+    encoding: Encoding,
+    seq: AtomicU32,
+    settings: Mutex<Option<(Instant, Vec<ConsentKind>)>>,
+    pending: Notify,
+    events: EventPublisher,
+}
+
+impl CheckinService {
+    pub fn new(
+        central: CentralClient,
+        store: Arc<Store>,
+        face_dir: PathBuf,
+        facility_code: String,
+        encoding: Encoding,
+        events: EventPublisher,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                central,
+                store,
+                face_dir,
+                facility_code,
+                encoding,
+                seq: AtomicU32::new(0),
+                settings: Mutex::new(None),
+                pending: Notify::new(),
+                events,
+            }),
+        }
+    }
+
+    pub fn facility_code(&self) -> &str {
+        &self.inner.facility_code
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.inner.store
+    }
+
+    /// The consent screens from the facility's environment settings: cached for a while, else fetched, else
+    /// the last ones stored, else `fallback`.
+    pub async fn consent_screens(&self, fallback: &[ConsentKind]) -> Vec<ConsentKind> {
+        if let Ok(guard) = self.inner.settings.lock() {
+            if let Some((at, screens)) = guard.as_ref() {
+                if at.elapsed() < SETTINGS_TTL {
+                    return screens.clone();
+                }
+            }
+        }
+        match self
+            .inner
+            .central
+            .get_json::<SettingsAnswer>(&["v1", "facility", "settings"])
+            .await
+        {
+            Ok(answer) => {
+                let screens = screens_for(&answer.settings);
+                if let Ok(mut guard) = self.inner.settings.lock() {
+                    *guard = Some((Instant::now(), screens.clone()));
+                }
+                if let Ok(text) = serde_json::to_string(&screens) {
+                    if let Err(e) = self.inner.store.set_setting(
+                        SETTINGS_KEY,
+                        &text,
+                        "oqs-readerd",
+                        now_millis(),
+                    ) {
+                        warn!(error = %e, "cannot keep the consent screens in the store");
+                    }
+                }
+                screens
+            }
+            Err(e) => {
+                debug!(error = %e, "environment settings not available; using the last known");
+                let stored = self
+                    .inner
+                    .store
+                    .setting(SETTINGS_KEY)
+                    .ok()
+                    .flatten()
+                    .and_then(|t| serde_json::from_str::<Vec<ConsentKind>>(&t).ok());
+                stored.unwrap_or_else(|| fallback.to_vec())
+            }
+        }
+    }
+
+    /// The consent screens known without asking the central service (cache, then store), if any.
+    pub fn known_consent_screens(&self) -> Option<Vec<ConsentKind>> {
+        if let Ok(guard) = self.inner.settings.lock() {
+            if let Some((_, screens)) = guard.as_ref() {
+                return Some(screens.clone());
+            }
+        }
+        self.inner
+            .store
+            .setting(SETTINGS_KEY)
+            .ok()
+            .flatten()
+            .and_then(|t| serde_json::from_str::<Vec<ConsentKind>>(&t).ok())
+    }
+
+    /// A fresh challenge, or `None` when the central service cannot give one now (outage).
+    pub async fn server_challenge(&self) -> Option<(ServerChallenge, Vec<u8>)> {
+        match self
+            .inner
+            .central
+            .post_json::<_, ServerChallenge>(
+                &["v1", "checkin", "challenge"],
+                &serde_json::json!({}),
+                false,
+            )
+            .await
+        {
+            Ok(c) => {
+                let bytes = c.bytes()?;
+                Some((c, bytes))
+            }
+            Err(e) => {
+                info!(error = %e, "no check-in challenge from the central service; taking the check-in offline");
+                None
+            }
+        }
+    }
+
+    /// A new check-in id, `face_<yyyyMMddHHmmssfff>_<seq>` in local time; also the face file's id.
+    pub fn new_check_in_id(&self, at_ms: i64) -> String {
+        let local = chrono::DateTime::from_timestamp_millis(at_ms)
+            .unwrap_or_default()
+            .with_timezone(&chrono::Local);
+        let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed) % 10_000;
+        format!("face_{}_{seq:04}", local.format("%Y%m%d%H%M%S%3f"))
+    }
+
+    /// Sends a check-in taken at the kiosk now: answered, refused, or stored as pending.
+    pub async fn submit(&self, submission: Submission) -> Result<SubmitOutcome, CheckinError> {
+        let online = match (&submission.server, submission.method) {
+            (Some(server), _) => Some(
+                self.post(&submission, Some(server.challenge_id.as_str()))
+                    .await,
+            ),
+            // A staff visual check has no card signature; it still needs a fresh challenge online.
+            (None, Method::StaffVisual) => match self.server_challenge().await {
+                Some((c, _)) => Some(self.post(&submission, Some(c.challenge_id.as_str())).await),
+                None => None,
+            },
+            (None, _) => None,
+        };
+        match online {
+            Some(Ok(answer)) => self.record_answer(&submission, answer, false).await,
+            Some(Err(e)) if !e.is_transient() => {
+                warn!(error = %e, "the central service refused the check-in request");
+                Ok(SubmitOutcome::Refused {
+                    refusal: Refusal::Other,
+                    code: "OQS-E9001".into(),
+                })
+            }
+            _ => {
+                self.store_pending(&submission).await?;
+                self.inner.pending.notify_one();
+                Ok(SubmitOutcome::Deferred)
+            }
+        }
+    }
+
+    async fn post(
+        &self,
+        s: &Submission,
+        challenge_id: Option<&str>,
+    ) -> Result<central_client::RawAnswer, CentralError> {
+        let (signature, offline) = match challenge_id {
+            Some(_) => (s.server.as_ref().map(|x| x.signature.as_str()), None),
+            None => (s.offline_signature.as_deref(), Some(&s.offline)),
+        };
+        let body = CheckinBody {
+            challenge_id,
+            auth_certificate: &s.auth_certificate,
+            method: match s.method {
+                Method::Pin => "pin",
+                Method::Face => "face",
+                Method::StaffVisual => "visual",
+            },
+            signature,
+            offline,
+            consents: s.consents,
+            arbitrary_file_identifier: &s.check_in_id,
+        };
+        self.inner
+            .central
+            .post_json_raw(&["v1", "checkin"], &body)
+            .await
+    }
+
+    async fn store_pending(&self, s: &Submission) -> Result<(), CheckinError> {
+        let doc = serde_json::to_vec(s).map_err(|e| CheckinError::Write(e.to_string()))?;
+        let check_in = CheckIn {
+            check_in_id: s.check_in_id.clone(),
+            at: s.at_ms,
+            reader: s.reader.clone(),
+            method: method_str(s.method).into(),
+            status: CheckInStatus::PendingOutage,
+            patient: None,
+            result_document: Some(doc.into()),
+            updated_at: now_millis(),
+        };
+        let store = self.inner.store.clone();
+        let record = check_in.clone();
+        tokio::task::spawn_blocking(move || store.insert_check_in(&record))
+            .await
+            .map_err(|e| CheckinError::Task(e.to_string()))??;
+        info!(check_in = %s.check_in_id, "check-in stored as 未確認 (通信障害)");
+        self.inner.events.publish(Event::CheckIn {
+            check_in: record_of(&check_in, &s.answers, None),
+        });
+        Ok(())
+    }
+
+    /// Stores an answer, writes the face file and tells subscribers. `completing` is true for a pending
+    /// check-in (the row exists).
+    async fn record_answer(
+        &self,
+        s: &Submission,
+        answer: central_client::RawAnswer,
+        completing: bool,
+    ) -> Result<SubmitOutcome, CheckinError> {
+        let decoded = read_message(&answer.body, MessageKind::SingleCheck, Direction::Response);
+        let mut result = match decoded {
+            Ok(d) => match d.message {
+                Message::SingleCheckResult(r) => r,
+                _ => return Err(CheckinError::Write("unexpected message kind".into())),
+            },
+            Err(e) => {
+                warn!(error = %e, "the check-in answer could not be read");
+                return Ok(SubmitOutcome::Refused {
+                    refusal: Refusal::Other,
+                    code: e.code().to_owned(),
+                });
+            }
+        };
+        if matches!(
+            result.message_header.segment_of_result,
+            Some(SegmentOfResult::Abnormal)
+        ) {
+            let code = answer
+                .header("x-oqs-error-code")
+                .map(str::to_owned)
+                .or_else(|| result.message_header.error_code.clone())
+                .unwrap_or_default();
+            info!(check_in = %s.check_in_id, code = %code, "the central service refused the check-in");
+            if completing {
+                let store = self.inner.store.clone();
+                let id = s.check_in_id.clone();
+                tokio::task::spawn_blocking(move || {
+                    store.complete_check_in(&id, CheckInStatus::Error, None, None, now_millis())
+                })
+                .await
+                .map_err(|e| CheckinError::Task(e.to_string()))??;
+            }
+            return Ok(SubmitOutcome::Refused {
+                refusal: refusal_of(&code),
+                code,
+            });
+        }
+        result.message_header.arbitrary_file_identifier = Some(s.check_in_id.clone());
+        let outcome = outcome_of(&result);
+        let patient = identity_of(&result);
+        let message = Message::SingleCheckResult(result);
+        let bytes = match write_message(&message, self.inner.encoding) {
+            Ok(b) => b,
+            Err(e) => {
+                warn!(error = %e, "the check-in result cannot be written in the result encoding; writing UTF-8");
+                write_message(&message, Encoding::Utf8)
+                    .map_err(|e| CheckinError::Write(e.to_string()))?
+            }
+        };
+        let status = status_of(outcome);
+        let store = self.inner.store.clone();
+        let face_dir = self.inner.face_dir.clone();
+        let file_name = format!("OQSsiquc01res_{}.xml", s.check_in_id);
+        let sub = s.clone();
+        let patient_for_store = patient.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), CheckinError> {
+            let now = now_millis();
+            // The file first: after a crash between the two, a pending check-in is sent again and its file
+            // rewritten under the same name; the other order could lose the file altogether.
+            write_atomic(&face_dir, &file_name, &bytes)?;
+            if completing {
+                store.complete_check_in(
+                    &sub.check_in_id,
+                    status,
+                    patient_for_store.as_ref(),
+                    Some(&bytes),
+                    now,
+                )?;
+            } else {
+                store.insert_check_in(&CheckIn {
+                    check_in_id: sub.check_in_id.clone(),
+                    at: sub.at_ms,
+                    reader: sub.reader.clone(),
+                    method: method_str(sub.method).into(),
+                    status,
+                    patient: patient_for_store.clone(),
+                    result_document: Some(bytes.clone().into()),
+                    updated_at: now,
+                })?;
+            }
+            if let Some(p) = &patient_for_store {
+                let key = store.patient_key_of(p);
+                for a in sub.answers.iter().filter(|a| a.given) {
+                    store.grant_consent(&Consent {
+                        patient: key,
+                        item: consent_item_str(a.kind).into(),
+                        granted_at: now,
+                        expires_at: now + CONSENT_MILLIS,
+                        check_in_id: Some(sub.check_in_id.clone()),
+                    })?;
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| CheckinError::Task(e.to_string()))??;
+        info!(check_in = %s.check_in_id, outcome = ?outcome, "check-in answered; result written to face/");
+        let record = CheckIn {
+            check_in_id: s.check_in_id.clone(),
+            at: s.at_ms,
+            reader: s.reader.clone(),
+            method: method_str(s.method).into(),
+            status,
+            patient: None,
+            result_document: None,
+            updated_at: now_millis(),
+        };
+        self.inner.events.publish(Event::CheckIn {
+            check_in: record_of(&record, &s.answers, patient.as_ref()),
+        });
+        Ok(SubmitOutcome::Answered { outcome })
+    }
+
+    /// Sends pending check-ins whenever the link may be back, oldest first, each answered once.
+    pub async fn run_pending(self, probe_interval: Duration) {
+        let mut link = self.inner.central.link();
+        loop {
+            if let Err(e) = self.send_pending().await {
+                warn!(error = %e, "pending check-ins could not be completed; retrying");
+            }
+            tokio::select! {
+                () = self.inner.pending.notified() => {}
+                _ = link.changed() => {}
+                () = tokio::time::sleep(probe_interval.max(Duration::from_millis(200))) => {}
+            }
+        }
+    }
+
+    async fn send_pending(&self) -> Result<(), CheckinError> {
+        let store = self.inner.store.clone();
+        let pending = tokio::task::spawn_blocking(move || store.pending_outage_check_ins())
+            .await
+            .map_err(|e| CheckinError::Task(e.to_string()))??;
+        for row in pending {
+            let Some(doc) = &row.result_document else {
+                continue;
+            };
+            let s: Submission = match serde_json::from_slice(doc.as_bytes()) {
+                Ok(s) => s,
+                Err(e) => {
+                    warn!(check_in = %row.check_in_id, error = %e, "a pending check-in cannot be read; marked as error");
+                    self.inner.store.complete_check_in(
+                        &row.check_in_id,
+                        CheckInStatus::Error,
+                        None,
+                        None,
+                        now_millis(),
+                    )?;
+                    continue;
+                }
+            };
+            match self.post(&s, None).await {
+                Ok(answer) => {
+                    self.record_answer(&s, answer, true).await?;
+                }
+                Err(e) if e.is_transient() => {
+                    debug!(error = %e, "central service still unreachable; pending check-ins wait");
+                    return Ok(());
+                }
+                Err(e) => {
+                    warn!(check_in = %s.check_in_id, error = %e, "a pending check-in was refused");
+                    self.inner.store.complete_check_in(
+                        &s.check_in_id,
+                        CheckInStatus::Error,
+                        None,
+                        None,
+                        now_millis(),
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn method_str(m: Method) -> &'static str {
+    match m {
+        Method::Pin => "pin",
+        Method::Face => "face",
+        Method::StaffVisual => "staff_visual",
+    }
+}
+
+pub fn auth_method(m: Method) -> AuthMethod {
+    match m {
+        Method::Pin => AuthMethod::Pin,
+        Method::Face => AuthMethod::Face,
+        Method::StaffVisual => AuthMethod::StaffVisual,
+    }
+}
+
+fn consent_item_str(k: ConsentKind) -> &'static str {
+    match k {
+        ConsentKind::Surgery => "surgery",
+        ConsentKind::DiagnosisAndMedication => "medical_and_medication",
+        ConsentKind::HealthCheckup => "health_checkup",
+    }
+}
+
+pub fn consent_item(k: ConsentKind) -> ConsentItem {
+    match k {
+        ConsentKind::Surgery => ConsentItem::Surgery,
+        ConsentKind::DiagnosisAndMedication => ConsentItem::MedicalAndMedication,
+        ConsentKind::HealthCheckup => ConsentItem::HealthCheckup,
+    }
+}
+
+fn refusal_of(code: &str) -> Refusal {
+    match code {
+        "OQS-C2104" => Refusal::CertificateRevoked,
+        "OQS-C2103" => Refusal::CertificateExpired,
+        "OQS-C2108" => Refusal::NotRegistered,
+        "OQS-C2105" | "OQS-C2106" | "OQS-C2107" => Refusal::VerificationFailed,
+        _ => Refusal::Other,
+    }
+}
+
+fn outcome_of(r: &SingleCheckResult) -> CheckInOutcome {
+    match &r.message_body.qualification_validity {
+        Some(QualificationValidity::Valid) | Some(QualificationValidity::ValidUnregistered) => {
+            CheckInOutcome::Valid
+        }
+        Some(QualificationValidity::Invalid)
+        | Some(QualificationValidity::InvalidNewQualification) => CheckInOutcome::Invalid,
+        Some(QualificationValidity::NoQualification) => CheckInOutcome::NoQualification,
+        _ => CheckInOutcome::Other,
+    }
+}
+
+fn status_of(o: CheckInOutcome) -> CheckInStatus {
+    match o {
+        CheckInOutcome::Valid => CheckInStatus::Valid,
+        CheckInOutcome::Invalid => CheckInStatus::Invalid,
+        CheckInOutcome::NoQualification => CheckInStatus::NoQualification,
+        CheckInOutcome::PendingOutage => CheckInStatus::PendingOutage,
+        CheckInOutcome::Other => CheckInStatus::Error,
+    }
+}
+
+pub fn outcome_of_status(s: CheckInStatus) -> CheckInOutcome {
+    match s {
+        CheckInStatus::Valid => CheckInOutcome::Valid,
+        CheckInStatus::Invalid => CheckInOutcome::Invalid,
+        CheckInStatus::NoQualification => CheckInOutcome::NoQualification,
+        CheckInStatus::PendingOutage => CheckInOutcome::PendingOutage,
+        CheckInStatus::Error => CheckInOutcome::Other,
+    }
+}
+
+fn identity_of(r: &SingleCheckResult) -> Option<PatientIdentity> {
+    let first = r
+        .message_body
+        .result_list
+        .as_ref()?
+        .result_of_qualification_confirmation
+        .first()?;
+    let text = |p: &Option<oqs_protocol::Pii>| p.as_ref().map(|v| v.expose().to_owned());
+    Some(PatientIdentity {
+        name: text(&first.name).unwrap_or_default(),
+        kana: text(&first.name_kana).unwrap_or_default(),
+        sex: first
+            .sex1
+            .as_ref()
+            .map(|s| s.code().to_owned())
+            .unwrap_or_default(),
+        birth_date: text(&first.birthdate).unwrap_or_default(),
+        insurer_number: first.insurer_number.clone().unwrap_or_default(),
+        symbol: text(&first.insured_card_symbol).unwrap_or_default(),
+        number: text(&first.insured_identification_number).unwrap_or_default(),
+        branch: text(&first.insured_branch_number).unwrap_or_default(),
+    })
+}
+
+/// The reception view of a check-in.
+pub fn record_of(
+    c: &CheckIn,
+    answers: &[ConsentAnswer],
+    patient: Option<&PatientIdentity>,
+) -> CheckInRecord {
+    let at = chrono::DateTime::from_timestamp_millis(c.at)
+        .unwrap_or_default()
+        .with_timezone(&chrono::Local)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    let method = match c.method.as_str() {
+        "face" => AuthMethod::Face,
+        "staff_visual" => AuthMethod::StaffVisual,
+        _ => AuthMethod::Pin,
+    };
+    CheckInRecord {
+        check_in_id: c.check_in_id.clone(),
+        at,
+        reader: c.reader.clone(),
+        method,
+        outcome: outcome_of_status(c.status),
+        patient: patient.or(c.patient.as_ref()).map(|p| {
+            Box::new(PatientView {
+                name: Sensitive::new(p.name.clone()),
+                kana: Sensitive::new(p.kana.clone()),
+                sex: if p.sex == "2" {
+                    terminal_ipc::Sex::Female
+                } else {
+                    terminal_ipc::Sex::Male
+                },
+                birth_date: Sensitive::new(p.birth_date.clone()),
+                insurer_number: Sensitive::new(p.insurer_number.clone()),
+                symbol: Sensitive::new(p.symbol.clone()),
+                number: Sensitive::new(p.number.clone()),
+                branch: Sensitive::new(p.branch.clone()),
+                valid_until: None,
+            })
+        }),
+        consents: answers
+            .iter()
+            .filter(|a| a.given)
+            .map(|a| consent_item(a.kind))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offline_challenge_is_fixed_for_its_inputs() {
+        // The same vector is checked by crates/mock-central (offline check-ins).
+        let c = offline_challenge("1710100014", 1_790_000_000_000, &[7u8; 16]);
+        let hex: String = c.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "3c4460d7f0564c073e7f15c8eae1baf0e023ec4c06885d984e8ef48dcbbfd8ff"
+        );
+        assert_ne!(
+            c,
+            offline_challenge("1710100014", 1_790_000_000_001, &[7u8; 16])
+        );
+        assert_ne!(
+            c,
+            offline_challenge("1710100015", 1_790_000_000_000, &[7u8; 16])
+        );
+    }
+
+    #[test]
+    fn consents_map_to_the_central_vocabulary() {
+        let c = Consents::from_answers(&[
+            ConsentAnswer {
+                kind: ConsentKind::Surgery,
+                given: false,
+            },
+            ConsentAnswer {
+                kind: ConsentKind::DiagnosisAndMedication,
+                given: true,
+            },
+        ]);
+        assert!(c.pharmacists && c.diagnosis && !c.operation && !c.checkup);
+    }
+
+    #[test]
+    fn screens_follow_the_settings() {
+        let s = FacilitySettings {
+            medication_info: true,
+            diagnosis_info: false,
+            operation_info: false,
+            checkup_info: true,
+        };
+        assert_eq!(
+            screens_for(&s),
+            vec![
+                ConsentKind::DiagnosisAndMedication,
+                ConsentKind::HealthCheckup
+            ]
+        );
+    }
+}

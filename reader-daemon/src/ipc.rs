@@ -1,0 +1,143 @@
+//! The daemon's side of the local socket: requests from the app and the `oqs` tool, answered from the
+//! kiosk task, the store, the relay and the central link. Errors are typed ([`ErrorCode`]) with a sentence
+//! a clerk or an IT vendor can act on; internal details stay in the daemon's log.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use central_client::{CentralClient, LinkState};
+use facility_store::{Store, now_millis};
+use terminal_ipc::{
+    CentralLink, ErrorBody, ErrorCode, Handler, OutboxCounts, PROTOCOL_VERSION, PeerInfo, Request,
+    Response, StatusReport,
+};
+use tracing::warn;
+
+use crate::checkin::record_of;
+use crate::station::StationHandle;
+
+/// Answers requests on the local socket.
+pub struct DaemonHandler {
+    pub station: StationHandle,
+    pub store: Arc<Store>,
+    pub central: CentralClient,
+    pub started: Instant,
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> ErrorBody {
+    warn!(error = %e, "{what} failed");
+    ErrorBody::new(
+        ErrorCode::Internal,
+        format!("{what} failed; the daemon's log has the details"),
+    )
+}
+
+/// The link as clients see it.
+pub fn link_view(state: &LinkState) -> CentralLink {
+    match state {
+        LinkState::Unknown => CentralLink::Unknown,
+        LinkState::Up { .. } => CentralLink::Up,
+        LinkState::Down { since, reason } => CentralLink::Down {
+            since: chrono::DateTime::<chrono::Utc>::from(*since)
+                .with_timezone(&chrono::Local)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            reason: reason.clone(),
+        },
+    }
+}
+
+pub fn outbox_counts(store: &Store) -> Result<OutboxCounts, facility_store::StoreError> {
+    let c = store.outbox_counts()?;
+    Ok(OutboxCounts {
+        received: c.received,
+        sending: c.sending,
+        answered: c.answered,
+        failed: c.failed,
+    })
+}
+
+/// Start and end (ms) of today in local time.
+fn today_bounds() -> (i64, i64) {
+    use chrono::{Local, TimeZone};
+    let now = Local::now();
+    let start = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|d| Local.from_local_datetime(&d).earliest())
+        .map(|d| d.timestamp_millis())
+        .unwrap_or_else(|| now_millis() - 86_400_000);
+    (start, start + 86_400_000)
+}
+
+impl Handler for DaemonHandler {
+    async fn handle(&self, _peer: &PeerInfo, request: Request) -> Result<Response, ErrorBody> {
+        match request {
+            Request::Status => {
+                let store = self.store.clone();
+                let outbox = tokio::task::spawn_blocking(move || outbox_counts(&store))
+                    .await
+                    .map_err(|e| internal("reading the outbox", e))?
+                    .map_err(|e| internal("reading the outbox", e))?;
+                Ok(Response::Status(StatusReport {
+                    daemon_version: format!("oqs-readerd {}", env!("CARGO_PKG_VERSION")),
+                    protocol: PROTOCOL_VERSION,
+                    readers: self.station.readers().await,
+                    central: link_view(&self.central.link_state()),
+                    outbox,
+                    uptime_secs: self.started.elapsed().as_secs(),
+                }))
+            }
+            Request::Kiosk { reader, action } => {
+                self.station.kiosk(reader, action).await?;
+                Ok(Response::Accepted)
+            }
+            Request::TodayCheckIns => {
+                let (from, to) = today_bounds();
+                let store = self.store.clone();
+                let rows = tokio::task::spawn_blocking(move || store.check_ins_between(from, to))
+                    .await
+                    .map_err(|e| internal("reading today's check-ins", e))?
+                    .map_err(|e| internal("reading today's check-ins", e))?;
+                Ok(Response::CheckIns {
+                    check_ins: rows.iter().map(|c| record_of(c, &[], None)).collect(),
+                })
+            }
+            Request::CheckInDetail { check_in_id } => {
+                let store = self.store.clone();
+                let id = check_in_id.clone();
+                let row = tokio::task::spawn_blocking(move || store.check_in(&id))
+                    .await
+                    .map_err(|e| internal("reading the check-in", e))?
+                    .map_err(|e| internal("reading the check-in", e))?;
+                match row {
+                    Some(c) => Ok(Response::CheckIn {
+                        check_in: record_of(&c, &[], None),
+                    }),
+                    None => Err(ErrorBody::new(
+                        ErrorCode::NotFound,
+                        format!("no check-in `{check_in_id}`"),
+                    )),
+                }
+            }
+            Request::OutboxSummary => {
+                let store = self.store.clone();
+                let counts = tokio::task::spawn_blocking(move || outbox_counts(&store))
+                    .await
+                    .map_err(|e| internal("reading the outbox", e))?
+                    .map_err(|e| internal("reading the outbox", e))?;
+                Ok(Response::OutboxSummary { counts })
+            }
+            other => Err(ErrorBody::new(
+                ErrorCode::Unsupported,
+                format!("this daemon does not handle `{}` yet", request_name(&other)),
+            )),
+        }
+    }
+}
+
+fn request_name(r: &Request) -> String {
+    serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "request".into())
+}

@@ -1,0 +1,947 @@
+//! The kiosk at work: one task that owns a [`Kiosk`] per reader, feeds it events from the card driver,
+//! the local socket and its inactivity timer, and carries out the [`Effect`]s it returns.
+//!
+//! Everything that touches a kiosk happens on this one task, in order, so two clients pressing buttons at
+//! once cannot interleave inside a transition. Slow work (the card, the central service) runs elsewhere and
+//! comes back as an [`Input`]; each answer carries the card session it belongs to, and answers for a session
+//! that has ended are dropped.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use myna_card::{CardError, PinState, ReaderEvent};
+use terminal_ipc::{
+    AuthMethod, CheckInOutcome, ErrorBody, ErrorCode, Event, EventPublisher, KioskAction,
+    KioskNotice, KioskScreen, ReaderChange, ReaderStatus,
+};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use crate::card_driver::{
+    CardCommand, CardReport, IdentifiedCard, ReportSink, SessionHandle, spawn_session,
+};
+use crate::checkin::{
+    CheckinService, Consents, OfflineProof, SignedServerChallenge, Submission, SubmitOutcome,
+    consent_item,
+};
+use crate::kiosk::{
+    CardFacts, CardProblem, ConsentKind, Effect, Kiosk, KioskConfig, KioskEvent, KioskState,
+    Method, Outcome, Refusal,
+};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Settings of the kiosk task.
+#[derive(Debug, Clone)]
+pub struct StationSettings {
+    pub inactivity_timeout: Duration,
+    pub max_face_attempts: u8,
+    /// Readers with a card-face scanner and a camera.
+    pub face_capable: Vec<String>,
+}
+
+/// Requests from the local socket.
+pub enum Command {
+    Kiosk {
+        reader: Option<String>,
+        action: KioskAction,
+        reply: oneshot::Sender<Result<(), ErrorBody>>,
+    },
+    Readers {
+        reply: oneshot::Sender<Vec<ReaderStatus>>,
+    },
+}
+
+/// Everything the kiosk task reacts to.
+pub enum Input {
+    Card(CardReport),
+    Command(Command),
+    /// A challenge was fetched (or not: outage) for a PIN verification.
+    Challenge {
+        reader: String,
+        session: u64,
+        server: Option<(crate::checkin::ServerChallenge, Vec<u8>)>,
+    },
+    /// The consent screens for a new card are known.
+    Screens {
+        reader: String,
+        session: u64,
+        screens: Vec<ConsentKind>,
+    },
+    /// Face matching was asked for; it is not available in this build.
+    FaceUnavailable {
+        reader: String,
+        session: u64,
+    },
+    /// A submission ended.
+    Submitted {
+        reader: String,
+        session: u64,
+        check_in_id: String,
+        outcome: Result<SubmitOutcome, String>,
+    },
+}
+
+/// A handle the socket handler uses.
+#[derive(Clone)]
+pub struct StationHandle {
+    tx: mpsc::UnboundedSender<Input>,
+}
+
+impl StationHandle {
+    /// Where the reader monitor's reports go.
+    pub fn card_sink(&self) -> ReportSink {
+        let input = self.tx.clone();
+        Arc::new(move |r| input.send(Input::Card(r)).is_ok())
+    }
+
+    pub async fn kiosk(
+        &self,
+        reader: Option<String>,
+        action: KioskAction,
+    ) -> Result<(), ErrorBody> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Input::Command(Command::Kiosk {
+                reader,
+                action,
+                reply,
+            }))
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    pub async fn readers(&self) -> Vec<ReaderStatus> {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .tx
+            .send(Input::Command(Command::Readers { reply }))
+            .is_err()
+        {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+}
+
+fn stopped() -> ErrorBody {
+    ErrorBody::new(
+        ErrorCode::Internal,
+        "the kiosk is not running; see the daemon's log",
+    )
+}
+
+/// One card in a reader, from insertion to the end of its check-in.
+struct Session {
+    handle: SessionHandle,
+    card: Option<IdentifiedCard>,
+    /// The PIN between the kiosk client and the card; zeroized when dropped.
+    pin: Option<myna_card::Pin>,
+    server: Option<(crate::checkin::ServerChallenge, Vec<u8>)>,
+    offline: Option<OfflineProof>,
+    signatures: Vec<Vec<u8>>,
+    screens_ready: bool,
+    check_in_id: Option<String>,
+}
+
+struct Slot {
+    kiosk: Kiosk,
+    card_present: bool,
+    session: Option<Session>,
+    deadline: Option<Instant>,
+    /// The last screen published, so a transition that does not change it is not sent again.
+    screen: KioskScreen,
+    /// The check-in of the current (or last) card, for the result screen.
+    last_check_in: Option<String>,
+    last_outcome: Option<CheckInOutcome>,
+}
+
+/// The kiosk task.
+pub struct Station {
+    settings: StationSettings,
+    service: CheckinService,
+    events: EventPublisher,
+    slots: BTreeMap<String, Slot>,
+    next_session: u64,
+    tx: mpsc::UnboundedSender<Input>,
+    rx: mpsc::UnboundedReceiver<Input>,
+}
+
+impl Station {
+    pub fn new(
+        settings: StationSettings,
+        service: CheckinService,
+        events: EventPublisher,
+    ) -> (Self, StationHandle) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            Self {
+                settings,
+                service,
+                events,
+                slots: BTreeMap::new(),
+                next_session: 1,
+                tx: tx.clone(),
+                rx,
+            },
+            StationHandle { tx },
+        )
+    }
+
+    /// Runs until every handle is dropped.
+    pub async fn run(mut self) {
+        loop {
+            let deadline = self.slots.values().filter_map(|s| s.deadline).min();
+            let input = match deadline {
+                Some(d) => tokio::select! {
+                    input = self.rx.recv() => input,
+                    () = tokio::time::sleep_until(d.into()) => { self.timeouts(); continue; }
+                },
+                None => self.rx.recv().await,
+            };
+            let Some(input) = input else { break };
+            match input {
+                Input::Card(report) => self.card_report(report),
+                Input::Command(Command::Kiosk {
+                    reader,
+                    action,
+                    reply,
+                }) => {
+                    let result = self.action(reader, action);
+                    let _ = reply.send(result);
+                }
+                Input::Command(Command::Readers { reply }) => {
+                    let _ = reply.send(self.reader_statuses());
+                }
+                Input::Challenge {
+                    reader,
+                    session,
+                    server,
+                } => self.challenge_ready(&reader, session, server),
+                Input::Screens {
+                    reader,
+                    session,
+                    screens,
+                } => {
+                    if let Some(slot) = self.slots.get_mut(&reader) {
+                        if let Some(s) = slot.session.as_mut().filter(|s| s.handle.id == session) {
+                            s.screens_ready = true;
+                            slot.kiosk.set_consent_screens(screens);
+                        }
+                    }
+                }
+                Input::Submitted {
+                    reader,
+                    session,
+                    check_in_id,
+                    outcome,
+                } => self.submitted(&reader, session, check_in_id, outcome),
+                Input::FaceUnavailable { reader, session } => {
+                    if self.current(&reader, session) {
+                        self.feed(
+                            &reader,
+                            KioskEvent::FaceAttempted {
+                                result: crate::kiosk::FaceAttempt::NotMatched,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn slot(&mut self, reader: &str) -> &mut Slot {
+        let face = self.settings.face_capable.iter().any(|r| r == reader);
+        let config = KioskConfig {
+            face_capable_reader: face,
+            max_face_attempts: self.settings.max_face_attempts,
+            ..KioskConfig::default()
+        };
+        self.slots.entry(reader.to_owned()).or_insert_with(|| Slot {
+            kiosk: Kiosk::new(config),
+            card_present: false,
+            session: None,
+            deadline: None,
+            screen: KioskScreen::Idle,
+            last_check_in: None,
+            last_outcome: None,
+        })
+    }
+
+    fn reader_statuses(&self) -> Vec<ReaderStatus> {
+        self.slots
+            .iter()
+            .map(|(name, slot)| ReaderStatus {
+                name: name.clone(),
+                card_present: slot.card_present,
+                kiosk: slot.screen.clone(),
+            })
+            .collect()
+    }
+
+    fn card_report(&mut self, report: CardReport) {
+        match report {
+            CardReport::Reader(event) => self.reader_event(event),
+            CardReport::Identified {
+                reader,
+                session,
+                result,
+            } => {
+                if !self.current(&reader, session) {
+                    return;
+                }
+                let event = match result {
+                    Ok(card) => {
+                        let facts = CardFacts {
+                            has_pin: !matches!(card.pin, PinState::NotSet),
+                            smartphone: card.smartphone,
+                            certificate_expiring: false,
+                        };
+                        if let Some(s) = self.slot(&reader).session.as_mut() {
+                            s.card = Some(card);
+                        }
+                        KioskEvent::CardIdentified { card: facts }
+                    }
+                    Err(e) if e.is_card_gone() => return,
+                    Err(e) => {
+                        info!(reader = %reader, error = %e, "card cannot be used");
+                        KioskEvent::CardRejected {
+                            problem: match e {
+                                CardError::NotMyNumberCard | CardError::NotFound(_) => {
+                                    CardProblem::NotMyNumberCard
+                                }
+                                CardError::SharingViolation => CardProblem::ReaderBusy,
+                                _ => CardProblem::Unreadable,
+                            },
+                        }
+                    }
+                };
+                self.feed(&reader, event);
+            }
+            CardReport::PinCounter {
+                reader,
+                session,
+                result,
+            } => {
+                if !self.current(&reader, session) {
+                    return;
+                }
+                let event = match result {
+                    Ok(tries_left) => KioskEvent::PinCounterRead { tries_left },
+                    Err(CardError::PinBlocked | CardError::NoPinSet) => KioskEvent::PinBlocked,
+                    Err(e) => {
+                        warn!(reader = %reader, error = %e, "the PIN counter could not be read");
+                        return;
+                    }
+                };
+                self.feed(&reader, event);
+            }
+            CardReport::Signed {
+                reader,
+                session,
+                result,
+            } => {
+                if !self.current(&reader, session) {
+                    return;
+                }
+                let event = match result {
+                    Ok(signatures) => {
+                        if let Some(s) = self.slot(&reader).session.as_mut() {
+                            s.signatures = signatures;
+                        }
+                        KioskEvent::PinAccepted
+                    }
+                    Err(CardError::WrongPin { tries_left }) => {
+                        KioskEvent::PinRejected { tries_left }
+                    }
+                    Err(CardError::PinBlocked) => KioskEvent::PinBlocked,
+                    Err(e) => {
+                        warn!(reader = %reader, error = %e, "the card could not verify the PIN");
+                        return;
+                    }
+                };
+                self.feed(&reader, event);
+            }
+        }
+    }
+
+    fn current(&mut self, reader: &str, session: u64) -> bool {
+        self.slots
+            .get(reader)
+            .and_then(|s| s.session.as_ref())
+            .is_some_and(|s| s.handle.id == session)
+    }
+
+    fn reader_event(&mut self, event: ReaderEvent) {
+        match event {
+            ReaderEvent::ReaderAdded { reader } => {
+                self.slot(&reader);
+                self.publish_reader(&reader, ReaderChange::Attached);
+            }
+            ReaderEvent::ReaderRemoved { reader } => {
+                self.card_gone(&reader);
+                self.publish_reader(&reader, ReaderChange::Detached);
+            }
+            ReaderEvent::CardInserted { reader, .. } => {
+                let id = self.next_session;
+                self.next_session += 1;
+                let handle = match spawn_session(reader.clone(), id, self.card_sender()) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        warn!(error = %e, "no card session");
+                        return;
+                    }
+                };
+                info!(reader = %reader, session = id, "card inserted");
+                let slot = self.slot(&reader);
+                slot.card_present = true;
+                if slot.session.is_some() || !matches!(slot.kiosk.state(), KioskState::Idle) {
+                    // A card arrived while the last one's result is still on screen.
+                    let _ = slot.kiosk.handle(KioskEvent::CardRemoved);
+                }
+                slot.session = Some(Session {
+                    handle,
+                    card: None,
+                    pin: None,
+                    server: None,
+                    offline: None,
+                    signatures: Vec::new(),
+                    screens_ready: false,
+                    check_in_id: None,
+                });
+                self.publish_reader(&reader, ReaderChange::CardInserted);
+                if let Some(screens) = self.service.known_consent_screens() {
+                    self.slot(&reader).kiosk.set_consent_screens(screens);
+                }
+                // The consent screens are refreshed while the card is read.
+                let service = self.service.clone();
+                let tx = self.tx.clone();
+                let fallback = KioskConfig::default().consent_screens;
+                let r = reader.clone();
+                tokio::spawn(async move {
+                    let screens = service.consent_screens(&fallback).await;
+                    let _ = tx.send(Input::Screens {
+                        reader: r,
+                        session: id,
+                        screens,
+                    });
+                });
+                self.feed(&reader, KioskEvent::CardInserted);
+            }
+            ReaderEvent::CardRemoved { reader } => {
+                info!(reader = %reader, "card removed");
+                self.card_gone(&reader);
+                self.publish_reader(&reader, ReaderChange::CardRemoved);
+            }
+            ReaderEvent::PcscdLost => {
+                warn!("the smart card service (pcscd) is gone; every card counts as removed");
+                let readers: Vec<String> = self.slots.keys().cloned().collect();
+                for r in readers {
+                    self.card_gone(&r);
+                }
+            }
+            ReaderEvent::PcscdBack => info!("the smart card service (pcscd) is back"),
+        }
+    }
+
+    fn card_gone(&mut self, reader: &str) {
+        let Some(slot) = self.slots.get_mut(reader) else {
+            return;
+        };
+        slot.card_present = false;
+        let interrupted = !matches!(
+            slot.kiosk.state(),
+            KioskState::Idle | KioskState::Done { .. } | KioskState::Querying { .. }
+        );
+        if matches!(slot.kiosk.state(), KioskState::Idle) {
+            slot.session = None;
+            return;
+        }
+        if interrupted {
+            self.publish_screen(
+                reader,
+                KioskScreen::Notice {
+                    notice: KioskNotice::CardRemoved,
+                },
+            );
+        }
+        self.feed(reader, KioskEvent::CardRemoved);
+    }
+
+    fn card_sender(&self) -> ReportSink {
+        let input = self.tx.clone();
+        Arc::new(move |r| input.send(Input::Card(r)).is_ok())
+    }
+
+    fn timeouts(&mut self) {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.deadline.is_some_and(|d| d <= now))
+            .map(|(r, _)| r.clone())
+            .collect();
+        for reader in due {
+            info!(reader = %reader, "kiosk inactivity timeout");
+            if let Some(slot) = self.slots.get_mut(&reader) {
+                slot.deadline = None;
+            }
+            self.feed(&reader, KioskEvent::Timeout);
+        }
+    }
+
+    /// Applies an event and carries out its effects. Illegal events are logged and ignored (they come from
+    /// the card side here; client actions are checked in [`Station::action`]).
+    fn feed(&mut self, reader: &str, event: KioskEvent) {
+        if let Err(e) = self.try_feed(reader, event) {
+            debug!(reader = %reader, error = %e, "event ignored");
+        }
+    }
+
+    fn try_feed(
+        &mut self,
+        reader: &str,
+        event: KioskEvent,
+    ) -> Result<(), crate::kiosk::IllegalTransition> {
+        let slot = self.slot(reader);
+        let effects = slot.kiosk.handle(event)?;
+        for effect in effects {
+            self.effect(reader, effect);
+        }
+        self.after_transition(reader);
+        Ok(())
+    }
+
+    fn after_transition(&mut self, reader: &str) {
+        let timeout = self.settings.inactivity_timeout;
+        let slot = self.slot(reader);
+        let waits_for_patient = matches!(
+            slot.kiosk.state(),
+            KioskState::MethodChoice { .. }
+                | KioskState::PinEntry { .. }
+                | KioskState::FaceMatching { .. }
+                | KioskState::StaffVisual { .. }
+                | KioskState::Consents { .. }
+                | KioskState::Done { .. }
+        );
+        slot.deadline = waits_for_patient.then(|| Instant::now() + timeout);
+        if matches!(slot.kiosk.state(), KioskState::Idle) && !slot.card_present {
+            slot.session = None;
+        }
+        let screen = screen_of(slot);
+        self.publish_screen(reader, screen);
+    }
+
+    fn publish_screen(&mut self, reader: &str, screen: KioskScreen) {
+        let slot = self.slot(reader);
+        if slot.screen == screen {
+            return;
+        }
+        slot.screen = screen.clone();
+        debug!(reader = %reader, screen = ?screen, "kiosk screen");
+        self.events.publish(Event::Kiosk {
+            reader: reader.to_owned(),
+            screen,
+        });
+    }
+
+    fn publish_reader(&self, reader: &str, change: ReaderChange) {
+        self.events.publish(Event::Reader {
+            reader: reader.to_owned(),
+            change,
+        });
+    }
+
+    fn effect(&mut self, reader: &str, effect: Effect) {
+        let Some(id) = self.slot(reader).session.as_ref().map(|s| s.handle.id) else {
+            return;
+        };
+        match effect {
+            Effect::IdentifyCard => self.send_card(reader, CardCommand::Identify),
+            Effect::ReadPinCounter => self.send_card(reader, CardCommand::ReadPinCounter),
+            Effect::VerifyPinAndSign => {
+                let service = self.service.clone();
+                let tx = self.tx.clone();
+                let reader = reader.to_owned();
+                tokio::spawn(async move {
+                    let server = service.server_challenge().await;
+                    let _ = tx.send(Input::Challenge {
+                        reader,
+                        session: id,
+                        server,
+                    });
+                });
+            }
+            Effect::RunFaceAttempt => {
+                // Face matching is not built yet: every attempt answers "not matched", so the kiosk offers
+                // the other methods after the configured attempts.
+                info!(reader = %reader, "face matching is not available in this build");
+                let _ = self.tx.send(Input::FaceUnavailable {
+                    reader: reader.to_owned(),
+                    session: id,
+                });
+            }
+            Effect::StopCamera => {}
+            Effect::AskStaff => info!(reader = %reader, "staff visual check requested"),
+            Effect::CancelStaffRequest => {
+                info!(reader = %reader, "staff visual check withdrawn")
+            }
+            Effect::SubmitCheckin { method, answers } => self.submit(reader, method, answers),
+            Effect::EndCardSession => {
+                let slot = self.slot(reader);
+                if let Some(s) = slot.session.as_mut() {
+                    // The PIN is zeroized on drop.
+                    s.pin = None;
+                    s.signatures.clear();
+                    s.server = None;
+                }
+                if !slot.card_present {
+                    slot.session = None;
+                }
+            }
+        }
+    }
+
+    fn send_card(&mut self, reader: &str, command: CardCommand) {
+        if let Some(s) = self.slot(reader).session.as_ref() {
+            if !s.handle.send(command) {
+                warn!(reader = %reader, "the card session has ended");
+            }
+        }
+    }
+
+    fn challenge_ready(
+        &mut self,
+        reader: &str,
+        session: u64,
+        server: Option<(crate::checkin::ServerChallenge, Vec<u8>)>,
+    ) {
+        if !self.current(reader, session) {
+            return;
+        }
+        let facility = self.service.facility_code().to_owned();
+        let slot = self.slot(reader);
+        let Some(s) = slot.session.as_mut() else {
+            return;
+        };
+        let Some(pin) = s.pin.take() else {
+            return;
+        };
+        let offline = match OfflineProof::new() {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(error = %e, "no offline proof");
+                return;
+            }
+        };
+        let mut challenges = Vec::new();
+        if let Some((_, bytes)) = &server {
+            challenges.push(bytes.clone());
+        }
+        challenges.push(offline.challenge(&facility));
+        s.server = server;
+        s.offline = Some(offline);
+        s.handle
+            .send(CardCommand::VerifyPinAndSign { pin, challenges });
+    }
+
+    fn submit(&mut self, reader: &str, method: Method, answers: Vec<crate::kiosk::ConsentAnswer>) {
+        let at_ms = facility_store::now_millis();
+        let check_in_id = self.service.new_check_in_id(at_ms);
+        let slot = self.slot(reader);
+        let Some(s) = slot.session.as_mut() else {
+            return;
+        };
+        let id = s.handle.id;
+        s.check_in_id = Some(check_in_id.clone());
+        slot.last_check_in = Some(check_in_id.clone());
+        let Some(card) = &s.card else {
+            return;
+        };
+        let offline = match s.offline.clone() {
+            Some(o) => o,
+            None => match OfflineProof::new() {
+                Ok(o) => o,
+                Err(e) => {
+                    warn!(error = %e, "no offline proof");
+                    return;
+                }
+            },
+        };
+        let (server, offline_signature) = match (&s.server, s.signatures.as_slice()) {
+            (Some((c, _)), [server_sig, offline_sig]) => (
+                Some(SignedServerChallenge {
+                    challenge_id: c.challenge_id.clone(),
+                    signature: B64.encode(server_sig),
+                }),
+                Some(B64.encode(offline_sig)),
+            ),
+            (None, [offline_sig]) => (None, Some(B64.encode(offline_sig))),
+            _ => (None, None),
+        };
+        let submission = Submission {
+            check_in_id: check_in_id.clone(),
+            at_ms,
+            reader: reader.to_owned(),
+            method,
+            auth_certificate: B64.encode(&card.auth_certificate),
+            server,
+            offline,
+            offline_signature,
+            consents: Consents::from_answers(&answers),
+            answers,
+        };
+        let service = self.service.clone();
+        let tx = self.tx.clone();
+        let reader = reader.to_owned();
+        tokio::spawn(async move {
+            let outcome = service.submit(submission).await.map_err(|e| e.to_string());
+            let _ = tx.send(Input::Submitted {
+                reader,
+                session: id,
+                check_in_id,
+                outcome,
+            });
+        });
+    }
+
+    fn submitted(
+        &mut self,
+        reader: &str,
+        session: u64,
+        check_in_id: String,
+        outcome: Result<SubmitOutcome, String>,
+    ) {
+        let slot = self.slot(reader);
+        // The session may have ended (card taken early); the kiosk still waits in `Querying`.
+        let still_querying = matches!(slot.kiosk.state(), KioskState::Querying { .. })
+            && slot.last_check_in.as_deref() == Some(check_in_id.as_str());
+        if !still_querying {
+            debug!(session, "a late check-in answer");
+            return;
+        }
+        slot.last_outcome = match &outcome {
+            Ok(SubmitOutcome::Answered { outcome }) => Some(*outcome),
+            Ok(SubmitOutcome::Deferred) => Some(CheckInOutcome::PendingOutage),
+            _ => None,
+        };
+        let event = match outcome {
+            Ok(SubmitOutcome::Answered { .. }) => KioskEvent::CheckinAnswered,
+            Ok(SubmitOutcome::Deferred) => KioskEvent::CheckinDeferred,
+            Ok(SubmitOutcome::Refused { refusal, code }) => {
+                info!(reader = %reader, code = %code, "check-in refused");
+                KioskEvent::CheckinRefused { refusal }
+            }
+            Err(e) => {
+                warn!(reader = %reader, error = %e, "the check-in could not be recorded");
+                KioskEvent::CheckinRefused {
+                    refusal: Refusal::Other,
+                }
+            }
+        };
+        self.feed(reader, event);
+    }
+
+    /// A client's action on the kiosk screen.
+    fn action(&mut self, reader: Option<String>, action: KioskAction) -> Result<(), ErrorBody> {
+        let reader = match reader {
+            Some(r) if self.slots.contains_key(&r) => r,
+            Some(r) => {
+                return Err(ErrorBody::new(
+                    ErrorCode::NotFound,
+                    format!("no reader called `{r}`"),
+                ));
+            }
+            None => {
+                let mut with_card = self.slots.iter().filter(|(_, s)| s.card_present);
+                match (with_card.next(), with_card.next()) {
+                    (Some((r, _)), None) => r.clone(),
+                    (None, _) if self.slots.len() == 1 => {
+                        self.slots.keys().next().cloned().unwrap_or_default()
+                    }
+                    (None, _) => {
+                        return Err(ErrorBody::new(
+                            ErrorCode::InvalidState,
+                            "no card is in any reader",
+                        ));
+                    }
+                    _ => {
+                        return Err(ErrorBody::new(
+                            ErrorCode::BadRequest,
+                            "several readers have a card; name the reader",
+                        ));
+                    }
+                }
+            }
+        };
+        let event = match action {
+            KioskAction::ChooseMethod { method } => {
+                let method = match method {
+                    AuthMethod::Pin => Method::Pin,
+                    AuthMethod::Face => Method::Face,
+                    AuthMethod::StaffVisual => Method::StaffVisual,
+                };
+                if let KioskState::MethodChoice { offered, .. } = self.slot(&reader).kiosk.state() {
+                    let refused = match method {
+                        Method::Pin if !offered.pin => Some(
+                            "this card has no PIN (顔認証マイナンバーカード); use face or staff visual check",
+                        ),
+                        Method::Face if !offered.face => {
+                            Some("face authentication is not available on this reader")
+                        }
+                        _ => None,
+                    };
+                    if let Some(message) = refused {
+                        return Err(ErrorBody::new(ErrorCode::InvalidState, message));
+                    }
+                }
+                KioskEvent::MethodChosen { method }
+            }
+            KioskAction::EnterPin { pin } => {
+                let pin = myna_card::Pin::new(pin.digits()).map_err(|_| {
+                    ErrorBody::new(ErrorCode::BadRequest, "the PIN must be exactly 4 digits")
+                })?;
+                let slot = self.slot(&reader);
+                if !matches!(slot.kiosk.state(), KioskState::PinEntry { .. }) {
+                    return Err(illegal_state(slot.kiosk.state(), "a PIN"));
+                }
+                if let Some(s) = slot.session.as_mut() {
+                    s.pin = Some(pin);
+                }
+                KioskEvent::PinSubmitted
+            }
+            KioskAction::AnswerConsent { item, agreed } => {
+                let slot = self.slot(&reader);
+                match slot.kiosk.state() {
+                    KioskState::Consents { current, .. } if consent_item(*current) == item => {}
+                    KioskState::Consents { current, .. } => {
+                        return Err(ErrorBody::new(
+                            ErrorCode::InvalidState,
+                            format!(
+                                "the kiosk shows the {:?} consent screen, not {item:?}",
+                                consent_item(*current)
+                            ),
+                        ));
+                    }
+                    other => return Err(illegal_state(other, "a consent answer")),
+                }
+                KioskEvent::ConsentAnswered { given: agreed }
+            }
+            // The machine has no cancel of its own: the patient leaving the flow is handled like the
+            // inactivity timeout (undo, end the card session, wait for the card to be removed).
+            KioskAction::Cancel => KioskEvent::Timeout,
+            KioskAction::StartStaffVisualCheck { .. } => KioskEvent::StaffVisualRequested,
+            KioskAction::ConfirmStaffVisualCheck { same_person, .. } => {
+                if same_person {
+                    KioskEvent::StaffConfirmed
+                } else {
+                    KioskEvent::StaffDeclined
+                }
+            }
+        };
+        let audited = match &event {
+            KioskEvent::StaffVisualRequested => Some("visual_check_started"),
+            KioskEvent::StaffConfirmed => Some("visual_check_confirmed"),
+            KioskEvent::StaffDeclined => Some("visual_check_declined"),
+            _ => None,
+        };
+        self.try_feed(&reader, event)
+            .map_err(|e| ErrorBody::new(ErrorCode::InvalidState, e.to_string()))?;
+        if let Some(action) = audited {
+            // Every visual-check action is in the audit log (DESIGN.md §5). Staff accounts are not built
+            // yet: the actor is the local socket's user.
+            let entry = facility_store::AuditEntry {
+                actor: "staff (local socket)".into(),
+                action: action.into(),
+                patient_ref: None,
+                items: Vec::new(),
+                method: Some("card".into()),
+                reason: None,
+                detail: Some(format!("reader {reader}")),
+            };
+            if let Err(e) = self
+                .service
+                .store()
+                .append_audit(&entry, facility_store::now_millis())
+            {
+                warn!(error = %e, "the visual check could not be written to the audit log");
+                return Err(ErrorBody::new(
+                    ErrorCode::Internal,
+                    "the visual check could not be written to the audit log; see the daemon's log",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn illegal_state(state: &KioskState, what: &str) -> ErrorBody {
+    let name = serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.get("state").and_then(|s| s.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    ErrorBody::new(
+        ErrorCode::InvalidState,
+        format!("the kiosk does not take {what} now (it is in `{name}`)"),
+    )
+}
+
+/// What the kiosk shows for its state.
+fn screen_of(slot: &Slot) -> KioskScreen {
+    match slot.kiosk.state() {
+        KioskState::Idle => KioskScreen::Idle,
+        KioskState::Identifying
+        | KioskState::PinCounter { .. }
+        | KioskState::PinVerifying { .. } => KioskScreen::CardPresent,
+        KioskState::MethodChoice { offered, .. } => {
+            let mut methods = Vec::new();
+            if offered.face {
+                methods.push(AuthMethod::Face);
+            }
+            if offered.pin {
+                methods.push(AuthMethod::Pin);
+            }
+            if offered.staff_visual {
+                methods.push(AuthMethod::StaffVisual);
+            }
+            KioskScreen::MethodChoice { methods }
+        }
+        KioskState::PinEntry { tries_left, .. } => KioskScreen::PinEntry {
+            tries_left: *tries_left,
+        },
+        KioskState::FaceMatching { .. } => KioskScreen::FaceCapture,
+        KioskState::StaffVisual { .. } => KioskScreen::StaffVisualCheck,
+        KioskState::Consents { current, .. } => KioskScreen::Consent {
+            item: consent_item(*current),
+        },
+        KioskState::Querying { .. } => KioskScreen::Querying,
+        KioskState::Done { outcome, .. } => {
+            let notice = |notice| KioskScreen::Notice { notice };
+            match outcome {
+                Outcome::Confirmed { .. } | Outcome::PendingOutage { .. } => KioskScreen::Result {
+                    check_in_id: slot.last_check_in.clone().unwrap_or_default(),
+                    outcome: if matches!(outcome, Outcome::PendingOutage { .. }) {
+                        CheckInOutcome::PendingOutage
+                    } else {
+                        slot.last_outcome.unwrap_or(CheckInOutcome::Other)
+                    },
+                },
+                Outcome::PinBlocked => notice(KioskNotice::PinLocked),
+                Outcome::CardProblem {
+                    problem: CardProblem::NotMyNumberCard,
+                } => notice(KioskNotice::NotMyNumberCard),
+                Outcome::CardProblem { .. } => notice(KioskNotice::ReaderError),
+                Outcome::Refused {
+                    refusal: Refusal::CertificateRevoked,
+                } => notice(KioskNotice::CertificateRevoked),
+                Outcome::Refused {
+                    refusal: Refusal::CertificateExpired,
+                } => notice(KioskNotice::CertificateExpired),
+                Outcome::Refused { .. } | Outcome::StaffDeclined => notice(KioskNotice::Other),
+                Outcome::TimedOut => notice(KioskNotice::Timeout),
+            }
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Helpers for the kiosk tests: synthetic cards inserted into a vpcd reader of the harness's pcscd, and the
+//! `oqs` tool driving the kiosk over the daemon's socket.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{Process, bin, wait_for};
+
+/// Card profiles issued by `oqs-virtual-card issue --variant mixed`: card N has variant N (1-based).
+pub const NORMAL: u32 = 1;
+pub const PIN_BLOCKED: u32 = 2;
+pub const FACE_ONLY: u32 = 3;
+pub const REVOKED: u32 = 6;
+
+/// A folder of issued card profiles (and the mock JPKI CA they chain to).
+pub struct Cards {
+    pub dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Cards {
+    /// Issues `count` cards cycling through every variant (normal, pin-blocked, face-only, cert-expired,
+    /// cert-expiring, revoked, smartphone).
+    pub fn issue(count: u32) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("cards");
+        let out = Command::new(bin("oqs-virtual-card"))
+            .args(["issue", "--out"])
+            .arg(&dir)
+            .args([
+                "--count",
+                &count.to_string(),
+                "--variant",
+                "mixed",
+                "--seed",
+                "7",
+            ])
+            .output()
+            .expect("run oqs-virtual-card issue");
+        assert!(
+            out.status.success(),
+            "oqs-virtual-card issue failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self { dir, _tmp: tmp }
+    }
+
+    pub fn profile(&self, index: u32) -> PathBuf {
+        self.dir.join(format!("card-{index:04}.toml"))
+    }
+
+    fn value(&self, index: u32) -> toml::Table {
+        let text = std::fs::read_to_string(self.profile(index)).expect("read profile");
+        text.parse().expect("profile is TOML")
+    }
+
+    /// The card's authentication PIN.
+    pub fn pin(&self, index: u32) -> String {
+        self.value(index)["auth_pin"]
+            .as_str()
+            .expect("card has a PIN")
+            .to_owned()
+    }
+
+    /// Name, kana and birth date (YYYY-MM-DD) of the holder.
+    pub fn holder(&self, index: u32) -> (String, String, String) {
+        let v = self.value(index);
+        let h = v["holder"].as_table().expect("holder");
+        let s = |k: &str| h[k].as_str().unwrap_or_default().to_owned();
+        (s("name"), s("kana"), s("birth_date"))
+    }
+}
+
+/// A virtual card inserted into a vpcd reader by `oqs-virtual-card serve`; removed when dropped.
+pub struct InsertedCard {
+    child: Child,
+    log: PathBuf,
+}
+
+impl InsertedCard {
+    pub fn insert(cards: &Cards, index: u32, port: u16, log_dir: &Path) -> Self {
+        let log = log_dir.join(format!("card-{index}-{}.log", std::process::id()));
+        let file = std::fs::File::create(&log).expect("card log");
+        let child = Command::new(bin("oqs-virtual-card"))
+            .args(["serve", "--profile"])
+            .arg(cards.profile(index))
+            .args(["--port", &port.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .expect("start oqs-virtual-card serve");
+        let card = Self { child, log };
+        wait_for("the card to be inserted", Duration::from_secs(20), || {
+            std::fs::read_to_string(&card.log)
+                .ok()
+                .filter(|t| t.contains("inserted into vpcd"))
+        });
+        card
+    }
+
+    /// Takes the card out (closes the server's stdin) and waits for the server to end.
+    pub fn remove(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for InsertedCard {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The `oqs` tool, pointed at one daemon's socket.
+pub struct Oqs {
+    pub socket: PathBuf,
+}
+
+impl Oqs {
+    pub fn new(daemon_root: &Path) -> Self {
+        Self {
+            socket: daemon_root.join("run/oqs-readerd.sock"),
+        }
+    }
+
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(bin("oqs"))
+            .args(args)
+            .env("OQS_SOCKET", &self.socket)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start oqs");
+        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(text.as_bytes()).expect("write stdin");
+        }
+        child.wait_with_output().expect("oqs output")
+    }
+
+    /// Runs `oqs`, panicking with its stderr when it fails.
+    pub fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "oqs {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["status"], None)).expect("status is JSON")
+    }
+
+    /// The kiosk screen of the first reader, e.g. `{"screen":"pin_entry","tries_left":3}`.
+    pub fn screen(&self) -> serde_json::Value {
+        self.status()["readers"][0]["kiosk"].clone()
+    }
+
+    /// Waits until the kiosk shows `screen` (by name) and returns it.
+    pub fn wait_screen(&self, screen: &str) -> serde_json::Value {
+        let mut last = serde_json::Value::Null;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = self.screen();
+            if s["screen"] == screen {
+                return s;
+            }
+            if s != last {
+                last = s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the kiosk did not show `{screen}` within 30 s; it shows {last}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Answers every consent screen with `yes`/`no` until the kiosk leaves them; returns how many.
+    pub fn answer_consents(&self, answer: &str) -> usize {
+        let mut n = 0;
+        loop {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let s = loop {
+                let s = self.screen();
+                if s["screen"] != "card_present" && s["screen"] != "pin_entry" {
+                    break s;
+                }
+                assert!(Instant::now() < deadline, "kiosk stuck in {s}");
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            if s["screen"] != "consent" {
+                return n;
+            }
+            self.ok(&["kiosk", "consent", answer], None);
+            n += 1;
+        }
+    }
+
+    /// `oqs watch` in the background, its JSON lines in a file.
+    pub fn watch(&self, out: &Path) -> Process {
+        let mut cmd = Command::new(bin("oqs"));
+        cmd.arg("watch").env("OQS_SOCKET", &self.socket);
+        let mut p = Process::spawn(cmd, out.to_owned());
+        wait_for("oqs watch to subscribe", Duration::from_secs(20), || {
+            assert!(p.is_running(), "oqs watch exited: {}", p.log_text());
+            p.log_text().contains("watching events").then_some(())
+        });
+        p
+    }
+}
+
+/// The JSON lines an `oqs watch` wrote so far.
+pub fn watched(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Files in `dir` (not `.tmp`), sorted.
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.ends_with(".tmp"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// `text` contains `digits` as a number of its own (not inside a longer run of digits).
+pub fn contains_standalone_digits(text: &str, digits: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(digits) {
+        let start = from + pos;
+        let end = start + digits.len();
+        let before = start > 0 && bytes[start - 1].is_ascii_digit();
+        let after = end < bytes.len() && bytes[end].is_ascii_digit();
+        if !before && !after {
+            return true;
+        }
+        from = start + 1;
+    }
+    false
+}
