@@ -26,6 +26,9 @@ use terminal_ipc::{
 };
 use virtual_card::{CardProfile, Faults, VpcdCard};
 
+/// Picks one phase out of a sample.
+type Phase = fn(&Sample) -> Duration;
+
 #[derive(Default, Clone)]
 struct Sample {
     detect: Duration,
@@ -217,7 +220,7 @@ fn main() {
         "card inserted → result file in face/ ({iterations} check-ins, pcscd + vpcd, mutual TLS on loopback)"
     );
     println!("{:<44} {:>10} {:>10}", "phase", "median ms", "p95 ms");
-    let phases: [(&str, fn(&Sample) -> Duration); 8] = [
+    let phases: [(&str, Phase); 8] = [
         ("insertion seen (pcscd poll of vpcd)", |s| s.detect),
         ("card identified (JPKI AP, PIN state, cert)", |s| s.identify),
         ("PIN counter read", |s| s.pin_counter),
