@@ -14,6 +14,11 @@
 //! 400 ms, so this phase is dominated by the poll), card identified (SELECT, token info, PIN state,
 //! certificate), PIN counter read, challenge + VERIFY + two signatures, consent screens, central check-in
 //! through to the file in `face/`; and the total with and without the insertion phase.
+//!
+//! Measured (release, 2 shared cores, daemon logging at debug, 30 check-ins, medians / p95 in ms):
+//! insertion seen 400.5 / 404.2, identified 8.6 / 12.9, PIN counter 1.2 / 1.4, challenge + VERIFY + 2
+//! signatures 15.7 / 24.0, consents 0.6 / 0.8, check-in → face file 13.5 / 29.7; total 442.3 / 458.5, and
+//! 41.1 / 57.4 without the insertion detection.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
