@@ -141,6 +141,9 @@ pub struct StoreSection {
     pub path: PathBuf,
     /// Name of the store's data key in the OS keyring.
     pub key_secret: String,
+    /// Keep the data key in this file (mode 0600) instead of the OS keyring: for a system service, whose
+    /// keyutils keyring is emptied at every reboot. Created on first start; back it up with the database.
+    pub key_file: Option<PathBuf>,
 }
 
 impl Default for StoreSection {
@@ -148,6 +151,7 @@ impl Default for StoreSection {
         Self {
             path: "work/facility.sqlite3".into(),
             key_secret: "facility-store-key".into(),
+            key_file: None,
         }
     }
 }
@@ -159,6 +163,12 @@ pub struct IpcSection {
     pub socket: PathBuf,
     /// Name of the client token in the OS keyring.
     pub token_secret: String,
+    /// Keep the client token in this file instead of the OS keyring (a system service: clients run as other
+    /// users and cannot see the service's keyring). Written at every start, mode 0640, group `group`.
+    pub token_file: Option<PathBuf>,
+    /// An OS group whose members may connect besides the daemon's own user (the reception PC's desktop
+    /// user, the administrator running `oqs status`). It also owns the token file and the socket folder.
+    pub group: Option<String>,
 }
 
 impl Default for IpcSection {
@@ -166,6 +176,8 @@ impl Default for IpcSection {
         Self {
             socket: "run/oqs-readerd.sock".into(),
             token_secret: "ipc-token".into(),
+            token_file: None,
+            group: None,
         }
     }
 }
@@ -275,6 +287,23 @@ impl Config {
         Ok(c)
     }
 
+    /// The numeric id of `ipc.group`, looked up in `/etc/group`.
+    pub fn ipc_group_id(&self) -> Result<Option<u32>, ConfigError> {
+        let Some(name) = &self.ipc.group else {
+            return Ok(None);
+        };
+        let groups = std::fs::read_to_string("/etc/group").map_err(|source| ConfigError::Read {
+            path: "/etc/group".into(),
+            source,
+        })?;
+        group_id(&groups, name)
+            .map(Some)
+            .ok_or_else(|| ConfigError::Invalid {
+                path: self.base.clone(),
+                problem: format!("ipc.group: there is no group `{name}` in /etc/group"),
+            })
+    }
+
     pub fn relay_settings(&self) -> crate::relay::RelaySettings {
         crate::relay::RelaySettings {
             result_encoding: self.relay.result_encoding,
@@ -284,6 +313,16 @@ impl Config {
             ..crate::relay::RelaySettings::default()
         }
     }
+}
+
+/// The id of group `name` in the text of an `/etc/group` file (`name:password:gid:members`).
+fn group_id(etc_group: &str, name: &str) -> Option<u32> {
+    etc_group.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next()? == name)
+            .then(|| fields.nth(1)?.parse().ok())
+            .flatten()
+    })
 }
 
 #[cfg(test)]
@@ -317,6 +356,23 @@ mod tests {
         let example = include_str!("../oqs-readerd.example.toml");
         let config = load(example).unwrap();
         assert_eq!(config.facility.medical_institution_code, "1311111111");
+    }
+
+    #[test]
+    fn groups_are_found_by_name() {
+        let etc = "root:x:0:\noqs:x:997:\nbroken\nweird:x:notanumber:\n";
+        assert_eq!(group_id(etc, "oqs"), Some(997));
+        assert_eq!(group_id(etc, "root"), Some(0));
+        assert_eq!(group_id(etc, "weird"), None);
+        assert_eq!(group_id(etc, "missing"), None);
+        assert_eq!(group_id(etc, "broken"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn group_lookup_never_panics(text in ".{0,200}", name in "[a-z:]{0,8}") {
+            let _ = group_id(&text, &name);
+        }
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::Instant;
 use central_client::{CentralClient, LinkState};
 use facility_store::{Store, now_millis};
 use terminal_ipc::{
-    CentralLink, ErrorBody, ErrorCode, Handler, OutboxCounts, PROTOCOL_VERSION, PeerInfo, Request,
-    Response, StatusReport,
+    CentralLink, ErrorBody, ErrorCode, Handler, IpcToken, OutboxCounts, PROTOCOL_VERSION, PeerInfo,
+    Request, Response, StatusReport,
 };
 use tracing::warn;
 
@@ -22,6 +22,52 @@ pub struct DaemonHandler {
     pub store: Arc<Store>,
     pub central: CentralClient,
     pub started: Instant,
+    /// Wall-clock start, reported so an operator can match it with the journal.
+    pub started_at: std::time::SystemTime,
+}
+
+fn local_rfc3339(t: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .with_timezone(&chrono::Local)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// Writes a fresh client token to `path` (mode 0640, group `group`) and returns it. Written to a temporary
+/// name and renamed, so a client never reads half a token; a new token at every start means a token copied
+/// from an old run is useless. (On Windows the file takes the ACL of its folder, set by the installer.)
+pub fn write_token_file(path: &std::path::Path, group: Option<u32>) -> std::io::Result<IpcToken> {
+    use std::io::Write;
+    let token = IpcToken::generate().map_err(std::io::Error::other)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(".token.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp)?;
+    file.write_all(token.expose().as_bytes())?;
+    file.sync_all()?;
+    #[cfg(unix)]
+    if let Some(gid) = group {
+        use std::os::unix::fs::PermissionsExt;
+        std::os::unix::fs::chown(&tmp, None, Some(gid))?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o640))?;
+    }
+    #[cfg(not(unix))]
+    let _ = group;
+    std::fs::rename(&tmp, path)?;
+    Ok(token)
+}
+
+/// The token written by [`write_token_file`].
+pub fn read_token_file(path: &std::path::Path) -> std::io::Result<IpcToken> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(IpcToken::from_text(text.trim().to_owned()))
 }
 
 fn internal(what: &str, e: impl std::fmt::Display) -> ErrorBody {
@@ -85,6 +131,8 @@ impl Handler for DaemonHandler {
                     central: link_view(&self.central.link_state()),
                     outbox,
                     uptime_secs: self.started.elapsed().as_secs(),
+                    started_at: Some(local_rfc3339(self.started_at)),
+                    last_central_contact: self.central.last_contact().map(local_rfc3339),
                 }))
             }
             Request::Kiosk { reader, action } => {

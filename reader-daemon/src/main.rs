@@ -13,6 +13,9 @@ use reader_daemon::ipc::{DaemonHandler, link_view, outbox_counts};
 use reader_daemon::relay::Relay;
 use reader_daemon::station::{Station, StationSettings};
 
+#[cfg(windows)]
+mod windows_service;
+
 #[derive(Parser)]
 #[command(
     name = "oqs-readerd",
@@ -26,6 +29,10 @@ struct Args {
     /// Check the configuration and exit: 0 when it is valid.
     #[arg(long)]
     check_config: bool,
+    /// Windows: run under the service control manager (the installed service's command line).
+    #[cfg(windows)]
+    #[arg(long)]
+    service: bool,
 }
 
 fn main() -> ExitCode {
@@ -44,6 +51,37 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    #[cfg(windows)]
+    if args.service {
+        return match windows_service::run_as_service(args.config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("oqs-readerd: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if run_blocking(config) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The Windows service's body: the daemon with the configuration at `path`; the process exit code.
+#[cfg(windows)]
+fn run_service(path: &std::path::Path) -> u32 {
+    match Config::load(path) {
+        Ok(config) => u32::from(!run_blocking(config)),
+        Err(e) => {
+            eprintln!("oqs-readerd: {e}");
+            2
+        }
+    }
+}
+
+/// Runs the daemon until it is asked to stop; `false` when it stopped on an error (logged).
+fn run_blocking(config: Config) -> bool {
     reader_daemon::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -53,15 +91,15 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("oqs-readerd: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return false;
         }
     };
     match runtime.block_on(run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => true,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("oqs-readerd: {e:#}");
-            ExitCode::FAILURE
+            false
         }
     }
 }
@@ -73,10 +111,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(dir) = store_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let keys =
-        facility_store::KeyringKeyProvider::new(keyring.clone(), config.store.key_secret.clone());
+    let keys: Box<dyn facility_store::KeyProvider> = match &config.store.key_file {
+        Some(file) => Box::new(facility_store::FileKeyProvider::new(config.resolve(file))),
+        None => Box::new(facility_store::KeyringKeyProvider::new(
+            keyring.clone(),
+            config.store.key_secret.clone(),
+        )),
+    };
     let store = Arc::new(
-        facility_store::Store::open(&store_path, &keys)
+        facility_store::Store::open(&store_path, keys.as_ref())
             .with_context(|| format!("opening the store {}", store_path.display()))?,
     );
     let passphrase = match &config.central.key_passphrase_secret {
@@ -105,10 +148,19 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .context("recovering the relay after the last run")?;
 
     // The local socket first, so clients can connect as soon as the daemon says it started.
-    let token = terminal_ipc::IpcToken::load_or_create(&keyring)
-        .context("reading the local socket's token from the OS keyring")?;
+    let group = config.ipc_group_id()?;
+    let token = match &config.ipc.token_file {
+        Some(file) => reader_daemon::ipc::write_token_file(&config.resolve(file), group)
+            .context("writing the local socket's token file")?,
+        None => terminal_ipc::IpcToken::load_or_create(&keyring)
+            .context("reading the local socket's token from the OS keyring")?,
+    };
     let socket = config.resolve(&config.ipc.socket);
     let mut server_config = terminal_ipc::ServerConfig::new(socket.clone(), token);
+    #[cfg(unix)]
+    {
+        server_config.policy.group = group;
+    }
     server_config.server_name = format!("oqs-readerd {}", env!("CARGO_PKG_VERSION"));
     let server = terminal_ipc::IpcServer::bind(server_config)
         .await
@@ -163,6 +215,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         central: central.clone(),
         started: Instant::now(),
+        started_at: std::time::SystemTime::now(),
     });
     let (stop_ipc, ipc_stopped) = tokio::sync::oneshot::channel::<()>();
     let ipc_task = tokio::spawn(server.serve(handler, async move {
@@ -183,11 +236,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
     ));
     let relay_task = tokio::spawn(relay.run());
 
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
-        _ = terminate.recv() => tracing::info!("SIGTERM; stopping"),
+        () = stop_requested()? => tracing::info!("asked to stop; stopping"),
         outcome = relay_task => {
             match outcome {
                 Ok(Ok(())) => {}
@@ -203,6 +254,24 @@ async fn run(config: Config) -> anyhow::Result<()> {
     pending_task.abort();
     events_task.abort();
     Ok(())
+}
+
+/// Completes when the service manager asks the daemon to stop: SIGTERM from systemd, or the Windows
+/// service control manager's Stop (see [`reader_daemon::windows_service`]).
+fn stop_requested() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("installing the SIGTERM handler")?;
+        Ok(async move {
+            terminate.recv().await;
+        })
+    }
+    #[cfg(windows)]
+    {
+        Ok(windows_service::stop_requested())
+    }
 }
 
 /// Outbox and central-link changes to the socket's subscribers.

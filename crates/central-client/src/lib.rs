@@ -18,6 +18,7 @@ pub use retry::RetryPolicy;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -157,6 +158,8 @@ pub struct CentralClient {
     retry: RetryPolicy,
     request_timeout: Duration,
     link: Arc<watch::Sender<LinkState>>,
+    /// Milliseconds since the Unix epoch of the last answer from the service (0: none yet).
+    last_contact_ms: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for CentralClient {
@@ -204,6 +207,7 @@ impl CentralClient {
             retry: config.retry.clone(),
             request_timeout: config.request_timeout,
             link: Arc::new(link),
+            last_contact_ms: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -226,6 +230,32 @@ impl CentralClient {
             .map(|_| started.elapsed());
         self.record(&outcome, started);
         outcome
+    }
+
+    /// When the service last answered anything (even a refusal), if ever: "last central contact".
+    pub fn last_contact(&self) -> Option<SystemTime> {
+        match self.last_contact_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
+        }
+    }
+
+    /// `GET /healthz` once, like [`CentralClient::probe`], and also read the service's clock from the
+    /// answer's `Date` header (RFC 9110: one-second resolution). Returns the round trip and the server's
+    /// time, `None` when the answer had no usable `Date` header.
+    pub async fn probe_clock(&self) -> Result<(Duration, Option<SystemTime>), CentralError> {
+        let url = self.url(&["healthz"])?;
+        let started = Instant::now();
+        let outcome = self.once(self.http.get(url)).await;
+        self.record(&outcome, started);
+        let response = outcome?;
+        let rtt = started.elapsed();
+        let server_time = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
+        Ok((rtt, server_time))
     }
 
     /// Sends a request file and returns the result file. The request's name goes into the path, so the
@@ -385,6 +415,10 @@ impl CentralClient {
         };
         match outcome {
             _ if answered => {
+                let now_ms = now
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                self.last_contact_ms.store(now_ms, Ordering::Relaxed);
                 let round_trip_ms =
                     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                 self.link.send_modify(|state| {

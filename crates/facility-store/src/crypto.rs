@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::error::StoreError;
 
-const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 12;
 
 /// Where the store's data key comes from.

@@ -12,16 +12,21 @@
 //!   edited, deleted or inserted even by someone who dropped the triggers and recomputed the hashes.
 //!
 //! Names, kana, insurance numbers and birth dates are encrypted with ChaCha20-Poly1305 under a data key from a
-//! [`KeyProvider`] (the OS keyring in production, [`KeyringKeyProvider`]); lookups use keyed HMAC columns
+//! [`KeyProvider`] (the OS keyring, [`KeyringKeyProvider`], or for a system service a private key file,
+//! [`FileKeyProvider`]); lookups use keyed HMAC columns
 //! ([`PatientKey`]) so nothing has to be decrypted to find a patient. The 個人番号 has no column anywhere.
+//!
+//! [`backup_database`] copies the live database with SQLite's online backup API.
 //!
 //! All times are milliseconds since the Unix epoch ([`now_millis`]), passed in by the caller so that expiry
 //! and lockout are testable.
 
 mod accounts;
 mod audit;
+mod backup;
 mod crypto;
 mod error;
+mod key_file;
 mod migrations;
 mod outbox;
 mod records;
@@ -34,8 +39,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use accounts::{Account, LockoutPolicy, LoginOutcome, NewAccount, Role};
 pub use audit::{AuditEntry, AuditRecord, ChainBreak, ChainVerdict};
+pub use backup::{BackupSummary, backup_database};
 pub use crypto::{DEFAULT_KEY_NAME, KeyProvider, KeyringKeyProvider, StaticKeyProvider};
 pub use error::StoreError;
+pub use key_file::FileKeyProvider;
 pub use migrations::SCHEMA_VERSION;
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxState, Received};
 pub use records::{

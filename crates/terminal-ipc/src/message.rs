@@ -405,6 +405,12 @@ pub struct StatusReport {
     /// Seconds since the daemon started (0 from daemons that do not say).
     #[serde(default)]
     pub uptime_secs: u64,
+    /// When the daemon started (local time, RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When the central service last answered anything (local time, RFC 3339); `None`: not since start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_central_contact: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

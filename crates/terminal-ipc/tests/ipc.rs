@@ -25,6 +25,8 @@ impl Handler for TestHandler {
                 central: CentralLink::Up,
                 outbox: OutboxCounts::default(),
                 uptime_secs: 0,
+                started_at: None,
+                last_central_contact: None,
             })),
             Request::Kiosk {
                 action: KioskAction::EnterPin { pin },
