@@ -17,6 +17,10 @@ pub struct SocketArgs {
     /// The daemon's socket (default: `$OQS_SOCKET`, else the platform's default path).
     #[arg(long, env = "OQS_SOCKET")]
     socket: Option<PathBuf>,
+    /// The daemon's configuration: its socket and token file are taken from there (the installed service:
+    /// /etc/oqs/oqs-readerd.toml; needs membership of its `ipc.group`).
+    #[arg(long, conflicts_with = "socket")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +89,30 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 async fn connect(args: &SocketArgs) -> anyhow::Result<IpcClient> {
+    if let Some(config) = &args.config {
+        let config = reader_daemon::config::Config::load(config)?;
+        let path = config.resolve(&config.ipc.socket);
+        let token = match &config.ipc.token_file {
+            Some(file) => {
+                let file = config.resolve(file);
+                reader_daemon::ipc::read_token_file(&file).with_context(|| {
+                    format!(
+                        "reading the daemon's token {}; is oqs-readerd running, and are you in its group?",
+                        file.display()
+                    )
+                })?
+            }
+            None => {
+                let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto)
+                    .context("opening the OS keyring (it holds the daemon's token)")?;
+                IpcToken::load(&keyring)
+                    .context("reading the daemon's token from the OS keyring")?
+            }
+        };
+        return IpcClient::connect(&path, &token)
+            .await
+            .with_context(|| format!("connecting to oqs-readerd at {}", path.display()));
+    }
     let path = args
         .socket
         .clone()
@@ -99,7 +127,7 @@ async fn connect(args: &SocketArgs) -> anyhow::Result<IpcClient> {
         .with_context(|| format!("connecting to oqs-readerd at {}", path.display()))
 }
 
-fn report(outcome: anyhow::Result<()>) -> ExitCode {
+pub(crate) fn report(outcome: anyhow::Result<()>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -120,9 +148,37 @@ pub fn status(args: &SocketArgs) -> ExitCode {
         rt.block_on(async {
             let client = connect(args).await?;
             let response = client.request(Request::Status).await?;
+            if let Response::Status(status) = &response {
+                eprint!("{}", status_summary(status));
+            }
             print_json(&response)
         })
     }))
+}
+
+/// The lines an operator reads first (on stderr, so stdout stays JSON for scripts).
+fn status_summary(s: &terminal_ipc::StatusReport) -> String {
+    let up = s.uptime_secs;
+    let waiting = s.outbox.received + s.outbox.sending;
+    format!(
+        "oqs {} / {} (protocol {})\nuptime: {}d {:02}h {:02}m{}\noutbox: {waiting} waiting ({} sending), {} answered, {} failed\nlast central contact: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        s.daemon_version,
+        s.protocol,
+        up / 86_400,
+        up % 86_400 / 3_600,
+        up % 3_600 / 60,
+        s.started_at
+            .as_deref()
+            .map(|t| format!(" (since {t})"))
+            .unwrap_or_default(),
+        s.outbox.sending,
+        s.outbox.answered,
+        s.outbox.failed,
+        s.last_central_contact
+            .as_deref()
+            .unwrap_or("none since start"),
+    )
 }
 
 pub fn checkins(args: &SocketArgs) -> ExitCode {

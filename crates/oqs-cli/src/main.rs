@@ -5,7 +5,12 @@
 //!   from the OS keyring): `oqs status`, `oqs watch` (events as JSON lines), `oqs checkins` (today's),
 //!   and `oqs kiosk …` to answer the kiosk screen from a terminal, so a check-in can run headless.
 //!   `oqs kiosk pin` reads the PIN from stdin, never from the command line (which other users can see).
+//!   With `--config FILE` (the daemon's configuration) the socket and its token file come from there: that is
+//!   how an administrator reaches the installed service.
+//! - From the daemon's configuration (`--config`, else `$OQS_CONFIG`): `oqs doctor` (the readiness check,
+//!   `--json` for the app), `oqs store backup --to FILE`, `oqs account create-admin --login NAME`.
 
+mod admin;
 mod client;
 mod file;
 
@@ -34,6 +39,14 @@ enum Command {
     Checkins(client::SocketArgs),
     /// Answer the kiosk screen.
     Kiosk(client::KioskArgs),
+    /// Readiness check (導入準備チェック): is this terminal ready to go live? Exit 1 on any failure.
+    Doctor(admin::DoctorArgs),
+    /// The facility store: backup.
+    #[command(subcommand)]
+    Store(admin::StoreCommand),
+    /// Staff accounts: create the first administrator.
+    #[command(subcommand)]
+    Account(admin::AccountCommand),
 }
 
 fn main() -> ExitCode {
@@ -44,5 +57,8 @@ fn main() -> ExitCode {
         Command::Watch(args) => client::watch(&args),
         Command::Checkins(args) => client::checkins(&args),
         Command::Kiosk(args) => client::kiosk(&args),
+        Command::Doctor(args) => admin::doctor(&args),
+        Command::Store(cmd) => admin::store(&cmd),
+        Command::Account(cmd) => admin::account(&cmd),
     }
 }
