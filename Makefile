@@ -6,11 +6,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 FUZZ_SECONDS ?= 30
 
-.PHONY: help setup lint unit test fuzz-smoke demo
+.PHONY: help setup lint unit test fuzz-smoke demo deb deb-test
 
 help:
 	@echo "make demo   - run the product (mock central + daemon + virtual card + app)"
 	@echo "make test   - run every test (what CI runs)"
+	@echo "make deb    - build the Linux package (target/debian/oqs-terminal_*.deb)"
 
 setup:
 	@scripts/setup-debian.sh
@@ -28,7 +29,15 @@ unit:
 fuzz-smoke:
 	@scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
 
-test: setup lint unit fuzz-smoke
+# Builds the .deb from the debug binaries `unit` built, installs it on this machine, runs the installed
+# daemon and `oqs doctor`, removes and purges it (scripts/test-deb.sh says why not debootstrap).
+deb-test:
+	@scripts/test-deb.sh
+
+deb:
+	@scripts/build-deb.sh
+
+test: setup lint unit deb-test fuzz-smoke
 
 demo: setup
 	@scripts/demo.sh

@@ -13,6 +13,8 @@ APT_PACKAGES=(
   keyutils dbus dbus-daemon gnome-keyring libsecret-tools
   # the tests: a second OS user (useradd, setpriv), process tools
   passwd util-linux curl procps psmisc
+  # the package: build with cargo-deb (dpkg-deb, strip), install/purge test (init-system-helpers, python3)
+  dpkg-dev binutils init-system-helpers python3
 )
 
 need=()
@@ -36,4 +38,5 @@ for c in rustfmt clippy; do
 done
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
 echo "setup: ok"
