@@ -70,7 +70,7 @@ getent passwd oqs >/dev/null || fail "no user oqs"
 for g in oqs oqs-files oqs-users; do getent group "$g" >/dev/null || fail "no group $g"; done
 expect_stat /var/lib/oqs "oqs:oqs-files 750"
 for d in req res face; do expect_stat "/var/lib/oqs/$d" "oqs:oqs-files 2770"; done
-expect_stat /var/lib/oqs/work "oqs:oqs 700"
+expect_stat /var/lib/oqs/work "oqs:oqs-files 2700"
 expect_stat /var/lib/oqs/keys "oqs:oqs 700"
 expect_stat /etc/oqs/central "root:oqs 750"
 [ -f /usr/lib/systemd/system/oqs-readerd.service ] || fail "no unit"
@@ -107,7 +107,7 @@ step "starting the installed daemon: $EXEC (user $USER_, groups $GROUPS_, umask 
 DAEMON_PID=$!
 wait_until 30 "oqs-readerd to start" grep -q "oqs-readerd started" "$WORK/readerd.log"
 [ -f /var/lib/oqs/keys/store.key ] && expect_stat /var/lib/oqs/keys/store.key "oqs:oqs 600"
-expect_stat /var/lib/oqs/work/facility.sqlite3 "oqs:oqs 600"
+expect_stat /var/lib/oqs/work/facility.sqlite3 "oqs:oqs-files 600"
 
 step "a request file through the installed daemon"
 NAME="OQSsiquc01req_20261122000000001.xml"
@@ -117,7 +117,7 @@ cat >"$WORK/$NAME" <<XML
 XML
 # As the receipt computer does it: a member of oqs-files writes a temporary name, then renames.
 setpriv --reuid=nobody --regid=oqs-files --clear-groups -- sh -c \
-  "umask 0007; cp '$WORK/$NAME' /var/lib/oqs/req/$NAME.tmp && mv /var/lib/oqs/req/$NAME.tmp /var/lib/oqs/req/$NAME"
+  "umask 0007; cat >/var/lib/oqs/req/$NAME.tmp && mv /var/lib/oqs/req/$NAME.tmp /var/lib/oqs/req/$NAME" <"$WORK/$NAME"
 RES="/var/lib/oqs/res/${NAME/req_/res_}"
 wait_until 30 "the result $RES" test -f "$RES"
 expect_stat "$RES" "oqs:oqs-files 660"
@@ -140,7 +140,7 @@ grep -q '"uptime_secs"' "$WORK/status.json" || fail "oqs status JSON"
 
 step "backup of the live store"
 as_service /usr/bin/oqs store backup --config "$CONF" --to /var/lib/oqs/work/backup.sqlite3 >/dev/null
-expect_stat /var/lib/oqs/work/backup.sqlite3 "oqs:oqs 600"
+expect_stat /var/lib/oqs/work/backup.sqlite3 "oqs:oqs-files 600"
 
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=""
 

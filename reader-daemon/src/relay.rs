@@ -84,7 +84,12 @@ fn create_dir(dir: &Path, mode: Option<u32>) -> Result<(), RelayError> {
     #[cfg(unix)]
     if let Some(mode) = mode {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+        // Keep a setgid bit the installer set (work/ is setgid oqs-files): results staged here are renamed
+        // into res/ and face/ and must arrive in the group the receipt computer reads with.
+        let setgid = std::fs::metadata(dir)
+            .map(|m| m.permissions().mode() & 0o2000)
+            .unwrap_or(0);
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | setgid))
             .map_err(|e| RelayError::io("set permissions of", dir, e))?;
     }
     #[cfg(not(unix))]
