@@ -339,6 +339,15 @@ impl Store {
         )
     }
 
+    /// Removes the TOTP secret (a lost phone); the account enrols again.
+    pub fn clear_totp_secret(&self, login: &str, now: i64) -> Result<(), StoreError> {
+        self.update_account(
+            login,
+            "totp_secret_enc = NULL, updated_at = ?2",
+            params![login, now],
+        )
+    }
+
     /// The decrypted TOTP secret, if enrolled.
     pub fn totp_secret(&self, login: &str) -> Result<Option<SecretBytes>, StoreError> {
         let sealed: Option<Option<Vec<u8>>> = self
