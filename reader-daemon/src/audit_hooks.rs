@@ -6,8 +6,9 @@ use terminal_ipc::{AuditVerdictView, KioskAction, PeerInfo};
 
 use crate::accounts::Accounts;
 
-/// The audit row for a staff visual-check action, or `None` for other kiosk actions. The actor is the
-/// session's account when the session is valid, otherwise the connecting client as it named itself.
+/// The audit row naming the staff account behind a visual-check action, or `None` for other kiosk actions
+/// and for requests without a valid staff session. The kiosk task logs the action itself (actor: the local
+/// socket's user); this row adds who was logged in, so the override is attributable to a person.
 pub async fn visual_check_entry(
     accounts: &Accounts,
     peer: &PeerInfo,
@@ -24,7 +25,7 @@ pub async fn visual_check_entry(
             same_person,
         } => (
             session,
-            "visual_check_override",
+            "visual_check_override_by",
             if *same_person {
                 "staff confirmed the patient is the card holder"
             } else {
@@ -33,10 +34,12 @@ pub async fn visual_check_entry(
         ),
         _ => return None,
     };
-    let actor = match accounts.session(peer, session).await {
-        Ok(user) => user.login().to_string(),
-        Err(_) => format!("client:{} (no staff login)", peer.client),
-    };
+    let actor = accounts
+        .session(peer, session)
+        .await
+        .ok()?
+        .login()
+        .to_string();
     Some(AuditEntry {
         actor,
         action: action.into(),

@@ -77,14 +77,14 @@ enum YesNo {
     No,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
 }
 
-async fn connect(args: &SocketArgs) -> anyhow::Result<IpcClient> {
+pub(crate) async fn connect_socket(args: &SocketArgs) -> anyhow::Result<IpcClient> {
     let path = args
         .socket
         .clone()
@@ -99,7 +99,7 @@ async fn connect(args: &SocketArgs) -> anyhow::Result<IpcClient> {
         .with_context(|| format!("connecting to oqs-readerd at {}", path.display()))
 }
 
-fn report(outcome: anyhow::Result<()>) -> ExitCode {
+pub(crate) fn report(outcome: anyhow::Result<()>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -109,7 +109,7 @@ fn report(outcome: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     println!("{text}");
     Ok(())
@@ -118,7 +118,7 @@ fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 pub fn status(args: &SocketArgs) -> ExitCode {
     report(runtime().and_then(|rt| {
         rt.block_on(async {
-            let client = connect(args).await?;
+            let client = connect_socket(args).await?;
             let response = client.request(Request::Status).await?;
             print_json(&response)
         })
@@ -128,7 +128,7 @@ pub fn status(args: &SocketArgs) -> ExitCode {
 pub fn checkins(args: &SocketArgs) -> ExitCode {
     report(runtime().and_then(|rt| {
         rt.block_on(async {
-            let client = connect(args).await?;
+            let client = connect_socket(args).await?;
             let response = client.request(Request::TodayCheckIns).await?;
             print_json(&response)
         })
@@ -149,7 +149,7 @@ pub fn watch(args: &WatchArgs) -> ExitCode {
         .collect();
     report(runtime().and_then(|rt| {
         rt.block_on(async {
-            let client = connect(&args.socket).await?;
+            let client = connect_socket(&args.socket).await?;
             let mut events = client.subscribe(&topics).await?;
             eprintln!("oqs: watching events (one JSON object per line)");
             let stdout = std::io::stdout();
@@ -167,7 +167,7 @@ pub fn watch(args: &WatchArgs) -> ExitCode {
 pub fn kiosk(args: &KioskArgs) -> ExitCode {
     report(runtime().and_then(|rt| {
         rt.block_on(async {
-            let client = connect(&args.socket).await?;
+            let client = connect_socket(&args.socket).await?;
             let action = match &args.action {
                 KioskCommand::Method { method } => KioskAction::ChooseMethod {
                     method: match method {

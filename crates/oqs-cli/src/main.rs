@@ -5,9 +5,14 @@
 //!   from the OS keyring): `oqs status`, `oqs watch` (events as JSON lines), `oqs checkins` (today's),
 //!   and `oqs kiosk …` to answer the kiosk screen from a terminal, so a check-in can run headless.
 //!   `oqs kiosk pin` reads the PIN from stdin, never from the command line (which other users can see).
+//! - `oqs emergency lookup` and `oqs disaster status|lookup`: emergency and disaster viewing, headless
+//!   (password and one-time code from stdin).
+//! - `oqs audit verify` (exit 1 naming the first broken row) and `oqs audit report --patient … --out DIR`
+//!   (CSV + PDF), reading the facility store directly with its key from the OS keyring.
 
 mod client;
 mod file;
+mod staff;
 
 use std::process::ExitCode;
 
@@ -34,6 +39,15 @@ enum Command {
     Checkins(client::SocketArgs),
     /// Answer the kiosk screen.
     Kiosk(client::KioskArgs),
+    /// 救急時医療情報閲覧 from a terminal.
+    #[command(subcommand)]
+    Emergency(staff::EmergencyCommand),
+    /// 災害時医療情報閲覧 from a terminal.
+    #[command(subcommand)]
+    Disaster(staff::DisasterCommand),
+    /// Check the audit log, or write a patient's access report.
+    #[command(subcommand)]
+    Audit(staff::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -44,5 +58,8 @@ fn main() -> ExitCode {
         Command::Watch(args) => client::watch(&args),
         Command::Checkins(args) => client::checkins(&args),
         Command::Kiosk(args) => client::kiosk(&args),
+        Command::Emergency(cmd) => staff::emergency(&cmd),
+        Command::Disaster(cmd) => staff::disaster(&cmd),
+        Command::Audit(cmd) => staff::audit(&cmd),
     }
 }
