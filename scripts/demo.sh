@@ -60,8 +60,9 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# The daemon keeps its keys in a keyutils session keyring for the demo (a desktop login would use Secret Service).
-keyctl session - "$BIN/oqs-readerd" --config "$DEMO/oqs-readerd.toml" >"$DEMO/readerd.log" 2>&1 &
+# The daemon keeps its keys in a named keyutils session keyring for the demo (a desktop login would use Secret
+# Service); the `oqs` client joins the same keyring by name to read the socket token.
+keyctl session oqs-demo "$BIN/oqs-readerd" --config "$DEMO/oqs-readerd.toml" >"$DEMO/readerd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   grep -q "oqs-readerd started" "$DEMO/readerd.log" 2>/dev/null && break
@@ -94,8 +95,17 @@ demo: running. Mock central https://127.0.0.1:$PORT (facility $FACILITY), pcscd 
   Drop your own request (any sample under tests/data/oqs/valid/, with MedicalInstitutionCode $FACILITY)
   into .demo/req/ and its result appears in .demo/res/; a malformed one gets a .err file there.
 
-  Insert a virtual card into the reader (Ctrl-C in that terminal removes it):
-    $BIN/oqs-virtual-card serve --profile .demo/cards/card-0001.toml --port 40100
+  Walk a patient through a check-in at the kiosk, from a second terminal:
+    1. insert a virtual card (Ctrl-C there removes it; PINs are in .demo/cards/card-0001.toml):
+         $BIN/oqs-virtual-card serve --profile .demo/cards/card-0001.toml --port 40100
+    2. answer the kiosk screen as the patient (the client joins the daemon's keyring "oqs-demo"):
+         export OQS_SOCKET=$DEMO/run/oqs-readerd.sock
+         keyctl session oqs-demo $BIN/oqs status                # readers and what each kiosk shows now
+         keyctl session oqs-demo $BIN/oqs kiosk method pin
+         keyctl session oqs-demo $BIN/oqs kiosk pin              # type the PIN on stdin
+         keyctl session oqs-demo $BIN/oqs kiosk consent yes      # once per consent screen
+         keyctl session oqs-demo $BIN/oqs checkins               # today's check-ins; the file is in .demo/face/
+    3. watch everything as JSON lines:  keyctl session oqs-demo $BIN/oqs watch
 
 Press Ctrl-C to stop everything.
 EOF

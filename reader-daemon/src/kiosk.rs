@@ -114,6 +114,8 @@ pub enum Outcome {
     StaffDeclined,
     /// The patient did nothing for too long.
     TimedOut,
+    /// The patient pressed 中止 (stop) on the kiosk.
+    Cancelled,
 }
 
 /// The outcome of the face match for one camera attempt.
@@ -212,6 +214,8 @@ pub enum KioskEvent {
     CardRemoved,
     /// Nothing happened for the configured time.
     Timeout,
+    /// The patient pressed 中止 (stop) on the kiosk.
+    Cancelled,
 }
 
 /// What the daemon must do after a transition. Carried out in order.
@@ -369,9 +373,12 @@ impl Kiosk {
                 },
                 Vec::new(),
             ),
-            (S::Identifying, E::CardRejected { problem }) => {
-                Self::done(Outcome::CardProblem { problem: *problem }, Vec::new())
-            }
+            // The card failed while it was being read or was checking the PIN: tell the patient at once
+            // instead of waiting for an answer that will not come.
+            (
+                S::Identifying | S::PinCounter { .. } | S::PinVerifying { .. },
+                E::CardRejected { problem },
+            ) => Self::done(Outcome::CardProblem { problem: *problem }, Vec::new()),
 
             (S::MethodChoice { card, offered }, E::MethodChosen { method }) => match method {
                 Method::Pin if offered.pin => {
@@ -551,7 +558,7 @@ impl Kiosk {
                 (S::Idle, effects)
             }
 
-            // The patient walked away: tell them, and wait for the card to be removed.
+            // The patient walked away, or pressed 中止: undo, tell them, and wait for the card to be removed.
             (
                 S::MethodChoice { .. }
                 | S::PinEntry { .. }
@@ -560,6 +567,14 @@ impl Kiosk {
                 | S::Consents { .. },
                 E::Timeout,
             ) => Self::done(Outcome::TimedOut, self.undo_effects()),
+            (
+                S::MethodChoice { .. }
+                | S::PinEntry { .. }
+                | S::FaceMatching { .. }
+                | S::StaffVisual { .. }
+                | S::Consents { .. },
+                E::Cancelled,
+            ) => Self::done(Outcome::Cancelled, self.undo_effects()),
 
             _ => return Err(illegal()),
         };
@@ -629,6 +644,7 @@ fn event_name(event: &KioskEvent) -> &'static str {
         KioskEvent::CheckinRefused { .. } => "checkin_refused",
         KioskEvent::CardRemoved => "card_removed",
         KioskEvent::Timeout => "timeout",
+        KioskEvent::Cancelled => "cancelled",
     }
 }
 

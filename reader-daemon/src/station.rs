@@ -358,13 +358,7 @@ impl Station {
                     Err(e) => {
                         info!(reader = %reader, error = %e, "card cannot be used");
                         KioskEvent::CardRejected {
-                            problem: match e {
-                                CardError::NotMyNumberCard | CardError::NotFound(_) => {
-                                    CardProblem::NotMyNumberCard
-                                }
-                                CardError::SharingViolation => CardProblem::ReaderBusy,
-                                _ => CardProblem::Unreadable,
-                            },
+                            problem: card_problem(&e),
                         }
                     }
                 };
@@ -381,9 +375,13 @@ impl Station {
                 let event = match result {
                     Ok(tries_left) => KioskEvent::PinCounterRead { tries_left },
                     Err(CardError::PinBlocked | CardError::NoPinSet) => KioskEvent::PinBlocked,
+                    // Removal arrives as its own event.
+                    Err(e) if e.is_card_gone() => return,
                     Err(e) => {
                         warn!(reader = %reader, error = %e, "the PIN counter could not be read");
-                        return;
+                        KioskEvent::CardRejected {
+                            problem: card_problem(&e),
+                        }
                     }
                 };
                 self.feed(&reader, event);
@@ -407,9 +405,12 @@ impl Station {
                         KioskEvent::PinRejected { tries_left }
                     }
                     Err(CardError::PinBlocked) => KioskEvent::PinBlocked,
+                    Err(e) if e.is_card_gone() => return,
                     Err(e) => {
                         warn!(reader = %reader, error = %e, "the card could not verify the PIN");
-                        return;
+                        KioskEvent::CardRejected {
+                            problem: card_problem(&e),
+                        }
                     }
                 };
                 self.feed(&reader, event);
@@ -879,9 +880,7 @@ impl Station {
                 }
                 KioskEvent::ConsentAnswered { given: agreed }
             }
-            // The machine has no cancel of its own: the patient leaving the flow is handled like the
-            // inactivity timeout (undo, end the card session, wait for the card to be removed).
-            KioskAction::Cancel => KioskEvent::Timeout,
+            KioskAction::Cancel => KioskEvent::Cancelled,
             KioskAction::StartStaffVisualCheck { .. } => KioskEvent::StaffVisualRequested,
             KioskAction::ConfirmStaffVisualCheck { same_person, .. } => {
                 if same_person {
@@ -924,6 +923,15 @@ impl Station {
             }
         }
         Ok(())
+    }
+}
+
+/// Which card problem the kiosk reports for a card error that is not the card leaving.
+fn card_problem(e: &CardError) -> CardProblem {
+    match e {
+        CardError::NotMyNumberCard | CardError::NotFound(_) => CardProblem::NotMyNumberCard,
+        CardError::SharingViolation => CardProblem::ReaderBusy,
+        _ => CardProblem::Unreadable,
     }
 }
 
@@ -991,6 +999,7 @@ fn screen_of(slot: &Slot) -> KioskScreen {
                 } => notice(KioskNotice::CertificateExpired),
                 Outcome::Refused { .. } | Outcome::StaffDeclined => notice(KioskNotice::Other),
                 Outcome::TimedOut => notice(KioskNotice::Timeout),
+                Outcome::Cancelled => notice(KioskNotice::Cancelled),
             }
         }
     }

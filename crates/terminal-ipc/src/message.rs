@@ -736,6 +736,8 @@ pub enum KioskNotice {
     CertificateExpired,
     CertificateRevoked,
     ReaderError,
+    /// The patient stopped the check-in on the kiosk (中止).
+    Cancelled,
     #[serde(other)]
     Other,
 }

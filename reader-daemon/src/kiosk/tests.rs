@@ -696,6 +696,73 @@ fn inactivity_ends_waiting_states() {
 }
 
 #[test]
+fn cancel_ends_waiting_states_with_its_own_message() {
+    for (state, mut undo) in mid_flow_states() {
+        let waits_for_a_person = matches!(
+            state,
+            KioskState::MethodChoice { .. }
+                | KioskState::PinEntry { .. }
+                | KioskState::FaceMatching { .. }
+                | KioskState::StaffVisual { .. }
+                | KioskState::Consents { .. }
+        );
+        let mut k = at(state, face_reader());
+        if waits_for_a_person {
+            undo.push(Effect::EndCardSession);
+            assert_eq!(step(&mut k, KioskEvent::Cancelled), undo);
+            assert_eq!(k.state(), &done(Outcome::Cancelled));
+        } else {
+            // While the card is working there is no 中止 button: the card's answer comes first.
+            refused(&mut k, KioskEvent::Cancelled);
+        }
+    }
+    refused(&mut Kiosk::new(face_reader()), KioskEvent::Cancelled);
+    refused(
+        &mut at(querying(false), KioskConfig::default()),
+        KioskEvent::Cancelled,
+    );
+}
+
+#[test]
+fn a_card_failing_mid_flow_ends_with_the_card_problem() {
+    for state in [
+        KioskState::Identifying,
+        KioskState::PinCounter { card: CARD },
+        KioskState::PinVerifying { card: CARD },
+    ] {
+        let mut k = at(state, KioskConfig::default());
+        assert_eq!(
+            step(
+                &mut k,
+                KioskEvent::CardRejected {
+                    problem: CardProblem::Unreadable
+                }
+            ),
+            vec![Effect::EndCardSession]
+        );
+        assert_eq!(
+            k.state(),
+            &done(Outcome::CardProblem {
+                problem: CardProblem::Unreadable
+            })
+        );
+    }
+    // Screens that wait for the patient do not read the card, so no card failure can arrive there.
+    refused(
+        &mut at(
+            KioskState::PinEntry {
+                card: CARD,
+                tries_left: 3,
+            },
+            KioskConfig::default(),
+        ),
+        KioskEvent::CardRejected {
+            problem: CardProblem::Unreadable,
+        },
+    );
+}
+
+#[test]
 fn stray_events_are_refused_and_change_nothing() {
     refused(
         &mut Kiosk::new(KioskConfig::default()),
@@ -779,6 +846,7 @@ fn any_event() -> impl Strategy<Value = KioskEvent> {
         }),
         Just(KioskEvent::CardRemoved),
         Just(KioskEvent::Timeout),
+        Just(KioskEvent::Cancelled),
     ]
 }
 

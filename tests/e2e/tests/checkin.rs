@@ -287,6 +287,17 @@ fn wrong_pin_locked_face_only_revoked_and_removal_end_cleanly() {
     let out = oqs.run(&["kiosk", "consent", "yes"], None);
     assert!(!out.status.success());
 
+    // 中止 pressed on the PIN screen: its own notice, nothing sent, back to idle when the card is taken.
+    let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
+    oqs.wait_screen("method_choice");
+    oqs.ok(&["kiosk", "method", "pin"], None);
+    oqs.wait_screen("pin_entry");
+    oqs.ok(&["kiosk", "cancel"], None);
+    let notice = oqs.wait_screen("notice");
+    assert_eq!(notice["notice"], "cancelled", "{notice}");
+    card.remove();
+    oqs.wait_screen("idle");
+
     // Only the visual check produced a result.
     assert_eq!(
         files(&daemon.face()),
