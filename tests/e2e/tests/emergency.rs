@@ -304,7 +304,7 @@ fn emergency_and_disaster_viewing_through_the_daemon() {
         return;
     }
     let central = MockCentral::start(100, None);
-    let mut daemon = Daemon::start(&central, "");
+    let mut daemon = Daemon::start(&central, "[accounts]\nmax_failures = 3\n");
     let runtime = rt();
     let target_numbers = runtime.block_on(async {
         let (admin, admin_session, totp) = set_up_accounts(&daemon).await;
@@ -486,6 +486,30 @@ fn emergency_and_disaster_viewing_through_the_daemon() {
         let in_window = view(doctor.request(disaster(by_numbers)).await.unwrap());
         assert_eq!(in_window.mode, ViewMode::Disaster);
         assert!(in_window.notice.contains("災害"), "{}", in_window.notice);
+        // Headless, as `oqs` does it: password on stdin, four facts on the command line.
+        let oqs = Oqs::new(&daemon.root);
+        let status = oqs.ok(&["disaster", "status"], None);
+        assert!(status.contains("\"open\": true"), "{status}");
+        let printed = oqs.ok(
+            &[
+                "disaster",
+                "lookup",
+                "--account",
+                "dr-tanaka",
+                "--consent",
+                "unobtainable",
+                "--name",
+                "石川　蓮",
+                "--birth-date",
+                "1975-10-10",
+                "--sex",
+                "male",
+                "--insurer-or-address",
+                "珠洲",
+            ],
+            Some(&format!("{DR_PW}\n")),
+        );
+        assert!(printed.contains("\"mode\": \"disaster\""), "{printed}");
         // Four facts work in disaster mode too; staff without the role cannot.
         view(doctor.request(disaster(target.clone())).await.unwrap());
         let nurse = connect(&daemon).await;
@@ -501,6 +525,34 @@ fn emergency_and_disaster_viewing_through_the_daemon() {
         )
         .await;
         assert_eq!(code, ErrorCode::Forbidden);
+
+        // Lockout after repeated failures (max_failures = 3 here), lifted by the administrator.
+        let locker = connect(&daemon).await;
+        let wrong_pw = |pw: &str| Request::Login {
+            account: "ns-sato".into(),
+            password: Secret::new(pw),
+            totp: None,
+        };
+        for _ in 0..2 {
+            let (code, _) = refused(&locker, wrong_pw("not-the-password")).await;
+            assert_eq!(code, ErrorCode::Unauthenticated);
+        }
+        let (code, _) = refused(&locker, wrong_pw("not-the-password")).await;
+        assert_eq!(code, ErrorCode::LockedOut);
+        let (code, _) = refused(&locker, wrong_pw(NS_PW)).await;
+        assert_eq!(
+            code,
+            ErrorCode::LockedOut,
+            "locked even with the right password"
+        );
+        admin
+            .request(Request::UnlockAccount {
+                session: admin_session.clone(),
+                account: "ns-sato".into(),
+            })
+            .await
+            .unwrap();
+        login(&locker, "ns-sato", NS_PW, None).await;
 
         // Revoking takes effect on the open session.
         grant(&admin, &admin_session, false).await;
@@ -526,6 +578,7 @@ fn emergency_and_disaster_viewing_through_the_daemon() {
     let actions: BTreeSet<&str> = rows.iter().map(|r| r.entry.action.as_str()).collect();
     for action in [
         "account_created",
+        "account_unlocked",
         "login",
         "login_failed",
         "totp_enrolled",
@@ -592,8 +645,8 @@ fn emergency_and_disaster_viewing_through_the_daemon() {
     portal.sort();
     assert_eq!(
         portal.len(),
-        3,
-        "one emergency and two disaster views: {portal:?}"
+        4,
+        "one emergency and three disaster views: {portal:?}"
     );
     assert_eq!(reported, portal, "report:\n{csv}");
     let pdf = std::fs::read(out_dir.join("access-report.pdf")).unwrap();
