@@ -275,7 +275,8 @@ impl Accounts {
         let store = self.store.clone();
         let who = login.clone();
         let outcome = blocking("checking the password", move || {
-            store.verify_password(&who, password.expose(), now_millis())
+            // The counter is reset below, only once the login is complete (see `record_success`).
+            store.verify_first_factor(&who, password.expose(), now_millis())
         })
         .await?;
         let account = match outcome {
@@ -331,6 +332,16 @@ impl Accounts {
                 true
             }
         };
+        // A password-only login of an account with a second factor does not wipe failed codes: otherwise
+        // one-time codes could be guessed without end, five at a time.
+        if two_factor || !account.totp_enrolled {
+            let store = self.store.clone();
+            let who = account.login.clone();
+            blocking("recording the login", move || {
+                store.record_login_success(&who, now_millis())
+            })
+            .await?;
+        }
         let token = new_token()?;
         let now = Instant::now();
         self.sessions().insert(
