@@ -13,6 +13,8 @@ APT_PACKAGES=(
   keyutils dbus dbus-daemon gnome-keyring libsecret-tools
   # the tests: a second OS user (useradd, setpriv), process tools
   passwd util-linux curl procps psmisc
+  # the audit report's PDF embeds a Japanese font
+  fonts-ipafont-gothic
 )
 
 need=()
