@@ -15,6 +15,8 @@ APT_PACKAGES=(
   passwd util-linux curl procps psmisc
   # the package: build with cargo-deb (dpkg-deb, strip), install/purge test (init-system-helpers, python3)
   dpkg-dev binutils init-system-helpers python3
+  # the audit report's PDF embeds a Japanese font
+  fonts-ipafont-gothic
 )
 
 need=()

@@ -43,6 +43,9 @@ pub struct Config {
     pub readers: ReadersSection,
     #[serde(default)]
     pub kiosk: KioskSection,
+    /// Staff logins and sessions (see [`crate::accounts::AccountSettings`]).
+    #[serde(default)]
+    pub accounts: crate::accounts::AccountSettings,
     /// The folder the file was read from; relative paths are resolved against it.
     #[serde(skip)]
     pub base: PathBuf,

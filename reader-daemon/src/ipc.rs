@@ -13,7 +13,9 @@ use terminal_ipc::{
 };
 use tracing::warn;
 
+use crate::accounts::{AccountChange, Accounts};
 use crate::checkin::record_of;
+use crate::emergency::SpecialViews;
 use crate::station::StationHandle;
 
 /// Answers requests on the local socket.
@@ -24,6 +26,10 @@ pub struct DaemonHandler {
     pub started: Instant,
     /// Wall-clock start, reported so an operator can match it with the journal.
     pub started_at: std::time::SystemTime,
+    /// Logins, sessions and account administration ([`crate::accounts`]).
+    pub accounts: Arc<Accounts>,
+    /// Emergency and disaster viewing ([`crate::emergency`]).
+    pub views: Arc<SpecialViews>,
 }
 
 fn local_rfc3339(t: std::time::SystemTime) -> String {
@@ -116,7 +122,11 @@ fn today_bounds() -> (i64, i64) {
 }
 
 impl Handler for DaemonHandler {
-    async fn handle(&self, _peer: &PeerInfo, request: Request) -> Result<Response, ErrorBody> {
+    fn disconnected(&self, peer: &PeerInfo) {
+        self.accounts.disconnected(peer.connection_id);
+    }
+
+    async fn handle(&self, peer: &PeerInfo, request: Request) -> Result<Response, ErrorBody> {
         match request {
             Request::Status => {
                 let store = self.store.clone();
@@ -136,9 +146,35 @@ impl Handler for DaemonHandler {
                 }))
             }
             Request::Kiosk { reader, action } => {
-                self.station.kiosk(reader, action).await?;
+                let audited =
+                    crate::audit_hooks::visual_check_entry(&self.accounts, peer, &action).await;
+                let result = self.station.kiosk(reader, action).await;
+                if let Some(mut entry) = audited {
+                    if let Err(e) = &result {
+                        entry.detail = Some(format!("refused by the kiosk: {}", e.message));
+                    }
+                    crate::accounts::audit(&self.store, entry).await?;
+                }
+                result?;
                 Ok(Response::Accepted)
             }
+            other @ (Request::Login { .. }
+            | Request::Logout { .. }
+            | Request::BeginTotpEnrolment { .. }
+            | Request::ConfirmTotpEnrolment { .. }
+            | Request::ListAccounts { .. }
+            | Request::CreateAccount { .. }
+            | Request::SetEmergencyPermission { .. }
+            | Request::SetAccountRole { .. }
+            | Request::SetAccountDisabled { .. }
+            | Request::UnlockAccount { .. }
+            | Request::ResetPassword { .. }
+            | Request::ResetTotp { .. }
+            | Request::ChangeSetting { .. }
+            | Request::EmergencyLookup { .. }
+            | Request::DisasterStatus
+            | Request::DisasterLookup { .. }
+            | Request::VerifyAudit { .. }) => self.staff_request(peer, other).await,
             Request::TodayCheckIns => {
                 let (from, to) = today_bounds();
                 let store = self.store.clone();
@@ -178,6 +214,126 @@ impl Handler for DaemonHandler {
             other => Err(ErrorBody::new(
                 ErrorCode::Unsupported,
                 format!("this daemon does not handle `{}` yet", request_name(&other)),
+            )),
+        }
+    }
+}
+
+impl DaemonHandler {
+    /// Requests of logged-in staff: accounts, emergency and disaster viewing, the audit log.
+    async fn staff_request(
+        &self,
+        peer: &PeerInfo,
+        request: Request,
+    ) -> Result<Response, ErrorBody> {
+        let accounts = &self.accounts;
+        match request {
+            Request::Login {
+                account,
+                password,
+                totp,
+            } => accounts.login(peer, account, password, totp).await,
+            Request::Logout { session } => accounts.logout(peer, &session).await,
+            Request::BeginTotpEnrolment { session } => accounts.begin_totp(peer, &session).await,
+            Request::ConfirmTotpEnrolment { session, code } => {
+                accounts.confirm_totp(peer, &session, &code).await
+            }
+            Request::ListAccounts { session } => accounts.list(peer, &session).await,
+            Request::CreateAccount {
+                session,
+                account,
+                display_name,
+                role,
+                password,
+            } => {
+                accounts
+                    .create(peer, &session, account, display_name, role, password)
+                    .await
+            }
+            Request::SetEmergencyPermission {
+                session,
+                account,
+                granted,
+            } => {
+                let change = AccountChange::EmergencyPermission(granted);
+                accounts.change(peer, &session, account, change).await
+            }
+            Request::SetAccountRole {
+                session,
+                account,
+                role,
+            } => {
+                let change = AccountChange::Role(role);
+                accounts.change(peer, &session, account, change).await
+            }
+            Request::SetAccountDisabled {
+                session,
+                account,
+                disabled,
+            } => {
+                let change = AccountChange::Disabled(disabled);
+                accounts.change(peer, &session, account, change).await
+            }
+            Request::UnlockAccount { session, account } => {
+                accounts
+                    .change(peer, &session, account, AccountChange::Unlock)
+                    .await
+            }
+            Request::ResetPassword {
+                session,
+                account,
+                password,
+            } => {
+                let change = AccountChange::Password(password);
+                accounts.change(peer, &session, account, change).await
+            }
+            Request::ResetTotp { session, account } => {
+                accounts
+                    .change(peer, &session, account, AccountChange::ResetTotp)
+                    .await
+            }
+            Request::ChangeSetting {
+                session,
+                key,
+                value,
+            } => accounts.change_setting(peer, &session, key, value).await,
+            Request::EmergencyLookup {
+                session,
+                reason,
+                patient,
+            } => {
+                self.views
+                    .emergency(peer, &session, &reason, &patient)
+                    .await
+            }
+            Request::DisasterStatus => self.views.disaster_status().await,
+            Request::DisasterLookup {
+                session,
+                consent,
+                reason,
+                patient,
+            } => {
+                self.views
+                    .disaster(peer, &session, consent, reason.as_deref(), &patient)
+                    .await
+            }
+            Request::VerifyAudit { session } => {
+                accounts.administrator(peer, &session).await?;
+                let store = self.store.clone();
+                let verdict = tokio::task::spawn_blocking(move || store.verify_audit_chain())
+                    .await
+                    .map_err(|e| internal("checking the audit log", e))?
+                    .map_err(|e| internal("checking the audit log", e))?;
+                Ok(Response::AuditVerdict(crate::audit_hooks::verdict_view(
+                    &verdict,
+                )))
+            }
+            other => Err(ErrorBody::new(
+                ErrorCode::Unsupported,
+                format!(
+                    "this daemon does not handle `{}` here",
+                    request_name(&other)
+                ),
             )),
         }
     }

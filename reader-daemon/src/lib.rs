@@ -11,11 +11,16 @@
 //!   [`checkin`]: the central check-in (server challenge, or the offline proof during an outage), the store,
 //!   the `face/` result file and the completion of pending check-ins.
 //! - [`ipc`]: the local-socket handler (status, kiosk actions, today's check-ins, outbox).
+//! - [`accounts`]: staff logins (password + TOTP), sessions bound to a connection, account administration;
+//!   [`emergency`]: 救急時 and 災害時医療情報閲覧; [`audit_hooks`]: audit rows for the staff visual check.
 //! - [`config`], [`logging`].
 
+pub mod accounts;
+pub mod audit_hooks;
 pub mod card_driver;
 pub mod checkin;
 pub mod config;
+pub mod emergency;
 pub mod ipc;
 pub mod kiosk;
 pub mod logging;

@@ -33,6 +33,13 @@ struct Args {
     #[cfg(windows)]
     #[arg(long)]
     service: bool,
+    /// Create the first administrator account and exit. Asks for the password on the terminal (or reads two
+    /// lines, password and confirmation, from stdin when it is not a terminal); never on the command line.
+    #[arg(long, value_name = "ACCOUNT")]
+    create_admin: Option<String>,
+    /// The administrator's display name (with --create-admin).
+    #[arg(long, value_name = "NAME", requires = "create_admin")]
+    display_name: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -50,6 +57,15 @@ fn main() -> ExitCode {
             args.config.display()
         );
         return ExitCode::SUCCESS;
+    }
+    if let Some(login) = &args.create_admin {
+        return match create_admin(&config, login, args.display_name.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("oqs-readerd: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
     }
     #[cfg(windows)]
     if args.service {
@@ -104,9 +120,10 @@ fn run_blocking(config: Config) -> bool {
     }
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
-    let keyring =
-        os_keyring::Keyring::open(os_keyring::Backend::Auto).context("opening the OS keyring")?;
+fn open_store(
+    config: &Config,
+    keyring: &os_keyring::Keyring,
+) -> anyhow::Result<facility_store::Store> {
     let store_path = config.resolve(&config.store.path);
     if let Some(dir) = store_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -118,10 +135,71 @@ async fn run(config: Config) -> anyhow::Result<()> {
             config.store.key_secret.clone(),
         )),
     };
-    let store = Arc::new(
-        facility_store::Store::open(&store_path, keys.as_ref())
-            .with_context(|| format!("opening the store {}", store_path.display()))?,
+    Ok(facility_store::Store::open(&store_path, keys.as_ref())
+        .with_context(|| format!("opening the store {}", store_path.display()))?
+        .with_lockout_policy(config.accounts.lockout_policy()))
+}
+
+/// `--create-admin`: the first administrator, set up before the daemon runs for the first time.
+fn create_admin(config: &Config, login: &str, display_name: Option<&str>) -> anyhow::Result<()> {
+    let keyring =
+        os_keyring::Keyring::open(os_keyring::Backend::Auto).context("opening the OS keyring")?;
+    let store = open_store(config, &keyring)?;
+    let password = read_secret(&format!("Password for the administrator `{login}`: "))?;
+    let again = read_secret("The same password again: ")?;
+    if *password != *again {
+        anyhow::bail!("the two passwords differ; nothing was created");
+    }
+    reader_daemon::accounts::check_new_account(login, &password)
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let now = facility_store::now_millis();
+    let account = store.create_account(
+        &facility_store::NewAccount {
+            login,
+            display_name: display_name.unwrap_or(login),
+            role: facility_store::Role::Administrator,
+            password: &password,
+        },
+        now,
+    )?;
+    store.append_audit(
+        &facility_store::AuditEntry {
+            actor: "setup".into(),
+            action: "account_created".into(),
+            detail: Some(format!("account={} role=administrator", account.login)),
+            ..facility_store::AuditEntry::default()
+        },
+        now,
+    )?;
+    println!(
+        "oqs-readerd: administrator `{}` created; log in and enrol a one-time password",
+        account.login
     );
+    Ok(())
+}
+
+/// A password from the terminal without echo, or one line of stdin when stdin is not a terminal (set-up
+/// scripts). Wiped when dropped.
+fn read_secret(prompt: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        return Ok(zeroize::Zeroizing::new(
+            rpassword::prompt_password(prompt).context("reading the password")?,
+        ));
+    }
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let trimmed = zeroize::Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string());
+    Ok(trimmed)
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let keyring =
+        os_keyring::Keyring::open(os_keyring::Backend::Auto).context("opening the OS keyring")?;
+    let store = Arc::new(open_store(&config, &keyring)?);
     let passphrase = match &config.central.key_passphrase_secret {
         Some(name) => Some(
             keyring
@@ -210,12 +288,24 @@ async fn run(config: Config) -> anyhow::Result<()> {
         store.clone(),
         events.clone(),
     ));
+    let accounts = Arc::new(reader_daemon::accounts::Accounts::new(
+        store.clone(),
+        config.accounts.clone(),
+    ));
+    let views = Arc::new(reader_daemon::emergency::SpecialViews {
+        accounts: accounts.clone(),
+        store: store.clone(),
+        central: central.clone(),
+        station: station_handle.clone(),
+    });
     let handler = Arc::new(DaemonHandler {
         station: station_handle,
         store: store.clone(),
         central: central.clone(),
         started: Instant::now(),
         started_at: std::time::SystemTime::now(),
+        accounts,
+        views,
     });
     let (stop_ipc, ipc_stopped) = tokio::sync::oneshot::channel::<()>();
     let ipc_task = tokio::spawn(server.serve(handler, async move {

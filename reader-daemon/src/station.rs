@@ -52,6 +52,12 @@ pub enum Command {
     Readers {
         reply: oneshot::Sender<Vec<ReaderStatus>>,
     },
+    /// The authentication certificate of the card in a reader (empty name: the only reader with a card), for
+    /// emergency viewing by card: read at insertion without a PIN; the kiosk flow is not touched.
+    CardCertificate {
+        reader: String,
+        reply: oneshot::Sender<Result<Vec<u8>, ErrorBody>>,
+    },
 }
 
 /// Everything the kiosk task reacts to.
@@ -109,6 +115,15 @@ impl StationHandle {
                 action,
                 reply,
             }))
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// See [`Command::CardCertificate`].
+    pub async fn card_certificate(&self, reader: String) -> Result<Vec<u8>, ErrorBody> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Input::Command(Command::CardCertificate { reader, reply }))
             .map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
     }
@@ -215,6 +230,9 @@ impl Station {
                 Input::Command(Command::Readers { reply }) => {
                     let _ = reply.send(self.reader_statuses());
                 }
+                Input::Command(Command::CardCertificate { reader, reply }) => {
+                    let _ = reply.send(self.card_certificate(&reader));
+                }
                 Input::Challenge {
                     reader,
                     session,
@@ -268,6 +286,38 @@ impl Station {
             last_check_in: None,
             last_outcome: None,
         })
+    }
+
+    fn card_certificate(&self, reader: &str) -> Result<Vec<u8>, ErrorBody> {
+        let identified = |slot: &Slot| {
+            slot.session
+                .as_ref()
+                .and_then(|s| s.card.as_ref())
+                .map(|c| c.auth_certificate.clone())
+        };
+        if !reader.is_empty() {
+            let slot = self.slots.get(reader).ok_or_else(|| {
+                ErrorBody::new(ErrorCode::NotFound, format!("no reader called `{reader}`"))
+            })?;
+            return identified(slot).ok_or_else(|| {
+                ErrorBody::new(
+                    ErrorCode::InvalidState,
+                    format!("no My Number Card has been read in `{reader}`"),
+                )
+            });
+        }
+        let mut certs = self.slots.values().filter_map(identified);
+        match (certs.next(), certs.next()) {
+            (Some(cert), None) => Ok(cert),
+            (None, _) => Err(ErrorBody::new(
+                ErrorCode::InvalidState,
+                "no My Number Card has been read in any reader",
+            )),
+            _ => Err(ErrorBody::new(
+                ErrorCode::BadRequest,
+                "several readers have a card; name the reader",
+            )),
+        }
     }
 
     fn reader_statuses(&self) -> Vec<ReaderStatus> {

@@ -298,6 +298,21 @@ impl CentralClient {
             .map_err(|e| CentralError::BadAnswer(error_chain(&e)))
     }
 
+    /// `GET` a JSON document with query parameters (escaped here), e.g. the access history of a patient.
+    pub async fn get_json_query<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<T, CentralError> {
+        let mut url = self.url(path)?;
+        url.query_pairs_mut().extend_pairs(query);
+        let response = self.with_retries(|| self.http.get(url.clone())).await?;
+        response
+            .json()
+            .await
+            .map_err(|e| CentralError::BadAnswer(error_chain(&e)))
+    }
+
     /// `POST` a JSON body and read a JSON answer. Retried only on transient failures, so the endpoint
     /// must be idempotent or the caller must pass `retry = false`.
     pub async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(

@@ -197,12 +197,44 @@ impl Store {
         .collect()
     }
 
-    /// Checks `password`, counting failures and locking the account per the [`LockoutPolicy`].
+    /// Checks `password`, counting failures and locking the account per the [`LockoutPolicy`]; a right
+    /// password resets the failure counter.
     pub fn verify_password(
         &self,
         login: &str,
         password: &str,
         now: i64,
+    ) -> Result<LoginOutcome, StoreError> {
+        self.check_password(login, password, now, true)
+    }
+
+    /// Like [`Store::verify_password`], but a right password leaves the failure counter as it is: for the
+    /// first of two factors, so that failures of the second factor cannot be wiped by retyping the password.
+    /// Call [`Store::record_login_success`] once the login is complete.
+    pub fn verify_first_factor(
+        &self,
+        login: &str,
+        password: &str,
+        now: i64,
+    ) -> Result<LoginOutcome, StoreError> {
+        self.check_password(login, password, now, false)
+    }
+
+    /// A complete login: the failure counter goes back to zero.
+    pub fn record_login_success(&self, login: &str, now: i64) -> Result<(), StoreError> {
+        self.update_account(
+            login,
+            "failed_attempts = 0, locked_until = NULL, updated_at = ?2",
+            params![login, now],
+        )
+    }
+
+    fn check_password(
+        &self,
+        login: &str,
+        password: &str,
+        now: i64,
+        reset: bool,
     ) -> Result<LoginOutcome, StoreError> {
         let stored: Option<String> = self
             .conn()
@@ -226,10 +258,12 @@ impl Store {
             return Ok(LoginOutcome::LockedOut { until });
         }
         if password_matches(password, &stored)? {
-            self.conn().execute(
-                "UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE login = ?1",
-                [login],
-            )?;
+            if reset {
+                self.conn().execute(
+                    "UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE login = ?1",
+                    [login],
+                )?;
+            }
             let account = self
                 .account(login)?
                 .ok_or_else(|| StoreError::NotFound(format!("account {login}")))?;
@@ -336,6 +370,15 @@ impl Store {
             login,
             "totp_secret_enc = ?2, updated_at = ?3",
             params![login, sealed, now],
+        )
+    }
+
+    /// Removes the TOTP secret (a lost phone); the account enrols again.
+    pub fn clear_totp_secret(&self, login: &str, now: i64) -> Result<(), StoreError> {
+        self.update_account(
+            login,
+            "totp_secret_enc = NULL, updated_at = ?2",
+            params![login, now],
         )
     }
 

@@ -749,6 +749,42 @@ fn lockout_after_repeated_failures() {
 }
 
 #[test]
+fn first_factor_success_keeps_second_factor_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("f.db"), &key(1)).unwrap();
+    let new = NewAccount {
+        login: "dr",
+        display_name: "医師",
+        role: Role::MedicalInformationViewer,
+        password: "correct horse",
+    };
+    store.create_account(&new, T0).unwrap();
+    // Right password, wrong code, four times: the right password must not wipe the count each time.
+    for n in 1..=4u32 {
+        assert!(matches!(
+            store
+                .verify_first_factor("dr", "correct horse", T0)
+                .unwrap(),
+            LoginOutcome::PasswordAccepted(_)
+        ));
+        assert_eq!(
+            store.record_login_failure("dr", T0).unwrap(),
+            LoginOutcome::Rejected {
+                attempts_left: 5 - n
+            }
+        );
+    }
+    assert!(matches!(
+        store.record_login_failure("dr", T0).unwrap(),
+        LoginOutcome::LockedOut { .. }
+    ));
+    store.unlock_account("dr", T0).unwrap();
+    store.record_login_failure("dr", T0).unwrap();
+    store.record_login_success("dr", T0).unwrap();
+    assert_eq!(store.account("dr").unwrap().unwrap().failed_attempts, 0);
+}
+
+#[test]
 fn consents_expire() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("f.db"), &key(1)).unwrap();

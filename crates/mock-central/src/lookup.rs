@@ -215,6 +215,12 @@ pub struct LookupResponse {
     /// What the screen must state.
     pub notice: String,
     pub accessed_at: String,
+    /// The items provided, exactly as recorded in the patient's access history.
+    #[serde(default)]
+    pub items: Vec<String>,
+    /// The method as the patient's access history names it (e.g. 救急時医療情報閲覧（4情報）).
+    #[serde(default)]
+    pub access_method: String,
     pub patient: PatientView,
     pub summary: EmergencySummary,
 }
@@ -465,24 +471,25 @@ fn answer(
     };
     let summary = summary(state, rec, now);
     let at = ymdhms(now);
+    let items: Vec<String> = [
+        "資格情報",
+        "受診歴",
+        "薬剤情報",
+        "診療情報",
+        "手術情報",
+        "透析情報",
+        "電子処方箋情報",
+        "特定健診情報",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
     state.store.log_access(&AccessEntry {
         person_id: person,
         facility_code: facility.code.clone(),
         facility_name: facility.name.clone(),
         at: at.clone(),
-        items: [
-            "資格情報",
-            "受診歴",
-            "薬剤情報",
-            "診療情報",
-            "手術情報",
-            "透析情報",
-            "電子処方箋情報",
-            "特定健診情報",
-        ]
-        .into_iter()
-        .map(str::to_string)
-        .collect(),
+        items: items.clone(),
         method: method.into(),
         viewer_id: Some(viewer.id.clone()),
         reason,
@@ -498,6 +505,8 @@ fn answer(
             "災害時の特例的な運用による閲覧です。この閲覧は記録されます。".into()
         },
         accessed_at: at,
+        items,
+        access_method: method.into(),
         patient: patient_view(rec, e.validity.code()),
         summary,
     })

@@ -81,14 +81,14 @@ enum YesNo {
     No,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
 }
 
-async fn connect(args: &SocketArgs) -> anyhow::Result<IpcClient> {
+pub(crate) async fn connect_socket(args: &SocketArgs) -> anyhow::Result<IpcClient> {
     if let Some(config) = &args.config {
         let config = reader_daemon::config::Config::load(config)?;
         let path = config.resolve(&config.ipc.socket);
@@ -137,7 +137,7 @@ pub(crate) fn report(outcome: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     println!("{text}");
     Ok(())
@@ -146,7 +146,7 @@ fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 pub fn status(args: &SocketArgs) -> ExitCode {
     report(runtime().and_then(|rt| {
         rt.block_on(async {
-            let client = connect(args).await?;
+            let client = connect_socket(args).await?;
             let response = client.request(Request::Status).await?;
             if let Response::Status(status) = &response {
                 eprint!("{}", status_summary(status));
@@ -184,7 +184,7 @@ fn status_summary(s: &terminal_ipc::StatusReport) -> String {
 pub fn checkins(args: &SocketArgs) -> ExitCode {
     report(runtime().and_then(|rt| {
         rt.block_on(async {
-            let client = connect(args).await?;
+            let client = connect_socket(args).await?;
             let response = client.request(Request::TodayCheckIns).await?;
             print_json(&response)
         })
@@ -205,7 +205,7 @@ pub fn watch(args: &WatchArgs) -> ExitCode {
         .collect();
     report(runtime().and_then(|rt| {
         rt.block_on(async {
-            let client = connect(&args.socket).await?;
+            let client = connect_socket(&args.socket).await?;
             let mut events = client.subscribe(&topics).await?;
             eprintln!("oqs: watching events (one JSON object per line)");
             let stdout = std::io::stdout();
@@ -223,7 +223,7 @@ pub fn watch(args: &WatchArgs) -> ExitCode {
 pub fn kiosk(args: &KioskArgs) -> ExitCode {
     report(runtime().and_then(|rt| {
         rt.block_on(async {
-            let client = connect(&args.socket).await?;
+            let client = connect_socket(&args.socket).await?;
             let action = match &args.action {
                 KioskCommand::Method { method } => KioskAction::ChooseMethod {
                     method: match method {

@@ -9,10 +9,15 @@
 //!   how an administrator reaches the installed service.
 //! - From the daemon's configuration (`--config`, else `$OQS_CONFIG`): `oqs doctor` (the readiness check,
 //!   `--json` for the app), `oqs store backup --to FILE`, `oqs account create-admin --login NAME`.
+//! - `oqs emergency lookup` and `oqs disaster status|lookup`: emergency and disaster viewing, headless
+//!   (password and one-time code from stdin).
+//! - `oqs audit verify` (exit 1 naming the first broken row) and `oqs audit report --patient … --out DIR`
+//!   (CSV + PDF), reading the facility store directly with its key from the OS keyring.
 
 mod admin;
 mod client;
 mod file;
+mod staff;
 
 use std::process::ExitCode;
 
@@ -47,6 +52,15 @@ enum Command {
     /// Staff accounts: create the first administrator.
     #[command(subcommand)]
     Account(admin::AccountCommand),
+    /// 救急時医療情報閲覧 from a terminal.
+    #[command(subcommand)]
+    Emergency(staff::EmergencyCommand),
+    /// 災害時医療情報閲覧 from a terminal.
+    #[command(subcommand)]
+    Disaster(staff::DisasterCommand),
+    /// Check the audit log, or write a patient's access report.
+    #[command(subcommand)]
+    Audit(staff::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -60,5 +74,8 @@ fn main() -> ExitCode {
         Command::Doctor(args) => admin::doctor(&args),
         Command::Store(cmd) => admin::store(&cmd),
         Command::Account(cmd) => admin::account(&cmd),
+        Command::Emergency(cmd) => staff::emergency(&cmd),
+        Command::Disaster(cmd) => staff::disaster(&cmd),
+        Command::Audit(cmd) => staff::audit(&cmd),
     }
 }

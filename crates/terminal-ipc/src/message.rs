@@ -170,6 +170,12 @@ pub enum ErrorCode {
     CentralUnavailable,
     /// The daemon failed; details are in its log.
     Internal,
+    /// Logged in with the password only; this needs the second factor (TOTP) too.
+    SecondFactorRequired,
+    /// Several patients match the facts given: ask for more facts (the others are never listed).
+    MoreFactsNeeded,
+    /// 災害時医療情報閲覧 is not open for this facility's area now.
+    DisasterModeClosed,
     #[serde(other)]
     Other,
 }
@@ -246,12 +252,103 @@ pub enum Request {
     Logout {
         session: Secret,
     },
-    /// 救急時医療情報閲覧: identify a patient and fetch the emergency summary (foreseen).
+    /// 救急時医療情報閲覧: identify a patient and fetch the emergency summary. Needs a session logged in with
+    /// both factors by an account holding 救急時医療情報閲覧権限. `patient` is `card` (no PIN, no consent) or
+    /// `four_facts`. Answered by [`Response::MedicalView`].
     EmergencyLookup {
         session: Secret,
         reason: String,
         patient: PatientLookup,
     },
+    /// Start TOTP enrolment for the session's own account: a new secret, its `otpauth://` URI and a QR code.
+    /// Nothing is stored until [`Request::ConfirmTotpEnrolment`] proves the authenticator app has it.
+    BeginTotpEnrolment {
+        session: Secret,
+    },
+    /// Finish enrolment with a current 6-digit code from the authenticator app.
+    ConfirmTotpEnrolment {
+        session: Secret,
+        code: Secret,
+    },
+    /// Administrator: every account. Answered by [`Response::Accounts`].
+    ListAccounts {
+        session: Secret,
+    },
+    /// Administrator: a new account (no second factor yet; its owner enrols one after the first login).
+    CreateAccount {
+        session: Secret,
+        account: String,
+        display_name: String,
+        role: Role,
+        password: Secret,
+    },
+    /// Administrator: grant or revoke 救急時医療情報閲覧権限.
+    SetEmergencyPermission {
+        session: Secret,
+        account: String,
+        granted: bool,
+    },
+    /// Administrator: change an account's role.
+    SetAccountRole {
+        session: Secret,
+        account: String,
+        role: Role,
+    },
+    /// Administrator: disable (or enable again) an account; a disabled account cannot log in.
+    SetAccountDisabled {
+        session: Secret,
+        account: String,
+        disabled: bool,
+    },
+    /// Administrator: lift a lockout after repeated failed logins.
+    UnlockAccount {
+        session: Secret,
+        account: String,
+    },
+    /// Administrator: set a new password (e.g. forgotten); the account's sessions end.
+    ResetPassword {
+        session: Secret,
+        account: String,
+        password: Secret,
+    },
+    /// Administrator: remove an account's TOTP secret (lost phone); its owner enrols again.
+    ResetTotp {
+        session: Secret,
+        account: String,
+    },
+    /// Administrator: change one facility setting (key = value). Logged.
+    ChangeSetting {
+        session: Secret,
+        key: String,
+        value: String,
+    },
+    /// Whether 災害時医療情報閲覧 is open for this facility now (asks the central service). Answered by
+    /// [`Response::DisasterStatus`]; needs no session, so the app can show or hide the disaster button.
+    DisasterStatus,
+    /// 災害時医療情報閲覧: only while a window is open for the facility's area. Needs a logged-in session of a
+    /// medical-information viewer or of an account with emergency permission. `patient` is `four_facts` or
+    /// `insurance_numbers`; the patient's oral consent (or why it could not be had) is recorded.
+    DisasterLookup {
+        session: Secret,
+        consent: DisasterConsent,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        patient: PatientLookup,
+    },
+    /// Administrator: check the audit log's hash chain. Answered by [`Response::AuditVerdict`].
+    VerifyAudit {
+        session: Secret,
+    },
+}
+
+/// How the patient's consent to a disaster-time view was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisasterConsent {
+    /// 口頭同意: the patient agreed orally.
+    Oral,
+    /// 同意取得困難: the patient cannot answer (unconscious …).
+    Unobtainable,
 }
 
 /// What a client may do on the kiosk screen.
@@ -344,6 +441,8 @@ pub enum PatientLookup {
         sex: Sex,
         insurer_or_address: Sensitive,
     },
+    /// The numbers on an insurance card or 資格確認書 with the birth date (disaster mode only).
+    InsuranceNumbers { numbers: InsuranceNumbers },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -376,6 +475,14 @@ pub enum Response {
         session: Secret,
         role: Role,
         emergency_permission: bool,
+        /// Both factors were checked (needed for emergency viewing).
+        #[serde(default)]
+        two_factor: bool,
+        #[serde(default)]
+        display_name: String,
+        /// The session ends after this long without a request (and when the connection closes).
+        #[serde(default)]
+        idle_timeout_secs: u64,
     },
     LoggedOut,
     /// Payloads whose schema belongs to the message crate (medical information, emergency summary); carried as
@@ -384,6 +491,159 @@ pub enum Response {
         schema: String,
         body: serde_json::Value,
     },
+    /// A new TOTP secret to show once: as text, as an `otpauth://` URI and as a QR code (SVG markup).
+    TotpEnrolment {
+        secret_base32: Secret,
+        otpauth_uri: Secret,
+        qr_svg: Secret,
+    },
+    Accounts {
+        accounts: Vec<AccountView>,
+    },
+    Account {
+        account: AccountView,
+    },
+    /// An emergency or disaster view: what the screen shows.
+    MedicalView(Box<MedicalView>),
+    DisasterStatus(DisasterStatusView),
+    AuditVerdict(AuditVerdictView),
+}
+
+/// An account as the administrator's screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub account: String,
+    pub display_name: String,
+    pub role: Role,
+    /// 救急時医療情報閲覧権限.
+    pub emergency_permission: bool,
+    pub totp_enrolled: bool,
+    pub disabled: bool,
+    /// Locked after repeated failures until this time (RFC 3339), if locked now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<String>,
+    pub failed_attempts: u32,
+}
+
+/// Which special viewing produced a [`MedicalView`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewMode {
+    /// 救急時医療情報閲覧
+    Emergency,
+    /// 災害時医療情報閲覧
+    Disaster,
+}
+
+/// An emergency or disaster view. The screen must show `notice` and `viewer` plainly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MedicalView {
+    pub mode: ViewMode,
+    /// What the screen states (an emergency view / an exceptional disaster-time view, and that it is logged).
+    pub notice: String,
+    /// Who is viewing: display name and account.
+    pub viewer: String,
+    /// When the central service recorded the access (`yyyyMMddHHmmss`, JST); the patient sees this time.
+    pub accessed_at: String,
+    /// How the patient was identified: `card`, `four_facts` or `insurance_numbers`.
+    pub method: String,
+    /// The items shown, as recorded in the audit log and at the central service.
+    pub items: Vec<String>,
+    pub patient: LookedUpPatient,
+    pub summary: EmergencySummary,
+}
+
+/// The patient a special view found. Every identifier is [`Sensitive`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookedUpPatient {
+    pub name: Sensitive,
+    pub kana: Sensitive,
+    pub sex: Sex,
+    /// `YYYY-MM-DD`.
+    pub birth_date: Sensitive,
+    pub insurer_number: Sensitive,
+    pub insurer_name: String,
+    pub symbol: Sensitive,
+    pub number: Sensitive,
+    pub branch: Sensitive,
+    /// OQSCD006 資格有効性 code (1 有効, 2 無効, 3 有効期限切れ …).
+    pub qualification_validity: String,
+}
+
+/// 救急用サマリー, with the periods of the national service.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencySummary {
+    /// 受診歴, 3 months.
+    pub visits: Vec<SummaryItem>,
+    /// 薬剤, 3 months.
+    pub medications: Vec<SummaryItem>,
+    /// 診療, 3 months.
+    pub treatments: Vec<SummaryItem>,
+    /// 手術, 5 years.
+    pub surgeries: Vec<SummaryItem>,
+    /// 透析, 3 months.
+    pub dialysis: Vec<SummaryItem>,
+    /// 電子処方箋, 45 days.
+    pub e_prescriptions: Vec<SummaryItem>,
+    /// 健診 dates (`YYYYMMDD`).
+    pub checkup_dates: Vec<String>,
+}
+
+impl std::fmt::Debug for EmergencySummary {
+    /// Medical information stays out of logs: only the counts.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmergencySummary")
+            .field("visits", &self.visits.len())
+            .field("medications", &self.medications.len())
+            .field("treatments", &self.treatments.len())
+            .field("surgeries", &self.surgeries.len())
+            .field("dialysis", &self.dialysis.len())
+            .field("e_prescriptions", &self.e_prescriptions.len())
+            .field("checkup_dates", &self.checkup_dates.len())
+            .finish()
+    }
+}
+
+/// One dated line of the summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryItem {
+    /// `YYYYMMDD`.
+    pub date: String,
+    pub facility: String,
+    #[serde(default)]
+    pub code: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Whether disaster-time viewing is open for the facility.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisasterStatusView {
+    pub open: bool,
+    /// The facility's prefecture code (JIS X 0401) as the central service knows it.
+    pub prefecture: u8,
+    /// Windows for the facility's prefecture (open, past and future); times `yyyyMMddHHmmss` JST.
+    pub windows: Vec<DisasterWindow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisasterWindow {
+    pub from: String,
+    pub to: String,
+}
+
+/// The result of checking the audit log's chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditVerdictView {
+    pub intact: bool,
+    /// Rows checked (when intact).
+    pub rows: u64,
+    /// The first row that does not hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken_row: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

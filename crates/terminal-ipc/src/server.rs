@@ -43,6 +43,10 @@ pub trait Handler: Send + Sync + 'static {
         peer: &PeerInfo,
         request: Request,
     ) -> impl Future<Output = Result<Response, ErrorBody>> + Send;
+
+    /// The connection ended (closed by the client, broken, or the server shutting down). Login sessions are
+    /// bound to their connection, so a handler drops them here.
+    fn disconnected(&self, _peer: &PeerInfo) {}
 }
 
 /// Sends events to every subscribed client. Cheap to clone; publishing with no subscriber is not an error.
@@ -437,6 +441,7 @@ async fn run_connection<S, H>(
         if let Some(task) = subscription {
             task.abort();
         }
+        handler.disconnected(&peer);
         drop(out_tx);
         let _ = writer_task.await;
         info!("client disconnected");

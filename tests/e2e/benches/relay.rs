@@ -37,7 +37,7 @@ fn main() {
         return; // `cargo test --benches` asks for the list of benchmarks
     }
     let central = MockCentral::start(1000, None);
-    let daemon = Daemon::start(&central, "[relay]\nconcurrency = 16\n");
+    let daemon = Daemon::start(&central, "concurrency = 16\n");
 
     // Warm up the connection pool and the store.
     for i in 0..20 {

@@ -1,0 +1,371 @@
+//! Staff commands: `oqs emergency lookup`, `oqs disaster status|lookup` over the daemon's socket, and
+//! `oqs audit verify|report` on the facility store itself.
+//!
+//! A login session lives as long as its socket connection, so each lookup logs in and looks up in one run.
+//! The password (and the one-time code) are read from stdin, one per line, never from the command line.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use facility_store::ChainVerdict;
+use terminal_ipc::{
+    DisasterConsent, InsuranceNumbers, IpcClient, PatientLookup, Request, Response, Secret,
+    Sensitive, Sex,
+};
+use zeroize::Zeroizing;
+
+use crate::client::{SocketArgs, connect_socket, print_json, report, runtime};
+
+#[derive(Debug, Subcommand)]
+pub enum EmergencyCommand {
+    /// 救急時医療情報閲覧: log in with password and one-time code (two lines on stdin), identify the patient
+    /// by the card in the reader or by four facts, print the emergency summary as JSON.
+    Lookup(EmergencyLookupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EmergencyLookupArgs {
+    #[command(flatten)]
+    socket: SocketArgs,
+    /// The staff account.
+    #[arg(long)]
+    account: String,
+    /// Why the information is needed (recorded).
+    #[arg(long)]
+    reason: String,
+    /// Identify the patient by the card in the reader (certificate only, no PIN).
+    #[arg(long, conflicts_with_all = ["name", "birth_date", "sex", "insurer_or_address"])]
+    card: bool,
+    /// The reader holding the card (default: the only one with a card).
+    #[arg(long, requires = "card")]
+    reader: Option<String>,
+    #[command(flatten)]
+    facts: FactArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FactArgs {
+    /// 氏名.
+    #[arg(long)]
+    name: Option<String>,
+    /// 生年月日, YYYY-MM-DD.
+    #[arg(long)]
+    birth_date: Option<String>,
+    #[arg(long, value_enum)]
+    sex: Option<SexArg>,
+    /// 保険者名称 or part of the address (partial match).
+    #[arg(long)]
+    insurer_or_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SexArg {
+    Male,
+    Female,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DisasterCommand {
+    /// Whether 災害時医療情報閲覧 is open for this facility now.
+    Status(SocketArgs),
+    /// 災害時医療情報閲覧: log in (password on stdin, optionally the one-time code on a second line), identify
+    /// the patient by four facts or by insurance numbers + birth date, print the summary as JSON.
+    Lookup(Box<DisasterLookupArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct DisasterLookupArgs {
+    #[command(flatten)]
+    socket: SocketArgs,
+    #[arg(long)]
+    account: String,
+    /// How consent was obtained.
+    #[arg(long, value_enum)]
+    consent: ConsentArg,
+    #[arg(long)]
+    reason: Option<String>,
+    #[command(flatten)]
+    facts: FactArgs,
+    /// 保険者番号 (with --number and --birth-date instead of the four facts).
+    #[arg(long, requires = "number")]
+    insurer_number: Option<String>,
+    /// 記号.
+    #[arg(long)]
+    symbol: Option<String>,
+    /// 番号.
+    #[arg(long)]
+    number: Option<String>,
+    /// 枝番.
+    #[arg(long)]
+    branch: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ConsentArg {
+    /// 口頭同意.
+    Oral,
+    /// 同意取得困難.
+    Unobtainable,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain and seals; exit 1 naming the first row that does not hold.
+    Verify(StoreArgs),
+    /// Write the access report of one patient (CSV and PDF) into a folder.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The facility store (the daemon's `[store] path`).
+    #[arg(long, env = "OQS_STORE")]
+    store: PathBuf,
+    /// Name of the store's data key in the OS keyring (the daemon's `[store] key_secret`).
+    #[arg(long, default_value = "facility-store-key")]
+    key_secret: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The patient: `保険者番号:記号:番号:生年月日` (記号 may be empty; 生年月日 YYYY-MM-DD), or the 64-hex
+    /// patient reference of the audit log.
+    #[arg(long)]
+    patient: String,
+    /// Folder for access-report.csv and access-report.pdf (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// The facility named on the report.
+    #[arg(long, default_value = "")]
+    facility: String,
+    /// A TrueType font with Japanese glyphs (default: IPAGothic from fonts-ipafont-gothic).
+    #[arg(long)]
+    font: Option<PathBuf>,
+}
+
+/// Lines of stdin: the password, then (optionally) the one-time code. Wiped after use.
+fn read_credentials(need_code: bool) -> anyhow::Result<(Secret, Option<Secret>)> {
+    let stdin = std::io::stdin();
+    let mut lock = stdin.lock();
+    let mut line = Zeroizing::new(String::new());
+    lock.read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = Secret::new(line.trim_end_matches(['\r', '\n']));
+    if password.expose().is_empty() {
+        bail!("no password on stdin");
+    }
+    line.clear();
+    lock.read_line(&mut line)
+        .context("reading the one-time code from stdin")?;
+    let code = line.trim();
+    let code = (!code.is_empty()).then(|| Secret::new(code));
+    if need_code && code.is_none() {
+        bail!("the one-time code (second line of stdin) is required for emergency viewing");
+    }
+    Ok((password, code))
+}
+
+fn four_facts(f: &FactArgs) -> anyhow::Result<PatientLookup> {
+    // The daemon checks them as well; this only gives a clearer message early.
+    let (Some(name), Some(birth), Some(sex), Some(fourth)) =
+        (&f.name, &f.birth_date, f.sex, &f.insurer_or_address)
+    else {
+        bail!(
+            "all four facts are required: --name, --birth-date, --sex and --insurer-or-address (or use --card)"
+        );
+    };
+    Ok(PatientLookup::FourFacts {
+        name: Sensitive::new(name.clone()),
+        birth_date: Sensitive::new(birth.clone()),
+        sex: match sex {
+            SexArg::Male => Sex::Male,
+            SexArg::Female => Sex::Female,
+        },
+        insurer_or_address: Sensitive::new(fourth.clone()),
+    })
+}
+
+async fn login(
+    client: &IpcClient,
+    account: &str,
+    password: Secret,
+    totp: Option<Secret>,
+) -> anyhow::Result<Secret> {
+    match client
+        .request(Request::Login {
+            account: account.to_string(),
+            password,
+            totp,
+        })
+        .await?
+    {
+        Response::LoggedIn { session, .. } => Ok(session),
+        other => bail!("unexpected answer to the login: {other:?}"),
+    }
+}
+
+pub fn emergency(cmd: &EmergencyCommand) -> ExitCode {
+    let EmergencyCommand::Lookup(args) = cmd;
+    report(runtime().and_then(|rt| {
+        rt.block_on(async {
+            let patient = if args.card {
+                PatientLookup::Card {
+                    reader: args.reader.clone().unwrap_or_default(),
+                }
+            } else {
+                four_facts(&args.facts)?
+            };
+            let (password, code) = read_credentials(true)?;
+            let client = connect_socket(&args.socket).await?;
+            let session = login(&client, &args.account, password, code).await?;
+            let view = client
+                .request(Request::EmergencyLookup {
+                    session: session.clone(),
+                    reason: args.reason.clone(),
+                    patient,
+                })
+                .await;
+            let _ = client.request(Request::Logout { session }).await;
+            print_json(&view?)
+        })
+    }))
+}
+
+pub fn disaster(cmd: &DisasterCommand) -> ExitCode {
+    report(runtime().and_then(|rt| {
+        rt.block_on(async {
+            match cmd {
+                DisasterCommand::Status(socket) => {
+                    let client = connect_socket(socket).await?;
+                    print_json(&client.request(Request::DisasterStatus).await?)
+                }
+                DisasterCommand::Lookup(args) => {
+                    let patient = match (&args.insurer_number, &args.number) {
+                        (Some(insurer), Some(number)) => {
+                            let birth =
+                                args.facts.birth_date.clone().context(
+                                    "--birth-date is required with the insurance numbers",
+                                )?;
+                            PatientLookup::InsuranceNumbers {
+                                numbers: InsuranceNumbers {
+                                    insurer_number: Sensitive::new(insurer.clone()),
+                                    symbol: Sensitive::new(args.symbol.clone().unwrap_or_default()),
+                                    number: Sensitive::new(number.clone()),
+                                    branch: Sensitive::new(args.branch.clone().unwrap_or_default()),
+                                    birth_date: Sensitive::new(birth),
+                                },
+                            }
+                        }
+                        _ => four_facts(&args.facts)?,
+                    };
+                    let (password, code) = read_credentials(false)?;
+                    let client = connect_socket(&args.socket).await?;
+                    let session = login(&client, &args.account, password, code).await?;
+                    let view = client
+                        .request(Request::DisasterLookup {
+                            session: session.clone(),
+                            consent: match args.consent {
+                                ConsentArg::Oral => DisasterConsent::Oral,
+                                ConsentArg::Unobtainable => DisasterConsent::Unobtainable,
+                            },
+                            reason: args.reason.clone(),
+                            patient,
+                        })
+                        .await;
+                    let _ = client.request(Request::Logout { session }).await;
+                    print_json(&view?)
+                }
+            }
+        })
+    }))
+}
+
+fn open_store(args: &StoreArgs) -> anyhow::Result<facility_store::Store> {
+    if !args.store.exists() {
+        bail!("there is no facility store at {}", args.store.display());
+    }
+    let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto)
+        .context("opening the OS keyring (it holds the store's data key)")?;
+    let keys = facility_store::KeyringKeyProvider::new(keyring, args.key_secret.clone());
+    facility_store::Store::open(&args.store, &keys)
+        .with_context(|| format!("opening the facility store {}", args.store.display()))
+}
+
+pub fn audit(cmd: &AuditCommand) -> ExitCode {
+    match cmd {
+        AuditCommand::Verify(args) => {
+            let verdict = open_store(args)
+                .and_then(|store| store.verify_audit_chain().context("reading the audit log"));
+            match verdict {
+                Ok(ChainVerdict::Intact { rows }) => {
+                    println!("oqs: the audit log is intact ({rows} rows)");
+                    ExitCode::SUCCESS
+                }
+                Ok(ChainVerdict::Broken(b)) => {
+                    println!(
+                        "oqs: the audit log is BROKEN at row {}: {}",
+                        b.row_id, b.problem
+                    );
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("oqs: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        AuditCommand::Report(args) => report((|| {
+            let store = open_store(&args.store)?;
+            let patient_ref = patient_ref(&store, &args.patient)?;
+            let records = store
+                .audit_records_for_patient(&patient_ref)
+                .context("reading the audit log")?;
+            let rows = records
+                .iter()
+                .map(audit_report::ReportRow::from_record)
+                .collect();
+            let label = format!("照会者（照会番号 {}）", &patient_ref[..12]);
+            let report = audit_report::Report::new(args.facility.clone(), label, rows);
+            std::fs::create_dir_all(&args.out)
+                .with_context(|| format!("creating {}", args.out.display()))?;
+            let font = match &args.font {
+                Some(f) => f.clone(),
+                None => audit_report::find_cjk_font().ok_or(audit_report::ReportError::NoFont)?,
+            };
+            let csv = args.out.join("access-report.csv");
+            let pdf = args.out.join("access-report.pdf");
+            audit_report::write_csv(&report, &csv)?;
+            audit_report::write_pdf(&report, &font, &pdf)?;
+            println!(
+                "oqs: {} access(es) written to {} and {}",
+                report.rows.len(),
+                csv.display(),
+                pdf.display()
+            );
+            Ok(())
+        })()),
+    }
+}
+
+/// The audit log's reference of a patient named on the command line.
+fn patient_ref(store: &facility_store::Store, patient: &str) -> anyhow::Result<String> {
+    let patient = patient.trim();
+    if patient.len() == 64 && patient.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(patient.to_ascii_lowercase());
+    }
+    let parts: Vec<&str> = patient.split(':').collect();
+    let [insurer, symbol, number, birth] = parts.as_slice() else {
+        bail!(
+            "--patient must be 保険者番号:記号:番号:生年月日 (記号 may be empty) or a 64-hex patient reference"
+        );
+    };
+    if insurer.is_empty() || number.is_empty() || birth.is_empty() {
+        bail!("--patient needs the insurer number, the number and the birth date");
+    }
+    Ok(store.patient_key(insurer, symbol, number, birth).to_hex())
+}

@@ -1,0 +1,847 @@
+//! Staff logins over the local socket: password (Argon2id, in the store) and a TOTP second factor, short
+//! sessions bound to the socket connection that logged in, permission checks, and the administrator's
+//! account operations. Every login (accepted or not) and every account or setting change is appended to the
+//! audit log.
+//!
+//! A session is a random token known only to the connection that logged in: a token replayed on another
+//! connection is refused, and the session ends when its connection closes, after `session_idle_timeout_secs`
+//! without a request, or at logout. Emergency viewing also needs the login to be younger than
+//! `emergency_session_secs`, so an unattended emergency screen does not stay usable for long.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use facility_store::{Account, AuditEntry, LoginOutcome, NewAccount, Store, now_millis};
+use os_keyring::SecretBytes;
+use serde::Deserialize;
+use terminal_ipc::{AccountView, ErrorBody, ErrorCode, PeerInfo, Response, Role, Secret};
+use totp_rs::{Algorithm, TOTP};
+use tracing::{info, warn};
+use zeroize::Zeroizing;
+
+/// The issuer an authenticator app shows next to the account.
+const TOTP_ISSUER: &str = "OQS-Terminal";
+/// 30-second steps, 6 digits, SHA-1: what every authenticator app supports (RFC 6238 defaults).
+const TOTP_STEP: u64 = 30;
+/// 160-bit secrets (RFC 4226 recommends at least 128).
+const TOTP_SECRET_LEN: usize = 20;
+
+/// `[accounts]` of the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountSettings {
+    /// A session ends after this long without a request.
+    pub session_idle_timeout_secs: u64,
+    /// Emergency viewing needs a login younger than this (log in again afterwards).
+    pub emergency_session_secs: u64,
+    /// Failed logins (wrong password or wrong code) before the account locks.
+    pub max_failures: u32,
+    /// How long a locked account stays locked.
+    pub lockout_minutes: u64,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            session_idle_timeout_secs: 600,
+            emergency_session_secs: 300,
+            max_failures: 5,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+impl AccountSettings {
+    pub fn lockout_policy(&self) -> facility_store::LockoutPolicy {
+        facility_store::LockoutPolicy {
+            max_failures: self.max_failures.max(1),
+            lock_millis: i64::try_from(self.lockout_minutes.saturating_mul(60_000))
+                .unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// Who a valid session belongs to, re-read from the store at every request so that a revoked permission
+/// or a disabled account takes effect at once.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub account: Account,
+    pub two_factor: bool,
+    pub logged_in: Instant,
+}
+
+impl SessionUser {
+    pub fn login(&self) -> &str {
+        &self.account.login
+    }
+
+    /// "表示名 (login)" for the screen and the report.
+    pub fn viewer_label(&self) -> String {
+        format!("{} ({})", self.account.display_name, self.account.login)
+    }
+}
+
+struct Session {
+    login: String,
+    connection_id: u64,
+    two_factor: bool,
+    logged_in: Instant,
+    last_used: Instant,
+    /// A TOTP secret between enrolment and its confirmation; wiped on drop.
+    pending_totp: Option<Zeroizing<Vec<u8>>>,
+}
+
+/// Logins, sessions and account administration.
+pub struct Accounts {
+    store: Arc<Store>,
+    settings: AccountSettings,
+    sessions: Mutex<HashMap<String, Session>>,
+    /// The last TOTP step accepted per account, so a code cannot be used twice.
+    last_step: Mutex<HashMap<String, u64>>,
+}
+
+pub(crate) fn internal(what: &str, e: impl std::fmt::Display) -> ErrorBody {
+    warn!(error = %e, "{what} failed");
+    ErrorBody::new(
+        ErrorCode::Internal,
+        format!("{what} failed; the daemon's log has the details"),
+    )
+}
+
+fn unauthenticated() -> ErrorBody {
+    ErrorBody::new(
+        ErrorCode::Unauthenticated,
+        "ログインしてください（セッションが無効か期限切れです）。Log in again: the session is unknown, expired or \
+         belongs to another window.",
+    )
+}
+
+fn forbidden(message: &str) -> ErrorBody {
+    ErrorBody::new(ErrorCode::Forbidden, message)
+}
+
+/// Runs blocking store work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    f: impl FnOnce() -> Result<T, facility_store::StoreError> + Send + 'static,
+) -> Result<T, ErrorBody> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| internal(what, e))?
+        .map_err(|e| match e {
+            facility_store::StoreError::NotFound(what) => {
+                ErrorBody::new(ErrorCode::NotFound, format!("not found: {what}"))
+            }
+            facility_store::StoreError::AccountExists(login) => ErrorBody::new(
+                ErrorCode::BadRequest,
+                format!("an account named `{login}` already exists"),
+            ),
+            other => internal(what, other),
+        })
+}
+
+/// Appends one audit row; a failure is an internal error, so nothing is shown that was not logged.
+pub(crate) async fn audit(store: &Arc<Store>, entry: AuditEntry) -> Result<i64, ErrorBody> {
+    let store = store.clone();
+    blocking("writing the audit log", move || {
+        store.append_audit(&entry, now_millis())
+    })
+    .await
+}
+
+pub fn role_to_ipc(role: facility_store::Role) -> Role {
+    match role {
+        facility_store::Role::Staff => Role::Staff,
+        facility_store::Role::Administrator => Role::Administrator,
+        facility_store::Role::MedicalInformationViewer => Role::MedicalInformationViewer,
+    }
+}
+
+pub fn role_from_ipc(role: Role) -> facility_store::Role {
+    match role {
+        Role::Staff => facility_store::Role::Staff,
+        Role::Administrator => facility_store::Role::Administrator,
+        Role::MedicalInformationViewer => facility_store::Role::MedicalInformationViewer,
+    }
+}
+
+fn rfc3339(millis: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(millis)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        })
+        .unwrap_or_default()
+}
+
+pub fn account_view(a: &Account, now: i64) -> AccountView {
+    AccountView {
+        account: a.login.clone(),
+        display_name: a.display_name.clone(),
+        role: role_to_ipc(a.role),
+        emergency_permission: a.emergency_permission,
+        totp_enrolled: a.totp_enrolled,
+        disabled: a.disabled,
+        locked_until: a.locked_until.filter(|&u| u > now).map(rfc3339),
+        failed_attempts: a.failed_attempts,
+    }
+}
+
+fn totp_for(login: &str, secret: Vec<u8>) -> Result<TOTP, ErrorBody> {
+    TOTP::new(
+        Algorithm::SHA1,
+        6,
+        0,
+        TOTP_STEP,
+        secret,
+        Some(TOTP_ISSUER.to_string()),
+        login.to_string(),
+    )
+    .map_err(|e| {
+        ErrorBody::new(
+            ErrorCode::BadRequest,
+            format!("a one-time-password cannot be made for this account name: {e}"),
+        )
+    })
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The TOTP step `code` is valid for (now, or one step either side for clock drift), if any.
+fn matching_step(totp: &TOTP, code: &str) -> Option<u64> {
+    let code = code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let now = unix_now();
+    [now.saturating_sub(TOTP_STEP), now, now + TOTP_STEP]
+        .into_iter()
+        .find(|&t| totp.check(code, t))
+        .map(|t| t / TOTP_STEP)
+}
+
+fn new_token() -> Result<String, ErrorBody> {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    getrandom::fill(bytes.as_mut()).map_err(|e| internal("making a session token", e))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn login_entry(login: &str, action: &str, detail: &str) -> AuditEntry {
+    AuditEntry {
+        actor: login.to_string(),
+        action: action.to_string(),
+        method: Some("password+totp".into()).filter(|_| detail.contains("totp")),
+        detail: Some(detail.to_string()),
+        ..AuditEntry::default()
+    }
+}
+
+impl Accounts {
+    pub fn new(store: Arc<Store>, settings: AccountSettings) -> Self {
+        Self {
+            store,
+            settings,
+            sessions: Mutex::new(HashMap::new()),
+            last_step: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn settings(&self) -> &AccountSettings {
+        &self.settings
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.settings.session_idle_timeout_secs.max(1))
+    }
+
+    /// Password, then (when given) the TOTP code. Wrong passwords and wrong codes count towards the lockout.
+    pub async fn login(
+        &self,
+        peer: &PeerInfo,
+        login: String,
+        password: Secret,
+        totp: Option<Secret>,
+    ) -> Result<Response, ErrorBody> {
+        let store = self.store.clone();
+        let who = login.clone();
+        let outcome = blocking("checking the password", move || {
+            // The counter is reset below, only once the login is complete (see `record_success`).
+            store.verify_first_factor(&who, password.expose(), now_millis())
+        })
+        .await?;
+        let account = match outcome {
+            LoginOutcome::PasswordAccepted(account) => account,
+            LoginOutcome::Rejected { attempts_left } => {
+                audit(
+                    &self.store,
+                    login_entry(&login, "login_failed", "wrong password"),
+                )
+                .await?;
+                return Err(ErrorBody::new(
+                    ErrorCode::Unauthenticated,
+                    format!(
+                        "ID またはパスワードが違います（あと {attempts_left} 回でロックされます）。Wrong account or \
+                         password; {attempts_left} attempt(s) left before the account locks."
+                    ),
+                ));
+            }
+            LoginOutcome::UnknownAccount => {
+                audit(
+                    &self.store,
+                    login_entry(&login, "login_failed", "unknown account"),
+                )
+                .await?;
+                return Err(ErrorBody::new(
+                    ErrorCode::Unauthenticated,
+                    "ID またはパスワードが違います。Wrong account or password.",
+                ));
+            }
+            LoginOutcome::LockedOut { until } => {
+                audit(
+                    &self.store,
+                    login_entry(&login, "login_failed", "account locked"),
+                )
+                .await?;
+                return Err(locked(until));
+            }
+            LoginOutcome::Disabled => {
+                audit(
+                    &self.store,
+                    login_entry(&login, "login_failed", "account disabled"),
+                )
+                .await?;
+                return Err(forbidden(
+                    "このアカウントは無効です。管理者に連絡してください。This account is disabled; ask the administrator.",
+                ));
+            }
+        };
+        let two_factor = match totp {
+            None => false,
+            Some(code) => {
+                self.check_totp(&account, &code).await?;
+                true
+            }
+        };
+        // A password-only login of an account with a second factor does not wipe failed codes: otherwise
+        // one-time codes could be guessed without end, five at a time.
+        if two_factor || !account.totp_enrolled {
+            let store = self.store.clone();
+            let who = account.login.clone();
+            blocking("recording the login", move || {
+                store.record_login_success(&who, now_millis())
+            })
+            .await?;
+        }
+        let token = new_token()?;
+        let now = Instant::now();
+        self.sessions().insert(
+            token.clone(),
+            Session {
+                login: account.login.clone(),
+                connection_id: peer.connection_id,
+                two_factor,
+                logged_in: now,
+                last_used: now,
+                pending_totp: None,
+            },
+        );
+        let detail = if two_factor {
+            "password+totp"
+        } else {
+            "password only"
+        };
+        audit(&self.store, login_entry(&account.login, "login", detail)).await?;
+        info!(two_factor, "staff login");
+        Ok(Response::LoggedIn {
+            session: Secret::new(token),
+            role: role_to_ipc(account.role),
+            emergency_permission: account.emergency_permission,
+            two_factor,
+            display_name: account.display_name.clone(),
+            idle_timeout_secs: self.idle_timeout().as_secs(),
+        })
+    }
+
+    async fn check_totp(&self, account: &Account, code: &Secret) -> Result<(), ErrorBody> {
+        let store = self.store.clone();
+        let login = account.login.clone();
+        let secret: Option<SecretBytes> =
+            blocking("reading the TOTP secret", move || store.totp_secret(&login)).await?;
+        let Some(secret) = secret else {
+            audit(
+                &self.store,
+                login_entry(&account.login, "login_failed", "no second factor enrolled"),
+            )
+            .await?;
+            return Err(ErrorBody::new(
+                ErrorCode::SecondFactorRequired,
+                "二要素認証（ワンタイムパスワード）が未登録です。パスワードでログインして登録してください。No one-time \
+                 password is enrolled for this account: log in with the password and enrol one first.",
+            ));
+        };
+        let totp = totp_for(&account.login, secret.expose().to_vec())?;
+        let step = matching_step(&totp, code.expose());
+        let fresh = step.is_some_and(|step| {
+            let mut last = self.last_step.lock().unwrap_or_else(|p| p.into_inner());
+            let used = last.get(&account.login).is_some_and(|&l| l >= step);
+            if !used {
+                last.insert(account.login.clone(), step);
+            }
+            !used
+        });
+        if fresh {
+            return Ok(());
+        }
+        let store = self.store.clone();
+        let login = account.login.clone();
+        let outcome = blocking("counting the failed login", move || {
+            store.record_login_failure(&login, now_millis())
+        })
+        .await?;
+        audit(
+            &self.store,
+            login_entry(&account.login, "login_failed", "wrong one-time code (totp)"),
+        )
+        .await?;
+        Err(match outcome {
+            LoginOutcome::LockedOut { until } => locked(until),
+            LoginOutcome::Rejected { attempts_left } => ErrorBody::new(
+                ErrorCode::Unauthenticated,
+                format!(
+                    "ワンタイムパスワードが違います（あと {attempts_left} 回でロックされます）。Wrong one-time code; \
+                     {attempts_left} attempt(s) left before the account locks."
+                ),
+            ),
+            _ => unauthenticated(),
+        })
+    }
+
+    pub async fn logout(&self, peer: &PeerInfo, token: &Secret) -> Result<Response, ErrorBody> {
+        let user = self.session(peer, token).await?;
+        self.sessions().remove(token.expose());
+        audit(
+            &self.store,
+            AuditEntry {
+                actor: user.login().to_string(),
+                action: "logout".into(),
+                ..AuditEntry::default()
+            },
+        )
+        .await?;
+        Ok(Response::LoggedOut)
+    }
+
+    /// Ends every session of a closed connection.
+    pub fn disconnected(&self, connection_id: u64) {
+        self.sessions()
+            .retain(|_, s| s.connection_id != connection_id);
+    }
+
+    /// The user of a valid session of this connection; refreshes its idle timer.
+    pub async fn session(&self, peer: &PeerInfo, token: &Secret) -> Result<SessionUser, ErrorBody> {
+        let (login, two_factor, logged_in) = {
+            let mut sessions = self.sessions();
+            let now = Instant::now();
+            let idle = self.idle_timeout();
+            sessions.retain(|_, s| now.duration_since(s.last_used) < idle);
+            let Some(s) = sessions.get_mut(token.expose()) else {
+                return Err(unauthenticated());
+            };
+            if s.connection_id != peer.connection_id {
+                warn!(
+                    connection_id = peer.connection_id,
+                    "a session token was presented on another connection"
+                );
+                return Err(unauthenticated());
+            }
+            s.last_used = now;
+            (s.login.clone(), s.two_factor, s.logged_in)
+        };
+        let store = self.store.clone();
+        let who = login.clone();
+        let account = blocking("reading the account", move || store.account(&who)).await?;
+        match account {
+            Some(account) if !account.disabled => Ok(SessionUser {
+                account,
+                two_factor,
+                logged_in,
+            }),
+            _ => {
+                self.sessions().remove(token.expose());
+                Err(unauthenticated())
+            }
+        }
+    }
+
+    /// A session of an administrator.
+    pub async fn administrator(
+        &self,
+        peer: &PeerInfo,
+        token: &Secret,
+    ) -> Result<SessionUser, ErrorBody> {
+        let user = self.session(peer, token).await?;
+        if user.account.role != facility_store::Role::Administrator {
+            return Err(forbidden(
+                "管理者アカウントでログインしてください。This needs an administrator account.",
+            ));
+        }
+        Ok(user)
+    }
+
+    /// A session fit for 救急時医療情報閲覧: the permission, both factors, and a recent login.
+    pub async fn emergency_viewer(
+        &self,
+        peer: &PeerInfo,
+        token: &Secret,
+    ) -> Result<SessionUser, ErrorBody> {
+        let user = self.session(peer, token).await?;
+        if !user.account.emergency_permission {
+            return Err(forbidden(
+                "このアカウントには救急時医療情報閲覧権限がありません。This account has no emergency viewing \
+                 permission (救急時医療情報閲覧権限); an administrator grants it.",
+            ));
+        }
+        if !user.two_factor {
+            return Err(ErrorBody::new(
+                ErrorCode::SecondFactorRequired,
+                "救急時医療情報閲覧には二要素認証（パスワードとワンタイムパスワード）でのログインが必要です。Emergency \
+                 viewing needs a login with both the password and the one-time code.",
+            ));
+        }
+        let limit = Duration::from_secs(self.settings.emergency_session_secs.max(1));
+        if user.logged_in.elapsed() >= limit {
+            return Err(ErrorBody::new(
+                ErrorCode::Unauthenticated,
+                "救急時閲覧の時間が過ぎました。もう一度ログインしてください。The emergency session timed out; log in \
+                 again with both factors.",
+            ));
+        }
+        Ok(user)
+    }
+
+    /// Starts TOTP enrolment for the session's own account.
+    pub async fn begin_totp(&self, peer: &PeerInfo, token: &Secret) -> Result<Response, ErrorBody> {
+        let user = self.session(peer, token).await?;
+        let mut secret = Zeroizing::new(vec![0u8; TOTP_SECRET_LEN]);
+        getrandom::fill(secret.as_mut_slice()).map_err(|e| internal("making a TOTP secret", e))?;
+        let totp = totp_for(user.login(), secret.to_vec())?;
+        let uri = totp.get_url();
+        let svg = qrcode::QrCode::new(uri.as_bytes())
+            .map_err(|e| internal("drawing the enrolment QR code", e))?
+            .render::<qrcode::render::svg::Color>()
+            .min_dimensions(240, 240)
+            .quiet_zone(true)
+            .build();
+        let base32 = totp.get_secret_base32();
+        if let Some(s) = self.sessions().get_mut(token.expose()) {
+            s.pending_totp = Some(secret);
+        }
+        Ok(Response::TotpEnrolment {
+            secret_base32: Secret::new(base32),
+            otpauth_uri: Secret::new(uri),
+            qr_svg: Secret::new(svg),
+        })
+    }
+
+    /// Keeps the pending secret once a code made from it is shown.
+    pub async fn confirm_totp(
+        &self,
+        peer: &PeerInfo,
+        token: &Secret,
+        code: &Secret,
+    ) -> Result<Response, ErrorBody> {
+        let user = self.session(peer, token).await?;
+        let pending = self
+            .sessions()
+            .get(token.expose())
+            .and_then(|s| s.pending_totp.clone());
+        let Some(secret) = pending else {
+            return Err(ErrorBody::new(
+                ErrorCode::InvalidState,
+                "先にワンタイムパスワードの登録を開始してください。Start the enrolment first.",
+            ));
+        };
+        let totp = totp_for(user.login(), secret.to_vec())?;
+        let Some(step) = matching_step(&totp, code.expose()) else {
+            return Err(ErrorBody::new(
+                ErrorCode::BadRequest,
+                "確認コードが違います。認証アプリの最新のコードを入力してください。The code does not match; enter the \
+                 current code from the authenticator app.",
+            ));
+        };
+        let store = self.store.clone();
+        let login = user.login().to_string();
+        let stored = SecretBytes::new(secret.to_vec());
+        blocking("storing the TOTP secret", move || {
+            store.set_totp_secret(&login, &stored, now_millis())
+        })
+        .await?;
+        self.last_step
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(user.login().to_string(), step);
+        if let Some(s) = self.sessions().get_mut(token.expose()) {
+            s.pending_totp = None;
+        }
+        audit(
+            &self.store,
+            AuditEntry {
+                actor: user.login().to_string(),
+                action: "totp_enrolled".into(),
+                ..AuditEntry::default()
+            },
+        )
+        .await?;
+        let account = self.session(peer, token).await?.account;
+        Ok(Response::Account {
+            account: account_view(&account, now_millis()),
+        })
+    }
+
+    pub async fn list(&self, peer: &PeerInfo, token: &Secret) -> Result<Response, ErrorBody> {
+        self.administrator(peer, token).await?;
+        let store = self.store.clone();
+        let accounts = blocking("listing the accounts", move || store.accounts()).await?;
+        let now = now_millis();
+        Ok(Response::Accounts {
+            accounts: accounts.iter().map(|a| account_view(a, now)).collect(),
+        })
+    }
+
+    pub async fn create(
+        &self,
+        peer: &PeerInfo,
+        token: &Secret,
+        login: String,
+        display_name: String,
+        role: Role,
+        password: Secret,
+    ) -> Result<Response, ErrorBody> {
+        let admin = self.administrator(peer, token).await?;
+        check_new_account(&login, password.expose())?;
+        let store = self.store.clone();
+        let who = login.clone();
+        let account = blocking("creating the account", move || {
+            store.create_account(
+                &NewAccount {
+                    login: &who,
+                    display_name: &display_name,
+                    role: role_from_ipc(role),
+                    password: password.expose(),
+                },
+                now_millis(),
+            )
+        })
+        .await?;
+        self.audit_change(
+            &admin,
+            "account_created",
+            &login,
+            &format!("role={}", account.role.as_str()),
+        )
+        .await?;
+        Ok(Response::Account {
+            account: account_view(&account, now_millis()),
+        })
+    }
+
+    /// One administrator change of an account, audited, answered with the account as it is now.
+    pub async fn change(
+        &self,
+        peer: &PeerInfo,
+        token: &Secret,
+        login: String,
+        change: AccountChange,
+    ) -> Result<Response, ErrorBody> {
+        let admin = self.administrator(peer, token).await?;
+        let (action, detail) = match &change {
+            AccountChange::EmergencyPermission(true) => {
+                ("permission_granted", "救急時医療情報閲覧権限".to_string())
+            }
+            AccountChange::EmergencyPermission(false) => {
+                ("permission_revoked", "救急時医療情報閲覧権限".to_string())
+            }
+            AccountChange::Role(role) => (
+                "role_changed",
+                format!("role={}", role_from_ipc(*role).as_str()),
+            ),
+            AccountChange::Disabled(d) => ("account_disabled", format!("disabled={d}")),
+            AccountChange::Unlock => ("account_unlocked", String::new()),
+            AccountChange::Password(p) => {
+                check_new_account(&login, p.expose())?;
+                ("password_reset", String::new())
+            }
+            AccountChange::ResetTotp => ("totp_reset", String::new()),
+        };
+        if login == admin.login()
+            && matches!(
+                change,
+                AccountChange::Disabled(true)
+                    | AccountChange::Role(Role::Staff | Role::MedicalInformationViewer)
+            )
+        {
+            return Err(ErrorBody::new(
+                ErrorCode::BadRequest,
+                "自分自身の管理者権限は外せません。An administrator cannot disable or demote their own account.",
+            ));
+        }
+        let store = self.store.clone();
+        let who = login.clone();
+        let ends_sessions = matches!(
+            change,
+            AccountChange::Disabled(true) | AccountChange::Password(_) | AccountChange::ResetTotp
+        );
+        let account = blocking("changing the account", move || {
+            let now = now_millis();
+            match change {
+                AccountChange::EmergencyPermission(g) => {
+                    store.set_emergency_permission(&who, g, now)?
+                }
+                AccountChange::Role(r) => store.set_role(&who, role_from_ipc(r), now)?,
+                AccountChange::Disabled(d) => store.set_disabled(&who, d, now)?,
+                AccountChange::Unlock => store.unlock_account(&who, now)?,
+                AccountChange::Password(p) => store.set_password(&who, p.expose(), now)?,
+                AccountChange::ResetTotp => store.clear_totp_secret(&who, now)?,
+            }
+            store
+                .account(&who)?
+                .ok_or_else(|| facility_store::StoreError::NotFound(format!("account {who}")))
+        })
+        .await?;
+        if ends_sessions {
+            self.sessions().retain(|_, s| s.login != login);
+        }
+        self.audit_change(&admin, action, &login, &detail).await?;
+        Ok(Response::Account {
+            account: account_view(&account, now_millis()),
+        })
+    }
+
+    pub async fn change_setting(
+        &self,
+        peer: &PeerInfo,
+        token: &Secret,
+        key: String,
+        value: String,
+    ) -> Result<Response, ErrorBody> {
+        let admin = self.administrator(peer, token).await?;
+        if key.trim().is_empty() || key.len() > 128 || value.len() > 4096 {
+            return Err(ErrorBody::new(
+                ErrorCode::BadRequest,
+                "the setting key must be 1–128 characters and the value at most 4096",
+            ));
+        }
+        // The store writes the change and its audit row (old and new value) in one transaction.
+        let store = self.store.clone();
+        let actor = admin.login().to_string();
+        blocking("changing the setting", move || {
+            store.set_setting(&key, &value, &actor, now_millis())
+        })
+        .await?;
+        Ok(Response::Accepted)
+    }
+
+    async fn audit_change(
+        &self,
+        admin: &SessionUser,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<i64, ErrorBody> {
+        let detail = if detail.is_empty() {
+            format!("account={target}")
+        } else {
+            format!("account={target} {detail}")
+        };
+        audit(
+            &self.store,
+            AuditEntry {
+                actor: admin.login().to_string(),
+                action: action.to_string(),
+                detail: Some(detail),
+                ..AuditEntry::default()
+            },
+        )
+        .await
+    }
+}
+
+/// What an administrator changes on an account.
+pub enum AccountChange {
+    EmergencyPermission(bool),
+    Role(Role),
+    Disabled(bool),
+    Unlock,
+    Password(Secret),
+    ResetTotp,
+}
+
+fn locked(until: i64) -> ErrorBody {
+    ErrorBody::new(
+        ErrorCode::LockedOut,
+        format!(
+            "ログイン失敗が続いたためロックされています（{} まで）。管理者が解除できます。The account is locked after \
+             repeated failures until {}; an administrator can unlock it.",
+            rfc3339(until),
+            rfc3339(until)
+        ),
+    )
+}
+
+/// Account names go into audit rows and TOTP URIs; passwords must not be trivially short.
+pub fn check_new_account(login: &str, password: &str) -> Result<(), ErrorBody> {
+    let login_ok = (1..=64).contains(&login.chars().count())
+        && login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+    if !login_ok {
+        return Err(ErrorBody::new(
+            ErrorCode::BadRequest,
+            "アカウント名は半角英数字と - _ . @ の64文字以内です。The account name must be 1–64 of A–Z a–z 0–9 - _ . @",
+        ));
+    }
+    if password.chars().count() < 10 {
+        return Err(ErrorBody::new(
+            ErrorCode::BadRequest,
+            "パスワードは10文字以上にしてください。The password must have at least 10 characters.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totp_codes_match_their_step_only() {
+        let totp = totp_for("dr", vec![7u8; TOTP_SECRET_LEN]).unwrap();
+        let now = unix_now();
+        let code = totp.generate(now);
+        assert_eq!(matching_step(&totp, &code), Some(now / TOTP_STEP));
+        let old = totp.generate(now - 10 * TOTP_STEP);
+        if old != code {
+            assert_eq!(matching_step(&totp, &old), None);
+        }
+        assert_eq!(matching_step(&totp, "12345"), None);
+        assert_eq!(matching_step(&totp, "abcdef"), None);
+    }
+
+    #[test]
+    fn new_accounts_need_a_plain_name_and_a_long_password() {
+        assert!(check_new_account("dr.tanaka", "long enough pw").is_ok());
+        assert!(check_new_account("dr:tanaka", "long enough pw").is_err());
+        assert!(check_new_account("", "long enough pw").is_err());
+        assert!(check_new_account("dr", "short").is_err());
+    }
+}

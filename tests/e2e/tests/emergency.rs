@@ -1,0 +1,780 @@
+//! Emergency and disaster viewing end to end: the real `oqs-readerd` over its socket, the real mock central
+//! service over mutual TLS, real SQLite files, and (for the card) real pcscd with a vpcd reader and a
+//! virtual My Number Card. Accounts are set up as a facility would: the first administrator with
+//! `oqs-readerd --create-admin`, the rest over the socket, TOTP enrolled from the QR code's secret.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs};
+use e2e::{Daemon, MockCentral, bin, in_keyutils_session};
+use terminal_ipc::{
+    DisasterConsent, ErrorCode, InsuranceNumbers, IpcClient, IpcError, IpcToken, MedicalView,
+    PatientLookup, Request, Response, Role, Secret, Sensitive, Sex, ViewMode,
+};
+
+const ADMIN_PW: &str = "admin-password-1";
+const DR_PW: &str = "doctor-password-1";
+const NS_PW: &str = "nurse-password-1";
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn socket(daemon: &Daemon) -> PathBuf {
+    daemon.root.join("run/oqs-readerd.sock")
+}
+
+fn store_path(daemon: &Daemon) -> PathBuf {
+    daemon.root.join("work/facility.sqlite3")
+}
+
+async fn connect(daemon: &Daemon) -> IpcClient {
+    let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto).unwrap();
+    let token = IpcToken::load(&keyring).unwrap();
+    IpcClient::connect(socket(daemon), &token).await.unwrap()
+}
+
+/// The error code of a refused request.
+async fn refused(client: &IpcClient, request: Request) -> (ErrorCode, String) {
+    match client.request(request).await {
+        Err(IpcError::Remote(e)) => (e.code, e.message),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn login(client: &IpcClient, account: &str, pw: &str, totp: Option<String>) -> Secret {
+    match client
+        .request(Request::Login {
+            account: account.into(),
+            password: Secret::new(pw),
+            totp: totp.map(Secret::new),
+        })
+        .await
+        .unwrap()
+    {
+        Response::LoggedIn { session, .. } => session,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn totp(secret_base32: &str) -> totp_rs::TOTP {
+    let bytes = totp_rs::Secret::Encoded(secret_base32.into())
+        .to_bytes()
+        .unwrap();
+    totp_rs::TOTP::new_unchecked(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        None,
+        "dr-tanaka".into(),
+    )
+}
+
+fn create_admin(daemon: &Daemon) {
+    let mut child = Command::new(bin("oqs-readerd"))
+        .arg("--config")
+        .arg(&daemon.config)
+        .args(["--create-admin", "admin", "--display-name", "管理者"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{ADMIN_PW}\n{ADMIN_PW}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "--create-admin failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The facility's accounts: an administrator session, a doctor (viewer, TOTP enrolled, not yet granted the
+/// emergency permission) and a nurse (staff). Returns the admin client + session and the TOTP of the doctor.
+async fn set_up_accounts(daemon: &Daemon) -> (IpcClient, Secret, totp_rs::TOTP) {
+    create_admin(daemon);
+    let admin = connect(daemon).await;
+    let admin_session = login(&admin, "admin", ADMIN_PW, None).await;
+    for (account, name, role, pw) in [
+        (
+            "dr-tanaka",
+            "田中 医師",
+            Role::MedicalInformationViewer,
+            DR_PW,
+        ),
+        ("ns-sato", "佐藤 看護師", Role::Staff, NS_PW),
+    ] {
+        let created = admin
+            .request(Request::CreateAccount {
+                session: admin_session.clone(),
+                account: account.into(),
+                display_name: name.into(),
+                role,
+                password: Secret::new(pw),
+            })
+            .await
+            .unwrap();
+        assert!(matches!(created, Response::Account { .. }), "{created:?}");
+    }
+    // Staff cannot administer accounts.
+    let nurse = connect(daemon).await;
+    let ns = login(&nurse, "ns-sato", NS_PW, None).await;
+    let (code, _) = refused(&nurse, Request::ListAccounts { session: ns }).await;
+    assert_eq!(code, ErrorCode::Forbidden);
+
+    // The doctor enrols a second factor from the QR code's secret.
+    let dr_client = connect(daemon).await;
+    let dr = login(&dr_client, "dr-tanaka", DR_PW, None).await;
+    let Response::TotpEnrolment {
+        secret_base32,
+        otpauth_uri,
+        qr_svg,
+    } = dr_client
+        .request(Request::BeginTotpEnrolment {
+            session: dr.clone(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("no enrolment")
+    };
+    assert!(otpauth_uri.expose().starts_with("otpauth://totp/"));
+    assert!(qr_svg.expose().contains("<svg"), "the QR code is SVG");
+    let totp = totp(secret_base32.expose());
+    let confirmed = dr_client
+        .request(Request::ConfirmTotpEnrolment {
+            session: dr,
+            code: Secret::new(totp.generate(unix_now())),
+        })
+        .await
+        .unwrap();
+    let Response::Account { account } = confirmed else {
+        panic!("{confirmed:?}")
+    };
+    assert!(account.totp_enrolled && !account.emergency_permission);
+    (admin, admin_session, totp)
+}
+
+async fn grant(admin: &IpcClient, session: &Secret, granted: bool) {
+    admin
+        .request(Request::SetEmergencyPermission {
+            session: session.clone(),
+            account: "dr-tanaka".into(),
+            granted,
+        })
+        .await
+        .unwrap();
+}
+
+fn four(name: &str, birth: &str, sex: Sex, fourth: &str) -> PatientLookup {
+    PatientLookup::FourFacts {
+        name: Sensitive::new(name),
+        birth_date: Sensitive::new(birth),
+        sex,
+        insurer_or_address: Sensitive::new(fourth),
+    }
+}
+
+fn view(response: Response) -> MedicalView {
+    match response {
+        Response::MedicalView(v) => *v,
+        other => panic!("expected a medical view, got {other:?}"),
+    }
+}
+
+fn emergency(session: &Secret, patient: PatientLookup) -> Request {
+    Request::EmergencyLookup {
+        session: session.clone(),
+        reason: "意識障害で救急搬送".into(),
+        patient,
+    }
+}
+
+/// Every audit row of the store, read with the data key from the test's keyring session.
+fn audit_rows(path: &Path) -> Vec<facility_store::AuditRecord> {
+    let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto).unwrap();
+    let keys = facility_store::KeyringKeyProvider::new(keyring, "facility-store-key");
+    let store = facility_store::Store::open(path, &keys).unwrap();
+    store.audit_records(0, 10_000).unwrap()
+}
+
+fn oqs_audit_verify(store: &Path) -> (bool, String) {
+    let out = Command::new(bin("oqs"))
+        .args(["audit", "verify", "--store"])
+        .arg(store)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "oqs audit verify failed to run: {text}"
+    );
+    (out.status.success(), text)
+}
+
+/// The patient's access history as マイナポータル shows it, for this facility only.
+fn portal_entries(
+    central: &MockCentral,
+    numbers: &(String, String, String, String),
+) -> Vec<(String, String, String)> {
+    let d = &central.dir;
+    let config = central_client::CentralConfig::new(
+        url::Url::parse(&central.url()).unwrap(),
+        d.join("ca.crt"),
+        d.join("terminal.crt"),
+        d.join("terminal.key"),
+    );
+    let client = central_client::CentralClient::new(&config, None).unwrap();
+    let (insurer, symbol, number, birth) = numbers;
+    let history: serde_json::Value = rt().block_on(async {
+        client
+            .get_json_query(
+                &["v1", "access-history"],
+                &[
+                    ("insurer_number", insurer.as_str()),
+                    ("symbol", symbol.as_str()),
+                    ("number", number.as_str()),
+                    ("birthdate", birth.as_str()),
+                ],
+            )
+            .await
+            .unwrap()
+    });
+    history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["facility_code"] == central.facility_code.as_str())
+        .map(|e| {
+            (
+                e["at"].as_str().unwrap().to_owned(),
+                e["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i.as_str().unwrap())
+                    .collect::<Vec<_>>()
+                    .join("・"),
+                e["method"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// (central time, items, method) of every row of the report CSV.
+fn report_entries(csv: &str) -> Vec<(String, String, String)> {
+    csv.trim_start_matches('\u{feff}')
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            (f[1].to_owned(), f[6].to_owned(), f[5].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn emergency_and_disaster_viewing_through_the_daemon() {
+    if !in_keyutils_session("emergency_and_disaster_viewing_through_the_daemon") {
+        return;
+    }
+    let central = MockCentral::start(100, None);
+    let mut daemon = Daemon::start(&central, "[accounts]\nmax_failures = 3\n");
+    let runtime = rt();
+    let target_numbers = runtime.block_on(async {
+        let (admin, admin_session, totp) = set_up_accounts(&daemon).await;
+
+        // A password-only session of the doctor (for the second-factor check below).
+        let one_factor = connect(&daemon).await;
+        let dr_pw_only = login(&one_factor, "dr-tanaka", DR_PW, None).await;
+
+        // Wrong one-time code: refused and counted towards the lockout.
+        let wrong = connect(&daemon).await;
+        let now_code = totp.generate(unix_now());
+        let bad = if now_code == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        let (code, message) = refused(
+            &wrong,
+            Request::Login {
+                account: "dr-tanaka".into(),
+                password: Secret::new(DR_PW),
+                totp: Some(Secret::new(bad)),
+            },
+        )
+        .await;
+        assert_eq!(code, ErrorCode::Unauthenticated, "{message}");
+        let Response::Accounts { accounts } = admin
+            .request(Request::ListAccounts {
+                session: admin_session.clone(),
+            })
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        let dr = accounts.iter().find(|a| a.account == "dr-tanaka").unwrap();
+        assert_eq!(dr.failed_attempts, 1, "the wrong code was counted");
+
+        // Both factors (the next step's code: the enrolment used this step's), no permission yet.
+        let doctor = connect(&daemon).await;
+        let dr_session = login(
+            &doctor,
+            "dr-tanaka",
+            DR_PW,
+            Some(totp.generate(unix_now() + 30)),
+        )
+        .await;
+        let target = four("石川　蓮", "1975-10-10", Sex::Male, "珠洲");
+        let (code, _) = refused(&doctor, emergency(&dr_session, target.clone())).await;
+        assert_eq!(code, ErrorCode::Forbidden, "no permission → refused");
+
+        grant(&admin, &admin_session, true).await;
+        // Permission, but the session has the password only.
+        let (code, _) = refused(&one_factor, emergency(&dr_pw_only, target.clone())).await;
+        assert_eq!(code, ErrorCode::SecondFactorRequired);
+        // The session is bound to its connection.
+        let (code, _) = refused(&wrong, emergency(&dr_session, target.clone())).await;
+        assert_eq!(code, ErrorCode::Unauthenticated);
+        // Three facts, and no reason.
+        let (code, _) = refused(
+            &doctor,
+            emergency(&dr_session, four("石川　蓮", "1975-10-10", Sex::Male, "")),
+        )
+        .await;
+        assert_eq!(code, ErrorCode::BadRequest, "three facts → refused");
+        let (code, _) = refused(
+            &doctor,
+            Request::EmergencyLookup {
+                session: dr_session.clone(),
+                reason: "  ".into(),
+                patient: target.clone(),
+            },
+        )
+        .await;
+        assert_eq!(code, ErrorCode::BadRequest, "a reason is required");
+        // Several people match: more facts are asked for, nobody is listed.
+        let (code, message) = refused(
+            &doctor,
+            emergency(
+                &dr_session,
+                four("山本　陽菜", "2010-01-01", Sex::Female, "輪島"),
+            ),
+        )
+        .await;
+        assert_eq!(code, ErrorCode::MoreFactsNeeded, "{message}");
+        assert!(!message.contains("河井町"));
+        // A partial address narrows it to one.
+        let narrowed = view(
+            doctor
+                .request(emergency(
+                    &dr_session,
+                    four("山本陽菜", "2010-01-01", Sex::Female, "河井町"),
+                ))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(narrowed.patient.name.expose().replace('　', ""), "山本陽菜");
+
+        // The emergency view of the target.
+        let seen = view(
+            doctor
+                .request(emergency(&dr_session, target.clone()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(seen.mode, ViewMode::Emergency);
+        assert!(
+            seen.notice.contains("救急時医療情報閲覧"),
+            "{}",
+            seen.notice
+        );
+        assert!(seen.viewer.contains("dr-tanaka") && seen.viewer.contains("田中"));
+        assert_eq!(seen.patient.name.expose(), "石川　蓮");
+        assert!(
+            seen.items.iter().any(|i| i == "薬剤情報"),
+            "{:?}",
+            seen.items
+        );
+        assert!(!seen.summary.medications.is_empty() || !seen.summary.visits.is_empty());
+        let p = &seen.patient;
+        let numbers = (
+            p.insurer_number.expose().to_owned(),
+            p.symbol.expose().to_owned(),
+            p.number.expose().to_owned(),
+            p.birth_date.expose().replace('-', ""),
+        );
+
+        // Disaster mode: refused while no window is open for the facility's prefecture.
+        let Response::DisasterStatus(status) =
+            doctor.request(Request::DisasterStatus).await.unwrap()
+        else {
+            panic!()
+        };
+        assert!(!status.open);
+        let by_numbers = PatientLookup::InsuranceNumbers {
+            numbers: InsuranceNumbers {
+                insurer_number: Sensitive::new(numbers.0.clone()),
+                symbol: Sensitive::new(numbers.1.clone()),
+                number: Sensitive::new(numbers.2.clone()),
+                branch: Sensitive::new(""),
+                birth_date: Sensitive::new(p.birth_date.expose()),
+            },
+        };
+        let disaster = |patient: PatientLookup| Request::DisasterLookup {
+            session: dr_session.clone(),
+            consent: DisasterConsent::Oral,
+            reason: Some("避難所で常用薬の確認".into()),
+            patient,
+        };
+        let (code, _) = refused(&doctor, disaster(by_numbers.clone())).await;
+        assert_eq!(code, ErrorCode::DisasterModeClosed);
+        let out = Command::new(bin("oqs-mock-central"))
+            .args(["disaster", "open", "--dir"])
+            .arg(&central.dir)
+            .args(["--pref", &status.prefecture.to_string()])
+            .args(["--from", "20000101000000", "--to", "20991231235959"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let Response::DisasterStatus(status) =
+            doctor.request(Request::DisasterStatus).await.unwrap()
+        else {
+            panic!()
+        };
+        assert!(status.open);
+        // The card without a PIN belongs to emergency mode only.
+        let (code, _) = refused(
+            &doctor,
+            disaster(PatientLookup::Card {
+                reader: String::new(),
+            }),
+        )
+        .await;
+        assert_eq!(code, ErrorCode::BadRequest);
+        let in_window = view(doctor.request(disaster(by_numbers)).await.unwrap());
+        assert_eq!(in_window.mode, ViewMode::Disaster);
+        assert!(in_window.notice.contains("災害"), "{}", in_window.notice);
+        // Headless, as `oqs` does it: password on stdin, four facts on the command line.
+        let oqs = Oqs::new(&daemon.root);
+        let status = oqs.ok(&["disaster", "status"], None);
+        assert!(status.contains("\"open\": true"), "{status}");
+        let printed = oqs.ok(
+            &[
+                "disaster",
+                "lookup",
+                "--account",
+                "dr-tanaka",
+                "--consent",
+                "unobtainable",
+                "--name",
+                "石川　蓮",
+                "--birth-date",
+                "1975-10-10",
+                "--sex",
+                "male",
+                "--insurer-or-address",
+                "珠洲",
+            ],
+            Some(&format!("{DR_PW}\n")),
+        );
+        assert!(printed.contains("\"mode\": \"disaster\""), "{printed}");
+        // Four facts work in disaster mode too; staff without the role cannot.
+        view(doctor.request(disaster(target.clone())).await.unwrap());
+        let nurse = connect(&daemon).await;
+        let ns = login(&nurse, "ns-sato", NS_PW, None).await;
+        let (code, _) = refused(
+            &nurse,
+            Request::DisasterLookup {
+                session: ns,
+                consent: DisasterConsent::Oral,
+                reason: None,
+                patient: target.clone(),
+            },
+        )
+        .await;
+        assert_eq!(code, ErrorCode::Forbidden);
+
+        // Lockout after repeated failures (max_failures = 3 here), lifted by the administrator.
+        let locker = connect(&daemon).await;
+        let wrong_pw = |pw: &str| Request::Login {
+            account: "ns-sato".into(),
+            password: Secret::new(pw),
+            totp: None,
+        };
+        for _ in 0..2 {
+            let (code, _) = refused(&locker, wrong_pw("not-the-password")).await;
+            assert_eq!(code, ErrorCode::Unauthenticated);
+        }
+        let (code, _) = refused(&locker, wrong_pw("not-the-password")).await;
+        assert_eq!(code, ErrorCode::LockedOut);
+        let (code, _) = refused(&locker, wrong_pw(NS_PW)).await;
+        assert_eq!(
+            code,
+            ErrorCode::LockedOut,
+            "locked even with the right password"
+        );
+        admin
+            .request(Request::UnlockAccount {
+                session: admin_session.clone(),
+                account: "ns-sato".into(),
+            })
+            .await
+            .unwrap();
+        login(&locker, "ns-sato", NS_PW, None).await;
+
+        // Revoking takes effect on the open session.
+        grant(&admin, &admin_session, false).await;
+        let (code, _) = refused(&doctor, emergency(&dr_session, target)).await;
+        assert_eq!(code, ErrorCode::Forbidden);
+
+        // The daemon's own check of the chain.
+        let Response::AuditVerdict(verdict) = admin
+            .request(Request::VerifyAudit {
+                session: admin_session.clone(),
+            })
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert!(verdict.intact, "{verdict:?}");
+        numbers
+    });
+
+    // Every action is in the audit log, with actor, method, reason and items.
+    let rows = audit_rows(&store_path(&daemon));
+    let actions: BTreeSet<&str> = rows.iter().map(|r| r.entry.action.as_str()).collect();
+    for action in [
+        "account_created",
+        "account_unlocked",
+        "login",
+        "login_failed",
+        "totp_enrolled",
+        "permission_granted",
+        "permission_revoked",
+        "emergency_lookup",
+        "emergency_lookup_refused",
+        "disaster_lookup",
+        "disaster_lookup_refused",
+    ] {
+        assert!(actions.contains(action), "no `{action}` row in {actions:?}");
+    }
+    let lookup = rows
+        .iter()
+        .find(|r| r.entry.action == "emergency_lookup")
+        .unwrap();
+    assert_eq!(lookup.entry.actor, "dr-tanaka");
+    assert_eq!(lookup.entry.method.as_deref(), Some("four_facts"));
+    assert_eq!(lookup.entry.reason.as_deref(), Some("意識障害で救急搬送"));
+    assert!(
+        lookup
+            .entry
+            .patient_ref
+            .as_deref()
+            .is_some_and(|r| r.len() == 64)
+    );
+    assert!(!lookup.entry.items.is_empty());
+    let failed_totp = rows.iter().any(|r| {
+        r.entry.action == "login_failed"
+            && r.entry
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("totp"))
+    });
+    assert!(failed_totp, "the wrong one-time code is logged");
+    // No patient identifier in any audit row.
+    let all = format!("{rows:?}");
+    for secret in ["石川", "珠洲", numbers_str(&target_numbers).as_str()] {
+        assert!(!all.contains(secret), "the audit log shows {secret}");
+    }
+
+    // The patient's report lists exactly what the central service shows the patient for this facility.
+    let out_dir = daemon.root.join("report");
+    let patient = format!(
+        "{}:{}:{}:{}",
+        target_numbers.0, target_numbers.1, target_numbers.2, target_numbers.3
+    );
+    let out = Command::new(bin("oqs"))
+        .args(["audit", "report", "--store"])
+        .arg(store_path(&daemon))
+        .args(["--patient", &patient, "--facility", "テスト医院", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(out_dir.join("access-report.csv")).unwrap();
+    let mut reported = report_entries(&csv);
+    let mut portal = portal_entries(&central, &target_numbers);
+    reported.sort();
+    portal.sort();
+    assert_eq!(
+        portal.len(),
+        4,
+        "one emergency and three disaster views: {portal:?}"
+    );
+    assert_eq!(reported, portal, "report:\n{csv}");
+    let pdf = std::fs::read(out_dir.join("access-report.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF") && pdf.windows(9).any(|w| w == b"/FontFile"));
+
+    // Tampering: change or delete any row of the SQLite file and `oqs audit verify` names it.
+    let (ok, text) = oqs_audit_verify(&store_path(&daemon));
+    assert!(ok, "{text}");
+    daemon.stop();
+    let pristine = daemon.root.join("pristine.sqlite3");
+    {
+        let conn = rusqlite::Connection::open(store_path(&daemon)).unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+        conn.execute("VACUUM INTO ?1", [pristine.to_str().unwrap()])
+            .unwrap();
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let last = *ids.last().unwrap();
+    for &id in &ids {
+        for tamper in ["edit", "delete"] {
+            let copy = daemon.root.join(format!("tampered-{tamper}-{id}.sqlite3"));
+            std::fs::copy(&pristine, &copy).unwrap();
+            let conn = rusqlite::Connection::open(&copy).unwrap();
+            let triggers: Vec<String> = conn
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            for t in triggers {
+                conn.execute_batch(&format!("DROP TRIGGER \"{t}\";"))
+                    .unwrap();
+            }
+            let sql = if tamper == "edit" {
+                "UPDATE audit_log SET actor = actor || 'x' WHERE id = ?1"
+            } else {
+                "DELETE FROM audit_log WHERE id = ?1"
+            };
+            assert_eq!(conn.execute(sql, [id]).unwrap(), 1);
+            drop(conn);
+            let (ok, text) = oqs_audit_verify(&copy);
+            assert!(!ok, "{tamper} of row {id} went unnoticed: {text}");
+            // A deleted row shows at the row after it (whose link no longer holds), or at itself when it
+            // was the newest.
+            let named = if tamper == "edit" || id == last {
+                id
+            } else {
+                id + 1
+            };
+            assert!(
+                text.contains(&format!("row {named}:")),
+                "{tamper} of row {id}: {text}"
+            );
+            std::fs::remove_file(&copy).unwrap();
+        }
+    }
+}
+
+fn numbers_str(n: &(String, String, String, String)) -> String {
+    // The 番号 alone can be short; the insurer number with it is distinctive.
+    format!("{}{}", n.0, n.2)
+}
+
+#[test]
+fn card_lookup_without_pin_only_in_emergency_mode() {
+    if !in_keyutils_session("card_lookup_without_pin_only_in_emergency_mode") {
+        return;
+    }
+    let cards = Cards::issue(7);
+    let lease = pcsc_harness::reader();
+    let central = MockCentral::start(100, Some(&cards.dir));
+    let daemon = Daemon::start(
+        &central,
+        &format!(
+            "[readers]\nnames = [\"{}\"]\n[kiosk]\ninactivity_timeout_secs = 120\n",
+            lease.reader
+        ),
+    );
+    let oqs = Oqs::new(&daemon.root);
+    let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
+    oqs.wait_screen("method_choice");
+    let (holder, _, birth) = cards.holder(NORMAL);
+    rt().block_on(async {
+        let (admin, admin_session, totp) = set_up_accounts(&daemon).await;
+        grant(&admin, &admin_session, true).await;
+        let by_card = PatientLookup::Card {
+            reader: lease.reader.clone(),
+        };
+        // Password only: not emergency mode, so no card lookup without a PIN.
+        let one_factor = connect(&daemon).await;
+        let pw_only = login(&one_factor, "dr-tanaka", DR_PW, None).await;
+        let (code, _) = refused(&one_factor, emergency(&pw_only, by_card.clone())).await;
+        assert_eq!(code, ErrorCode::SecondFactorRequired);
+        // Disaster mode never reads the card.
+        let (code, _) = refused(
+            &one_factor,
+            Request::DisasterLookup {
+                session: pw_only,
+                consent: DisasterConsent::Unobtainable,
+                reason: None,
+                patient: by_card.clone(),
+            },
+        )
+        .await;
+        assert_eq!(code, ErrorCode::BadRequest);
+        // Emergency mode: the certificate identifies the holder; no PIN is asked.
+        let doctor = connect(&daemon).await;
+        let session = login(
+            &doctor,
+            "dr-tanaka",
+            DR_PW,
+            Some(totp.generate(unix_now() + 30)),
+        )
+        .await;
+        let seen = view(doctor.request(emergency(&session, by_card)).await.unwrap());
+        assert_eq!(seen.method, "card");
+        assert_eq!(seen.patient.name.expose(), holder);
+        assert_eq!(seen.patient.birth_date.expose(), birth);
+    });
+    // The kiosk was not touched: still waiting for the patient's choice, no PIN entered.
+    assert_eq!(oqs.screen()["screen"], "method_choice");
+    card.remove();
+    let rows = audit_rows(&store_path(&daemon));
+    assert!(
+        rows.iter()
+            .any(|r| r.entry.action == "emergency_lookup"
+                && r.entry.method.as_deref() == Some("card"))
+    );
+}
