@@ -672,8 +672,9 @@ fn card_removed_mid_flow_cancels_cleanly() {
     }
 }
 
-#[test]
-fn inactivity_ends_waiting_states() {
+/// Timeout and 中止 both end the screens that wait for a person (undo, then the end screen with `outcome`);
+/// while the card is working neither is accepted, the card's own answer comes first.
+fn ends_waiting_states(event: KioskEvent, outcome: Outcome) {
     for (state, mut undo) in mid_flow_states() {
         let waits_for_a_person = matches!(
             state,
@@ -686,36 +687,22 @@ fn inactivity_ends_waiting_states() {
         let mut k = at(state, face_reader());
         if waits_for_a_person {
             undo.push(Effect::EndCardSession);
-            assert_eq!(step(&mut k, KioskEvent::Timeout), undo);
-            assert_eq!(k.state(), &done(Outcome::TimedOut));
+            assert_eq!(step(&mut k, event.clone()), undo);
+            assert_eq!(k.state(), &done(outcome));
         } else {
-            // Card operations time out through their own error events.
-            refused(&mut k, KioskEvent::Timeout);
+            refused(&mut k, event.clone());
         }
     }
 }
 
 #[test]
+fn inactivity_ends_waiting_states() {
+    ends_waiting_states(KioskEvent::Timeout, Outcome::TimedOut);
+}
+
+#[test]
 fn cancel_ends_waiting_states_with_its_own_message() {
-    for (state, mut undo) in mid_flow_states() {
-        let waits_for_a_person = matches!(
-            state,
-            KioskState::MethodChoice { .. }
-                | KioskState::PinEntry { .. }
-                | KioskState::FaceMatching { .. }
-                | KioskState::StaffVisual { .. }
-                | KioskState::Consents { .. }
-        );
-        let mut k = at(state, face_reader());
-        if waits_for_a_person {
-            undo.push(Effect::EndCardSession);
-            assert_eq!(step(&mut k, KioskEvent::Cancelled), undo);
-            assert_eq!(k.state(), &done(Outcome::Cancelled));
-        } else {
-            // While the card is working there is no 中止 button: the card's answer comes first.
-            refused(&mut k, KioskEvent::Cancelled);
-        }
-    }
+    ends_waiting_states(KioskEvent::Cancelled, Outcome::Cancelled);
     refused(&mut Kiosk::new(face_reader()), KioskEvent::Cancelled);
     refused(
         &mut at(querying(false), KioskConfig::default()),
