@@ -136,6 +136,17 @@ fn sex_code(sex: Sex) -> &'static str {
 }
 
 /// Checks the four facts before anything leaves the terminal: all four are required.
+/// The checked four facts as the JSON the central service's lookup takes.
+fn four_facts_json(
+    name: &Sensitive,
+    birth_date: &Sensitive,
+    sex: Sex,
+    fourth: &Sensitive,
+) -> Result<serde_json::Value, ErrorBody> {
+    let facts = four_facts_body(name, birth_date, sex, fourth)?;
+    serde_json::to_value(&facts).map_err(|e| internal("building the lookup", e))
+}
+
 fn four_facts_body<'a>(
     name: &'a Sensitive,
     birth_date: &Sensitive,
@@ -288,9 +299,8 @@ impl SpecialViews {
                     sex,
                     insurer_or_address,
                 } => {
-                    let facts = four_facts_body(name, birth_date, *sex, insurer_or_address)?;
-                    body["four_facts"] = serde_json::to_value(&facts)
-                        .map_err(|e| internal("building the lookup", e))?;
+                    body["four_facts"] =
+                        four_facts_json(name, birth_date, *sex, insurer_or_address)?;
                 }
                 PatientLookup::InsuranceNumbers { .. } => {
                     return Err(ErrorBody::new(
@@ -362,9 +372,8 @@ impl SpecialViews {
                     sex,
                     insurer_or_address,
                 } => {
-                    let facts = four_facts_body(name, birth_date, *sex, insurer_or_address)?;
-                    body["four_facts"] = serde_json::to_value(&facts)
-                        .map_err(|e| internal("building the lookup", e))?;
+                    body["four_facts"] =
+                        four_facts_json(name, birth_date, *sex, insurer_or_address)?;
                 }
                 PatientLookup::InsuranceNumbers { numbers } => {
                     let Some(birth) = birth_yyyymmdd(numbers.birth_date.expose()) else {

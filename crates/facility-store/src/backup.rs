@@ -5,7 +5,7 @@
 //! key the database was made with (see `docs/operations.md`).
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
@@ -21,6 +21,8 @@ pub struct BackupSummary {
 
 /// Pages copied per step; between steps the daemon's writers get the lock back.
 const PAGES_PER_STEP: i32 = 256;
+/// How long the backup keeps retrying while the daemon holds the database busy before it gives up.
+const BUSY_LIMIT: Duration = Duration::from_secs(60);
 
 /// Copies the database at `source` into a new file `dest` (mode 0600), which must not exist yet. The copy is
 /// written to `dest` + `.partial` and renamed once complete and checked, so a `dest` that exists is whole.
@@ -68,11 +70,24 @@ pub fn backup_database(source: &Path, dest: &Path) -> Result<BackupSummary, Stor
         let mut dst = Connection::open(&partial)?;
         {
             let backup = Backup::new(&src, &mut dst)?;
+            let mut busy_since: Option<Instant> = None;
             loop {
                 match backup.step(PAGES_PER_STEP)? {
                     StepResult::Done => break,
-                    // Busy or locked: the daemon is writing; give it a moment and go on.
-                    _ => std::thread::sleep(Duration::from_millis(20)),
+                    StepResult::More => busy_since = None,
+                    // Busy or locked: the daemon is writing. SQLite has no event for "lock released", so
+                    // back off briefly, but never for longer than the limit in one stretch.
+                    _ => {
+                        let since = *busy_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() > BUSY_LIMIT {
+                            return Err(StoreError::Busy(format!(
+                                "the database stayed locked for {} s; try the backup again when the \
+                                 terminal is less busy",
+                                BUSY_LIMIT.as_secs()
+                            )));
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
                 }
             }
         }

@@ -42,6 +42,9 @@ pub enum StoreError {
     PasswordHash(String),
     #[error("the database holds a value this program cannot read: {0}")]
     Corrupt(String),
+    /// Another connection kept the database locked for too long.
+    #[error("the facility database is busy: {0}")]
+    Busy(String),
     #[error("the operating system's random number source failed: {0}")]
     Random(String),
 }

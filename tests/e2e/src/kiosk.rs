@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{Process, bin, wait_for};
+use crate::{Daemon, MockCentral, Process, bin, wait_for};
 
 /// Card profiles issued by `oqs-virtual-card issue --variant mixed`: card N has variant N (1-based).
 pub const NORMAL: u32 = 1;
@@ -269,4 +269,19 @@ pub fn contains_standalone_digits(text: &str, digits: &str) -> bool {
         from = start + 1;
     }
     false
+}
+
+/// Mock central with `cards` linked, and a daemon watching only the leased reader (kiosk timeout long enough
+/// for a slow test machine), with an `oqs` client for its socket.
+pub fn start_kiosk(cards: &Cards, lease: &pcsc_harness::ReaderLease) -> (MockCentral, Daemon, Oqs) {
+    let central = MockCentral::start(100, Some(&cards.dir));
+    let daemon = Daemon::start(
+        &central,
+        &format!(
+            "[readers]\nnames = [\"{}\"]\n[kiosk]\ninactivity_timeout_secs = 120\n",
+            lease.reader
+        ),
+    );
+    let oqs = Oqs::new(&daemon.root);
+    (central, daemon, oqs)
 }

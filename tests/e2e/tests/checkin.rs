@@ -7,23 +7,10 @@ use std::time::Duration;
 
 use e2e::kiosk::{
     Cards, FACE_ONLY, InsertedCard, NORMAL, Oqs, PIN_BLOCKED, REVOKED, contains_standalone_digits,
-    files, watched,
+    files, start_kiosk, watched,
 };
-use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
+use e2e::{in_keyutils_session, wait_for};
 use oqs_protocol::{Message, read_file};
-
-fn start(cards: &Cards, lease: &pcsc_harness::ReaderLease) -> (MockCentral, Daemon, Oqs) {
-    let central = MockCentral::start(100, Some(&cards.dir));
-    let daemon = Daemon::start(
-        &central,
-        &format!(
-            "[readers]\nnames = [\"{}\"]\n[kiosk]\ninactivity_timeout_secs = 120\n",
-            lease.reader
-        ),
-    );
-    let oqs = Oqs::new(&daemon.root);
-    (central, daemon, oqs)
-}
 
 /// Reads a face result and returns (ArbitraryFileIdentifier, QualificationValidity code, insurer number,
 /// insured identification number).
@@ -107,7 +94,7 @@ fn pin_checkin_reaches_face_folder_store_and_watchers() {
     }
     let cards = Cards::issue(7);
     let lease = pcsc_harness::reader();
-    let (_central, daemon, oqs) = start(&cards, &lease);
+    let (_central, daemon, oqs) = start_kiosk(&cards, &lease);
     let watch_log = daemon.root.join("watch.jsonl");
     let _watch = oqs.watch(&watch_log);
 
@@ -203,7 +190,7 @@ fn wrong_pin_locked_face_only_revoked_and_removal_end_cleanly() {
     }
     let cards = Cards::issue(7);
     let lease = pcsc_harness::reader();
-    let (_central, daemon, oqs) = start(&cards, &lease);
+    let (_central, daemon, oqs) = start_kiosk(&cards, &lease);
     let watch_log = daemon.root.join("watch.jsonl");
     let _watch = oqs.watch(&watch_log);
 
@@ -317,7 +304,7 @@ fn central_down_during_20_checkins_then_back_answers_each_once() {
     }
     let cards = Cards::issue(7);
     let lease = pcsc_harness::reader();
-    let (mut central, daemon, oqs) = start(&cards, &lease);
+    let (mut central, daemon, oqs) = start_kiosk(&cards, &lease);
     // The environment settings are fetched once while the service is up (kept in the store).
     wait_for("the link to be up", Duration::from_secs(20), || {
         (oqs.status()["central"]["state"] == "up").then_some(())

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs};
+use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs, start_kiosk};
 use e2e::{Daemon, MockCentral, bin, in_keyutils_session};
 use terminal_ipc::{
     DisasterConsent, ErrorCode, InsuranceNumbers, IpcClient, IpcError, IpcToken, MedicalView,
@@ -719,15 +719,7 @@ fn card_lookup_without_pin_only_in_emergency_mode() {
     }
     let cards = Cards::issue(7);
     let lease = pcsc_harness::reader();
-    let central = MockCentral::start(100, Some(&cards.dir));
-    let daemon = Daemon::start(
-        &central,
-        &format!(
-            "[readers]\nnames = [\"{}\"]\n[kiosk]\ninactivity_timeout_secs = 120\n",
-            lease.reader
-        ),
-    );
-    let oqs = Oqs::new(&daemon.root);
+    let (_central, daemon, oqs) = start_kiosk(&cards, &lease);
     let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
     oqs.wait_screen("method_choice");
     let (holder, _, birth) = cards.holder(NORMAL);
