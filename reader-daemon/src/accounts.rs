@@ -798,6 +798,47 @@ fn locked(until: i64) -> ErrorBody {
     )
 }
 
+/// Why the first administrator could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum FirstAdminError {
+    /// The account name or password breaks the rules of [`check_new_account`].
+    #[error("{0}")]
+    Rejected(String),
+    #[error(transparent)]
+    Store(#[from] facility_store::StoreError),
+}
+
+/// The first administrator, made at set-up before anyone can log in (`oqs-readerd --create-admin` and
+/// `oqs account create-admin` both come here): the same rules as any new account, and an audit row.
+pub fn create_first_admin(
+    store: &Store,
+    login: &str,
+    display_name: &str,
+    password: &str,
+) -> Result<Account, FirstAdminError> {
+    check_new_account(login, password).map_err(|e| FirstAdminError::Rejected(e.message))?;
+    let now = now_millis();
+    let account = store.create_account(
+        &NewAccount {
+            login,
+            display_name,
+            role: facility_store::Role::Administrator,
+            password,
+        },
+        now,
+    )?;
+    store.append_audit(
+        &AuditEntry {
+            actor: "setup".into(),
+            action: "account_created".into(),
+            detail: Some(format!("account={} role=administrator", account.login)),
+            ..AuditEntry::default()
+        },
+        now,
+    )?;
+    Ok(account)
+}
+
 /// Account names go into audit rows and TOTP URIs; passwords must not be trivially short.
 pub fn check_new_account(login: &str, password: &str) -> Result<(), ErrorBody> {
     let login_ok = (1..=64).contains(&login.chars().count())

@@ -150,26 +150,11 @@ fn create_admin(config: &Config, login: &str, display_name: Option<&str>) -> any
     if *password != *again {
         anyhow::bail!("the two passwords differ; nothing was created");
     }
-    reader_daemon::accounts::check_new_account(login, &password)
-        .map_err(|e| anyhow::anyhow!(e.message))?;
-    let now = facility_store::now_millis();
-    let account = store.create_account(
-        &facility_store::NewAccount {
-            login,
-            display_name: display_name.unwrap_or(login),
-            role: facility_store::Role::Administrator,
-            password: &password,
-        },
-        now,
-    )?;
-    store.append_audit(
-        &facility_store::AuditEntry {
-            actor: "setup".into(),
-            action: "account_created".into(),
-            detail: Some(format!("account={} role=administrator", account.login)),
-            ..facility_store::AuditEntry::default()
-        },
-        now,
+    let account = reader_daemon::accounts::create_first_admin(
+        &store,
+        login,
+        display_name.unwrap_or(login),
+        &password,
     )?;
     println!(
         "oqs-readerd: administrator `{}` created; log in and enrol a one-time password",

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use reader_daemon::config::Config;
 use zeroize::Zeroize;
@@ -122,8 +122,6 @@ pub enum AccountCommand {
     },
 }
 
-const MIN_PASSWORD_CHARS: usize = 12;
-
 pub fn account(cmd: &AccountCommand) -> ExitCode {
     crate::client::report(match cmd {
         AccountCommand::CreateAdmin {
@@ -139,20 +137,13 @@ pub fn account(cmd: &AccountCommand) -> ExitCode {
                 .context("reading the password from stdin")?;
             let password = line.trim_end_matches(['\r', '\n']).to_owned();
             line.zeroize();
-            let mut password = zeroize::Zeroizing::new(password);
-            if password.chars().count() < MIN_PASSWORD_CHARS {
-                password.zeroize();
-                bail!("the password must have at least {MIN_PASSWORD_CHARS} characters");
-            }
+            let password = zeroize::Zeroizing::new(password);
             let store = readiness::open_store(&config)?;
-            let account = store.create_account(
-                &facility_store::NewAccount {
-                    login,
-                    display_name: name.as_deref().unwrap_or(login),
-                    role: facility_store::Role::Administrator,
-                    password: &password,
-                },
-                facility_store::now_millis(),
+            let account = reader_daemon::accounts::create_first_admin(
+                &store,
+                login,
+                name.as_deref().unwrap_or(login),
+                &password,
             )?;
             readiness::hand_back(store.path());
             println!("oqs: administrator account `{}` created", account.login);
