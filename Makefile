@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 FUZZ_SECONDS ?= 30
 
-.PHONY: help setup lint unit test fuzz-smoke demo deb deb-test
+.PHONY: help setup ui lint unit test fuzz-smoke demo deb deb-test
 
 help:
 	@echo "make demo   - run the product (mock central + daemon + virtual card + app)"
@@ -16,11 +16,15 @@ help:
 setup:
 	@scripts/setup-debian.sh
 
-lint:
+# The UI bundle (ui/dist) is embedded into the app binary, so it is built before anything compiles the app.
+ui:
+	cd ui && npm ci --no-audit --no-fund && npm run check && npm run lint && npm run build
+
+lint: ui
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-unit:
+unit: ui
 	# The end-to-end tests run the binaries of other packages, which `cargo test` alone does not build.
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) nextest run --workspace --locked --profile ci --no-tests=pass
@@ -34,10 +38,10 @@ fuzz-smoke:
 deb-test:
 	@scripts/test-deb.sh
 
-deb:
+deb: ui
 	@scripts/build-deb.sh
 
-test: setup lint unit deb-test fuzz-smoke
+test: setup ui lint unit deb-test fuzz-smoke
 
-demo: setup
+demo: setup ui
 	@scripts/demo.sh

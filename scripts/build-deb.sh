@@ -5,9 +5,9 @@
 #   scripts/build-deb.sh                      # release build: what `make deb` runs
 #   OQS_DEB_PROFILE=dev scripts/build-deb.sh  # from the debug binaries (the CI package test; no second build)
 #
-# App hook: when the desktop app has been built (target/<profile>/oqs-terminal, from src-tauri), it goes into
-# the same package with its desktop entry (installer/debian/oqs-terminal.desktop) and its icon
-# (src-tauri/icons/128x128.png). Without it the package holds the daemon and the `oqs` tool only.
+# The desktop app (target/<profile>/oqs-terminal, from src-tauri; the UI must be built first: `make ui`) goes
+# into the same package with its desktop entry (installer/debian/oqs-terminal.desktop) and its icon
+# (src-tauri/icons/icon.png).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,24 +20,23 @@ esac
 command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
 command -v dpkg-deb >/dev/null || { echo "build-deb: dpkg-deb is missing (apt-get install dpkg)" >&2; exit 1; }
 
-cargo build --locked --profile "$PROFILE" -p reader-daemon -p oqs-cli
+# The whole workspace, as `make test` builds it (a -p subset would unify features differently and rebuild).
+cargo build --locked --profile "$PROFILE" --workspace --bins
 deb="$(cargo deb -p reader-daemon --no-build --profile "$PROFILE" --locked "${FAST[@]}" -o target/debian/ | tail -n 1)"
 [[ -f "$deb" ]] || { echo "build-deb: cargo deb did not report a package (got: $deb)" >&2; exit 1; }
 
-if [[ -x "$OUT_DIR/oqs-terminal" ]]; then
+[[ -x "$OUT_DIR/oqs-terminal" ]] || { echo "build-deb: $OUT_DIR/oqs-terminal was not built" >&2; exit 1; }
+{
   echo "build-deb: adding the desktop app from $OUT_DIR/oqs-terminal" >&2
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
   dpkg-deb -R "$deb" "$work/root"
   install -D -m 755 "$OUT_DIR/oqs-terminal" "$work/root/usr/bin/oqs-terminal"
   install -D -m 644 installer/debian/oqs-terminal.desktop "$work/root/usr/share/applications/oqs-terminal.desktop"
-  if [[ -f src-tauri/icons/128x128.png ]]; then
-    install -D -m 644 src-tauri/icons/128x128.png \
-      "$work/root/usr/share/icons/hicolor/128x128/apps/oqs-terminal.png"
-  fi
+  install -D -m 644 src-tauri/icons/icon.png "$work/root/usr/share/icons/hicolor/512x512/apps/oqs-terminal.png"
   (cd "$work/root" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | sort -z | xargs -0 md5sum >DEBIAN/md5sums)
   # The app needs the WebKitGTK runtime that Tauri links against.
   sed -i 's/^Depends: \(.*\)$/Depends: \1, libwebkit2gtk-4.1-0, libgtk-3-0/' "$work/root/DEBIAN/control"
   dpkg-deb --root-owner-group -b "$work/root" "$deb" >/dev/null
-fi
+}
 echo "$deb"

@@ -3,7 +3,8 @@
 # My Number Cards, and the reader daemon, all on this machine, in ./.demo (kept between runs).
 #
 # It builds the binaries, initialises the mock central service on the first run (1,000 people, cards linked),
-# starts everything, and prints what to try. Ctrl-C stops it all.
+# starts everything, opens the app (reception window with a developer panel to insert virtual cards, and the
+# kiosk window) when there is a display, and prints what to try. Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -12,7 +13,7 @@ PORT="${OQS_DEMO_PORT:-8443}"
 mkdir -p "$DEMO"
 
 echo "demo: building (first time takes a few minutes)…"
-cargo build -q --bins -p mock-central -p reader-daemon -p virtual-card -p oqs-cli
+cargo build -q --workspace --bins
 BIN="$ROOT/target/debug"
 
 if [[ ! -f "$DEMO/cards/card-0001.toml" ]]; then
@@ -70,6 +71,19 @@ for _ in $(seq 1 100); do
 done
 grep -q "oqs-readerd started" "$DEMO/readerd.log" || { cat "$DEMO/readerd.log"; exit 1; }
 
+# The app: reception (with the developer card panel) and the kiosk screen, in the daemon's keyring.
+if [[ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]]; then
+  export OQS_SOCKET="$DEMO/run/oqs-readerd.sock" OQS_CONFIG="$DEMO/oqs-readerd.toml"
+  export OQS_DEV_CARDS="$DEMO/cards" OQS_DEV_VPCD_PORT=40100
+  keyctl session oqs-demo "$BIN/oqs-terminal" >"$DEMO/app.log" 2>&1 &
+  pids+=($!)
+  keyctl session oqs-demo "$BIN/oqs-terminal" --kiosk >"$DEMO/kiosk.log" 2>&1 &
+  pids+=($!)
+  APP_NOTE="The app is open: the reception window (開発用 panel at the bottom inserts a virtual card) and the kiosk."
+else
+  APP_NOTE="No display: the app was not opened (run make demo in a desktop session, or use the terminal steps below)."
+fi
+
 # One request right away, so there is something to look at.
 ID="demo$(date +%H%M%S)"
 cat >"$DEMO/req/OQSsiquc01req_$ID.xml.tmp" <<EOF
@@ -87,7 +101,9 @@ for _ in $(seq 1 100); do [[ -f "$DEMO/res/OQSsiquc01res_$ID.xml" ]] && break; s
 cat <<EOF
 
 demo: running. Mock central https://127.0.0.1:$PORT (facility $FACILITY), pcscd with the virtual reader,
-      oqs-readerd with its folders in .demo/ (logs: .demo/central.log, .demo/readerd.log).
+      oqs-readerd with its folders in .demo/ (logs: .demo/central.log, .demo/readerd.log, .demo/app.log).
+
+  $APP_NOTE
 
   A request was dropped and answered:
     $BIN/oqs file inspect .demo/res/OQSsiquc01res_$ID.xml

@@ -15,8 +15,11 @@ APT_PACKAGES=(
   passwd util-linux curl procps psmisc
   # the package: build with cargo-deb (dpkg-deb, strip), install/purge test (init-system-helpers, python3)
   dpkg-dev binutils init-system-helpers python3
-  # the audit report's PDF embeds a Japanese font
+  # the audit report's PDF embeds a Japanese font (the app's windows use it too)
   fonts-ipafont-gothic
+  # the app (Tauri 2 on WebKitGTK), and its window tests under Xvfb through WebKitWebDriver
+  libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev file
+  webkit2gtk-driver xvfb
 )
 
 need=()
@@ -41,4 +44,15 @@ done
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
+command -v tauri-driver >/dev/null || cargo install tauri-driver --locked
+
+# The UI is built with Vite 8, which needs Node.js 20.19 or newer; its packages come from ui/package-lock.json.
+if ! command -v node >/dev/null; then
+  echo "setup: Node.js 20.19+ is needed for the UI (ui/); install it (e.g. the nodejs package of NodeSource)" >&2
+  exit 1
+fi
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' || {
+  echo "setup: Node.js $(node --version) is too old for the UI; 20.19 or newer is needed" >&2
+  exit 1
+}
 echo "setup: ok"

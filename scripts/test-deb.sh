@@ -65,6 +65,11 @@ step "built $DEB ($(stat -c %s "$DEB") bytes) in $((SECONDS - started)) s"
 step "installing"
 dpkg -i "$DEB" >"$WORK/dpkg.log" 2>&1 || { cat "$WORK/dpkg.log" >&2; fail "dpkg -i"; }
 [ -x /usr/bin/oqs-readerd ] && [ -x /usr/bin/oqs ] || fail "binaries not installed"
+[ -x /usr/bin/oqs-terminal ] || fail "the app is not installed"
+[ -f /usr/share/applications/oqs-terminal.desktop ] || fail "the app has no desktop entry"
+grep -q '^Exec=/usr/bin/oqs-terminal' /usr/share/applications/oqs-terminal.desktop || fail "the desktop entry does not start the app"
+[ -f /usr/share/icons/hicolor/512x512/apps/oqs-terminal.png ] || fail "the app has no icon"
+! ldd /usr/bin/oqs-terminal | grep -q "not found" || fail "the app's libraries are missing: $(ldd /usr/bin/oqs-terminal | grep 'not found')"
 dpkg-query -W -f='${Conffiles}' "$PKG" | grep -q "$CONF" || fail "$CONF is not a conffile"
 getent passwd oqs >/dev/null || fail "no user oqs"
 for g in oqs oqs-files oqs-users; do getent group "$g" >/dev/null || fail "no group $g"; done

@@ -319,6 +319,14 @@ impl CheckinService {
         }
     }
 
+    /// Forgets the cached environment settings, so the next card asks the central service again (after an
+    /// administrator changed them).
+    pub fn forget_settings(&self) {
+        if let Ok(mut guard) = self.inner.settings.lock() {
+            *guard = None;
+        }
+    }
+
     /// The consent screens known without asking the central service (cache, then store), if any.
     pub fn known_consent_screens(&self) -> Option<Vec<ConsentKind>> {
         if let Ok(guard) = self.inner.settings.lock() {
@@ -496,7 +504,7 @@ impl CheckinService {
             });
         }
         result.message_header.arbitrary_file_identifier = Some(s.check_in_id.clone());
-        let outcome = outcome_of(&result);
+        let outcome = outcome_of_result(&result);
         let patient = identity_of(&result);
         let message = Message::SingleCheckResult(result);
         let bytes = match write_message(&message, self.inner.encoding) {
@@ -513,6 +521,7 @@ impl CheckinService {
         let file_name = format!("OQSsiquc01res_{}.xml", s.check_in_id);
         let sub = s.clone();
         let patient_for_store = patient.clone();
+        let event_document = bytes.clone();
         tokio::task::spawn_blocking(move || -> Result<(), CheckinError> {
             let now = now_millis();
             // The file first: after a crash between the two, a pending check-in is sent again and its file
@@ -562,7 +571,7 @@ impl CheckinService {
             method: method_str(s.method).into(),
             status,
             patient: None,
-            result_document: None,
+            result_document: Some(event_document.into()),
             updated_at: now_millis(),
         };
         self.inner.events.publish(Event::CheckIn {
@@ -675,7 +684,8 @@ fn refusal_of(code: &str) -> Refusal {
     }
 }
 
-fn outcome_of(r: &SingleCheckResult) -> CheckInOutcome {
+/// The eligibility a 資格確認 result says.
+pub fn outcome_of_result(r: &SingleCheckResult) -> CheckInOutcome {
     match &r.message_body.qualification_validity {
         Some(QualificationValidity::Valid) | Some(QualificationValidity::ValidUnregistered) => {
             CheckInOutcome::Valid
@@ -731,7 +741,65 @@ fn identity_of(r: &SingleCheckResult) -> Option<PatientIdentity> {
     })
 }
 
-/// The reception view of a check-in.
+/// What reception shows of the person in a 資格確認 result (card check-in or check by numbers): the first
+/// qualification, with its end date, insurer name and the 限度額 / 特定疾病 markers.
+pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
+    let first = r
+        .message_body
+        .result_list
+        .as_ref()?
+        .result_of_qualification_confirmation
+        .first()?;
+    let text = |p: &Option<oqs_protocol::Pii>| {
+        Sensitive::new(
+            p.as_ref()
+                .map(|v| v.expose().to_owned())
+                .unwrap_or_default(),
+        )
+    };
+    Some(PatientView {
+        name: text(&first.name),
+        kana: text(&first.name_kana),
+        sex: sex_of_code(first.sex1.as_ref().map(|s| s.code()).unwrap_or_default()),
+        birth_date: text(&first.birthdate),
+        insurer_number: Sensitive::new(first.insurer_number.clone().unwrap_or_default()),
+        symbol: text(&first.insured_card_symbol),
+        number: text(&first.insured_identification_number),
+        branch: text(&first.insured_branch_number),
+        valid_until: first.insured_card_expiration_date.clone(),
+        insurer_name: first.insurer_name.clone(),
+        limit_certificate: first.limit_application_certificate_related_info.is_some(),
+        specific_disease: first
+            .specific_diseases_certificate_list
+            .as_ref()
+            .is_some_and(|l| !l.specific_diseases_certificate_info.is_empty()),
+    })
+}
+
+fn sex_of_code(code: &str) -> terminal_ipc::Sex {
+    if code == "2" {
+        terminal_ipc::Sex::Female
+    } else {
+        terminal_ipc::Sex::Male
+    }
+}
+
+/// A stored (or just written) result document, read back.
+pub fn stored_result(document: &[u8]) -> Option<SingleCheckResult> {
+    match read_message(document, MessageKind::SingleCheck, Direction::Response) {
+        Ok(decoded) => match decoded.message {
+            Message::SingleCheckResult(r) => Some(r),
+            _ => None,
+        },
+        Err(e) => {
+            warn!(error = %e, "a stored check-in result cannot be read back");
+            None
+        }
+    }
+}
+
+/// The reception view of a check-in. The person comes from the result document when there is one (it has
+/// the end date and markers), else from the stored identity.
 pub fn record_of(
     c: &CheckIn,
     answers: &[ConsentAnswer],
@@ -746,34 +814,49 @@ pub fn record_of(
         "staff_visual" => AuthMethod::StaffVisual,
         _ => AuthMethod::Pin,
     };
+    let from_document = c
+        .result_document
+        .as_ref()
+        .and_then(|d| stored_result(d.as_bytes()))
+        .and_then(|r| patient_view_of(&r));
+    let from_identity = || {
+        patient.or(c.patient.as_ref()).map(|p| PatientView {
+            name: Sensitive::new(p.name.clone()),
+            kana: Sensitive::new(p.kana.clone()),
+            sex: sex_of_code(&p.sex),
+            birth_date: Sensitive::new(p.birth_date.clone()),
+            insurer_number: Sensitive::new(p.insurer_number.clone()),
+            symbol: Sensitive::new(p.symbol.clone()),
+            number: Sensitive::new(p.number.clone()),
+            branch: Sensitive::new(p.branch.clone()),
+            valid_until: None,
+            insurer_name: None,
+            limit_certificate: false,
+            specific_disease: false,
+        })
+    };
     CheckInRecord {
         check_in_id: c.check_in_id.clone(),
         at,
         reader: c.reader.clone(),
         method,
         outcome: outcome_of_status(c.status),
-        patient: patient.or(c.patient.as_ref()).map(|p| {
-            Box::new(PatientView {
-                name: Sensitive::new(p.name.clone()),
-                kana: Sensitive::new(p.kana.clone()),
-                sex: if p.sex == "2" {
-                    terminal_ipc::Sex::Female
-                } else {
-                    terminal_ipc::Sex::Male
-                },
-                birth_date: Sensitive::new(p.birth_date.clone()),
-                insurer_number: Sensitive::new(p.insurer_number.clone()),
-                symbol: Sensitive::new(p.symbol.clone()),
-                number: Sensitive::new(p.number.clone()),
-                branch: Sensitive::new(p.branch.clone()),
-                valid_until: None,
-            })
-        }),
+        patient: from_document.or_else(from_identity).map(Box::new),
         consents: answers
             .iter()
             .filter(|a| a.given)
             .map(|a| consent_item(a.kind))
             .collect(),
+    }
+}
+
+/// The consent item of a stored consent row (`Consent::item`).
+pub fn consent_item_of_str(item: &str) -> ConsentItem {
+    match item {
+        "medical_and_medication" => ConsentItem::MedicalAndMedication,
+        "surgery" => ConsentItem::Surgery,
+        "health_checkup" => ConsentItem::HealthCheckup,
+        _ => ConsentItem::Other,
     }
 }
 

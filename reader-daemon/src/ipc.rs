@@ -14,8 +14,9 @@ use terminal_ipc::{
 use tracing::warn;
 
 use crate::accounts::{AccountChange, Accounts};
-use crate::checkin::record_of;
+use crate::checkin::{consent_item_of_str, record_of};
 use crate::emergency::SpecialViews;
+use crate::reception::Reception;
 use crate::station::StationHandle;
 
 /// Answers requests on the local socket.
@@ -30,6 +31,8 @@ pub struct DaemonHandler {
     pub accounts: Arc<Accounts>,
     /// Emergency and disaster viewing ([`crate::emergency`]).
     pub views: Arc<SpecialViews>,
+    /// Checks by numbers and consented-information viewing ([`crate::reception`]).
+    pub reception: Arc<Reception>,
 }
 
 fn local_rfc3339(t: std::time::SystemTime) -> String {
@@ -72,8 +75,7 @@ pub fn write_token_file(path: &std::path::Path, group: Option<u32>) -> std::io::
 
 /// The token written by [`write_token_file`].
 pub fn read_token_file(path: &std::path::Path) -> std::io::Result<IpcToken> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(IpcToken::from_text(text.trim().to_owned()))
+    IpcToken::read_file(path)
 }
 
 fn internal(what: &str, e: impl std::fmt::Display) -> ErrorBody {
@@ -178,13 +180,56 @@ impl Handler for DaemonHandler {
             Request::TodayCheckIns => {
                 let (from, to) = today_bounds();
                 let store = self.store.clone();
-                let rows = tokio::task::spawn_blocking(move || store.check_ins_between(from, to))
-                    .await
-                    .map_err(|e| internal("reading today's check-ins", e))?
-                    .map_err(|e| internal("reading today's check-ins", e))?;
-                Ok(Response::CheckIns {
-                    check_ins: rows.iter().map(|c| record_of(c, &[], None)).collect(),
+                let (rows, consents) = tokio::task::spawn_blocking(move || {
+                    Ok::<_, facility_store::StoreError>((
+                        store.check_ins_between(from, to)?,
+                        store.all_valid_consents(now_millis())?,
+                    ))
                 })
+                .await
+                .map_err(|e| internal("reading today's check-ins", e))?
+                .map_err(|e| internal("reading today's check-ins", e))?;
+                Ok(Response::CheckIns {
+                    check_ins: rows
+                        .iter()
+                        .map(|c| {
+                            let mut record = record_of(c, &[], None);
+                            record.consents = consents
+                                .iter()
+                                .filter(|k| k.check_in_id.as_deref() == Some(&c.check_in_id))
+                                .map(|k| consent_item_of_str(&k.item))
+                                .collect();
+                            record
+                        })
+                        .collect(),
+                })
+            }
+            Request::ManualCheck { numbers } => self.reception.manual_check(numbers).await,
+            Request::EnvironmentSettings { session } => {
+                self.reception.environment_settings(peer, &session).await
+            }
+            Request::SetEnvironmentSettings {
+                session,
+                credential,
+                settings,
+            } => {
+                self.reception
+                    .set_environment_settings(peer, &session, &credential, settings)
+                    .await
+            }
+            Request::ConsentedPatients { session } => {
+                self.reception.consented_patients(peer, &session).await
+            }
+            Request::MedicalInfo {
+                session,
+                patient_ref,
+                info,
+                from,
+                to,
+            } => {
+                self.reception
+                    .medical_info(peer, &session, &patient_ref, info, &from, &to)
+                    .await
             }
             Request::CheckInDetail { check_in_id } => {
                 let store = self.store.clone();

@@ -24,5 +24,6 @@ pub mod emergency;
 pub mod ipc;
 pub mod kiosk;
 pub mod logging;
+pub mod reception;
 pub mod relay;
 pub mod station;

@@ -283,6 +283,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
         central: central.clone(),
         station: station_handle.clone(),
     });
+    let reception = Arc::new(reader_daemon::reception::Reception::new(
+        store.clone(),
+        central.clone(),
+        accounts.clone(),
+        config.facility.medical_institution_code.clone(),
+        service.clone(),
+    ));
     let handler = Arc::new(DaemonHandler {
         station: station_handle,
         store: store.clone(),
@@ -291,6 +298,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         started_at: std::time::SystemTime::now(),
         accounts,
         views,
+        reception,
     });
     let (stop_ipc, ipc_stopped) = tokio::sync::oneshot::channel::<()>();
     let ipc_task = tokio::spawn(server.serve(handler, async move {
@@ -380,24 +388,33 @@ async fn forward_events(
     }
 }
 
+/// Probes the central service every `interval` while it is down (to resend as soon as it is back), and every
+/// ten intervals while it is up and idle, so reception sees an outage before the next patient does.
 async fn link_probe(central: central_client::CentralClient, relay: Relay, interval: Duration) {
     let mut link = central.link();
+    let idle_interval = (interval * 10).min(Duration::from_secs(60));
     loop {
         let was_up = link.borrow_and_update().is_up();
-        if !was_up {
+        let quiet = central
+            .last_contact()
+            .and_then(|t| t.elapsed().ok())
+            .is_none_or(|since| since >= idle_interval);
+        if !was_up || quiet {
             match central.probe().await {
-                Ok(rtt) => {
+                Ok(rtt) if !was_up => {
                     tracing::info!(
                         round_trip_ms = rtt.as_millis() as u64,
                         "central service reachable"
                     );
                     relay.wake();
                 }
-                Err(e) => tracing::debug!(error = %e, "central service still unreachable"),
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "central service unreachable"),
             }
         }
+        let wait = if was_up { idle_interval } else { interval };
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = link.changed() => {}
         }
     }

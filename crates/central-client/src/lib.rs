@@ -337,6 +337,29 @@ impl CentralClient {
             .map_err(|e| CentralError::BadAnswer(error_chain(&e)))
     }
 
+    /// `PUT` a JSON body with `Authorization: Bearer <credential>` (e.g. the environment settings with the
+    /// facility's admin credential) and read the JSON answer. PUT is idempotent, so it is retried.
+    pub async fn put_json_bearer<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        body: &B,
+        credential: &str,
+    ) -> Result<T, CentralError> {
+        let url = self.url(path)?;
+        let response = self
+            .with_retries(|| {
+                self.http
+                    .put(url.clone())
+                    .bearer_auth(credential)
+                    .json(body)
+            })
+            .await?;
+        response
+            .json()
+            .await
+            .map_err(|e| CentralError::BadAnswer(error_chain(&e)))
+    }
+
     /// `POST` a JSON body once (no retries: for single-use tokens such as a check-in challenge) and return
     /// the answer's bytes and headers as they came, for endpoints that answer with a file rather than JSON.
     pub async fn post_json_raw<B: Serialize + ?Sized>(

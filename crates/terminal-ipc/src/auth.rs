@@ -41,6 +41,12 @@ impl IpcToken {
         Self(text.into())
     }
 
+    /// The token in a file the daemon wrote (`[ipc] token_file`, for clients in the daemon's group).
+    pub fn read_file(path: &std::path::Path) -> std::io::Result<Self> {
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path)?);
+        Ok(Self(text.trim().to_owned()))
+    }
+
     fn from_secret(bytes: &SecretBytes) -> Self {
         let mut hex = String::with_capacity(bytes.expose().len() * 2);
         for b in bytes.expose() {

@@ -227,20 +227,37 @@ pub enum Request {
     CheckInDetail {
         check_in_id: String,
     },
-    /// Eligibility check by the numbers on an insurance card or 資格確認書 (foreseen).
+    /// Eligibility check by the numbers on an insurance card or 資格確認書; answered by
+    /// [`Response::Eligibility`].
     ManualCheck {
         numbers: InsuranceNumbers,
     },
     /// Counts of the outbox by state.
     OutboxSummary,
-    /// Patients whose consent to view medical information is valid now (foreseen).
-    ConsentedPatients,
-    /// Consented medical information of one patient (foreseen). `from`/`to` are `YYYY-MM-DD`.
+    /// 同意取得済み患者一覧: patients whose consent to view medical information is valid now. Needs a session of
+    /// a medical-information viewer or an administrator.
+    ConsentedPatients {
+        session: Secret,
+    },
+    /// Consented medical information of one patient (`patient_ref` from [`Response::ConsentedPatients`]).
+    /// `from`/`to` are `YYYY-MM-DD`; nothing before 2021-09 exists. Every view is audited.
     MedicalInfo {
+        session: Secret,
         patient_ref: String,
         info: MedicalInfoKind,
         from: String,
         to: String,
+    },
+    /// The facility's 環境設定情報 as the central service holds them (an administrator's session).
+    EnvironmentSettings {
+        session: Secret,
+    },
+    /// Replaces the 環境設定情報 at the central service: an administrator's session and the facility's admin
+    /// credential for the central service. Takes effect at the staff's next login (and the kiosk's next card).
+    SetEnvironmentSettings {
+        session: Secret,
+        credential: Secret,
+        settings: serde_json::Value,
     },
     /// Staff login with password and second factor (foreseen; emergency mode needs it).
     Login {
@@ -507,6 +524,117 @@ pub enum Response {
     MedicalView(Box<MedicalView>),
     DisasterStatus(DisasterStatusView),
     AuditVerdict(AuditVerdictView),
+    /// The answer to [`Request::ManualCheck`].
+    Eligibility {
+        result: EligibilityView,
+    },
+    ConsentedPatients {
+        patients: Vec<ConsentedPatientView>,
+    },
+    MedicalInfo {
+        view: MedicalInfoView,
+    },
+    /// The 環境設定情報 (field names as the central service's JSON).
+    EnvironmentSettings {
+        facility_code: String,
+        facility_name: String,
+        settings: serde_json::Value,
+    },
+}
+
+/// One check by the numbers on an insurance card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EligibilityView {
+    pub outcome: CheckInOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<Box<PatientView>>,
+    /// The central service's error code when nobody could be checked (not found, several found …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Its message, to show as is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// RFC 3339.
+    pub checked_at: String,
+}
+
+/// A row of 同意取得済み患者一覧.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentedPatientView {
+    /// Pseudonymous reference for [`Request::MedicalInfo`] (not an identifier of the patient).
+    pub patient_ref: String,
+    pub name: Sensitive,
+    pub kana: Sensitive,
+    pub sex: Sex,
+    pub birth_date: Sensitive,
+    pub insurer_number: Sensitive,
+    /// RFC 3339, the latest consent.
+    pub consented_at: String,
+    /// RFC 3339, when the earliest of the consents ends.
+    pub expires_at: String,
+    /// 診: 診療・薬剤情報.
+    pub medical: bool,
+    /// 手: 手術情報.
+    pub surgery: bool,
+    /// 特定健診情報.
+    pub checkup: bool,
+}
+
+/// Consented medical information of one patient for one period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MedicalInfoView {
+    pub info: MedicalInfoKind,
+    /// `YYYY-MM-DD`.
+    pub from: String,
+    pub to: String,
+    /// Treatments, prescriptions, dispensing (medication) or operations (surgery), oldest first.
+    #[serde(default)]
+    pub lines: Vec<MedicalLine>,
+    /// Health checkups (health_checkup), newest first.
+    #[serde(default)]
+    pub checkups: Vec<CheckupView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MedicalLine {
+    /// `YYYYMMDD` (or `YYYYMM` for a month's treatment).
+    pub date: String,
+    pub facility: String,
+    /// 区分 and code, e.g. `調剤 620000001`.
+    pub code: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckupView {
+    /// `YYYYMMDD`.
+    pub date: String,
+    pub facility: String,
+    pub values: Vec<CheckupValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckupValue {
+    pub item: String,
+    pub value: String,
+    pub unit: String,
+    /// ▲ above or ▽ below the reference range; absent inside it or when the item has no range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<RangeFlag>,
+    /// The reference range as shown, e.g. `< 130`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RangeFlag {
+    High,
+    Low,
 }
 
 /// An account as the administrator's screen shows it.
@@ -792,6 +920,15 @@ pub struct PatientView {
     pub branch: Sensitive,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<String>,
+    /// 保険者名称.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurer_name: Option<String>,
+    /// 限度額適用認定証 information was provided (consented and present).
+    #[serde(default)]
+    pub limit_certificate: bool,
+    /// 特定疾病療養受療証 information is present.
+    #[serde(default)]
+    pub specific_disease: bool,
 }
 
 /// Events pushed to subscribers.

@@ -15,7 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod app;
 pub mod kiosk;
+pub mod staff;
 
 static SERVES: AtomicU32 = AtomicU32::new(0);
 

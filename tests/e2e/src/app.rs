@@ -1,0 +1,419 @@
+//! The real app window under test: a private Xvfb display, `tauri-driver` (which runs WebKitWebDriver), and
+//! a small W3C WebDriver client over HTTP. Each [`AppWindow`] is one `oqs-terminal` process in one WebDriver
+//! session; two can run at once (reception and kiosk), each with its own driver.
+//!
+//! Nothing is skipped: a missing `Xvfb`, `tauri-driver` or `WebKitWebDriver` is a failure that names the
+//! package to install (`make test` installs them through `scripts/setup-debian.sh`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::{Process, bin, free_port, wait_for};
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn need(program: &str, package: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.exists())
+    });
+    let home = std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo/bin").join(program));
+    found.or(home.filter(|p| p.exists())).unwrap_or_else(|| {
+        panic!("`{program}` is missing; install it ({package}), or run `make setup`")
+    })
+}
+
+/// A private X display.
+pub struct Display {
+    pub number: u32,
+    _process: Process,
+}
+
+impl Display {
+    /// Starts `Xvfb :N` on a free display number (1280×1024, 24-bit).
+    pub fn start(log_dir: &Path) -> Self {
+        let xvfb = need("Xvfb", "apt-get install xvfb");
+        for _ in 0..50 {
+            let number = 100 + (std::process::id() + free_port() as u32) % 800;
+            if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
+                || Path::new(&format!("/tmp/.X{number}-lock")).exists()
+            {
+                continue;
+            }
+            let mut cmd = Command::new(&xvfb);
+            cmd.arg(format!(":{number}")).args([
+                "-screen",
+                "0",
+                "1280x1024x24",
+                "-nolisten",
+                "tcp",
+            ]);
+            let mut process = Process::spawn(cmd, log_dir.join(format!("xvfb-{number}.log")));
+            let socket = format!("/tmp/.X11-unix/X{number}");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && process.is_running() && !Path::new(&socket).exists()
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if process.is_running() && Path::new(&socket).exists() {
+                return Self {
+                    number,
+                    _process: process,
+                };
+            }
+        }
+        panic!("could not start Xvfb on a free display");
+    }
+
+    pub fn env(&self) -> String {
+        format!(":{}", self.number)
+    }
+}
+
+/// `tauri-driver` on a free port, for one session at a time.
+pub struct Driver {
+    pub port: u16,
+    process: Process,
+}
+
+impl Driver {
+    pub fn start(display: &Display, log_dir: &Path) -> Self {
+        let driver = need("tauri-driver", "cargo install tauri-driver --locked");
+        let native = need("WebKitWebDriver", "apt-get install webkit2gtk-driver");
+        let port = free_port();
+        let native_port = free_port();
+        let mut cmd = Command::new(driver);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
+        .arg("--native-driver")
+        .arg(native)
+        .env("DISPLAY", display.env())
+        .env("GDK_BACKEND", "x11");
+        let mut process = Process::spawn(cmd, log_dir.join(format!("tauri-driver-{port}.log")));
+        // Both must listen: tauri-driver, and the WebKitWebDriver it started (it forwards the session to it).
+        wait_for(
+            "tauri-driver and WebKitWebDriver to listen",
+            Duration::from_secs(30),
+            || {
+                assert!(
+                    process.is_running(),
+                    "tauri-driver exited:\n{}",
+                    process.log_text()
+                );
+                let up = |p: u16| std::net::TcpStream::connect(("127.0.0.1", p)).is_ok();
+                (up(port) && up(native_port)).then_some(())
+            },
+        );
+        Self { port, process }
+    }
+
+    pub fn log_text(&self) -> String {
+        self.process.log_text()
+    }
+}
+
+/// One `oqs-terminal` window in a WebDriver session.
+pub struct AppWindow {
+    base: String,
+    agent: ureq::Agent,
+    pub started: Instant,
+    driver: Driver,
+}
+
+/// A found element.
+#[derive(Debug, Clone)]
+pub struct Element(String);
+
+impl AppWindow {
+    /// Starts `oqs-terminal ARGS` through `driver` and waits for its first screen to be interactive.
+    pub fn open(driver: Driver, args: &[&str]) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        let base = format!("http://127.0.0.1:{}", driver.port);
+        let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {
+            "application": bin("oqs-terminal"),
+            "args": args,
+        }}}});
+        let started = Instant::now();
+        let mut window = Self {
+            base,
+            agent,
+            started,
+            driver,
+        };
+        let value = window.call("POST", "/session", Some(caps));
+        let id = value["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session id in {value}"))
+            .to_owned();
+        window.base = format!("{}/session/{id}", window.base);
+        window
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.base);
+        let response = match (method, body) {
+            ("GET", _) => self.agent.get(&url).call(),
+            ("DELETE", _) => self.agent.delete(&url).call(),
+            (_, Some(body)) => self.agent.post(&url).send_json(&body),
+            (_, None) => self.agent.post(&url).send_json(json!({})),
+        };
+        let mut response = response.unwrap_or_else(|e| {
+            panic!(
+                "WebDriver {method} {path} failed: {e}\n{}",
+                self.driver.log_text()
+            )
+        });
+        let status = response.status();
+        let value: Value = response
+            .body_mut()
+            .read_json()
+            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: answer is not JSON: {e}"));
+        assert!(
+            status.is_success(),
+            "WebDriver {method} {path} answered {status}: {value}\n{}",
+            self.driver.log_text()
+        );
+        value["value"].clone()
+    }
+
+    fn try_find(&self, css: &str) -> Option<Element> {
+        let url = format!("{}/element", self.base);
+        let mut response = self
+            .agent
+            .post(&url)
+            .send_json(json!({"using": "css selector", "value": css}))
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let value: Value = response.body_mut().read_json().ok()?;
+        value["value"][ELEMENT_KEY]
+            .as_str()
+            .map(|s| Element(s.to_owned()))
+    }
+
+    /// Waits up to `timeout` for an element matching `css`.
+    pub fn find_within(&self, css: &str, timeout: Duration) -> Element {
+        wait_for(&format!("element `{css}`"), timeout, || self.try_find(css))
+    }
+
+    /// Waits up to 20 s for an element matching `css`.
+    pub fn find(&self, css: &str) -> Element {
+        self.find_within(css, Duration::from_secs(20))
+    }
+
+    pub fn exists(&self, css: &str) -> bool {
+        self.try_find(css).is_some()
+    }
+
+    /// All elements matching `css` now.
+    pub fn find_all(&self, css: &str) -> Vec<Element> {
+        let v = self.call(
+            "POST",
+            "/elements",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e[ELEMENT_KEY].as_str().map(|s| Element(s.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{}/click", e.0), None);
+    }
+
+    pub fn text_of(&self, e: &Element) -> String {
+        self.call("GET", &format!("/element/{}/text", e.0), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn text(&self, css: &str) -> String {
+        let e = self.find(css);
+        self.text_of(&e)
+    }
+
+    /// The text of `css` as read, without the furigana (`<rt>`) that WebDriver's text would run into it.
+    pub fn text_without_ruby(&self, css: &str) -> String {
+        self.find(css);
+        self.script(
+            "const e = document.querySelector(arguments[0]); if (!e) return ''; \
+             const c = e.cloneNode(true); c.querySelectorAll('rt').forEach(r => r.remove()); \
+             return c.textContent;",
+            json!([css]),
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    pub fn attribute(&self, css: &str, name: &str) -> Option<String> {
+        let e = self.find(css);
+        self.attribute_of(&e, name)
+    }
+
+    pub fn attribute_of(&self, e: &Element, name: &str) -> Option<String> {
+        self.call("GET", &format!("/element/{}/attribute/{name}", e.0), None)
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Types into a field (after clearing it).
+    pub fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{}/clear", e.0), None);
+        self.call(
+            "POST",
+            &format!("/element/{}/value", e.0),
+            Some(json!({"text": text})),
+        );
+    }
+
+    /// Sends keys to whatever has the focus (W3C actions), e.g. "\u{E004}" for Tab.
+    pub fn keys(&self, keys: &str) {
+        let mut actions = Vec::new();
+        for ch in keys.chars() {
+            actions.push(json!({"type": "keyDown", "value": ch.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": ch.to_string()}));
+        }
+        self.call(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        );
+    }
+
+    /// Runs a script in the page and returns its value.
+    pub fn script(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
+    /// Waits until `css`'s text (without furigana) contains `needle`; returns the text.
+    pub fn wait_text(&self, css: &str, needle: &str) -> String {
+        let mut last = String::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.try_find(css).is_some() {
+                last = self.text_without_ruby(css);
+                if last.contains(needle) {
+                    return last;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`{css}` did not show `{needle}` within 30 s; it shows `{last}`"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Saves a screenshot of the window as `dir/name.png`.
+    pub fn screenshot(&self, dir: &Path, name: &str) -> PathBuf {
+        let b64 = self.call("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap_or_default())
+            .expect("screenshot is base64");
+        assert!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
+        std::fs::create_dir_all(dir).expect("screenshot folder");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    /// Milliseconds from process start to the first live screen, as the app measured it.
+    pub fn interactive_ms(&self) -> u64 {
+        let e = self.find_within(
+            "[data-interactive-ms]:not([data-interactive-ms=''])",
+            Duration::from_secs(30),
+        );
+        self.attribute_of(&e, "data-interactive-ms")
+            .and_then(|v| v.parse().ok())
+            .expect("data-interactive-ms is a number")
+    }
+
+    /// Ends the session (closes the app).
+    pub fn close(self) {
+        let _ = self.agent.delete(&self.base).call();
+    }
+}
+
+/// Where the app tests put their screenshots: `target/e2e-screenshots/` (CI keeps the folder).
+pub fn screenshot_dir() -> PathBuf {
+    crate::workspace().join("target/e2e-screenshots")
+}
+
+/// A process seen in `/proc`: pid, parent, command name, resident kB.
+fn processes() -> Vec<(u32, u32, String, u64)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let status = std::fs::read_to_string(e.path().join("status")).ok()?;
+            let field = |k: &str| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with(k))
+                    .map(|l| l[k.len()..].trim().to_owned())
+                    .unwrap_or_default()
+            };
+            let kb = field("VmRSS:")
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            Some((pid, field("PPid:").parse().ok()?, field("Name:"), kb))
+        })
+        .collect()
+}
+
+impl AppWindow {
+    /// Resident memory in kB of this window's app process and of its WebKit helper processes.
+    pub fn rss_kb(&self) -> (u64, u64) {
+        let all = processes();
+        let mut tree = vec![self.driver.process.child.id()];
+        let mut i = 0;
+        while i < tree.len() {
+            let parent = tree[i];
+            tree.extend(all.iter().filter(|p| p.1 == parent).map(|p| p.0));
+            i += 1;
+        }
+        let (mut app, mut web) = (0, 0);
+        for (pid, _, name, kb) in &all {
+            if !tree.contains(pid) {
+                continue;
+            }
+            if name.starts_with("oqs-terminal") {
+                app += kb;
+            } else if name.starts_with("WebKit") && !name.starts_with("WebKitWebDriver") {
+                web += kb;
+            }
+        }
+        (app, web)
+    }
+}

@@ -1,0 +1,593 @@
+//! The real app window (`oqs-terminal`, Tauri 2 + WebKitGTK) under Xvfb, driven by tauri-driver and
+//! WebKitWebDriver, against the real daemon, a virtual card in a real pcscd reader and the mock central service
+//! over mutual TLS. Screenshots of every screen go to `target/e2e-screenshots/`.
+
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use e2e::app::{AppWindow, Display, Driver, screenshot_dir};
+use e2e::kiosk::{Cards, InsertedCard, NORMAL, files};
+use e2e::staff::{ADMIN_PW, DR_PW, create_admin, grant, rt, set_up_accounts, unix_now};
+use e2e::{Daemon, MockCentral, bin, in_keyutils_session, wait_for};
+
+/// GETs the facility's environment settings, changes them with `edit`, and PUTs them back with the admin
+/// credential, over mutual TLS (curl, as a facility's IT vendor would).
+fn change_settings(central: &MockCentral, edit: impl FnOnce(&mut serde_json::Value)) {
+    let d = &central.dir;
+    let curl = |extra: &[&str]| {
+        let out = Command::new("curl")
+            .args(["-sS", "--fail-with-body", "--cacert"])
+            .arg(d.join("ca.crt"))
+            .arg("--cert")
+            .arg(d.join("terminal.crt"))
+            .arg("--key")
+            .arg(d.join("terminal.key"))
+            .args(extra)
+            .arg(format!("{}v1/facility/settings", central.url()))
+            .output()
+            .expect("run curl");
+        assert!(
+            out.status.success(),
+            "curl failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        out.stdout
+    };
+    let view: serde_json::Value = serde_json::from_slice(&curl(&[])).expect("settings JSON");
+    let mut settings = view["settings"].clone();
+    edit(&mut settings);
+    let credential =
+        std::fs::read_to_string(d.join("admin-credential.txt")).expect("admin credential");
+    curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        &format!("Authorization: Bearer {}", credential.trim()),
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        &settings.to_string(),
+    ]);
+}
+
+/// 保険者番号, 記号, 番号, 枝番 and birth date (YYYY-MM-DD) of the mock population's fixture person 1 (有効).
+fn valid_person(central: &MockCentral) -> [String; 5] {
+    let db = rusqlite::Connection::open(central.dir.join("central.sqlite3")).expect("central db");
+    let row: [String; 5] = db
+        .query_row(
+            "SELECT insurer_number, symbol, number, branch, birth FROM qualifications \
+             WHERE person_id = 1 AND disq_date IS NULL ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
+        )
+        .expect("person 1 has a qualification");
+    let [insurer, symbol, number, branch, birth] = row;
+    let digits: String = birth.chars().filter(char::is_ascii_digit).collect();
+    let birth = format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..8]);
+    [insurer.trim().to_owned(), symbol, number, branch, birth]
+}
+
+/// Sets a field's value as a paste or a date picker does (WebDriver cannot type into a date picker, and
+/// WebKitWebDriver drops the newlines of typed text).
+fn set_value(window: &AppWindow, css: &str, value: &str) {
+    window.find(css);
+    window.script(
+        "const e = document.querySelector(arguments[0]); \
+         const set = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(e), 'value').set; \
+         set.call(e, arguments[1]); e.dispatchEvent(new Event('input', {bubbles: true}));",
+        serde_json::json!([css, value]),
+    );
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The lowest contrast ratio between any visible text and its background on the page (WCAG 2 formula), with
+/// the text that has it. Large text (24 px, or 18.66 px bold) needs 3:1, the rest 4.5:1; the script returns
+/// the worst ratio relative to the threshold that applies.
+const CONTRAST_SCRIPT: &str = r#"
+function lum(c) {
+  const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null;
+  const p = m[1].split(',').map(s => parseFloat(s));
+  if (p.length > 3 && p[3] === 0) return null;
+  const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(p[0]) + 0.7152 * f(p[1]) + 0.0722 * f(p[2]);
+}
+function bg(el) {
+  for (let e = el; e; e = e.parentElement) { const l = lum(getComputedStyle(e).backgroundColor); if (l !== null) return l; }
+  return 1;
+}
+let worst = { margin: 99, ratio: 99, text: '' };
+for (const el of document.querySelectorAll('body *')) {
+  const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!own || !el.getClientRects().length) continue;
+  const s = getComputedStyle(el);
+  if (s.visibility === 'hidden' || el.closest('rt')) continue;
+  const fg = lum(s.color); if (fg === null) continue;
+  const b = bg(el);
+  const ratio = (Math.max(fg, b) + 0.05) / (Math.min(fg, b) + 0.05);
+  const size = parseFloat(s.fontSize), bold = parseInt(s.fontWeight) >= 700;
+  const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+  if (ratio / need < worst.margin) worst = { margin: ratio / need, ratio, text: el.textContent.trim().slice(0, 40) };
+}
+return worst;
+"#;
+
+fn assert_contrast(window: &AppWindow, screen: &str) -> f64 {
+    let worst = window.script(CONTRAST_SCRIPT, serde_json::json!([]));
+    let margin = worst["margin"].as_f64().expect("contrast margin");
+    assert!(
+        margin >= 1.0,
+        "the kiosk's {screen} screen fails WCAG AA contrast: {worst}"
+    );
+    worst["ratio"].as_f64().unwrap_or(0.0)
+}
+
+fn enter_pin(kiosk: &AppWindow, pin: &str) {
+    for d in pin.chars() {
+        kiosk.click(&format!("[data-testid='pin-{d}']"));
+    }
+    kiosk.click("[data-testid='pin-ok']");
+}
+
+#[test]
+fn reception_and_kiosk_windows_through_a_pin_check_in_and_the_viewer() {
+    if !in_keyutils_session("reception_and_kiosk_windows_through_a_pin_check_in_and_the_viewer") {
+        return;
+    }
+    let shots = screenshot_dir();
+    let cards = Cards::issue(2);
+    let lease = pcsc_harness::reader();
+    let central = MockCentral::start(100, Some(&cards.dir));
+    // Not the default screens: surgery off, checkups on. The kiosk must follow these settings.
+    change_settings(&central, |s| {
+        s["operation_info"] = false.into();
+        s["checkup_info"] = true.into();
+        s["medication_info"] = true.into();
+        s["diagnosis_info"] = true.into();
+    });
+    let daemon = Daemon::start(
+        &central,
+        &format!(
+            "[readers]\nnames = [\"{}\"]\n[kiosk]\ninactivity_timeout_secs = 120\n",
+            lease.reader
+        ),
+    );
+    create_admin(&daemon);
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let socket = socket.to_str().expect("socket path");
+
+    let display = Display::start(&daemon.root);
+    let config = daemon.config.to_str().expect("config path").to_owned();
+    let reception = AppWindow::open(
+        Driver::start(&display, &daemon.root),
+        &["--socket", socket, "--config", &config],
+    );
+    let reception_ms = reception.interactive_ms();
+    reception.find("[data-testid='checkin-empty']");
+    reception.screenshot(&shots, "reception-empty");
+    let kiosk = AppWindow::open(
+        Driver::start(&display, &daemon.root),
+        &["--kiosk", "--socket", socket, "--reader", &lease.reader],
+    );
+    let kiosk_ms = kiosk.interactive_ms();
+    kiosk.wait_text("[data-testid='kiosk-title']", "マイナンバーカード");
+    kiosk.screenshot(&shots, "kiosk-1-place-card");
+    let mut worst_contrast = assert_contrast(&kiosk, "idle");
+
+    // English switch, and back.
+    kiosk.click("[data-testid='lang']");
+    kiosk.wait_text(
+        "[data-testid='kiosk-title']",
+        "Please place your My Number Card",
+    );
+    kiosk.screenshot(&shots, "kiosk-1-place-card-en");
+    kiosk.click("[data-testid='lang']");
+    kiosk.wait_text("[data-testid='kiosk-title']", "マイナンバーカード");
+
+    let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
+    kiosk.find("[data-testid='method-pin']");
+    kiosk.screenshot(&shots, "kiosk-2-method");
+    worst_contrast = worst_contrast.min(assert_contrast(&kiosk, "method"));
+    kiosk.click("[data-testid='method-pin']");
+    assert_eq!(
+        kiosk
+            .attribute("[data-testid='tries-left']", "data-tries")
+            .as_deref(),
+        Some("3")
+    );
+    kiosk.screenshot(&shots, "kiosk-3-pin");
+    worst_contrast = worst_contrast.min(assert_contrast(&kiosk, "PIN"));
+
+    // A wrong PIN: the kiosk shows one try fewer.
+    let pin = cards.pin(NORMAL);
+    let wrong: String = pin
+        .chars()
+        .map(|c| {
+            if c == '9' {
+                '0'
+            } else {
+                char::from(c as u8 + 1)
+            }
+        })
+        .collect();
+    enter_pin(&kiosk, &wrong);
+    wait_for("tries left to drop to 2", Duration::from_secs(30), || {
+        kiosk
+            .exists("[data-testid='tries-left'][data-tries='2']")
+            .then_some(())
+    });
+    assert!(kiosk.text("[data-testid='tries-left']").contains('2'));
+    kiosk.screenshot(&shots, "kiosk-4-wrong-pin");
+
+    enter_pin(&kiosk, &pin);
+    // The consent screens are exactly the ones the settings call for, in order, with the official wording.
+    let mut shown = Vec::new();
+    loop {
+        let screen = wait_for(
+            "a consent or result screen",
+            Duration::from_secs(30),
+            || {
+                if kiosk.exists("[data-consent]") {
+                    kiosk.attribute("[data-consent]", "data-consent")
+                } else if kiosk.exists("[data-outcome]") {
+                    Some("result".to_owned())
+                } else {
+                    None
+                }
+            },
+        );
+        if screen == "result" {
+            break;
+        }
+        if shown.last() == Some(&screen) {
+            continue;
+        }
+        let text = kiosk.text_without_ruby("[data-testid='consent-text']");
+        assert!(
+            text.contains("当機関に提供することに同意しますか"),
+            "{text}"
+        );
+        kiosk.screenshot(&shots, &format!("kiosk-5-consent-{screen}"));
+        worst_contrast = worst_contrast.min(assert_contrast(&kiosk, "consent"));
+        kiosk.click("[data-testid='consent-yes']");
+        shown.push(screen);
+    }
+    assert_eq!(shown, ["medical_and_medication", "health_checkup"]);
+    kiosk.wait_text("[data-testid='kiosk-title']", "受付が完了しました");
+    kiosk.screenshot(&shots, "kiosk-6-done");
+    worst_contrast = worst_contrast.min(assert_contrast(&kiosk, "result"));
+
+    // Reception: the row is there within a second of the result file.
+    let face = wait_for("the face file", Duration::from_secs(10), || {
+        files(&daemon.face()).into_iter().next()
+    });
+    let written = millis(
+        std::fs::metadata(daemon.face().join(&face))
+            .and_then(|m| m.modified())
+            .expect("face file time"),
+    );
+    let row = reception.find("[data-testid='checkin-row'][data-outcome='valid']");
+    let arrived: u64 = reception
+        .attribute_of(&row, "data-arrived")
+        .and_then(|v| v.parse().ok())
+        .expect("arrival time on the row");
+    let delay_ms = arrived.saturating_sub(written);
+    assert!(
+        delay_ms <= 1000,
+        "the check-in reached reception {delay_ms} ms after its result"
+    );
+    let (holder, _, _) = cards.holder(NORMAL);
+    let row_text = reception.text_of(&row);
+    assert!(
+        row_text.contains("暗証番号") && row_text.contains("有効"),
+        "{row_text}"
+    );
+    assert!(
+        row_text.contains("診療・薬剤") && row_text.contains("健診"),
+        "{row_text}"
+    );
+    let surname = holder
+        .split_whitespace()
+        .next()
+        .unwrap_or(&holder)
+        .to_owned();
+    assert!(row_text.contains(&surname), "{row_text} lacks {surname}");
+    reception.screenshot(&shots, "reception-1-checkin");
+
+    // Keyboard only: Tab to the row's button, Enter opens the detail, Escape closes it.
+    reception.script(
+        "document.activeElement && document.activeElement.blur(); window.focus();",
+        serde_json::json!([]),
+    );
+    let mut reached = false;
+    for _ in 0..20 {
+        reception.keys("\u{E004}");
+        let focused = reception.script(
+            "return document.activeElement ? document.activeElement.className : ''",
+            serde_json::json!([]),
+        );
+        if focused.as_str().unwrap_or_default().contains("rowbtn") {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab never reached the check-in row");
+    reception.keys("\u{E007}");
+    reception.find("[data-testid='checkin-detail']");
+    assert!(
+        reception
+            .text("[data-testid='detail-name']")
+            .contains(&surname)
+    );
+    reception.screenshot(&shots, "reception-2-detail");
+    reception.keys("\u{E00C}");
+    wait_for("Escape to close the detail", Duration::from_secs(5), || {
+        (!reception.exists("[data-testid='checkin-detail']")).then_some(())
+    });
+
+    card.remove();
+    kiosk.wait_text("[data-testid='kiosk-title']", "マイナンバーカード");
+
+    // Viewer: log in, the consented patient is listed with 診 ○ and no 手, the information shows.
+    reception.click("[data-testid='tab-viewer']");
+    reception.type_into("[data-testid='viewer-account']", "admin");
+    reception.type_into("[data-testid='viewer-password']", ADMIN_PW);
+    reception.click("[data-testid='viewer-login']");
+    let patient_row = reception.find("[data-testid='consented-row']");
+    assert_eq!(reception.text("[data-testid='col-medical']"), "○");
+    assert_eq!(reception.text("[data-testid='col-surgery']"), "");
+    assert!(reception.text_of(&patient_row).contains(&surname));
+    reception.screenshot(&shots, "viewer-1-consented-list");
+    reception.click("[data-testid='consented-open']");
+    reception.find("[data-testid='patient-detail']");
+    reception.click("[data-testid='period-6']");
+    reception.click("[data-testid='viewer-show']");
+    reception.find("[data-testid='medical-view']");
+    assert!(
+        reception.exists("[data-testid='medical-line']")
+            || reception.exists("[data-testid='medical-empty']")
+    );
+    reception.screenshot(&shots, "viewer-2-medication");
+
+    // 管理: the readiness report, and a change of the environment settings with the admin credential.
+    reception.click("[data-testid='tab-admin']");
+    reception.click("[data-testid='readiness-run']");
+    reception.find_within("[data-testid='readiness-table']", Duration::from_secs(60));
+    let items = reception.find_all("[data-testid='readiness-item']");
+    assert!(
+        items.len() >= 5,
+        "the readiness report has {} items",
+        items.len()
+    );
+    assert!(reception.exists("[data-testid='readiness-item'][data-id^='certificate']"));
+    reception.screenshot(&shots, "admin-1-readiness");
+    reception.type_into("[data-testid='admin-account']", "admin");
+    reception.type_into("[data-testid='admin-password']", ADMIN_PW);
+    reception.click("[data-testid='admin-login']");
+    reception.find("[data-testid='settings-form']");
+    reception.script(
+        "const e = document.querySelector(\"[data-testid='setting-operation_info']\"); \
+         e.value = '1'; e.dispatchEvent(new Event('change', {bubbles: true}));",
+        serde_json::json!([]),
+    );
+    let credential = std::fs::read_to_string(central.dir.join("admin-credential.txt"))
+        .expect("admin credential");
+    reception.type_into("[data-testid='admin-credential']", credential.trim());
+    reception.click("[data-testid='settings-save']");
+    reception.find("[data-testid='settings-saved']");
+    reception.screenshot(&shots, "admin-2-settings");
+    let mut after = serde_json::Value::Null;
+    change_settings(&central, |s| after = s.clone());
+    assert_eq!(after["operation_info"], true, "{after}");
+
+    let (app_kb, web_kb) = reception.rss_kb();
+    let ui_bytes: u64 = std::fs::read_dir(e2e::workspace().join("ui/dist/assets"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    let figures = format!(
+        "app figures: reception interactive {reception_ms} ms, kiosk interactive {kiosk_ms} ms, \
+         reception row {delay_ms} ms after the result file, kiosk worst contrast {worst_contrast:.2}:1, \
+         memory app {app_kb} kB + WebKit {web_kb} kB, ui/dist assets {ui_bytes} bytes\n"
+    );
+    print!("{figures}");
+    std::fs::create_dir_all(&shots).expect("screenshot folder");
+    std::fs::write(shots.join("app-figures.txt"), &figures).expect("write the figures");
+    // The view is in the audit log (the daemon writes it, not the UI).
+    let verify = Command::new(bin("oqs"))
+        .args(["audit", "verify", "--store"])
+        .arg(daemon.root.join("work/facility.sqlite3"))
+        .output()
+        .expect("oqs audit verify");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let logs = daemon.logs();
+    assert!(!logs.contains(&pin), "the PIN reached the daemon's log");
+    assert!(
+        !logs.contains(&holder),
+        "the holder's name reached the daemon's log"
+    );
+    kiosk.close();
+    reception.close();
+}
+
+#[test]
+fn reception_checks_by_numbers_one_and_bulk_and_shows_the_outage() {
+    if !in_keyutils_session("reception_checks_by_numbers_one_and_bulk_and_shows_the_outage") {
+        return;
+    }
+    let shots = screenshot_dir();
+    let mut central = MockCentral::start(100, None);
+    let daemon = Daemon::start(&central, "");
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let display = Display::start(&daemon.root);
+    let reception = AppWindow::open(
+        Driver::start(&display, &daemon.root),
+        &["--socket", socket.to_str().expect("socket path")],
+    );
+    reception.interactive_ms();
+    reception.wait_text("[data-testid='central-state']", "オンライン");
+
+    // One check by the numbers of a person of the synthetic population.
+    let [insurer, symbol, number, branch, birth] = valid_person(&central);
+    reception.click("[data-testid='tab-manual']");
+    reception.type_into("[data-testid='mc-insurer']", &insurer);
+    reception.type_into("[data-testid='mc-symbol']", &symbol);
+    reception.type_into("[data-testid='mc-number']", &number);
+    if !branch.is_empty() {
+        reception.type_into("[data-testid='mc-branch']", &branch);
+    }
+    set_value(&reception, "[data-testid='mc-birth']", &birth);
+    reception.click("[data-testid='mc-submit']");
+    let result = reception.find("[data-testid='mc-result']");
+    let outcome = reception
+        .attribute_of(&result, "data-outcome")
+        .unwrap_or_default();
+    assert_eq!(outcome, "valid", "{}", reception.text_of(&result));
+    assert!(!reception.text("[data-testid='mc-name']").is_empty());
+    reception.screenshot(&shots, "reception-3-manual-check");
+
+    // Bulk: three reservations, one unknown; progress to 3/3 and a result per row.
+    reception.click("[data-testid='tab-bulk']");
+    reception.click("details summary");
+    let compact = birth.replace('-', "");
+    set_value(
+        &reception,
+        "[data-testid='bulk-text']",
+        &format!(
+            "insurer_number,symbol,number,branch,birth_date\n{insurer},{symbol},{number},{branch},{birth}\n\
+             \"{insurer}\",\"{symbol}\",{number},{branch},{compact}\n{insurer},,99999999,,1950/1/1\n"
+        ),
+    );
+    reception.click("[data-testid='bulk-run']");
+    reception.screenshot(&shots, "reception-4-bulk-check-started");
+    wait_for("the bulk check to finish", Duration::from_secs(60), || {
+        if reception.exists("[data-testid='bulk-problem']") {
+            panic!(
+                "the CSV was refused: {}",
+                reception.text("[data-testid='bulk-problem']")
+            );
+        }
+        reception
+            .exists("[data-testid='bulk-finished']")
+            .then_some(())
+    });
+    assert_eq!(reception.text("[data-testid='bulk-count']"), "3 / 3");
+    let rows = reception.find_all("[data-testid='bulk-row'][data-status='done']");
+    assert_eq!(rows.len(), 3);
+    let valid = reception.find_all("[data-testid='bulk-row'][data-outcome='valid']");
+    assert_eq!(valid.len(), 2);
+    reception.screenshot(&shots, "reception-4-bulk-check");
+
+    // The central service goes away: the banner says so; it comes back: the banner goes.
+    reception.click("[data-testid='tab-today']");
+    central.stop();
+    reception.find_within("[data-testid='outage-banner']", Duration::from_secs(30));
+    reception.wait_text("[data-testid='central-state']", "通信障害");
+    reception.screenshot(&shots, "reception-5-outage");
+    central.serve();
+    wait_for("the outage banner to go", Duration::from_secs(30), || {
+        (!reception.exists("[data-testid='outage-banner']")).then_some(())
+    });
+    reception.close();
+}
+
+#[test]
+fn the_app_says_when_the_daemon_is_not_running() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let display = Display::start(tmp.path());
+    let missing = tmp.path().join("no-daemon.sock");
+    let window = AppWindow::open(
+        Driver::start(&display, tmp.path()),
+        &["--socket", missing.to_str().expect("path")],
+    );
+    window.interactive_ms();
+    let banner = window.wait_text("[data-testid='daemon-banner']", "接続できません");
+    assert!(banner.contains("oqs-readerd"), "{banner}");
+    window.screenshot(&screenshot_dir(), "reception-0-no-daemon");
+    window.close();
+}
+
+#[test]
+fn the_emergency_button_opens_an_audited_two_factor_view() {
+    if !in_keyutils_session("the_emergency_button_opens_an_audited_two_factor_view") {
+        return;
+    }
+    let shots = screenshot_dir();
+    let central = MockCentral::start(100, None);
+    let daemon = Daemon::start(&central, "");
+    let runtime = rt();
+    let totp = runtime.block_on(async {
+        let (admin, admin_session, totp) = set_up_accounts(&daemon).await;
+        grant(&admin, &admin_session, true).await;
+        totp
+    });
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let display = Display::start(&daemon.root);
+    let window = AppWindow::open(
+        Driver::start(&display, &daemon.root),
+        &["--socket", socket.to_str().expect("socket path")],
+    );
+    window.interactive_ms();
+    window.click("[data-testid='emergency-button']");
+    window.type_into("[data-testid='em-account']", "dr-tanaka");
+    window.type_into("[data-testid='em-password']", DR_PW);
+    // The next step's code: the enrolment used this step's, and a code is accepted once.
+    window.type_into("[data-testid='em-totp']", &totp.generate(unix_now() + 30));
+    window.screenshot(&shots, "emergency-1-login");
+    window.click("[data-testid='em-login']");
+    assert!(window.text("[data-testid='em-viewer']").contains("田中"));
+    window.click("[data-testid='em-by-facts']");
+    window.type_into("[data-testid='em-name']", "石川　蓮");
+    set_value(&window, "[data-testid='em-birth']", "1975-10-10");
+    window.type_into("[data-testid='em-fourth']", "珠洲");
+    // No reason, no lookup: the button stays disabled.
+    assert_eq!(
+        window
+            .attribute("[data-testid='em-lookup']", "disabled")
+            .as_deref(),
+        Some("true")
+    );
+    window.type_into(
+        "[data-testid='em-reason']",
+        "意識障害で搬送、既往歴と服薬の確認",
+    );
+    window.screenshot(&shots, "emergency-2-lookup");
+    window.click("[data-testid='em-lookup']");
+    let notice = window.text("[data-testid='em-notice']");
+    assert!(notice.contains("救急時医療情報閲覧"), "{notice}");
+    assert!(
+        notice.contains("dr-tanaka"),
+        "the viewer is shown: {notice}"
+    );
+    assert!(window.text("[data-testid='em-patient']").contains("石川"));
+    window.screenshot(&shots, "emergency-3-view");
+    window.close();
+    // The daemon wrote the view to the audit log, with the reason.
+    let out = Command::new(bin("oqs"))
+        .args(["audit", "verify", "--store"])
+        .arg(daemon.root.join("work/facility.sqlite3"))
+        .output()
+        .expect("oqs audit verify");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let logs = daemon.logs();
+    assert!(
+        logs.contains("special medical-information view answered"),
+        "no view in the log"
+    );
+}

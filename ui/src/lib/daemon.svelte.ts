@@ -1,0 +1,173 @@
+// The UI's one door to the reader daemon: requests through the shell's `daemon_request` command, events and
+// connection changes from the shell's `daemon-event` / `daemon-connection` events. State lives here; the screens
+// render it.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type {
+  AppError,
+  AppInfo,
+  CentralLink,
+  CheckInRecord,
+  ConnectionView,
+  DaemonEvent,
+  KioskScreen,
+  OutboxCounts,
+  Request,
+  Response,
+  StatusReport,
+} from "./types";
+
+export class RequestFailed extends Error {
+  code: string;
+  constructor(error: AppError) {
+    super(error.message);
+    this.code = error.code;
+  }
+}
+
+function asAppError(e: unknown): AppError {
+  if (e && typeof e === "object" && "code" in e && "message" in e) {
+    return { code: String(e.code), message: String(e.message) };
+  }
+  return { code: "ipc", message: String(e) };
+}
+
+/** Sends one request; throws [`RequestFailed`] with the daemon's code and message. */
+export async function request<K extends Response["kind"]>(
+  req: Request,
+  expect: K,
+): Promise<Extract<Response, { kind: K }>> {
+  let response: Response;
+  try {
+    response = await invoke<Response>("daemon_request", { request: req });
+  } catch (e) {
+    throw new RequestFailed(asAppError(e));
+  }
+  if (response.kind !== expect) {
+    throw new RequestFailed({ code: "unexpected", message: `unexpected answer ${response.kind}` });
+  }
+  return response as Extract<Response, { kind: K }>;
+}
+
+/** What every screen shares: the connection, the central link, the readers and today's check-ins. */
+class Live {
+  connection = $state<ConnectionView>({ connected: false, socket: "", can_start: false });
+  info = $state<AppInfo>({ version: "", fullscreen: false });
+  central = $state<CentralLink>({ state: "unknown" });
+  outbox = $state<OutboxCounts>({ received: 0, sending: 0, answered: 0, failed: 0 });
+  kiosks = $state<Record<string, KioskScreen>>({});
+  cardPresent = $state<Record<string, boolean>>({});
+  checkIns = $state<CheckInRecord[]>([]);
+  /** When each check-in arrived in this window (ms since the epoch), for the "within 1 s" figure. */
+  arrivedAt = $state<Record<string, number>>({});
+  daemonVersion = $state("");
+  loaded = $state(false);
+
+  private started = false;
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await listen<DaemonEvent>("daemon-event", (e) => this.apply(e.payload));
+    await listen<ConnectionView>("daemon-connection", (e) => {
+      const wasConnected = this.connection.connected;
+      this.connection = e.payload;
+      if (e.payload.connected && !wasConnected) void this.refresh();
+    });
+    this.info = await invoke<AppInfo>("app_info");
+    this.connection = await invoke<ConnectionView>("connection");
+    if (this.connection.connected) await this.refresh();
+  }
+
+  /** Re-reads everything (after connecting, or when events were missed). */
+  async refresh(): Promise<void> {
+    try {
+      const [status, today] = await Promise.all([
+        request({ kind: "status" }, "status"),
+        request({ kind: "today_check_ins" }, "check_ins"),
+      ]);
+      this.applyStatus(status);
+      this.checkIns = today.check_ins;
+      this.loaded = true;
+    } catch (e) {
+      console.warn("refresh failed", e);
+    }
+  }
+
+  private applyStatus(status: StatusReport): void {
+    this.central = status.central;
+    this.outbox = status.outbox;
+    this.daemonVersion = status.daemon_version;
+    const kiosks: Record<string, KioskScreen> = {};
+    const cards: Record<string, boolean> = {};
+    for (const r of status.readers) {
+      kiosks[r.name] = r.kiosk;
+      cards[r.name] = r.card_present;
+    }
+    this.kiosks = kiosks;
+    this.cardPresent = cards;
+  }
+
+  private apply(event: DaemonEvent): void {
+    switch (event.event) {
+      case "kiosk":
+        this.kiosks[event.reader] = event.screen;
+        break;
+      case "reader":
+        if (event.change === "detached") {
+          delete this.kiosks[event.reader];
+          delete this.cardPresent[event.reader];
+        } else if (event.change === "attached") {
+          this.kiosks[event.reader] ??= { screen: "idle" };
+        } else {
+          this.cardPresent[event.reader] = event.change === "card_inserted";
+        }
+        break;
+      case "check_in": {
+        const c = event.check_in;
+        this.arrivedAt[c.check_in_id] = Date.now();
+        this.checkIns = [c, ...this.checkIns.filter((x) => x.check_in_id !== c.check_in_id)];
+        break;
+      }
+      case "outbox":
+        this.outbox = event.counts;
+        break;
+      case "central_link":
+        this.central = event.link;
+        break;
+      case "lagged":
+        void this.refresh();
+        break;
+    }
+  }
+
+  /** The reader this window's kiosk follows: the one named at start, else the only (first) one. */
+  kioskReader(): string | undefined {
+    if (this.info.kiosk_reader) return this.info.kiosk_reader;
+    return Object.keys(this.kiosks).sort()[0];
+  }
+
+  pendingOutage(): number {
+    return this.checkIns.filter((c) => c.outcome === "pending_outage").length;
+  }
+}
+
+export const live = new Live();
+
+export async function startDaemon(): Promise<void> {
+  try {
+    await invoke("start_daemon");
+  } catch (e) {
+    throw new RequestFailed(asAppError(e));
+  }
+}
+
+export async function openKioskWindow(): Promise<void> {
+  await invoke("open_kiosk_window");
+}
+
+/** Tells the shell the first screen is live; returns milliseconds since the process started. */
+export async function markInteractive(): Promise<number> {
+  return invoke<number>("mark_interactive");
+}

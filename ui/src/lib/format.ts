@@ -1,0 +1,86 @@
+// Words and formats the screens share: outcome and method labels, dates, ages.
+
+import type { AuthMethod, CheckInOutcome, ConsentItem, KioskNotice, Sex } from "./types";
+
+export const outcomeLabel: Record<CheckInOutcome, string> = {
+  valid: "有効",
+  invalid: "無効",
+  no_qualification: "該当資格なし",
+  pending_outage: "未確認 (通信障害)",
+  other: "その他",
+};
+
+/** The mark the online-confirmation list uses: ★ face, ● PIN, ◎ visual check by staff. */
+export const methodLabel: Record<AuthMethod, string> = {
+  face: "★ 顔認証",
+  pin: "● 暗証番号",
+  staff_visual: "◎ 目視確認",
+};
+
+export const consentShort: Record<ConsentItem, string> = {
+  medical_and_medication: "診療・薬剤",
+  surgery: "手術",
+  health_checkup: "健診",
+  other: "その他",
+};
+
+export const sexLabel: Record<Sex, string> = { male: "男", female: "女" };
+
+export const noticeLabel: Record<KioskNotice, string> = {
+  card_removed: "カードが取り外されました",
+  timeout: "時間切れ",
+  not_my_number_card: "マイナンバーカードではありません",
+  pin_locked: "暗証番号ロック",
+  wrong_pin: "暗証番号の誤り",
+  face_only_card: "顔認証マイナンバーカード (暗証番号なし)",
+  certificate_expired: "電子証明書の有効期限切れ",
+  certificate_revoked: "電子証明書が失効しています",
+  reader_error: "カードリーダーの異常",
+  cancelled: "中止",
+  other: "その他",
+};
+
+/** `2026-11-30T09:05:12+09:00` → `09:05`. */
+export function timeOfDay(rfc3339: string): string {
+  const m = /T(\d{2}):(\d{2})/.exec(rfc3339);
+  return m ? `${m[1]}:${m[2]}` : rfc3339;
+}
+
+/** `YYYY-MM-DD` or `YYYYMMDD` → `YYYY/MM/DD`. */
+export function ymd(date: string | undefined): string {
+  if (!date) return "";
+  const digits = date.replace(/\D/g, "");
+  if (digits.length !== 8) return date;
+  return `${digits.slice(0, 4)}/${digits.slice(4, 6)}/${digits.slice(6, 8)}`;
+}
+
+/** Full years on `today` of someone born on `birth` (`YYYY-MM-DD` or `YYYYMMDD`). */
+export function age(birth: string, today: Date = new Date()): number | undefined {
+  const d = birth.replace(/\D/g, "");
+  if (d.length !== 8) return undefined;
+  const y = Number(d.slice(0, 4));
+  const m = Number(d.slice(4, 6));
+  const day = Number(d.slice(6, 8));
+  let years = today.getFullYear() - y;
+  if (today.getMonth() + 1 < m || (today.getMonth() + 1 === m && today.getDate() < day)) years -= 1;
+  return years;
+}
+
+/** What reception does when a result is not 有効 (see docs/app.md; 保発0710第1号). */
+export const fallbackSteps: Record<"invalid" | "no_qualification" | "not_found", string[]> = {
+  invalid: [
+    "患者さんにマイナポータルの「資格情報」画面、または「資格情報のお知らせ」とマイナンバーカードを見せてもらい、資格を確認します。",
+    "再診で過去の記録と一致する場合は、口頭で確認して通常の負担割合 (1〜3割) で受け付けます。",
+    "初診で確認できない場合は「被保険者資格申立書」に記入してもらい、通常の負担割合で受け付けます。",
+    "電子証明書の期限切れの場合、期限の月末から3ヵ月は資格確認のみ可能です。その後は資格確認書が必要です。",
+  ],
+  no_qualification: [
+    "転職・資格取得届の遅れなどで新しい資格がまだ登録されていないことがあります (該当資格なし)。",
+    "マイナポータルの「資格情報」画面、または「資格情報のお知らせ」とカードで確認します。",
+    "確認できない場合は「被保険者資格申立書」に記入してもらい、通常の負担割合で受け付けます。レセプトの保険者番号等が不詳の場合は全桁を「7」で記載し、摘要欄に申立書の住所・連絡先を記載します。",
+  ],
+  not_found: [
+    "入力した保険者番号・記号・番号・枝番・生年月日をもう一度確認してください。",
+    "それでも見つからない場合は、資格確認書または資格情報のお知らせの提示をお願いし、「被保険者資格申立書」の手順に進みます。",
+  ],
+};

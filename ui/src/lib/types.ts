@@ -1,0 +1,269 @@
+// The daemon's messages as the UI sees them: a mirror of `terminal_ipc::message` (crates/terminal-ipc).
+// Field names and tags are the wire's; keep the two in step.
+
+export type AuthMethod = "face" | "pin" | "staff_visual";
+export type ConsentItem = "medical_and_medication" | "surgery" | "health_checkup" | "other";
+export type CheckInOutcome = "valid" | "invalid" | "no_qualification" | "pending_outage" | "other";
+export type Sex = "male" | "female";
+export type Role = "staff" | "administrator" | "medical_information_viewer";
+export type MedicalInfoKind = "medication_and_treatment" | "surgery" | "health_checkup";
+
+export type KioskNotice =
+  | "card_removed"
+  | "timeout"
+  | "not_my_number_card"
+  | "pin_locked"
+  | "wrong_pin"
+  | "face_only_card"
+  | "certificate_expired"
+  | "certificate_revoked"
+  | "reader_error"
+  | "cancelled"
+  | "other";
+
+export type KioskScreen =
+  | { screen: "idle" }
+  | { screen: "card_present" }
+  | { screen: "method_choice"; methods: AuthMethod[] }
+  | { screen: "pin_entry"; tries_left: number }
+  | { screen: "face_capture" }
+  | { screen: "staff_visual_check" }
+  | { screen: "consent"; item: ConsentItem }
+  | { screen: "querying" }
+  | { screen: "result"; check_in_id: string; outcome: CheckInOutcome }
+  | { screen: "notice"; notice: KioskNotice };
+
+export interface PatientView {
+  name: string;
+  kana: string;
+  sex: Sex;
+  birth_date: string;
+  insurer_number: string;
+  symbol: string;
+  number: string;
+  branch: string;
+  valid_until?: string;
+}
+
+export interface CheckInRecord {
+  check_in_id: string;
+  at: string;
+  reader: string;
+  method: AuthMethod;
+  outcome: CheckInOutcome;
+  patient?: PatientView;
+  consents: ConsentItem[];
+}
+
+export type CentralLink =
+  | { state: "up" }
+  | { state: "down"; since: string; reason: string }
+  | { state: "unknown" };
+
+export interface OutboxCounts {
+  received: number;
+  sending: number;
+  answered: number;
+  failed: number;
+}
+
+export interface ReaderStatus {
+  name: string;
+  card_present: boolean;
+  kiosk: KioskScreen;
+}
+
+export interface StatusReport {
+  daemon_version: string;
+  protocol: number;
+  readers: ReaderStatus[];
+  central: CentralLink;
+  outbox: OutboxCounts;
+  uptime_secs: number;
+  started_at?: string;
+  last_central_contact?: string;
+}
+
+export type ReaderChange = "attached" | "detached" | "card_inserted" | "card_removed";
+
+export type DaemonEvent =
+  | { event: "reader"; reader: string; change: ReaderChange }
+  | { event: "kiosk"; reader: string; screen: KioskScreen }
+  | { event: "check_in"; check_in: CheckInRecord }
+  | { event: "outbox"; counts: OutboxCounts }
+  | { event: "central_link"; link: CentralLink }
+  | { event: "lagged"; missed: number };
+
+export interface InsuranceNumbers {
+  insurer_number: string;
+  symbol: string;
+  number: string;
+  branch: string;
+  birth_date: string;
+}
+
+export type KioskAction =
+  | { action: "choose_method"; method: AuthMethod }
+  | { action: "enter_pin"; pin: string }
+  | { action: "answer_consent"; item: ConsentItem; agreed: boolean }
+  | { action: "cancel" }
+  | { action: "start_staff_visual_check"; session: string }
+  | { action: "confirm_staff_visual_check"; session: string; same_person: boolean };
+
+/** One result of a check by the numbers on an insurance card (manual or from a CSV row). */
+export interface EligibilityView {
+  outcome: CheckInOutcome;
+  patient?: PatientView;
+  /** Central's error code and message when the person could not be checked (not found …). */
+  error_code?: string;
+  error_message?: string;
+  checked_at: string;
+}
+
+export interface ConsentedPatient {
+  patient_ref: string;
+  name: string;
+  kana: string;
+  sex: Sex;
+  birth_date: string;
+  insurer_number: string;
+  consented_at: string;
+  expires_at: string;
+  medical: boolean;
+  surgery: boolean;
+  checkup: boolean;
+}
+
+export interface MedicalLine {
+  date: string;
+  facility: string;
+  code: string;
+  name: string;
+  detail?: string;
+  quantity?: string;
+}
+
+export interface CheckupValue {
+  item: string;
+  value: string;
+  unit: string;
+  /** "high" ▲ / "low" ▽ against the reference range, or undefined when inside it. */
+  flag?: "high" | "low";
+  range?: string;
+}
+
+export interface MedicalInfoView {
+  info: MedicalInfoKind;
+  from: string;
+  to: string;
+  lines: MedicalLine[];
+  checkups: { date: string; facility: string; values: CheckupValue[] }[];
+}
+
+export interface AccountSession {
+  session: string;
+  role: Role;
+  emergency_permission: boolean;
+  two_factor: boolean;
+  display_name: string;
+  idle_timeout_secs: number;
+}
+
+export interface SummaryItem {
+  date: string;
+  facility: string;
+  code: string;
+  name: string;
+  detail?: string;
+}
+
+export interface MedicalView {
+  mode: "emergency" | "disaster";
+  notice: string;
+  viewer: string;
+  accessed_at: string;
+  method: string;
+  items: string[];
+  patient: {
+    name: string;
+    kana: string;
+    sex: Sex;
+    birth_date: string;
+    insurer_number: string;
+    insurer_name: string;
+    symbol: string;
+    number: string;
+    branch: string;
+    qualification_validity: string;
+  };
+  summary: {
+    visits: SummaryItem[];
+    medications: SummaryItem[];
+    treatments: SummaryItem[];
+    surgeries: SummaryItem[];
+    dialysis: SummaryItem[];
+    e_prescriptions: SummaryItem[];
+    checkup_dates: string[];
+  };
+}
+
+export type PatientLookup =
+  | { by: "card"; reader: string }
+  | { by: "four_facts"; name: string; birth_date: string; sex: Sex; insurer_or_address: string };
+
+export type Request =
+  | { kind: "status" }
+  | { kind: "kiosk"; reader?: string; action: KioskAction }
+  | { kind: "today_check_ins" }
+  | { kind: "check_in_detail"; check_in_id: string }
+  | { kind: "manual_check"; numbers: InsuranceNumbers }
+  | { kind: "outbox_summary" }
+  | { kind: "consented_patients"; session: string }
+  | { kind: "medical_info"; session: string; patient_ref: string; info: MedicalInfoKind; from: string; to: string }
+  | { kind: "login"; account: string; password: string; totp?: string }
+  | { kind: "logout"; session: string }
+  | { kind: "emergency_lookup"; session: string; reason: string; patient: PatientLookup }
+  | { kind: "environment_settings"; session: string }
+  | { kind: "set_environment_settings"; session: string; credential: string; settings: Record<string, unknown> };
+
+export type Response =
+  | ({ kind: "status" } & StatusReport)
+  | { kind: "accepted" }
+  | { kind: "check_ins"; check_ins: CheckInRecord[] }
+  | { kind: "check_in"; check_in: CheckInRecord }
+  | { kind: "eligibility"; result: EligibilityView }
+  | { kind: "consented_patients"; patients: ConsentedPatient[] }
+  | { kind: "medical_info"; view: MedicalInfoView }
+  | ({ kind: "logged_in" } & AccountSession)
+  | { kind: "logged_out" }
+  | ({ kind: "medical_view" } & MedicalView)
+  | { kind: "environment_settings"; facility_code: string; facility_name: string; settings: Record<string, unknown> };
+
+export interface ReadinessItem {
+  id: string;
+  title_ja: string;
+  title_en: string;
+  verdict: "pass" | "warning" | "fail" | "skipped";
+  detail: string;
+  fix_ja?: string;
+  fix_en?: string;
+}
+
+export interface ConnectionView {
+  connected: boolean;
+  socket: string;
+  server?: string | null;
+  problem?: string | null;
+  can_start: boolean;
+}
+
+export interface AppInfo {
+  version: string;
+  kiosk_reader?: string | null;
+  fullscreen: boolean;
+}
+
+export interface AppError {
+  code: string;
+  message: string;
+}
