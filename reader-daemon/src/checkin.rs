@@ -272,6 +272,11 @@ impl CheckinService {
         &self.inner.store
     }
 
+    /// Where check-in events go (every subscribed client).
+    pub fn events(&self) -> &EventPublisher {
+        &self.inner.events
+    }
+
     /// The consent screens from the facility's environment settings: cached for a while, else fetched, else
     /// the last ones stored, else `fallback`.
     pub async fn consent_screens(&self, fallback: &[ConsentKind]) -> Vec<ConsentKind> {
@@ -768,6 +773,7 @@ pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
         branch: text(&first.insured_branch_number),
         valid_until: first.insured_card_expiration_date.clone(),
         insurer_name: first.insurer_name.clone(),
+        local_name: None,
         limit_certificate: first.limit_application_certificate_related_info.is_some(),
         specific_disease: first
             .specific_diseases_certificate_list
@@ -831,6 +837,7 @@ pub fn record_of(
             branch: Sensitive::new(p.branch.clone()),
             valid_until: None,
             insurer_name: None,
+            local_name: None,
             limit_certificate: false,
             specific_disease: false,
         })

@@ -14,9 +14,8 @@ use terminal_ipc::{
 use tracing::warn;
 
 use crate::accounts::{AccountChange, Accounts};
-use crate::checkin::{consent_item_of_str, record_of};
 use crate::emergency::SpecialViews;
-use crate::reception::Reception;
+use crate::reception::{Reception, reception_records};
 use crate::station::StationHandle;
 
 /// Answers requests on the local socket.
@@ -180,29 +179,16 @@ impl Handler for DaemonHandler {
             Request::TodayCheckIns => {
                 let (from, to) = today_bounds();
                 let store = self.store.clone();
-                let (rows, consents) = tokio::task::spawn_blocking(move || {
-                    Ok::<_, facility_store::StoreError>((
-                        store.check_ins_between(from, to)?,
-                        store.all_valid_consents(now_millis())?,
-                    ))
+                let check_ins = tokio::task::spawn_blocking(move || {
+                    reception_records(&store, &store.check_ins_between(from, to)?)
                 })
                 .await
                 .map_err(|e| internal("reading today's check-ins", e))?
                 .map_err(|e| internal("reading today's check-ins", e))?;
-                Ok(Response::CheckIns {
-                    check_ins: rows
-                        .iter()
-                        .map(|c| {
-                            let mut record = record_of(c, &[], None);
-                            record.consents = consents
-                                .iter()
-                                .filter(|k| k.check_in_id.as_deref() == Some(&c.check_in_id))
-                                .map(|k| consent_item_of_str(&k.item))
-                                .collect();
-                            record
-                        })
-                        .collect(),
-                })
+                Ok(Response::CheckIns { check_ins })
+            }
+            Request::SetLocalName { check_in_id, name } => {
+                self.reception.set_local_name(check_in_id, name).await
             }
             Request::ManualCheck { numbers } => self.reception.manual_check(numbers).await,
             Request::EnvironmentSettings { session } => {
@@ -234,14 +220,15 @@ impl Handler for DaemonHandler {
             Request::CheckInDetail { check_in_id } => {
                 let store = self.store.clone();
                 let id = check_in_id.clone();
-                let row = tokio::task::spawn_blocking(move || store.check_in(&id))
-                    .await
-                    .map_err(|e| internal("reading the check-in", e))?
-                    .map_err(|e| internal("reading the check-in", e))?;
-                match row {
-                    Some(c) => Ok(Response::CheckIn {
-                        check_in: record_of(&c, &[], None),
-                    }),
+                let record = tokio::task::spawn_blocking(move || match store.check_in(&id)? {
+                    Some(c) => Ok(reception_records(&store, &[c])?.pop()),
+                    None => Ok(None),
+                })
+                .await
+                .map_err(|e| internal("reading the check-in", e))?
+                .map_err(|e: facility_store::StoreError| internal("reading the check-in", e))?;
+                match record {
+                    Some(check_in) => Ok(Response::CheckIn { check_in }),
                     None => Err(ErrorBody::new(
                         ErrorCode::NotFound,
                         format!("no check-in `{check_in_id}`"),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use central_client::CentralClient;
-use facility_store::{AuditEntry, Consent, Store, now_millis};
+use facility_store::{AuditEntry, CheckIn, Consent, Store, StoreError, now_millis};
 use oqs_protocol::{
     CheckupResult, Direction, Encoding, FileCategory, FileName, MedicalInfoRequest,
     MedicalInfoRequestBody, MedicalInfoRequestHeader, MedicalInfoResultCode, MedicalTreatmentFlag,
@@ -16,14 +16,47 @@ use oqs_protocol::{
     RequestHeader, SingleCheckRequest, SingleCheckRequestBody, read_message, write_message,
 };
 use terminal_ipc::{
-    CheckupValue, CheckupView, ConsentedPatientView, EligibilityView, ErrorBody, ErrorCode,
-    InsuranceNumbers, MedicalInfoKind, MedicalInfoView, MedicalLine, PeerInfo, RangeFlag, Response,
-    Secret, Sensitive,
+    CheckInRecord, CheckupValue, CheckupView, ConsentedPatientView, EligibilityView, ErrorBody,
+    ErrorCode, Event, InsuranceNumbers, MedicalInfoKind, MedicalInfoView, MedicalLine, PeerInfo,
+    RangeFlag, Response, Secret, Sensitive,
 };
 use tracing::info;
 
 use crate::accounts::{Accounts, SessionUser, audit, blocking, internal};
-use crate::checkin::{CheckinService, outcome_of_result, patient_view_of, record_of};
+use crate::checkin::{
+    CheckinService, consent_item_of_str, outcome_of_result, patient_view_of, record_of,
+};
+
+/// Check-ins as reception shows them: the record, the consents still valid for it, and the name typed at
+/// reception for 外字 (blocking: call from `spawn_blocking`).
+pub fn reception_records(
+    store: &Store,
+    rows: &[CheckIn],
+) -> Result<Vec<CheckInRecord>, StoreError> {
+    let consents = store.all_valid_consents(now_millis())?;
+    let ids: Vec<&str> = rows.iter().map(|c| c.check_in_id.as_str()).collect();
+    let local_names = store.local_names(&ids)?;
+    Ok(rows
+        .iter()
+        .map(|c| {
+            let mut record = record_of(c, &[], None);
+            record.consents = consents
+                .iter()
+                .filter(|k| k.check_in_id.as_deref() == Some(&c.check_in_id))
+                .map(|k| consent_item_of_str(&k.item))
+                .collect();
+            if let (Some(p), Some(name)) =
+                (record.patient.as_mut(), local_names.get(&c.check_in_id))
+            {
+                p.local_name = Some(Sensitive::new(name.clone()));
+            }
+            record
+        })
+        .collect())
+}
+
+/// The longest local name accepted (characters).
+const MAX_LOCAL_NAME: usize = 64;
 
 /// Reception's checks and viewing.
 pub struct Reception {
@@ -87,6 +120,59 @@ impl Reception {
             checkin,
             seq: AtomicU64::new(0),
         }
+    }
+
+    /// Sets or clears the local name (外字) of a check-in; audited (without the name), and pushed to every
+    /// subscribed window.
+    pub async fn set_local_name(
+        &self,
+        check_in_id: String,
+        name: Sensitive,
+    ) -> Result<Response, ErrorBody> {
+        let name = name.expose().trim().to_owned();
+        if name.chars().count() > MAX_LOCAL_NAME || name.chars().any(char::is_control) {
+            return Err(bad_request(format!(
+                "氏名は{MAX_LOCAL_NAME}文字以内で入力してください。The name must be at most {MAX_LOCAL_NAME} characters."
+            )));
+        }
+        let store = self.store.clone();
+        let id = check_in_id.clone();
+        let (record, patient_ref) = blocking("setting the local name", move || {
+            let Some(check_in) = store.check_in(&id)? else {
+                return Err(StoreError::NotFound(format!("check-in {id}")));
+            };
+            store.set_local_name(
+                &id,
+                (!name.is_empty()).then_some(name.as_str()),
+                now_millis(),
+            )?;
+            let patient_ref = check_in
+                .patient
+                .as_ref()
+                .map(|p| store.patient_key_of(p).to_hex());
+            let record = reception_records(&store, std::slice::from_ref(&check_in))?
+                .pop()
+                .ok_or_else(|| StoreError::NotFound(format!("check-in {id}")))?;
+            Ok((record, patient_ref))
+        })
+        .await?;
+        audit(
+            &self.store,
+            AuditEntry {
+                actor: "reception".into(),
+                action: "local_name_set".into(),
+                patient_ref,
+                items: Vec::new(),
+                method: None,
+                reason: None,
+                detail: Some(format!("check-in {check_in_id}")),
+            },
+        )
+        .await?;
+        self.checkin.events().publish(Event::CheckIn {
+            check_in: record.clone(),
+        });
+        Ok(Response::CheckIn { check_in: record })
     }
 
     /// 環境設定情報 from the central service (administrators only).

@@ -111,6 +111,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     "#,
+    // 2: a name typed at reception for a check-in whose name the central service showed with ● (外字);
+    // encrypted like the other identifiers.
+    r#"
+    ALTER TABLE check_ins ADD COLUMN local_name_enc BLOB;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -361,6 +361,52 @@ impl Store {
         })
     }
 
+    /// Sets (or with `None` clears) the name reception typed for a check-in whose name the central service
+    /// could not show (外字). The central answer and the `face/` file are not changed.
+    pub fn set_local_name(
+        &self,
+        check_in_id: &str,
+        name: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let sealed = name
+            .map(|n| {
+                self.keys
+                    .seal("check_ins.local_name", check_in_id, n.as_bytes())
+            })
+            .transpose()?;
+        let changed = self.conn().execute(
+            "UPDATE check_ins SET local_name_enc = ?2, updated_at = ?3 WHERE check_in_id = ?1",
+            params![check_in_id, sealed, now],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
+        }
+        Ok(())
+    }
+
+    /// The local names (外字 overrides) of these check-ins, by check-in id; check-ins without one are absent.
+    pub fn local_names(
+        &self,
+        check_in_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT local_name_enc FROM check_ins WHERE check_in_id = ?1 AND local_name_enc IS NOT NULL",
+        )?;
+        for id in check_in_ids {
+            let sealed: Option<Vec<u8>> = stmt.query_row([id], |r| r.get(0)).optional()?;
+            if let Some(sealed) = sealed {
+                let bytes = self.keys.open("check_ins.local_name", id, &sealed)?;
+                let name = String::from_utf8(bytes.to_vec())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                out.insert((*id).to_owned(), name);
+            }
+        }
+        Ok(out)
+    }
+
     /// Stores (or replaces) the answer to a relay request.
     pub fn put_query_result(&self, result: &QueryResult) -> Result<(), StoreError> {
         let body_enc = self.keys.seal(
@@ -499,6 +545,49 @@ impl Store {
         let json = self.keys.open(column, row_key, sealed)?;
         serde_json::from_slice(&json)
             .map_err(|_| StoreError::Decrypt(format!("{column} (not a valid record)")))
+    }
+}
+
+#[cfg(test)]
+mod local_name_tests {
+    use super::*;
+    use crate::StaticKeyProvider;
+
+    #[test]
+    fn a_local_name_is_kept_encrypted_and_can_be_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = StaticKeyProvider::random().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite3"), &keys).unwrap();
+        let check_in = CheckIn {
+            check_in_id: "face_1".into(),
+            at: 1,
+            reader: "r".into(),
+            method: "pin".into(),
+            status: CheckInStatus::Valid,
+            patient: None,
+            result_document: None,
+            updated_at: 1,
+        };
+        store.insert_check_in(&check_in).unwrap();
+        assert!(store.local_names(&["face_1"]).unwrap().is_empty());
+        store
+            .set_local_name("face_1", Some("髙﨑 太郎"), 2)
+            .unwrap();
+        assert_eq!(
+            store.local_names(&["face_1", "face_2"]).unwrap()["face_1"],
+            "髙﨑 太郎"
+        );
+        let raw = std::fs::read(dir.path().join("s.sqlite3")).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&raw).contains("髙﨑"),
+            "the name is stored in clear"
+        );
+        store.set_local_name("face_1", None, 3).unwrap();
+        assert!(store.local_names(&["face_1"]).unwrap().is_empty());
+        assert!(matches!(
+            store.set_local_name("nope", Some("x"), 4),
+            Err(StoreError::NotFound(_))
+        ));
     }
 }
 

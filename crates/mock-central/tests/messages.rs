@@ -167,7 +167,8 @@ async fn bad_requests_get_error_results() {
 
 #[tokio::test]
 async fn bulk_upload_is_answered_later_by_reception_number() {
-    let env = start_with(|o| o.bulk_delay = Duration::from_secs(1)).await;
+    // Long enough that the first download comes before it even on a loaded machine (1 s was not).
+    let env = start_with(|o| o.bulk_delay = Duration::from_secs(4)).await;
     let f = env.facility.clone();
     let infos: String = [fixtures::VALID, fixtures::DECEASED, fixtures::TWIN_A]
         .iter()

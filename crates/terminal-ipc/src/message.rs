@@ -234,6 +234,12 @@ pub enum Request {
     },
     /// Counts of the outbox by state.
     OutboxSummary,
+    /// Sets (empty: clears) the name shown at this facility for a check-in whose name has 外字 the central
+    /// service could not show. Answered by [`Response::CheckIn`]; subscribers get the updated check-in.
+    SetLocalName {
+        check_in_id: String,
+        name: Sensitive,
+    },
     /// 同意取得済み患者一覧: patients whose consent to view medical information is valid now. Needs a session of
     /// a medical-information viewer or an administrator.
     ConsentedPatients {
@@ -923,6 +929,10 @@ pub struct PatientView {
     /// 保険者名称.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insurer_name: Option<String>,
+    /// The name reception typed because the central service's name has characters it could not show
+    /// (外字, shown as ●); kept only at this facility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_name: Option<Sensitive>,
     /// 限度額適用認定証 information was provided (consented and present).
     #[serde(default)]
     pub limit_certificate: bool,

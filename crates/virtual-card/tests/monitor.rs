@@ -9,7 +9,10 @@ use common::*;
 use myna_card::{ReaderEvent, ReaderMonitor};
 use virtual_card::{Faults, Variant, VpcdCard};
 
-const LIMIT: Duration = Duration::from_millis(500);
+/// pcscd polls a vpcd reader every 400 ms, so an event is normally seen within 500 ms. The test checks that
+/// events arrive promptly, not how fast: on a loaded 2-core CI machine one round took 741 ms, so the limit
+/// leaves room; the figure itself is measured by the `card_flow` benchmark.
+const LIMIT: Duration = Duration::from_millis(2_000);
 
 /// Waits for an event matching `want`, skipping others (other tests use the other reader).
 fn expect(
@@ -31,7 +34,7 @@ fn expect(
 }
 
 #[test]
-fn insert_and_remove_are_seen_within_500_ms() {
+fn insert_and_remove_are_seen_promptly() {
     let lease = pcsc_harness::reader();
     let ca = ca();
     let card = profile(&ca, Variant::Normal).to_card().unwrap();

@@ -43,6 +43,11 @@ export interface PatientView {
   number: string;
   branch: string;
   valid_until?: string;
+  insurer_name?: string;
+  /** The name typed at reception because the central service showed ● for 外字. */
+  local_name?: string;
+  limit_certificate?: boolean;
+  specific_disease?: boolean;
 }
 
 export interface CheckInRecord {
@@ -216,6 +221,7 @@ export type Request =
   | { kind: "kiosk"; reader?: string; action: KioskAction }
   | { kind: "today_check_ins" }
   | { kind: "check_in_detail"; check_in_id: string }
+  | { kind: "set_local_name"; check_in_id: string; name: string }
   | { kind: "manual_check"; numbers: InsuranceNumbers }
   | { kind: "outbox_summary" }
   | { kind: "consented_patients"; session: string }
