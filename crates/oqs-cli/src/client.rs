@@ -62,10 +62,18 @@ enum KioskCommand {
     Consent { answer: YesNo },
     /// Cancel (the patient pressed 戻る).
     Cancel,
-    /// Staff: switch this reader to 目視確認.
-    StaffStart,
-    /// Staff: confirm (yes) or not (no) that the patient is the card holder.
-    StaffConfirm { answer: YesNo },
+    /// Staff: switch this reader to 目視確認 (logs in as `--account`; the password is read from stdin).
+    StaffStart {
+        #[arg(long)]
+        account: String,
+    },
+    /// Staff: confirm (yes) or not (no) that the patient is the card holder (logs in as `--account`; the
+    /// password is read from stdin).
+    StaffConfirm {
+        answer: YesNo,
+        #[arg(long)]
+        account: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -241,13 +249,15 @@ pub fn kiosk(args: &KioskArgs) -> ExitCode {
                     }
                 }
                 KioskCommand::Cancel => KioskAction::Cancel,
-                KioskCommand::StaffStart => KioskAction::StartStaffVisualCheck {
-                    session: Secret::new("cli"),
+                KioskCommand::StaffStart { account } => KioskAction::StartStaffVisualCheck {
+                    session: staff_login(&client, account).await?,
                 },
-                KioskCommand::StaffConfirm { answer } => KioskAction::ConfirmStaffVisualCheck {
-                    session: Secret::new("cli"),
-                    same_person: matches!(answer, YesNo::Yes),
-                },
+                KioskCommand::StaffConfirm { answer, account } => {
+                    KioskAction::ConfirmStaffVisualCheck {
+                        session: staff_login(&client, account).await?,
+                        same_person: matches!(answer, YesNo::Yes),
+                    }
+                }
             };
             client
                 .request(Request::Kiosk {
@@ -261,6 +271,29 @@ pub fn kiosk(args: &KioskArgs) -> ExitCode {
 }
 
 /// One line from stdin: exactly 4 digits. The buffer is wiped after use.
+/// Logs in as a staff account on this connection (password from stdin, one line) for a 目視確認 action; the
+/// session ends with the connection.
+async fn staff_login(client: &IpcClient, account: &str) -> anyhow::Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the staff password from stdin")?;
+    let password = Secret::new(line.trim_end_matches(['\r', '\n']).to_owned());
+    line.zeroize();
+    match client
+        .request(Request::Login {
+            account: account.to_owned(),
+            password,
+            totp: None,
+        })
+        .await?
+    {
+        Response::LoggedIn { session, .. } => Ok(session),
+        other => bail!("unexpected answer to the login: {other:?}"),
+    }
+}
+
 fn read_pin() -> anyhow::Result<Pin> {
     let mut line = String::new();
     std::io::stdin()

@@ -9,6 +9,7 @@ use e2e::kiosk::{
     Cards, FACE_ONLY, InsertedCard, NORMAL, Oqs, PIN_BLOCKED, REVOKED, contains_standalone_digits,
     files, start_kiosk, watched,
 };
+use e2e::staff::{ADMIN_PW, create_admin};
 use e2e::{in_keyutils_session, wait_for};
 use oqs_protocol::{Message, read_file};
 
@@ -191,6 +192,7 @@ fn wrong_pin_locked_face_only_revoked_and_removal_end_cleanly() {
     let cards = Cards::issue(7);
     let lease = pcsc_harness::reader();
     let (_central, daemon, oqs) = start_kiosk(&cards, &lease);
+    create_admin(&daemon);
     let watch_log = daemon.root.join("watch.jsonl");
     let _watch = oqs.watch(&watch_log);
 
@@ -245,7 +247,17 @@ fn wrong_pin_locked_face_only_revoked_and_removal_end_cleanly() {
     );
     oqs.ok(&["kiosk", "method", "visual"], None);
     oqs.wait_screen("staff_visual_check");
-    oqs.ok(&["kiosk", "staff-confirm", "yes"], None);
+    // Only a logged-in staff member may confirm: a wrong password is refused and the kiosk waits.
+    let refused = oqs.run(
+        &["kiosk", "staff-confirm", "yes", "--account", "admin"],
+        Some("not the password\n"),
+    );
+    assert!(!refused.status.success());
+    oqs.wait_screen("staff_visual_check");
+    oqs.ok(
+        &["kiosk", "staff-confirm", "yes", "--account", "admin"],
+        Some(&format!("{ADMIN_PW}\n")),
+    );
     assert!(oqs.answer_consents("no") >= 1);
     let result = oqs.wait_screen("result");
     assert_eq!(result["outcome"], "valid", "{result}");
