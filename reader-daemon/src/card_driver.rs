@@ -21,8 +21,12 @@ pub type ReportSink = Arc<dyn Fn(CardReport) -> bool + Send + Sync>;
 
 /// What the kiosk asks of a card session.
 pub enum CardCommand {
-    /// SELECT the JPKI AP, read the token kind, the PIN state and the authentication certificate.
-    Identify,
+    /// SELECT the JPKI AP, read the token kind, the PIN state and the authentication certificate; on a
+    /// face-capable reader also ask its card-face scanner whether it can read 照合番号B.
+    Identify { probe_scanner: bool },
+    /// Have the scanner read 照合番号B, unlock the face AP with it and read the photo. The code never
+    /// leaves this thread; the photo goes to the face worker only.
+    ReadFacePhoto,
     /// Read the PIN retry counter (no try used).
     ReadPinCounter,
     /// VERIFY the PIN once, then sign each challenge with the authentication key.
@@ -37,6 +41,8 @@ pub enum CardCommand {
 #[derive(Clone)]
 pub struct IdentifiedCard {
     pub smartphone: bool,
+    /// The reader's card-face scanner read 照合番号B from this card.
+    pub face_scanner: bool,
     pub pin: PinState,
     pub auth_certificate: Vec<u8>,
 }
@@ -45,6 +51,7 @@ impl std::fmt::Debug for IdentifiedCard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IdentifiedCard")
             .field("smartphone", &self.smartphone)
+            .field("face_scanner", &self.face_scanner)
             .field("pin", &self.pin)
             .finish_non_exhaustive()
     }
@@ -68,6 +75,11 @@ pub enum CardReport {
         reader: String,
         session: u64,
         result: Result<Vec<Vec<u8>>, CardError>,
+    },
+    FacePhoto {
+        reader: String,
+        session: u64,
+        result: Result<myna_card::FacePhoto, CardError>,
     },
 }
 
@@ -141,10 +153,15 @@ fn run_session(
             }
         }
         let report = match (&mut session, &connect_error, command) {
-            (Some(s), _, CardCommand::Identify) => CardReport::Identified {
+            (Some(s), _, CardCommand::Identify { probe_scanner }) => CardReport::Identified {
                 reader: reader.clone(),
                 session: id,
-                result: identify(s),
+                result: identify(s, probe_scanner),
+            },
+            (Some(s), _, CardCommand::ReadFacePhoto) => CardReport::FacePhoto {
+                reader: reader.clone(),
+                session: id,
+                result: read_face_photo(s),
             },
             (Some(s), _, CardCommand::ReadPinCounter) => CardReport::PinCounter {
                 reader: reader.clone(),
@@ -170,7 +187,7 @@ fn run_session(
                     .clone()
                     .unwrap_or(CardError::Internal("no card session"));
                 match command {
-                    CardCommand::Identify => CardReport::Identified {
+                    CardCommand::Identify { .. } => CardReport::Identified {
                         reader: reader.clone(),
                         session: id,
                         result: Err(e),
@@ -181,6 +198,11 @@ fn run_session(
                         result: Err(e),
                     },
                     CardCommand::VerifyPinAndSign { .. } => CardReport::Signed {
+                        reader: reader.clone(),
+                        session: id,
+                        result: Err(e),
+                    },
+                    CardCommand::ReadFacePhoto => CardReport::FacePhoto {
                         reader: reader.clone(),
                         session: id,
                         result: Err(e),
@@ -200,14 +222,35 @@ fn run_session(
     debug!("card session ended");
 }
 
-fn identify(s: &mut CardSession<PcscTransport>) -> Result<IdentifiedCard, CardError> {
+fn identify(
+    s: &mut CardSession<PcscTransport>,
+    probe_scanner: bool,
+) -> Result<IdentifiedCard, CardError> {
     let identity = s.identify()?;
     let auth_certificate = s.auth_certificate().inspect_err(|e| {
         warn!(error = %e, "the authentication certificate could not be read");
     })?;
+    // The scanner's answer is only looked at, not kept: the code is read again when the photo is.
+    let face_scanner = probe_scanner
+        && match s.scan_card_face() {
+            Ok(code) => code.is_some(),
+            Err(e) if e.is_card_gone() => return Err(e),
+            Err(e) => {
+                warn!(error = %e, "the card-face scanner gave no 照合番号B");
+                false
+            }
+        };
     Ok(IdentifiedCard {
         smartphone: identity.token.is_smartphone(),
+        face_scanner,
         pin: identity.auth_pin,
         auth_certificate,
     })
+}
+
+fn read_face_photo(s: &mut CardSession<PcscTransport>) -> Result<myna_card::FacePhoto, CardError> {
+    let code = s
+        .scan_card_face()?
+        .ok_or(CardError::NotFound("照合番号B from the card-face scanner"))?;
+    s.read_face_photo(&code)
 }

@@ -150,6 +150,12 @@ pub struct Submission {
     pub offline: OfflineProof,
     /// Signature over the offline challenge (absent for a staff visual check: no PIN, no signature).
     pub offline_signature: Option<String>,
+    /// Face path: the reader's attestation over the server challenge, and over the offline challenge (sent
+    /// instead when the check-in is completed after an outage).
+    #[serde(default)]
+    pub attestation: Option<crate::face::Attestation>,
+    #[serde(default)]
+    pub offline_attestation: Option<crate::face::Attestation>,
     pub consents: Consents,
     pub answers: Vec<ConsentAnswer>,
 }
@@ -171,6 +177,8 @@ struct CheckinBody<'a> {
     signature: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     offline: Option<&'a OfflineProof>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attestation: Option<&'a crate::face::Attestation>,
     consents: Consents,
     arbitrary_file_identifier: &'a str,
 }
@@ -415,9 +423,20 @@ impl CheckinService {
         s: &Submission,
         challenge_id: Option<&str>,
     ) -> Result<central_client::RawAnswer, CentralError> {
-        let (signature, offline) = match challenge_id {
-            Some(_) => (s.server.as_ref().map(|x| x.signature.as_str()), None),
-            None => (s.offline_signature.as_deref(), Some(&s.offline)),
+        let (signature, offline, attestation) = match challenge_id {
+            Some(_) => (
+                s.server
+                    .as_ref()
+                    .map(|x| x.signature.as_str())
+                    .filter(|sig| !sig.is_empty()),
+                None,
+                s.attestation.as_ref(),
+            ),
+            None => (
+                s.offline_signature.as_deref(),
+                Some(&s.offline),
+                s.offline_attestation.as_ref(),
+            ),
         };
         let body = CheckinBody {
             challenge_id,
@@ -429,6 +448,7 @@ impl CheckinService {
             },
             signature,
             offline,
+            attestation,
             consents: s.consents,
             arbitrary_file_identifier: &s.check_in_id,
         };

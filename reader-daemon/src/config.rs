@@ -43,6 +43,8 @@ pub struct Config {
     pub readers: ReadersSection,
     #[serde(default)]
     pub kiosk: KioskSection,
+    #[serde(default)]
+    pub face: FaceSection,
     /// Staff logins and sessions (see [`crate::accounts::AccountSettings`]).
     #[serde(default)]
     pub accounts: crate::accounts::AccountSettings,
@@ -202,6 +204,38 @@ pub struct KioskSection {
     pub max_face_attempts: u8,
 }
 
+/// Face matching on the readers named in `readers.face_capable`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaceSection {
+    /// Folder holding the two model files (scripts/fetch-face-models.sh); empty: `$OQS_FACE_MODELS`, then
+    /// `target/face-models` of the source tree, then `/usr/share/oqs-terminal/face-models`.
+    pub models: PathBuf,
+    /// The camera: `v4l2:/dev/video0`, or `folder:PATH` / `file:PATH` (pictures, for tests and the demo).
+    /// Empty: no camera, so face matching is not offered.
+    pub camera: String,
+    /// Frames looked at in one attempt before it counts as not matched.
+    pub frames_per_attempt: u32,
+    /// Pause between two frames of an attempt, in milliseconds.
+    pub frame_interval_ms: u64,
+    /// This reader's id registered with the central service, and its Ed25519 signing key (PEM PKCS#8).
+    pub reader_id: String,
+    pub reader_key: PathBuf,
+}
+
+impl Default for FaceSection {
+    fn default() -> Self {
+        Self {
+            models: PathBuf::new(),
+            camera: String::new(),
+            frames_per_attempt: 10,
+            frame_interval_ms: 200,
+            reader_id: "reader-01".into(),
+            reader_key: "reader-01.key".into(),
+        }
+    }
+}
+
 impl Default for KioskSection {
     fn default() -> Self {
         Self {
@@ -249,6 +283,12 @@ impl Config {
             .map_err(|e| invalid(format!("central.url `{}`: {e}", self.central.url)))?;
         if url.scheme() != "https" {
             return Err(invalid("central.url must be https (mutual TLS)".into()));
+        }
+        if !self.face.camera.is_empty() {
+            self.face
+                .camera
+                .parse::<face_match::camera::CameraSpec>()
+                .map_err(|e| invalid(format!("face.camera: {e}")))?;
         }
         if self.relay.concurrency == 0 {
             return Err(invalid("relay.concurrency must be at least 1".into()));

@@ -55,6 +55,10 @@ pub struct CardFacts {
     pub smartphone: bool,
     /// The authentication certificate expires within three months (the patient is told to renew).
     pub certificate_expiring: bool,
+    /// The reader's card-face scanner read 照合番号B from this card, so its photo can be read. A plain PC/SC
+    /// reader has no scanner: face matching is not offered.
+    #[serde(default)]
+    pub face_scanner: bool,
 }
 
 /// The set of methods offered on the method-choice screen.
@@ -312,7 +316,7 @@ impl Kiosk {
 
     fn offered(&self, card: &CardFacts) -> MethodsOffered {
         MethodsOffered {
-            face: self.config.face_capable_reader && !card.smartphone,
+            face: self.config.face_capable_reader && card.face_scanner && !card.smartphone,
             pin: card.has_pin,
             staff_visual: true,
         }

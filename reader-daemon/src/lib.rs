@@ -21,6 +21,7 @@ pub mod card_driver;
 pub mod checkin;
 pub mod config;
 pub mod emergency;
+pub mod face;
 pub mod ipc;
 pub mod kiosk;
 pub mod logging;

@@ -238,11 +238,17 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config.relay.result_encoding,
         events.clone(),
     );
+    let face = face_runtime(&config);
     let (station, station_handle) = Station::new(
         StationSettings {
             inactivity_timeout: Duration::from_secs(config.kiosk.inactivity_timeout_secs.max(1)),
             max_face_attempts: config.kiosk.max_face_attempts,
-            face_capable: config.readers.face_capable.clone(),
+            face_capable: if face.is_some() {
+                config.readers.face_capable.clone()
+            } else {
+                Vec::new()
+            },
+            face,
         },
         service.clone(),
         events.clone(),
@@ -416,6 +422,52 @@ async fn link_probe(central: central_client::CentralClient, relay: Relay, interv
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = link.changed() => {}
+        }
+    }
+}
+
+/// The face path, when a face-capable reader and a camera are configured and the models and the reader key
+/// load. Without it the kiosk offers PIN and staff visual check only, and says why in the log.
+fn face_runtime(
+    config: &reader_daemon::config::Config,
+) -> Option<std::sync::Arc<reader_daemon::face::FaceRuntime>> {
+    use reader_daemon::face::{FaceRuntime, ReaderSigner};
+    let f = &config.face;
+    if config.readers.face_capable.is_empty() {
+        return None;
+    }
+    if f.camera.is_empty() {
+        tracing::warn!("readers.face_capable is set but face.camera is not: face matching is off");
+        return None;
+    }
+    let setup = || -> Result<FaceRuntime, reader_daemon::face::FaceSetupError> {
+        let camera = f.camera.parse()?;
+        let models = if f.models.as_os_str().is_empty() {
+            face_match::models::find_model_dir()?
+        } else {
+            config.resolve(&f.models)
+        };
+        let started = std::time::Instant::now();
+        let matcher = face_match::FaceMatcher::load(&models)?;
+        tracing::info!(
+            models = %models.display(),
+            ms = started.elapsed().as_millis() as u64,
+            "face models loaded"
+        );
+        let signer = ReaderSigner::load(&f.reader_id, &config.resolve(&f.reader_key))?;
+        Ok(FaceRuntime {
+            matcher,
+            camera,
+            frames_per_attempt: f.frames_per_attempt.max(1),
+            frame_interval: Duration::from_millis(f.frame_interval_ms),
+            signer,
+        })
+    };
+    match setup() {
+        Ok(runtime) => Some(std::sync::Arc::new(runtime)),
+        Err(e) => {
+            tracing::warn!(error = %e, "face matching is off");
+            None
         }
     }
 }

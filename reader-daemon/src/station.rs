@@ -26,6 +26,7 @@ use crate::checkin::{
     CheckinService, Consents, OfflineProof, SignedServerChallenge, Submission, SubmitOutcome,
     consent_item,
 };
+use crate::face::{AttemptResult, FaceRuntime, FaceWorker};
 use crate::kiosk::{
     CardFacts, CardProblem, ConsentKind, Effect, Kiosk, KioskConfig, KioskEvent, KioskState,
     Method, Outcome, Refusal,
@@ -40,6 +41,8 @@ pub struct StationSettings {
     pub max_face_attempts: u8,
     /// Readers with a card-face scanner and a camera.
     pub face_capable: Vec<String>,
+    /// The face path (models, camera, reader key); `None`: face matching is off.
+    pub face: Option<Arc<FaceRuntime>>,
 }
 
 /// Requests from the local socket.
@@ -76,10 +79,23 @@ pub enum Input {
         session: u64,
         screens: Vec<ConsentKind>,
     },
-    /// Face matching was asked for; it is not available in this build.
+    /// Face matching was asked for but is off (no camera, models or reader key).
     FaceUnavailable {
         reader: String,
         session: u64,
+    },
+    /// One face attempt ended.
+    FaceAttempt {
+        reader: String,
+        session: u64,
+        result: AttemptResult,
+    },
+    /// The face matched and a challenge was fetched (or not: outage) for the attestation.
+    FaceChallenge {
+        reader: String,
+        session: u64,
+        score: f32,
+        server: Option<(crate::checkin::ServerChallenge, Vec<u8>)>,
     },
     /// A submission ended.
     Submitted {
@@ -159,6 +175,13 @@ struct Session {
     signatures: Vec<Vec<u8>>,
     screens_ready: bool,
     check_in_id: Option<String>,
+    /// The face-matching thread (holds the photo and the camera); dropped with the session.
+    face: Option<FaceWorker>,
+    /// The photo is being read for the first face attempt.
+    face_photo_pending: bool,
+    /// The reader's attestations of a face match: over the server challenge, and over the offline one.
+    attestation: Option<crate::face::Attestation>,
+    offline_attestation: Option<crate::face::Attestation>,
 }
 
 struct Slot {
@@ -171,6 +194,8 @@ struct Slot {
     /// The check-in of the current (or last) card, for the result screen.
     last_check_in: Option<String>,
     last_outcome: Option<CheckInOutcome>,
+    /// What the last face attempt asks the patient to change.
+    face_guidance: Option<terminal_ipc::FaceGuidance>,
 }
 
 /// The kiosk task.
@@ -256,6 +281,17 @@ impl Station {
                     check_in_id,
                     outcome,
                 } => self.submitted(&reader, session, check_in_id, outcome),
+                Input::FaceAttempt {
+                    reader,
+                    session,
+                    result,
+                } => self.face_attempted(&reader, session, result),
+                Input::FaceChallenge {
+                    reader,
+                    session,
+                    score,
+                    server,
+                } => self.face_challenge(&reader, session, score, server),
                 Input::FaceUnavailable { reader, session } => {
                     if self.current(&reader, session) {
                         self.feed(
@@ -285,6 +321,7 @@ impl Station {
             screen: KioskScreen::Idle,
             last_check_in: None,
             last_outcome: None,
+            face_guidance: None,
         })
     }
 
@@ -348,6 +385,7 @@ impl Station {
                             has_pin: !matches!(card.pin, PinState::NotSet),
                             smartphone: card.smartphone,
                             certificate_expiring: false,
+                            face_scanner: card.face_scanner,
                         };
                         if let Some(s) = self.slot(&reader).session.as_mut() {
                             s.card = Some(card);
@@ -386,6 +424,11 @@ impl Station {
                 };
                 self.feed(&reader, event);
             }
+            CardReport::FacePhoto {
+                reader,
+                session,
+                result,
+            } => self.face_photo(&reader, session, result),
             CardReport::Signed {
                 reader,
                 session,
@@ -461,7 +504,12 @@ impl Station {
                     signatures: Vec::new(),
                     screens_ready: false,
                     check_in_id: None,
+                    face: None,
+                    face_photo_pending: false,
+                    attestation: None,
+                    offline_attestation: None,
                 });
+                self.slot(&reader).face_guidance = None;
                 self.publish_reader(&reader, ReaderChange::CardInserted);
                 if let Some(screens) = self.service.known_consent_screens() {
                     self.slot(&reader).kiosk.set_consent_screens(screens);
@@ -610,7 +658,11 @@ impl Station {
             return;
         };
         match effect {
-            Effect::IdentifyCard => self.send_card(reader, CardCommand::Identify),
+            Effect::IdentifyCard => {
+                let probe_scanner = self.settings.face.is_some()
+                    && self.settings.face_capable.iter().any(|r| r == reader);
+                self.send_card(reader, CardCommand::Identify { probe_scanner })
+            }
             Effect::ReadPinCounter => self.send_card(reader, CardCommand::ReadPinCounter),
             Effect::VerifyPinAndSign => {
                 let service = self.service.clone();
@@ -625,16 +677,17 @@ impl Station {
                     });
                 });
             }
-            Effect::RunFaceAttempt => {
-                // Face matching is not built yet: every attempt answers "not matched", so the kiosk offers
-                // the other methods after the configured attempts.
-                info!(reader = %reader, "face matching is not available in this build");
-                let _ = self.tx.send(Input::FaceUnavailable {
-                    reader: reader.to_owned(),
-                    session: id,
-                });
+            Effect::RunFaceAttempt => self.run_face_attempt(reader, id),
+            Effect::StopCamera => {
+                if let Some(w) = self
+                    .slot(reader)
+                    .session
+                    .as_ref()
+                    .and_then(|s| s.face.as_ref())
+                {
+                    w.close_camera();
+                }
             }
-            Effect::StopCamera => {}
             Effect::AskStaff => info!(reader = %reader, "staff visual check requested"),
             Effect::CancelStaffRequest => {
                 info!(reader = %reader, "staff visual check withdrawn")
@@ -642,17 +695,194 @@ impl Station {
             Effect::SubmitCheckin { method, answers } => self.submit(reader, method, answers),
             Effect::EndCardSession => {
                 let slot = self.slot(reader);
+                slot.face_guidance = None;
                 if let Some(s) = slot.session.as_mut() {
-                    // The PIN is zeroized on drop.
+                    // The PIN is zeroized on drop; dropping the face worker closes the camera and forgets
+                    // the photo.
                     s.pin = None;
                     s.signatures.clear();
                     s.server = None;
+                    s.face = None;
+                    s.face_photo_pending = false;
+                    s.attestation = None;
+                    s.offline_attestation = None;
                 }
                 if !slot.card_present {
                     slot.session = None;
                 }
             }
         }
+    }
+
+    /// One face attempt: the first reads the photo (through the card session), later ones go straight to
+    /// the face worker.
+    fn run_face_attempt(&mut self, reader: &str, session: u64) {
+        let enabled = self.settings.face.is_some();
+        let slot = self.slot(reader);
+        let Some(s) = slot.session.as_mut() else {
+            return;
+        };
+        if !enabled {
+            info!(reader = %reader, "face matching is off on this terminal");
+            let _ = self.tx.send(Input::FaceUnavailable {
+                reader: reader.to_owned(),
+                session,
+            });
+            return;
+        }
+        if let Some(worker) = &s.face {
+            if !worker.attempt() {
+                warn!(reader = %reader, "the face worker has ended");
+                self.face_failed(reader, "camera_error");
+            }
+            return;
+        }
+        if !s.face_photo_pending {
+            s.face_photo_pending = true;
+            self.send_card(reader, CardCommand::ReadFacePhoto);
+        }
+    }
+
+    fn face_photo(
+        &mut self,
+        reader: &str,
+        session: u64,
+        result: Result<myna_card::FacePhoto, CardError>,
+    ) {
+        if !self.current(reader, session) {
+            return;
+        }
+        let runtime = self.settings.face.clone();
+        let tx = self.tx.clone();
+        let slot = self.slot(reader);
+        let Some(s) = slot.session.as_mut() else {
+            return;
+        };
+        s.face_photo_pending = false;
+        if !matches!(slot.kiosk.state(), KioskState::FaceMatching { .. }) {
+            // The patient moved on (cancel, staff check) while the photo was read; it is dropped here.
+            return;
+        }
+        let photo = match result {
+            Ok(photo) => photo,
+            Err(e) if e.is_card_gone() => return,
+            Err(e) => {
+                warn!(reader = %reader, error = %e, "the card photo could not be read");
+                return self.face_failed(reader, "card_photo_unusable");
+            }
+        };
+        let Some(runtime) = runtime else {
+            return;
+        };
+        let r = reader.to_owned();
+        let report: Arc<dyn Fn(AttemptResult) -> bool + Send + Sync> = Arc::new(move |result| {
+            tx.send(Input::FaceAttempt {
+                reader: r.clone(),
+                session,
+                result,
+            })
+            .is_ok()
+        });
+        match FaceWorker::spawn(runtime, session, photo, report) {
+            Ok(worker) => {
+                worker.attempt();
+                s.face = Some(worker);
+            }
+            Err(e) => {
+                warn!(error = %e, "could not start the face thread");
+                self.face_failed(reader, "camera_error");
+            }
+        }
+    }
+
+    /// An attempt that could not even look: counts as not matched, with the reason shown.
+    fn face_failed(&mut self, reader: &str, reason: &str) {
+        self.slot(reader).face_guidance = Some(crate::face::unavailable(reason));
+        self.feed(
+            reader,
+            KioskEvent::FaceAttempted {
+                result: crate::kiosk::FaceAttempt::NotMatched,
+            },
+        );
+    }
+
+    fn face_attempted(&mut self, reader: &str, session: u64, result: AttemptResult) {
+        if !self.current(reader, session) {
+            return;
+        }
+        match result {
+            AttemptResult::Matched { score } => {
+                // Before the kiosk moves on, the reader attests the match over a fresh challenge.
+                let service = self.service.clone();
+                let tx = self.tx.clone();
+                let reader = reader.to_owned();
+                tokio::spawn(async move {
+                    let server = service.server_challenge().await;
+                    let _ = tx.send(Input::FaceChallenge {
+                        reader,
+                        session,
+                        score,
+                        server,
+                    });
+                });
+            }
+            AttemptResult::NotMatched { guidance } => {
+                info!(reader = %reader, reason = %guidance.reason, "face attempt did not match");
+                self.slot(reader).face_guidance = Some(guidance);
+                self.feed(
+                    reader,
+                    KioskEvent::FaceAttempted {
+                        result: crate::kiosk::FaceAttempt::NotMatched,
+                    },
+                );
+            }
+        }
+    }
+
+    fn face_challenge(
+        &mut self,
+        reader: &str,
+        session: u64,
+        score: f32,
+        server: Option<(crate::checkin::ServerChallenge, Vec<u8>)>,
+    ) {
+        if !self.current(reader, session) {
+            return;
+        }
+        let Some(runtime) = self.settings.face.clone() else {
+            return;
+        };
+        let facility = self.service.facility_code().to_owned();
+        let offline = match OfflineProof::new() {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(error = %e, "no offline proof");
+                return self.face_failed(reader, "camera_error");
+            }
+        };
+        let slot = self.slot(reader);
+        let Some(s) = slot.session.as_mut() else {
+            return;
+        };
+        let Some(card) = &s.card else {
+            return;
+        };
+        let signer = &runtime.signer;
+        s.attestation = server
+            .as_ref()
+            .map(|(_, bytes)| signer.attest(&card.auth_certificate, bytes, score));
+        s.offline_attestation =
+            Some(signer.attest(&card.auth_certificate, &offline.challenge(&facility), score));
+        // The face path has no card signature: the challenge id travels with an empty signature.
+        s.server = server;
+        s.signatures.clear();
+        s.offline = Some(offline);
+        self.feed(
+            reader,
+            KioskEvent::FaceAttempted {
+                result: crate::kiosk::FaceAttempt::Matched,
+            },
+        );
     }
 
     fn send_card(&mut self, reader: &str, command: CardCommand) {
@@ -730,6 +960,14 @@ impl Station {
                 Some(B64.encode(offline_sig)),
             ),
             (None, [offline_sig]) => (None, Some(B64.encode(offline_sig))),
+            // Face: the reader's attestation answers the challenge; the card signs nothing.
+            (Some((c, _)), []) if method == Method::Face => (
+                Some(SignedServerChallenge {
+                    challenge_id: c.challenge_id.clone(),
+                    signature: String::new(),
+                }),
+                None,
+            ),
             _ => (None, None),
         };
         let submission = Submission {
@@ -741,6 +979,8 @@ impl Station {
             server,
             offline,
             offline_signature,
+            attestation: s.attestation.clone(),
+            offline_attestation: s.offline_attestation.clone(),
             consents: Consents::from_answers(&answers),
             answers,
         };
@@ -969,7 +1209,11 @@ fn screen_of(slot: &Slot) -> KioskScreen {
         KioskState::PinEntry { tries_left, .. } => KioskScreen::PinEntry {
             tries_left: *tries_left,
         },
-        KioskState::FaceMatching { .. } => KioskScreen::FaceCapture,
+        KioskState::FaceMatching { attempt, .. } => KioskScreen::FaceCapture {
+            attempt: *attempt,
+            attempts: slot.kiosk.config().max_face_attempts,
+            guidance: slot.face_guidance.clone(),
+        },
         KioskState::StaffVisual { .. } => KioskScreen::StaffVisualCheck,
         KioskState::Consents { current, .. } => KioskScreen::Consent {
             item: consent_item(*current),

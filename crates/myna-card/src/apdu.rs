@@ -21,6 +21,12 @@ pub enum Ins {
     Verify = 0x20,
     /// COMPUTE DIGITAL SIGNATURE (proprietary CLA `80`, JPKI): `2A`.
     ComputeDigitalSignature = 0x2A,
+    /// SCAN CARD FACE (this project's reader pseudo-APDU, CLA `FF` as PC/SC part 3 reserves for the
+    /// reader): `C6`. A reader with a card-face scanner answers the 14 digits of 照合番号B it read from the
+    /// card front (OCR); a plain reader passes it to the card, which refuses the class (`6E00`) or the
+    /// instruction (`6D00`). Certified face readers expose their scanner through vendor SDKs; the virtual
+    /// reader of the tests and the demo answers this command.
+    ScanCardFace = 0xC6,
 }
 
 impl Ins {
@@ -30,6 +36,7 @@ impl Ins {
             0xB0 => Some(Self::ReadBinary),
             0x20 => Some(Self::Verify),
             0x2A => Some(Self::ComputeDigitalSignature),
+            0xC6 => Some(Self::ScanCardFace),
             _ => None,
         }
     }
@@ -75,6 +82,11 @@ impl Apdu {
 
     pub fn data(&self) -> &[u8] {
         &self.data
+    }
+
+    /// `FF C6 00 00 0E`: ask the reader's card-face scanner for 照合番号B ([`Ins::ScanCardFace`]).
+    pub fn scan_card_face() -> Self {
+        Self::new(0xFF, Ins::ScanCardFace, 0x00, 0x00).with_le(14)
     }
 
     /// `00 A4 04 0C 0A <AID>`: select an application by DF name, no FCI returned.

@@ -505,6 +505,21 @@ impl<T: Transport> CardSession<T> {
         self.sign_challenge(challenge)
     }
 
+    /// Asks the reader's card-face scanner for 照合番号B ([`crate::apdu::Ins::ScanCardFace`]). `Ok(None)`
+    /// when the reader has no scanner (the command is refused); the code never leaves the caller.
+    pub fn scan_card_face(&mut self) -> Result<Option<VerificationCodeB>, CardError> {
+        self.exclusive(|o| {
+            let resp = o.send(&Apdu::scan_card_face())?;
+            if !resp.is_success() {
+                return Ok(None);
+            }
+            let digits = std::str::from_utf8(resp.data()).map_err(|_| {
+                CardError::MalformedResponse("the card-face scanner answered non-digits")
+            })?;
+            VerificationCodeB::new(digits).map(Some)
+        })
+    }
+
     /// Unlocks the face AP with 照合番号B and reads the photo (JPEG 2000). Reads the counter first.
     pub fn read_face_photo(&mut self, code: &VerificationCodeB) -> Result<FacePhoto, CardError> {
         self.auth_verified = false;

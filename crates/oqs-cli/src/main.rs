@@ -13,9 +13,12 @@
 //!   (password and one-time code from stdin).
 //! - `oqs audit verify` (exit 1 naming the first broken row) and `oqs audit report --patient … --out DIR`
 //!   (CSV + PDF), reading the facility store directly with its key from the OS keyring.
+//! - `oqs face compare IMAGE_A IMAGE_B`: the face matcher on two pictures (exit 0 same person, 1 different
+//!   people, 2 no decision).
 
 mod admin;
 mod client;
+mod face;
 mod file;
 mod staff;
 
@@ -61,6 +64,9 @@ enum Command {
     /// Check the audit log, or write a patient's access report.
     #[command(subcommand)]
     Audit(staff::AuditCommand),
+    /// Face matching: compare two pictures.
+    #[command(subcommand)]
+    Face(face::FaceCommand),
 }
 
 fn main() -> ExitCode {
@@ -77,5 +83,6 @@ fn main() -> ExitCode {
         Command::Emergency(cmd) => staff::emergency(&cmd),
         Command::Disaster(cmd) => staff::disaster(&cmd),
         Command::Audit(cmd) => staff::audit(&cmd),
+        Command::Face(cmd) => face::run(cmd),
     }
 }

@@ -847,7 +847,16 @@ pub enum KioskScreen {
     PinEntry {
         tries_left: u8,
     },
-    FaceCapture,
+    /// 「カメラを見てください」: face matching, attempt `attempt` of `attempts`; `guidance` says what to change
+    /// after an attempt that did not match (absent on the first).
+    FaceCapture {
+        #[serde(default)]
+        attempt: u8,
+        #[serde(default)]
+        attempts: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        guidance: Option<FaceGuidance>,
+    },
     StaffVisualCheck,
     Consent {
         item: ConsentItem,
@@ -861,6 +870,16 @@ pub enum KioskScreen {
     Notice {
         notice: KioskNotice,
     },
+}
+
+/// What the patient should change before the next face attempt, with the message the kiosk shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaceGuidance {
+    /// `no_face`, `several_faces`, `too_small`, `cut_off`, `too_dark`, `too_bright`, `backlit`, `blurred`,
+    /// `not_matched` (a good picture that did not match the card photo) or `camera_error`.
+    pub reason: String,
+    /// The message for the patient (Japanese).
+    pub message: String,
 }
 
 /// Messages the kiosk shows when a check-in cannot go on.

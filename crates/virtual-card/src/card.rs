@@ -237,7 +237,21 @@ impl VirtualCard {
             (0x00, 0xB0) => self.read_binary(&cmd),
             (0x00, 0x20) => self.verify(&cmd),
             (0x80, 0x2A) => self.sign(&cmd),
+            // The virtual reader's card-face scanner (myna_card::apdu::Ins::ScanCardFace): it "reads" the
+            // printed 照合番号B of the card it holds.
+            (0xFF, 0xC6) => self.scan_card_face(),
             (0x00 | 0x80, _) => Err(SW_INS),
+            _ => Err(SW_CLA),
+        }
+    }
+
+    /// The printed 照合番号B, as the reader's scanner would read it from the card front. A card without
+    /// one (a smartphone token) gives the "class not supported" answer of a plain reader.
+    fn scan_card_face(&self) -> Result<Vec<u8>, u16> {
+        match self.pin(aid::FACE, fid::FACE_CODE_B) {
+            Some(PinKey {
+                secret: Some(code), ..
+            }) => Ok(code.to_vec()),
             _ => Err(SW_CLA),
         }
     }

@@ -7,11 +7,13 @@ const CARD: CardFacts = CardFacts {
     has_pin: true,
     smartphone: false,
     certificate_expiring: false,
+    face_scanner: true,
 };
 const FACE_ONLY: CardFacts = CardFacts {
     has_pin: false,
     smartphone: false,
     certificate_expiring: false,
+    face_scanner: true,
 };
 
 fn face_reader() -> KioskConfig {
@@ -101,6 +103,17 @@ fn identified_card_offers_methods_by_card_and_reader() {
     assert!(
         matches!(k.state(), KioskState::MethodChoice { offered, .. } if !offered.face && offered.pin)
     );
+
+    // A plain PC/SC reader: no card-face scanner, so no 照合番号B and no photo: PIN and staff only.
+    let unscanned = CardFacts {
+        face_scanner: false,
+        ..CARD
+    };
+    let k = method_choice(unscanned, face_reader());
+    assert!(matches!(
+        k.state(),
+        KioskState::MethodChoice { offered, .. } if !offered.face && offered.pin && offered.staff_visual
+    ));
 }
 
 #[test]
@@ -801,6 +814,7 @@ fn any_event() -> impl Strategy<Value = KioskEvent> {
             has_pin,
             smartphone,
             certificate_expiring,
+            face_scanner: true,
         },
     );
     prop_oneof![

@@ -24,21 +24,26 @@ impl Cards {
     /// Issues `count` cards cycling through every variant (normal, pin-blocked, face-only, cert-expired,
     /// cert-expiring, revoked, smartphone).
     pub fn issue(count: u32) -> Self {
+        Self::issue_with_photo(count, None)
+    }
+
+    /// As [`Cards::issue`], every card carrying `photo` (PNG, converted to JPEG 2000 by the issuer).
+    pub fn issue_with_photo(count: u32, photo: Option<&Path>) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("cards");
-        let out = Command::new(bin("oqs-virtual-card"))
-            .args(["issue", "--out"])
-            .arg(&dir)
-            .args([
-                "--count",
-                &count.to_string(),
-                "--variant",
-                "mixed",
-                "--seed",
-                "7",
-            ])
-            .output()
-            .expect("run oqs-virtual-card issue");
+        let mut cmd = Command::new(bin("oqs-virtual-card"));
+        cmd.args(["issue", "--out"]).arg(&dir).args([
+            "--count",
+            &count.to_string(),
+            "--variant",
+            "mixed",
+            "--seed",
+            "7",
+        ]);
+        if let Some(photo) = photo {
+            cmd.arg("--photo").arg(photo);
+        }
+        let out = cmd.output().expect("run oqs-virtual-card issue");
         assert!(
             out.status.success(),
             "oqs-virtual-card issue failed: {}",

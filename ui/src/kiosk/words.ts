@@ -20,6 +20,9 @@ export interface Words {
   cancel: string;
   faceTitle: string;
   faceSub: string;
+  faceAttempt: (n: number, of: number) => string;
+  /** What to change before the next try, by the daemon's reason (English; Japanese comes from the daemon). */
+  faceGuidance?: Record<string, string>;
   staffTitle: string;
   staffSub: string;
   querying: string;
@@ -47,6 +50,7 @@ const ja: Words = {
   cancel: "<ruby>中止<rt>ちゅうし</rt></ruby>",
   faceTitle: "カメラを<ruby>見<rt>み</rt></ruby>てください",
   faceSub: "マスクや<ruby>帽子<rt>ぼうし</rt></ruby>を<ruby>外<rt>はず</rt></ruby>して、<ruby>画面<rt>がめん</rt></ruby>の<ruby>正面<rt>しょうめん</rt></ruby>に<ruby>立<rt>た</rt></ruby>ってください。",
+  faceAttempt: (n, of) => `${n} / ${of} <ruby>回目<rt>かいめ</rt></ruby>`,
   staffTitle: "<ruby>職員<rt>しょくいん</rt></ruby>が<ruby>確認<rt>かくにん</rt></ruby>します",
   staffSub: "そのままお<ruby>待<rt>ま</rt></ruby>ちください。",
   querying: "<ruby>資格<rt>しかく</rt></ruby>を<ruby>確認<rt>かくにん</rt></ruby>しています",
@@ -120,6 +124,19 @@ const en: Words = {
   cancel: "Stop",
   faceTitle: "Please look at the camera",
   faceSub: "Take off your mask or hat and stand in front of the screen.",
+  faceAttempt: (n, of) => `Try ${n} of ${of}`,
+  faceGuidance: {
+    no_face: "No face was seen. Please look straight at the camera.",
+    several_faces: "More than one face is in view. Only the patient, please.",
+    too_small: "Please come a little closer to the camera.",
+    cut_off: "Your face is cut off. Please move to the middle of the screen.",
+    too_dark: "It is too dark. Please face the light.",
+    too_bright: "It is too bright. Please step out of the direct light.",
+    backlit: "The light is behind you. Please turn a little.",
+    blurred: "The picture is blurred. Please hold still.",
+    not_matched: "It did not match yet. Take off glasses or mask and try again.",
+    camera_error: "The camera is not working. Please speak to the reception desk.",
+  },
   staffTitle: "A staff member will check",
   staffSub: "Please wait a moment.",
   querying: "Checking your insurance",

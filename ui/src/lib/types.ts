@@ -26,7 +26,7 @@ export type KioskScreen =
   | { screen: "card_present" }
   | { screen: "method_choice"; methods: AuthMethod[] }
   | { screen: "pin_entry"; tries_left: number }
-  | { screen: "face_capture" }
+  | { screen: "face_capture"; attempt: number; attempts: number; guidance?: { reason: string; message: string } }
   | { screen: "staff_visual_check" }
   | { screen: "consent"; item: ConsentItem }
   | { screen: "querying" }
