@@ -179,6 +179,8 @@ struct Session {
     face: Option<FaceWorker>,
     /// The photo is being read for the first face attempt.
     face_photo_pending: bool,
+    /// The photo could not be read: later attempts fail at once instead of spending another 照合番号B try.
+    face_photo_failed: bool,
     /// The reader's attestations of a face match: over the server challenge, and over the offline one.
     attestation: Option<crate::face::Attestation>,
     offline_attestation: Option<crate::face::Attestation>,
@@ -506,6 +508,7 @@ impl Station {
                     check_in_id: None,
                     face: None,
                     face_photo_pending: false,
+                    face_photo_failed: false,
                     attestation: None,
                     offline_attestation: None,
                 });
@@ -730,6 +733,10 @@ impl Station {
             });
             return;
         }
+        if s.face_photo_failed {
+            self.face_failed(reader, "card_photo_unusable");
+            return;
+        }
         if let Some(worker) = &s.face {
             if !worker.attempt() {
                 warn!(reader = %reader, "the face worker has ended");
@@ -768,6 +775,7 @@ impl Station {
             Err(e) if e.is_card_gone() => return,
             Err(e) => {
                 warn!(reader = %reader, error = %e, "the card photo could not be read");
+                s.face_photo_failed = true;
                 return self.face_failed(reader, "card_photo_unusable");
             }
         };
@@ -795,15 +803,19 @@ impl Station {
         }
     }
 
-    /// An attempt that could not even look: counts as not matched, with the reason shown.
+    /// An attempt that could not even look: counts as not matched, with the reason shown. Queued like a
+    /// worker's answer, so it is handled after the current transition, never inside it.
     fn face_failed(&mut self, reader: &str, reason: &str) {
-        self.slot(reader).face_guidance = Some(crate::face::unavailable(reason));
-        self.feed(
-            reader,
-            KioskEvent::FaceAttempted {
-                result: crate::kiosk::FaceAttempt::NotMatched,
+        let Some(session) = self.slot(reader).session.as_ref().map(|s| s.handle.id) else {
+            return;
+        };
+        let _ = self.tx.send(Input::FaceAttempt {
+            reader: reader.to_owned(),
+            session,
+            result: AttemptResult::NotMatched {
+                guidance: crate::face::unavailable(reason),
             },
-        );
+        });
     }
 
     fn face_attempted(&mut self, reader: &str, session: u64, result: AttemptResult) {

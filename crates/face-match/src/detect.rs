@@ -97,10 +97,16 @@ impl Detector {
             ((w as f32 * scale).round() as u32).clamp(1, INPUT_SIDE as u32),
             ((h as f32 * scale).round() as u32).clamp(1, INPUT_SIDE as u32),
         );
-        let resized = image::imageops::resize(img, sw, sh, image::imageops::FilterType::Triangle);
+        let resized;
+        let scaled = if (sw, sh) == (w, h) {
+            img
+        } else {
+            resized = image::imageops::resize(img, sw, sh, image::imageops::FilterType::Triangle);
+            &resized
+        };
         let side = INPUT_SIDE;
         let mut input = vec![0f32; 3 * side * side];
-        for (x, y, p) in resized.enumerate_pixels() {
+        for (x, y, p) in scaled.enumerate_pixels() {
             let at = y as usize * side + x as usize;
             // BGR planes.
             input[at] = f32::from(p[2]);

@@ -110,6 +110,8 @@ pub struct VirtualCard {
     current_ef: Option<[u8; 2]>,
     /// Key EFs verified since the DF was selected (cleared on any SELECT DF and on reset).
     verified: Vec<[u8; 2]>,
+    /// The virtual reader holding the card has a card-face scanner (answers `FF C6`).
+    card_face_scanner: bool,
 }
 
 impl std::fmt::Debug for VirtualCard {
@@ -186,6 +188,7 @@ impl VirtualCard {
             current_df: None,
             current_ef: None,
             verified: Vec::new(),
+            card_face_scanner: true,
         }
     }
 
@@ -205,6 +208,13 @@ impl VirtualCard {
             Ef::Pin(p) => Some(p),
             _ => None,
         }
+    }
+
+    /// The card as held by a plain reader: no card-face scanner, so `FF C6` is refused like any unknown
+    /// class.
+    pub fn without_card_face_scanner(mut self) -> Self {
+        self.card_face_scanner = false;
+        self
     }
 
     /// Tries left on the authentication PIN (for tests).
@@ -248,6 +258,9 @@ impl VirtualCard {
     /// The printed 照合番号B, as the reader's scanner would read it from the card front. A card without
     /// one (a smartphone token) gives the "class not supported" answer of a plain reader.
     fn scan_card_face(&self) -> Result<Vec<u8>, u16> {
+        if !self.card_face_scanner {
+            return Err(SW_CLA);
+        }
         match self.pin(aid::FACE, fid::FACE_CODE_B) {
             Some(PinKey {
                 secret: Some(code), ..
@@ -447,6 +460,16 @@ mod tests {
             face_record: myna_card::ber::encode(0xFF20, &[]),
             four_facts_record: myna_card::ber::encode(0xFF20, &[]),
         })
+    }
+
+    #[test]
+    fn card_face_scanner_reads_code_b_unless_the_reader_is_plain() {
+        let scan = [0xFF, 0xC6, 0x00, 0x00, 0x0E];
+        let answer = small_card().process(&scan);
+        assert_eq!(&answer[..14], b"55021720352285");
+        assert_eq!(sw(&answer), 0x9000);
+        let mut plain = small_card().without_card_face_scanner();
+        assert_eq!(sw(&plain.process(&scan)), SW_CLA);
     }
 
     fn rand_core_for_tests() -> impl rsa::rand_core::CryptoRngCore {

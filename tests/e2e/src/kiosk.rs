@@ -86,12 +86,24 @@ pub struct InsertedCard {
 
 impl InsertedCard {
     pub fn insert(cards: &Cards, index: u32, port: u16, log_dir: &Path) -> Self {
+        Self::insert_with(cards, index, port, log_dir, &[])
+    }
+
+    /// As [`InsertedCard::insert`], with more `oqs-virtual-card serve` arguments (e.g. `--plain-reader`).
+    pub fn insert_with(
+        cards: &Cards,
+        index: u32,
+        port: u16,
+        log_dir: &Path,
+        extra: &[&str],
+    ) -> Self {
         let log = log_dir.join(format!("card-{index}-{}.log", std::process::id()));
         let file = std::fs::File::create(&log).expect("card log");
         let child = Command::new(bin("oqs-virtual-card"))
             .args(["serve", "--profile"])
             .arg(cards.profile(index))
             .args(["--port", &port.to_string()])
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(file.try_clone().expect("log"))
             .stderr(file)

@@ -211,16 +211,29 @@ fn face_checkin_same_person_succeeds_other_person_is_rejected_then_pin() {
 }
 
 #[test]
-fn plain_reader_without_scanner_or_camera_offers_pin_and_staff_only() {
-    if !in_keyutils_session("plain_reader_without_scanner_or_camera_offers_pin_and_staff_only") {
+fn plain_reader_without_card_face_scanner_offers_pin_and_staff_only() {
+    if !in_keyutils_session("plain_reader_without_card_face_scanner_offers_pin_and_staff_only") {
         return;
     }
+    let photos = photos();
+    let work = tempfile::tempdir().expect("temp dir");
+    let camera = work.path().join("camera");
+    show_camera(&camera, &photos.join("obama2.jpg"));
     let cards = Cards::issue(1);
     let lease = pcsc_harness::reader();
-    let (_central, daemon, oqs) = e2e::kiosk::start_kiosk(&cards, &lease);
-    let _card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
+    // Face is configured for the reader, but the reader cannot scan the card face (no 照合番号B).
+    let (_central, daemon, oqs) = start_face_kiosk(&cards, &lease, &camera);
+    let _card = InsertedCard::insert_with(
+        &cards,
+        NORMAL,
+        lease.port,
+        &daemon.root,
+        &["--plain-reader"],
+    );
     let choice = oqs.wait_screen("method_choice");
     assert_eq!(methods(&choice), vec!["pin", "staff_visual"], "{choice}");
+    let refused = oqs.run(&["kiosk", "method", "face"], None);
+    assert!(!refused.status.success(), "face must be refused");
 }
 
 fn face_compare(a: &Path, b: &Path) -> (i32, String, String) {

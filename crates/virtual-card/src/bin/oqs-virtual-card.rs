@@ -2,11 +2,12 @@
 //!
 //! ```text
 //! oqs-virtual-card issue --out DIR [--count N] [--seed S] [--variant normal|pin-blocked|…|mixed] [--photo FILE]
-//! oqs-virtual-card serve --profile FILE [--port 35963]
+//! oqs-virtual-card serve --profile FILE [--port 35963] [--photo FILE] [--plain-reader]
 //! ```
 //! `issue` writes `DIR/jpki-ca.crt` and `DIR/jpki-ca.key` unless both exist (then they are reused), and one
 //! `card-NNNN.toml` per card. `serve` inserts the card and removes it on SIGTERM/SIGINT or end of stdin;
-//! if vpcd drops the connection (pcscd restarted) the card is inserted again.
+//! if vpcd drops the connection (pcscd restarted) the card is inserted again. The virtual reader has a
+//! card-face scanner (it answers the `FF C6` pseudo-APDU with 照合番号B) unless `--plain-reader` is given.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +17,9 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use mock_jpki::MockJpkiCa;
-use virtual_card::{CardProfile, Faults, IssueOptions, Variant, VpcdCard, issue, vpcd};
+use virtual_card::{
+    CardProfile, Faults, IssueOptions, Variant, VirtualCard, VpcdCard, issue, vpcd,
+};
 
 #[derive(Parser)]
 #[command(
@@ -69,6 +72,9 @@ enum Cmd {
         /// Replace the profile's photo for this run (same formats as for issue).
         #[arg(long)]
         photo: Option<PathBuf>,
+        /// Act as a plain reader without a card-face scanner (no 照合番号B, so no face matching).
+        #[arg(long)]
+        plain_reader: bool,
     },
 }
 
@@ -86,7 +92,8 @@ fn main() -> anyhow::Result<()> {
             profile,
             port,
             photo,
-        } => serve(&profile, port, photo.as_deref()),
+            plain_reader,
+        } => serve(&profile, port, photo.as_deref(), plain_reader),
     }
 }
 
@@ -182,7 +189,12 @@ enum Stop {
     StdinClosed,
 }
 
-fn serve(profile_path: &Path, port: u16, photo: Option<&Path>) -> anyhow::Result<()> {
+fn serve(
+    profile_path: &Path,
+    port: u16,
+    photo: Option<&Path>,
+    plain_reader: bool,
+) -> anyhow::Result<()> {
     let mut profile = CardProfile::load(profile_path)?;
     if let Some(p) = photo {
         use base64::Engine;
@@ -190,6 +202,9 @@ fn serve(profile_path: &Path, port: u16, photo: Option<&Path>) -> anyhow::Result
             Some(base64::engine::general_purpose::STANDARD.encode(load_photo(p)?));
     }
     let mut card = Some(profile.to_card()?);
+    if plain_reader {
+        card = card.map(VirtualCard::without_card_face_scanner);
+    }
 
     let (tx, rx) = mpsc::channel();
     let sig_tx = tx.clone();
