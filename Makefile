@@ -25,8 +25,10 @@ lint: ui
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 unit: ui
-	# The end-to-end tests run the binaries of other packages, which `cargo test` alone does not build.
-	$(CARGO) build --workspace --bins --locked
+	# The end-to-end tests run the binaries of other packages, which `cargo test` alone does not build. With
+	# --tests the binaries get the same features as the test build, so nextest reuses every crate (with --bins
+	# alone, tract and the image crates were built twice).
+	$(CARGO) build --workspace --bins --tests --locked
 	$(CARGO) nextest run --workspace --locked --profile ci --no-tests=pass
 	$(CARGO) test --workspace --doc --locked
 

@@ -20,8 +20,12 @@ esac
 command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
 command -v dpkg-deb >/dev/null || { echo "build-deb: dpkg-deb is missing (apt-get install dpkg)" >&2; exit 1; }
 
-# The whole workspace, as `make test` builds it (a -p subset would unify features differently and rebuild).
-cargo build --locked --profile "$PROFILE" --workspace --bins
+# The whole workspace, as `make test` builds it (a -p subset, or --bins without --tests, would unify features
+# differently and rebuild); the release package is built from the binaries alone.
+case "$PROFILE" in
+  dev) cargo build --locked --profile dev --workspace --bins --tests ;;
+  *) cargo build --locked --profile "$PROFILE" --workspace --bins ;;
+esac
 deb="$(cargo deb -p reader-daemon --no-build --profile "$PROFILE" --locked "${FAST[@]}" -o target/debian/ | tail -n 1)"
 [[ -f "$deb" ]] || { echo "build-deb: cargo deb did not report a package (got: $deb)" >&2; exit 1; }
 
