@@ -10,9 +10,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use facility_store::{Account, AuditEntry, LoginOutcome, NewAccount, Store, now_millis};
+use facility_store::{Account, AuditEntry, LoginOutcome, NewAccount, Store};
 use os_keyring::SecretBytes;
 use serde::Deserialize;
 use terminal_ipc::{AccountView, ErrorBody, ErrorCode, PeerInfo, Response, Role, Secret};
@@ -145,7 +145,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub(crate) async fn audit(store: &Arc<Store>, entry: AuditEntry) -> Result<i64, ErrorBody> {
     let store = store.clone();
     blocking("writing the audit log", move || {
-        store.append_audit(&entry, now_millis())
+        store.append_audit(&entry, store.now_millis())
     })
     .await
 }
@@ -206,20 +206,13 @@ fn totp_for(login: &str, secret: Vec<u8>) -> Result<TOTP, ErrorBody> {
     })
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// The TOTP step `code` is valid for (now, or one step either side for clock drift), if any.
-fn matching_step(totp: &TOTP, code: &str) -> Option<u64> {
+/// The TOTP step `code` is valid for (at `now`, seconds since the epoch, or one step either side for clock
+/// drift), if any.
+fn matching_step(totp: &TOTP, code: &str, now: u64) -> Option<u64> {
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let now = unix_now();
     [now.saturating_sub(TOTP_STEP), now, now + TOTP_STEP]
         .into_iter()
         .find(|&t| totp.check(code, t))
@@ -276,7 +269,7 @@ impl Accounts {
         let who = login.clone();
         let outcome = blocking("checking the password", move || {
             // The counter is reset below, only once the login is complete (see `record_success`).
-            store.verify_first_factor(&who, password.expose(), now_millis())
+            store.verify_first_factor(&who, password.expose(), store.now_millis())
         })
         .await?;
         let account = match outcome {
@@ -338,7 +331,7 @@ impl Accounts {
             let store = self.store.clone();
             let who = account.login.clone();
             blocking("recording the login", move || {
-                store.record_login_success(&who, now_millis())
+                store.record_login_success(&who, store.now_millis())
             })
             .await?;
         }
@@ -390,7 +383,7 @@ impl Accounts {
             ));
         };
         let totp = totp_for(&account.login, secret.expose().to_vec())?;
-        let step = matching_step(&totp, code.expose());
+        let step = matching_step(&totp, code.expose(), self.store.clock().now_secs());
         let fresh = step.is_some_and(|step| {
             let mut last = self.last_step.lock().unwrap_or_else(|p| p.into_inner());
             let used = last.get(&account.login).is_some_and(|&l| l >= step);
@@ -405,7 +398,7 @@ impl Accounts {
         let store = self.store.clone();
         let login = account.login.clone();
         let outcome = blocking("counting the failed login", move || {
-            store.record_login_failure(&login, now_millis())
+            store.record_login_failure(&login, store.now_millis())
         })
         .await?;
         audit(
@@ -572,7 +565,7 @@ impl Accounts {
             ));
         };
         let totp = totp_for(user.login(), secret.to_vec())?;
-        let Some(step) = matching_step(&totp, code.expose()) else {
+        let Some(step) = matching_step(&totp, code.expose(), self.store.clock().now_secs()) else {
             return Err(ErrorBody::new(
                 ErrorCode::BadRequest,
                 "確認コードが違います。認証アプリの最新のコードを入力してください。The code does not match; enter the \
@@ -583,7 +576,7 @@ impl Accounts {
         let login = user.login().to_string();
         let stored = SecretBytes::new(secret.to_vec());
         blocking("storing the TOTP secret", move || {
-            store.set_totp_secret(&login, &stored, now_millis())
+            store.set_totp_secret(&login, &stored, store.now_millis())
         })
         .await?;
         self.last_step
@@ -604,7 +597,7 @@ impl Accounts {
         .await?;
         let account = self.session(peer, token).await?.account;
         Ok(Response::Account {
-            account: account_view(&account, now_millis()),
+            account: account_view(&account, self.store.now_millis()),
         })
     }
 
@@ -612,7 +605,7 @@ impl Accounts {
         self.administrator(peer, token).await?;
         let store = self.store.clone();
         let accounts = blocking("listing the accounts", move || store.accounts()).await?;
-        let now = now_millis();
+        let now = self.store.now_millis();
         Ok(Response::Accounts {
             accounts: accounts.iter().map(|a| account_view(a, now)).collect(),
         })
@@ -639,7 +632,7 @@ impl Accounts {
                     role: role_from_ipc(role),
                     password: password.expose(),
                 },
-                now_millis(),
+                store.now_millis(),
             )
         })
         .await?;
@@ -651,7 +644,7 @@ impl Accounts {
         )
         .await?;
         Ok(Response::Account {
-            account: account_view(&account, now_millis()),
+            account: account_view(&account, self.store.now_millis()),
         })
     }
 
@@ -702,7 +695,7 @@ impl Accounts {
             AccountChange::Disabled(true) | AccountChange::Password(_) | AccountChange::ResetTotp
         );
         let account = blocking("changing the account", move || {
-            let now = now_millis();
+            let now = store.now_millis();
             match change {
                 AccountChange::EmergencyPermission(g) => {
                     store.set_emergency_permission(&who, g, now)?
@@ -723,7 +716,7 @@ impl Accounts {
         }
         self.audit_change(&admin, action, &login, &detail).await?;
         Ok(Response::Account {
-            account: account_view(&account, now_millis()),
+            account: account_view(&account, self.store.now_millis()),
         })
     }
 
@@ -745,7 +738,7 @@ impl Accounts {
         let store = self.store.clone();
         let actor = admin.login().to_string();
         blocking("changing the setting", move || {
-            store.set_setting(&key, &value, &actor, now_millis())
+            store.set_setting(&key, &value, &actor, store.now_millis())
         })
         .await?;
         Ok(Response::Accepted)
@@ -817,7 +810,7 @@ pub fn create_first_admin(
     password: &str,
 ) -> Result<Account, FirstAdminError> {
     check_new_account(login, password).map_err(|e| FirstAdminError::Rejected(e.message))?;
-    let now = now_millis();
+    let now = store.now_millis();
     let account = store.create_account(
         &NewAccount {
             login,
@@ -867,15 +860,15 @@ mod tests {
     #[test]
     fn totp_codes_match_their_step_only() {
         let totp = totp_for("dr", vec![7u8; TOTP_SECRET_LEN]).unwrap();
-        let now = unix_now();
+        let now = oqs_clock::test_clock().now_secs();
         let code = totp.generate(now);
-        assert_eq!(matching_step(&totp, &code), Some(now / TOTP_STEP));
+        assert_eq!(matching_step(&totp, &code, now), Some(now / TOTP_STEP));
         let old = totp.generate(now - 10 * TOTP_STEP);
         if old != code {
-            assert_eq!(matching_step(&totp, &old), None);
+            assert_eq!(matching_step(&totp, &old, now), None);
         }
-        assert_eq!(matching_step(&totp, "12345"), None);
-        assert_eq!(matching_step(&totp, "abcdef"), None);
+        assert_eq!(matching_step(&totp, "12345", now), None);
+        assert_eq!(matching_step(&totp, "abcdef", now), None);
     }
 
     #[test]

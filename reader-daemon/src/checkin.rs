@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use central_client::{CentralClient, CentralError};
-use facility_store::{CheckIn, CheckInStatus, Consent, PatientIdentity, Store, now_millis};
+use facility_store::{CheckIn, CheckInStatus, Consent, PatientIdentity, Store};
 use oqs_protocol::{
     Direction, Encoding, Message, MessageKind, QualificationValidity, SegmentOfResult,
     SingleCheckResult, read_message, write_message,
@@ -94,12 +94,12 @@ pub struct OfflineProof {
 }
 
 impl OfflineProof {
-    /// A fresh proof taken now.
-    pub fn new() -> Result<Self, CheckinError> {
+    /// A fresh proof taken at `taken_at_ms` (now, by the store's clock).
+    pub fn new(taken_at_ms: i64) -> Result<Self, CheckinError> {
         let nonce = os_keyring::SecretBytes::random(16)
             .map_err(|e| CheckinError::Task(format!("no randomness for the offline proof: {e}")))?;
         Ok(Self {
-            taken_at_ms: now_millis(),
+            taken_at_ms,
             nonce: B64.encode(nonce.expose()),
         })
     }
@@ -311,7 +311,7 @@ impl CheckinService {
                         SETTINGS_KEY,
                         &text,
                         "oqs-readerd",
-                        now_millis(),
+                        self.inner.store.now_millis(),
                     ) {
                         warn!(error = %e, "cannot keep the consent screens in the store");
                     }
@@ -468,7 +468,7 @@ impl CheckinService {
             status: CheckInStatus::PendingOutage,
             patient: None,
             result_document: Some(doc.into()),
-            updated_at: now_millis(),
+            updated_at: self.inner.store.now_millis(),
         };
         let store = self.inner.store.clone();
         let record = check_in.clone();
@@ -518,7 +518,13 @@ impl CheckinService {
                 let store = self.inner.store.clone();
                 let id = s.check_in_id.clone();
                 tokio::task::spawn_blocking(move || {
-                    store.complete_check_in(&id, CheckInStatus::Error, None, None, now_millis())
+                    store.complete_check_in(
+                        &id,
+                        CheckInStatus::Error,
+                        None,
+                        None,
+                        store.now_millis(),
+                    )
                 })
                 .await
                 .map_err(|e| CheckinError::Task(e.to_string()))??;
@@ -548,7 +554,7 @@ impl CheckinService {
         let patient_for_store = patient.clone();
         let event_document = bytes.clone();
         tokio::task::spawn_blocking(move || -> Result<(), CheckinError> {
-            let now = now_millis();
+            let now = store.now_millis();
             // The file first: after a crash between the two, a pending check-in is sent again and its file
             // rewritten under the same name; the other order could lose the file altogether.
             write_atomic(&face_dir, &file_name, &bytes)?;
@@ -597,7 +603,7 @@ impl CheckinService {
             status,
             patient: None,
             result_document: Some(event_document.into()),
-            updated_at: now_millis(),
+            updated_at: self.inner.store.now_millis(),
         };
         self.inner.events.publish(Event::CheckIn {
             check_in: record_of(&record, &s.answers, patient.as_ref()),
@@ -638,7 +644,7 @@ impl CheckinService {
                         CheckInStatus::Error,
                         None,
                         None,
-                        now_millis(),
+                        self.inner.store.now_millis(),
                     )?;
                     continue;
                 }
@@ -658,7 +664,7 @@ impl CheckinService {
                         CheckInStatus::Error,
                         None,
                         None,
-                        now_millis(),
+                        self.inner.store.now_millis(),
                     )?;
                 }
             }

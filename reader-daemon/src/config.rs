@@ -48,9 +48,21 @@ pub struct Config {
     /// Staff logins and sessions (see [`crate::accounts::AccountSettings`]).
     #[serde(default)]
     pub accounts: crate::accounts::AccountSettings,
+    /// Where "now" comes from: the system clock unless a test pins it.
+    #[serde(default)]
+    pub clock: ClockSection,
     /// The folder the file was read from; relative paths are resolved against it.
     #[serde(skip)]
     pub base: PathBuf,
+}
+
+/// `[clock]`: for tests and training only. With `pinned` set the daemon's calendar starts at that instant
+/// (RFC 3339, or `yyyyMMddHHmmss` JST) and advances in real time; the readiness check fails such a terminal,
+/// because its consents, audit rows and result files would carry a date that is not today.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockSection {
+    pub pinned: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -293,7 +305,14 @@ impl Config {
         if self.relay.concurrency == 0 {
             return Err(invalid("relay.concurrency must be at least 1".into()));
         }
+        oqs_clock::Clock::from_setting(self.clock.pinned.as_deref())
+            .map_err(|e| invalid(format!("clock.pinned: {e}")))?;
         Ok(())
+    }
+
+    /// The clock the daemon runs on: the system clock, or `[clock] pinned` (checked when the file was read).
+    pub fn clock(&self) -> oqs_clock::Clock {
+        oqs_clock::Clock::from_setting(self.clock.pinned.as_deref()).unwrap_or_default()
     }
 
     /// `p` made absolute against the configuration's folder.

@@ -113,9 +113,14 @@ impl ReaderSigner {
     }
 
     /// Signs that the face in front of the camera matched the photo of the card with `certificate`, in
-    /// answer to `challenge`.
-    pub fn attest(&self, certificate: &[u8], challenge: &[u8], score: f32) -> Attestation {
-        let jst = chrono::Utc::now() + chrono::Duration::hours(9);
+    /// answer to `challenge`, at `matched_at` (`yyyyMMddHHmmss` JST, from the daemon's clock).
+    pub fn attest(
+        &self,
+        certificate: &[u8],
+        challenge: &[u8],
+        score: f32,
+        matched_at: String,
+    ) -> Attestation {
         let doc = AttestationDocument {
             reader_id: &self.reader_id,
             card_certificate_sha256: Sha256::digest(certificate)
@@ -123,7 +128,7 @@ impl ReaderSigner {
                 .map(|b| format!("{b:02x}"))
                 .collect(),
             challenge: B64.encode(challenge),
-            matched_at: jst.format("%Y%m%d%H%M%S").to_string(),
+            matched_at,
             score: (f64::from(score) * 1000.0).round() / 1000.0,
         };
         // Serialising a struct of strings and a finite number cannot fail.
@@ -373,7 +378,7 @@ mod tests {
         )
         .unwrap();
         let signer = ReaderSigner::load("reader-01", &path).unwrap();
-        let att = signer.attest(b"cert", b"challenge", 0.7312);
+        let att = signer.attest(b"cert", b"challenge", 0.7312, "20261118103000".into());
         let doc = B64.decode(&att.document).unwrap();
         let sig = B64.decode(&att.signature).unwrap();
         let public = ring::signature::UnparsedPublicKey::new(

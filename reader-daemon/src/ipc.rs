@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use central_client::{CentralClient, LinkState};
-use facility_store::{Store, now_millis};
+use facility_store::Store;
 use terminal_ipc::{
     CentralLink, ErrorBody, ErrorCode, Handler, IpcToken, KioskAction, OutboxCounts,
     PROTOCOL_VERSION, PeerInfo, Request, Response, StatusReport,
@@ -109,19 +109,6 @@ pub fn outbox_counts(store: &Store) -> Result<OutboxCounts, facility_store::Stor
     })
 }
 
-/// Start and end (ms) of today in local time.
-fn today_bounds() -> (i64, i64) {
-    use chrono::{Local, TimeZone};
-    let now = Local::now();
-    let start = now
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .and_then(|d| Local.from_local_datetime(&d).earliest())
-        .map(|d| d.timestamp_millis())
-        .unwrap_or_else(|| now_millis() - 86_400_000);
-    (start, start + 86_400_000)
-}
-
 impl Handler for DaemonHandler {
     fn disconnected(&self, peer: &PeerInfo) {
         self.accounts.disconnected(peer.connection_id);
@@ -189,7 +176,7 @@ impl Handler for DaemonHandler {
             | Request::DisasterLookup { .. }
             | Request::VerifyAudit { .. }) => self.staff_request(peer, other).await,
             Request::TodayCheckIns => {
-                let (from, to) = today_bounds();
+                let (from, to) = self.store.clock().today_bounds_jst();
                 let store = self.store.clone();
                 let check_ins = tokio::task::spawn_blocking(move || {
                     reception_records(&store, &store.check_ins_between(from, to)?)

@@ -15,6 +15,19 @@
 //!   [`emergency`]: 救急時 and 災害時医療情報閲覧; [`audit_hooks`]: audit rows for the staff visual check.
 //! - [`config`], [`logging`].
 
+/// A point where the fault-injection tests may crash the daemon (`--features failpoints` and the
+/// `FAILPOINTS` environment variable, see the `fail` crate): the process aborts there, as on a power cut,
+/// without unwinding or flushing anything. Without the feature it compiles to nothing.
+#[macro_export]
+macro_rules! crash_point {
+    ($name:literal) => {
+        $crate::__fail::fail_point!($name, |_| ::std::process::abort())
+    };
+}
+
+#[doc(hidden)]
+pub use fail as __fail;
+
 pub mod accounts;
 pub mod audit_hooks;
 pub mod card_driver;

@@ -43,6 +43,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // Reads FAILPOINTS when built with the `failpoints` feature (the fault-injection tests); a no-op otherwise.
+    let _crash_points = reader_daemon::__fail::FailScenario::setup();
     let args = Args::parse();
     let config = match Config::load(&args.config) {
         Ok(config) => config,
@@ -137,7 +139,8 @@ fn open_store(
     };
     Ok(facility_store::Store::open(&store_path, keys.as_ref())
         .with_context(|| format!("opening the store {}", store_path.display()))?
-        .with_lockout_policy(config.accounts.lockout_policy()))
+        .with_lockout_policy(config.accounts.lockout_policy())
+        .with_clock(config.clock()))
 }
 
 /// `--create-admin`: the first administrator, set up before the daemon runs for the first time.
@@ -301,7 +304,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         central: central.clone(),
         started: Instant::now(),
-        started_at: std::time::SystemTime::now(),
+        started_at: store.clock().now(),
         accounts,
         views,
         reception,
@@ -311,6 +314,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         let _ = ipc_stopped.await;
     }));
 
+    if store.clock().is_pinned() {
+        tracing::warn!(
+            now = %oqs_clock::format_jst(store.clock().now()),
+            "[clock] pinned: this daemon's calendar is fixed for testing; remove it on a terminal in use"
+        );
+    }
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         req = %relay.folders().req.display(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use central_client::CentralClient;
-use facility_store::{AuditEntry, CheckIn, Consent, Store, StoreError, now_millis};
+use facility_store::{AuditEntry, CheckIn, Consent, Store, StoreError};
 use oqs_protocol::{
     CheckupResult, Direction, Encoding, FileCategory, FileName, MedicalInfoRequest,
     MedicalInfoRequestBody, MedicalInfoRequestHeader, MedicalInfoResultCode, MedicalTreatmentFlag,
@@ -33,7 +33,7 @@ pub fn reception_records(
     store: &Store,
     rows: &[CheckIn],
 ) -> Result<Vec<CheckInRecord>, StoreError> {
-    let consents = store.all_valid_consents(now_millis())?;
+    let consents = store.all_valid_consents(store.now_millis())?;
     let ids: Vec<&str> = rows.iter().map(|c| c.check_in_id.as_str()).collect();
     let local_names = store.local_names(&ids)?;
     Ok(rows
@@ -144,7 +144,7 @@ impl Reception {
             store.set_local_name(
                 &id,
                 (!name.is_empty()).then_some(name.as_str()),
-                now_millis(),
+                store.now_millis(),
             )?;
             let patient_ref = check_in
                 .patient
@@ -252,7 +252,7 @@ impl Reception {
     /// A request file name no receipt computer uses: `app<millis><seq>`.
     fn request_name(&self, kind: MessageKind) -> Result<String, ErrorBody> {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) % 10_000;
-        let id = format!("app{}{seq:04}", now_millis());
+        let id = format!("app{}{seq:04}", self.store.now_millis());
         FileName::new(kind, Direction::Request, &id, "xml")
             .map(|n| n.to_string())
             .map_err(|e| internal("naming the request", e))
@@ -289,7 +289,7 @@ impl Reception {
             return Err(bad_request("枝番は2桁の数字です。The 枝番 has 2 digits."));
         }
         let birth = compact_date(numbers.birth_date.expose(), "生年月日")?;
-        let today = chrono::Local::now().format("%Y%m%d").to_string();
+        let today = self.store.clock().ymd_jst();
         // Six-digit insurer numbers are sent left-padded with two spaces (docs/file-interface.md).
         let insurer_field = format!("{insurer:>8}");
         let request = Message::SingleCheckRequest(SingleCheckRequest {
@@ -355,8 +355,7 @@ impl Reception {
                 patient: patient.map(Box::new),
                 error_code,
                 error_message,
-                checked_at: chrono::Local::now()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                checked_at: oqs_clock::format_jst(self.store.clock().now()),
             },
         })
     }
@@ -379,7 +378,7 @@ impl Reception {
     async fn consented(&self) -> Result<Vec<Consented>, ErrorBody> {
         let store = self.store.clone();
         blocking("reading the consents", move || {
-            let now = now_millis();
+            let now = store.now_millis();
             let mut by_patient: BTreeMap<String, Vec<Consent>> = BTreeMap::new();
             for c in store.all_valid_consents(now)? {
                 by_patient.entry(c.patient.to_hex()).or_default().push(c);

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use central_client::{CentralClient, CentralError, RetryPolicy};
-use facility_store::{OutboxEntry, OutboxState, Received, Store, StoreError, now_millis};
+use facility_store::{OutboxEntry, OutboxState, Received, Store, StoreError};
 use oqs_protocol::{
     CheckupResult, Encoding, FileName, MedicationResult, Message, MessageKind, ReadError,
     SingleCheckResult, ValidationIssue, read_file, render_err_file, write_message,
@@ -222,7 +222,7 @@ impl Relay {
     pub fn recover(&self) -> Result<(), RelayError> {
         let f = &self.inner.folders;
         f.ensure()?;
-        let now = now_millis();
+        let now = self.inner.store.now_millis();
         // 1. Staged deliveries first: their rows may still be `sending`.
         for staged in list_dir(&f.outgoing())? {
             if staged.is_dir() {
@@ -370,7 +370,7 @@ impl Relay {
             Err(e) => return self.reject_unnamed(name, &source, &e.to_string(), e.code()),
         };
         let processing = f.processing().join(name);
-        let now = now_millis();
+        let now = self.inner.store.now_millis();
         match self.inner.store.outbox_receive(
             name,
             parsed.kind().code(),
@@ -410,7 +410,9 @@ impl Relay {
 
     fn delay_until_next_due(&self) -> Duration {
         match self.inner.store.outbox_next_due() {
-            Ok(Some(due)) => Duration::from_millis(u64::try_from(due - now_millis()).unwrap_or(0)),
+            Ok(Some(due)) => Duration::from_millis(
+                u64::try_from(due - self.inner.store.now_millis()).unwrap_or(0),
+            ),
             Ok(None) => Duration::from_secs(3600),
             Err(e) => {
                 warn!(error = %e, "cannot read the outbox; retrying in a second");
@@ -425,7 +427,11 @@ impl Relay {
         if free == 0 {
             return;
         }
-        let claimed = match self.inner.store.outbox_claim_due(now_millis(), free) {
+        let claimed = match self
+            .inner
+            .store
+            .outbox_claim_due(self.inner.store.now_millis(), free)
+        {
             Ok(claimed) => claimed,
             Err(e) => {
                 warn!(error = %e, "cannot claim requests from the outbox");
@@ -468,7 +474,7 @@ impl Relay {
                     &name,
                     "request file missing",
                     None,
-                    now_millis(),
+                    self.inner.store.now_millis(),
                 );
                 return;
             }
@@ -536,12 +542,13 @@ impl Relay {
 
     fn retry_later(&self, name: &str, attempts: u32, reason: &str) {
         let delay = self.inner.settings.retry.delay(attempts.saturating_sub(1));
-        let next = now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+        let next = self.inner.store.now_millis()
+            + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
         debug!(?delay, reason, "request waits");
-        if let Err(e) = self
-            .inner
-            .store
-            .outbox_retry_later(name, reason, next, now_millis())
+        if let Err(e) =
+            self.inner
+                .store
+                .outbox_retry_later(name, reason, next, self.inner.store.now_millis())
         {
             warn!(error = %e, "cannot reschedule the request");
         }
@@ -733,7 +740,7 @@ impl Relay {
             .ok()
             .and_then(|s| Outcome::decode(&s))
             .unwrap_or(Outcome::Failed("staged delivery without outcome".into()));
-        let now = now_millis();
+        let now = self.inner.store.now_millis();
         let store = &self.inner.store;
         if let Some(entry) = store.outbox_get(request)? {
             match (&outcome, entry.state) {

@@ -865,13 +865,14 @@ impl Station {
             return;
         };
         let facility = self.service.facility_code().to_owned();
-        let offline = match OfflineProof::new() {
+        let offline = match OfflineProof::new(self.service.store().now_millis()) {
             Ok(p) => p,
             Err(e) => {
                 warn!(error = %e, "no offline proof");
                 return self.face_failed(reader, "camera_error");
             }
         };
+        let matched_at = self.service.store().clock().ymdhms_jst();
         let slot = self.slot(reader);
         let Some(s) = slot.session.as_mut() else {
             return;
@@ -880,11 +881,15 @@ impl Station {
             return;
         };
         let signer = &runtime.signer;
-        s.attestation = server
-            .as_ref()
-            .map(|(_, bytes)| signer.attest(&card.auth_certificate, bytes, score));
-        s.offline_attestation =
-            Some(signer.attest(&card.auth_certificate, &offline.challenge(&facility), score));
+        s.attestation = server.as_ref().map(|(_, bytes)| {
+            signer.attest(&card.auth_certificate, bytes, score, matched_at.clone())
+        });
+        s.offline_attestation = Some(signer.attest(
+            &card.auth_certificate,
+            &offline.challenge(&facility),
+            score,
+            matched_at,
+        ));
         // The face path has no card signature: the challenge id travels with an empty signature.
         s.server = server;
         s.signatures.clear();
@@ -915,6 +920,7 @@ impl Station {
             return;
         }
         let facility = self.service.facility_code().to_owned();
+        let now_ms = self.service.store().now_millis();
         let slot = self.slot(reader);
         let Some(s) = slot.session.as_mut() else {
             return;
@@ -922,7 +928,7 @@ impl Station {
         let Some(pin) = s.pin.take() else {
             return;
         };
-        let offline = match OfflineProof::new() {
+        let offline = match OfflineProof::new(now_ms) {
             Ok(p) => p,
             Err(e) => {
                 warn!(error = %e, "no offline proof");
@@ -941,7 +947,7 @@ impl Station {
     }
 
     fn submit(&mut self, reader: &str, method: Method, answers: Vec<crate::kiosk::ConsentAnswer>) {
-        let at_ms = facility_store::now_millis();
+        let at_ms = self.service.store().now_millis();
         let check_in_id = self.service.new_check_in_id(at_ms);
         let slot = self.slot(reader);
         let Some(s) = slot.session.as_mut() else {
@@ -955,7 +961,7 @@ impl Station {
         };
         let offline = match s.offline.clone() {
             Some(o) => o,
-            None => match OfflineProof::new() {
+            None => match OfflineProof::new(at_ms) {
                 Ok(o) => o,
                 Err(e) => {
                     warn!(error = %e, "no offline proof");
@@ -1165,7 +1171,7 @@ impl Station {
             if let Err(e) = self
                 .service
                 .store()
-                .append_audit(&entry, facility_store::now_millis())
+                .append_audit(&entry, self.service.store().now_millis())
             {
                 warn!(error = %e, "the visual check could not be written to the audit log");
                 return Err(ErrorBody::new(

@@ -18,8 +18,9 @@
 //!
 //! [`backup_database`] copies the live database with SQLite's online backup API.
 //!
-//! All times are milliseconds since the Unix epoch ([`now_millis`]), passed in by the caller so that expiry
-//! and lockout are testable.
+//! All times are milliseconds since the Unix epoch, passed in by the caller so that expiry and lockout are
+//! testable. The store carries the [`Clock`] its owner runs on ([`Store::clock`], the system clock unless
+//! [`Store::with_clock`] pinned one), so every part of the daemon that holds the store reads the same "now".
 
 mod accounts;
 mod audit;
@@ -51,13 +52,7 @@ pub use records::{
 
 use crypto::DataKeys;
 
-/// Milliseconds since the Unix epoch, now.
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub use oqs_clock::Clock;
 
 /// An open facility store. `Send + Sync`: share it behind an `Arc`; calls are serialised on one connection
 /// (they are short; call them from `spawn_blocking` in async code).
@@ -66,6 +61,7 @@ pub struct Store {
     keys: DataKeys,
     path: PathBuf,
     lockout: LockoutPolicy,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for Store {
@@ -107,6 +103,7 @@ impl Store {
             keys,
             path,
             lockout: LockoutPolicy::default(),
+            clock: Clock::system(),
         })
     }
 
@@ -114,6 +111,22 @@ impl Store {
     pub fn with_lockout_policy(mut self, policy: LockoutPolicy) -> Self {
         self.lockout = policy;
         self
+    }
+
+    /// Runs the store's owner on `clock` (tests pin it; a terminal uses the system clock).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock every holder of this store reads "now" from.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Milliseconds since the Unix epoch by [`Store::clock`].
+    pub fn now_millis(&self) -> i64 {
+        self.clock.now_millis()
     }
 
     pub fn path(&self) -> &Path {

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tracing::info;
 
-use crate::dates::{now_jst, ymd, ymdhms};
+use crate::dates::{ymd, ymdhms};
 use crate::error::CentralError;
 use crate::messages::{consent_view, encoding_of, error_message};
 use crate::results::{self, RecordOptions, consent_kind, validity_code};
@@ -215,7 +215,7 @@ pub(crate) async fn challenge(
             },
         );
     }
-    let expires = now_jst() + CHALLENGE_LIFETIME;
+    let expires = state.clock.now_jst() + CHALLENGE_LIFETIME;
     Json(ChallengeResponse {
         challenge_id: id,
         challenge: B64.encode(bytes),
@@ -272,7 +272,7 @@ pub(crate) async fn checkin(
         Err(e) => return internal(e),
     };
     let enc = encoding_of(&facility);
-    let now = now_jst();
+    let now = state.clock.now_jst();
     let time = ymdhms(now);
     let arbitrary = req
         .arbitrary_file_identifier
@@ -307,7 +307,7 @@ fn run(
     arbitrary: &str,
 ) -> Result<Result<SingleCheckResult, Refusal>, CentralError> {
     let challenge = match &req.offline {
-        Some(proof) => match offline_proof_challenge(&facility.code, proof, SystemTime::now()) {
+        Some(proof) => match offline_proof_challenge(&facility.code, proof, state.clock.now()) {
             Some(c) => c,
             None => {
                 return Ok(Err((
@@ -343,7 +343,7 @@ fn run(
             "利用者証明用電子証明書を読み取れません (base64)".into(),
         )));
     };
-    let system_now = SystemTime::now();
+    let system_now = state.clock.now();
     let (info, in_grace) = match mock_jpki::verify_auth_cert(&state.jpki_ca_der, &cert, system_now)
     {
         Ok(i) => (i, false),
@@ -454,7 +454,7 @@ fn run(
                 "電子証明書の有効期限が切れています（3か月以内）。資格確認のみ行いました。市区町村の窓口で更新してください。",
             ),
         )
-    } else if info.expires_within(SystemTime::now(), GRACE) {
+    } else if info.expires_within(state.clock.now(), GRACE) {
         (
             Some(codes::EXPIRING),
             Some("電子証明書の有効期限が3か月以内に切れます。市区町村の窓口で更新してください。"),

@@ -1,12 +1,9 @@
 //! Date and time helpers in the formats of the file interface (yyyyMMdd, yyyyMMddHHmmss), in JST.
 
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 /// Japan Standard Time; the interface's times are local times without a zone.
-pub const JST: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
-    Ok(o) => o,
-    Err(_) => UtcOffset::UTC,
-};
+pub use oqs_clock::JST;
 
 /// The first month for which medical information exists (薬剤情報 is provided from 2021-09).
 pub fn history_start() -> Date {
@@ -19,10 +16,6 @@ pub fn date(y: i32, m: u8, d: u8) -> Date {
     Date::from_calendar_date(y, month, d)
         .or_else(|_| Date::from_calendar_date(y, month, 1))
         .unwrap_or(Date::MIN)
-}
-
-pub fn now_jst() -> OffsetDateTime {
-    OffsetDateTime::now_utc().to_offset(JST)
 }
 
 pub fn ymd(d: Date) -> String {

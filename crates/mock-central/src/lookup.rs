@@ -4,8 +4,6 @@
 // Handlers return a ready `Response` as their error, as axum handlers do; boxing it buys nothing here.
 #![allow(clippy::result_large_err)]
 
-use std::time::SystemTime;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -17,7 +15,7 @@ use time::OffsetDateTime;
 use tracing::info;
 
 use crate::checkin::GRACE;
-use crate::dates::{add_months, now_jst, parse_ymd, ymd, ymdhms};
+use crate::dates::{add_months, parse_ymd, ymd, ymdhms};
 use crate::error::CentralError;
 use crate::history::history;
 use crate::server::{Caller, Shared, api_error, internal};
@@ -328,7 +326,7 @@ fn by_card(state: &Shared, cert_b64: &str) -> Result<Found, CentralError> {
     let Ok(cert) = base64::engine::general_purpose::STANDARD.decode(cert_b64.trim()) else {
         return refuse("電子証明書を読み取れません (base64)");
     };
-    let now = SystemTime::now();
+    let now = state.clock.now();
     let info = match mock_jpki::verify_auth_cert(&state.jpki_ca_der, &cert, now)
         .or_else(|_| mock_jpki::verify_auth_cert(&state.jpki_ca_der, &cert, now - GRACE))
     {
@@ -563,7 +561,7 @@ pub(crate) async fn emergency(
             &state,
             &facility,
             p,
-            now_jst(),
+            state.clock.now_jst(),
             "emergency",
             method,
             &req.viewer,
@@ -594,7 +592,7 @@ pub(crate) async fn disaster(
         Ok(f) => f,
         Err(r) => return r,
     };
-    let now = now_jst();
+    let now = state.clock.now_jst();
     match state
         .store
         .active_disaster_window(facility.pref, &ymdhms(now))
@@ -635,7 +633,7 @@ pub(crate) async fn disaster(
             };
             state
                 .store
-                .people_by_keys(&keys)
+                .people_by_keys(&keys, state.clock.today_jst())
                 .map(|ids| match ids.as_slice() {
                     [id] => Found::One(*id),
                     [] => Found::Refused(api_error(
@@ -695,7 +693,7 @@ pub(crate) async fn windows(
         Ok(f) => f,
         Err(r) => return r,
     };
-    let now = ymdhms(now_jst());
+    let now = ymdhms(state.clock.now_jst());
     match state.store.disaster_windows() {
         Ok(all) => {
             let mine: Vec<_> = all
@@ -761,7 +759,7 @@ pub(crate) async fn access_history(
         branch: q.branch,
         birth,
     };
-    let ids = match state.store.people_by_keys(&keys) {
+    let ids = match state.store.people_by_keys(&keys, state.clock.today_jst()) {
         Ok(ids) => ids,
         Err(e) => return internal(e),
     };

@@ -15,7 +15,7 @@ use oqs_protocol::{
 use time::OffsetDateTime;
 use tracing::info;
 
-use crate::dates::{add_months, history_start, now_jst, parse_ym, parse_ymd, parse_ymdhms, ymdhms};
+use crate::dates::{add_months, history_start, parse_ym, parse_ymd, parse_ymdhms, ymdhms};
 use crate::error::CentralError;
 use crate::results::{
     self, ConsentView, MedicalHeader, RecordOptions, consent_kind, validity_code,
@@ -210,7 +210,7 @@ pub(crate) async fn handle(
         Err(e) => return internal(e),
     };
     let enc = encoding_of(&facility);
-    let now = now_jst();
+    let now = state.clock.now_jst();
     let time = ymdhms(now);
     let span = tracing::info_span!("message", kind = file.kind().code(), facility = %facility.code);
     let _g = span.enter();
@@ -635,8 +635,11 @@ fn medical(
     {
         return Ok(Err((codes::SETTING_OFF, "環境設定情報でこの情報の利用が「利用しない」になっています。管理アカウントで設定を変更してください。".to_string()).into()));
     }
-    // Period: yyyyMM, clamped to 2021-09 … this month; a period wholly before 2021-09 is refused.
+    // Period: yyyyMM, clamped to 2021-09 … this month; a period wholly before 2021-09 is refused. Without a
+    // StartDate, 薬剤・診療 cover the last 6 months and 特定健診 the last 5 years (the years a checkup result
+    // is kept for viewing: one checkup a year, so a shorter window would often hold none).
     let this_month = crate::dates::date(now.year(), u8::from(now.month()), 1);
+    let default_months = if medication { 6 } else { 60 };
     let start = match b.start_date.as_deref() {
         Some(s) => match parse_ym(s) {
             Some(d) => d,
@@ -648,7 +651,7 @@ fn medical(
                     .into()));
             }
         },
-        None => add_months(this_month, -5),
+        None => add_months(this_month, 1 - default_months),
     };
     let end = match b.end_date.as_deref() {
         Some(s) => match parse_ym(s) {

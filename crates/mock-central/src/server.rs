@@ -71,6 +71,8 @@ pub struct ServeOptions {
     /// How long a bulk upload stays 処理中 before its result can be downloaded.
     pub bulk_delay: Duration,
     pub pool_size: u32,
+    /// Where "now" comes from (`--now` pins it; tests always do).
+    pub clock: oqs_clock::Clock,
 }
 
 impl ServeOptions {
@@ -81,6 +83,7 @@ impl ServeOptions {
             faults: FaultSettings::default(),
             bulk_delay: Duration::from_secs(2),
             pool_size: 16,
+            clock: oqs_clock::Clock::system(),
         }
     }
 }
@@ -100,6 +103,7 @@ pub(crate) struct AppState {
     operator_token: String,
     pub bulk_delay: Duration,
     pub reception_seq: AtomicU64,
+    pub clock: oqs_clock::Clock,
 }
 
 pub(crate) type Shared = Arc<AppState>;
@@ -434,6 +438,7 @@ impl Server {
             operator_token,
             bulk_delay: opts.bulk_delay,
             reception_seq: AtomicU64::new(0),
+            clock: opts.clock.clone(),
         });
         state.set_faults(opts.faults.clone());
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls_config(&opts.dir)?));

@@ -688,8 +688,8 @@ impl Store {
     }
 
     /// Person ids whose loaded qualification matches insurance keys (disaster lookup by numbers).
-    pub fn people_by_keys(&self, keys: &SearchKeys) -> Result<Vec<i64>, CentralError> {
-        let e = self.eligibility(keys, crate::dates::now_jst().date(), "")?;
+    pub fn people_by_keys(&self, keys: &SearchKeys, on: Date) -> Result<Vec<i64>, CentralError> {
+        let e = self.eligibility(keys, on, "")?;
         let mut ids: Vec<i64> = e.records.iter().map(|r| r.person_id).collect();
         ids.dedup();
         Ok(ids)

@@ -22,7 +22,7 @@ async fn pin_checkin_records_consents_that_unlock_medical_information() {
     let a = post_message(
         &env,
         "YZKsiquc01req_m0.xml",
-        medical_request(&f, fixtures::EMERGENCY, true, "202401", "202612", "4"),
+        medical_request(&f, fixtures::EMERGENCY, true, "202401", &this_month(), "4"),
     )
     .await;
     let Message::MedicationResult(r) = inspect("YZKsiquc01res_m0.xml", &a.bytes) else {
@@ -78,7 +78,7 @@ async fn pin_checkin_records_consents_that_unlock_medical_information() {
     let a = post_message(
         &env,
         "YZKsiquc01req_m1.xml",
-        medical_request(&f, fixtures::EMERGENCY, true, "202109", "202612", "4"),
+        medical_request(&f, fixtures::EMERGENCY, true, "202109", &this_month(), "4"),
     )
     .await;
     let Message::MedicationResult(r) = inspect("YZKsiquc01res_m1.xml", &a.bytes) else {
@@ -117,7 +117,7 @@ async fn pin_checkin_records_consents_that_unlock_medical_information() {
     let a = post_message(
         &env,
         "YZKsiquc01req_m4.xml",
-        medical_request(&f, fixtures::EMERGENCY, true, "202001", "202612", "2"),
+        medical_request(&f, fixtures::EMERGENCY, true, "202001", &this_month(), "2"),
     )
     .await;
     let Message::MedicationResult(r) = inspect("YZKsiquc01res_m4.xml", &a.bytes) else {
@@ -142,7 +142,7 @@ async fn pin_checkin_records_consents_that_unlock_medical_information() {
         fixtures::EMERGENCY,
         true,
         "202401",
-        "202612",
+        &this_month(),
         "2",
     );
     let bytes = tokyo
@@ -170,13 +170,13 @@ async fn pin_checkin_records_consents_that_unlock_medical_information() {
         .set_consent_expiry(
             g.person.id,
             &f,
-            mock_central::dates::now_jst() - time::Duration::minutes(1),
+            oqs_clock::to_jst(oqs_clock::test_now()) - time::Duration::minutes(1),
         )
         .unwrap();
     let a = post_message(
         &env,
         "YZKsiquc01req_m6.xml",
-        medical_request(&f, fixtures::EMERGENCY, true, "202401", "202612", "2"),
+        medical_request(&f, fixtures::EMERGENCY, true, "202401", &this_month(), "2"),
     )
     .await;
     let Message::MedicationResult(r) = inspect("YZKsiquc01res_m6.xml", &a.bytes) else {
@@ -305,7 +305,7 @@ async fn face_checkin_needs_a_registered_reader_attestation() {
 #[tokio::test]
 async fn certificate_states_decide_the_checkin() {
     let env = start().await;
-    let now = SystemTime::now();
+    let now = oqs_clock::test_now();
     // Revoked (card reported lost).
     let (cert, key) = valid_card(env.path(), fixtures::CARD_REVOKED);
     assert_eq!(
@@ -419,7 +419,7 @@ async fn cards_issued_by_the_virtual_card_tool_are_linked_by_serial() {
     let ca = mock_jpki::MockJpkiCa::load_or_generate(cards.path(), 42).unwrap();
     let serial = [0x4A, 0x01, 0x02, 0x03, 0, 0, 0, 1];
     let key = mock_jpki::rsa_2048_from_seed("card-1", 42).unwrap();
-    let now = SystemTime::now();
+    let now = oqs_clock::test_now();
     let cert = ca
         .issue_auth_cert(&serial, &key.to_public_key(), now - DAY, now + DAY * 1000)
         .unwrap();
@@ -443,12 +443,10 @@ address = "石川県金沢市広坂２－１－１"
         cards_dir: Some(cards.path().to_path_buf()),
     };
     mock_central::init::init(dir.path(), 50, SEED, &opts).unwrap();
-    let server = mock_central::server::Server::start(mock_central::server::ServeOptions::new(
-        dir.path(),
-        "127.0.0.1:0".parse().unwrap(),
-    ))
-    .await
-    .unwrap();
+    let mut opts =
+        mock_central::server::ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+    opts.clock = oqs_clock::test_clock();
+    let server = mock_central::server::Server::start(opts).await.unwrap();
     let client = mock_central::client::terminal_client(dir.path()).unwrap();
     let base = format!("https://localhost:{}", server.addr.port());
     let c: serde_json::Value = client
@@ -520,7 +518,7 @@ async fn offline_checkin_is_accepted_within_24_hours_only() {
     let f = env.facility.clone();
     let (cert, key) = valid_card(env.path(), fixtures::EMERGENCY);
     let now_ms = i64::try_from(
-        SystemTime::now()
+        oqs_clock::test_now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap()
             .as_millis(),

@@ -186,7 +186,7 @@ async fn disaster_lookup_only_inside_an_open_window() {
     assert_eq!(s, 403);
 
     // Open now for 石川県 (17): the facility in 石川 may look up; the Tokyo facility may not.
-    let now = mock_central::dates::now_jst();
+    let now = oqs_clock::to_jst(oqs_clock::test_now());
     let from = mock_central::dates::ymdhms(now - time::Duration::hours(1));
     let to = mock_central::dates::ymdhms(now + time::Duration::days(7));
     cli(

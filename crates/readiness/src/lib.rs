@@ -210,6 +210,7 @@ const UNSET_FACILITY_CODE: &str = "0000000000";
 pub async fn check(config: &Config, options: &Options) -> Report {
     let mut items = Vec::new();
     items.push(facility_code(config));
+    items.push(pinned_clock(config));
     let cert = certificate::check(config, options);
     let identity_ok = cert.usable;
     items.extend(cert.items);
@@ -248,6 +249,20 @@ fn facility_code(config: &Config) -> Item {
         )
     } else {
         item.pass(code.to_string())
+    }
+}
+
+/// `[clock] pinned` is for tests and training: a terminal that uses it stamps consents, audit rows and result
+/// files with a date that is not today. A warning, so that a test set-up still reads as ready.
+fn pinned_clock(config: &Config) -> Item {
+    let item = Item::named("clock-pinned", "端末の時刻設定", "Terminal clock setting");
+    match config.clock.pinned.as_deref().map(str::trim) {
+        Some(p) if !p.is_empty() => item.warn(
+            format!("[clock] pinned = {p}: the daemon's calendar is fixed for testing"),
+            "設定ファイルの [clock] pinned はテスト用です。運用する端末では削除してください。",
+            "[clock] pinned is for tests only; remove it from the configuration of a terminal in use.",
+        ),
+        _ => item.pass("system clock"),
     }
 }
 

@@ -39,6 +39,8 @@ impl Cards {
             "mixed",
             "--seed",
             "7",
+            "--issued-at",
+            &crate::clock().now_secs().to_string(),
         ]);
         if let Some(photo) = photo {
             cmd.arg("--photo").arg(photo);

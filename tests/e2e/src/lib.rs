@@ -25,6 +25,19 @@ pub use os_keyring::testing::in_keyutils_session;
 
 /// `target/<profile>/<name>`, found from a test (`target/<profile>/deps/<test>`) or from a binary of this
 /// package (`target/<profile>/<bin>`).
+/// The tests' clock: pinned at `OQS_TEST_NOW` (or the default) when the test process first asks, advancing in
+/// real time. Every process a test starts (mock central `--now`, daemon `[clock] pinned`, card issuance) is
+/// handed this clock's reading at its start, so they all read the same calendar.
+pub fn clock() -> &'static oqs_clock::Clock {
+    static CLOCK: std::sync::OnceLock<oqs_clock::Clock> = std::sync::OnceLock::new();
+    CLOCK.get_or_init(oqs_clock::test_clock)
+}
+
+/// [`clock`]'s reading now, as the setting another process is pinned with.
+pub fn now_setting() -> String {
+    oqs_clock::rfc3339(clock().now())
+}
+
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let here = exe.parent().expect("folder of the executable");
@@ -185,7 +198,8 @@ impl MockCentral {
         let mut cmd = Command::new(bin("oqs-mock-central"));
         cmd.args(["serve", "--dir"])
             .arg(&self.dir)
-            .args(["--listen", &format!("127.0.0.1:{}", self.port)]);
+            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            .args(["--now", &now_setting()]);
         let log = self.dir.join(format!(
             "serve-{}.log",
             SERVES.fetch_add(1, Ordering::SeqCst)
@@ -246,6 +260,7 @@ impl Daemon {
              [central]\nurl = \"{url}\"\nca_cert = \"{d}/ca.crt\"\nterminal_cert = \"{d}/terminal.crt\"\n\
              terminal_key = \"{d}/terminal.key\"\nprobe_interval_ms = 100\nrequest_timeout_ms = 5000\n\
              connect_timeout_ms = 1000\n\
+             [clock]\npinned = \"\"\n\
              [relay]\nrescan_interval_ms = 500\nsettle_ms = 200\n{extra}\n",
             code = central.facility_code,
             url = central.url(),
@@ -264,6 +279,7 @@ impl Daemon {
 
     /// Starts the daemon (again) and waits until it says it started.
     pub fn restart(&mut self) {
+        self.repin_clock();
         self.starts += 1;
         let log = self.root.join(format!("readerd-{}.log", self.starts));
         let mut cmd = Command::new(bin("oqs-readerd"));
@@ -289,6 +305,24 @@ impl Daemon {
         if let Some(mut p) = self.process.take() {
             p.kill();
         }
+    }
+
+    /// Sets `[clock] pinned` to the tests' clock as it reads now, so that a restarted daemon goes on from
+    /// where the test's calendar is (see [`clock`]).
+    fn repin_clock(&self) {
+        let text = std::fs::read_to_string(&self.config).expect("read config");
+        let pinned = format!("pinned = \"{}\"", now_setting());
+        let text: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("pinned = ") {
+                    pinned.clone()
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        std::fs::write(&self.config, text.join("\n") + "\n").expect("write config");
     }
 
     /// The running daemon's process id.
@@ -343,9 +377,10 @@ impl Drop for Daemon {
 /// A single-check request for `facility` with a free id, in UTF-8.
 pub fn single_check_request(facility: &str, id: &str) -> (String, Vec<u8>) {
     let name = format!("OQSsiquc01req_{id}.xml");
+    let today = clock().ymd_jst();
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n<XmlMsg><MessageHeader>\
-         <QualificationConfirmationDate>20261121</QualificationConfirmationDate>\
+         <QualificationConfirmationDate>{today}</QualificationConfirmationDate>\
          <MedicalInstitutionCode>{facility}</MedicalInstitutionCode>\
          <ArbitraryFileIdentifier>{id}</ArbitraryFileIdentifier></MessageHeader><MessageBody>\
          <QualificationConfirmSearchInfo><InsurerNumber>06139992</InsurerNumber>\

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use terminal_ipc::{ErrorCode, IpcClient, IpcError, IpcToken, Request, Response, Role, Secret};
 
@@ -58,10 +57,7 @@ pub async fn login(client: &IpcClient, account: &str, pw: &str, totp: Option<Str
 }
 
 pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    crate::clock().now_secs()
 }
 
 pub fn totp(secret_base32: &str) -> totp_rs::TOTP {

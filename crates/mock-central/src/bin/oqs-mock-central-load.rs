@@ -67,7 +67,7 @@ fn single_body(facility: &str, seed: u64, id: i64) -> String {
          <MessageBody><QualificationConfirmSearchInfo><InsurerNumber>{:>8}</InsurerNumber>{symbol}<InsuredIdentificationNumber>{}</InsuredIdentificationNumber>\
          <InsuredBranchNumber>{}</InsuredBranchNumber><Birthdate>{}</Birthdate><LimitApplicationCertificateRelatedConsFlg>1</LimitApplicationCertificateRelatedConsFlg>\
          </QualificationConfirmSearchInfo></MessageBody></XmlMsg>",
-        ymd(mock_central::dates::now_jst().date()),
+        oqs_clock::Clock::system().ymd_jst(),
         q.insurer_number,
         q.number,
         q.branch,

@@ -62,6 +62,10 @@ enum Command {
         /// Worker threads of the async runtime (default: one per core).
         #[arg(long)]
         workers: Option<usize>,
+        /// Pin the service's calendar: start at this instant (RFC 3339, yyyyMMddHHmmss or yyyyMMdd, JST)
+        /// and advance in real time. Tests pin it so that no result depends on the day they run.
+        #[arg(long)]
+        now: Option<String>,
     },
     /// Disaster windows (災害時医療情報閲覧).
     Disaster {
@@ -138,7 +142,9 @@ fn main() -> anyhow::Result<()> {
             down_for_secs,
             bulk_delay_secs,
             workers,
+            now,
         } => {
+            let clock = oqs_clock::Clock::from_setting(now.as_deref()).context("--now")?;
             if !(0.0..=1.0).contains(&error_rate) {
                 bail!("--error-rate must be between 0.0 and 1.0");
             }
@@ -157,6 +163,7 @@ fn main() -> anyhow::Result<()> {
                     down_for_secs,
                 };
                 opts.bulk_delay = Duration::from_secs(bulk_delay_secs);
+                opts.clock = clock;
                 let server = Server::start(opts)
                     .await
                     .with_context(|| format!("serving {}", dir.display()))?;

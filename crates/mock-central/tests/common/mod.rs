@@ -41,6 +41,7 @@ pub async fn start_with(tune: impl FnOnce(&mut ServeOptions)) -> Env {
     let info = mock_central::init::init(dir.path(), 300, SEED, &Default::default()).unwrap();
     let mut opts = ServeOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
     opts.pool_size = 4;
+    opts.clock = oqs_clock::test_clock();
     tune(&mut opts);
     let server = Server::start(opts).await.unwrap();
     let base = format!("https://localhost:{}", server.addr.port());
@@ -60,8 +61,14 @@ pub fn person(id: i64) -> Generated {
     generate_person(SEED, id)
 }
 
+/// Today by the tests' pinned clock (`OQS_TEST_NOW`), as `yyyyMMdd`.
 pub fn today() -> String {
-    mock_central::dates::ymd(mock_central::dates::now_jst().date())
+    oqs_clock::Clock::manual(oqs_clock::test_now()).ymd_jst()
+}
+
+/// This month by the tests' pinned clock, as `yyyyMM` (the end of a period that reaches today).
+pub fn this_month() -> String {
+    today()[..6].to_string()
 }
 
 /// An `OQSsiquc01req` body.
@@ -214,7 +221,7 @@ pub fn issue_card(
 }
 
 pub fn valid_card(dir: &Path, id: i64) -> (Vec<u8>, rsa::RsaPrivateKey) {
-    let now = SystemTime::now();
+    let now = oqs_clock::test_now();
     issue_card(
         dir,
         id,
