@@ -11,9 +11,16 @@
 //! 16 random bytes. The card always signs it next to the server challenge, so a check-in whose submission
 //! fails after the PIN can still be completed later. Such a check-in is stored as 未確認 (通信障害) with its
 //! proof (encrypted, as the check-in's document) and sent by [`CheckinService::run_pending`] when the link
-//! returns; the central service accepts an offline proof for 24 h (docs/mock-central.md). The face file's
-//! name is fixed when the check-in is taken, so a completion repeated after a crash rewrites the same name
-//! instead of adding a second file.
+//! returns; the central service accepts an offline proof for 24 h (docs/mock-central.md).
+//!
+//! **Exactly once across crashes.** The check-in is written ahead as 未確認 with its proof *before* it is
+//! sent, so a crash at any later step leaves a row that [`CheckinService::run_pending`] sends again (the
+//! central service answers a check-in sent again, same `ArbitraryFileIdentifier`, with its first answer). The
+//! answer is delivered in three steps: the result is staged as `face/.<name>.staging` (same folder, so the
+//! rename is atomic; no client reads a dot-file), then the row and its consents are answered in one
+//! transaction, then the staged file is renamed to its final name. [`CheckinService::recover`] at start
+//! renames a staged file whose row is answered and deletes one whose row is not: a result appears in
+//! `face/` only by rename, whole, and once.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -246,6 +253,35 @@ struct Inner {
     settings: Mutex<Option<(Instant, Vec<ConsentKind>)>>,
     pending: Notify,
     events: EventPublisher,
+    /// Check-ins being sent by [`CheckinService::submit`] right now: their rows are 未確認 (written ahead),
+    /// and the pending loop must not send them a second time.
+    in_flight: Mutex<std::collections::HashSet<String>>,
+}
+
+/// Takes a check-in id out of the in-flight set when the submission ends, however it ends.
+struct InFlight<'a> {
+    set: &'a Mutex<std::collections::HashSet<String>>,
+    id: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+    }
+}
+
+/// The staged name of a `face/` result: a dot-file next to it, renamed into place once the store has the
+/// answer.
+fn staged_name(file_name: &str) -> String {
+    format!(".{file_name}.staging")
+}
+
+/// The `face/` result file of a check-in.
+fn face_file_name(check_in_id: &str) -> String {
+    format!("OQSsiquc01res_{check_in_id}.xml")
 }
 
 impl CheckinService {
@@ -268,6 +304,7 @@ impl CheckinService {
                 settings: Mutex::new(None),
                 pending: Notify::new(),
                 events,
+                in_flight: Mutex::new(std::collections::HashSet::new()),
             }),
         }
     }
@@ -389,6 +426,19 @@ impl CheckinService {
 
     /// Sends a check-in taken at the kiosk now: answered, refused, or stored as pending.
     pub async fn submit(&self, submission: Submission) -> Result<SubmitOutcome, CheckinError> {
+        crate::crash_point!("checkin::signed");
+        self.inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(submission.check_in_id.clone());
+        let _in_flight = InFlight {
+            set: &self.inner.in_flight,
+            id: submission.check_in_id.clone(),
+        };
+        // Written ahead: from here on a crash leaves a row that is sent again, never a lost check-in.
+        let record = self.write_ahead(&submission).await?;
+        crate::crash_point!("checkin::written");
         let online = match (&submission.server, submission.method) {
             (Some(server), _) => Some(
                 self.post(&submission, Some(server.challenge_id.as_str()))
@@ -402,20 +452,97 @@ impl CheckinService {
             (None, _) => None,
         };
         match online {
-            Some(Ok(answer)) => self.record_answer(&submission, answer, false).await,
+            Some(Ok(answer)) => {
+                crate::crash_point!("checkin::sent");
+                let outcome = self.record_answer(&submission, answer).await?;
+                if matches!(outcome, SubmitOutcome::Refused { .. }) {
+                    self.withdraw(&submission.check_in_id).await?;
+                }
+                Ok(outcome)
+            }
             Some(Err(e)) if !e.is_transient() => {
                 warn!(error = %e, "the central service refused the check-in request");
+                self.withdraw(&submission.check_in_id).await?;
                 Ok(SubmitOutcome::Refused {
                     refusal: Refusal::Other,
                     code: "OQS-E9001".into(),
                 })
             }
             _ => {
-                self.store_pending(&submission).await?;
+                info!(check_in = %submission.check_in_id, "check-in stored as 未確認 (通信障害)");
+                self.inner.events.publish(Event::CheckIn {
+                    check_in: record_of(&record, &submission.answers, None),
+                });
                 self.inner.pending.notify_one();
                 Ok(SubmitOutcome::Deferred)
             }
         }
+    }
+
+    /// A refused check-in taken now is withdrawn: the kiosk told the patient, and it never happened.
+    async fn withdraw(&self, check_in_id: &str) -> Result<(), CheckinError> {
+        let store = self.inner.store.clone();
+        let id = check_in_id.to_owned();
+        tokio::task::spawn_blocking(move || store.withdraw_check_in(&id))
+            .await
+            .map_err(|e| CheckinError::Task(e.to_string()))??;
+        Ok(())
+    }
+
+    async fn complete_as_error(&self, check_in_id: &str) -> Result<(), CheckinError> {
+        let store = self.inner.store.clone();
+        let id = check_in_id.to_owned();
+        tokio::task::spawn_blocking(move || {
+            store.complete_check_in(&id, CheckInStatus::Error, None, None, store.now_millis())
+        })
+        .await
+        .map_err(|e| CheckinError::Task(e.to_string()))??;
+        Ok(())
+    }
+
+    /// Finishes what a crash interrupted: a staged `face/` result whose check-in is answered in the store is
+    /// renamed into place (its rename had not happened); one whose check-in is still 未確認 is deleted (the
+    /// check-in is sent again and staged anew). Call before the kiosk and the pending loop start.
+    pub fn recover(&self) -> Result<(), CheckinError> {
+        let dir = &self.inner.face_dir;
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(crate::relay::RelayError::io("read", dir, e).into()),
+        };
+        let mut changed = false;
+        for entry in entries.flatten() {
+            let staged = entry.file_name().to_string_lossy().into_owned();
+            let Some(final_name) = staged
+                .strip_prefix('.')
+                .and_then(|n| n.strip_suffix(".staging"))
+                .filter(|n| n.starts_with("OQSsiquc01res_") && n.ends_with(".xml"))
+            else {
+                continue;
+            };
+            let id = &final_name["OQSsiquc01res_".len()..final_name.len() - ".xml".len()];
+            let answered = self
+                .inner
+                .store
+                .check_in(id)?
+                .is_some_and(|c| c.status != CheckInStatus::PendingOutage);
+            let path = entry.path();
+            if answered {
+                let target = dir.join(final_name);
+                std::fs::rename(&path, &target)
+                    .map_err(|e| crate::relay::RelayError::io("rename", &target, e))?;
+                info!(check_in = %id, "a staged check-in result was delivered after a restart");
+            } else {
+                std::fs::remove_file(&path)
+                    .map_err(|e| crate::relay::RelayError::io("remove", &path, e))?;
+                info!(check_in = %id, "a staged result of an unanswered check-in was discarded; it is sent again");
+            }
+            changed = true;
+        }
+        if changed {
+            crate::relay::sync_dir(dir)?;
+        }
+        Ok(())
     }
 
     async fn post(
@@ -458,7 +585,8 @@ impl CheckinService {
             .await
     }
 
-    async fn store_pending(&self, s: &Submission) -> Result<(), CheckinError> {
+    /// Stores the check-in as 未確認 with its proof before anything is sent; returns the row.
+    async fn write_ahead(&self, s: &Submission) -> Result<CheckIn, CheckinError> {
         let doc = serde_json::to_vec(s).map_err(|e| CheckinError::Write(e.to_string()))?;
         let check_in = CheckIn {
             check_in_id: s.check_in_id.clone(),
@@ -475,20 +603,14 @@ impl CheckinService {
         tokio::task::spawn_blocking(move || store.insert_check_in(&record))
             .await
             .map_err(|e| CheckinError::Task(e.to_string()))??;
-        info!(check_in = %s.check_in_id, "check-in stored as 未確認 (通信障害)");
-        self.inner.events.publish(Event::CheckIn {
-            check_in: record_of(&check_in, &s.answers, None),
-        });
-        Ok(())
+        Ok(check_in)
     }
 
-    /// Stores an answer, writes the face file and tells subscribers. `completing` is true for a pending
-    /// check-in (the row exists).
+    /// Stores an answer to a check-in written ahead, delivers its `face/` file and tells subscribers.
     async fn record_answer(
         &self,
         s: &Submission,
         answer: central_client::RawAnswer,
-        completing: bool,
     ) -> Result<SubmitOutcome, CheckinError> {
         let decoded = read_message(&answer.body, MessageKind::SingleCheck, Direction::Response);
         let mut result = match decoded {
@@ -514,21 +636,6 @@ impl CheckinService {
                 .or_else(|| result.message_header.error_code.clone())
                 .unwrap_or_default();
             info!(check_in = %s.check_in_id, code = %code, "the central service refused the check-in");
-            if completing {
-                let store = self.inner.store.clone();
-                let id = s.check_in_id.clone();
-                tokio::task::spawn_blocking(move || {
-                    store.complete_check_in(
-                        &id,
-                        CheckInStatus::Error,
-                        None,
-                        None,
-                        store.now_millis(),
-                    )
-                })
-                .await
-                .map_err(|e| CheckinError::Task(e.to_string()))??;
-            }
             return Ok(SubmitOutcome::Refused {
                 refusal: refusal_of(&code),
                 code,
@@ -549,47 +656,47 @@ impl CheckinService {
         let status = status_of(outcome);
         let store = self.inner.store.clone();
         let face_dir = self.inner.face_dir.clone();
-        let file_name = format!("OQSsiquc01res_{}.xml", s.check_in_id);
+        let file_name = face_file_name(&s.check_in_id);
         let sub = s.clone();
         let patient_for_store = patient.clone();
         let event_document = bytes.clone();
         tokio::task::spawn_blocking(move || -> Result<(), CheckinError> {
             let now = store.now_millis();
-            // The file first: after a crash between the two, a pending check-in is sent again and its file
-            // rewritten under the same name; the other order could lose the file altogether.
-            write_atomic(&face_dir, &file_name, &bytes)?;
-            if completing {
-                store.complete_check_in(
-                    &sub.check_in_id,
-                    status,
-                    patient_for_store.as_ref(),
-                    Some(&bytes),
-                    now,
-                )?;
-            } else {
-                store.insert_check_in(&CheckIn {
-                    check_in_id: sub.check_in_id.clone(),
-                    at: sub.at_ms,
-                    reader: sub.reader.clone(),
-                    method: method_str(sub.method).into(),
-                    status,
-                    patient: patient_for_store.clone(),
-                    result_document: Some(bytes.clone().into()),
-                    updated_at: now,
-                })?;
-            }
-            if let Some(p) = &patient_for_store {
-                let key = store.patient_key_of(p);
-                for a in sub.answers.iter().filter(|a| a.given) {
-                    store.grant_consent(&Consent {
-                        patient: key,
-                        item: consent_item_str(a.kind).into(),
-                        granted_at: now,
-                        expires_at: now + CONSENT_MILLIS,
-                        check_in_id: Some(sub.check_in_id.clone()),
-                    })?;
+            // Staged next to its final name, then answered in the store, then renamed: see the module doc.
+            let staged = staged_name(&file_name);
+            write_atomic(&face_dir, &staged, &bytes)?;
+            crate::crash_point!("checkin::staged");
+            let consents: Vec<Consent> = match &patient_for_store {
+                Some(p) => {
+                    let key = store.patient_key_of(p);
+                    sub.answers
+                        .iter()
+                        .filter(|a| a.given)
+                        .map(|a| Consent {
+                            patient: key,
+                            item: consent_item_str(a.kind).into(),
+                            granted_at: now,
+                            expires_at: now + CONSENT_MILLIS,
+                            check_in_id: Some(sub.check_in_id.clone()),
+                        })
+                        .collect()
                 }
-            }
+                None => Vec::new(),
+            };
+            store.answer_check_in(
+                &sub.check_in_id,
+                status,
+                patient_for_store.as_ref(),
+                &bytes,
+                &consents,
+                now,
+            )?;
+            crate::crash_point!("checkin::stored");
+            let target = face_dir.join(&file_name);
+            std::fs::rename(face_dir.join(&staged), &target)
+                .map_err(|e| crate::relay::RelayError::io("rename", &target, e))?;
+            crate::relay::sync_dir(&face_dir)?;
+            crate::crash_point!("checkin::delivered");
             Ok(())
         })
         .await
@@ -632,6 +739,15 @@ impl CheckinService {
             .await
             .map_err(|e| CheckinError::Task(e.to_string()))??;
         for row in pending {
+            if self
+                .inner
+                .in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&row.check_in_id)
+            {
+                continue;
+            }
             let Some(doc) = &row.result_document else {
                 continue;
             };
@@ -651,7 +767,10 @@ impl CheckinService {
             };
             match self.post(&s, None).await {
                 Ok(answer) => {
-                    self.record_answer(&s, answer, true).await?;
+                    // A check-in from the outage that is refused now stays listed, as an error.
+                    if let SubmitOutcome::Refused { .. } = self.record_answer(&s, answer).await? {
+                        self.complete_as_error(&s.check_in_id).await?;
+                    }
                 }
                 Err(e) if e.is_transient() => {
                     debug!(error = %e, "central service still unreachable; pending check-ins wait");

@@ -241,6 +241,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config.relay.result_encoding,
         events.clone(),
     );
+    // Before any check-in can start: finish the deliveries a crash interrupted.
+    service
+        .recover()
+        .context("recovering the check-ins a crash interrupted")?;
     let face = face_runtime(&config);
     let (station, station_handle) = Station::new(
         StationSettings {

@@ -145,7 +145,7 @@ pub enum RelayError {
 }
 
 impl RelayError {
-    fn io(what: &'static str, path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(what: &'static str, path: &Path, source: std::io::Error) -> Self {
         RelayError::Io {
             what,
             path: path.to_owned(),
@@ -899,7 +899,7 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), RelayErr
     sync_dir(dir)
 }
 
-fn sync_dir(dir: &Path) -> Result<(), RelayError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), RelayError> {
     #[cfg(unix)]
     {
         let handle = std::fs::File::open(dir).map_err(|e| RelayError::io("open", dir, e))?;

@@ -293,6 +293,63 @@ impl Store {
         Ok(())
     }
 
+    /// Records the central service's answer to a check-in written ahead ([`Store::insert_check_in`]): its
+    /// status, identifiers, document and the consents given with it, in one transaction, so that a crash
+    /// leaves either the pending row (sent again) or the answered row with all its consents.
+    pub fn answer_check_in(
+        &self,
+        check_in_id: &str,
+        status: CheckInStatus,
+        patient: Option<&PatientIdentity>,
+        result_document: &[u8],
+        consents: &[Consent],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let patient_key = patient.map(|p| self.patient_key_of(p).0.to_vec());
+        let patient_enc = patient
+            .map(|p| self.seal_json("check_ins.patient", check_in_id, p))
+            .transpose()?;
+        let result_enc = self
+            .keys
+            .seal("check_ins.result", check_in_id, result_document)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE check_ins SET status = ?2, patient_key = COALESCE(?3, patient_key),
+                    patient_enc = COALESCE(?4, patient_enc), result_enc = ?5, updated_at = ?6
+             WHERE check_in_id = ?1",
+            params![
+                check_in_id,
+                status.as_str(),
+                patient_key,
+                patient_enc,
+                result_enc,
+                now
+            ],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
+        }
+        for consent in consents {
+            tx.execute(
+                "INSERT INTO consents (patient_key, item, granted_at, expires_at, check_in_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![consent.patient.0.as_slice(), consent.item, consent.granted_at, consent.expires_at, consent.check_in_id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Withdraws a check-in written ahead that the central service refused: it never happened, so it is not
+    /// listed at reception (the kiosk told the patient). Only a row still 未確認 can be withdrawn.
+    pub fn withdraw_check_in(&self, check_in_id: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "DELETE FROM check_ins WHERE check_in_id = ?1 AND status = 'pending_outage'",
+            [check_in_id],
+        )?;
+        Ok(())
+    }
+
     pub fn check_in(&self, check_in_id: &str) -> Result<Option<CheckIn>, StoreError> {
         let row = self
             .conn()

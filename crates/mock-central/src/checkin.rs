@@ -289,11 +289,79 @@ pub(crate) async fn checkin(
         info!(code, "check-in refused");
         xml(&m, enc, Some(code))
     };
-    match run(&state, &facility, &req, now, enc, &arbitrary) {
+    // A terminal that crashed after sending sends the same check-in again (same ArbitraryFileIdentifier): it
+    // gets the first answer back, and consents and the access record are not written twice.
+    let resent = match req.arbitrary_file_identifier.as_deref() {
+        Some(id) => match state.store.checkin_answer(&facility.code, id) {
+            Ok(kept) => kept,
+            Err(e) => return internal(e),
+        },
+        None => None,
+    };
+    if let Some(kept) = resent {
+        info!("check-in sent again: the first answer is returned");
+        return kept_response(kept.body, &kept.content_type, kept.error_code.as_deref());
+    }
+    let response = match run(&state, &facility, &req, now, enc, &arbitrary) {
         Ok(Ok(m)) => xml(&Message::SingleCheckResult(m), enc, None),
         Ok(Err((code, message))) => fail(code, &message),
-        Err(e) => internal(e),
+        Err(e) => return internal(e),
+    };
+    let Some(id) = req.arbitrary_file_identifier.as_deref() else {
+        return response;
+    };
+    keep_answer(&state, &facility.code, id, response, now).await
+}
+
+/// Stores an answer for [`Store::keep_checkin_answer`] and returns it unchanged.
+async fn keep_answer(
+    state: &Shared,
+    facility: &str,
+    id: &str,
+    response: Response,
+    now: OffsetDateTime,
+) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "OQS-C2025",
+            "the answer could not be kept",
+        );
+    };
+    if parts.status == StatusCode::OK {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(header::CONTENT_TYPE.as_str()).unwrap_or_default();
+        let error_code = header("x-oqs-error-code");
+        if let Err(e) = state.store.keep_checkin_answer(
+            facility,
+            id,
+            &bytes,
+            &content_type,
+            error_code.as_deref(),
+            now,
+        ) {
+            return internal(e);
+        }
     }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+fn kept_response(body: Vec<u8>, content_type: &str, error_code: Option<&str>) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    if let Some(code) = error_code.and_then(|c| HeaderValue::from_str(c).ok()) {
+        r.headers_mut().insert("x-oqs-error-code", code);
+    }
+    r
 }
 
 type Refusal = (&'static str, String);

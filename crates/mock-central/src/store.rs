@@ -30,7 +30,18 @@ CREATE TABLE IF NOT EXISTS access_log(id INTEGER PRIMARY KEY, person_id INTEGER 
 CREATE INDEX IF NOT EXISTS access_by_person ON access_log(person_id, at);
 CREATE TABLE IF NOT EXISTS disaster_windows(id INTEGER PRIMARY KEY, prefs TEXT NOT NULL, from_time TEXT NOT NULL,
   to_time TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkin_answers(facility_code TEXT NOT NULL, arbitrary_id TEXT NOT NULL,
+  answer BLOB NOT NULL, content_type TEXT NOT NULL, error_code TEXT, answered_at TEXT NOT NULL,
+  PRIMARY KEY(facility_code, arbitrary_id));
 ";
+
+/// A check-in answer as it was first sent ([`Store::checkin_answer`]).
+#[derive(Debug, Clone)]
+pub struct KeptAnswer {
+    pub body: Vec<u8>,
+    pub content_type: String,
+    pub error_code: Option<String>,
+}
 
 /// 環境設定情報 of one facility (see seeds/001: 利用文字コード, 手帳/薬剤/診療/特定病名情報 …).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -693,6 +704,55 @@ impl Store {
         let mut ids: Vec<i64> = e.records.iter().map(|r| r.person_id).collect();
         ids.dedup();
         Ok(ids)
+    }
+
+    /// The answer already given to a facility's check-in `arbitrary_id`, if any.
+    pub fn checkin_answer(
+        &self,
+        facility: &str,
+        arbitrary_id: &str,
+    ) -> Result<Option<KeptAnswer>, CentralError> {
+        let c = self.conn()?;
+        Ok(c.query_row(
+            "SELECT answer, content_type, error_code FROM checkin_answers WHERE facility_code = ?1 AND arbitrary_id = ?2",
+            params![facility, arbitrary_id],
+            |r| {
+                Ok(KeptAnswer {
+                    body: r.get(0)?,
+                    content_type: r.get(1)?,
+                    error_code: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+    }
+
+    /// Keeps the answer to a check-in so that the same check-in sent again gets the same answer and is
+    /// recorded once. The first answer wins.
+    pub fn keep_checkin_answer(
+        &self,
+        facility: &str,
+        arbitrary_id: &str,
+        answer: &[u8],
+        content_type: &str,
+        error_code: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<(), CentralError> {
+        self.conn()?.execute(
+            "INSERT OR IGNORE INTO checkin_answers(facility_code, arbitrary_id, answer, content_type, error_code, answered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![facility, arbitrary_id, answer, content_type, error_code, ymdhms(at)],
+        )?;
+        Ok(())
+    }
+
+    /// How many check-ins of a facility were answered (each counted once however often it was sent).
+    pub fn checkin_answer_count(&self, facility: &str) -> Result<i64, CentralError> {
+        Ok(self.conn()?.query_row(
+            "SELECT count(*) FROM checkin_answers WHERE facility_code = ?1",
+            [facility],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn record_consents(

@@ -508,7 +508,8 @@ fn offline_body(
         "offline": {"taken_at_ms": taken_at_ms,
                     "nonce": base64::engine::general_purpose::STANDARD.encode(nonce)},
         "consents": all_consents(),
-        "arbitrary_file_identifier": "face_20261122093000123_0001",
+        // One check-in, one identifier: the service answers an identifier it has seen with its first answer.
+        "arbitrary_file_identifier": format!("face_{taken_at_ms}_{:02x}", nonce[0]),
     })
 }
 
@@ -525,17 +526,23 @@ async fn offline_checkin_is_accepted_within_24_hours_only() {
     )
     .unwrap();
     // Taken two hours ago, during an outage: accepted, consents recorded.
-    let a = post_checkin(
-        &env,
-        offline_body(&f, &cert, &key, now_ms - 2 * 3_600_000, [1; 16]),
-    )
-    .await;
+    let body = offline_body(&f, &cert, &key, now_ms - 2 * 3_600_000, [1; 16]);
+    let a = post_checkin(&env, body.clone()).await;
     assert_eq!(a.error_code, None);
     assert_eq!(validity(&a.result), "1");
     assert_eq!(
         a.result.message_header.arbitrary_file_identifier.as_deref(),
-        Some("face_20261122093000123_0001")
+        body["arbitrary_file_identifier"].as_str()
     );
+    // Sent again (a terminal that crashed after sending): the same answer, the check-in recorded once.
+    let before = env.store.checkin_answer_count(&f).unwrap();
+    let again = post_checkin(&env, body).await;
+    assert_eq!(again.error_code, None);
+    assert_eq!(
+        again.result.message_header.process_execution_time,
+        a.result.message_header.process_execution_time
+    );
+    assert_eq!(env.store.checkin_answer_count(&f).unwrap(), before);
     // Older than 24 hours, or from the future: refused.
     for taken in [now_ms - 25 * 3_600_000, now_ms + 3_600_000] {
         let a = post_checkin(&env, offline_body(&f, &cert, &key, taken, [2; 16])).await;

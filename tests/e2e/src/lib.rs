@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 pub mod app;
+pub mod deliveries;
 pub mod kiosk;
 pub mod staff;
 
@@ -279,13 +280,19 @@ impl Daemon {
 
     /// Starts the daemon (again) and waits until it says it started.
     pub fn restart(&mut self) {
+        self.restart_with_env(&[]);
+    }
+
+    /// As [`Daemon::restart`], with extra environment variables (e.g. `FAILPOINTS` for a crash test).
+    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
         self.repin_clock();
         self.starts += 1;
         let log = self.root.join(format!("readerd-{}.log", self.starts));
         let mut cmd = Command::new(bin("oqs-readerd"));
         cmd.arg("--config")
             .arg(&self.config)
-            .env("OQS_LOG", "debug");
+            .env("OQS_LOG", "debug")
+            .envs(env.iter().copied());
         let mut process = Process::spawn(cmd, log);
         wait_for("oqs-readerd to start", Duration::from_secs(30), || {
             assert!(
@@ -323,6 +330,20 @@ impl Daemon {
             })
             .collect();
         std::fs::write(&self.config, text.join("\n") + "\n").expect("write config");
+    }
+
+    /// Waits until the daemon process has ended by itself (a crash point fired); true if it did in time.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let running = self.process.as_mut().is_some_and(|p| p.is_running());
+            if !running {
+                self.process = None;
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 
     /// The running daemon's process id.

@@ -145,7 +145,8 @@ fn doctor_passes_with_everything_in_place_and_names_the_fix_for_each_broken_part
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["ready"], true);
     for i in report["items"].as_array().expect("items") {
-        let expected = if i["id"] == "camera" {
+        // No camera here; the tests' daemon runs on a pinned clock (its own item says so).
+        let expected = if i["id"] == "camera" || i["id"] == "clock-pinned" {
             ["pass", "warning"].as_slice()
         } else {
             &["pass"]
