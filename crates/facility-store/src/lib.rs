@@ -27,6 +27,7 @@ mod audit;
 mod backup;
 mod crypto;
 mod error;
+mod head;
 mod key_file;
 mod migrations;
 mod outbox;
@@ -39,7 +40,10 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use accounts::{Account, LockoutPolicy, LoginOutcome, NewAccount, Role};
-pub use audit::{AuditEntry, AuditRecord, ChainBreak, ChainVerdict};
+pub use audit::{
+    AuditEntry, AuditRecord, AuditVerification, ChainBreak, ChainVerdict, HeadFinding, HeadPlace,
+    HeadState,
+};
 pub use backup::{BackupSummary, backup_database};
 pub use crypto::{DEFAULT_KEY_NAME, KeyProvider, KeyringKeyProvider, StaticKeyProvider};
 pub use error::StoreError;
@@ -51,6 +55,7 @@ pub use records::{
 };
 
 use crypto::DataKeys;
+use head::ExternalHeads;
 
 pub use oqs_clock::Clock;
 
@@ -62,6 +67,7 @@ pub struct Store {
     path: PathBuf,
     lockout: LockoutPolicy,
     clock: Clock,
+    heads: ExternalHeads,
 }
 
 impl std::fmt::Debug for Store {
@@ -98,13 +104,33 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)?;
         migrations::migrate(&mut conn)?;
         let keys = unlock(&mut conn, keys)?;
+        audit::seal_genesis_if_pending(&mut conn, &keys)?;
+        let heads = ExternalHeads {
+            file: head::head_file_path(&path),
+            keyring: None,
+        };
         Ok(Self {
             conn: Mutex::new(conn),
             keys,
             path,
             lockout: LockoutPolicy::default(),
             clock: Clock::system(),
+            heads,
         })
+    }
+
+    /// Also keeps a copy of the audit chain's head in `keyring` (checked by [`Store::verify_audit`] and
+    /// [`Store::check_audit_heads`]), under a name derived from this store's key.
+    pub fn with_head_keyring(mut self, keyring: os_keyring::Keyring) -> Self {
+        let name = head::keyring_name(&self.keys.check_value());
+        self.heads.keyring = Some((keyring, name));
+        self
+    }
+
+    /// The head file kept beside the database (`<database>.audit-head`): back it up and restore it with
+    /// [`Store::record_restore`], never by copying an old one over it.
+    pub fn head_file(&self) -> &Path {
+        &self.heads.file
     }
 
     /// Replaces the lockout policy (default: 5 failures lock for 15 minutes).
@@ -136,6 +162,17 @@ impl Store {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back on drop).
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A read-only connection of its own, for long reads that must not hold [`Store::conn`]'s lock (WAL
+    /// lets it read a consistent snapshot while the store's connection writes).
+    fn reader(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(conn)
     }
 
     /// SQLite's own consistency check; `Ok(())` when the file is sound.

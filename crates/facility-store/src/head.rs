@@ -1,0 +1,216 @@
+//! The audit chain's head kept outside the database it protects.
+//!
+//! The sealed head in the database's `meta` table proves that no row was removed from the end, but only as
+//! long as nobody puts back an older copy of the whole file: that copy carries its own, older, perfectly
+//! sealed head. So the head (row id and hash, sealed with the data key's audit MAC) is also kept
+//!
+//! - in a **head file** beside the database (`<database>.audit-head`), replaced atomically (temp file, fsync,
+//!   rename, fsync of the folder) after every append, and
+//! - in the **OS keyring** where the store was given one ([`crate::Store::with_head_keyring`]), under a name
+//!   derived from the store's key-check value. keyutils keyrings are emptied at reboot, so a missing keyring
+//!   copy only means "not checked there"; a present one that disagrees is evidence.
+//!
+//! The external copies may lag the database (a crash between the commit and the file write): the database
+//! still holds the row they name, with the same hash. They may never be *ahead* of it: a database that lacks
+//! the row the head file names, or holds another row there, was rolled back or replaced. An append never
+//! overwrites such evidence; only the explicit, audited restore ([`crate::Store::record_restore`]) re-seals.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use os_keyring::{Keyring, SecretBytes};
+
+use crate::crypto::DataKeys;
+use crate::error::StoreError;
+
+/// First line of a head file; names the format.
+const FILE_MAGIC: &str = "oqs-audit-head v1";
+
+/// A chain head: the newest row's id (0 for the empty chain) and its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Head {
+    pub(crate) id: i64,
+    pub(crate) hash: [u8; 32],
+}
+
+/// The MAC that seals a head, in the database and outside it alike.
+pub(crate) fn head_seal(keys: &DataKeys, id: i64, hash: &[u8]) -> [u8; 32] {
+    let mut data = b"head".to_vec();
+    data.extend_from_slice(&id.to_be_bytes());
+    data.extend_from_slice(hash);
+    keys.audit_seal(&data)
+}
+
+/// `id ‖ hash ‖ seal`, the layout of `meta.audit_head` and of the keyring copy.
+pub(crate) fn encode(keys: &DataKeys, head: Head) -> Vec<u8> {
+    let mut out = head.id.to_be_bytes().to_vec();
+    out.extend_from_slice(&head.hash);
+    out.extend_from_slice(&head_seal(keys, head.id, &head.hash));
+    out
+}
+
+/// What a stored head turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stored {
+    Absent,
+    Sealed(Head),
+    /// Present but not a head sealed with this store's key (edited, truncated, or another store's).
+    Forged,
+}
+
+pub(crate) fn decode(keys: &DataKeys, bytes: &[u8]) -> Stored {
+    let Some((id, rest)) = bytes.split_first_chunk::<8>() else {
+        return Stored::Forged;
+    };
+    let Some((hash, seal)) = rest.split_first_chunk::<32>() else {
+        return Stored::Forged;
+    };
+    let id = i64::from_be_bytes(*id);
+    if seal != head_seal(keys, id, hash) {
+        return Stored::Forged;
+    }
+    Stored::Sealed(Head { id, hash: *hash })
+}
+
+/// Where the head is kept outside the database.
+#[derive(Debug, Clone)]
+pub(crate) struct ExternalHeads {
+    pub(crate) file: PathBuf,
+    pub(crate) keyring: Option<(Keyring, String)>,
+}
+
+/// The head file beside the database at `db`.
+pub(crate) fn head_file_path(db: &Path) -> PathBuf {
+    let name = db
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "facility.sqlite3".into());
+    db.with_file_name(format!("{name}.audit-head"))
+}
+
+/// The keyring entry of the store whose key-check value is `check`.
+pub(crate) fn keyring_name(check: &[u8; 32]) -> String {
+    format!("audit-head-{}", hex(&check[..8]))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn file_error(path: &Path, source: std::io::Error) -> StoreError {
+    StoreError::File {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+impl ExternalHeads {
+    pub(crate) fn read_file(&self, keys: &DataKeys) -> Result<Stored, StoreError> {
+        let text = match std::fs::read_to_string(&self.file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Stored::Absent),
+            // Not UTF-8: not a file we wrote.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return Ok(Stored::Forged),
+            Err(e) => return Err(file_error(&self.file, e)),
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some(FILE_MAGIC) {
+            return Ok(Stored::Forged);
+        }
+        let bytes = lines.next().and_then(unhex).unwrap_or_default();
+        Ok(decode(keys, &bytes))
+    }
+
+    /// Replaces the head file atomically: a reader sees the old head or the new one, never a torn file, and
+    /// after a power cut the rename is durable because the folder was synced.
+    pub(crate) fn write_file(&self, keys: &DataKeys, head: Head) -> Result<(), StoreError> {
+        let tmp = self.file.with_extension("audit-head.tmp");
+        let text = format!("{FILE_MAGIC}\n{}\n", hex(&encode(keys, head)));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).map_err(|e| file_error(&tmp, e))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| file_error(&tmp, e))?;
+        drop(file);
+        std::fs::rename(&tmp, &self.file).map_err(|e| file_error(&self.file, e))?;
+        #[cfg(unix)]
+        if let Some(dir) = self.file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| file_error(dir, e))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn read_keyring(&self, keys: &DataKeys) -> Result<Option<Stored>, StoreError> {
+        let Some((keyring, name)) = &self.keyring else {
+            return Ok(None);
+        };
+        Ok(Some(match keyring.get(name)? {
+            None => Stored::Absent,
+            Some(bytes) => decode(keys, bytes.expose()),
+        }))
+    }
+
+    pub(crate) fn write_keyring(&self, keys: &DataKeys, head: Head) -> Result<(), StoreError> {
+        if let Some((keyring, name)) = &self.keyring {
+            keyring.set(name, &SecretBytes::new(encode(keys, head)))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> DataKeys {
+        DataKeys::derive(&SecretBytes::new(vec![9; 32])).unwrap()
+    }
+
+    #[test]
+    fn a_head_file_round_trips_and_rejects_edits() {
+        let dir = tempfile::tempdir().unwrap();
+        let heads = ExternalHeads {
+            file: head_file_path(&dir.path().join("f.sqlite3")),
+            keyring: None,
+        };
+        let keys = keys();
+        assert_eq!(heads.read_file(&keys).unwrap(), Stored::Absent);
+        let head = Head {
+            id: 42,
+            hash: [7; 32],
+        };
+        heads.write_file(&keys, head).unwrap();
+        assert_eq!(heads.read_file(&keys).unwrap(), Stored::Sealed(head));
+        // Raising the id without the key is caught by the seal.
+        let text = std::fs::read_to_string(&heads.file).unwrap();
+        let edited = text.replacen("000000000000002a", "000000000000002b", 1);
+        assert_ne!(text, edited);
+        std::fs::write(&heads.file, edited).unwrap();
+        assert_eq!(heads.read_file(&keys).unwrap(), Stored::Forged);
+        std::fs::write(&heads.file, [0xff, 0xfe]).unwrap();
+        assert_eq!(heads.read_file(&keys).unwrap(), Stored::Forged);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..100)) {
+            let _ = decode(&keys(), &bytes);
+            let _ = unhex(&String::from_utf8_lossy(&bytes));
+        }
+    }
+}
