@@ -746,3 +746,102 @@ impl Store {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::StaticKeyProvider;
+
+    const T0: i64 = 1_735_689_600_000;
+
+    fn entry(i: usize) -> AuditEntry {
+        AuditEntry {
+            actor: format!("user{i}"),
+            action: "view_medical_info".into(),
+            patient_ref: Some(format!("p{}", i % 7)),
+            ..AuditEntry::default()
+        }
+    }
+
+    #[test]
+    fn a_long_verify_does_not_hold_the_connection_writers_need() {
+        const ROWS: usize = 50_000;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            Store::open(
+                dir.path().join("f.sqlite3"),
+                &StaticKeyProvider::random().unwrap(),
+            )
+            .unwrap(),
+        );
+        {
+            let mut conn = store.conn();
+            let tx = conn.transaction().unwrap();
+            for i in 0..ROWS {
+                append_in(&tx, &store.keys, &entry(i), T0 + i as i64).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        store.seal_external_heads().unwrap();
+
+        // The verify pauses inside its scan (after the first 1,000 rows) until the writer is done: with a
+        // verify that held the store's connection, the writer could not finish and `done` never arrives.
+        let (started_tx, started_rx) = mpsc::channel();
+        let (resume_tx, resume_rx) = mpsc::channel::<()>();
+        let verifier = {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                let mut first = true;
+                store.verify_with_progress(&mut |_| {
+                    if std::mem::take(&mut first) {
+                        started_tx.send(()).unwrap();
+                        let _ = resume_rx.recv();
+                    }
+                })
+            })
+        };
+        started_rx.recv().unwrap();
+        let (done_tx, done_rx) = mpsc::channel();
+        let writer = {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                store
+                    .outbox_receive("req-1.xml", "check", "processing/req-1.xml", T0)
+                    .unwrap();
+                let id = store.append_audit(&entry(0), T0 + ROWS as i64).unwrap();
+                done_tx.send(id).unwrap();
+            })
+        };
+        // A generous bound that only turns the old deadlock into a failure; the order is what is asserted.
+        let appended = done_rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the write completed while the verify was still scanning");
+        assert_eq!(appended, ROWS as i64 + 1);
+        resume_tx.send(()).unwrap();
+        writer.join().unwrap();
+        let found = verifier.join().unwrap().unwrap();
+        // The verify read its snapshot; the head file that moved on meanwhile is not a rollback.
+        assert_eq!(
+            found.chain,
+            ChainVerdict::Intact {
+                rows: ROWS as u64
+            }
+        );
+        assert_eq!(
+            found.verdict(),
+            ChainVerdict::Intact {
+                rows: ROWS as u64
+            }
+        );
+        assert_eq!(
+            store.verify_audit_chain().unwrap(),
+            ChainVerdict::Intact {
+                rows: ROWS as u64 + 1
+            }
+        );
+    }
+}
