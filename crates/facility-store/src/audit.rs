@@ -349,7 +349,16 @@ impl AuditVerification {
     pub fn notes(&self) -> Vec<String> {
         self.heads
             .iter()
-            .filter(|h| !h.is_broken() && h.state != HeadState::Current)
+            // A keyring without a copy is the normal state after a reboot (keyutils) or for a tool run in
+            // another session: not worth a word.
+            .filter(|h| {
+                !h.is_broken()
+                    && h.state != HeadState::Current
+                    && !matches!(
+                        (&h.place, &h.state),
+                        (HeadPlace::Keyring(_), HeadState::Missing { .. })
+                    )
+            })
             .map(HeadFinding::describe)
             .collect()
     }

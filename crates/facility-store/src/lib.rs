@@ -133,6 +133,30 @@ impl Store {
         &self.heads.file
     }
 
+    /// Opens the store the way a terminal is configured: the data key from `key_file` when there is one (a
+    /// system service), else from `keyring` under `key_secret`; the audit head's keyring copy goes to
+    /// `keyring` whenever there is one. The daemon and the administrator's tools share this, so they cannot
+    /// disagree on where the key is.
+    pub fn open_configured(
+        path: impl AsRef<Path>,
+        key_file: Option<&Path>,
+        key_secret: &str,
+        keyring: Option<&os_keyring::Keyring>,
+    ) -> Result<Self, StoreError> {
+        let store = match (key_file, keyring) {
+            (Some(file), _) => Self::open(path, &FileKeyProvider::new(file))?,
+            (None, Some(keyring)) => Self::open(
+                path,
+                &KeyringKeyProvider::new(keyring.clone(), key_secret),
+            )?,
+            (None, None) => return Err(StoreError::KeyMissing),
+        };
+        Ok(match keyring {
+            Some(keyring) => store.with_head_keyring(keyring.clone()),
+            None => store,
+        })
+    }
+
     /// Replaces the lockout policy (default: 5 failures lock for 15 minutes).
     pub fn with_lockout_policy(mut self, policy: LockoutPolicy) -> Self {
         self.lockout = policy;
