@@ -7,7 +7,7 @@
 //! - in a **head file** beside the database (`<database>.audit-head`), replaced atomically (temp file, fsync,
 //!   rename, fsync of the folder) after every append, and
 //! - in the **OS keyring** where the store was given one ([`crate::Store::with_head_keyring`]), under a name
-//!   derived from the store's key-check value. keyutils keyrings are emptied at reboot, so a missing keyring
+//!   derived from the store's key-check value and the database's path. keyutils keyrings are emptied at reboot, so a missing keyring
 //!   copy only means "not checked there"; a present one that disagrees is evidence.
 //!
 //! The external copies may lag the database (a crash between the commit and the file write): the database
@@ -88,9 +88,18 @@ pub(crate) fn head_file_path(db: &Path) -> PathBuf {
     db.with_file_name(format!("{name}.audit-head"))
 }
 
-/// The keyring entry of the store whose key-check value is `check`.
-pub(crate) fn keyring_name(check: &[u8; 32]) -> String {
-    format!("audit-head-{}", hex(&check[..8]))
+/// The keyring entry of the store at `db` whose key-check value is `check`. The path is part of the name
+/// because the data key is shared by every copy of a store and may outlive it in the keyring: a new store made
+/// with the same key elsewhere (a test, a re-install into another folder) must not be compared with the old
+/// store's head, while the daemon always opens its store at the same path, so an older copy put there is.
+pub(crate) fn keyring_name(check: &[u8; 32], db: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let db = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+    let mut h = Sha256::new();
+    h.update(check);
+    h.update(db.to_string_lossy().as_bytes());
+    let digest: [u8; 32] = h.finalize().into();
+    format!("audit-head-{}", hex(&digest[..8]))
 }
 
 fn hex(bytes: &[u8]) -> String {

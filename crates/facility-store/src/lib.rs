@@ -120,9 +120,9 @@ impl Store {
     }
 
     /// Also keeps a copy of the audit chain's head in `keyring` (checked by [`Store::verify_audit`] and
-    /// [`Store::check_audit_heads`]), under a name derived from this store's key.
+    /// [`Store::check_audit_heads`]), under a name derived from this store's key and path.
     pub fn with_head_keyring(mut self, keyring: os_keyring::Keyring) -> Self {
-        let name = head::keyring_name(&self.keys.check_value());
+        let name = head::keyring_name(&self.keys.check_value(), &self.path);
         self.heads.keyring = Some((keyring, name));
         self
     }
