@@ -2,12 +2,15 @@
 //!
 //! Row `n` stores `prev_hash` (row `n-1`'s hash, 32 zero bytes for the first row), its `hash` =
 //! SHA-256(prev_hash ‖ id ‖ at ‖ every field, length-prefixed), and a `seal` = HMAC(audit key, hash). The
-//! newest row's id and hash are also kept, sealed, as the chain head in `meta`. Triggers refuse UPDATE and
+//! newest row's id and hash are also kept, sealed, as the chain head in `meta` (id 0 and the genesis hash
+//! from the store's creation on) and outside the database (see [`crate::head`]). Triggers refuse UPDATE and
 //! DELETE; [`Store::verify_audit_chain`] catches what someone does after dropping them:
 //! - an edited row no longer matches its hash (or, if the hash was recomputed, its seal or the next row);
 //! - a deleted or inserted row breaks the next row's `prev_hash` (ids are part of the hash, so renumbering
 //!   shows as well);
-//! - rows removed from the end no longer reach the sealed head.
+//! - rows removed from the end no longer reach the sealed head, and once rows follow them, the ids jump;
+//! - a wiped log has no sealed head at all;
+//! - an older copy of the whole database put back is behind the head file and the keyring copy.
 //!
 //! Rows hold a pseudonymous `patient_ref` (a [`crate::PatientKey`] in hex, or a check-in id), never names or
 //! numbers.
@@ -306,7 +309,9 @@ impl HeadFinding {
                  another copy)"
             ),
             HeadState::Forged => {
-                format!("{place} is not sealed with this terminal's key (edited or from another store)")
+                format!(
+                    "{place} is not sealed with this terminal's key (edited or from another store)"
+                )
             }
         }
     }
@@ -400,11 +405,9 @@ fn compare(conn: &Connection, stored: &Stored, expected: bool) -> Result<HeadSta
     let at_id: Option<Vec<u8>> = if head.id == 0 {
         Some(GENESIS.to_vec())
     } else {
-        conn.query_row(
-            "SELECT hash FROM audit_log WHERE id = ?1",
-            [head.id],
-            |r| r.get(0),
-        )
+        conn.query_row("SELECT hash FROM audit_log WHERE id = ?1", [head.id], |r| {
+            r.get(0)
+        })
         .optional()?
     };
     Ok(match at_id {
@@ -454,7 +457,8 @@ impl Store {
         let expected = external_mark(conn)?;
         let file_state = compare(conn, &self.heads.read_file(&self.keys)?, expected)?;
         // A file removed after the store wrote one stays missing: re-creating it here would hide that.
-        let file_ok = may_write(&file_state) && (force || file_state != HeadState::Missing { expected: true });
+        let file_ok = may_write(&file_state)
+            && (force || file_state != HeadState::Missing { expected: true });
         if file_ok && file_state != HeadState::Current {
             self.heads.write_file(&self.keys, head)?;
         }
@@ -510,7 +514,11 @@ impl Store {
         let chain = {
             let conn = self.conn();
             let now = tip(&conn)?;
-            match internal_head(&conn, &self.keys, (now.id > 0).then_some((now.id, now.hash.to_vec())))? {
+            match internal_head(
+                &conn,
+                &self.keys,
+                (now.id > 0).then_some((now.id, now.hash.to_vec())),
+            )? {
                 Some(b) => ChainVerdict::Broken(b),
                 None => ChainVerdict::Intact {
                     rows: u64::try_from(now.id).unwrap_or(0),
@@ -580,7 +588,9 @@ impl Store {
 
 fn external_mark(conn: &Connection) -> Result<bool, StoreError> {
     Ok(conn
-        .query_row("SELECT 1 FROM meta WHERE key = ?1", [EXTERNAL_MARK], |_| Ok(()))
+        .query_row("SELECT 1 FROM meta WHERE key = ?1", [EXTERNAL_MARK], |_| {
+            Ok(())
+        })
         .optional()?
         .is_some())
 }
@@ -675,10 +685,7 @@ fn internal_head(
     };
     match last {
         None if head.id == 0 && head.hash == GENESIS => Ok(None),
-        None => broken(
-            head.id,
-            "every row of the log was removed",
-        ),
+        None => broken(head.id, "every row of the log was removed"),
         Some((id, hash)) if id == head.id && hash == head.hash => Ok(None),
         Some((id, _)) if id < head.id => broken(id + 1, "rows at the end of the log were removed"),
         Some((id, _)) => broken(id, "the newest row is not the recorded chain head"),
@@ -834,18 +841,8 @@ mod tests {
         writer.join().unwrap();
         let found = verifier.join().unwrap().unwrap();
         // The verify read its snapshot; the head file that moved on meanwhile is not a rollback.
-        assert_eq!(
-            found.chain,
-            ChainVerdict::Intact {
-                rows: ROWS as u64
-            }
-        );
-        assert_eq!(
-            found.verdict(),
-            ChainVerdict::Intact {
-                rows: ROWS as u64
-            }
-        );
+        assert_eq!(found.chain, ChainVerdict::Intact { rows: ROWS as u64 });
+        assert_eq!(found.verdict(), ChainVerdict::Intact { rows: ROWS as u64 });
         assert_eq!(
             store.verify_audit_chain().unwrap(),
             ChainVerdict::Intact {

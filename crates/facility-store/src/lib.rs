@@ -9,14 +9,21 @@
 //!   password hashes, encrypted TOTP secrets, failed-attempt counter and lockout).
 //! - **Audit log**: append-only (triggers refuse UPDATE and DELETE) and chained by SHA-256; each row is also
 //!   sealed with a key only the terminal has, so [`Store::verify_audit_chain`] names the first row that was
-//!   edited, deleted or inserted even by someone who dropped the triggers and recomputed the hashes.
+//!   edited, deleted or inserted even by someone who dropped the triggers and recomputed the hashes. The
+//!   chain's head is sealed from the store's creation on (an empty log has a genesis head, so a wiped log is
+//!   broken, not "intact with 0 rows") and kept outside the database as well, in a head file beside it and in
+//!   the OS keyring ([`Store::with_head_keyring`]): an older copy of the database put back is "behind its
+//!   head", which [`Store::check_audit_heads`] (the daemon's start) and [`Store::verify_audit`] report. The
+//!   one way back to a backup is [`Store::record_restore`], which logs the restore and re-seals. Verification
+//!   reads on a connection of its own, so it never stalls the writers.
 //!
 //! Names, kana, insurance numbers and birth dates are encrypted with ChaCha20-Poly1305 under a data key from a
 //! [`KeyProvider`] (the OS keyring, [`KeyringKeyProvider`], or for a system service a private key file,
 //! [`FileKeyProvider`]); lookups use keyed HMAC columns
 //! ([`PatientKey`]) so nothing has to be decrypted to find a patient. The 個人番号 has no column anywhere.
 //!
-//! [`backup_database`] copies the live database with SQLite's online backup API.
+//! [`backup_database`] copies the live database with SQLite's online backup API. [`Store::open_configured`]
+//! opens a store the way a terminal is configured (key file or keyring), for the daemon and the tools alike.
 //!
 //! All times are milliseconds since the Unix epoch, passed in by the caller so that expiry and lockout are
 //! testable. The store carries the [`Clock`] its owner runs on ([`Store::clock`], the system clock unless
@@ -145,10 +152,9 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let store = match (key_file, keyring) {
             (Some(file), _) => Self::open(path, &FileKeyProvider::new(file))?,
-            (None, Some(keyring)) => Self::open(
-                path,
-                &KeyringKeyProvider::new(keyring.clone(), key_secret),
-            )?,
+            (None, Some(keyring)) => {
+                Self::open(path, &KeyringKeyProvider::new(keyring.clone(), key_secret))?
+            }
             (None, None) => return Err(StoreError::KeyMissing),
         };
         Ok(match keyring {

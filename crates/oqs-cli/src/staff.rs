@@ -298,10 +298,12 @@ pub fn disaster(cmd: &DisasterCommand) -> ExitCode {
 }
 
 fn open_store(args: &StoreArgs) -> anyhow::Result<facility_store::Store> {
-    let config = args
-        .config
-        .clone()
-        .or_else(|| args.store.is_none().then(|| std::env::var_os("OQS_CONFIG").map(PathBuf::from)).flatten());
+    let config = args.config.clone().or_else(|| {
+        args.store
+            .is_none()
+            .then(|| std::env::var_os("OQS_CONFIG").map(PathBuf::from))
+            .flatten()
+    });
     if let Some(config) = config {
         let config = reader_daemon::config::Config::load(&config)?;
         let store = readiness::open_store(&config)?;

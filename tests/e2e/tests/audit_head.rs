@@ -43,8 +43,7 @@ impl Terminal {
 
     /// The store as the daemon opens it, with `rows` more accesses logged.
     fn log(&self, rows: i64) {
-        let store =
-            Store::open_configured(&self.db, Some(&self.key_file), "unused", None).unwrap();
+        let store = Store::open_configured(&self.db, Some(&self.key_file), "unused", None).unwrap();
         assert!(matches!(
             store.check_audit_heads().unwrap().verdict(),
             facility_store::ChainVerdict::Intact { .. }
@@ -143,10 +142,17 @@ fn a_rolled_back_store_is_refused_and_restored_on_the_record() {
     assert!(out.status.success(), "{}", text(&out));
     let csv = std::fs::read_to_string(out_dir.join("access-report.csv")).unwrap();
     assert!(
-        csv.lines().next().unwrap().contains("監査ログの改ざんを検出"),
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains("監査ログの改ざんを検出"),
         "{csv}"
     );
-    assert_eq!(csv.lines().count(), 2 + 3, "mark, header, three rows: {csv}");
+    assert_eq!(
+        csv.lines().count(),
+        2 + 3,
+        "mark, header, three rows: {csv}"
+    );
 
     // The daemon refuses to run on it, and says why.
     let out = Command::new(bin("oqs-readerd"))
