@@ -432,13 +432,27 @@ impl Store {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let id = append_in(&tx, &self.keys, entry, now)?;
         tx.commit()?;
-        self.seal_external_heads_locked(&conn, false)?;
+        self.follow_head_locked(&conn);
         Ok(id)
     }
 
+    /// After a commit that appended audit rows with [`append_in`]: the external heads follow. The rows are
+    /// committed whatever happens here, so a failure must not be reported as a failed append (a caller could
+    /// then refuse a view that was in fact logged); the head file merely lags, which [`Store::verify_audit`]
+    /// notes and the next append or the daemon's start ([`Store::check_audit_heads`], which does fail on it)
+    /// repairs.
+    pub(crate) fn follow_head(&self) {
+        let conn = self.conn();
+        self.follow_head_locked(&conn);
+    }
+
+    fn follow_head_locked(&self, conn: &Connection) {
+        // Deliberately ignored, see `follow_head`.
+        let _ = self.seal_external_heads_locked(conn, false);
+    }
+
     /// Brings the head file (and the keyring copy) up to the database's newest row, unless one of them shows
-    /// the database was rolled back or replaced: that evidence is kept until an explicit restore. Call after
-    /// committing a transaction that used `append_in`.
+    /// the database was rolled back or replaced: that evidence is kept until an explicit restore.
     pub(crate) fn seal_external_heads(&self) -> Result<(), StoreError> {
         let conn = self.conn();
         self.seal_external_heads_locked(&conn, false)

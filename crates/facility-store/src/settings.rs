@@ -55,7 +55,7 @@ impl Store {
         append_in(&tx, &self.keys, &entry, now)?;
         tx.commit()?;
         drop(conn);
-        self.seal_external_heads()?;
+        self.follow_head();
         Ok(())
     }
 }

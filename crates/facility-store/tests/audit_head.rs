@@ -235,3 +235,17 @@ fn the_keyring_copy_catches_a_rollback_of_both_files() {
         ChainVerdict::Intact { .. }
     ));
 }
+
+#[test]
+fn an_unwritable_head_file_does_not_fail_a_committed_append_but_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, store) = store_at(dir.path());
+    append(&store, 1);
+    // Something in the way of the head file (here a folder; in the field a wrong owner).
+    std::fs::remove_file(store.head_file()).unwrap();
+    std::fs::create_dir(store.head_file()).unwrap();
+    assert_eq!(store.append_audit(&entry(5), T0 + 5).unwrap(), 2);
+    assert_eq!(store.audit_records(0, 10).unwrap().len(), 2);
+    let err = store.check_audit_heads().unwrap_err().to_string();
+    assert!(err.contains("audit-head"), "{err}");
+}
