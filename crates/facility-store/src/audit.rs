@@ -216,7 +216,9 @@ pub(crate) fn append_in(
             seal.as_slice()
         ],
     )?;
-    let head = head::encode(keys, Head { id, hash });
+    // The flag "a head file exists" carries over from the head this row follows.
+    let external = in_database_flag(tx, keys)?;
+    let head = head::encode_flagged(keys, Head { id, hash }, external);
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('audit_head', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1",
         [head],
@@ -369,8 +371,18 @@ impl AuditVerification {
     }
 }
 
-/// `meta` key set once the store has written its head file: from then on a missing file is evidence.
-const EXTERNAL_MARK: &str = "audit_head_external";
+/// Whether the database's sealed head says the store has written its head file (from then on a missing
+/// file is evidence). Kept inside the sealed head, not in a row of its own, so it cannot be deleted unseen.
+fn in_database_flag(conn: &Connection, keys: &DataKeys) -> Result<bool, StoreError> {
+    let stored: Option<Vec<u8>> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(stored
+        .and_then(|bytes| head::decode_flagged(keys, &bytes))
+        .is_some_and(|(_, flag)| flag))
+}
 
 /// The newest row's id and hash (id 0 and the genesis hash for an empty log).
 fn tip(conn: &Connection) -> Result<Head, StoreError> {
@@ -468,7 +480,7 @@ impl Store {
                     HeadState::Current | HeadState::Behind { .. } | HeadState::Missing { .. }
                 )
         };
-        let expected = external_mark(conn)?;
+        let expected = in_database_flag(conn, &self.keys)?;
         let file_state = compare(conn, &self.heads.read_file(&self.keys)?, expected)?;
         // A file removed after the store wrote one stays missing: re-creating it here would hide that.
         let file_ok = may_write(&file_state)
@@ -477,10 +489,17 @@ impl Store {
             self.heads.write_file(&self.keys, head)?;
         }
         if file_ok && !expected {
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, x'01') ON CONFLICT (key) DO NOTHING",
-                [EXTERNAL_MARK],
-            )?;
+            let stored: Option<Vec<u8>> = conn
+                .query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if let Some((current, _)) = stored.and_then(|b| head::decode_flagged(&self.keys, &b)) {
+                conn.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'audit_head'",
+                    [head::encode_flagged(&self.keys, current, true)],
+                )?;
+            }
         }
         if let Some(stored) = self.heads.read_keyring(&self.keys)? {
             let state = compare(conn, &stored, false)?;
@@ -583,7 +602,7 @@ impl Store {
     }
 
     fn external_findings(&self, conn: &mut Connection) -> Result<Vec<HeadFinding>, StoreError> {
-        let expected = external_mark(conn)?;
+        let expected = in_database_flag(conn, &self.keys)?;
         let mut found = vec![HeadFinding {
             place: HeadPlace::File(self.heads.file.clone()),
             state: compare(conn, &self.heads.read_file(&self.keys)?, expected)?,
@@ -598,15 +617,6 @@ impl Store {
         }
         Ok(found)
     }
-}
-
-fn external_mark(conn: &Connection) -> Result<bool, StoreError> {
-    Ok(conn
-        .query_row("SELECT 1 FROM meta WHERE key = ?1", [EXTERNAL_MARK], |_| {
-            Ok(())
-        })
-        .optional()?
-        .is_some())
 }
 
 /// Every row's link, hash and seal, ids without gaps, and the database's own sealed head.
@@ -726,12 +736,13 @@ pub(crate) fn seal_genesis_if_pending(
         if rows == 0 {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('audit_head', ?1) ON CONFLICT (key) DO NOTHING",
-                [head::encode(
+                [head::encode_flagged(
                     keys,
                     Head {
                         id: 0,
                         hash: GENESIS,
                     },
+                    false,
                 )],
             )?;
         }

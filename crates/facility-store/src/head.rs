@@ -33,19 +33,37 @@ pub(crate) struct Head {
     pub(crate) hash: [u8; 32],
 }
 
-/// The MAC that seals a head, in the database and outside it alike.
-pub(crate) fn head_seal(keys: &DataKeys, id: i64, hash: &[u8]) -> [u8; 32] {
-    let mut data = b"head".to_vec();
+/// The MAC that seals a head, in the database and outside it alike. `external` (the in-database head's
+/// "a head file was written for this store" flag) is sealed with it, so removing the flag shows as a forged
+/// head instead of quietly excusing a missing head file.
+pub(crate) fn head_seal(keys: &DataKeys, id: i64, hash: &[u8], external: Option<bool>) -> [u8; 32] {
+    let mut data = match external {
+        None => b"head".to_vec(),
+        Some(_) => b"head2".to_vec(),
+    };
     data.extend_from_slice(&id.to_be_bytes());
     data.extend_from_slice(hash);
+    if let Some(flag) = external {
+        data.push(u8::from(flag));
+    }
     keys.audit_seal(&data)
 }
 
-/// `id ‖ hash ‖ seal`, the layout of `meta.audit_head` and of the keyring copy.
+/// `id ‖ hash ‖ seal`, the layout of the keyring copy and of the head file's payload.
 pub(crate) fn encode(keys: &DataKeys, head: Head) -> Vec<u8> {
     let mut out = head.id.to_be_bytes().to_vec();
     out.extend_from_slice(&head.hash);
-    out.extend_from_slice(&head_seal(keys, head.id, &head.hash));
+    out.extend_from_slice(&head_seal(keys, head.id, &head.hash, None));
+    out
+}
+
+/// `id ‖ hash ‖ flag ‖ seal`, the layout of `meta.audit_head` from this version on; `external` says the store
+/// has written its head file, so from then on a missing one is evidence.
+pub(crate) fn encode_flagged(keys: &DataKeys, head: Head, external: bool) -> Vec<u8> {
+    let mut out = head.id.to_be_bytes().to_vec();
+    out.extend_from_slice(&head.hash);
+    out.push(u8::from(external));
+    out.extend_from_slice(&head_seal(keys, head.id, &head.hash, Some(external)));
     out
 }
 
@@ -58,18 +76,29 @@ pub(crate) enum Stored {
     Forged,
 }
 
-pub(crate) fn decode(keys: &DataKeys, bytes: &[u8]) -> Stored {
-    let Some((id, rest)) = bytes.split_first_chunk::<8>() else {
-        return Stored::Forged;
-    };
-    let Some((hash, seal)) = rest.split_first_chunk::<32>() else {
-        return Stored::Forged;
-    };
+/// A head in either layout, with its flag (`false` for the unflagged layout of earlier versions).
+pub(crate) fn decode_flagged(keys: &DataKeys, bytes: &[u8]) -> Option<(Head, bool)> {
+    let (id, rest) = bytes.split_first_chunk::<8>()?;
+    let (hash, rest) = rest.split_first_chunk::<32>()?;
     let id = i64::from_be_bytes(*id);
-    if seal != head_seal(keys, id, hash) {
-        return Stored::Forged;
+    let (flag, seal) = match rest.len() {
+        32 => (None, rest),
+        33 => match rest[0] {
+            0 => (Some(false), &rest[1..]),
+            1 => (Some(true), &rest[1..]),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    (seal == head_seal(keys, id, hash, flag))
+        .then_some((Head { id, hash: *hash }, flag == Some(true)))
+}
+
+pub(crate) fn decode(keys: &DataKeys, bytes: &[u8]) -> Stored {
+    match decode_flagged(keys, bytes) {
+        Some((head, _)) => Stored::Sealed(head),
+        None => Stored::Forged,
     }
-    Stored::Sealed(Head { id, hash: *hash })
 }
 
 /// Where the head is kept outside the database.

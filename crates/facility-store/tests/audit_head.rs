@@ -249,3 +249,35 @@ fn an_unwritable_head_file_does_not_fail_a_committed_append_but_stops_the_start(
     let err = store.check_audit_heads().unwrap_err().to_string();
     assert!(err.contains("audit-head"), "{err}");
 }
+
+#[test]
+fn an_older_copy_put_back_without_its_head_file_is_still_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, store) = store_at(dir.path());
+    append(&store, 2);
+    let copy = dir.path().join("backup.sqlite3");
+    backup_database(&db, &copy).unwrap();
+    append(&store, 2);
+    let head_file = store.head_file().to_path_buf();
+    drop(store);
+    // The older copy put back, the head file that would give it away deleted, and every row of `meta` that
+    // is not needed to open the store removed as well.
+    put_back(&copy, &db);
+    std::fs::remove_file(&head_file).unwrap();
+    let c = Connection::open(&db).unwrap();
+    c.execute(
+        "DELETE FROM meta WHERE key NOT IN ('key_check', 'audit_head')",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    let store = Store::open(&db, &key()).unwrap();
+    let b = broken(&store);
+    assert!(b.problem.contains("missing"), "{b:?}");
+    // The start check refuses, and does not write a new head file over the gap.
+    assert!(matches!(
+        store.check_audit_heads().unwrap().verdict(),
+        ChainVerdict::Broken(_)
+    ));
+    assert!(!head_file.exists());
+}
