@@ -414,6 +414,22 @@ mod tests {
     }
 
     #[test]
+    fn a_marked_report_says_so_before_anything_else() {
+        let report = Report::new(
+            "f".into(),
+            "p".into(),
+            vec![ReportRow::from_record(&record())],
+        )
+        .with_notice("監査ログの改ざんを検出: row 3");
+        let text = csv_text(&report);
+        assert_eq!(
+            text.lines().next(),
+            Some("\u{feff}監査ログの改ざんを検出: row 3")
+        );
+        assert_eq!(text.lines().count(), 3);
+    }
+
+    #[test]
     fn pdf_embeds_the_japanese_font() {
         let Some(font) = find_cjk_font() else {
             panic!("install fonts-ipafont-gothic (apt-get install -y fonts-ipafont-gothic)");
