@@ -130,17 +130,39 @@ fn open_store(
     if let Some(dir) = store_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let keys: Box<dyn facility_store::KeyProvider> = match &config.store.key_file {
-        Some(file) => Box::new(facility_store::FileKeyProvider::new(config.resolve(file))),
-        None => Box::new(facility_store::KeyringKeyProvider::new(
-            keyring.clone(),
-            config.store.key_secret.clone(),
-        )),
-    };
-    Ok(facility_store::Store::open(&store_path, keys.as_ref())
-        .with_context(|| format!("opening the store {}", store_path.display()))?
-        .with_lockout_policy(config.accounts.lockout_policy())
-        .with_clock(config.clock()))
+    let key_file = config.store.key_file.as_ref().map(|f| config.resolve(f));
+    Ok(facility_store::Store::open_configured(
+        &store_path,
+        key_file.as_deref(),
+        &config.store.key_secret,
+        Some(keyring),
+    )
+    .with_context(|| format!("opening the store {}", store_path.display()))?
+    .with_lockout_policy(config.accounts.lockout_policy())
+    .with_clock(config.clock()))
+}
+
+/// The start-up check of the audit log's head against its copies outside the database. A database older
+/// than its head file or keyring copy was rolled back or put back from an old copy: the daemon refuses to
+/// run on it (every access it logged since would be lost without a trace) until an administrator restores a
+/// backup on purpose with `oqs store restore`, which records the restore in the log.
+fn check_audit_heads(store: &facility_store::Store) -> anyhow::Result<()> {
+    let found = store
+        .check_audit_heads()
+        .context("checking the audit log's head")?;
+    if let facility_store::ChainVerdict::Broken(b) = found.verdict() {
+        anyhow::bail!(
+            "refusing to start: the audit log of {} cannot be trusted: {}. If a backup was restored on \
+             purpose, restore it with `oqs store restore --config FILE BACKUP` (it records the restore); \
+             otherwise keep the files as they are for inspection and see docs/operations.md",
+            store.path().display(),
+            b.problem
+        );
+    }
+    for note in found.notes() {
+        tracing::warn!("audit log: {note}");
+    }
+    Ok(())
 }
 
 /// `--create-admin`: the first administrator, set up before the daemon runs for the first time.
@@ -188,6 +210,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let keyring =
         os_keyring::Keyring::open(os_keyring::Backend::Auto).context("opening the OS keyring")?;
     let store = Arc::new(open_store(&config, &keyring)?);
+    check_audit_heads(&store)?;
     let passphrase = match &config.central.key_passphrase_secret {
         Some(name) => Some(
             keyring

@@ -149,6 +149,9 @@ pub struct Report {
     pub patient_label: String,
     pub generated_at: String,
     pub rows: Vec<ReportRow>,
+    /// A warning printed above everything else, e.g. 「監査ログの改ざんを検出」 when the report was written from
+    /// a log that failed its verification.
+    pub notice: Option<String>,
 }
 
 impl Report {
@@ -158,7 +161,14 @@ impl Report {
             patient_label,
             generated_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
             rows,
+            notice: None,
         }
+    }
+
+    /// The report marked with `notice` at its top (CSV: a line before the header; PDF: under the title).
+    pub fn with_notice(mut self, notice: impl Into<String>) -> Self {
+        self.notice = Some(notice.into());
+        self
     }
 }
 
@@ -184,6 +194,10 @@ fn csv_field(s: &str) -> String {
 /// The CSV text (with BOM).
 pub fn csv_text(report: &Report) -> String {
     let mut out = String::from("\u{feff}");
+    if let Some(notice) = &report.notice {
+        out.push_str(&csv_field(notice));
+        out.push_str("\r\n");
+    }
     out.push_str(&CSV_HEADER.join(","));
     out.push_str("\r\n");
     for r in &report.rows {
@@ -283,6 +297,12 @@ pub fn write_pdf(report: &Report, font: &Path, path: &Path) -> Result<(), Report
         y,
     );
     y -= 9.0;
+    if let Some(notice) = &report.notice {
+        for line in wrap(notice, 80) {
+            put(&layer, &line, 12.0, left, y);
+            y -= line_height + 2.0;
+        }
+    }
     for line in [
         format!("医療機関: {}", report.facility),
         format!("対象の方: {}", report.patient_label),
@@ -391,6 +411,22 @@ mod tests {
         assert!(text.starts_with('\u{feff}'));
         assert!(text.contains("\"意識障害, \"\"搬送\"\"\""), "{text}");
         assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn a_marked_report_says_so_before_anything_else() {
+        let report = Report::new(
+            "f".into(),
+            "p".into(),
+            vec![ReportRow::from_record(&record())],
+        )
+        .with_notice("監査ログの改ざんを検出: row 3");
+        let text = csv_text(&report);
+        assert_eq!(
+            text.lines().next(),
+            Some("\u{feff}監査ログの改ざんを検出: row 3")
+        );
+        assert_eq!(text.lines().count(), 3);
     }
 
     #[test]

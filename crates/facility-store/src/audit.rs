@@ -2,22 +2,28 @@
 //!
 //! Row `n` stores `prev_hash` (row `n-1`'s hash, 32 zero bytes for the first row), its `hash` =
 //! SHA-256(prev_hash ‖ id ‖ at ‖ every field, length-prefixed), and a `seal` = HMAC(audit key, hash). The
-//! newest row's id and hash are also kept, sealed, as the chain head in `meta`. Triggers refuse UPDATE and
+//! newest row's id and hash are also kept, sealed, as the chain head in `meta` (id 0 and the genesis hash
+//! from the store's creation on) and outside the database (see [`crate::head`]). Triggers refuse UPDATE and
 //! DELETE; [`Store::verify_audit_chain`] catches what someone does after dropping them:
 //! - an edited row no longer matches its hash (or, if the hash was recomputed, its seal or the next row);
 //! - a deleted or inserted row breaks the next row's `prev_hash` (ids are part of the hash, so renumbering
 //!   shows as well);
-//! - rows removed from the end no longer reach the sealed head.
+//! - rows removed from the end no longer reach the sealed head, and once rows follow them, the ids jump;
+//! - a wiped log has no sealed head at all;
+//! - an older copy of the whole database put back is behind the head file and the keyring copy.
 //!
 //! Rows hold a pseudonymous `patient_ref` (a [`crate::PatientKey`] in hex, or a check-in id), never names or
 //! numbers.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use std::path::PathBuf;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use crate::Store;
 use crate::crypto::DataKeys;
 use crate::error::StoreError;
+use crate::head::{self, Head, Stored};
 
 const GENESIS: [u8; 32] = [0; 32];
 
@@ -91,13 +97,6 @@ fn chain_hash(prev: &[u8], id: i64, at: i64, texts: [Option<&str>; 7]) -> [u8; 3
         }
     }
     h.finalize().into()
-}
-
-fn head_seal(keys: &DataKeys, id: i64, hash: &[u8]) -> [u8; 32] {
-    let mut data = b"head".to_vec();
-    data.extend_from_slice(&id.to_be_bytes());
-    data.extend_from_slice(hash);
-    keys.audit_seal(&data)
 }
 
 fn items_text(items: &[String]) -> Result<Option<String>, StoreError> {
@@ -217,9 +216,9 @@ pub(crate) fn append_in(
             seal.as_slice()
         ],
     )?;
-    let mut head = id.to_be_bytes().to_vec();
-    head.extend_from_slice(&hash);
-    head.extend_from_slice(&head_seal(keys, id, &hash));
+    // The flag "a head file exists" carries over from the head this row follows.
+    let external = in_database_flag(tx, keys)?;
+    let head = head::encode_flagged(keys, Head { id, hash }, external);
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('audit_head', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1",
         [head],
@@ -227,87 +226,533 @@ pub(crate) fn append_in(
     Ok(id)
 }
 
+/// Where a copy of the chain head is kept outside the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadPlace {
+    /// The head file beside the database.
+    File(PathBuf),
+    /// The OS keyring entry of this name.
+    Keyring(String),
+}
+
+impl std::fmt::Display for HeadPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(p) => write!(f, "the head file {}", p.display()),
+            Self::Keyring(name) => write!(f, "the OS keyring's head `{name}`"),
+        }
+    }
+}
+
+/// How an external copy of the head compares with the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadState {
+    /// It names the database's newest row.
+    Current,
+    /// It names an older row that the database still holds unchanged: the copy lags (a crash between the
+    /// commit and its update). Harmless; re-sealed at the next append or daemon start.
+    Behind { head_id: i64, database_id: i64 },
+    /// There is none. `expected`: the store had written one, so someone removed it.
+    Missing { expected: bool },
+    /// The database ends before the row the head names: it was restored from an older copy or rolled back.
+    DatabaseBehind { head_id: i64, database_id: i64 },
+    /// The database holds a different row under the head's id: the log was replaced by another copy.
+    Diverged { head_id: i64 },
+    /// Present but not sealed with this store's key: edited, or another store's.
+    Forged,
+}
+
+/// One external copy of the head and what it says about the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadFinding {
+    pub place: HeadPlace,
+    pub state: HeadState,
+}
+
+impl HeadFinding {
+    /// Whether this finding means the log cannot be trusted.
+    pub fn is_broken(&self) -> bool {
+        matches!(
+            self.state,
+            HeadState::Missing { expected: true }
+                | HeadState::DatabaseBehind { .. }
+                | HeadState::Diverged { .. }
+                | HeadState::Forged
+        )
+    }
+
+    /// The finding in words for the IT vendor.
+    pub fn describe(&self) -> String {
+        let place = &self.place;
+        match &self.state {
+            HeadState::Current => format!("{place} matches the database"),
+            HeadState::Behind {
+                head_id,
+                database_id,
+            } => format!(
+                "{place} is behind: it names row {head_id}, the database (which still holds that row unchanged) \
+                 ends at row {database_id}; it is re-sealed at the next append"
+            ),
+            HeadState::Missing { expected: true } => format!(
+                "{place} is missing although the store wrote one: it was deleted, or the database was moved \
+                 away from it"
+            ),
+            HeadState::Missing { expected: false } => format!("{place} has no head yet"),
+            HeadState::DatabaseBehind {
+                head_id,
+                database_id,
+            } => format!(
+                "the database is older than {place}: the head names row {head_id} but the database ends at \
+                 row {database_id}: it was restored from an older copy or rolled back (use `oqs store \
+                 restore` to restore a backup on purpose)"
+            ),
+            HeadState::Diverged { head_id } => format!(
+                "the database is not the one {place} sealed: it holds a different row {head_id} (replaced by \
+                 another copy)"
+            ),
+            HeadState::Forged => {
+                format!(
+                    "{place} is not sealed with this terminal's key (edited or from another store)"
+                )
+            }
+        }
+    }
+
+    fn row_id(&self) -> i64 {
+        match self.state {
+            HeadState::DatabaseBehind { database_id, .. } => database_id + 1,
+            HeadState::Diverged { head_id } => head_id,
+            _ => 0,
+        }
+    }
+}
+
+/// The chain as the database holds it, and each external copy of its head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditVerification {
+    /// The rows and the head kept inside the database.
+    pub chain: ChainVerdict,
+    /// The head file, then the OS keyring (when the store has one).
+    pub heads: Vec<HeadFinding>,
+}
+
+impl AuditVerification {
+    /// One verdict: the chain's own break first, else the first external head that shows the database was
+    /// rolled back, replaced or had its head removed.
+    pub fn verdict(&self) -> ChainVerdict {
+        if let ChainVerdict::Broken(_) = self.chain {
+            return self.chain.clone();
+        }
+        match self.heads.iter().find(|h| h.is_broken()) {
+            Some(h) => ChainVerdict::Broken(ChainBreak {
+                row_id: h.row_id(),
+                problem: h.describe(),
+            }),
+            None => self.chain.clone(),
+        }
+    }
+
+    /// What is worth saying although the log holds (a lagging or not yet written external head).
+    pub fn notes(&self) -> Vec<String> {
+        self.heads
+            .iter()
+            // A keyring without a copy is the normal state after a reboot (keyutils) or for a tool run in
+            // another session: not worth a word.
+            .filter(|h| {
+                !h.is_broken()
+                    && h.state != HeadState::Current
+                    && !matches!(
+                        (&h.place, &h.state),
+                        (HeadPlace::Keyring(_), HeadState::Missing { .. })
+                    )
+            })
+            .map(HeadFinding::describe)
+            .collect()
+    }
+}
+
+/// Whether the database's sealed head says the store has written its head file (from then on a missing
+/// file is evidence). Kept inside the sealed head, not in a row of its own, so it cannot be deleted unseen.
+fn in_database_flag(conn: &Connection, keys: &DataKeys) -> Result<bool, StoreError> {
+    let stored: Option<Vec<u8>> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(stored
+        .and_then(|bytes| head::decode_flagged(keys, &bytes))
+        .is_some_and(|(_, flag)| flag))
+}
+
+/// The newest row's id and hash (id 0 and the genesis hash for an empty log).
+fn tip(conn: &Connection) -> Result<Head, StoreError> {
+    let last: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(match last {
+        Some((id, hash)) => Head {
+            id,
+            hash: hash.try_into().unwrap_or([0xff; 32]),
+        },
+        None => Head {
+            id: 0,
+            hash: GENESIS,
+        },
+    })
+}
+
+/// Where an external `head` stands against the database as it is now (read outside any snapshot, so rows
+/// appended while a verification ran count as "the database is ahead", not as a rollback).
+fn compare(conn: &Connection, stored: &Stored, expected: bool) -> Result<HeadState, StoreError> {
+    let head = match stored {
+        Stored::Absent => return Ok(HeadState::Missing { expected }),
+        Stored::Forged => return Ok(HeadState::Forged),
+        Stored::Sealed(head) => *head,
+    };
+    let now = tip(conn)?;
+    let at_id: Option<Vec<u8>> = if head.id == 0 {
+        Some(GENESIS.to_vec())
+    } else {
+        conn.query_row("SELECT hash FROM audit_log WHERE id = ?1", [head.id], |r| {
+            r.get(0)
+        })
+        .optional()?
+    };
+    Ok(match at_id {
+        None if head.id > now.id => HeadState::DatabaseBehind {
+            head_id: head.id,
+            database_id: now.id,
+        },
+        None => HeadState::Diverged { head_id: head.id },
+        Some(hash) if hash != head.hash => HeadState::Diverged { head_id: head.id },
+        Some(_) if head.id >= now.id => HeadState::Current,
+        Some(_) => HeadState::Behind {
+            head_id: head.id,
+            database_id: now.id,
+        },
+    })
+}
+
 impl Store {
-    /// Appends one entry at time `now`; returns its row id.
+    /// Appends one entry at time `now`; returns its row id. The external copies of the head follow.
     pub fn append_audit(&self, entry: &AuditEntry, now: i64) -> Result<i64, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let id = append_in(&tx, &self.keys, entry, now)?;
         tx.commit()?;
+        self.follow_head_locked(&conn);
         Ok(id)
     }
 
-    /// Walks the whole chain and reports the first row that does not hold.
-    pub fn verify_audit_chain(&self) -> Result<ChainVerdict, StoreError> {
+    /// After a commit that appended audit rows with [`append_in`]: the external heads follow. The rows are
+    /// committed whatever happens here, so a failure must not be reported as a failed append (a caller could
+    /// then refuse a view that was in fact logged); the head file merely lags, which [`Store::verify_audit`]
+    /// notes and the next append or the daemon's start ([`Store::check_audit_heads`], which does fail on it)
+    /// repairs.
+    pub(crate) fn follow_head(&self) {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("SELECT {ROW_COLUMNS} FROM audit_log ORDER BY id"))?;
-        let mut rows = stmt.query_map([], raw_row)?;
-        let mut expected_prev = GENESIS.to_vec();
-        let mut count = 0u64;
-        let mut last: Option<(i64, Vec<u8>)> = None;
-        let broken = |row_id: i64, problem: &str| {
-            Ok(ChainVerdict::Broken(ChainBreak {
-                row_id,
-                problem: problem.to_string(),
-            }))
-        };
-        for row in &mut rows {
-            let row = row?;
-            if row.prev_hash != expected_prev {
-                return broken(
-                    row.id,
-                    "does not follow the row before it: a row was deleted or inserted before it, or its link edited",
-                );
-            }
-            let hash = chain_hash(&row.prev_hash, row.id, row.at, row.texts());
-            if row.hash != hash {
-                return broken(row.id, "its content was changed after it was written");
-            }
-            if row.seal != self.keys.audit_seal(&hash) {
-                return broken(
-                    row.id,
-                    "it was rewritten without the terminal's key (seal does not match)",
-                );
-            }
-            expected_prev = row.hash.clone();
-            last = Some((row.id, row.hash));
-            count += 1;
-        }
-        let head: Option<Vec<u8>> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        match (head, last) {
-            (None, None) => {}
-            (None, Some((id, _))) => return broken(id, "the chain head is missing"),
-            (Some(head), last) => {
-                let Some((head_id, rest)) = head.split_first_chunk::<8>() else {
-                    return broken(0, "the chain head is unreadable");
-                };
-                let head_id = i64::from_be_bytes(*head_id);
-                let (head_hash, seal) = rest.split_at(rest.len().min(32));
-                if seal != head_seal(&self.keys, head_id, head_hash) {
-                    return broken(
-                        head_id,
-                        "the chain head was rewritten without the terminal's key",
-                    );
-                }
-                match last {
-                    Some((id, hash)) if id == head_id && hash == head_hash => {}
-                    Some((id, _)) if id < head_id => {
-                        return broken(id + 1, "rows at the end of the log were removed");
-                    }
-                    None => return broken(1, "every row of the log was removed"),
-                    Some((id, _)) => {
-                        return broken(id, "the newest row is not the recorded chain head");
-                    }
-                }
-            }
-        }
-        Ok(ChainVerdict::Intact { rows: count })
+        self.follow_head_locked(&conn);
     }
 
+    fn follow_head_locked(&self, conn: &Connection) {
+        // Deliberately ignored, see `follow_head`.
+        let _ = self.seal_external_heads_locked(conn, false);
+    }
+
+    /// Brings the head file (and the keyring copy) up to the database's newest row, unless one of them shows
+    /// the database was rolled back or replaced: that evidence is kept until an explicit restore.
+    pub(crate) fn seal_external_heads(&self) -> Result<(), StoreError> {
+        let conn = self.conn();
+        self.seal_external_heads_locked(&conn, false)
+    }
+
+    /// Runs with the connection's lock held, so two appenders write their heads in commit order.
+    fn seal_external_heads_locked(&self, conn: &Connection, force: bool) -> Result<(), StoreError> {
+        let head = tip(conn)?;
+        let may_write = |state: &HeadState| {
+            force
+                || matches!(
+                    state,
+                    HeadState::Current | HeadState::Behind { .. } | HeadState::Missing { .. }
+                )
+        };
+        let expected = in_database_flag(conn, &self.keys)?;
+        let file_state = compare(conn, &self.heads.read_file(&self.keys)?, expected)?;
+        // A file removed after the store wrote one stays missing: re-creating it here would hide that.
+        let file_ok = may_write(&file_state)
+            && (force || file_state != HeadState::Missing { expected: true });
+        if file_ok && file_state != HeadState::Current {
+            self.heads.write_file(&self.keys, head)?;
+        }
+        if file_ok && !expected {
+            let stored: Option<Vec<u8>> = conn
+                .query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if let Some((current, _)) = stored.and_then(|b| head::decode_flagged(&self.keys, &b)) {
+                conn.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'audit_head'",
+                    [head::encode_flagged(&self.keys, current, true)],
+                )?;
+            }
+        }
+        if let Some(stored) = self.heads.read_keyring(&self.keys)? {
+            let state = compare(conn, &stored, false)?;
+            if may_write(&state) && state != HeadState::Current {
+                self.heads.write_keyring(&self.keys, head)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Walks the whole chain and reports the first row that does not hold, then compares the database's
+    /// head with the copies kept outside it (see [`Store::verify_audit`]). A wiped log (no rows and no
+    /// sealed head) is broken, not "intact with 0 rows".
+    pub fn verify_audit_chain(&self) -> Result<ChainVerdict, StoreError> {
+        Ok(self.verify_audit()?.verdict())
+    }
+
+    /// The full check with every external head's finding. It reads on a connection of its own, inside one
+    /// read transaction (a consistent snapshot under WAL), so the relay and the kiosk keep writing while it
+    /// runs.
+    pub fn verify_audit(&self) -> Result<AuditVerification, StoreError> {
+        self.verify_with_progress(&mut |_| {})
+    }
+
+    /// [`Store::verify_audit`] that calls `progress` with the number of rows checked, every 1,000 rows.
+    pub(crate) fn verify_with_progress(
+        &self,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<AuditVerification, StoreError> {
+        let mut conn = self.reader()?;
+        let chain = {
+            let snapshot = conn.transaction()?;
+            let chain = scan_chain(&snapshot, &self.keys, progress)?;
+            snapshot.commit()?;
+            chain
+        };
+        let heads = self.external_findings(&mut conn)?;
+        Ok(AuditVerification { chain, heads })
+    }
+
+    /// The quick check for the daemon's start: the database's newest row against its own sealed head and the
+    /// external copies, without walking the chain. When it holds, lagging or missing external copies (a
+    /// keyring emptied at reboot, a store made by an older version) are sealed now.
+    pub fn check_audit_heads(&self) -> Result<AuditVerification, StoreError> {
+        let chain = {
+            let conn = self.conn();
+            let now = tip(&conn)?;
+            match internal_head(
+                &conn,
+                &self.keys,
+                (now.id > 0).then_some((now.id, now.hash.to_vec())),
+            )? {
+                Some(b) => ChainVerdict::Broken(b),
+                None => ChainVerdict::Intact {
+                    rows: u64::try_from(now.id).unwrap_or(0),
+                },
+            }
+        };
+        let mut reader = self.reader()?;
+        let found = AuditVerification {
+            chain,
+            heads: self.external_findings(&mut reader)?,
+        };
+        if let ChainVerdict::Intact { .. } = found.verdict() {
+            self.seal_external_heads()?;
+        }
+        Ok(found)
+    }
+
+    /// Records that the database was just replaced by the backup `backup_name` (an audit row naming the head
+    /// before and after), then re-seals the external heads to the restored chain: the one way to move them
+    /// back, and it leaves a trace.
+    pub fn record_restore(
+        &self,
+        backup_name: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let before = match self.heads.read_file(&self.keys)? {
+            Stored::Sealed(h) => h.id.to_string(),
+            Stored::Absent => "none".into(),
+            Stored::Forged => "unreadable".into(),
+        };
+        let mut conn = self.conn();
+        let restored = tip(&conn)?;
+        let entry = AuditEntry {
+            actor: actor.to_string(),
+            action: "store_restored".into(),
+            detail: Some(format!(
+                "store restored from backup {backup_name}, head was {before} now {}",
+                restored.id
+            )),
+            ..AuditEntry::default()
+        };
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let id = append_in(&tx, &self.keys, &entry, now)?;
+        tx.commit()?;
+        self.seal_external_heads_locked(&conn, true)?;
+        Ok(id)
+    }
+
+    fn external_findings(&self, conn: &mut Connection) -> Result<Vec<HeadFinding>, StoreError> {
+        let expected = in_database_flag(conn, &self.keys)?;
+        let mut found = vec![HeadFinding {
+            place: HeadPlace::File(self.heads.file.clone()),
+            state: compare(conn, &self.heads.read_file(&self.keys)?, expected)?,
+        }];
+        if let (Some(stored), Some((_, name))) =
+            (self.heads.read_keyring(&self.keys)?, &self.heads.keyring)
+        {
+            found.push(HeadFinding {
+                place: HeadPlace::Keyring(name.clone()),
+                state: compare(conn, &stored, false)?,
+            });
+        }
+        Ok(found)
+    }
+}
+
+/// Every row's link, hash and seal, ids without gaps, and the database's own sealed head.
+fn scan_chain(
+    conn: &Connection,
+    keys: &DataKeys,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ChainVerdict, StoreError> {
+    let mut stmt = conn.prepare(&format!("SELECT {ROW_COLUMNS} FROM audit_log ORDER BY id"))?;
+    let mut rows = stmt.query_map([], raw_row)?;
+    let mut expected_prev = GENESIS.to_vec();
+    let mut count = 0u64;
+    let mut last: Option<(i64, Vec<u8>)> = None;
+    let broken = |row_id: i64, problem: &str| {
+        Ok(ChainVerdict::Broken(ChainBreak {
+            row_id,
+            problem: problem.to_string(),
+        }))
+    };
+    for row in &mut rows {
+        let row = row?;
+        if row.prev_hash != expected_prev {
+            return broken(
+                row.id,
+                "does not follow the row before it: a row was deleted or inserted before it, or its link edited",
+            );
+        }
+        // Ids come from one counter that never skips: a gap is a row removed from the end before the next
+        // append (whose link then still holds).
+        let expected_id = last.as_ref().map_or(1, |(id, _)| id + 1);
+        if row.id != expected_id {
+            return broken(
+                row.id,
+                "a row is missing before it (ids jump): rows were removed from the end before it was written",
+            );
+        }
+        let hash = chain_hash(&row.prev_hash, row.id, row.at, row.texts());
+        if row.hash != hash {
+            return broken(row.id, "its content was changed after it was written");
+        }
+        if row.seal != keys.audit_seal(&hash) {
+            return broken(
+                row.id,
+                "it was rewritten without the terminal's key (seal does not match)",
+            );
+        }
+        expected_prev = row.hash.clone();
+        last = Some((row.id, row.hash));
+        count += 1;
+        if count.is_multiple_of(1000) {
+            progress(count);
+        }
+    }
+    Ok(match internal_head(conn, keys, last)? {
+        Some(b) => ChainVerdict::Broken(b),
+        None => ChainVerdict::Intact { rows: count },
+    })
+}
+
+/// The database's own sealed head against its newest row; `None` when they agree.
+fn internal_head(
+    conn: &Connection,
+    keys: &DataKeys,
+    last: Option<(i64, Vec<u8>)>,
+) -> Result<Option<ChainBreak>, StoreError> {
+    let broken = |row_id: i64, problem: &str| {
+        Ok(Some(ChainBreak {
+            row_id,
+            problem: problem.to_string(),
+        }))
+    };
+    let stored: Option<Vec<u8>> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(stored) = stored else {
+        // Every store has a sealed head from its creation on (the genesis head of an empty log).
+        return match last {
+            None => broken(
+                0,
+                "the log and its sealed head are gone: the audit log was wiped",
+            ),
+            Some((id, _)) => broken(id, "the chain head is missing"),
+        };
+    };
+    let head = match head::decode(keys, &stored) {
+        Stored::Sealed(head) => head,
+        _ => return broken(0, "the chain head was rewritten without the terminal's key"),
+    };
+    match last {
+        None if head.id == 0 && head.hash == GENESIS => Ok(None),
+        None => broken(head.id, "every row of the log was removed"),
+        Some((id, hash)) if id == head.id && hash == head.hash => Ok(None),
+        Some((id, _)) if id < head.id => broken(id + 1, "rows at the end of the log were removed"),
+        Some((id, _)) => broken(id, "the newest row is not the recorded chain head"),
+    }
+}
+
+/// Seals the genesis head of an empty log, once: for a new store, and for a store from a version that wrote
+/// no head before the first row. A log with rows and no head is left as it is (broken).
+pub(crate) fn seal_genesis_if_pending(
+    conn: &mut Connection,
+    keys: &DataKeys,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let pending = tx
+        .query_row(
+            "SELECT 1 FROM meta WHERE key = 'audit_head_unsealed'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if pending {
+        let rows: i64 = tx.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?;
+        if rows == 0 {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('audit_head', ?1) ON CONFLICT (key) DO NOTHING",
+                [head::encode_flagged(
+                    keys,
+                    Head {
+                        id: 0,
+                        hash: GENESIS,
+                    },
+                    false,
+                )],
+            )?;
+        }
+        tx.execute("DELETE FROM meta WHERE key = 'audit_head_unsealed'", [])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl Store {
     /// Rows about one patient reference, oldest first (the patient's "who looked at my data" inquiry).
     pub fn audit_records_for_patient(
         &self,
@@ -340,5 +785,94 @@ impl Store {
         let rows = stmt.query_map(params, raw_row)?;
         rows.map(|r| r.map(RawRow::into_record).map_err(StoreError::from))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::StaticKeyProvider;
+
+    const T0: i64 = 1_735_689_600_000;
+
+    fn entry(i: usize) -> AuditEntry {
+        AuditEntry {
+            actor: format!("user{i}"),
+            action: "view_medical_info".into(),
+            patient_ref: Some(format!("p{}", i % 7)),
+            ..AuditEntry::default()
+        }
+    }
+
+    #[test]
+    fn a_long_verify_does_not_hold_the_connection_writers_need() {
+        const ROWS: usize = 50_000;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            Store::open(
+                dir.path().join("f.sqlite3"),
+                &StaticKeyProvider::random().unwrap(),
+            )
+            .unwrap(),
+        );
+        {
+            let mut conn = store.conn();
+            let tx = conn.transaction().unwrap();
+            for i in 0..ROWS {
+                append_in(&tx, &store.keys, &entry(i), T0 + i as i64).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        store.seal_external_heads().unwrap();
+
+        // The verify pauses inside its scan (after the first 1,000 rows) until the writer is done: with a
+        // verify that held the store's connection, the writer could not finish and `done` never arrives.
+        let (started_tx, started_rx) = mpsc::channel();
+        let (resume_tx, resume_rx) = mpsc::channel::<()>();
+        let verifier = {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                let mut first = true;
+                store.verify_with_progress(&mut |_| {
+                    if std::mem::take(&mut first) {
+                        started_tx.send(()).unwrap();
+                        let _ = resume_rx.recv();
+                    }
+                })
+            })
+        };
+        started_rx.recv().unwrap();
+        let (done_tx, done_rx) = mpsc::channel();
+        let writer = {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                store
+                    .outbox_receive("req-1.xml", "check", "processing/req-1.xml", T0)
+                    .unwrap();
+                let id = store.append_audit(&entry(0), T0 + ROWS as i64).unwrap();
+                done_tx.send(id).unwrap();
+            })
+        };
+        // A generous bound that only turns the old deadlock into a failure; the order is what is asserted.
+        let appended = done_rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the write completed while the verify was still scanning");
+        assert_eq!(appended, ROWS as i64 + 1);
+        resume_tx.send(()).unwrap();
+        writer.join().unwrap();
+        let found = verifier.join().unwrap().unwrap();
+        // The verify read its snapshot; the head file that moved on meanwhile is not a rollback.
+        assert_eq!(found.chain, ChainVerdict::Intact { rows: ROWS as u64 });
+        assert_eq!(found.verdict(), ChainVerdict::Intact { rows: ROWS as u64 });
+        assert_eq!(
+            store.verify_audit_chain().unwrap(),
+            ChainVerdict::Intact {
+                rows: ROWS as u64 + 1
+            }
+        );
     }
 }

@@ -9,14 +9,21 @@
 //!   password hashes, encrypted TOTP secrets, failed-attempt counter and lockout).
 //! - **Audit log**: append-only (triggers refuse UPDATE and DELETE) and chained by SHA-256; each row is also
 //!   sealed with a key only the terminal has, so [`Store::verify_audit_chain`] names the first row that was
-//!   edited, deleted or inserted even by someone who dropped the triggers and recomputed the hashes.
+//!   edited, deleted or inserted even by someone who dropped the triggers and recomputed the hashes. The
+//!   chain's head is sealed from the store's creation on (an empty log has a genesis head, so a wiped log is
+//!   broken, not "intact with 0 rows") and kept outside the database as well, in a head file beside it and in
+//!   the OS keyring ([`Store::with_head_keyring`]): an older copy of the database put back is "behind its
+//!   head", which [`Store::check_audit_heads`] (the daemon's start) and [`Store::verify_audit`] report. The
+//!   one way back to a backup is [`Store::record_restore`], which logs the restore and re-seals. Verification
+//!   reads on a connection of its own, so it never stalls the writers.
 //!
 //! Names, kana, insurance numbers and birth dates are encrypted with ChaCha20-Poly1305 under a data key from a
 //! [`KeyProvider`] (the OS keyring, [`KeyringKeyProvider`], or for a system service a private key file,
 //! [`FileKeyProvider`]); lookups use keyed HMAC columns
 //! ([`PatientKey`]) so nothing has to be decrypted to find a patient. The 個人番号 has no column anywhere.
 //!
-//! [`backup_database`] copies the live database with SQLite's online backup API.
+//! [`backup_database`] copies the live database with SQLite's online backup API. [`Store::open_configured`]
+//! opens a store the way a terminal is configured (key file or keyring), for the daemon and the tools alike.
 //!
 //! All times are milliseconds since the Unix epoch, passed in by the caller so that expiry and lockout are
 //! testable. The store carries the [`Clock`] its owner runs on ([`Store::clock`], the system clock unless
@@ -27,6 +34,7 @@ mod audit;
 mod backup;
 mod crypto;
 mod error;
+mod head;
 mod key_file;
 mod migrations;
 mod outbox;
@@ -39,7 +47,10 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use accounts::{Account, LockoutPolicy, LoginOutcome, NewAccount, Role};
-pub use audit::{AuditEntry, AuditRecord, ChainBreak, ChainVerdict};
+pub use audit::{
+    AuditEntry, AuditRecord, AuditVerification, ChainBreak, ChainVerdict, HeadFinding, HeadPlace,
+    HeadState,
+};
 pub use backup::{BackupSummary, backup_database};
 pub use crypto::{DEFAULT_KEY_NAME, KeyProvider, KeyringKeyProvider, StaticKeyProvider};
 pub use error::StoreError;
@@ -51,6 +62,7 @@ pub use records::{
 };
 
 use crypto::DataKeys;
+use head::ExternalHeads;
 
 pub use oqs_clock::Clock;
 
@@ -62,6 +74,7 @@ pub struct Store {
     path: PathBuf,
     lockout: LockoutPolicy,
     clock: Clock,
+    heads: ExternalHeads,
 }
 
 impl std::fmt::Debug for Store {
@@ -98,12 +111,55 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)?;
         migrations::migrate(&mut conn)?;
         let keys = unlock(&mut conn, keys)?;
+        audit::seal_genesis_if_pending(&mut conn, &keys)?;
+        let heads = ExternalHeads {
+            file: head::head_file_path(&path),
+            keyring: None,
+        };
         Ok(Self {
             conn: Mutex::new(conn),
             keys,
             path,
             lockout: LockoutPolicy::default(),
             clock: Clock::system(),
+            heads,
+        })
+    }
+
+    /// Also keeps a copy of the audit chain's head in `keyring` (checked by [`Store::verify_audit`] and
+    /// [`Store::check_audit_heads`]), under a name derived from this store's key and path.
+    pub fn with_head_keyring(mut self, keyring: os_keyring::Keyring) -> Self {
+        let name = head::keyring_name(&self.keys.check_value(), &self.path);
+        self.heads.keyring = Some((keyring, name));
+        self
+    }
+
+    /// The head file kept beside the database (`<database>.audit-head`): back it up and restore it with
+    /// [`Store::record_restore`], never by copying an old one over it.
+    pub fn head_file(&self) -> &Path {
+        &self.heads.file
+    }
+
+    /// Opens the store the way a terminal is configured: the data key from `key_file` when there is one (a
+    /// system service), else from `keyring` under `key_secret`; the audit head's keyring copy goes to
+    /// `keyring` whenever there is one. The daemon and the administrator's tools share this, so they cannot
+    /// disagree on where the key is.
+    pub fn open_configured(
+        path: impl AsRef<Path>,
+        key_file: Option<&Path>,
+        key_secret: &str,
+        keyring: Option<&os_keyring::Keyring>,
+    ) -> Result<Self, StoreError> {
+        let store = match (key_file, keyring) {
+            (Some(file), _) => Self::open(path, &FileKeyProvider::new(file))?,
+            (None, Some(keyring)) => {
+                Self::open(path, &KeyringKeyProvider::new(keyring.clone(), key_secret))?
+            }
+            (None, None) => return Err(StoreError::KeyMissing),
+        };
+        Ok(match keyring {
+            Some(keyring) => store.with_head_keyring(keyring.clone()),
+            None => store,
         })
     }
 
@@ -136,6 +192,17 @@ impl Store {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back on drop).
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A read-only connection of its own, for long reads that must not hold [`Store::conn`]'s lock (WAL
+    /// lets it read a consistent snapshot while the store's connection writes).
+    fn reader(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(conn)
     }
 
     /// SQLite's own consistency check; `Ok(())` when the file is sound.

@@ -116,6 +116,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE check_ins ADD COLUMN local_name_enc BLOB;
     "#,
+    // 3: every store has a sealed audit head from now on, the genesis head for an empty log. Sealing needs the
+    // data key, so the migration only marks the store; `Store::open` seals once it has the key.
+    r#"
+    INSERT INTO meta (key, value) VALUES ('audit_head_unsealed', x'01') ON CONFLICT (key) DO NOTHING;
+    "#,
 ];
 
 /// The schema version this build writes.

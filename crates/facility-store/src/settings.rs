@@ -54,6 +54,8 @@ impl Store {
         };
         append_in(&tx, &self.keys, &entry, now)?;
         tx.commit()?;
+        drop(conn);
+        self.follow_head();
         Ok(())
     }
 }

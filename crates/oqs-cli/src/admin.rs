@@ -1,5 +1,5 @@
 //! The administrator's commands that read the daemon's configuration (`--config`): `oqs doctor`,
-//! `oqs store backup`, `oqs account create-admin`.
+//! `oqs store backup`, `oqs store restore`, `oqs account create-admin`.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -78,6 +78,15 @@ pub enum StoreCommand {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Put a backup back in place of the store, on purpose and on the record: the backup's audit log must
+    /// verify, the replaced database is kept beside it, a row "store restored from backup …" is appended and
+    /// the audit head outside the database is re-sealed. Stop the daemon first.
+    Restore {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The backup file (made by `oqs store backup`); it is copied, never changed.
+        backup: PathBuf,
+    },
 }
 
 pub fn store(cmd: &StoreCommand) -> ExitCode {
@@ -105,7 +114,111 @@ pub fn store(cmd: &StoreCommand) -> ExitCode {
             }
             Ok(())
         })(),
+        StoreCommand::Restore { config, backup } => (|| restore(&config.load()?, backup))(),
     })
+}
+
+fn restore(config: &Config, backup: &std::path::Path) -> anyhow::Result<()> {
+    let db = config.resolve(&config.store.path);
+    if !backup.is_file() {
+        anyhow::bail!("there is no backup file {}", backup.display());
+    }
+    #[cfg(unix)]
+    if std::os::unix::net::UnixStream::connect(config.resolve(&config.ipc.socket)).is_ok() {
+        anyhow::bail!(
+            "the daemon is running (its socket answers): stop it first (systemctl stop oqs-readerd), \
+             then restore"
+        );
+    }
+    let name = backup
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| backup.display().to_string());
+    let file_name = |suffix: &str| {
+        let base = db
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        db.with_file_name(format!("{base}{suffix}"))
+    };
+    // Restore into a staging copy first: the backup file itself is never migrated or written.
+    let staging = file_name(".restoring");
+    for side in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", staging.display()));
+    }
+    std::fs::copy(backup, &staging)
+        .with_context(|| format!("copying {} to {}", backup.display(), staging.display()))?;
+    {
+        let key_file = config.store.key_file.as_ref().map(|f| config.resolve(f));
+        let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto).ok();
+        let copy = facility_store::Store::open_configured(
+            &staging,
+            key_file.as_deref(),
+            &config.store.key_secret,
+            keyring.as_ref(),
+        )
+        .with_context(|| {
+            format!(
+                "opening the backup {} with this terminal's data key",
+                backup.display()
+            )
+        })?;
+        copy.integrity_check()?;
+        if let facility_store::ChainVerdict::Broken(b) = copy.verify_audit()?.chain {
+            let _ = std::fs::remove_file(&staging);
+            anyhow::bail!(
+                "the backup's own audit log is broken at row {}: {}; it is not restored",
+                b.row_id,
+                b.problem
+            );
+        }
+    }
+    let now = config.clock().now_millis();
+    #[cfg(unix)]
+    let owner = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&db)
+            .or_else(|_| std::fs::metadata(db.parent().unwrap_or(std::path::Path::new("."))))
+            .map(|m| (m.uid(), m.gid()))
+            .ok()
+    };
+    if db.is_file() {
+        // The database being replaced is kept: a restore must never be the step that loses data.
+        let kept = file_name(&format!(".before-restore-{now}"));
+        facility_store::backup_database(&db, &kept)
+            .with_context(|| format!("keeping the replaced database as {}", kept.display()))?;
+        println!("oqs: the replaced database is kept as {}", kept.display());
+    }
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(file_name(side));
+    }
+    std::fs::rename(&staging, &db)
+        .with_context(|| format!("putting {} in place of {}", staging.display(), db.display()))?;
+    #[cfg(unix)]
+    if let Some((uid, gid)) = owner {
+        let _ = std::os::unix::fs::chown(&db, Some(uid), Some(gid));
+    }
+    let store = readiness::open_store(config)?;
+    let id = store
+        .record_restore(&name, "oqs store restore", now)
+        .context("recording the restore in the audit log")?;
+    let verdict = store.verify_audit_chain()?;
+    readiness::hand_back(&db);
+    match verdict {
+        facility_store::ChainVerdict::Intact { rows } => {
+            println!(
+                "oqs: restored {} from {}; the restore is audit row {id}, the log is intact ({rows} rows)",
+                db.display(),
+                backup.display()
+            );
+            Ok(())
+        }
+        facility_store::ChainVerdict::Broken(b) => anyhow::bail!(
+            "restored, but the audit log does not verify at row {}: {}",
+            b.row_id,
+            b.problem
+        ),
+    }
 }
 
 #[derive(Debug, Subcommand)]

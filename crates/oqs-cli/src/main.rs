@@ -8,11 +8,14 @@
 //!   With `--config FILE` (the daemon's configuration) the socket and its token file come from there: that is
 //!   how an administrator reaches the installed service.
 //! - From the daemon's configuration (`--config`, else `$OQS_CONFIG`): `oqs doctor` (the readiness check,
-//!   `--json` for the app), `oqs store backup --to FILE`, `oqs account create-admin --login NAME`.
+//!   `--json` for the app), `oqs store backup --to FILE`, `oqs store restore FILE` (the audited way back to a
+//!   backup), `oqs account create-admin --login NAME`.
 //! - `oqs emergency lookup` and `oqs disaster status|lookup`: emergency and disaster viewing, headless
 //!   (password and one-time code from stdin).
-//! - `oqs audit verify` (exit 1 naming the first broken row) and `oqs audit report --patient … --out DIR`
-//!   (CSV + PDF), reading the facility store directly with its key from the OS keyring.
+//! - `oqs audit verify` (exit 1 naming the first broken row, or the copy of the head the database is behind)
+//!   and `oqs audit report --patient … --out DIR` (CSV + PDF; refused on a broken log unless
+//!   `--allow-broken`, which marks it), reading the facility store directly: with `--config` the way the
+//!   daemon opens it (key file or keyring), or `--store FILE` with the key in the OS keyring.
 //! - `oqs face compare IMAGE_A IMAGE_B`: the face matcher on two pictures (exit 0 same person, 1 different
 //!   people, 2 no decision).
 
@@ -49,7 +52,7 @@ enum Command {
     Kiosk(client::KioskArgs),
     /// Readiness check (導入準備チェック): is this terminal ready to go live? Exit 1 on any failure.
     Doctor(admin::DoctorArgs),
-    /// The facility store: backup.
+    /// The facility store: backup, and restore of a backup (recorded in the audit log).
     #[command(subcommand)]
     Store(admin::StoreCommand),
     /// Staff accounts: create the first administrator.

@@ -113,26 +113,38 @@ enum ConsentArg {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the audit log's hash chain and seals; exit 1 naming the first row that does not hold.
+    /// Check the audit log's hash chain and seals, and its head against the head file and the OS keyring;
+    /// exit 1 naming the first row that does not hold or the copy that is behind.
     Verify(StoreArgs),
-    /// Write the access report of one patient (CSV and PDF) into a folder.
+    /// Write the access report of one patient (CSV and PDF) into a folder, after verifying the log.
     Report(ReportArgs),
 }
 
+/// Which store, and where its key is: the daemon's configuration (as installed: key file or keyring), or a
+/// database file with its key in the OS keyring.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The facility store (the daemon's `[store] path`).
+    /// The daemon's configuration file (default: `$OQS_CONFIG` when --store is not given).
+    #[arg(long, short, conflicts_with = "store")]
+    config: Option<PathBuf>,
+    /// The facility store (the daemon's `[store] path`), its key in the OS keyring.
     #[arg(long, env = "OQS_STORE")]
-    store: PathBuf,
-    /// Name of the store's data key in the OS keyring (the daemon's `[store] key_secret`).
-    #[arg(long, default_value = "facility-store-key")]
+    store: Option<PathBuf>,
+    /// With --store: name of the data key in the OS keyring (the daemon's `[store] key_secret`).
+    #[arg(long, default_value = "facility-store-key", requires = "store")]
     key_secret: String,
 }
+
+/// The mark of a report written from a log that failed its verification.
+pub const TAMPER_MARK: &str = "監査ログの改ざんを検出";
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     #[command(flatten)]
     store: StoreArgs,
+    /// Write the report even when the audit log fails its verification, marked 「監査ログの改ざんを検出」.
+    #[arg(long)]
+    allow_broken: bool,
     /// The patient: `保険者番号:記号:番号:生年月日` (記号 may be empty; 生年月日 YYYY-MM-DD), or the 64-hex
     /// patient reference of the audit log.
     #[arg(long)]
@@ -286,32 +298,61 @@ pub fn disaster(cmd: &DisasterCommand) -> ExitCode {
 }
 
 fn open_store(args: &StoreArgs) -> anyhow::Result<facility_store::Store> {
-    if !args.store.exists() {
-        bail!("there is no facility store at {}", args.store.display());
+    let config = args.config.clone().or_else(|| {
+        args.store
+            .is_none()
+            .then(|| std::env::var_os("OQS_CONFIG").map(PathBuf::from))
+            .flatten()
+    });
+    if let Some(config) = config {
+        let config = reader_daemon::config::Config::load(&config)?;
+        let store = readiness::open_store(&config)?;
+        return Ok(store);
+    }
+    let Some(path) = &args.store else {
+        bail!("name the store: --config FILE (the daemon's configuration) or --store FILE");
+    };
+    if !path.exists() {
+        bail!("there is no facility store at {}", path.display());
     }
     let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto)
         .context("opening the OS keyring (it holds the store's data key)")?;
-    let keys = facility_store::KeyringKeyProvider::new(keyring, args.key_secret.clone());
-    facility_store::Store::open(&args.store, &keys)
-        .with_context(|| format!("opening the facility store {}", args.store.display()))
+    facility_store::Store::open_configured(path, None, &args.key_secret, Some(&keyring))
+        .with_context(|| format!("opening the facility store {}", path.display()))
+}
+
+/// "at row N: problem", or only the problem when it is about the log as a whole.
+fn describe(b: &facility_store::ChainBreak) -> String {
+    if b.row_id > 0 {
+        format!("at row {}: {}", b.row_id, b.problem)
+    } else {
+        b.problem.clone()
+    }
 }
 
 pub fn audit(cmd: &AuditCommand) -> ExitCode {
     match cmd {
         AuditCommand::Verify(args) => {
-            let verdict = open_store(args)
-                .and_then(|store| store.verify_audit_chain().context("reading the audit log"));
-            match verdict {
-                Ok(ChainVerdict::Intact { rows }) => {
-                    println!("oqs: the audit log is intact ({rows} rows)");
-                    ExitCode::SUCCESS
-                }
-                Ok(ChainVerdict::Broken(b)) => {
-                    println!(
-                        "oqs: the audit log is BROKEN at row {}: {}",
-                        b.row_id, b.problem
-                    );
-                    ExitCode::FAILURE
+            let found = open_store(args).and_then(|store| {
+                let found = store.verify_audit().context("reading the audit log");
+                readiness::hand_back(store.path());
+                found
+            });
+            match found {
+                Ok(found) => {
+                    for note in found.notes() {
+                        println!("oqs: note: {note}");
+                    }
+                    match found.verdict() {
+                        ChainVerdict::Intact { rows } => {
+                            println!("oqs: the audit log is intact ({rows} rows)");
+                            ExitCode::SUCCESS
+                        }
+                        ChainVerdict::Broken(b) => {
+                            println!("oqs: the audit log is BROKEN {}", describe(&b));
+                            ExitCode::FAILURE
+                        }
+                    }
                 }
                 Err(e) => {
                     eprintln!("oqs: {e:#}");
@@ -321,6 +362,21 @@ pub fn audit(cmd: &AuditCommand) -> ExitCode {
         }
         AuditCommand::Report(args) => report((|| {
             let store = open_store(&args.store)?;
+            let verdict = store
+                .verify_audit_chain()
+                .context("verifying the audit log");
+            readiness::hand_back(store.path());
+            let notice = match verdict? {
+                ChainVerdict::Intact { .. } => None,
+                ChainVerdict::Broken(b) if args.allow_broken => {
+                    Some(format!("{TAMPER_MARK}: {}", describe(&b)))
+                }
+                ChainVerdict::Broken(b) => bail!(
+                    "the audit log is BROKEN {}; no report written (a report from a tampered log could be \
+                     wrong). Pass --allow-broken to write it anyway, marked 「{TAMPER_MARK}」",
+                    describe(&b)
+                ),
+            };
             let patient_ref = patient_ref(&store, &args.patient)?;
             let records = store
                 .audit_records_for_patient(&patient_ref)
@@ -330,7 +386,11 @@ pub fn audit(cmd: &AuditCommand) -> ExitCode {
                 .map(audit_report::ReportRow::from_record)
                 .collect();
             let label = format!("照会者（照会番号 {}）", &patient_ref[..12]);
-            let report = audit_report::Report::new(args.facility.clone(), label, rows);
+            let mut report = audit_report::Report::new(args.facility.clone(), label, rows);
+            if let Some(notice) = notice {
+                eprintln!("oqs: warning: {notice}");
+                report = report.with_notice(notice);
+            }
             std::fs::create_dir_all(&args.out)
                 .with_context(|| format!("creating {}", args.out.display()))?;
             let font = match &args.font {

@@ -4,7 +4,8 @@
 //! patient (DESIGN.md §3.8, seeds 002): the terminal certificate (installed, readable, chained to the
 //! central CA, not near expiry), the central service over mutual TLS (round trip, clock skew, environment
 //! settings), pcscd and the card readers (and, on request, a card in one of them), a camera, the `req/ res/
-//! face/` folders, and the store (an administrator account; emergency permission only with a second factor).
+//! face/` folders, and the store (its audit log verifies, its head inside and outside the database agreeing; an
+//! administrator account; emergency permission only with a second factor).
 //!
 //! Each finding is an [`Item`] with a [`Verdict`] and, unless it passed, the fix in plain Japanese and
 //! English. `oqs doctor` prints the [`Report`] (or its JSON for the app's screen) and exits non-zero when

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use facility_store::{FileKeyProvider, KeyringKeyProvider, Role, Store};
+use facility_store::{Role, Store};
 use reader_daemon::config::Config;
 
 use crate::Item;
@@ -27,23 +27,27 @@ pub fn open_store(config: &Config) -> Result<Store, StoreAccessError> {
     if !path.is_file() {
         return Err(StoreAccessError::Missing(path));
     }
-    let store = match &config.store.key_file {
-        Some(file) => Store::open(&path, &FileKeyProvider::new(config.resolve(file))),
-        None => {
-            let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto)
-                .map_err(StoreAccessError::Keyring)?;
-            Store::open(
-                &path,
-                &KeyringKeyProvider::new(keyring, config.store.key_secret.clone()),
-            )
-        }
+    let key_file = config.store.key_file.as_ref().map(|f| config.resolve(f));
+    // With a key file the keyring only keeps the audit head's copy, so a terminal without one still opens.
+    let keyring = match &key_file {
+        Some(_) => os_keyring::Keyring::open(os_keyring::Backend::Auto).ok(),
+        None => Some(
+            os_keyring::Keyring::open(os_keyring::Backend::Auto)
+                .map_err(StoreAccessError::Keyring)?,
+        ),
     };
+    let store = Store::open_configured(
+        &path,
+        key_file.as_deref(),
+        &config.store.key_secret,
+        keyring.as_ref(),
+    );
     let store = store.map_err(StoreAccessError::Store);
     hand_back(&path);
     store
 }
 
-/// Gives `-wal` / `-shm` files beside `db` the owner and group of `db` (only matters when run as root).
+/// Gives `-wal` / `-shm` / `.audit-head` files beside `db` the owner and group of `db` (only matters when run as root).
 pub fn hand_back(db: &Path) {
     #[cfg(unix)]
     {
@@ -51,7 +55,7 @@ pub fn hand_back(db: &Path) {
         let Ok(meta) = std::fs::metadata(db) else {
             return;
         };
-        for suffix in ["-wal", "-shm"] {
+        for suffix in ["-wal", "-shm", ".audit-head"] {
             let side = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
             if let Ok(m) = std::fs::metadata(&side)
                 && (m.uid() != meta.uid() || m.gid() != meta.gid())
@@ -88,6 +92,7 @@ pub(crate) fn check(config: &Config) -> Vec<Item> {
             let why = "the store cannot be opened";
             return vec![
                 opened.fail(e.to_string(), ja, en),
+                audit_item().skip(why),
                 admin.skip(why),
                 emergency.skip(why),
             ];
@@ -103,16 +108,20 @@ pub(crate) fn check(config: &Config) -> Vec<Item> {
                     "データベースが破損している可能性があります。バックアップから復元してください。",
                     "The database may be damaged: restore it from the backup.",
                 ),
+                audit_item().skip(why),
                 admin.skip(why),
                 emergency.skip(why),
             ];
         }
     };
-    let mut items = vec![opened.pass(format!(
-        "{} ({} account(s))",
-        store.path().display(),
-        accounts.len()
-    ))];
+    let mut items = vec![
+        opened.pass(format!(
+            "{} ({} account(s))",
+            store.path().display(),
+            accounts.len()
+        )),
+        audit_log(&store),
+    ];
     let admins: Vec<&str> = accounts
         .iter()
         .filter(|a| a.role == Role::Administrator && !a.disabled)
@@ -152,4 +161,37 @@ pub(crate) fn check(config: &Config) -> Vec<Item> {
         )
     });
     items
+}
+
+fn audit_item() -> crate::ItemBuilder {
+    Item::named("audit-log", "監査ログ", "Audit log")
+}
+
+/// The whole chain and its head inside and outside the database: a log that was wiped, edited, rolled back
+/// or replaced by an older copy fails, because a terminal must not go live (or stay live) without a log it
+/// can prove.
+fn audit_log(store: &Store) -> Item {
+    let item = audit_item();
+    match store.verify_audit() {
+        Err(e) => item.fail(
+            e.to_string(),
+            "監査ログを読み取れません。バックアップから復元してください (docs/operations.md の「復元」)。",
+            "The audit log cannot be read: restore the store from the backup (docs/operations.md, Restore).",
+        ),
+        Ok(found) => match found.verdict() {
+            facility_store::ChainVerdict::Broken(b) => item.fail(
+                format!("broken at row {}: {}", b.row_id, b.problem),
+                "監査ログの改ざん、または古いコピーへの巻き戻しが検出されました。ファイルをそのまま保全し、販売店に連絡してください。バックアップを意図して戻した場合は oqs store restore --config … で復元を記録してください。",
+                "The audit log was tampered with or rolled back to an older copy. Keep the files as they are and call the vendor; if a backup was put back on purpose, restore it with `oqs store restore --config …`, which records the restore.",
+            ),
+            facility_store::ChainVerdict::Intact { rows } => {
+                let notes = found.notes();
+                if notes.is_empty() {
+                    item.pass(format!("{rows} row(s), head sealed inside and outside the database"))
+                } else {
+                    item.pass(format!("{rows} row(s); {}", notes.join("; ")))
+                }
+            }
+        },
+    }
 }
