@@ -69,6 +69,10 @@ pub fn write_token_file(path: &std::path::Path, group: Option<u32>) -> std::io::
     #[cfg(not(unix))]
     let _ = group;
     std::fs::rename(&tmp, path)?;
+    // The rename is durable only once the folder is synced: clients must not find an old token after a
+    // power cut while the daemon runs with the new one.
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(token)
 }
 

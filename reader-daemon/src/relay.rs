@@ -12,12 +12,16 @@
 //!    result, a copy of the request and its `.err`) are first written into a staging folder
 //!    `outgoing/<request name>/`, then the outbox row is marked, then each staged file is renamed into
 //!    `res/`. A rename moves the file, so after a crash a staged file that is still there has not been
-//!    delivered and one that is gone has: nothing is delivered twice, nothing is lost.
+//!    delivered and one that is gone has: nothing is delivered twice, nothing is lost. Staging writes into
+//!    `outgoing/.<request>.staging` first; a crash there leaves an unfinished folder, discarded at start
+//!    (the request is sent again). A staged delivery that cannot be finished (a rename into `res/` fails)
+//!    is finished by the sweep of `outgoing/` at every rescan, and a new answer for the same request
+//!    finishes the staged one instead of staging a second.
 //! 4. **Keep**: the request moves to `done/` (answered) or `error/` (rejected). Nothing is deleted.
 //!
 //! Error results and `.err` files follow `docs/file-interface.md`.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -177,8 +181,11 @@ struct Inner {
     central: CentralClient,
     wake: Notify,
     sending: Arc<Semaphore>,
-    /// Requests with a send task running, so a claim is never processed twice in one process.
-    in_flight: Mutex<HashSet<String>>,
+    /// Requests with a task running (a send, or the sweep finishing a staged delivery), so a request is
+    /// never worked on twice at once. A row claimed again while its task still runs (a retry due at once)
+    /// waits in the slot and the running task sends it next: dropping it would leave the row `sending`
+    /// with nobody working on it until the next restart.
+    in_flight: Mutex<HashMap<String, Option<OutboxEntry>>>,
     events: broadcast::Sender<RelayEvent>,
 }
 
@@ -199,7 +206,7 @@ impl Relay {
                 central,
                 wake: Notify::new(),
                 sending: Arc::new(Semaphore::new(permits)),
-                in_flight: Mutex::new(HashSet::new()),
+                in_flight: Mutex::new(HashMap::new()),
                 events,
             }),
         }
@@ -223,13 +230,21 @@ impl Relay {
         let f = &self.inner.folders;
         f.ensure()?;
         let now = self.inner.store.now_millis();
-        // 1. Staged deliveries first: their rows may still be `sending`.
+        // 1. Staged deliveries first: their rows may still be `sending`. A `.<request>.staging` folder was
+        //    cut short while being written: its files may be incomplete and its row was never marked, so
+        //    it is discarded and the request is sent again.
         for staged in list_dir(&f.outgoing())? {
-            if staged.is_dir() {
-                if let Some(request) = staged.file_name().and_then(OsStr::to_str) {
-                    let request = request.to_owned();
-                    self.finish_staged(&request, &staged)?;
-                }
+            let Some(request) = staged
+                .file_name()
+                .and_then(OsStr::to_str)
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            if request.starts_with('.') {
+                discard(&staged)?;
+            } else if staged.is_dir() {
+                self.finish_staged(&request, &staged)?;
             }
         }
         // 2. Attempts cut short go back to the queue.
@@ -290,7 +305,10 @@ impl Relay {
                         self.pick_up_path(&path).await;
                     }
                 }
-                _ = rescan.tick() => self.scan(false).await,
+                _ = rescan.tick() => {
+                    self.sweep_outgoing().await;
+                    self.scan(false).await;
+                }
                 () = self.inner.wake.notified() => {}
                 () = tokio::time::sleep(next_due) => {}
             }
@@ -365,6 +383,7 @@ impl Relay {
         }
         let span = info_span!("pick_up", request = %name);
         let _enter = span.enter();
+        crate::crash_point!("relay::picked_up");
         let parsed = match FileName::parse(name) {
             Ok(parsed) => parsed,
             Err(e) => return self.reject_unnamed(name, &source, &e.to_string(), e.code()),
@@ -381,6 +400,13 @@ impl Relay {
             Received::Existing(entry)
                 if !matches!(entry.state, OutboxState::Answered | OutboxState::Failed) =>
             {
+                if processing.exists() {
+                    // A second file under the name of a request still in flight: moving it would replace
+                    // the first. It waits in req/; once the first is answered it is refused as a reused
+                    // name (below) and kept.
+                    debug!("a file of the same name is still in flight; this one waits");
+                    return Ok(());
+                }
                 // Recorded before a crash but not moved yet: finish the move below.
             }
             Received::Existing(entry) => {
@@ -399,7 +425,9 @@ impl Relay {
                 return self.reject_reused(name, &source, &parsed, &issue);
             }
         }
+        crate::crash_point!("relay::outbox_written");
         move_file(&source, &processing)?;
+        crate::crash_point!("relay::processing_renamed");
         debug!("picked up");
         let _ = self.inner.events.send(RelayEvent::PickedUp {
             request: name.to_owned(),
@@ -442,18 +470,22 @@ impl Relay {
             let Ok(permit) = self.inner.sending.clone().try_acquire_owned() else {
                 return;
             };
-            if let Ok(mut set) = self.inner.in_flight.lock() {
-                if !set.insert(entry.request_name.clone()) {
-                    continue;
-                }
-            }
+            let name = entry.request_name.clone();
+            let entry = match self.reserve_or_hand_over(entry) {
+                Some(entry) => entry,
+                None => continue, // the task that holds the request sends it next
+            };
             let relay = self.clone();
-            let span = info_span!("relay", request = %entry.request_name, attempt = entry.attempts);
+            let span = info_span!("relay", request = %name, attempt = entry.attempts);
             tokio::spawn(
                 async move {
-                    relay.send(entry.clone()).await;
-                    if let Ok(mut set) = relay.inner.in_flight.lock() {
-                        set.remove(&entry.request_name);
+                    let mut entry = entry;
+                    loop {
+                        relay.send(entry).await;
+                        match relay.release_or_next(&name) {
+                            Some(next) => entry = next,
+                            None => break,
+                        }
                     }
                     drop(permit);
                     relay.inner.wake.notify_one();
@@ -463,24 +495,160 @@ impl Relay {
         }
     }
 
+    /// Takes the request for a new task (returns the entry back), or, if a task holds it already, leaves
+    /// the claimed entry for that task to send next (returns `None`).
+    fn reserve_or_hand_over(&self, entry: OutboxEntry) -> Option<OutboxEntry> {
+        let mut map = self
+            .inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(&entry.request_name) {
+            Some(slot) => {
+                *slot = Some(entry);
+                None
+            }
+            None => {
+                map.insert(entry.request_name.clone(), None);
+                Some(entry)
+            }
+        }
+    }
+
+    /// Takes the request for the caller unless a task holds it.
+    fn try_reserve(&self, name: &str) -> bool {
+        let mut map = self
+            .inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if map.contains_key(name) {
+            return false;
+        }
+        map.insert(name.to_owned(), None);
+        true
+    }
+
+    /// Ends the holding task's turn: the entry claimed meanwhile, if any (the request stays held), else
+    /// the request is let go.
+    fn release_or_next(&self, name: &str) -> Option<OutboxEntry> {
+        let mut map = self
+            .inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(name).and_then(Option::take) {
+            Some(next) => Some(next),
+            None => {
+                map.remove(name);
+                None
+            }
+        }
+    }
+
+    /// Finishes staged deliveries no task is working on: a rename into `res/` that failed, or an error
+    /// result whose delivery failed, is retried here rather than only at the next start.
+    async fn sweep_outgoing(&self) {
+        let relay = self.clone();
+        let outcome = tokio::task::spawn_blocking(move || -> Result<(), RelayError> {
+            for staged in list_dir(&relay.inner.folders.outgoing())? {
+                let Some(request) = staged
+                    .file_name()
+                    .and_then(OsStr::to_str)
+                    .map(str::to_owned)
+                else {
+                    continue;
+                };
+                if request.starts_with('.') || !staged.is_dir() {
+                    continue; // being staged by a running task
+                }
+                if !relay.try_reserve(&request) {
+                    continue; // a running task delivers it
+                }
+                let span = info_span!("sweep", request = %request);
+                let _enter = span.enter();
+                match relay.finish_staged(&request, &staged) {
+                    Ok(()) => info!("staged delivery finished by the sweep"),
+                    Err(e) => {
+                        warn!(error = %e, "staged delivery still fails; retried at the next sweep")
+                    }
+                }
+                // A claim made meanwhile goes back to the queue: the row is terminal by now (and the
+                // transition is refused), or its next attempt finishes this staged delivery.
+                while relay.release_or_next(&request).is_some() {
+                    let now = relay.inner.store.now_millis();
+                    let _ = relay.inner.store.outbox_retry_later(
+                        &request,
+                        "held by the sweep of outgoing/",
+                        now,
+                        now,
+                    );
+                }
+            }
+            Ok(())
+        })
+        .await;
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "sweep of outgoing/ failed"),
+            Err(e) => warn!(error = %e, "sweep task failed"),
+        }
+    }
+
     async fn send(&self, entry: OutboxEntry) {
         let name = entry.request_name.clone();
         let path = self.inner.folders.processing().join(&name);
+        let Ok(parsed) = FileName::parse(&name) else {
+            // Names were checked at pick-up; a row with another name came from outside the relay.
+            warn!("outbox row with a name that is not a request name");
+            let _ = self.inner.store.outbox_mark_failed(
+                &name,
+                "not a request file name",
+                None,
+                self.inner.store.now_millis(),
+            );
+            return;
+        };
         let bytes = match tokio::fs::read(&path).await {
             Ok(bytes) => bytes,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && self.inner.folders.req.join(&name).is_file() =>
+            {
+                // Recorded but not moved yet (a crash or a failure between the two steps of the
+                // pick-up): the next scan finishes the move.
+                self.retry_later(&name, entry.attempts, "the pick-up is not finished yet");
+                return;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // The receipt computer still waits for an answer: give it an error result under the
+                // normal result name and a `.err`, as for any request that cannot be answered.
+                warn!(
+                    code = "OQS-E1108",
+                    "the request file vanished from processing/"
+                );
+                let issue = ValidationIssue {
+                    code: "OQS-E1108",
+                    element: String::new(),
+                    message_ja: "要求ファイルが処理中に失われました。もう一度置いてください".into(),
+                    message_en: "the request file disappeared from the terminal's processing folder before it was sent; drop it again under a new name".into(),
+                };
+                if !self
+                    .blocking_reject(name.clone(), parsed, vec![issue])
+                    .await
+                {
+                    self.retry_later(&name, entry.attempts, "error result not delivered yet");
+                }
+                return;
+            }
             Err(e) => {
-                warn!(error = %e, "the request file vanished from processing/");
-                let _ = self.inner.store.outbox_mark_failed(
+                self.retry_later(
                     &name,
-                    "request file missing",
-                    None,
-                    self.inner.store.now_millis(),
+                    entry.attempts,
+                    &format!("cannot read the request: {e}"),
                 );
                 return;
             }
-        };
-        let Ok(parsed) = FileName::parse(&name) else {
-            return; // names were checked at pick-up
         };
         // Check the file here, so the vendor gets a precise message and the central service only sees
         // requests that can be answered.
@@ -489,15 +657,29 @@ impl Relay {
             Err(e) => vec![read_issue(&e)],
         };
         if !issues.is_empty() {
-            self.blocking_reject(name, parsed, issues).await;
+            if !self.blocking_reject(name.clone(), parsed, issues).await {
+                self.retry_later(&name, entry.attempts, "error result not delivered yet");
+            }
             return;
         }
         match self.inner.central.send_message(&name, &bytes).await {
             Ok(result) => {
-                let body = match self.reencode(&result.name, result.body) {
+                crate::crash_point!("relay::sent");
+                let checked = check_result_name(&parsed, &result.name)
+                    .and_then(|()| self.reencode(&result.name, result.body));
+                let body = match checked {
                     Ok(body) => body,
                     Err(issue) => {
-                        self.blocking_reject(name, parsed, vec![issue]).await;
+                        if !self
+                            .blocking_reject(name.clone(), parsed, vec![issue])
+                            .await
+                        {
+                            self.retry_later(
+                                &name,
+                                entry.attempts,
+                                "error result not delivered yet",
+                            );
+                        }
                         return;
                     }
                 };
@@ -535,7 +717,12 @@ impl Relay {
             }
             Err(e) => {
                 let issue = central_issue(&e);
-                self.blocking_reject(name, parsed, vec![issue]).await;
+                if !self
+                    .blocking_reject(name.clone(), parsed, vec![issue])
+                    .await
+                {
+                    self.retry_later(&name, entry.attempts, "error result not delivered yet");
+                }
             }
         }
     }
@@ -583,7 +770,14 @@ impl Relay {
         }
     }
 
-    async fn blocking_reject(&self, name: String, parsed: FileName, issues: Vec<ValidationIssue>) {
+    /// Rejects the request; false if the error result could not be delivered (the caller re-queues the
+    /// request, and a staged part of the delivery is finished by the sweep of `outgoing/`).
+    async fn blocking_reject(
+        &self,
+        name: String,
+        parsed: FileName,
+        issues: Vec<ValidationIssue>,
+    ) -> bool {
         let relay = self.clone();
         let code = issues
             .first()
@@ -600,9 +794,16 @@ impl Relay {
                     request: name,
                     code,
                 });
+                true
             }
-            Ok(Err(e)) => warn!(error = %e, "could not write the error result; retried later"),
-            Err(e) => warn!(error = %e, "reject task failed"),
+            Ok(Err(e)) => {
+                warn!(error = %e, "could not write the error result; retried later");
+                false
+            }
+            Err(e) => {
+                warn!(error = %e, "reject task failed; retried later");
+                false
+            }
         }
     }
 
@@ -615,8 +816,12 @@ impl Relay {
         issues: &[ValidationIssue],
     ) -> Result<(), RelayError> {
         let processing = self.inner.folders.processing().join(name);
-        let request_bytes =
-            std::fs::read(&processing).map_err(|e| RelayError::io("read", &processing, e))?;
+        // A request that vanished from processing/ still gets its error result and `.err`, without a copy.
+        let request_bytes = match std::fs::read(&processing) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(RelayError::io("read", &processing, e)),
+        };
         let mut files = Vec::new();
         let fallback = ValidationIssue {
             code: "OQS-E1107",
@@ -631,7 +836,9 @@ impl Relay {
                 files.push((result_name, bytes));
             }
         }
-        files.push((name.to_owned(), request_bytes));
+        if let Some(request_bytes) = request_bytes {
+            files.push((name.to_owned(), request_bytes));
+        }
         files.push((parsed.err_name(), render_err_file(issues).into_bytes()));
         self.deliver(
             name,
@@ -717,18 +924,26 @@ impl Relay {
             .outgoing()
             .join(format!(".{request}.staging"));
         if temporary.exists() {
-            std::fs::remove_dir_all(&temporary)
-                .map_err(|e| RelayError::io("clear", &temporary, e))?;
+            discard(&temporary)?;
+        }
+        if staged.is_dir() {
+            // An earlier attempt staged its delivery and could not finish it (its row went back to the
+            // queue): that delivery was decided first and may be half in res/ already. Finish it; this
+            // answer is not delivered, or the receipt computer would get a second result.
+            info!("an earlier staged delivery is finished instead");
+            return self.finish_staged(request, &staged);
         }
         create_dir(&temporary, Some(0o700))?;
         for (file, bytes) in files {
             write_synced(&temporary.join(file), bytes)?;
         }
+        crate::crash_point!("relay::staging");
         write_synced(&temporary.join(OUTCOME_FILE), outcome.encode().as_bytes())?;
         sync_dir(&temporary)?;
         // The staging folder appears under its final name in one step.
         std::fs::rename(&temporary, &staged).map_err(|e| RelayError::io("stage", &staged, e))?;
         sync_dir(&self.inner.folders.outgoing())?;
+        crate::crash_point!("relay::staged");
         self.finish_staged(request, &staged)
     }
 
@@ -745,9 +960,12 @@ impl Relay {
         if let Some(entry) = store.outbox_get(request)? {
             match (&outcome, entry.state) {
                 (_, OutboxState::Answered | OutboxState::Failed) => {}
-                // Staged deliveries are finished before `outbox_recover_in_flight` at start, so the row is
-                // still `sending` here.
-                (Outcome::Answered(result), _) => {
+                // `sending` (the delivering task, or at start before `outbox_recover_in_flight`) or
+                // `received` (re-queued after a failed finish, swept later): the staged outcome decides.
+                (Outcome::Answered(result), OutboxState::Received) => {
+                    store.outbox_mark_staged_answered(request, result, now)?;
+                }
+                (Outcome::Answered(result), OutboxState::Sending) => {
                     store.outbox_mark_answered(request, result, now)?;
                 }
                 (Outcome::Failed(reason), _) => {
@@ -755,6 +973,7 @@ impl Relay {
                 }
             }
         }
+        crate::crash_point!("relay::marked");
         for path in list_dir(staged)? {
             let Some(file) = path.file_name().and_then(OsStr::to_str) else {
                 continue;
@@ -763,9 +982,19 @@ impl Relay {
                 continue;
             }
             let target = f.res.join(file);
+            // Error injection for the tests of the sweep (a failed rename is retried, not forgotten).
+            crate::__fail::fail_point!("relay::deliver_fails", |_| Err(RelayError::io(
+                "deliver",
+                &target,
+                std::io::Error::other("injected failure")
+            )));
             std::fs::rename(&path, &target).map_err(|e| RelayError::io("deliver", &target, e))?;
+            // Both folders: the file must not come back in outgoing/ after a power cut (a second
+            // delivery), nor vanish from res/.
+            sync_dir(&f.res)?;
+            sync_dir(staged)?;
+            crate::crash_point!("relay::delivered_one");
         }
-        sync_dir(&f.res)?;
         let processing = f.processing().join(request);
         if processing.exists() {
             let keep = match outcome {
@@ -774,7 +1003,8 @@ impl Relay {
             };
             move_file(&processing, &keep)?;
         }
-        std::fs::remove_dir_all(staged).map_err(|e| RelayError::io("clear", staged, e))?;
+        crate::crash_point!("relay::kept");
+        discard(staged)?;
         Ok(())
     }
 }
@@ -863,12 +1093,56 @@ fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, RelayError> {
     Ok(paths)
 }
 
+/// Renames `from` to `to` durably: the file's data is on disk before the rename (a power cut must not
+/// leave an empty file under the new name), and both folders are synced after it (the move must not be
+/// undone, nor the file be in neither folder, after a power cut).
 fn move_file(from: &Path, to: &Path) -> Result<(), RelayError> {
+    std::fs::File::open(from)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| RelayError::io("sync", from, e))?;
     std::fs::rename(from, to).map_err(|e| RelayError::io("move", from, e))?;
     if let Some(parent) = to.parent() {
         sync_dir(parent)?;
     }
+    if let Some(parent) = from.parent() {
+        if Some(parent) != to.parent() {
+            sync_dir(parent)?;
+        }
+    }
     Ok(())
+}
+
+/// Removes a staging folder (or a finished, emptied staged one).
+fn discard(dir: &Path) -> Result<(), RelayError> {
+    std::fs::remove_dir_all(dir).map_err(|e| RelayError::io("clear", dir, e))?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// The central service's result must carry the request's result name: another name would be delivered
+/// where the receipt computer never looks (or, with a path in it, outside `res/`), and the request would
+/// seem unanswered.
+fn check_result_name(request: &FileName, result_name: &str) -> Result<(), ValidationIssue> {
+    let expected = request.result_name().map_err(|e| ValidationIssue {
+        code: e.code(),
+        element: String::new(),
+        message_ja: "要求ファイルの結果ファイル名を決められません".into(),
+        message_en: e.to_string(),
+    })?;
+    if result_name == expected {
+        return Ok(());
+    }
+    Err(ValidationIssue {
+        code: "OQS-E1402",
+        element: String::new(),
+        message_ja: "中央のサービスの結果ファイル名が要求と一致しません".into(),
+        message_en: format!(
+            "the central service answered with a result named `{}`, not `{expected}`",
+            result_name.escape_debug()
+        ),
+    })
 }
 
 /// `dir/name`, or `dir/name.1`, `.2` … if taken: kept originals never overwrite each other.
@@ -945,4 +1219,25 @@ fn watch_folder(
             reason: e.to_string(),
         })?;
     Ok(watcher)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_must_carry_the_requests_result_name() {
+        let request = FileName::parse("OQSsiquc01req_0001.xml").unwrap();
+        assert!(check_result_name(&request, "OQSsiquc01res_0001.xml").is_ok());
+        for wrong in [
+            "OQSsiquc01res_0002.xml",
+            "OQSsiquc01req_0001.xml",
+            "../OQSsiquc01res_0001.xml",
+            "OQSsiquc01res_0001.xml/../../x",
+            "",
+        ] {
+            let issue = check_result_name(&request, wrong).unwrap_err();
+            assert_eq!(issue.code, "OQS-E1402", "{wrong:?}");
+        }
+    }
 }

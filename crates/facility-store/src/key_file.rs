@@ -99,6 +99,14 @@ impl KeyProvider for FileKeyProvider {
         file.write_all(text.as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(|e| self.error(e))?;
+        // The new file's name is durable only once its folder is synced; otherwise a power cut could lose
+        // the key of rows already written with it.
+        #[cfg(unix)]
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| self.error(e))?;
+        }
         Ok(key)
     }
 }

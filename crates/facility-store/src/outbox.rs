@@ -5,6 +5,7 @@
 //!    ▲                  │  │
 //!    └──retry_later─────┘  └──failed──▶ failed        (received ──failed──▶ failed for files rejected early)
 //!    └──recover_in_flight── sending   (at start, after a crash)
+//! received ──staged_answered──▶ answered   (a staged delivery finished after its row was re-queued)
 //! ```
 //! Every transition is one statement guarded by the expected current state, so two workers cannot both claim
 //! a row and a late answer cannot overwrite a failure.
@@ -205,6 +206,24 @@ impl Store {
             "answered",
             "UPDATE outbox SET state = 'answered', result_name = ?2, last_error = NULL, updated_at = ?3
              WHERE request_name = ?1 AND state = 'sending'",
+            params![request_name, result_name, now],
+        )
+    }
+
+    /// `received → answered`, for a delivery the relay had staged (and so decided) before the row went back
+    /// to the queue: its finish failed, and the sweep of the staging folder completes it. A fresh answer
+    /// uses [`Store::outbox_mark_answered`], which only accepts `sending`.
+    pub fn outbox_mark_staged_answered(
+        &self,
+        request_name: &str,
+        result_name: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.transition(
+            request_name,
+            "answered",
+            "UPDATE outbox SET state = 'answered', result_name = ?2, last_error = NULL, updated_at = ?3
+             WHERE request_name = ?1 AND state = 'received'",
             params![request_name, result_name, now],
         )
     }

@@ -897,3 +897,31 @@ fn setting_changes_are_audited_atomically() {
         ChainVerdict::Intact { rows: 2 }
     );
 }
+
+#[test]
+fn a_staged_answer_settles_a_requeued_row_but_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("f.db"), &key(1)).unwrap();
+    store
+        .outbox_receive("s.xml", "OQSsiquc01", "/p/s.xml", T0)
+        .unwrap();
+    // Never claimed: a staged answer may settle it (the relay staged it before re-queuing).
+    store
+        .outbox_mark_staged_answered("s.xml", "s-res.xml", T0 + 1)
+        .unwrap();
+    let e = store.outbox_get("s.xml").unwrap().unwrap();
+    assert_eq!(e.state, OutboxState::Answered);
+    assert_eq!(e.result_name.as_deref(), Some("s-res.xml"));
+    assert!(matches!(
+        store.outbox_mark_staged_answered("s.xml", "again.xml", T0 + 2),
+        Err(StoreError::InvalidTransition { .. })
+    ));
+    store
+        .outbox_receive("t.xml", "OQSsiquc01", "/p/t.xml", T0)
+        .unwrap();
+    store.outbox_claim_due(T0, 10).unwrap();
+    assert!(matches!(
+        store.outbox_mark_staged_answered("t.xml", "t-res.xml", T0 + 2),
+        Err(StoreError::InvalidTransition { .. })
+    ));
+}

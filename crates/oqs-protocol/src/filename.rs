@@ -117,9 +117,11 @@ impl FileName {
                 "characters 9-10 must be a 2-digit sequence number (e.g. 01)",
             ));
         }
-        let direction = match &name[10..13] {
-            "req" => Direction::Request,
-            "res" => Direction::Response,
+        // Bytes, not `&name[10..13]`: a multi-byte character there (`OQSsiquc01rあ_x.xml`) would make a
+        // string slice panic, and a name is whatever the receipt computer dropped.
+        let direction = match &bytes[10..13] {
+            b"req" => Direction::Request,
+            b"res" => Direction::Response,
             _ => return Err(bad("characters 11-13 must be `req` or `res`")),
         };
         if bytes[13] != b'_' {
@@ -267,5 +269,46 @@ mod tests {
             FileName::parse("OQSmutic01req_x.xml"),
             Err(FileNameError::UnsupportedKind { .. })
         ));
+    }
+
+    /// A name is whatever the receipt computer dropped: a multi-byte character anywhere is an error, never a
+    /// panic (`OQSsiquc01rあ_x.xml` used to panic on a string slice, and the scan with it, every rescan).
+    #[test]
+    fn multi_byte_characters_anywhere_are_errors_not_panics() {
+        let name = "OQSsiquc01req_abc.xml";
+        for at in 0..=name.len() {
+            for c in ['あ', 'é', '😀', '\u{a0}'] {
+                let mut changed = name.to_owned();
+                changed.insert(at, c);
+                let _ = FileName::parse(&changed);
+                let mut replaced: String = name.chars().take(at).collect();
+                replaced.push(c);
+                replaced.extend(name.chars().skip(at + 1));
+                if let Ok(parsed) = FileName::parse(&replaced) {
+                    assert_eq!(parsed.to_string(), replaced);
+                }
+            }
+        }
+        assert!(matches!(
+            FileName::parse("OQSsiquc01rあ_x.xml"),
+            Err(FileNameError::BadFileName { .. })
+        ));
+        let ok = FileName::parse("OQSsiquc01req_患者あ.xml").unwrap();
+        assert_eq!(ok.result_name().unwrap(), "OQSsiquc01res_患者あ.xml");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics_and_round_trips(name in "\\PC{0,40}", prefix in "(OQSsiquc01|YZKsiquc01|.{0,12})(req|res|.{0,3})_?") {
+            for candidate in [name.clone(), format!("{prefix}{name}")] {
+                if let Ok(parsed) = FileName::parse(&candidate) {
+                    proptest::prop_assert_eq!(parsed.to_string(), candidate.clone());
+                    if let Ok(result) = parsed.result_name() {
+                        let back = FileName::parse(&result).unwrap();
+                        proptest::prop_assert_eq!(back.id(), parsed.id());
+                    }
+                }
+            }
+        }
     }
 }

@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 pub mod app;
-pub mod deliveries;
 pub mod kiosk;
 pub mod staff;
 
@@ -280,32 +279,51 @@ impl Daemon {
 
     /// Starts the daemon (again) and waits until it says it started.
     pub fn restart(&mut self) {
-        self.restart_with_env(&[]);
+        assert!(
+            self.restart_with_env(&[]),
+            "oqs-readerd exited:\n{}",
+            self.logs()
+        );
     }
 
-    /// As [`Daemon::restart`], with extra environment variables (e.g. `FAILPOINTS` for a crash test).
-    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
+    /// Starts the daemon (again) with extra environment variables (e.g. `FAILPOINTS`) and waits until it
+    /// says it started or exits. True if it is running; false if it exited (a crash point hit early).
+    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) -> bool {
         self.repin_clock();
         self.starts += 1;
         let log = self.root.join(format!("readerd-{}.log", self.starts));
         let mut cmd = Command::new(bin("oqs-readerd"));
         cmd.arg("--config")
             .arg(&self.config)
-            .env("OQS_LOG", "debug")
-            .envs(env.iter().copied());
+            .env("OQS_LOG", "debug");
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
         let mut process = Process::spawn(cmd, log);
-        wait_for("oqs-readerd to start", Duration::from_secs(30), || {
-            assert!(
-                process.is_running(),
-                "oqs-readerd exited:\n{}",
-                process.log_text()
-            );
+        let running = wait_for("oqs-readerd to start", Duration::from_secs(30), || {
+            if !process.is_running() {
+                return Some(false);
+            }
             process
                 .log_text()
                 .contains("oqs-readerd started")
-                .then_some(())
+                .then_some(true)
         });
         self.process = Some(process);
+        running
+    }
+
+    /// Waits until the daemon process exits (e.g. at a crash point); false if it still runs after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let running = self.process.as_mut().is_some_and(Process::is_running);
+            if !running {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 
     pub fn kill(&mut self) {
@@ -330,20 +348,6 @@ impl Daemon {
             })
             .collect();
         std::fs::write(&self.config, text.join("\n") + "\n").expect("write config");
-    }
-
-    /// Waits until the daemon process has ended by itself (a crash point fired); true if it did in time.
-    pub fn wait_for_exit(&mut self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            let running = self.process.as_mut().is_some_and(|p| p.is_running());
-            if !running {
-                self.process = None;
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
     }
 
     /// The running daemon's process id.
@@ -410,4 +414,174 @@ pub fn single_check_request(facility: &str, id: &str) -> (String, Vec<u8>) {
          </QualificationConfirmSearchInfo></MessageBody></XmlMsg>\n"
     );
     (name, xml.into_bytes())
+}
+
+/// Counts the deliveries into one folder from the kernel's events (inotify), not from the names present
+/// at the end: a result delivered twice under the same name, or written in place where the receipt
+/// computer could read half of it, leaves the same set of names as a correct run.
+///
+/// A delivery is a rename into the folder (`IN_MOVED_TO`). A final name (see [`Deliveries::is_final`]) that
+/// is created, modified or closed after writing in the folder itself was written in place: that is a
+/// defect, recorded in [`Deliveries::written_in_place`]. Events wait in the kernel's queue until a method
+/// reads them, so the watch sees everything from [`Deliveries::watch`] on, whatever the test does meanwhile.
+pub struct Deliveries {
+    dir: PathBuf,
+    inner: std::sync::Mutex<DeliveriesInner>,
+}
+
+struct DeliveriesInner {
+    inotify: inotify::Inotify,
+    moved_in: std::collections::BTreeMap<String, u32>,
+    written_in_place: std::collections::BTreeSet<String>,
+}
+
+impl Deliveries {
+    /// Starts watching `dir` (which must exist). Only what happens from now on is counted.
+    pub fn watch(dir: &Path) -> Self {
+        use inotify::WatchMask;
+        let inotify = inotify::Inotify::init().expect("inotify instance");
+        inotify
+            .watches()
+            .add(
+                dir,
+                WatchMask::MOVED_TO
+                    | WatchMask::CLOSE_WRITE
+                    | WatchMask::MODIFY
+                    | WatchMask::CREATE,
+            )
+            .unwrap_or_else(|e| panic!("cannot watch {}: {e}", dir.display()));
+        Self {
+            dir: dir.to_owned(),
+            inner: std::sync::Mutex::new(DeliveriesInner {
+                inotify,
+                moved_in: Default::default(),
+                written_in_place: Default::default(),
+            }),
+        }
+    }
+
+    /// Names the receipt computer reads: not hidden, not a writer's temporary file.
+    pub fn is_final(name: &str) -> bool {
+        !name.starts_with('.') && !name.ends_with(".tmp") && !name.ends_with('~')
+    }
+
+    fn drain(&self) -> std::sync::MutexGuard<'_, DeliveriesInner> {
+        use inotify::EventMask;
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let inner = &mut *inner;
+            let events = match inner.inotify.read_events(&mut buffer) {
+                Ok(events) => events,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("reading inotify events of {}: {e}", self.dir.display()),
+            };
+            for event in events {
+                assert!(
+                    !event.mask.contains(EventMask::Q_OVERFLOW),
+                    "inotify queue of {} overflowed: deliveries cannot be counted",
+                    self.dir.display()
+                );
+                let Some(name) = event.name.and_then(|n| n.to_str()).map(str::to_owned) else {
+                    continue;
+                };
+                if event.mask.contains(EventMask::ISDIR) || !Self::is_final(&name) {
+                    continue;
+                }
+                if event.mask.contains(EventMask::MOVED_TO) {
+                    *inner.moved_in.entry(name).or_default() += 1;
+                } else {
+                    inner.written_in_place.insert(name);
+                }
+            }
+        }
+        inner
+    }
+
+    /// How often `name` was delivered so far.
+    pub fn count(&self, name: &str) -> u32 {
+        self.drain().moved_in.get(name).copied().unwrap_or(0)
+    }
+
+    /// Every name delivered so far, with how often.
+    pub fn counts(&self) -> std::collections::BTreeMap<String, u32> {
+        self.drain().moved_in.clone()
+    }
+
+    /// Names delivered more than once.
+    pub fn duplicates(&self) -> Vec<(String, u32)> {
+        self.counts().into_iter().filter(|(_, n)| *n > 1).collect()
+    }
+
+    /// Final names that were created, modified or closed after writing in the folder (not renamed in).
+    pub fn written_in_place(&self) -> Vec<String> {
+        self.drain().written_in_place.iter().cloned().collect()
+    }
+
+    /// Waits until `name` was delivered at least once; panics after `timeout`.
+    pub fn wait_for(&self, name: &str, timeout: Duration) {
+        wait_for(
+            &format!("{name} to be delivered into {}", self.dir.display()),
+            timeout,
+            || (self.count(name) > 0).then_some(()),
+        );
+    }
+
+    /// Panics unless every name in `expected` was delivered exactly once, nothing else was delivered, and
+    /// nothing was written in place.
+    pub fn assert_exactly_once<S: AsRef<str>>(&self, expected: &[S]) {
+        let counts = self.counts();
+        let wanted: std::collections::BTreeSet<&str> = expected.iter().map(AsRef::as_ref).collect();
+        let wrong: Vec<_> = counts
+            .iter()
+            .filter(|(name, n)| **n != 1 || !wanted.contains(name.as_str()))
+            .collect();
+        let missing: Vec<_> = wanted
+            .iter()
+            .filter(|name| !counts.contains_key(**name))
+            .collect();
+        let in_place = self.written_in_place();
+        assert!(
+            wrong.is_empty() && missing.is_empty() && in_place.is_empty(),
+            "deliveries into {}: delivered not exactly once or unexpected {wrong:?}; never delivered \
+             {missing:?}; written in place {in_place:?}",
+            self.dir.display()
+        );
+    }
+}
+
+#[cfg(test)]
+mod deliveries_tests {
+    use super::*;
+
+    #[test]
+    fn counts_renames_and_flags_writes_in_place() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let deliveries = Deliveries::watch(dir);
+        // Correct: temporary name, then rename. Twice under the same name is two deliveries.
+        for _ in 0..2 {
+            std::fs::write(dir.join("a.xml.tmp"), b"x").unwrap();
+            std::fs::rename(dir.join("a.xml.tmp"), dir.join("a.xml")).unwrap();
+        }
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("b.xml"), b"x").unwrap();
+        std::fs::rename(outside.path().join("b.xml"), dir.join("b.xml")).unwrap();
+        assert_eq!(deliveries.count("a.xml"), 2);
+        assert_eq!(deliveries.duplicates(), vec![("a.xml".to_owned(), 2)]);
+        assert!(deliveries.written_in_place().is_empty());
+        let twice =
+            std::panic::catch_unwind(|| deliveries.assert_exactly_once(&["a.xml", "b.xml"]));
+        assert!(twice.is_err(), "a name delivered twice must fail the check");
+    }
+
+    #[test]
+    #[should_panic(expected = "written in place")]
+    fn a_write_in_place_fails_the_check() {
+        let tmp = tempfile::tempdir().unwrap();
+        let deliveries = Deliveries::watch(tmp.path());
+        std::fs::write(tmp.path().join("c.xml"), b"half").unwrap();
+        assert_eq!(deliveries.written_in_place(), vec!["c.xml".to_owned()]);
+        deliveries.assert_exactly_once(&["c.xml"]);
+    }
 }

@@ -1,0 +1,276 @@
+//! The relay under faults, end to end: the real daemon crashed at every step of the relay (crash points,
+//! `FAILPOINTS`), a failed rename into `res/`, a request file that vanishes, two files under one name.
+//! Deliveries are counted from the kernel's events on `res/` ([`e2e::Deliveries`]), so a second delivery
+//! under the same name, or a result written in place, fails the test.
+
+use std::path::Path;
+use std::time::Duration;
+
+use e2e::{Daemon, Deliveries, MockCentral, in_keyutils_session, single_check_request, wait_for};
+use oqs_protocol::read_file;
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Every step of the relay, in order (reader-daemon/src/relay.rs).
+const RELAY_STEPS: [&str; 9] = [
+    "relay::picked_up",
+    "relay::outbox_written",
+    "relay::processing_renamed",
+    "relay::sent",
+    "relay::staging",
+    "relay::staged",
+    "relay::marked",
+    "relay::delivered_one",
+    "relay::kept",
+];
+
+#[test]
+fn a_crash_at_every_relay_step_answers_each_request_exactly_once() {
+    if !in_keyutils_session("a_crash_at_every_relay_step_answers_each_request_exactly_once") {
+        return;
+    }
+    let central = MockCentral::start(100, None);
+    let mut daemon = Daemon::start(&central, "");
+    let deliveries = Deliveries::watch(&daemon.res());
+    let mut expected = Vec::new();
+    let mut round = 0;
+    for step in RELAY_STEPS {
+        // The first pass, and a later one (other requests already in flight).
+        for skip in [0, 2] {
+            daemon.kill();
+            let failpoints = format!("{step}={skip}*off->return");
+            let running = daemon.restart_with_env(&[("FAILPOINTS", failpoints.as_str())]);
+            let mut batch = Vec::new();
+            for i in 0..4 {
+                let (name, bytes) =
+                    single_check_request(&central.facility_code, &format!("crash{round:02}{i}"));
+                batch.push(name.replace("req_", "res_"));
+                if running {
+                    daemon.drop_request(&name, &bytes);
+                }
+            }
+            round += 1;
+            assert!(
+                daemon.wait_exit(Duration::from_secs(30)),
+                "the daemon never reached {failpoints}"
+            );
+            daemon.restart();
+            for name in &batch {
+                deliveries.wait_for(name, Duration::from_secs(30));
+                let bytes = std::fs::read(daemon.res().join(name)).expect("delivered result");
+                read_file(name, &bytes).unwrap_or_else(|e| panic!("{name} after {step}: {e}"));
+            }
+            expected.extend(batch);
+        }
+    }
+    // Late duplicates would come from a restart's recovery or the sweep: give both a chance.
+    daemon.kill();
+    daemon.restart();
+    std::thread::sleep(Duration::from_secs(2));
+    deliveries.assert_exactly_once(&expected);
+    let outgoing = names(&daemon.work().join("outgoing"));
+    assert!(outgoing.is_empty(), "left in outgoing/: {outgoing:?}");
+    let processing = names(&daemon.work().join("processing"));
+    assert!(processing.is_empty(), "left in processing/: {processing:?}");
+    assert!(names(&daemon.req()).is_empty());
+}
+
+#[test]
+fn a_failed_rename_into_res_is_retried_by_the_sweep() {
+    if !in_keyutils_session("a_failed_rename_into_res_is_retried_by_the_sweep") {
+        return;
+    }
+    let central = MockCentral::start(100, None);
+    let mut daemon = Daemon::start(&central, "");
+    daemon.kill();
+    assert!(daemon.restart_with_env(&[("FAILPOINTS", "relay::deliver_fails=1*return")]));
+    let deliveries = Deliveries::watch(&daemon.res());
+    let (name, bytes) = single_check_request(&central.facility_code, "renamefails");
+    let result = name.replace("req_", "res_");
+    daemon.drop_request(&name, &bytes);
+    // Without a restart: the sweep of outgoing/ (every rescan, 500 ms here) delivers it.
+    deliveries.wait_for(&result, Duration::from_secs(30));
+    assert!(daemon.logs().contains("injected failure"));
+    wait_for("outgoing/ emptied", Duration::from_secs(10), || {
+        names(&daemon.work().join("outgoing"))
+            .is_empty()
+            .then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    deliveries.assert_exactly_once(&[result]);
+}
+
+#[test]
+fn a_request_that_vanishes_from_processing_gets_an_error_result() {
+    if !in_keyutils_session("a_request_that_vanishes_from_processing_gets_an_error_result") {
+        return;
+    }
+    let mut central = MockCentral::start(100, None);
+    let daemon = Daemon::start(&central, "");
+    central.stop();
+    let deliveries = Deliveries::watch(&daemon.res());
+    let (name, bytes) = single_check_request(&central.facility_code, "vanishes");
+    daemon.drop_request(&name, &bytes);
+    let processing = daemon.work().join("processing").join(&name);
+    wait_for("the pick-up", Duration::from_secs(30), || {
+        processing.exists().then_some(())
+    });
+    std::fs::remove_file(&processing).expect("remove the request from processing/");
+    central.serve();
+    let result = name.replace("req_", "res_");
+    let err = name.replace(".xml", ".err");
+    deliveries.wait_for(&result, Duration::from_secs(30));
+    deliveries.wait_for(&err, Duration::from_secs(30));
+    let text = std::fs::read_to_string(daemon.res().join(&err)).expect(".err");
+    assert!(text.contains("OQS-E1108"), "{text}");
+    let bytes = std::fs::read(daemon.res().join(&result)).expect("error result");
+    read_file(&result, &bytes).expect("the error result is a readable result");
+    deliveries.assert_exactly_once(&[result, err]);
+}
+
+#[test]
+fn a_second_file_under_the_name_of_a_request_in_flight_is_kept() {
+    if !in_keyutils_session("a_second_file_under_the_name_of_a_request_in_flight_is_kept") {
+        return;
+    }
+    let mut central = MockCentral::start(100, None);
+    let daemon = Daemon::start(&central, "");
+    central.stop();
+    let (name, first) = single_check_request(&central.facility_code, "twice");
+    daemon.drop_request(&name, &first);
+    let processing = daemon.work().join("processing").join(&name);
+    wait_for("the pick-up", Duration::from_secs(30), || {
+        processing.exists().then_some(())
+    });
+    let mut second = first.clone();
+    second.extend_from_slice(b"<!-- the second file -->\n");
+    daemon.drop_request(&name, &second);
+    // Past a notification and a rescan (500 ms, settle 200 ms): the first request is still the one in flight.
+    wait_for("a rescan", Duration::from_secs(30), || {
+        daemon.logs().contains("still in flight").then_some(())
+    });
+    assert_eq!(std::fs::read(&processing).expect("first in flight"), first);
+    central.serve();
+    let result = name.replace("req_", "res_");
+    let err = name.replace(".xml", ".err");
+    let done = daemon.work().join("done").join(&name);
+    wait_for("the first answered", Duration::from_secs(30), || {
+        std::fs::read(&done).ok()
+    });
+    assert_eq!(std::fs::read(&done).expect("done"), first);
+    // The second is refused as a reused name once the first is answered, and kept.
+    wait_for("the second refused", Duration::from_secs(30), || {
+        daemon.res().join(&err).exists().then_some(())
+    });
+    assert_eq!(
+        std::fs::read(daemon.work().join("error").join(&name)).expect("second kept"),
+        second
+    );
+    assert!(daemon.res().join(&result).exists());
+}
+
+/// A retry due at once (the jittered delay can be 0 ms) used to be claimed again while its send task was
+/// still registered as running: the claim was dropped and the row stayed `sending` with nobody sending it,
+/// until the next restart. The relay runs in this process, on a multi-threaded runtime as in the daemon,
+/// with every retry due at once.
+#[test]
+fn a_retry_due_at_once_never_leaves_a_request_stuck_in_sending() {
+    use std::sync::Arc;
+
+    use central_client::{CentralClient, CentralConfig, RetryPolicy};
+    use facility_store::{StaticKeyProvider, Store};
+    use reader_daemon::relay::{Folders, Relay, RelaySettings};
+
+    let mut central = MockCentral::start(100, None);
+    central.stop();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let folders = Folders {
+        req: root.join("req"),
+        res: root.join("res"),
+        face: root.join("face"),
+        work: root.join("work"),
+    };
+    folders.ensure().unwrap();
+    let store = Arc::new(
+        Store::open(root.join("f.db"), &StaticKeyProvider::random().unwrap())
+            .unwrap()
+            .with_clock(e2e::clock().clone()),
+    );
+    let mut config = CentralConfig::new(
+        url::Url::parse(&central.url()).unwrap(),
+        central.dir.join("ca.crt"),
+        central.dir.join("terminal.crt"),
+        central.dir.join("terminal.key"),
+    );
+    config.connect_timeout = Duration::from_secs(1);
+    config.retry = RetryPolicy {
+        max_attempts: 1,
+        base_delay: Duration::ZERO,
+        max_delay: Duration::ZERO,
+    };
+    let client = CentralClient::new(&config, None).unwrap();
+    let settings = RelaySettings {
+        rescan_interval: Duration::from_millis(200),
+        settle: Duration::ZERO,
+        retry: RetryPolicy {
+            max_attempts: u32::MAX,
+            base_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+        },
+        ..RelaySettings::default()
+    };
+    let mut expected = Vec::new();
+    for i in 0..30 {
+        let (name, bytes) = single_check_request(&central.facility_code, &format!("due{i:02}"));
+        std::fs::write(folders.req.join(&name), bytes).unwrap();
+        expected.push(name.replace("req_", "res_"));
+    }
+    let deliveries = Deliveries::watch(&folders.res);
+    let relay = Relay::new(folders.clone(), settings, store.clone(), client);
+    relay.recover().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = std::thread::spawn(move || {
+        runtime.block_on(async move {
+            tokio::select! {
+                _ = relay.run() => {}
+                _ = stopped => {}
+            }
+        })
+    });
+    // Every request goes round received → sending → received many times while the service is down.
+    wait_for("many attempts", Duration::from_secs(60), || {
+        let attempts: u32 = (0..30)
+            .filter_map(|i| {
+                store
+                    .outbox_get(&format!("OQSsiquc01req_due{i:02}.xml"))
+                    .ok()?
+            })
+            .map(|e| e.attempts)
+            .sum();
+        (attempts > 3000).then_some(())
+    });
+    central.serve();
+    wait_for("every request answered", Duration::from_secs(60), || {
+        let counts = store.outbox_counts().unwrap();
+        (counts.answered == 30).then_some(())
+    });
+    deliveries.assert_exactly_once(&expected);
+    let _ = stop.send(());
+    running.join().unwrap();
+}
