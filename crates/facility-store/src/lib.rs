@@ -34,6 +34,7 @@ mod records;
 mod settings;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -62,6 +63,8 @@ pub struct Store {
     path: PathBuf,
     lockout: LockoutPolicy,
     clock: Clock,
+    /// See [`Store::password_verifications`].
+    password_verifications: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -104,6 +107,7 @@ impl Store {
             path,
             lockout: LockoutPolicy::default(),
             clock: Clock::system(),
+            password_verifications: AtomicU64::new(0),
         })
     }
 

@@ -116,6 +116,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE check_ins ADD COLUMN local_name_enc BLOB;
     "#,
+    // 3 (accounts): the TOTP step of the last accepted code, so a code is not accepted twice, even across a
+    // restart of the daemon.
+    r#"
+    ALTER TABLE accounts ADD COLUMN totp_last_step INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.
