@@ -97,8 +97,6 @@ pub struct Accounts {
     store: Arc<Store>,
     settings: AccountSettings,
     sessions: Mutex<HashMap<String, Session>>,
-    /// The last TOTP step accepted per account, so a code cannot be used twice.
-    last_step: Mutex<HashMap<String, u64>>,
 }
 
 pub(crate) fn internal(what: &str, e: impl std::fmt::Display) -> ErrorBody {
@@ -114,6 +112,28 @@ fn unauthenticated() -> ErrorBody {
         ErrorCode::Unauthenticated,
         "ログインしてください（セッションが無効か期限切れです）。Log in again: the session is unknown, expired or \
          belongs to another window.",
+    )
+}
+
+/// The one answer to every refused login (wrong password, unknown account, locked, disabled, wrong or reused
+/// one-time code): the same code and words, so the answer does not tell which accounts exist or which are
+/// locked. The audit log keeps the reason for the administrator.
+fn login_refused() -> ErrorBody {
+    ErrorBody::new(
+        ErrorCode::Unauthenticated,
+        "ログインできません。ID・パスワード・ワンタイムパスワードを確認してください。失敗が続くとロックされます（管理者が\
+         解除できます）。Login refused: check the account name, password and one-time code. Repeated failures \
+         lock the account; an administrator can unlock it.",
+    )
+}
+
+/// Enrolment over an enrolled second factor with a password-only session (issue 13 item 1).
+fn reenrolment_needs_two_factors() -> ErrorBody {
+    ErrorBody::new(
+        ErrorCode::SecondFactorRequired,
+        "ワンタイムパスワードは登録済みです。登録し直すには、パスワードとワンタイムパスワードでログインするか、管理者に\
+         リセットを依頼してください。A one-time password is already enrolled: to replace it, log in with the \
+         password and the one-time code, or ask an administrator to reset it.",
     )
 }
 
@@ -137,6 +157,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
                 ErrorCode::BadRequest,
                 format!("an account named `{login}` already exists"),
             ),
+            facility_store::StoreError::TotpAlreadyEnrolled(_) => reenrolment_needs_two_factors(),
             other => internal(what, other),
         })
 }
@@ -241,7 +262,6 @@ impl Accounts {
             store,
             settings,
             sessions: Mutex::new(HashMap::new()),
-            last_step: Mutex::new(HashMap::new()),
         }
     }
 
@@ -272,52 +292,22 @@ impl Accounts {
             store.verify_first_factor(&who, password.expose(), store.now_millis())
         })
         .await?;
-        let account = match outcome {
-            LoginOutcome::PasswordAccepted(account) => account,
-            LoginOutcome::Rejected { attempts_left } => {
-                audit(
-                    &self.store,
-                    login_entry(&login, "login_failed", "wrong password"),
-                )
-                .await?;
-                return Err(ErrorBody::new(
-                    ErrorCode::Unauthenticated,
-                    format!(
-                        "ID またはパスワードが違います（あと {attempts_left} 回でロックされます）。Wrong account or \
-                         password; {attempts_left} attempt(s) left before the account locks."
-                    ),
-                ));
-            }
-            LoginOutcome::UnknownAccount => {
-                audit(
-                    &self.store,
-                    login_entry(&login, "login_failed", "unknown account"),
-                )
-                .await?;
-                return Err(ErrorBody::new(
-                    ErrorCode::Unauthenticated,
-                    "ID またはパスワードが違います。Wrong account or password.",
-                ));
-            }
-            LoginOutcome::LockedOut { until } => {
-                audit(
-                    &self.store,
-                    login_entry(&login, "login_failed", "account locked"),
-                )
-                .await?;
-                return Err(locked(until));
-            }
-            LoginOutcome::Disabled => {
-                audit(
-                    &self.store,
-                    login_entry(&login, "login_failed", "account disabled"),
-                )
-                .await?;
-                return Err(forbidden(
-                    "このアカウントは無効です。管理者に連絡してください。This account is disabled; ask the administrator.",
-                ));
+        let refusal = match outcome {
+            LoginOutcome::PasswordAccepted(account) => Ok(account),
+            LoginOutcome::Rejected { .. } => Err("wrong password"),
+            LoginOutcome::UnknownAccount => Err("unknown account"),
+            LoginOutcome::LockedOut { .. } => Err("account locked"),
+            LoginOutcome::Disabled => Err("account disabled"),
+        };
+        let account = match refusal {
+            Ok(account) => account,
+            Err(reason) => {
+                audit(&self.store, login_entry(&login, "login_failed", reason)).await?;
+                return Err(login_refused());
             }
         };
+        // The store counted this attempt as a failure before checking the password (so parallel guesses
+        // cannot outrun the lockout); the second factor decides what becomes of it.
         let two_factor = match totp {
             None => false,
             Some(code) => {
@@ -325,16 +315,27 @@ impl Accounts {
                 true
             }
         };
-        // A password-only login of an account with a second factor does not wipe failed codes: otherwise
-        // one-time codes could be guessed without end, five at a time.
-        if two_factor || !account.totp_enrolled {
-            let store = self.store.clone();
-            let who = account.login.clone();
-            blocking("recording the login", move || {
-                store.record_login_success(&who, store.now_millis())
-            })
-            .await?;
-        }
+        let store = self.store.clone();
+        let who = account.login.clone();
+        let complete = two_factor || !account.totp_enrolled;
+        blocking("recording the login", move || {
+            let now = store.now_millis();
+            if complete {
+                store.record_login_success(&who, now)
+            } else {
+                // A password-only login of an account with a second factor does not wipe failed codes:
+                // otherwise one-time codes could be guessed without end, five at a time.
+                store.release_login_attempt(&who, now)
+            }
+        })
+        .await?;
+        let detail = if two_factor {
+            "password+totp"
+        } else {
+            "password only"
+        };
+        // Logged before the session exists: no session without its audit row.
+        audit(&self.store, login_entry(&account.login, "login", detail)).await?;
         let token = new_token()?;
         let now = Instant::now();
         self.sessions().insert(
@@ -348,12 +349,6 @@ impl Accounts {
                 pending_totp: None,
             },
         );
-        let detail = if two_factor {
-            "password+totp"
-        } else {
-            "password only"
-        };
-        audit(&self.store, login_entry(&account.login, "login", detail)).await?;
         info!(two_factor, "staff login");
         Ok(Response::LoggedIn {
             session: Secret::new(token),
@@ -365,12 +360,20 @@ impl Accounts {
         })
     }
 
+    /// Checks the one-time code of a login whose password was right. A wrong or reused code is the failure
+    /// the store already counted for this attempt.
     async fn check_totp(&self, account: &Account, code: &Secret) -> Result<(), ErrorBody> {
         let store = self.store.clone();
         let login = account.login.clone();
         let secret: Option<SecretBytes> =
             blocking("reading the TOTP secret", move || store.totp_secret(&login)).await?;
         let Some(secret) = secret else {
+            let store = self.store.clone();
+            let login = account.login.clone();
+            blocking("recording the login", move || {
+                store.release_login_attempt(&login, store.now_millis())
+            })
+            .await?;
             audit(
                 &self.store,
                 login_entry(&account.login, "login_failed", "no second factor enrolled"),
@@ -383,40 +386,40 @@ impl Accounts {
             ));
         };
         let totp = totp_for(&account.login, secret.expose().to_vec())?;
+        drop(secret);
         let step = matching_step(&totp, code.expose(), self.store.clock().now_secs());
-        let fresh = step.is_some_and(|step| {
-            let mut last = self.last_step.lock().unwrap_or_else(|p| p.into_inner());
-            let used = last.get(&account.login).is_some_and(|&l| l >= step);
-            if !used {
-                last.insert(account.login.clone(), step);
+        let fresh = match step {
+            // The last accepted step is kept per account in the store, so a code stays used across restarts.
+            Some(step) => {
+                let store = self.store.clone();
+                let login = account.login.clone();
+                blocking("checking the one-time code", move || {
+                    store.claim_totp_step(&login, step)
+                })
+                .await?
             }
-            !used
-        });
+            None => false,
+        };
         if fresh {
             return Ok(());
         }
         let store = self.store.clone();
         let login = account.login.clone();
-        let outcome = blocking("counting the failed login", move || {
-            store.record_login_failure(&login, store.now_millis())
+        blocking("counting the failed login", move || {
+            store.second_factor_failed(&login, store.now_millis())
         })
         .await?;
+        let reason = if step.is_some() {
+            "one-time code already used (totp)"
+        } else {
+            "wrong one-time code (totp)"
+        };
         audit(
             &self.store,
-            login_entry(&account.login, "login_failed", "wrong one-time code (totp)"),
+            login_entry(&account.login, "login_failed", reason),
         )
         .await?;
-        Err(match outcome {
-            LoginOutcome::LockedOut { until } => locked(until),
-            LoginOutcome::Rejected { attempts_left } => ErrorBody::new(
-                ErrorCode::Unauthenticated,
-                format!(
-                    "ワンタイムパスワードが違います（あと {attempts_left} 回でロックされます）。Wrong one-time code; \
-                     {attempts_left} attempt(s) left before the account locks."
-                ),
-            ),
-            _ => unauthenticated(),
-        })
+        Err(login_refused())
     }
 
     pub async fn logout(&self, peer: &PeerInfo, token: &Secret) -> Result<Response, ErrorBody> {
@@ -522,9 +525,23 @@ impl Accounts {
         Ok(user)
     }
 
-    /// Starts TOTP enrolment for the session's own account.
+    /// Starts TOTP enrolment for the session's own account. The first enrolment may follow a password login;
+    /// replacing an enrolled factor needs a session that logged in with it (or an administrator's reset
+    /// first), so a stolen password alone cannot take over the second factor.
     pub async fn begin_totp(&self, peer: &PeerInfo, token: &Secret) -> Result<Response, ErrorBody> {
         let user = self.session(peer, token).await?;
+        if user.account.totp_enrolled && !user.two_factor {
+            audit(
+                &self.store,
+                login_entry(
+                    user.login(),
+                    "totp_enrolment_refused",
+                    "a factor is enrolled and the session has the password only",
+                ),
+            )
+            .await?;
+            return Err(reenrolment_needs_two_factors());
+        }
         let mut secret = Zeroizing::new(vec![0u8; TOTP_SECRET_LEN]);
         getrandom::fill(secret.as_mut_slice()).map_err(|e| internal("making a TOTP secret", e))?;
         let totp = totp_for(user.login(), secret.to_vec())?;
@@ -575,26 +592,22 @@ impl Accounts {
         let store = self.store.clone();
         let login = user.login().to_string();
         let stored = SecretBytes::new(secret.to_vec());
+        drop(secret);
+        let replace = user.two_factor;
+        // The store refuses a first enrolment over an enrolled factor (one may have been enrolled since
+        // `begin_totp`), and writes the secret and its audit row together.
         blocking("storing the TOTP secret", move || {
-            store.set_totp_secret(&login, &stored, store.now_millis())
+            let now = store.now_millis();
+            if replace {
+                store.replace_totp(&login, &stored, step, now)
+            } else {
+                store.enrol_first_totp(&login, &stored, step, now)
+            }
         })
         .await?;
-        self.last_step
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(user.login().to_string(), step);
         if let Some(s) = self.sessions().get_mut(token.expose()) {
             s.pending_totp = None;
         }
-        audit(
-            &self.store,
-            AuditEntry {
-                actor: user.login().to_string(),
-                action: "totp_enrolled".into(),
-                ..AuditEntry::default()
-            },
-        )
-        .await?;
         let account = self.session(peer, token).await?.account;
         Ok(Response::Account {
             account: account_view(&account, self.store.now_millis()),
@@ -623,25 +636,20 @@ impl Accounts {
         let admin = self.administrator(peer, token).await?;
         check_new_account(&login, password.expose())?;
         let store = self.store.clone();
-        let who = login.clone();
+        let actor = admin.login().to_string();
+        // The account and its audit row are written in one transaction.
         let account = blocking("creating the account", move || {
             store.create_account(
                 &NewAccount {
-                    login: &who,
+                    login: &login,
                     display_name: &display_name,
                     role: role_from_ipc(role),
                     password: password.expose(),
                 },
+                &actor,
                 store.now_millis(),
             )
         })
-        .await?;
-        self.audit_change(
-            &admin,
-            "account_created",
-            &login,
-            &format!("role={}", account.role.as_str()),
-        )
         .await?;
         Ok(Response::Account {
             account: account_view(&account, self.store.now_millis()),
@@ -657,25 +665,9 @@ impl Accounts {
         change: AccountChange,
     ) -> Result<Response, ErrorBody> {
         let admin = self.administrator(peer, token).await?;
-        let (action, detail) = match &change {
-            AccountChange::EmergencyPermission(true) => {
-                ("permission_granted", "救急時医療情報閲覧権限".to_string())
-            }
-            AccountChange::EmergencyPermission(false) => {
-                ("permission_revoked", "救急時医療情報閲覧権限".to_string())
-            }
-            AccountChange::Role(role) => (
-                "role_changed",
-                format!("role={}", role_from_ipc(*role).as_str()),
-            ),
-            AccountChange::Disabled(d) => ("account_disabled", format!("disabled={d}")),
-            AccountChange::Unlock => ("account_unlocked", String::new()),
-            AccountChange::Password(p) => {
-                check_new_account(&login, p.expose())?;
-                ("password_reset", String::new())
-            }
-            AccountChange::ResetTotp => ("totp_reset", String::new()),
-        };
+        if let AccountChange::Password(p) = &change {
+            check_new_account(&login, p.expose())?;
+        }
         if login == admin.login()
             && matches!(
                 change,
@@ -694,17 +686,20 @@ impl Accounts {
             change,
             AccountChange::Disabled(true) | AccountChange::Password(_) | AccountChange::ResetTotp
         );
+        let actor = admin.login().to_string();
+        // Each store call writes the change and its audit row in one transaction.
         let account = blocking("changing the account", move || {
             let now = store.now_millis();
+            let actor = actor.as_str();
             match change {
                 AccountChange::EmergencyPermission(g) => {
-                    store.set_emergency_permission(&who, g, now)?
+                    store.set_emergency_permission(&who, g, actor, now)?
                 }
-                AccountChange::Role(r) => store.set_role(&who, role_from_ipc(r), now)?,
-                AccountChange::Disabled(d) => store.set_disabled(&who, d, now)?,
-                AccountChange::Unlock => store.unlock_account(&who, now)?,
-                AccountChange::Password(p) => store.set_password(&who, p.expose(), now)?,
-                AccountChange::ResetTotp => store.clear_totp_secret(&who, now)?,
+                AccountChange::Role(r) => store.set_role(&who, role_from_ipc(r), actor, now)?,
+                AccountChange::Disabled(d) => store.set_disabled(&who, d, actor, now)?,
+                AccountChange::Unlock => store.unlock_account(&who, actor, now)?,
+                AccountChange::Password(p) => store.set_password(&who, p.expose(), actor, now)?,
+                AccountChange::ResetTotp => store.reset_totp(&who, actor, now)?,
             }
             store
                 .account(&who)?
@@ -714,7 +709,6 @@ impl Accounts {
         if ends_sessions {
             self.sessions().retain(|_, s| s.login != login);
         }
-        self.audit_change(&admin, action, &login, &detail).await?;
         Ok(Response::Account {
             account: account_view(&account, self.store.now_millis()),
         })
@@ -743,30 +737,6 @@ impl Accounts {
         .await?;
         Ok(Response::Accepted)
     }
-
-    async fn audit_change(
-        &self,
-        admin: &SessionUser,
-        action: &str,
-        target: &str,
-        detail: &str,
-    ) -> Result<i64, ErrorBody> {
-        let detail = if detail.is_empty() {
-            format!("account={target}")
-        } else {
-            format!("account={target} {detail}")
-        };
-        audit(
-            &self.store,
-            AuditEntry {
-                actor: admin.login().to_string(),
-                action: action.to_string(),
-                detail: Some(detail),
-                ..AuditEntry::default()
-            },
-        )
-        .await
-    }
 }
 
 /// What an administrator changes on an account.
@@ -777,18 +747,6 @@ pub enum AccountChange {
     Unlock,
     Password(Secret),
     ResetTotp,
-}
-
-fn locked(until: i64) -> ErrorBody {
-    ErrorBody::new(
-        ErrorCode::LockedOut,
-        format!(
-            "ログイン失敗が続いたためロックされています（{} まで）。管理者が解除できます。The account is locked after \
-             repeated failures until {}; an administrator can unlock it.",
-            rfc3339(until),
-            rfc3339(until)
-        ),
-    )
 }
 
 /// Why the first administrator could not be made.
@@ -810,7 +768,6 @@ pub fn create_first_admin(
     password: &str,
 ) -> Result<Account, FirstAdminError> {
     check_new_account(login, password).map_err(|e| FirstAdminError::Rejected(e.message))?;
-    let now = store.now_millis();
     let account = store.create_account(
         &NewAccount {
             login,
@@ -818,16 +775,8 @@ pub fn create_first_admin(
             role: facility_store::Role::Administrator,
             password,
         },
-        now,
-    )?;
-    store.append_audit(
-        &AuditEntry {
-            actor: "setup".into(),
-            action: "account_created".into(),
-            detail: Some(format!("account={} role=administrator", account.login)),
-            ..AuditEntry::default()
-        },
-        now,
+        "setup",
+        store.now_millis(),
     )?;
     Ok(account)
 }

@@ -8,8 +8,8 @@ use std::time::Instant;
 use central_client::{CentralClient, LinkState};
 use facility_store::Store;
 use terminal_ipc::{
-    CentralLink, ErrorBody, ErrorCode, Handler, IpcToken, KioskAction, OutboxCounts,
-    PROTOCOL_VERSION, PeerInfo, Request, Response, StatusReport,
+    CentralLink, ErrorBody, ErrorCode, Handler, IpcToken, OutboxCounts, PROTOCOL_VERSION, PeerInfo,
+    Request, Response, StatusReport,
 };
 use tracing::warn;
 
@@ -138,28 +138,11 @@ impl Handler for DaemonHandler {
                 }))
             }
             Request::Kiosk { reader, action } => {
-                let audited =
-                    crate::audit_hooks::visual_check_entry(&self.accounts, peer, &action).await;
-                let staff_action = matches!(
-                    action,
-                    KioskAction::StartStaffVisualCheck { .. }
-                        | KioskAction::ConfirmStaffVisualCheck { .. }
-                );
-                if staff_action && audited.is_none() {
-                    // 目視確認 replaces the card's PIN or face check: only a logged-in staff member may do it.
-                    return Err(ErrorBody::new(
-                        ErrorCode::Unauthenticated,
-                        "目視確認には職員のログインが必要です。Log in as staff (this connection) before the visual check.",
-                    ));
-                }
-                let result = self.station.kiosk(reader, action).await;
-                if let Some(mut entry) = audited {
-                    if let Err(e) = &result {
-                        entry.detail = Some(format!("refused by the kiosk: {}", e.message));
-                    }
-                    crate::accounts::audit(&self.store, entry).await?;
-                }
-                result?;
+                // 目視確認 replaces the card's PIN or face check: only a logged-in staff member may do it, and
+                // the kiosk task writes its audit row, naming that account, before it moves.
+                let staff =
+                    crate::audit_hooks::visual_check_staff(&self.accounts, peer, &action).await?;
+                self.station.kiosk(reader, action, staff).await?;
                 Ok(Response::Accepted)
             }
             other @ (Request::Login { .. }

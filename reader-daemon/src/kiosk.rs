@@ -306,6 +306,12 @@ impl Kiosk {
         self.config.consent_screens = screens;
     }
 
+    /// Whether [`Kiosk::handle`] would take `event` now, without moving: lets the caller write an audit row
+    /// before an action it must never take unlogged.
+    pub fn check(&self, event: &KioskEvent) -> Result<(), IllegalTransition> {
+        self.next(event).map(|_| ())
+    }
+
     /// Applies one event. On success the state has moved and the effects must be carried out; on error
     /// nothing changed.
     pub fn handle(&mut self, event: KioskEvent) -> Result<Vec<Effect>, IllegalTransition> {

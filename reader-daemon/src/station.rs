@@ -50,6 +50,8 @@ pub enum Command {
     Kiosk {
         reader: Option<String>,
         action: KioskAction,
+        /// The staff account behind a visual-check action (the audit row's actor).
+        staff: Option<String>,
         reply: oneshot::Sender<Result<(), ErrorBody>>,
     },
     Readers {
@@ -119,16 +121,19 @@ impl StationHandle {
         Arc::new(move |r| input.send(Input::Card(r)).is_ok())
     }
 
+    /// A client's action on the kiosk screen; `staff` names the logged-in account behind a visual check.
     pub async fn kiosk(
         &self,
         reader: Option<String>,
         action: KioskAction,
+        staff: Option<String>,
     ) -> Result<(), ErrorBody> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Input::Command(Command::Kiosk {
                 reader,
                 action,
+                staff,
                 reply,
             }))
             .map_err(|_| stopped())?;
@@ -249,9 +254,10 @@ impl Station {
                 Input::Command(Command::Kiosk {
                     reader,
                     action,
+                    staff,
                     reply,
                 }) => {
-                    let result = self.action(reader, action);
+                    let result = self.action(reader, action, staff);
                     let _ = reply.send(result);
                 }
                 Input::Command(Command::Readers { reply }) => {
@@ -1054,7 +1060,12 @@ impl Station {
     }
 
     /// A client's action on the kiosk screen.
-    fn action(&mut self, reader: Option<String>, action: KioskAction) -> Result<(), ErrorBody> {
+    fn action(
+        &mut self,
+        reader: Option<String>,
+        action: KioskAction,
+        staff: Option<String>,
+    ) -> Result<(), ErrorBody> {
         let reader = match reader {
             Some(r) if self.slots.contains_key(&r) => r,
             Some(r) => {
@@ -1154,20 +1165,17 @@ impl Station {
             KioskEvent::StaffDeclined => Some("visual_check_declined"),
             _ => None,
         };
-        self.try_feed(&reader, event)
-            .map_err(|e| ErrorBody::new(ErrorCode::InvalidState, e.to_string()))?;
         if let Some(action) = audited {
-            // Every visual-check action is in the audit log (DESIGN.md §5). Staff accounts are not built
-            // yet: the actor is the local socket's user.
-            let entry = facility_store::AuditEntry {
-                actor: "staff (local socket)".into(),
-                action: action.into(),
-                patient_ref: None,
-                items: Vec::new(),
-                method: Some("card".into()),
-                reason: None,
-                detail: Some(format!("reader {reader}")),
-            };
+            // Every visual-check action is in the audit log (DESIGN.md §5), written before the kiosk moves:
+            // if the row cannot be written, the override does not happen. This task is the only one that
+            // moves the kiosk, so the check below still holds when the event is fed.
+            let legal = self.slot(&reader).kiosk.check(&event);
+            let entry = crate::audit_hooks::visual_check_row(
+                staff.as_deref(),
+                action,
+                &reader,
+                legal.as_ref().err().map(|e| e.to_string()).as_deref(),
+            );
             if let Err(e) = self
                 .service
                 .store()
@@ -1176,10 +1184,14 @@ impl Station {
                 warn!(error = %e, "the visual check could not be written to the audit log");
                 return Err(ErrorBody::new(
                     ErrorCode::Internal,
-                    "the visual check could not be written to the audit log; see the daemon's log",
+                    "目視確認を監査ログに記録できないため、実行しませんでした。The visual check was not carried out: it \
+                     could not be written to the audit log (see the daemon's log).",
                 ));
             }
+            legal.map_err(|e| ErrorBody::new(ErrorCode::InvalidState, e.to_string()))?;
         }
+        self.try_feed(&reader, event)
+            .map_err(|e| ErrorBody::new(ErrorCode::InvalidState, e.to_string()))?;
         Ok(())
     }
 }

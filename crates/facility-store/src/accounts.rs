@@ -4,13 +4,15 @@
 //! Verifying the TOTP code itself is the caller's job (it holds the clock and the TOTP library); failures of
 //! either factor count towards the same lockout through [`Store::record_login_failure`].
 
-use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use os_keyring::SecretBytes;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use zeroize::Zeroizing;
 
 use crate::Store;
+use crate::audit::{AuditEntry, append_in};
 use crate::error::StoreError;
 
 /// What an account may do.
@@ -145,26 +147,124 @@ fn password_matches(password: &str, stored: &str) -> Result<bool, StoreError> {
         .is_ok())
 }
 
-/// A hash to verify against when the account does not exist, so the answer takes the same time.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_password("no such account").unwrap_or_default())
+/// A hash to verify against when the account does not exist, is disabled or is locked, so that every refused
+/// login costs one Argon2 verification like a wrong password does. Made with `Argon2::default()` (the
+/// parameters of real hashes; a unit test keeps them in step), fixed so that the first unknown login does not
+/// pay for hashing it.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$b3FzLWR1bW15LXNhbHQ$Wx7wQ2tC1mD1Wm6w7Vl9B8xq6mVq0b5m1m0sJ8m5u2s";
+
+/// Spends the time of one password verification without looking at any account.
+fn dummy_verification(password: &str) {
+    let _ = password_matches(password, DUMMY_HASH);
+}
+
+/// What [`Store::reserve_attempt`] found.
+enum Reservation {
+    /// This attempt is already counted as a failure; `hash` is the stored password hash to check.
+    Counted {
+        hash: Zeroizing<String>,
+        failures: u32,
+        locked_until: Option<i64>,
+    },
+    /// Refused without checking the password.
+    Refused(LoginOutcome),
+}
+
+/// An audit row for a change to `login`'s account.
+fn account_entry(actor: &str, action: &str, login: &str, detail: &str) -> AuditEntry {
+    AuditEntry {
+        actor: actor.to_string(),
+        action: action.to_string(),
+        detail: Some(if detail.is_empty() {
+            format!("account={login}")
+        } else {
+            format!("account={login} {detail}")
+        }),
+        ..AuditEntry::default()
+    }
+}
+
+/// Runs one UPDATE of `login`'s row inside `tx`; an unknown account is [`StoreError::NotFound`].
+fn update_in(
+    tx: &Transaction<'_>,
+    login: &str,
+    set: &str,
+    params: impl rusqlite::Params,
+) -> Result<(), StoreError> {
+    let changed = tx.execute(
+        &format!("UPDATE accounts SET {set} WHERE login = ?1"),
+        params,
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("account {login}")));
+    }
+    Ok(())
+}
+
+fn account_in(tx: &Transaction<'_>, login: &str) -> Result<Account, StoreError> {
+    let (mut account, role) = tx
+        .query_row(
+            &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE login = ?1"),
+            [login],
+            account_row,
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("account {login}")))?;
+    account.role = Role::parse(&role)?;
+    Ok(account)
 }
 
 impl Store {
-    /// Creates an account with an Argon2id hash of `password`.
-    pub fn create_account(&self, new: &NewAccount<'_>, now: i64) -> Result<Account, StoreError> {
-        let hash = hash_password(new.password)?;
-        let inserted = self.conn().execute(
-            "INSERT INTO accounts (login, display_name, role, password_hash, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (login) DO NOTHING",
-            params![new.login, new.display_name, new.role.as_str(), hash, now],
-        )?;
-        if inserted == 0 {
-            return Err(StoreError::AccountExists(new.login.to_string()));
-        }
-        self.account(new.login)?
-            .ok_or_else(|| StoreError::NotFound(format!("account {}", new.login)))
+    /// Runs `change` and appends `entry` to the audit log in one transaction: if either fails, nothing
+    /// changes (a change is never made without its audit row, nor logged without being made).
+    fn audited<T>(
+        &self,
+        entry: &AuditEntry,
+        now: i64,
+        change: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = change(&tx)?;
+        append_in(&tx, &self.keys, entry, now)?;
+        tx.commit()?;
+        // The head kept outside the database follows the new row (see `Store::follow_head`).
+        self.follow_head_locked(&conn);
+        Ok(out)
+    }
+
+    /// Creates an account with an Argon2id hash of `password`, and its audit row (`account_created`, by
+    /// `actor`).
+    pub fn create_account(
+        &self,
+        new: &NewAccount<'_>,
+        actor: &str,
+        now: i64,
+    ) -> Result<Account, StoreError> {
+        let hash = Zeroizing::new(hash_password(new.password)?);
+        let entry = account_entry(
+            actor,
+            "account_created",
+            new.login,
+            &format!("role={}", new.role.as_str()),
+        );
+        self.audited(&entry, now, |tx| {
+            let inserted = tx.execute(
+                "INSERT INTO accounts (login, display_name, role, password_hash, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (login) DO NOTHING",
+                params![
+                    new.login,
+                    new.display_name,
+                    new.role.as_str(),
+                    hash.as_str(),
+                    now
+                ],
+            )?;
+            if inserted == 0 {
+                return Err(StoreError::AccountExists(new.login.to_string()));
+            }
+            account_in(tx, new.login)
+        })
     }
 
     pub fn account(&self, login: &str) -> Result<Option<Account>, StoreError> {
@@ -197,6 +297,12 @@ impl Store {
         .collect()
     }
 
+    /// How many stored password hashes have been checked since the store was opened (refused logins that
+    /// never reach a hash are not counted): what the lockout limits, for tests and diagnostics.
+    pub fn password_verifications(&self) -> u64 {
+        self.password_verifications.load(Ordering::Relaxed)
+    }
+
     /// Checks `password`, counting failures and locking the account per the [`LockoutPolicy`]; a right
     /// password resets the failure counter.
     pub fn verify_password(
@@ -208,9 +314,15 @@ impl Store {
         self.check_password(login, password, now, true)
     }
 
-    /// Like [`Store::verify_password`], but a right password leaves the failure counter as it is: for the
-    /// first of two factors, so that failures of the second factor cannot be wiped by retyping the password.
-    /// Call [`Store::record_login_success`] once the login is complete.
+    /// The first of two factors. The attempt is counted as a failure before the password is checked (see
+    /// [`Store::verify_password`]), and a right password leaves it counted: the caller ends the login with
+    /// - [`Store::record_login_success`] once the login is complete (both factors, or an account without a
+    ///   second factor),
+    /// - [`Store::second_factor_failed`] when the one-time code is wrong (the counted attempt is that failure),
+    /// - [`Store::release_login_attempt`] for a password-only session of an account with a second factor
+    ///   (failures of the second factor stay counted: retyping the password does not wipe them).
+    ///
+    /// So parallel logins never test more passwords or codes than the policy allows.
     pub fn verify_first_factor(
         &self,
         login: &str,
@@ -229,6 +341,91 @@ impl Store {
         )
     }
 
+    /// Gives back the attempt a right password of [`Store::verify_first_factor`] counted; lifts the lock
+    /// that attempt set, and no other.
+    pub fn release_login_attempt(&self, login: &str, now: i64) -> Result<(), StoreError> {
+        self.update_account(
+            login,
+            "failed_attempts = MAX(failed_attempts - 1, 0),
+             locked_until = CASE WHEN failed_attempts - 1 < ?3 THEN NULL ELSE locked_until END,
+             updated_at = ?2",
+            params![login, now, self.lockout.max_failures],
+        )
+    }
+
+    /// A wrong one-time code after [`Store::verify_first_factor`] accepted the password: the attempt that
+    /// call counted is this failure. Answers whether the account is now locked.
+    pub fn second_factor_failed(&self, login: &str, now: i64) -> Result<LoginOutcome, StoreError> {
+        let row: Option<(u32, Option<i64>)> = self
+            .conn()
+            .query_row(
+                "SELECT failed_attempts, locked_until FROM accounts WHERE login = ?1",
+                [login],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((failures, locked_until)) = row else {
+            return Ok(LoginOutcome::UnknownAccount);
+        };
+        Ok(match locked_until.filter(|&until| until > now) {
+            Some(until) => LoginOutcome::LockedOut { until },
+            None => LoginOutcome::Rejected {
+                attempts_left: self.lockout.max_failures.saturating_sub(failures),
+            },
+        })
+    }
+
+    /// Counts one attempt as failed before its password is checked, in one transaction, so that logins
+    /// running in parallel cannot all pass a lock check made before any of them failed.
+    fn reserve_attempt(&self, login: &str, now: i64) -> Result<Reservation, StoreError> {
+        let policy = self.lockout;
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row: Option<(String, bool, u32, Option<i64>)> = tx
+            .query_row(
+                "SELECT password_hash, disabled, failed_attempts, locked_until FROM accounts WHERE login = ?1",
+                [login],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((hash, disabled, failures, locked_until)) = row else {
+            return Ok(Reservation::Refused(LoginOutcome::UnknownAccount));
+        };
+        let hash = Zeroizing::new(hash);
+        if disabled {
+            return Ok(Reservation::Refused(LoginOutcome::Disabled));
+        }
+        if let Some(until) = locked_until.filter(|&until| until > now) {
+            return Ok(Reservation::Refused(LoginOutcome::LockedOut { until }));
+        }
+        // An expired lock starts a new count.
+        let before = if locked_until.is_some() { 0 } else { failures };
+        let failures = before.saturating_add(1);
+        if failures > policy.max_failures {
+            // Only after the policy was lowered: lock without checking.
+            let until = now.saturating_add(policy.lock_millis);
+            tx.execute(
+                "UPDATE accounts SET locked_until = ?2, updated_at = ?3 WHERE login = ?1",
+                params![login, until, now],
+            )?;
+            tx.commit()?;
+            return Ok(Reservation::Refused(LoginOutcome::LockedOut { until }));
+        }
+        // The last allowed attempt locks at once; a right password lifts it again.
+        let locked_until =
+            (failures >= policy.max_failures).then(|| now.saturating_add(policy.lock_millis));
+        tx.execute(
+            "UPDATE accounts SET failed_attempts = ?2, locked_until = ?3, updated_at = ?4 WHERE login = ?1",
+            params![login, failures, locked_until, now],
+        )?;
+        tx.commit()?;
+        Ok(Reservation::Counted {
+            hash,
+            failures,
+            locked_until,
+        })
+    }
+
     fn check_password(
         &self,
         login: &str,
@@ -236,47 +433,43 @@ impl Store {
         now: i64,
         reset: bool,
     ) -> Result<LoginOutcome, StoreError> {
-        let stored: Option<String> = self
-            .conn()
-            .query_row(
-                "SELECT password_hash FROM accounts WHERE login = ?1",
-                [login],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(stored) = stored else {
-            let _ = password_matches(password, dummy_hash());
-            return Ok(LoginOutcome::UnknownAccount);
+        let (hash, failures, locked_until) = match self.reserve_attempt(login, now)? {
+            Reservation::Refused(outcome) => {
+                dummy_verification(password);
+                return Ok(outcome);
+            }
+            Reservation::Counted {
+                hash,
+                failures,
+                locked_until,
+            } => (hash, failures, locked_until),
         };
-        let account = self
-            .account(login)?
-            .ok_or_else(|| StoreError::NotFound(format!("account {login}")))?;
-        if account.disabled {
-            return Ok(LoginOutcome::Disabled);
-        }
-        if let Some(until) = account.locked_until.filter(|&until| until > now) {
-            return Ok(LoginOutcome::LockedOut { until });
-        }
-        if password_matches(password, &stored)? {
+        // The slow hash runs outside the connection's lock: other requests are not held up by it.
+        self.password_verifications.fetch_add(1, Ordering::Relaxed);
+        if password_matches(password, &hash)? {
             if reset {
-                self.conn().execute(
-                    "UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE login = ?1",
-                    [login],
-                )?;
+                self.record_login_success(login, now)?;
             }
             let account = self
                 .account(login)?
                 .ok_or_else(|| StoreError::NotFound(format!("account {login}")))?;
             return Ok(LoginOutcome::PasswordAccepted(account));
         }
-        self.record_login_failure(login, now)
+        Ok(match locked_until {
+            Some(until) => LoginOutcome::LockedOut { until },
+            None => LoginOutcome::Rejected {
+                attempts_left: self.lockout.max_failures.saturating_sub(failures),
+            },
+        })
     }
 
-    /// Counts a failed factor (wrong password, wrong TOTP code) and locks the account when the policy says so.
+    /// Counts a failed factor outside a login begun with [`Store::verify_first_factor`], and locks the
+    /// account when the policy says so.
     pub fn record_login_failure(&self, login: &str, now: i64) -> Result<LoginOutcome, StoreError> {
         let policy = self.lockout;
-        let row: Option<(u32, Option<i64>)> = self
-            .conn()
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row: Option<(u32, Option<i64>)> = tx
             .query_row(
                 "UPDATE accounts SET
                     failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?2 THEN 1
@@ -292,94 +485,229 @@ impl Store {
         let Some((failures, locked_until)) = row else {
             return Ok(LoginOutcome::UnknownAccount);
         };
-        if let Some(until) = locked_until.filter(|&until| until > now) {
-            return Ok(LoginOutcome::LockedOut { until });
-        }
-        if failures >= policy.max_failures {
+        let outcome = if let Some(until) = locked_until.filter(|&until| until > now) {
+            LoginOutcome::LockedOut { until }
+        } else if failures >= policy.max_failures {
             let until = now.saturating_add(policy.lock_millis);
-            self.conn().execute(
+            tx.execute(
                 "UPDATE accounts SET locked_until = ?2 WHERE login = ?1",
                 params![login, until],
             )?;
-            return Ok(LoginOutcome::LockedOut { until });
-        }
-        Ok(LoginOutcome::Rejected {
-            attempts_left: policy.max_failures - failures,
+            LoginOutcome::LockedOut { until }
+        } else {
+            LoginOutcome::Rejected {
+                attempts_left: policy.max_failures - failures,
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// Records the TOTP step of an accepted code, if it is newer than the last one accepted for this account;
+    /// `false` means the code (or an older one) was already used, even before a restart of the daemon.
+    pub fn claim_totp_step(&self, login: &str, step: u64) -> Result<bool, StoreError> {
+        let step = i64::try_from(step).map_err(|_| StoreError::Corrupt("TOTP step".into()))?;
+        let changed = self.conn().execute(
+            "UPDATE accounts SET totp_last_step = ?2
+             WHERE login = ?1 AND (totp_last_step IS NULL OR totp_last_step < ?2)",
+            params![login, step],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// An administrator lifts a lockout (audited as `account_unlocked` by `actor`).
+    pub fn unlock_account(&self, login: &str, actor: &str, now: i64) -> Result<(), StoreError> {
+        let entry = account_entry(actor, "account_unlocked", login, "");
+        self.audited(&entry, now, |tx| {
+            update_in(
+                tx,
+                login,
+                "failed_attempts = 0, locked_until = NULL, updated_at = ?2",
+                params![login, now],
+            )
         })
     }
 
-    /// An administrator lifts a lockout.
-    pub fn unlock_account(&self, login: &str, now: i64) -> Result<(), StoreError> {
-        self.update_account(
-            login,
-            "failed_attempts = 0, locked_until = NULL, updated_at = ?2",
-            params![login, now],
-        )
+    /// Sets a new password (audited as `password_reset` by `actor`).
+    pub fn set_password(
+        &self,
+        login: &str,
+        password: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let hash = Zeroizing::new(hash_password(password)?);
+        let entry = account_entry(actor, "password_reset", login, "");
+        self.audited(&entry, now, |tx| {
+            update_in(
+                tx,
+                login,
+                "password_hash = ?2, updated_at = ?3",
+                params![login, hash.as_str(), now],
+            )
+        })
     }
 
-    pub fn set_password(&self, login: &str, password: &str, now: i64) -> Result<(), StoreError> {
-        let hash = hash_password(password)?;
-        self.update_account(
-            login,
-            "password_hash = ?2, updated_at = ?3",
-            params![login, hash, now],
-        )
-    }
-
-    /// Grants or revokes 救急時医療情報閲覧権限.
+    /// Grants or revokes 救急時医療情報閲覧権限 (audited as `permission_granted` / `permission_revoked`).
     pub fn set_emergency_permission(
         &self,
         login: &str,
         granted: bool,
+        actor: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.update_account(
-            login,
-            "emergency_permission = ?2, updated_at = ?3",
-            params![login, granted, now],
-        )
+        let action = if granted {
+            "permission_granted"
+        } else {
+            "permission_revoked"
+        };
+        let entry = account_entry(actor, action, login, "救急時医療情報閲覧権限");
+        self.audited(&entry, now, |tx| {
+            update_in(
+                tx,
+                login,
+                "emergency_permission = ?2, updated_at = ?3",
+                params![login, granted, now],
+            )
+        })
     }
 
-    pub fn set_role(&self, login: &str, role: Role, now: i64) -> Result<(), StoreError> {
-        self.update_account(
+    /// Changes the role (audited as `role_changed`).
+    pub fn set_role(
+        &self,
+        login: &str,
+        role: Role,
+        actor: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let entry = account_entry(
+            actor,
+            "role_changed",
             login,
-            "role = ?2, updated_at = ?3",
-            params![login, role.as_str(), now],
-        )
+            &format!("role={}", role.as_str()),
+        );
+        self.audited(&entry, now, |tx| {
+            update_in(
+                tx,
+                login,
+                "role = ?2, updated_at = ?3",
+                params![login, role.as_str(), now],
+            )
+        })
     }
 
-    pub fn set_disabled(&self, login: &str, disabled: bool, now: i64) -> Result<(), StoreError> {
-        self.update_account(
+    /// Disables or enables the account (audited as `account_disabled`).
+    pub fn set_disabled(
+        &self,
+        login: &str,
+        disabled: bool,
+        actor: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let entry = account_entry(
+            actor,
+            "account_disabled",
             login,
-            "disabled = ?2, updated_at = ?3",
-            params![login, disabled, now],
-        )
+            &format!("disabled={disabled}"),
+        );
+        self.audited(&entry, now, |tx| {
+            update_in(
+                tx,
+                login,
+                "disabled = ?2, updated_at = ?3",
+                params![login, disabled, now],
+            )
+        })
     }
 
-    /// Stores the TOTP secret, encrypted and bound to this account.
-    pub fn set_totp_secret(
+    /// The first TOTP secret of an account, confirmed by a code of step `confirmed_step` (which can then not
+    /// be used to log in). Refused with [`StoreError::TotpAlreadyEnrolled`] when a secret is enrolled: a
+    /// password alone must not replace the second factor (see [`Store::replace_totp`]).
+    pub fn enrol_first_totp(
         &self,
         login: &str,
         secret: &SecretBytes,
+        confirmed_step: u64,
         now: i64,
+    ) -> Result<(), StoreError> {
+        self.store_totp(login, secret, confirmed_step, now, false)
+    }
+
+    /// Replaces an enrolled TOTP secret. Only for a session that logged in with both factors: the daemon
+    /// checks that, the store cannot. Audited as `totp_enrolled` with `detail` saying it replaced one.
+    pub fn replace_totp(
+        &self,
+        login: &str,
+        secret: &SecretBytes,
+        confirmed_step: u64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.store_totp(login, secret, confirmed_step, now, true)
+    }
+
+    fn store_totp(
+        &self,
+        login: &str,
+        secret: &SecretBytes,
+        confirmed_step: u64,
+        now: i64,
+        replace: bool,
     ) -> Result<(), StoreError> {
         let sealed = self
             .keys
             .seal("accounts.totp_secret", login, secret.expose())?;
-        self.update_account(
-            login,
-            "totp_secret_enc = ?2, updated_at = ?3",
-            params![login, sealed, now],
-        )
+        let step =
+            i64::try_from(confirmed_step).map_err(|_| StoreError::Corrupt("TOTP step".into()))?;
+        let entry = AuditEntry {
+            actor: login.to_string(),
+            action: "totp_enrolled".into(),
+            method: Some("password+totp".into()).filter(|_| replace),
+            detail: Some(
+                if replace {
+                    "re-enrolled by a two-factor session"
+                } else {
+                    "first enrolment"
+                }
+                .into(),
+            ),
+            ..AuditEntry::default()
+        };
+        self.audited(&entry, now, |tx| {
+            let enrolled: Option<bool> = tx
+                .query_row(
+                    "SELECT totp_secret_enc IS NOT NULL FROM accounts WHERE login = ?1",
+                    [login],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match enrolled {
+                None => return Err(StoreError::NotFound(format!("account {login}"))),
+                Some(true) if !replace => {
+                    return Err(StoreError::TotpAlreadyEnrolled(login.to_string()));
+                }
+                Some(_) => {}
+            }
+            update_in(
+                tx,
+                login,
+                "totp_secret_enc = ?2, totp_last_step = MAX(COALESCE(totp_last_step, 0), ?3), updated_at = ?4",
+                params![login, sealed, step, now],
+            )
+        })
     }
 
-    /// Removes the TOTP secret (a lost phone); the account enrols again.
-    pub fn clear_totp_secret(&self, login: &str, now: i64) -> Result<(), StoreError> {
-        self.update_account(
-            login,
-            "totp_secret_enc = NULL, updated_at = ?2",
-            params![login, now],
-        )
+    /// Removes the TOTP secret (a lost phone); the account enrols again after a password login. Audited as
+    /// `totp_reset` by `actor`.
+    pub fn reset_totp(&self, login: &str, actor: &str, now: i64) -> Result<(), StoreError> {
+        let entry = account_entry(actor, "totp_reset", login, "");
+        self.audited(&entry, now, |tx| {
+            update_in(
+                tx,
+                login,
+                "totp_secret_enc = NULL, updated_at = ?2",
+                params![login, now],
+            )
+        })
     }
 
     /// The decrypted TOTP secret, if enrolled.
@@ -418,5 +746,25 @@ impl Store {
             return Err(StoreError::NotFound(format!("account {login}")));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
+        let real_text = hash_password("x").unwrap();
+        let real = PasswordHash::new(&real_text).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        assert_eq!(
+            dummy.hash.map(|h| h.len()),
+            real.hash.map(|h| h.len()),
+            "same output length"
+        );
     }
 }

@@ -458,7 +458,7 @@ impl Store {
         self.follow_head_locked(&conn);
     }
 
-    fn follow_head_locked(&self, conn: &Connection) {
+    pub(crate) fn follow_head_locked(&self, conn: &Connection) {
         // Deliberately ignored, see `follow_head`.
         let _ = self.seal_external_heads_locked(conn, false);
     }

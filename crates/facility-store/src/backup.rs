@@ -135,6 +135,7 @@ mod tests {
                     role: Role::Administrator,
                     password: "correct horse battery",
                 },
+                "setup",
                 1,
             )
             .unwrap();

@@ -38,6 +38,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("an account named '{0}' already exists")]
     AccountExists(String),
+    /// A second factor is enrolled; only a two-factor session may replace it ([`crate::Store::replace_totp`]).
+    #[error("the account '{0}' already has a one-time password enrolled")]
+    TotpAlreadyEnrolled(String),
     #[error("password hashing failed: {0}")]
     PasswordHash(String),
     #[error("the database holds a value this program cannot read: {0}")]

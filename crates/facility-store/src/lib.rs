@@ -42,6 +42,7 @@ mod records;
 mod settings;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -75,6 +76,8 @@ pub struct Store {
     lockout: LockoutPolicy,
     clock: Clock,
     heads: ExternalHeads,
+    /// See [`Store::password_verifications`].
+    password_verifications: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -122,6 +125,7 @@ impl Store {
             path,
             lockout: LockoutPolicy::default(),
             clock: Clock::system(),
+            password_verifications: AtomicU64::new(0),
             heads,
         })
     }

@@ -121,6 +121,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     INSERT INTO meta (key, value) VALUES ('audit_head_unsealed', x'01') ON CONFLICT (key) DO NOTHING;
     "#,
+    // 4: the TOTP step of the last accepted code, so a code is not accepted twice, even across a
+    // restart of the daemon.
+    r#"
+    ALTER TABLE accounts ADD COLUMN totp_last_step INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -204,11 +204,12 @@ fn identifiers_are_encrypted_at_rest() {
                 role: Role::Staff,
                 password: "pw-very-secret",
             },
+            "setup",
             T0,
         )
         .unwrap();
     store
-        .set_totp_secret("dr", &SecretBytes::new(b"TOTPSECRETBYTES!".to_vec()), T0)
+        .enrol_first_totp("dr", &SecretBytes::new(b"TOTPSECRETBYTES!".to_vec()), 1, T0)
         .unwrap();
 
     // Round trip, and lookup by key without decrypting anything else.
@@ -658,6 +659,7 @@ fn lockout_after_repeated_failures() {
                 role: Role::Administrator,
                 password: "correct horse",
             },
+            "setup",
             T0,
         )
         .unwrap();
@@ -673,6 +675,7 @@ fn lockout_after_repeated_failures() {
                 role: Role::Staff,
                 password: "x"
             },
+            "setup",
             T0
         ),
         Err(StoreError::AccountExists(_))
@@ -722,20 +725,22 @@ fn lockout_after_repeated_failures() {
         store.verify_password("admin", "wrong", until + 1).unwrap(),
         LoginOutcome::Rejected { attempts_left: 4 }
     );
-    store.unlock_account("admin", until + 2).unwrap();
+    store.unlock_account("admin", "root", until + 2).unwrap();
     assert_eq!(store.account("admin").unwrap().unwrap().failed_attempts, 0);
 
     assert_eq!(
         store.verify_password("nobody", "x", T0).unwrap(),
         LoginOutcome::UnknownAccount
     );
-    store.set_emergency_permission("admin", true, T0).unwrap();
     store
-        .set_totp_secret("admin", &SecretBytes::new(vec![1; 20]), T0)
+        .set_emergency_permission("admin", true, "root", T0)
+        .unwrap();
+    store
+        .enrol_first_totp("admin", &SecretBytes::new(vec![1; 20]), 1, T0)
         .unwrap();
     let a = store.account("admin").unwrap().unwrap();
     assert!(a.emergency_permission && a.totp_enrolled);
-    store.set_disabled("admin", true, T0).unwrap();
+    store.set_disabled("admin", true, "root", T0).unwrap();
     assert_eq!(
         store
             .verify_password("admin", "correct horse", until + 3)
@@ -743,7 +748,7 @@ fn lockout_after_repeated_failures() {
         LoginOutcome::Disabled
     );
     assert!(matches!(
-        store.set_role("ghost", Role::Staff, T0),
+        store.set_role("ghost", Role::Staff, "root", T0),
         Err(StoreError::NotFound(_))
     ));
 }
@@ -758,7 +763,7 @@ fn first_factor_success_keeps_second_factor_failures() {
         role: Role::MedicalInformationViewer,
         password: "correct horse",
     };
-    store.create_account(&new, T0).unwrap();
+    store.create_account(&new, "setup", T0).unwrap();
     // Right password, wrong code, four times: the right password must not wipe the count each time.
     for n in 1..=4u32 {
         assert!(matches!(
@@ -768,20 +773,256 @@ fn first_factor_success_keeps_second_factor_failures() {
             LoginOutcome::PasswordAccepted(_)
         ));
         assert_eq!(
-            store.record_login_failure("dr", T0).unwrap(),
+            store.second_factor_failed("dr", T0).unwrap(),
             LoginOutcome::Rejected {
                 attempts_left: 5 - n
             }
         );
     }
+    // A password-only login gives its attempt back but keeps the failed codes.
     assert!(matches!(
-        store.record_login_failure("dr", T0).unwrap(),
+        store
+            .verify_first_factor("dr", "correct horse", T0)
+            .unwrap(),
+        LoginOutcome::PasswordAccepted(_)
+    ));
+    store.release_login_attempt("dr", T0).unwrap();
+    assert_eq!(store.account("dr").unwrap().unwrap().failed_attempts, 4);
+    // The fifth attempt locks as soon as it is counted; a wrong code leaves it locked.
+    assert!(matches!(
+        store
+            .verify_first_factor("dr", "correct horse", T0)
+            .unwrap(),
+        LoginOutcome::PasswordAccepted(_)
+    ));
+    assert!(matches!(
+        store.second_factor_failed("dr", T0).unwrap(),
         LoginOutcome::LockedOut { .. }
     ));
-    store.unlock_account("dr", T0).unwrap();
+    assert!(matches!(
+        store
+            .verify_first_factor("dr", "correct horse", T0)
+            .unwrap(),
+        LoginOutcome::LockedOut { .. }
+    ));
+    store.unlock_account("dr", "admin", T0).unwrap();
     store.record_login_failure("dr", T0).unwrap();
     store.record_login_success("dr", T0).unwrap();
     assert_eq!(store.account("dr").unwrap().unwrap().failed_attempts, 0);
+}
+
+fn doctor(store: &Store) {
+    store
+        .create_account(
+            &NewAccount {
+                login: "dr",
+                display_name: "医師",
+                role: Role::MedicalInformationViewer,
+                password: "correct horse",
+            },
+            "admin",
+            T0,
+        )
+        .unwrap();
+}
+
+/// Issue 13 item 2: the lock was checked before the slow hash and the failure counted after it, so parallel
+/// wrong passwords all passed the check. Now each attempt is counted before its hash is checked.
+#[test]
+fn parallel_wrong_passwords_get_no_more_checks_than_the_policy_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(dir.path().join("f.db"), &key(1)).unwrap());
+    doctor(&store);
+    let before = store.password_verifications();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(64));
+    let threads: Vec<_> = (0..64)
+        .map(|i| {
+            let store = store.clone();
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                store
+                    .verify_password("dr", &format!("guess number {i}"), T0)
+                    .unwrap()
+            })
+        })
+        .collect();
+    let outcomes: Vec<LoginOutcome> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let checked = store.password_verifications() - before;
+    assert!(
+        checked <= 5,
+        "{checked} of 64 parallel guesses reached the password hash; the policy allows 5"
+    );
+    assert!(outcomes.iter().all(|o| matches!(
+        o,
+        LoginOutcome::Rejected { .. } | LoginOutcome::LockedOut { .. }
+    )));
+    // Locked: the right password is refused without being checked.
+    let before = store.password_verifications();
+    assert!(matches!(
+        store
+            .verify_password("dr", "correct horse", T0 + 1)
+            .unwrap(),
+        LoginOutcome::LockedOut { .. }
+    ));
+    assert_eq!(store.password_verifications(), before);
+}
+
+/// Issue 13 item 1: the store itself refuses to overwrite an enrolled second factor unless asked to replace it.
+#[test]
+fn an_enrolled_second_factor_is_replaced_only_on_purpose() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("f.db"), &key(1)).unwrap();
+    doctor(&store);
+    let first = SecretBytes::new(vec![1; 20]);
+    let attacker = SecretBytes::new(vec![2; 20]);
+    store.enrol_first_totp("dr", &first, 10, T0).unwrap();
+    assert!(matches!(
+        store.enrol_first_totp("dr", &attacker, 11, T0),
+        Err(StoreError::TotpAlreadyEnrolled(_))
+    ));
+    assert_eq!(
+        store.totp_secret("dr").unwrap().unwrap().expose(),
+        first.expose()
+    );
+    assert!(matches!(
+        store.enrol_first_totp("ghost", &first, 10, T0),
+        Err(StoreError::NotFound(_))
+    ));
+    store.replace_totp("dr", &attacker, 12, T0).unwrap();
+    assert_eq!(
+        store.totp_secret("dr").unwrap().unwrap().expose(),
+        attacker.expose()
+    );
+    // After an administrator's reset, a first enrolment is possible again.
+    store.reset_totp("dr", "admin", T0).unwrap();
+    store.enrol_first_totp("dr", &first, 13, T0).unwrap();
+    let actions: Vec<(String, String)> = store
+        .audit_records(0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.entry.actor, r.entry.action))
+        .collect();
+    let expected = [
+        ("admin", "account_created"),
+        ("dr", "totp_enrolled"),
+        ("dr", "totp_enrolled"),
+        ("admin", "totp_reset"),
+        ("dr", "totp_enrolled"),
+    ];
+    assert_eq!(
+        actions,
+        expected
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Issue 13 item 3: a code's step is remembered in the store, so it is not accepted again after a restart.
+#[test]
+fn a_used_totp_step_stays_used_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.db");
+    {
+        let store = Store::open(&path, &key(1)).unwrap();
+        doctor(&store);
+        store
+            .enrol_first_totp("dr", &SecretBytes::new(vec![1; 20]), 100, T0)
+            .unwrap();
+        assert!(
+            !store.claim_totp_step("dr", 100).unwrap(),
+            "the enrolment code"
+        );
+        assert!(store.claim_totp_step("dr", 101).unwrap());
+        assert!(!store.claim_totp_step("dr", 101).unwrap());
+    }
+    let store = Store::open(&path, &key(1)).unwrap();
+    assert!(
+        !store.claim_totp_step("dr", 101).unwrap(),
+        "used before the restart"
+    );
+    assert!(!store.claim_totp_step("dr", 99).unwrap(), "older steps too");
+    assert!(store.claim_totp_step("dr", 102).unwrap());
+}
+
+/// Issue 13 item 4: every account change is written with its audit row in one transaction; when the audit
+/// row cannot be written, the account is left as it was.
+#[test]
+fn account_changes_are_undone_when_their_audit_row_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.db");
+    let store = Store::open(&path, &key(1)).unwrap();
+    doctor(&store);
+    store
+        .enrol_first_totp("dr", &SecretBytes::new(vec![1; 20]), 1, T0)
+        .unwrap();
+    store.record_login_failure("dr", T0).unwrap();
+    let before = store.account("dr").unwrap().unwrap();
+    let rows_before = store.audit_records(0, 1000).unwrap().len();
+    // Someone (here the test) makes the audit log refuse new rows.
+    let raw = Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "CREATE TRIGGER audit_log_full BEFORE INSERT ON audit_log
+         BEGIN SELECT RAISE(ABORT, 'the audit log refuses rows in this test'); END;",
+    )
+    .unwrap();
+    let t = T0 + 1;
+    let attempts: Vec<(&str, Result<(), StoreError>)> = vec![
+        (
+            "create",
+            store
+                .create_account(
+                    &NewAccount {
+                        login: "ns",
+                        display_name: "看護師",
+                        role: Role::Staff,
+                        password: "another password",
+                    },
+                    "admin",
+                    t,
+                )
+                .map(|_| ()),
+        ),
+        (
+            "role",
+            store.set_role("dr", Role::Administrator, "admin", t),
+        ),
+        ("disable", store.set_disabled("dr", true, "admin", t)),
+        ("unlock", store.unlock_account("dr", "admin", t)),
+        (
+            "password",
+            store.set_password("dr", "a new password!", "admin", t),
+        ),
+        (
+            "permission",
+            store.set_emergency_permission("dr", true, "admin", t),
+        ),
+        ("reset totp", store.reset_totp("dr", "admin", t)),
+        (
+            "replace totp",
+            store.replace_totp("dr", &SecretBytes::new(vec![9; 20]), 5, t),
+        ),
+    ];
+    for (what, result) in attempts {
+        assert!(result.is_err(), "{what} succeeded without its audit row");
+    }
+    assert_eq!(store.account("dr").unwrap().unwrap(), before);
+    assert_eq!(store.account("ns").unwrap(), None);
+    assert_eq!(
+        store.totp_secret("dr").unwrap().unwrap().expose(),
+        &[1u8; 20][..]
+    );
+    assert!(matches!(
+        store.verify_password("dr", "correct horse", t).unwrap(),
+        LoginOutcome::PasswordAccepted(_)
+    ));
+    raw.execute_batch("DROP TRIGGER audit_log_full").unwrap();
+    assert_eq!(store.audit_records(0, 1000).unwrap().len(), rows_before);
+    assert!(matches!(
+        store.verify_audit_chain().unwrap(),
+        ChainVerdict::Intact { .. }
+    ));
 }
 
 #[test]
