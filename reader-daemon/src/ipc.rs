@@ -119,6 +119,17 @@ impl Handler for DaemonHandler {
     }
 
     async fn handle(&self, peer: &PeerInfo, request: Request) -> Result<Response, ErrorBody> {
+        // The server already refuses what the connection's scope does not permit; checked again here so the
+        // rule holds for any way a request reaches this handler.
+        if !peer.scope.permits(&request) {
+            return Err(ErrorBody::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "この画面からは実行できません。This connection may not send `{}`.",
+                    request_name(&request)
+                ),
+            ));
+        }
         match request {
             Request::Status => {
                 let store = self.store.clone();
@@ -176,7 +187,11 @@ impl Handler for DaemonHandler {
             Request::SetLocalName { check_in_id, name } => {
                 self.reception.set_local_name(check_in_id, name).await
             }
-            Request::ManualCheck { numbers } => self.reception.manual_check(numbers).await,
+            Request::ManualCheck { numbers, session } => {
+                self.reception
+                    .manual_check(peer, numbers, session.as_ref())
+                    .await
+            }
             Request::EnvironmentSettings { session } => {
                 self.reception.environment_settings(peer, &session).await
             }

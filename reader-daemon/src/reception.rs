@@ -270,8 +270,25 @@ impl Reception {
         Ok(answer.body)
     }
 
-    /// 資格確認 by 保険者番号・記号・番号・枝番・生年月日 (`OQSsiquc01`).
-    pub async fn manual_check(&self, numbers: InsuranceNumbers) -> Result<Response, ErrorBody> {
+    /// 資格確認 by 保険者番号・記号・番号・枝番・生年月日 (`OQSsiquc01`). Every check sent to the central service is
+    /// an audit row, answered or not: who (the staff member of `session`, else reception and the OS user of
+    /// the connection), the patient as the keyed reference other rows use, and the outcome. Nothing is shown
+    /// when the row cannot be written.
+    pub async fn manual_check(
+        &self,
+        peer: &PeerInfo,
+        numbers: InsuranceNumbers,
+        session: Option<&Secret>,
+    ) -> Result<Response, ErrorBody> {
+        let actor = match session {
+            Some(session) => self
+                .accounts
+                .session(peer, session)
+                .await?
+                .login()
+                .to_owned(),
+            None => "reception".to_owned(),
+        };
         let insurer = numbers.insurer_number.expose().trim().to_owned();
         if !(insurer.len() == 6 || insurer.len() == 8)
             || !insurer.chars().all(|c| c.is_ascii_digit())
@@ -289,6 +306,58 @@ impl Reception {
             return Err(bad_request("枝番は2桁の数字です。The 枝番 has 2 digits."));
         }
         let birth = compact_date(numbers.birth_date.expose(), "生年月日")?;
+        let patient_ref = self
+            .store
+            .patient_key(
+                &insurer,
+                numbers.symbol.expose(),
+                numbers.number.expose(),
+                &birth,
+            )
+            .to_hex();
+        let answered = self.check_by_numbers(&insurer, &numbers, birth).await;
+        let (action, detail) = match &answered {
+            Ok(view) => (
+                "manual_check",
+                serde_json::json!({
+                    "uid": peer.identity.uid,
+                    "connection": peer.connection_id,
+                    "outcome": view.outcome,
+                    "error_code": view.error_code,
+                }),
+            ),
+            Err(e) => (
+                "manual_check_failed",
+                serde_json::json!({
+                    "uid": peer.identity.uid,
+                    "connection": peer.connection_id,
+                    "error": e.code,
+                }),
+            ),
+        };
+        audit(
+            &self.store,
+            AuditEntry {
+                actor,
+                action: action.into(),
+                patient_ref: Some(patient_ref),
+                items: vec!["eligibility".into()],
+                method: Some("insurance_numbers".into()),
+                reason: None,
+                detail: Some(detail.to_string()),
+            },
+        )
+        .await?;
+        Ok(Response::Eligibility { result: answered? })
+    }
+
+    /// The single check itself, at the central service.
+    async fn check_by_numbers(
+        &self,
+        insurer: &str,
+        numbers: &InsuranceNumbers,
+        birth: String,
+    ) -> Result<EligibilityView, ErrorBody> {
         let today = self.store.clock().ymd_jst();
         // Six-digit insurer numbers are sent left-padded with two spaces (docs/file-interface.md).
         let insurer_field = format!("{insurer:>8}");
@@ -349,14 +418,12 @@ impl Reception {
             None => (None, None),
         };
         info!(outcome = ?outcome_of_result(&result), "check by numbers answered");
-        Ok(Response::Eligibility {
-            result: EligibilityView {
-                outcome: outcome_of_result(&result),
-                patient: patient.map(Box::new),
-                error_code,
-                error_message,
-                checked_at: oqs_clock::format_jst(self.store.clock().now()),
-            },
+        Ok(EligibilityView {
+            outcome: outcome_of_result(&result),
+            patient: patient.map(Box::new),
+            error_code,
+            error_message,
+            checked_at: oqs_clock::format_jst(self.store.clock().now()),
         })
     }
 

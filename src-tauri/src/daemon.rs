@@ -1,16 +1,27 @@
-//! The link to the reader daemon: one connection, kept open and re-opened when it drops, over which requests
-//! go and events come back. Events are forwarded to every window.
+//! The links to the reader daemon: one connection per window, kept open and re-opened when it drops, over
+//! which that window's requests go and its events come back.
+//!
+//! Each window has its own connection because the daemon binds login sessions and scopes to a connection: a
+//! staff login in the reception window is not usable from the patient's kiosk window, and the kiosk window's
+//! connection is opened with the kiosk scope, so the daemon refuses it anything but the kiosk's own screen and
+//! answers. The connection is chosen from the calling window's label, which the webview cannot forge, never
+//! from an argument. Events reach a window only through the channel it handed to `daemon_events`, which Tauri
+//! delivers to that webview alone (an `emit` would reach every webview's listeners).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter};
-use terminal_ipc::{ClientOptions, IpcClient, IpcError, IpcToken, Request, Response, Topic};
+use tauri::ipc::Channel;
+use terminal_ipc::{
+    ClientOptions, Event, IpcClient, IpcError, IpcToken, Request, Response, Scope, Topic,
+};
 use tokio::sync::RwLock;
 
 use crate::error::AppError;
+use crate::windows::WindowKind;
 
 /// How long to wait before trying the daemon again after a failed connection.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
@@ -79,15 +90,92 @@ pub struct ConnectionView {
     pub can_start: bool,
 }
 
-/// The shared state behind the commands.
-pub struct DaemonLink {
-    target: DaemonTarget,
-    client: RwLock<Option<Arc<IpcClient>>>,
-    view: Mutex<ConnectionView>,
+/// What the shell sends a window over its channel.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WindowMessage {
+    /// An event from the daemon on this window's connection.
+    Daemon { event: Event },
+    /// This window's connection changed.
+    Connection { view: ConnectionView },
 }
 
-impl DaemonLink {
-    pub fn new(target: DaemonTarget) -> Self {
+/// The connections of all windows, by window label.
+pub struct DaemonLinks {
+    target: DaemonTarget,
+    /// The reader a kiosk window is bound to (`--reader`); `None`: the only reader.
+    kiosk_reader: Option<String>,
+    links: Mutex<HashMap<String, Arc<WindowLink>>>,
+}
+
+impl DaemonLinks {
+    pub fn new(target: DaemonTarget, kiosk_reader: Option<String>) -> Self {
+        Self {
+            target,
+            kiosk_reader,
+            links: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn links(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<WindowLink>>> {
+        self.links.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Opens the connection of a new window (kept until [`DaemonLinks::detach`]).
+    pub fn attach(&self, label: &str, kind: WindowKind) {
+        let scope = match kind {
+            WindowKind::Reception => Scope::Staff,
+            WindowKind::Kiosk => Scope::Kiosk {
+                reader: self.kiosk_reader.clone(),
+            },
+        };
+        let link = Arc::new(WindowLink::new(self.target.clone(), kind, scope));
+        let task = tauri::async_runtime::spawn({
+            let link = Arc::clone(&link);
+            async move {
+                loop {
+                    link.connect_and_forward().await;
+                    tokio::time::sleep(RETRY_EVERY).await;
+                }
+            }
+        });
+        *link.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        if let Some(old) = self.links().insert(label.to_owned(), link) {
+            old.close();
+        }
+    }
+
+    /// Closes a window's connection; the daemon then ends the sessions logged in over it.
+    pub fn detach(&self, label: &str) {
+        if let Some(link) = self.links().remove(label) {
+            link.close();
+        }
+    }
+
+    /// The link of the window labelled `label`; a window without one (not opened by the shell) gets nothing.
+    pub fn of(&self, label: &str) -> Result<Arc<WindowLink>, AppError> {
+        self.links()
+            .get(label)
+            .cloned()
+            .ok_or_else(|| AppError::Forbidden {
+                message: format!("window `{label}` has no connection to the reader daemon"),
+            })
+    }
+}
+
+/// One window's connection.
+pub struct WindowLink {
+    target: DaemonTarget,
+    kind: WindowKind,
+    scope: Scope,
+    client: RwLock<Option<Arc<IpcClient>>>,
+    view: Mutex<ConnectionView>,
+    sink: Mutex<Option<Channel<WindowMessage>>>,
+    task: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+}
+
+impl WindowLink {
+    fn new(target: DaemonTarget, kind: WindowKind, scope: Scope) -> Self {
         let view = ConnectionView {
             connected: false,
             socket: target.socket.display().to_string(),
@@ -97,8 +185,27 @@ impl DaemonLink {
         };
         Self {
             target,
+            kind,
+            scope,
             client: RwLock::new(None),
             view: Mutex::new(view),
+            sink: Mutex::new(None),
+            task: Mutex::new(None),
+        }
+    }
+
+    pub fn kind(&self) -> WindowKind {
+        self.kind
+    }
+
+    fn close(&self) {
+        if let Some(task) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
+        }
+        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        // The aborted task dropped its handle on the client; this drops the last one, closing the socket.
+        if let Ok(mut client) = self.client.try_write() {
+            *client = None;
         }
     }
 
@@ -109,7 +216,25 @@ impl DaemonLink {
         }
     }
 
-    fn set_view(&self, app: &AppHandle, change: impl FnOnce(&mut ConnectionView)) {
+    /// Where this window's events go from now on; the current connection state is sent at once.
+    pub fn set_channel(&self, channel: Channel<WindowMessage>) {
+        let view = self.view();
+        if let Err(e) = channel.send(WindowMessage::Connection { view }) {
+            tracing::warn!(error = %e, "could not tell a window about the connection");
+        }
+        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(channel);
+    }
+
+    fn send(&self, message: WindowMessage) {
+        let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(sink) = sink
+            && let Err(e) = sink.send(message)
+        {
+            tracing::warn!(error = %e, "could not forward to a window");
+        }
+    }
+
+    fn set_view(&self, change: impl FnOnce(&mut ConnectionView)) {
         let view = {
             let mut guard = match self.view.lock() {
                 Ok(v) => v,
@@ -122,9 +247,7 @@ impl DaemonLink {
             }
             guard.clone()
         };
-        if let Err(e) = app.emit("daemon-connection", &view) {
-            tracing::warn!(error = %e, "could not tell the windows about the connection");
-        }
+        self.send(WindowMessage::Connection { view });
     }
 
     pub async fn request(&self, request: Request) -> Result<Response, AppError> {
@@ -143,21 +266,19 @@ impl DaemonLink {
         }
     }
 
-    /// Keeps one connection to the daemon open for the life of the app.
-    pub fn spawn_connector(&self, app: AppHandle) {
-        tauri::async_runtime::spawn(async move {
-            let link = tauri::Manager::state::<DaemonLink>(&app);
-            loop {
-                link.connect_and_forward(&app).await;
-                tokio::time::sleep(RETRY_EVERY).await;
-            }
-        });
-    }
-
-    async fn connect_and_forward(&self, app: &AppHandle) {
+    async fn connect_and_forward(&self) {
+        let window = match self.kind {
+            WindowKind::Reception => "reception",
+            WindowKind::Kiosk => "kiosk",
+        };
         let options = ClientOptions {
-            client_name: format!("oqs-terminal {}", env!("CARGO_PKG_VERSION")),
+            client_name: format!("oqs-terminal {} {window}", env!("CARGO_PKG_VERSION")),
+            scope: self.scope.clone(),
             ..ClientOptions::default()
+        };
+        let topics: &[Topic] = match self.scope {
+            Scope::Staff => &Topic::ALL,
+            Scope::Kiosk { .. } => &Scope::KIOSK_TOPICS,
         };
         // No socket means no daemon: say that, rather than whatever the token lookup would say.
         let connected = if !self.target.socket.exists() {
@@ -177,7 +298,7 @@ impl DaemonLink {
             Ok(client) => Arc::new(client),
             Err(e) => {
                 let problem = explain(&e);
-                self.set_view(app, |v| {
+                self.set_view(|v| {
                     v.connected = false;
                     v.server = None;
                     v.problem = Some(problem);
@@ -186,30 +307,28 @@ impl DaemonLink {
                 return;
             }
         };
-        let mut events = match client.subscribe(&Topic::ALL).await {
+        let mut events = match client.subscribe(topics).await {
             Ok(events) => events,
             Err(e) => {
                 let problem = explain(&e);
-                self.set_view(app, |v| v.problem = Some(problem));
+                self.set_view(|v| v.problem = Some(problem));
                 return;
             }
         };
         *self.client.write().await = Some(client.clone());
         let server = client.server().to_owned();
-        tracing::info!(%server, "connected to the reader daemon");
-        self.set_view(app, |v| {
+        tracing::info!(%server, window, "connected to the reader daemon");
+        self.set_view(|v| {
             v.connected = true;
             v.server = Some(server);
             v.problem = None;
         });
         while let Some(event) = events.next().await {
-            if let Err(e) = app.emit("daemon-event", &event) {
-                tracing::warn!(error = %e, "could not forward a daemon event to the windows");
-            }
+            self.send(WindowMessage::Daemon { event });
         }
         *self.client.write().await = None;
-        tracing::warn!("the connection to the reader daemon closed");
-        self.set_view(app, |v| {
+        tracing::warn!(window, "the connection to the reader daemon closed");
+        self.set_view(|v| {
             v.connected = false;
             v.server = None;
             v.problem = Some(
@@ -218,29 +337,29 @@ impl DaemonLink {
             );
         });
     }
+}
 
-    /// `systemctl start oqs-readerd.service`; the package's polkit rule lets the staff group do this.
-    pub async fn start_service(&self) -> Result<(), AppError> {
-        if !service_installed() {
-            return Err(AppError::StartFailed {
-                message: "oqs-readerd はサービスとして導入されていません / oqs-readerd is not installed as a service"
-                    .to_owned(),
-            });
-        }
-        let output = tokio::process::Command::new("systemctl")
-            .args(["start", SERVICE_UNIT])
-            .output()
-            .await
-            .map_err(|e| AppError::StartFailed {
-                message: format!("systemctl: {e}"),
-            })?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(AppError::StartFailed {
-                message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-            })
-        }
+/// `systemctl start oqs-readerd.service`; the package's polkit rule lets the staff group do this.
+pub async fn start_service() -> Result<(), AppError> {
+    if !service_installed() {
+        return Err(AppError::StartFailed {
+            message: "oqs-readerd はサービスとして導入されていません / oqs-readerd is not installed as a service"
+                .to_owned(),
+        });
+    }
+    let output = tokio::process::Command::new("systemctl")
+        .args(["start", SERVICE_UNIT])
+        .output()
+        .await
+        .map_err(|e| AppError::StartFailed {
+            message: format!("systemctl: {e}"),
+        })?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(AppError::StartFailed {
+            message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        })
     }
 }
 
@@ -257,6 +376,9 @@ fn service_installed() -> bool {
 /// The connection failure in words a clerk can act on.
 fn explain(e: &IpcError) -> String {
     match e {
+        IpcError::UntrustedSocket { .. } | IpcError::ScopeNotGranted(_) => format!(
+            "受付端末サービスの接続先が信頼できないため接続しませんでした。システム担当者に連絡してください。 / The reader daemon's socket is not trusted, so this app did not connect: call your IT contact. ({e})"
+        ),
         IpcError::Connect { .. } | IpcError::SocketPath { .. } => format!(
             "受付端末サービス (oqs-readerd) が起動していません。サービスを起動するか、システム担当者に連絡してください。 / The reader daemon is not running: start it, or call your IT contact. ({e})"
         ),

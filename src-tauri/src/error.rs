@@ -20,6 +20,9 @@ pub enum AppError {
     /// `systemctl start` did not start the service.
     #[error("サービスを起動できませんでした / could not start the service: {message}")]
     StartFailed { message: String },
+    /// This window may not do that (e.g. the patient's kiosk window asking for a staff action).
+    #[error("この画面からは実行できません / not allowed from this window: {message}")]
+    Forbidden { message: String },
     /// The window system or the webview failed.
     #[error("画面を開けませんでした / the window could not be opened: {message}")]
     Shell { message: String },
@@ -35,6 +38,7 @@ impl AppError {
                 .unwrap_or_else(|| "other".into()),
             AppError::Ipc(_) => "ipc".into(),
             AppError::StartFailed { .. } => "start_failed".into(),
+            AppError::Forbidden { .. } => "forbidden".into(),
             AppError::Shell { .. } => "shell".into(),
         }
     }

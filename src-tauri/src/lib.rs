@@ -2,12 +2,14 @@
 //!
 //! A thin layer, in the GitButler style: each command takes the state, calls the daemon through
 //! `terminal-ipc`, and returns the typed answer or a typed error. No card, central-service or storage logic
-//! lives here. Events from the daemon are forwarded to every window as `daemon-event`; the connection's
-//! state as `daemon-connection`.
+//! lives here. Each window has its own connection to the daemon ([`daemon`]), chosen from the calling window's
+//! label; events and the connection's state reach a window over the channel it passes to `daemon_events`.
 //!
 //! Windows: `reception` (what opens on double-click) and `kiosk` (the patient's screen at the card reader,
 //! opened with `--kiosk` on its own display or from the reception window). Both load the same UI bundle,
-//! which picks the screen from the URL's fragment.
+//! which picks the screen from the URL's fragment. The kiosk window's connection has the daemon's kiosk
+//! scope (its reader's screen and the patient's answers only), and the shell's own staff commands (readiness
+//! check, starting the service, developer cards) refuse it.
 
 mod daemon;
 mod devcards;
@@ -17,10 +19,11 @@ mod windows;
 use std::time::Instant;
 
 use serde::Serialize;
-use tauri::{AppHandle, Manager, State};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State, WebviewWindow};
 use terminal_ipc::{Request, Response};
 
-pub use daemon::{ConnectionView, DaemonLink, DaemonTarget};
+pub use daemon::{ConnectionView, DaemonLinks, DaemonTarget, WindowMessage};
 pub use error::AppError;
 pub use windows::{LaunchOptions, USAGE, WindowKind};
 
@@ -36,26 +39,56 @@ pub struct AppInfo {
 
 struct Started(Instant);
 
-/// Sends one request to the daemon and returns its answer.
+/// Refuses the shell's staff commands to any window but reception (the kiosk is the patient's).
+fn staff_window(window: &WebviewWindow, links: &DaemonLinks) -> Result<(), AppError> {
+    match links.of(window.label())?.kind() {
+        WindowKind::Reception => Ok(()),
+        WindowKind::Kiosk => Err(AppError::Forbidden {
+            message: "the patient's kiosk window".to_owned(),
+        }),
+    }
+}
+
+/// Sends one request to the daemon over the calling window's own connection and returns its answer.
 #[tauri::command]
 async fn daemon_request(
-    link: State<'_, DaemonLink>,
+    window: WebviewWindow,
+    links: State<'_, DaemonLinks>,
     request: Request,
 ) -> Result<Response, AppError> {
+    let link = links.of(window.label())?;
     link.request(request).await
 }
 
-/// Whether the daemon is reachable, and if not why and how to fix it.
+/// Whether the calling window's connection is up, and if not why and how to fix it.
 #[tauri::command]
-fn connection(link: State<'_, DaemonLink>) -> ConnectionView {
-    link.view()
+fn connection(
+    window: WebviewWindow,
+    links: State<'_, DaemonLinks>,
+) -> Result<ConnectionView, AppError> {
+    Ok(links.of(window.label())?.view())
+}
+
+/// Where the calling window wants its daemon events and connection changes.
+#[tauri::command]
+fn daemon_events(
+    window: WebviewWindow,
+    links: State<'_, DaemonLinks>,
+    channel: Channel<WindowMessage>,
+) -> Result<(), AppError> {
+    links.of(window.label())?.set_channel(channel);
+    Ok(())
 }
 
 /// Starts the daemon's service when it is installed as one (the package's polkit rule lets the facility's
 /// staff group start it).
 #[tauri::command]
-async fn start_daemon(link: State<'_, DaemonLink>) -> Result<(), AppError> {
-    link.start_service().await
+async fn start_daemon(
+    window: WebviewWindow,
+    links: State<'_, DaemonLinks>,
+) -> Result<(), AppError> {
+    staff_window(&window, &links)?;
+    daemon::start_service().await
 }
 
 #[tauri::command]
@@ -78,7 +111,12 @@ fn mark_interactive(started: State<'_, Started>) -> u64 {
 
 /// Opens the kiosk screen in a window of its own (for a second display at the card reader).
 #[tauri::command]
-fn open_kiosk_window(app: AppHandle) -> Result<(), AppError> {
+fn open_kiosk_window(
+    app: AppHandle,
+    window: WebviewWindow,
+    links: State<'_, DaemonLinks>,
+) -> Result<(), AppError> {
+    staff_window(&window, &links)?;
     windows::open(&app, WindowKind::Kiosk, false)
 }
 
@@ -86,7 +124,12 @@ fn open_kiosk_window(app: AppHandle) -> Result<(), AppError> {
 /// command line, against the daemon's configuration: `--config`, `$OQS_CONFIG` or the packaged default) and
 /// returns its report.
 #[tauri::command]
-async fn readiness(options: State<'_, LaunchOptions>) -> Result<serde_json::Value, AppError> {
+async fn readiness(
+    window: WebviewWindow,
+    links: State<'_, DaemonLinks>,
+    options: State<'_, LaunchOptions>,
+) -> Result<serde_json::Value, AppError> {
+    staff_window(&window, &links)?;
     let program = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|d| d.join("oqs")))
@@ -114,20 +157,33 @@ async fn readiness(options: State<'_, LaunchOptions>) -> Result<serde_json::Valu
 
 /// Developer-only: the virtual card profiles (`None` unless `make demo` enabled the panel).
 #[tauri::command]
-fn dev_cards(cards: State<'_, devcards::DevCards>) -> Option<Vec<devcards::DevCard>> {
-    cards.list()
+fn dev_cards(
+    window: WebviewWindow,
+    links: State<'_, DaemonLinks>,
+    cards: State<'_, devcards::DevCards>,
+) -> Result<Option<Vec<devcards::DevCard>>, AppError> {
+    staff_window(&window, &links)?;
+    Ok(cards.list())
 }
 
 #[tauri::command]
 async fn dev_insert_card(
+    window: WebviewWindow,
+    links: State<'_, DaemonLinks>,
     cards: State<'_, devcards::DevCards>,
     file: String,
 ) -> Result<(), AppError> {
+    staff_window(&window, &links)?;
     cards.insert(&file).await
 }
 
 #[tauri::command]
-async fn dev_remove_card(cards: State<'_, devcards::DevCards>) -> Result<(), AppError> {
+async fn dev_remove_card(
+    window: WebviewWindow,
+    links: State<'_, DaemonLinks>,
+    cards: State<'_, devcards::DevCards>,
+) -> Result<(), AppError> {
+    staff_window(&window, &links)?;
     cards.remove().await
 }
 
@@ -137,11 +193,12 @@ pub fn run(options: LaunchOptions, target: DaemonTarget) -> Result<(), AppError>
     tauri::Builder::default()
         .manage(started)
         .manage(options.clone())
-        .manage(DaemonLink::new(target))
+        .manage(DaemonLinks::new(target, options.kiosk_reader.clone()))
         .manage(devcards::DevCards::from_env())
         .invoke_handler(tauri::generate_handler![
             daemon_request,
             connection,
+            daemon_events,
             start_daemon,
             app_info,
             mark_interactive,
@@ -152,10 +209,13 @@ pub fn run(options: LaunchOptions, target: DaemonTarget) -> Result<(), AppError>
             dev_remove_card,
         ])
         .setup(move |app| {
-            let handle = app.handle().clone();
-            app.state::<DaemonLink>().spawn_connector(handle.clone());
-            windows::open(&handle, options.window, options.fullscreen)?;
+            windows::open(app.handle(), options.window, options.fullscreen)?;
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Destroyed = event {
+                window.state::<DaemonLinks>().detach(window.label());
+            }
         })
         .run(tauri::generate_context!())
         .map_err(|e| AppError::Shell {

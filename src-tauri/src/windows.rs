@@ -2,6 +2,7 @@
 
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 
+use crate::daemon::DaemonLinks;
 use crate::error::AppError;
 
 /// Which screen a window shows.
@@ -14,7 +15,9 @@ pub enum WindowKind {
 }
 
 impl WindowKind {
-    fn label(self) -> &'static str {
+    /// The window's label, which is also how the shell tells the calling window apart: Tauri fills it in
+    /// from the webview that invoked a command, so a window cannot claim to be another.
+    pub fn label(self) -> &'static str {
         match self {
             WindowKind::Reception => "reception",
             WindowKind::Kiosk => "kiosk",
@@ -84,7 +87,8 @@ impl LaunchOptions {
     }
 }
 
-/// Opens (or brings forward) a window of this kind.
+/// Opens (or brings forward) a window of this kind, with its own connection to the daemon (closed with the
+/// window).
 pub fn open(app: &AppHandle, kind: WindowKind, fullscreen: bool) -> Result<(), AppError> {
     if let Some(existing) = app.get_webview_window(kind.label()) {
         existing.set_focus()?;
@@ -104,6 +108,7 @@ pub fn open(app: &AppHandle, kind: WindowKind, fullscreen: bool) -> Result<(), A
         .min_inner_size(800.0, 600.0)
         .fullscreen(fullscreen)
         .build()?;
+    app.state::<DaemonLinks>().attach(kind.label(), kind);
     Ok(())
 }
 

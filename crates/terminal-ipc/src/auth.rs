@@ -14,7 +14,12 @@ const TOKEN_BYTES: usize = 32;
 
 /// The shared secret a client presents in its hello. Hex text of 32 random bytes; zeroized on drop.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct IpcToken(String);
+pub struct IpcToken {
+    text: String,
+    /// Unix: the owner of the token file it was read from, i.e. the daemon's user when the daemon runs as a
+    /// system service; the client trusts a socket owned by that user as well as root's and its own.
+    issuer_uid: Option<u32>,
+}
 
 impl IpcToken {
     /// The daemon's side: the token in the keyring, created on first start.
@@ -38,13 +43,30 @@ impl IpcToken {
 
     /// A token given as text (e.g. passed to a helper process).
     pub fn from_text(text: impl Into<String>) -> Self {
-        Self(text.into())
+        Self {
+            text: text.into(),
+            issuer_uid: None,
+        }
     }
 
     /// The token in a file the daemon wrote (`[ipc] token_file`, for clients in the daemon's group).
     pub fn read_file(path: &std::path::Path) -> std::io::Result<Self> {
-        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path)?);
-        Ok(Self(text.trim().to_owned()))
+        let file = std::fs::File::open(path)?;
+        #[cfg(unix)]
+        let issuer_uid = Some(std::os::unix::fs::MetadataExt::uid(&file.metadata()?));
+        #[cfg(not(unix))]
+        let issuer_uid = None;
+        let mut text = zeroize::Zeroizing::new(String::new());
+        std::io::Read::read_to_string(&mut &file, &mut text)?;
+        Ok(Self {
+            text: text.trim().to_owned(),
+            issuer_uid,
+        })
+    }
+
+    /// The owner of the token file this token came from (see [`IpcToken::read_file`]).
+    pub fn issuer_uid(&self) -> Option<u32> {
+        self.issuer_uid
     }
 
     fn from_secret(bytes: &SecretBytes) -> Self {
@@ -53,16 +75,19 @@ impl IpcToken {
             hex.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
             hex.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
         }
-        Self(hex)
+        Self {
+            text: hex,
+            issuer_uid: None,
+        }
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// Constant-time comparison, so the time to refuse a guess says nothing about how close it was.
     pub fn matches(&self, presented: &str) -> bool {
-        self.0.as_bytes().ct_eq(presented.as_bytes()).into()
+        self.text.as_bytes().ct_eq(presented.as_bytes()).into()
     }
 }
 

@@ -14,7 +14,7 @@ use crate::auth::IpcToken;
 use crate::error::IpcError;
 use crate::frame::{self, FrameError, MAX_FRAME_LEN};
 use crate::message::{
-    ClientFrame, Event, HandshakeReply, Hello, Outcome, PROTOCOL_VERSION, Request, Response,
+    ClientFrame, Event, HandshakeReply, Hello, Outcome, PROTOCOL_VERSION, Request, Response, Scope,
     ServerFrame, Topic,
 };
 use crate::sensitive::Secret;
@@ -32,6 +32,12 @@ pub struct ClientOptions {
     pub request_timeout: Duration,
     /// How long the handshake may take.
     pub handshake_timeout: Duration,
+    /// What this connection asks to be allowed ([`Scope::Kiosk`] for a patient's screen). The daemon enforces
+    /// it; the client refuses a daemon that does not confirm it.
+    pub scope: Scope,
+    /// Unix: users besides root and this one whose socket is trusted (the daemon's service user). The owner
+    /// of a token file is trusted without being named here.
+    pub trusted_uids: Vec<u32>,
 }
 
 impl Default for ClientOptions {
@@ -40,6 +46,8 @@ impl Default for ClientOptions {
             client_name: format!("terminal-ipc {}", env!("CARGO_PKG_VERSION")),
             request_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(5),
+            scope: Scope::Staff,
+            trusted_uids: Vec::new(),
         }
     }
 }
@@ -81,6 +89,8 @@ impl EventStream {
 
 impl IpcClient {
     /// Connects to the daemon's socket at `path` (the pipe name on Windows) and authenticates with `token`.
+    /// On Unix the socket, its folder and the listening process are checked before the token is sent (see
+    /// [`ClientOptions::trusted_uids`]); an untrusted one is [`IpcError::UntrustedSocket`].
     pub async fn connect(path: impl AsRef<Path>, token: &IpcToken) -> Result<Self, IpcError> {
         Self::connect_with(path, Some(token), ClientOptions::default()).await
     }
@@ -93,7 +103,11 @@ impl IpcClient {
         options: ClientOptions,
     ) -> Result<Self, IpcError> {
         #[cfg(unix)]
-        let stream = crate::unix::connect(path.as_ref()).await?;
+        let stream = {
+            let mut trusted = options.trusted_uids.clone();
+            trusted.extend(token.and_then(IpcToken::issuer_uid));
+            crate::unix::connect(path.as_ref(), &trusted).await?
+        };
         #[cfg(windows)]
         let stream = crate::windows::connect(&path.as_ref().to_string_lossy())?;
         Self::handshake(Box::new(stream), token, options).await
@@ -108,6 +122,7 @@ impl IpcClient {
             protocol: PROTOCOL_VERSION,
             token: token.map(|t| Secret::new(t.expose())),
             client: options.client_name.clone(),
+            scope: options.scope.clone(),
         };
         let exchange = async {
             // A daemon that refuses us by uid answers without reading the hello and may close first; its
@@ -126,7 +141,16 @@ impl IpcClient {
             .await
             .map_err(|_| IpcError::Timeout(options.handshake_timeout))??;
         let server = match reply {
-            HandshakeReply::Welcome { server, .. } => server,
+            // A daemon from before scopes says nothing and serves everything: fine for a staff client (that is
+            // what it asked for), not for a kiosk.
+            HandshakeReply::Welcome { server, scope, .. }
+                if scope.as_ref().unwrap_or(&Scope::Staff) == &options.scope =>
+            {
+                server
+            }
+            HandshakeReply::Welcome { .. } => {
+                return Err(IpcError::ScopeNotGranted(format!("{:?}", options.scope)));
+            }
             HandshakeReply::Refused(refusal) => return Err(IpcError::Refused(refusal)),
         };
         let (reader, writer) = tokio::io::split(stream);

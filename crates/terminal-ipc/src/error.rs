@@ -15,6 +15,15 @@ pub enum IpcError {
     NoToken,
     #[error("the socket path {path} cannot be used: {reason}")]
     SocketPath { path: String, reason: String },
+    /// The socket (or its folder, or the process behind it) is not the daemon's: the token was not sent.
+    #[error(
+        "the socket {path} is not trusted, so the token was not sent: {reason} (another user may have placed \
+         it; check the daemon's socket setting)"
+    )]
+    UntrustedSocket { path: String, reason: String },
+    /// The daemon did not grant the scope asked for (a daemon from before scopes).
+    #[error("the reader daemon did not grant the {0} scope; update the reader daemon")]
+    ScopeNotGranted(String),
     #[error("another reader daemon is already listening on {0}")]
     AlreadyRunning(String),
     #[error("cannot connect to the reader daemon at {path}: {source} (is oqs-readerd running?)")]

@@ -9,6 +9,10 @@
 //! - **Authentication**: a Unix socket (0600) inside a private directory (0700); the peer's uid (or a
 //!   configured group) checked with `SO_PEERCRED`; a token ([`IpcToken`]) from the OS keyring in the hello;
 //!   the protocol version checked. Every refusal is a [`Refusal`] frame with a reason any version can read.
+//! - **Scopes** ([`Scope`]): the hello declares what the connection may ask (staff, or a kiosk for the patient's
+//!   screen); the server refuses anything else with `forbidden` before the handler sees it.
+//! - **Trust in the socket**: before sending the token the client checks the socket, its folder and the
+//!   listening process's uid (root, this user or the daemon's user), so a planted socket gets nothing.
 //! - **Server** ([`IpcServer`] + your [`Handler`], events through an [`EventPublisher`]) and **client**
 //!   ([`IpcClient::connect`], [`IpcClient::request`], [`IpcClient::subscribe`]), both on tokio.
 //!

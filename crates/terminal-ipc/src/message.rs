@@ -7,8 +7,8 @@
 //!
 //! On the wire (each line one frame; the unit test `wire_examples` keeps these true):
 //! ```text
-//! → {"type":"hello","protocol":1,"token":"9f…","client":"oqs 0.1.0"}
-//! ← {"type":"welcome","protocol":1,"server":"oqs-readerd 0.1.0"}
+//! → {"type":"hello","protocol":1,"token":"9f…","client":"oqs 0.1.0","scope":{"role":"staff"}}
+//! ← {"type":"welcome","protocol":1,"server":"oqs-readerd 0.1.0","scope":{"role":"staff"}}
 //! → {"type":"request","id":1,"request":{"kind":"subscribe","topics":["check_in"]}}
 //! ← {"type":"response","id":1,"outcome":{"status":"ok","response":{"kind":"subscribed","topics":["check_in"]}}}
 //! → {"type":"request","id":2,"request":{"kind":"kiosk","action":{"action":"enter_pin","pin":"1234"}}}
@@ -40,6 +40,77 @@ pub struct Hello {
     /// Free text naming the client, for the daemon's log ("oqs 0.1.0", "oqs-terminal reception").
     #[serde(default)]
     pub client: String,
+    /// What this connection may ask, for its whole life (absent: [`Scope::Staff`], as every client before
+    /// scopes existed was a staff client).
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// What a connection may ask. Declared once in the [`Hello`], echoed in the welcome, and enforced by the
+/// daemon's server on every request and every event; no request changes it. The scope narrows what the
+/// token allows, it does not prove anything: whoever holds the token may open a staff connection. It is the
+/// trusted side (the app's shell, which alone holds the token) that opens the patient screen's connection as
+/// a kiosk, so a compromised kiosk webview gets only what a kiosk needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Scope {
+    /// Reception, viewing, emergency and administration windows, and the `oqs` tool: every request (each
+    /// still checks its own session and permission).
+    #[default]
+    Staff,
+    /// The patient's screen at a card reader: the status, the kiosk screen and the patient's own answers
+    /// (method, PIN, consent, cancel) of `reader` (any reader when `None`: a terminal with one reader), and
+    /// only reader and kiosk events.
+    Kiosk {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reader: Option<String>,
+    },
+}
+
+impl Scope {
+    /// Event topics a kiosk connection may subscribe to.
+    pub const KIOSK_TOPICS: [Topic; 2] = [Topic::Reader, Topic::Kiosk];
+
+    /// Whether a connection of this scope may send `request`. An allow-list: a request not named here,
+    /// including any added later, is refused to a kiosk.
+    pub fn permits(&self, request: &Request) -> bool {
+        let bound = match self {
+            Scope::Staff => return true,
+            Scope::Kiosk { reader } => reader,
+        };
+        match request {
+            Request::Status | Request::Unsubscribe => true,
+            Request::Subscribe { topics } => {
+                !topics.is_empty() && topics.iter().all(|t| Self::KIOSK_TOPICS.contains(t))
+            }
+            Request::Kiosk { reader, action } => {
+                let patients_own = matches!(
+                    action,
+                    KioskAction::ChooseMethod { .. }
+                        | KioskAction::EnterPin { .. }
+                        | KioskAction::AnswerConsent { .. }
+                        | KioskAction::Cancel
+                );
+                patients_own && (bound.is_none() || reader == bound)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a connection of this scope may receive `event` (on top of its subscription's topics).
+    pub fn sees(&self, event: &Event) -> bool {
+        let bound = match self {
+            Scope::Staff => return true,
+            Scope::Kiosk { reader } => reader,
+        };
+        match event {
+            Event::Kiosk { reader, .. } | Event::Reader { reader, .. } => {
+                bound.as_ref().is_none_or(|b| b == reader)
+            }
+            Event::Lagged { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 impl std::fmt::Debug for Hello {
@@ -48,6 +119,7 @@ impl std::fmt::Debug for Hello {
             .field("protocol", &self.protocol)
             .field("token", &self.token.as_ref().map(|_| "<secret>"))
             .field("client", &self.client)
+            .field("scope", &self.scope)
             .finish()
     }
 }
@@ -56,7 +128,14 @@ impl std::fmt::Debug for Hello {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum HandshakeReply {
-    Welcome { protocol: u32, server: String },
+    Welcome {
+        protocol: u32,
+        server: String,
+        /// The scope the daemon granted (the hello's). Absent from daemons before scopes, which a kiosk
+        /// client must not talk to: they would serve it every request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<Scope>,
+    },
     Refused(Refusal),
 }
 
@@ -228,9 +307,12 @@ pub enum Request {
         check_in_id: String,
     },
     /// Eligibility check by the numbers on an insurance card or 資格確認書; answered by
-    /// [`Response::Eligibility`].
+    /// [`Response::Eligibility`]. Audited: with the staff member of `session` when one is given, else as
+    /// reception and the connection's OS user.
     ManualCheck {
         numbers: InsuranceNumbers,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<Secret>,
     },
     /// Counts of the outbox by state.
     OutboxSummary,
@@ -1024,19 +1106,42 @@ mod tests {
             protocol: 1,
             token: Some(Secret::new("9f")),
             client: "oqs 0.1.0".into(),
+            scope: Scope::Staff,
         };
         assert_eq!(
             json(&hello),
-            r#"{"type":"hello","protocol":1,"token":"9f","client":"oqs 0.1.0"}"#
+            r#"{"type":"hello","protocol":1,"token":"9f","client":"oqs 0.1.0","scope":{"role":"staff"}}"#
         );
         let welcome = HandshakeReply::Welcome {
             protocol: 1,
             server: "oqs-readerd 0.1.0".into(),
+            scope: Some(Scope::Staff),
         };
         assert_eq!(
             json(&welcome),
-            r#"{"type":"welcome","protocol":1,"server":"oqs-readerd 0.1.0"}"#
+            r#"{"type":"welcome","protocol":1,"server":"oqs-readerd 0.1.0","scope":{"role":"staff"}}"#
         );
+        let kiosk = Hello {
+            protocol: 1,
+            token: Some(Secret::new("9f")),
+            client: "oqs-terminal kiosk".into(),
+            scope: Scope::Kiosk {
+                reader: Some("Reader A".into()),
+            },
+        };
+        assert_eq!(
+            json(&kiosk),
+            r#"{"type":"hello","protocol":1,"token":"9f","client":"oqs-terminal kiosk","scope":{"role":"kiosk","reader":"Reader A"}}"#
+        );
+        // Clients from before scopes are staff clients; daemons from before scopes grant nothing a kiosk
+        // could rely on.
+        let old: Hello =
+            serde_json::from_str(r#"{"type":"hello","protocol":1,"token":"9f","client":"oqs"}"#)
+                .unwrap();
+        assert_eq!(old.scope, Scope::Staff);
+        let old: HandshakeReply =
+            serde_json::from_str(r#"{"type":"welcome","protocol":1,"server":"old"}"#).unwrap();
+        assert!(matches!(old, HandshakeReply::Welcome { scope: None, .. }));
         let subscribe = ClientFrame::Request {
             id: 1,
             request: Request::Subscribe {
@@ -1111,11 +1216,13 @@ mod tests {
                 branch: Sensitive::new("03"),
                 birth_date: Sensitive::new("1980-04-17"),
             },
+            session: None,
         };
         let hello = Hello {
             protocol: 1,
             token: Some(Secret::new("tok3n")),
             client: "c".into(),
+            scope: Scope::Staff,
         };
         let debug = format!("{login:?} {numbers:?} {hello:?}");
         for secret in [

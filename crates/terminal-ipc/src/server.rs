@@ -19,7 +19,8 @@ use crate::error::IpcError;
 use crate::frame::{self, FrameError, MAX_FRAME_LEN};
 use crate::message::{
     ClientFrame, ErrorBody, ErrorCode, Event, HandshakeReply, Hello, MIN_SUPPORTED_PROTOCOL,
-    Outcome, PROTOCOL_VERSION, Refusal, RefusalReason, Request, Response, ServerFrame, Topic,
+    Outcome, PROTOCOL_VERSION, Refusal, RefusalReason, Request, Response, Scope, ServerFrame,
+    Topic,
 };
 
 /// The hello is small; a client announcing more before authenticating is not one of ours.
@@ -34,6 +35,9 @@ pub struct PeerInfo {
     pub identity: PeerIdentity,
     /// The client's self-description from its hello.
     pub client: String,
+    /// What this connection may ask, from its hello; fixed for the connection's life. The server refuses
+    /// what the scope does not permit before the handler sees it.
+    pub scope: Scope,
 }
 
 /// The daemon's request logic. Subscriptions are handled by the server itself and never reach it.
@@ -218,8 +222,8 @@ fn refusal(reason: RefusalReason, message: &str) -> HandshakeReply {
     })
 }
 
-/// Checks the hello; `Ok(client name)` or the refusal to send.
-fn check_hello(body: &[u8], token: &IpcToken) -> Result<String, HandshakeReply> {
+/// Checks the hello; `Ok((client name, scope))` or the refusal to send.
+fn check_hello(body: &[u8], token: &IpcToken) -> Result<(String, Scope), HandshakeReply> {
     // Read only the frozen fields first, so a hello of any version gets a version answer, not a parse error.
     let value: serde_json::Value = frame::decode(body).map_err(|_| {
         refusal(
@@ -276,7 +280,7 @@ fn check_hello(body: &[u8], token: &IpcToken) -> Result<String, HandshakeReply> 
             RefusalReason::WrongToken,
             "認証トークンが一致しません。The token does not match; restart the client after the daemon restarted.",
         )),
-        Some(_) => Ok(hello.client.clone()),
+        Some(_) => Ok((hello.client.clone(), hello.scope.clone())),
     }
 }
 
@@ -337,16 +341,20 @@ async fn run_connection<S, H>(
                 "接続情報が時間内に届きません。No hello within the time limit.",
             )),
         };
-        let client = match checked {
-            Ok(client) => client,
+        let (client, scope) = match checked {
+            Ok(checked) => checked,
             Err(reply) => return refuse(&mut writer, reply).await,
         };
-        let welcome = HandshakeReply::Welcome { protocol: PROTOCOL_VERSION, server: shared.config.server_name.clone() };
+        let welcome = HandshakeReply::Welcome {
+            protocol: PROTOCOL_VERSION,
+            server: shared.config.server_name.clone(),
+            scope: Some(scope.clone()),
+        };
         if frame::write_frame(&mut writer, &welcome, MAX_HELLO_LEN).await.is_err() {
             return;
         }
-        info!(client = %client, "client connected");
-        let peer = Arc::new(PeerInfo { connection_id, identity, client });
+        info!(client = %client, ?scope, "client connected");
+        let peer = Arc::new(PeerInfo { connection_id, identity, client, scope });
 
         let (out_tx, mut out_rx) = mpsc::channel::<ServerFrame>(256);
         let writer_task = tokio::spawn(async move {
@@ -395,6 +403,22 @@ async fn run_connection<S, H>(
                     continue;
                 }
             };
+            if !peer.scope.permits(&request) {
+                // The allow-list of the connection's scope, before anything else sees the request.
+                warn!(request = request_kind(&request), scope = ?peer.scope, "refused a request outside the connection's scope");
+                let error = ErrorBody::new(
+                    ErrorCode::Forbidden,
+                    format!(
+                        "この画面からは実行できません。A {} connection may not send `{}`.",
+                        scope_name(&peer.scope),
+                        request_kind(&request)
+                    ),
+                );
+                if out_tx.send(ServerFrame::Response { id, outcome: Outcome::Err { error } }).await.is_err() {
+                    break;
+                }
+                continue;
+            }
             match request {
                 Request::Subscribe { topics } => {
                     if let Some(old) = subscription.take() {
@@ -403,7 +427,12 @@ async fn run_connection<S, H>(
                     let topics: Vec<Topic> = if topics.is_empty() { Topic::ALL.to_vec() } else { topics };
                     // Subscribe before answering, so no event published after the answer can be missed.
                     let receiver = shared.events.subscribe();
-                    subscription = Some(tokio::spawn(forward_events(receiver, topics.iter().copied().collect(), out_tx.clone())));
+                    subscription = Some(tokio::spawn(forward_events(
+                        receiver,
+                        topics.iter().copied().collect(),
+                        peer.scope.clone(),
+                        out_tx.clone(),
+                    )));
                     let outcome = Outcome::Ok { response: Response::Subscribed { topics } };
                     if out_tx.send(ServerFrame::Response { id, outcome }).await.is_err() {
                         break;
@@ -453,6 +482,7 @@ async fn run_connection<S, H>(
 async fn forward_events(
     mut receiver: broadcast::Receiver<Event>,
     topics: HashSet<Topic>,
+    scope: Scope,
     out: mpsc::Sender<ServerFrame>,
 ) {
     loop {
@@ -461,11 +491,26 @@ async fn forward_events(
             Err(broadcast::error::RecvError::Lagged(missed)) => Event::Lagged { missed },
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if event.topic().is_some_and(|t| !topics.contains(&t)) {
+        if event.topic().is_some_and(|t| !topics.contains(&t)) || !scope.sees(&event) {
             continue;
         }
         if out.send(ServerFrame::Event { event }).await.is_err() {
             return;
         }
+    }
+}
+
+/// The request's wire name (`today_check_ins` …), for refusals and the log; never its contents.
+fn request_kind(request: &Request) -> String {
+    serde_json::to_value(request)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "request".into())
+}
+
+fn scope_name(scope: &Scope) -> &'static str {
+    match scope {
+        Scope::Staff => "staff",
+        Scope::Kiosk { .. } => "kiosk",
     }
 }

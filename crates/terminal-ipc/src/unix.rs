@@ -122,11 +122,63 @@ pub fn peer_identity(stream: &UnixStream) -> Option<PeerIdentity> {
     })
 }
 
-pub async fn connect(path: &Path) -> Result<UnixStream, IpcError> {
-    UnixStream::connect(path)
-        .await
-        .map_err(|source| IpcError::Connect {
-            path: path.display().to_string(),
-            source,
-        })
+/// Connects to the daemon's socket at `path`, after checking that it is the daemon's and before anything is
+/// sent: the folder is owned by a trusted user and writable by nobody else, the socket is a socket owned by a
+/// trusted user, and the process listening on it (SO_PEERCRED of the connected stream, which no file trick can
+/// fake) runs as a trusted user. Trusted: root, this user, and `also_trusted` (the daemon's service user).
+/// Without these checks a socket planted by another user where the client looks would harvest the token.
+pub async fn connect(path: &Path, also_trusted: &[u32]) -> Result<UnixStream, IpcError> {
+    let me = rustix::process::geteuid().as_raw();
+    let trusted = |uid: u32| uid == 0 || uid == me || also_trusted.contains(&uid);
+    let untrusted = |reason: String| IpcError::UntrustedSocket {
+        path: path.display().to_string(),
+        reason,
+    };
+    let connect_error = |source: std::io::Error| IpcError::Connect {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir_meta = std::fs::metadata(dir).map_err(connect_error)?;
+    if !dir_meta.is_dir() {
+        return Err(untrusted(format!("{} is not a folder", dir.display())));
+    }
+    if !trusted(dir_meta.uid()) {
+        return Err(untrusted(format!(
+            "its folder is owned by uid {}, not by root, this user or the daemon's user",
+            dir_meta.uid()
+        )));
+    }
+    if dir_meta.mode() & 0o022 != 0 {
+        return Err(untrusted(format!(
+            "its folder {} is writable by other users (mode {:o})",
+            dir.display(),
+            dir_meta.mode() & 0o7777
+        )));
+    }
+    let meta = std::fs::symlink_metadata(path).map_err(connect_error)?;
+    if !meta.file_type().is_socket() {
+        return Err(untrusted("it is not a socket".into()));
+    }
+    if !trusted(meta.uid()) {
+        return Err(untrusted(format!(
+            "it is owned by uid {}, not by root, this user or the daemon's user",
+            meta.uid()
+        )));
+    }
+    let stream = UnixStream::connect(path).await.map_err(connect_error)?;
+    // The path may have been swapped since the checks above; the kernel's word on the listener is final.
+    let listener_uid = stream
+        .peer_cred()
+        .map_err(|e| untrusted(format!("the listening process cannot be identified ({e})")))?
+        .uid();
+    if !trusted(listener_uid) {
+        return Err(untrusted(format!(
+            "the process listening on it runs as uid {listener_uid}, not as root, this user or the daemon's user"
+        )));
+    }
+    Ok(stream)
 }

@@ -599,3 +599,113 @@ async fn connections_over_the_limit_are_refused_until_one_closes() {
     }
     server.stop().await;
 }
+
+// ---- the client checks the socket before it sends the token ----
+
+/// Whether `listener` has a connection waiting, and if so every byte the client sent on it.
+fn what_the_listener_got(listener: &std::os::unix::net::UnixListener) -> Option<Vec<u8>> {
+    use std::io::Read;
+    listener.set_nonblocking(true).unwrap();
+    let (mut stream, _) = match listener.accept() {
+        Ok(accepted) => accepted,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return None,
+        Err(e) => panic!("accept: {e}"),
+    };
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = stream.read_to_end(&mut got);
+    Some(got)
+}
+
+async fn refused_as_untrusted(socket: &Path, token: &IpcToken, because: &str) {
+    match IpcClient::connect(socket, token).await {
+        Err(IpcError::UntrustedSocket { reason, .. }) => {
+            assert!(reason.contains(because), "{reason}")
+        }
+        other => panic!("expected an untrusted socket ({because}), got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_client_refuses_a_planted_socket_before_sending_the_token() {
+    use std::os::unix::net::UnixListener;
+    let (uid, gid) = other_user_ids();
+    let token = IpcToken::generate().unwrap();
+
+    // A socket in a folder every user may write to (a shared /tmp): anyone could have put it there.
+    let open_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(open_dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let socket = open_dir.path().join("readerd.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    refused_as_untrusted(&socket, &token, "writable by other users").await;
+    assert!(
+        what_the_listener_got(&listener).is_none(),
+        "not even a connection"
+    );
+    // Group-writable is no better.
+    std::fs::set_permissions(open_dir.path(), std::fs::Permissions::from_mode(0o770)).unwrap();
+    refused_as_untrusted(&socket, &token, "writable by other users").await;
+
+    // A private folder, but the socket belongs to another user.
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("readerd.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    std::os::unix::fs::chown(&socket, Some(uid), Some(gid)).unwrap();
+    refused_as_untrusted(&socket, &token, &format!("owned by uid {uid}")).await;
+    assert!(what_the_listener_got(&listener).is_none());
+    // A folder of another user.
+    std::os::unix::fs::chown(&socket, Some(0), Some(0)).unwrap();
+    std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
+    refused_as_untrusted(&socket, &token, "folder is owned by uid").await;
+    std::os::unix::fs::chown(dir.path(), Some(0), Some(0)).unwrap();
+    // Something that is not a socket (a symlink to the real one).
+    let link = dir.path().join("link.sock");
+    std::os::unix::fs::symlink(&socket, &link).unwrap();
+    refused_as_untrusted(&link, &token, "not a socket").await;
+    assert!(what_the_listener_got(&listener).is_none());
+
+    // Every file looks right (a root-owned socket in a private folder), but the process listening on it is
+    // another user's: a hard link to that user's socket. Only SO_PEERCRED tells; the token never leaves.
+    let theirs = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(theirs.path(), Some(uid), Some(gid)).unwrap();
+    let their_socket = theirs.path().join("trap.sock");
+    let bind_path = their_socket.clone();
+    let trap = std::thread::spawn(move || {
+        // Only this thread becomes the other user (the raw syscalls, not the process-wide libc ones).
+        rustix::thread::set_thread_gid(rustix::process::Gid::from_raw(gid)).unwrap();
+        rustix::thread::set_thread_uid(rustix::process::Uid::from_raw(uid)).unwrap();
+        UnixListener::bind(&bind_path).unwrap()
+    })
+    .join()
+    .unwrap();
+    let planted = dir.path().join("planted.sock");
+    std::fs::hard_link(&their_socket, &planted).unwrap();
+    std::os::unix::fs::chown(&planted, Some(0), Some(0)).unwrap();
+    refused_as_untrusted(&planted, &token, &format!("runs as uid {uid}")).await;
+    assert_eq!(
+        what_the_listener_got(&trap),
+        Some(Vec::new()),
+        "the client connected but sent nothing"
+    );
+
+    // The daemon's own service user is trusted when the token came from its token file.
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, token.expose()).unwrap();
+    std::os::unix::fs::chown(&token_file, Some(uid), Some(gid)).unwrap();
+    let from_file = IpcToken::read_file(&token_file).unwrap();
+    assert_eq!(from_file.issuer_uid(), Some(uid));
+    let client = tokio::time::timeout(
+        Duration::from_millis(300),
+        IpcClient::connect(&planted, &from_file),
+    );
+    // The trap answers nothing, so the handshake times out or fails; what matters is that the hello went.
+    let _ = client.await;
+    let sent = what_the_listener_got(&trap).expect("a connection");
+    assert!(
+        String::from_utf8_lossy(&sent).contains("\"hello\""),
+        "the hello was sent to the daemon's user"
+    );
+}

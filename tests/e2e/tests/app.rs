@@ -608,3 +608,74 @@ fn the_emergency_button_opens_an_audited_two_factor_view() {
         "no view in the log"
     );
 }
+
+/// Calls a shell command from the window's own JavaScript (as a compromised page could) and returns
+/// `{"ok": answer}` or `{"err": {code, message}}`.
+fn invoke_from_page(
+    window: &AppWindow,
+    command: &str,
+    args: serde_json::Value,
+) -> serde_json::Value {
+    window.script(
+        "window.__probe = null; window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then(\
+           (r) => { window.__probe = {ok: r}; }, (e) => { window.__probe = {err: e}; });",
+        serde_json::json!([command, args]),
+    );
+    wait_for(
+        &format!("the answer to {command}"),
+        Duration::from_secs(20),
+        || {
+            let v = window.script("return window.__probe;", serde_json::json!([]));
+            (!v.is_null()).then_some(v)
+        },
+    )
+}
+
+#[test]
+fn the_kiosk_window_cannot_send_staff_requests() {
+    if !in_keyutils_session("the_kiosk_window_cannot_send_staff_requests") {
+        return;
+    }
+    let central = MockCentral::start(20, None);
+    let daemon = Daemon::start(&central, "");
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let display = Display::start(&daemon.root);
+    let kiosk = AppWindow::open(
+        Driver::start(&display, &daemon.root),
+        &["--kiosk", "--socket", socket.to_str().expect("socket path")],
+    );
+    kiosk.interactive_ms();
+    // Its own status read works…
+    let status = invoke_from_page(
+        &kiosk,
+        "daemon_request",
+        serde_json::json!({"request": {"kind": "status"}}),
+    );
+    assert_eq!(status["ok"]["kind"], "status", "{status}");
+    // …but today's check-ins, a check by numbers, a login and the shell's staff commands are refused.
+    for (command, args) in [
+        (
+            "daemon_request",
+            serde_json::json!({"request": {"kind": "today_check_ins"}}),
+        ),
+        (
+            "daemon_request",
+            serde_json::json!({"request": {"kind": "manual_check", "numbers": {
+                "insurer_number": "06139876", "symbol": "1", "number": "2", "branch": "01",
+                "birth_date": "1980-04-17"}}}),
+        ),
+        (
+            "daemon_request",
+            serde_json::json!({"request": {"kind": "login", "account": "admin", "password": "x"}}),
+        ),
+        ("readiness", serde_json::json!({})),
+        ("dev_cards", serde_json::json!({})),
+    ] {
+        let answer = invoke_from_page(&kiosk, command, args.clone());
+        assert_eq!(
+            answer["err"]["code"], "forbidden",
+            "{command} {args} from the kiosk window: {answer}"
+        );
+    }
+    kiosk.close();
+}

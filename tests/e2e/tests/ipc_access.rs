@@ -2,7 +2,8 @@
 //! turned away. The daemon's own user with the keyring token gets in; a client without the token, with a
 //! wrong token, or of another protocol version is refused with its reason; a second OS user cannot reach
 //! the socket, and is still refused by the peer-uid check when the folder permissions are opened up by
-//! mistake.
+//! mistake. A connection with the kiosk scope (the patient's screen) gets the kiosk and nothing else; a check
+//! by insurance numbers is an audit row.
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -12,7 +13,10 @@ use std::process::Command;
 
 use e2e::{Daemon, MockCentral, bin, in_keyutils_session};
 use serde_json::{Value, json};
-use terminal_ipc::IpcToken;
+use terminal_ipc::{
+    AuthMethod, ClientOptions, ErrorCode, InsuranceNumbers, IpcClient, IpcError, IpcToken,
+    KioskAction, PatientLookup, Request, Response, Scope, Secret, Sensitive, Topic,
+};
 
 const OTHER_USER: &str = "oqs-e2e-other";
 
@@ -185,4 +189,178 @@ fn only_the_daemons_user_with_the_token_and_protocol_gets_in() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
+}
+
+/// The numbers of a person the mock central service knows, birth date as `YYYY-MM-DD`.
+fn known_numbers(central: &MockCentral) -> InsuranceNumbers {
+    let db = rusqlite::Connection::open(central.dir.join("central.sqlite3")).expect("central db");
+    let [insurer, symbol, number, branch, birth]: [String; 5] = db
+        .query_row(
+            "SELECT insurer_number, symbol, number, branch, birth FROM qualifications \
+             WHERE person_id = 1 AND disq_date IS NULL ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
+        )
+        .expect("person 1 has a qualification");
+    let digits: String = birth.chars().filter(char::is_ascii_digit).collect();
+    InsuranceNumbers {
+        insurer_number: Sensitive::new(insurer.trim()),
+        symbol: Sensitive::new(symbol),
+        number: Sensitive::new(number),
+        branch: Sensitive::new(branch),
+        birth_date: Sensitive::new(format!(
+            "{}-{}-{}",
+            &digits[..4],
+            &digits[4..6],
+            &digits[6..8]
+        )),
+    }
+}
+
+#[test]
+fn a_kiosk_connection_gets_only_the_kiosk_and_checks_by_numbers_are_audited() {
+    if !in_keyutils_session(
+        "a_kiosk_connection_gets_only_the_kiosk_and_checks_by_numbers_are_audited",
+    ) {
+        return;
+    }
+    let central = MockCentral::start(50, None);
+    let daemon = Daemon::start(&central, "");
+    let socket: PathBuf = daemon.root.join("run/oqs-readerd.sock");
+    let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto).unwrap();
+    let token = IpcToken::load(&keyring).unwrap();
+    let numbers = known_numbers(&central);
+    let rt = e2e::staff::rt();
+    rt.block_on(async {
+        let options = |scope| ClientOptions {
+            client_name: "e2e".into(),
+            scope,
+            ..ClientOptions::default()
+        };
+        let kiosk = IpcClient::connect_with(
+            &socket,
+            Some(&token),
+            options(Scope::Kiosk { reader: None }),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            kiosk.request(Request::Status).await,
+            Ok(Response::Status(_))
+        ));
+        let session = Secret::new("not-a-session");
+        let staff_requests = [
+            Request::TodayCheckIns,
+            Request::ManualCheck {
+                numbers: numbers.clone(),
+                session: None,
+            },
+            Request::CheckInDetail {
+                check_in_id: "x".into(),
+            },
+            Request::OutboxSummary,
+            Request::Login {
+                account: "admin".into(),
+                password: Secret::new("x"),
+                totp: None,
+            },
+            Request::DisasterStatus,
+            Request::EmergencyLookup {
+                session: session.clone(),
+                reason: "r".into(),
+                patient: PatientLookup::Card { reader: "r".into() },
+            },
+            Request::VerifyAudit {
+                session: session.clone(),
+            },
+            Request::Kiosk {
+                reader: None,
+                action: KioskAction::StartStaffVisualCheck {
+                    session: session.clone(),
+                },
+            },
+            Request::Subscribe {
+                topics: vec![Topic::CheckIn],
+            },
+            Request::Subscribe { topics: vec![] },
+        ];
+        for request in staff_requests {
+            let name = format!("{request:?}");
+            match kiosk.request(request).await {
+                Err(IpcError::Remote(e)) => assert_eq!(e.code, ErrorCode::Forbidden, "{name}: {e}"),
+                other => panic!("a kiosk connection got {name} answered: {other:?}"),
+            }
+        }
+        // The patient's own answers pass the scope (the kiosk then says there is no card).
+        match kiosk
+            .request(Request::Kiosk {
+                reader: None,
+                action: KioskAction::ChooseMethod {
+                    method: AuthMethod::Pin,
+                },
+            })
+            .await
+        {
+            Err(IpcError::Remote(e)) => assert_ne!(e.code, ErrorCode::Forbidden, "{e}"),
+            other => assert!(other.is_ok(), "{other:?}"),
+        }
+
+        // A staff connection checks by numbers, and the check is an audit row.
+        let staff = IpcClient::connect_with(&socket, Some(&token), options(Scope::Staff))
+            .await
+            .unwrap();
+        let answer = staff
+            .request(Request::ManualCheck {
+                numbers: numbers.clone(),
+                session: None,
+            })
+            .await
+            .unwrap();
+        assert!(matches!(answer, Response::Eligibility { .. }), "{answer:?}");
+        // With a session that is not one, nothing is checked.
+        match staff
+            .request(Request::ManualCheck {
+                numbers: numbers.clone(),
+                session: Some(session.clone()),
+            })
+            .await
+        {
+            Err(IpcError::Remote(e)) => assert_eq!(e.code, ErrorCode::Unauthenticated, "{e}"),
+            other => panic!("{other:?}"),
+        }
+    });
+
+    let keys = facility_store::KeyringKeyProvider::new(keyring, "facility-store-key");
+    let store =
+        facility_store::Store::open(&daemon.root.join("work/facility.sqlite3"), &keys).unwrap();
+    let rows = store.audit_records(0, 10_000).unwrap();
+    let checks: Vec<_> = rows
+        .iter()
+        .filter(|r| r.entry.action.starts_with("manual_check"))
+        .collect();
+    assert_eq!(checks.len(), 1, "one audited check: {rows:?}");
+    let row = &checks[0].entry;
+    assert_eq!(row.action, "manual_check");
+    assert_eq!(row.actor, "reception");
+    assert_eq!(row.method.as_deref(), Some("insurance_numbers"));
+    assert!(
+        row.patient_ref.as_deref().is_some_and(|r| r.len() >= 32),
+        "{row:?}"
+    );
+    let detail = row.detail.clone().unwrap_or_default();
+    assert!(
+        detail.contains("\"uid\":0"),
+        "the connection's OS user: {detail}"
+    );
+    let all = format!("{rows:?}");
+    for identifier in [
+        numbers.number.expose(),
+        numbers.birth_date.expose(),
+        &numbers.birth_date.expose().replace('-', ""),
+    ] {
+        assert!(
+            !all.contains(identifier),
+            "the audit log shows {identifier}"
+        );
+    }
 }

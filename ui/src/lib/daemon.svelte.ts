@@ -1,9 +1,9 @@
 // The UI's one door to the reader daemon: requests through the shell's `daemon_request` command, events and
-// connection changes from the shell's `daemon-event` / `daemon-connection` events. State lives here; the screens
-// render it.
+// connection changes over the channel this window hands to `daemon_events`. The shell keeps one connection per
+// window (the kiosk window's may only drive the kiosk), so this state is this window's alone. State lives
+// here; the screens render it.
 
-import { invoke } from "@tauri-apps/api/core";
-import { listen } from "@tauri-apps/api/event";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   AppError,
   AppInfo,
@@ -50,6 +50,9 @@ export async function request<K extends Response["kind"]>(
   return response as Extract<Response, { kind: K }>;
 }
 
+/** What the shell sends this window over its channel. */
+type WindowMessage = { type: "daemon"; event: DaemonEvent } | { type: "connection"; view: ConnectionView };
+
 /** What every screen shares: the connection, the central link, the readers and today's check-ins. */
 class Live {
   connection = $state<ConnectionView>({ connected: false, socket: "", can_start: false });
@@ -65,19 +68,25 @@ class Live {
   loaded = $state(false);
 
   private started = false;
+  /** The patient's screen: its connection may read the status and drive the kiosk, nothing else. */
+  private kiosk = false;
 
-  async start(): Promise<void> {
+  async start(kiosk: boolean): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await listen<DaemonEvent>("daemon-event", (e) => this.apply(e.payload));
-    await listen<ConnectionView>("daemon-connection", (e) => {
-      const wasConnected = this.connection.connected;
-      this.connection = e.payload;
-      if (e.payload.connected && !wasConnected) void this.refresh();
-    });
+    this.kiosk = kiosk;
     this.info = await invoke<AppInfo>("app_info");
-    this.connection = await invoke<ConnectionView>("connection");
-    if (this.connection.connected) await this.refresh();
+    const channel = new Channel<WindowMessage>();
+    channel.onmessage = (message) => {
+      if (message.type === "daemon") {
+        this.apply(message.event);
+      } else {
+        const wasConnected = this.connection.connected;
+        this.connection = message.view;
+        if (message.view.connected && !wasConnected) void this.refresh();
+      }
+    };
+    await invoke("daemon_events", { channel });
   }
 
   /** Re-reads everything (after connecting, or when events were missed). */
@@ -85,10 +94,10 @@ class Live {
     try {
       const [status, today] = await Promise.all([
         request({ kind: "status" }, "status"),
-        request({ kind: "today_check_ins" }, "check_ins"),
+        this.kiosk ? undefined : request({ kind: "today_check_ins" }, "check_ins"),
       ]);
       this.applyStatus(status);
-      this.checkIns = today.check_ins;
+      if (today) this.checkIns = today.check_ins;
       this.loaded = true;
     } catch (e) {
       console.warn("refresh failed", e);
