@@ -332,7 +332,7 @@ fn a_kiosk_connection_gets_only_the_kiosk_and_checks_by_numbers_are_audited() {
 
     let keys = facility_store::KeyringKeyProvider::new(keyring, "facility-store-key");
     let store =
-        facility_store::Store::open(&daemon.root.join("work/facility.sqlite3"), &keys).unwrap();
+        facility_store::Store::open(daemon.root.join("work/facility.sqlite3"), &keys).unwrap();
     let rows = store.audit_records(0, 10_000).unwrap();
     let checks: Vec<_> = rows
         .iter()
