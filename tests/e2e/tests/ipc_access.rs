@@ -358,6 +358,11 @@ fn a_kiosk_connection_gets_only_the_kiosk_and_checks_by_numbers_are_audited() {
         numbers.birth_date.expose(),
         &numbers.birth_date.expose().replace('-', ""),
     ] {
+        // A number of one to three digits (some synthetic 番号 are that short) matches counters and ids
+        // anywhere; the birth date (8 digits) is always checked.
+        if identifier.len() < 4 {
+            continue;
+        }
         assert!(
             !all.contains(identifier),
             "the audit log shows {identifier}"
