@@ -188,11 +188,18 @@ pub fn history(
         return h;
     }
     let mut profile = Rng::new(seed ^ 0x4849_5354, person_id as u64);
-    // How often this person sees a doctor, and which drugs they take regularly.
-    let visit_rate = 100 + profile.below(600);
-    let regular: Vec<usize> = (0..profile.below(3))
+    // How often this person sees a doctor, and which drugs they take regularly. The emergency fixture is a
+    // regular patient (a visit with a regular drug every month), so that their last 3 months always hold
+    // medication whatever the date: the emergency summary's tests rely on it.
+    let chronic = person_id == crate::population::fixtures::EMERGENCY;
+    let usual_rate = 100 + profile.below(600);
+    let visit_rate = if chronic { 1000 } else { usual_rate };
+    let mut regular: Vec<usize> = (0..profile.below(3))
         .map(|_| profile.below(DRUGS.len() as u64) as usize)
         .collect();
+    if chronic && regular.is_empty() {
+        regular.push(0);
+    }
     for month in months_between(from, to) {
         let mut r = Rng::new(
             seed ^ 0x4d4f_4e54,
