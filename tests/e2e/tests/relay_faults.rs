@@ -116,7 +116,7 @@ fn a_request_that_vanishes_from_processing_gets_an_error_result() {
         return;
     }
     let mut central = MockCentral::start(100, None);
-    let daemon = Daemon::start(&central, "");
+    let mut daemon = Daemon::start(&central, "");
     central.stop();
     let deliveries = Deliveries::watch(&daemon.res());
     let (name, bytes) = single_check_request(&central.facility_code, "vanishes");
@@ -125,8 +125,12 @@ fn a_request_that_vanishes_from_processing_gets_an_error_result() {
     wait_for("the pick-up", Duration::from_secs(30), || {
         processing.exists().then_some(())
     });
+    // With the daemon stopped, so that no attempt already holding the request's bytes can still answer it
+    // once the service is back: the request is recorded, its file is gone.
+    daemon.kill();
     std::fs::remove_file(&processing).expect("remove the request from processing/");
     central.serve();
+    daemon.restart();
     let result = name.replace("req_", "res_");
     let err = name.replace(".xml", ".err");
     deliveries.wait_for(&result, Duration::from_secs(30));
