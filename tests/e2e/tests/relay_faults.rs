@@ -278,3 +278,90 @@ fn a_retry_due_at_once_never_leaves_a_request_stuck_in_sending() {
     let _ = stop.send(());
     running.join().unwrap();
 }
+
+/// Scan and rename sequences as receipt computers make them, mixed with names no client should write: requests
+/// written in place, renamed in from elsewhere, in bursts, between files whose names are not request names
+/// (multi-byte characters where the kind is, full-width letters, an unknown kind, a result name, a partial
+/// file, a text file). Three seeded sequences of 30 steps with random pauses, then files that only the scan at
+/// start-up sees (dropped while the daemon is stopped), with an odd name sorted before the requests. Whatever
+/// the order, every request is answered exactly once and nothing is written in place: an odd name never stops
+/// the scan for the files after it (it used to panic the scan on `OQSsiquc01aあ_…`, every rescan).
+#[test]
+fn random_sequences_of_drops_renames_and_odd_names_never_stop_the_relay() {
+    if !in_keyutils_session("random_sequences_of_drops_renames_and_odd_names_never_stop_the_relay")
+    {
+        return;
+    }
+    let central = MockCentral::start(100, None);
+    let mut daemon = Daemon::start(&central, "");
+    let deliveries = Deliveries::watch(&daemon.res());
+    let req = daemon.req();
+    let outside = daemon.root.join("writer");
+    std::fs::create_dir_all(&outside).expect("writer folder");
+    let odd = [
+        "OQSsiquc01rあ_{id}.xml",
+        "OQSsiquc01aあ_{id}.xml",
+        "OQSsiquc01req_{id}あ.xml",
+        "ＯＱＳsiquc01req_{id}.xml",
+        "OQSzzquc01req_{id}.xml",
+        "OQSsiquc01res_{id}.xml",
+        "OQSsiquc01req_{id}.xml.part",
+        "{id}.txt",
+    ];
+    let mut expected = Vec::new();
+    for seed in 1..=3u64 {
+        // xorshift64: the same sequence on every run.
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        for step in 0..30 {
+            let id = format!("seq{seed}s{step:02}");
+            let count = if next(5) == 0 { 3 } else { 1 };
+            for k in 0..count {
+                let (name, bytes) =
+                    single_check_request(&central.facility_code, &format!("{id}{k}"));
+                match next(3) {
+                    0 => std::fs::write(req.join(&name), &bytes).expect("write in place"),
+                    1 => {
+                        let staged = outside.join(&name);
+                        std::fs::write(&staged, &bytes).expect("write outside");
+                        std::fs::rename(&staged, req.join(&name)).expect("rename in");
+                    }
+                    _ => {
+                        let pattern = odd[usize::try_from(next(odd.len() as u64)).unwrap_or(0)];
+                        let odd_name = pattern.replace("{id}", &format!("{id}{k}"));
+                        std::fs::write(req.join(odd_name), &bytes).expect("write an odd name");
+                        continue;
+                    }
+                }
+                expected.push(name.replace("req_", "res_"));
+            }
+            std::thread::sleep(Duration::from_millis(next(15)));
+        }
+    }
+    // Only the scan at start-up sees these: the odd name sorts before the requests.
+    daemon.stop();
+    std::fs::write(req.join("OQSsiquc01aあ_atstart.xml"), b"<XmlMsg/>").expect("odd name");
+    for k in 0..3 {
+        let (name, bytes) = single_check_request(&central.facility_code, &format!("atstart{k}"));
+        daemon.drop_request(&name, &bytes);
+        expected.push(name.replace("req_", "res_"));
+    }
+    daemon.restart();
+    assert!(!expected.is_empty());
+    for name in &expected {
+        deliveries.wait_for(name, Duration::from_secs(60));
+    }
+    // Time for a second delivery to show, then judge everything that arrived.
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(deliveries.duplicates(), Vec::<(String, u32)>::new());
+    assert_eq!(deliveries.written_in_place(), Vec::<String>::new());
+    for name in &expected {
+        let bytes = std::fs::read(daemon.res().join(name)).expect("result");
+        read_file(name, &bytes).expect("a readable result");
+    }
+}
