@@ -13,6 +13,8 @@ APT_PACKAGES=(
   keyutils dbus dbus-daemon gnome-keyring libsecret-tools
   # the tests: a second OS user (useradd, setpriv), process tools
   passwd util-linux curl procps psmisc
+  # the relay's durability test watches the daemon's fsync and rename calls
+  strace
   # the package: build with cargo-deb (dpkg-deb, strip), install/purge test (init-system-helpers, python3)
   dpkg-dev binutils init-system-helpers python3
   # the audit report's PDF embeds a Japanese font (the app's windows use it too)

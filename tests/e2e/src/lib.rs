@@ -239,6 +239,8 @@ pub struct Daemon {
     pub config: PathBuf,
     process: Option<Process>,
     starts: u32,
+    /// A program the daemon is started under (e.g. `strace …`), for the next starts.
+    pub wrapper: Vec<String>,
     _tmp: tempfile::TempDir,
 }
 
@@ -271,6 +273,7 @@ impl Daemon {
             config,
             process: None,
             starts: 0,
+            wrapper: Vec::new(),
             _tmp: tmp,
         };
         daemon.restart();
@@ -292,7 +295,14 @@ impl Daemon {
         self.repin_clock();
         self.starts += 1;
         let log = self.root.join(format!("readerd-{}.log", self.starts));
-        let mut cmd = Command::new(bin("oqs-readerd"));
+        let mut cmd = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(bin("oqs-readerd"));
+                c
+            }
+            None => Command::new(bin("oqs-readerd")),
+        };
         cmd.arg("--config")
             .arg(&self.config)
             .env("OQS_LOG", "debug");

@@ -365,3 +365,76 @@ fn random_sequences_of_drops_renames_and_odd_names_never_stop_the_relay() {
         read_file(name, &bytes).expect("a readable result");
     }
 }
+
+/// A result survives a power cut once it is in `res/`: the daemon, run under `strace`, fsyncs the result file
+/// before renaming it into `res/`, and then both `res/` and the folder it came from (a rename is durable only
+/// once both directories are on disk). It used to fsync the target folder only.
+#[test]
+fn a_result_is_fsynced_before_its_rename_and_both_folders_after() {
+    if !in_keyutils_session("a_result_is_fsynced_before_its_rename_and_both_folders_after") {
+        return;
+    }
+    let central = MockCentral::start(100, None);
+    let mut daemon = Daemon::start(&central, "");
+    let trace = daemon.root.join("strace.log");
+    daemon.stop();
+    daemon.wrapper = [
+        "strace",
+        "-f",
+        "-y",
+        "-qq",
+        "-e",
+        "trace=fsync,fdatasync,rename,renameat,renameat2",
+        "-o",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .chain([trace.display().to_string()])
+    .collect();
+    assert!(daemon.restart_with_env(&[]), "{}", daemon.logs());
+    let deliveries = Deliveries::watch(&daemon.res());
+    let (name, bytes) = single_check_request(&central.facility_code, "durable");
+    daemon.drop_request(&name, &bytes);
+    let result = name.replace("req_", "res_");
+    deliveries.wait_for(&result, Duration::from_secs(60));
+    daemon.stop();
+
+    let text = std::fs::read_to_string(&trace).expect("strace log");
+    let lines: Vec<&str> = text.lines().collect();
+    let res_dir = daemon.res().display().to_string();
+    let target = format!("{res_dir}/{result}\"");
+    let rename_at = lines
+        .iter()
+        .position(|l| l.contains("rename") && l.contains(&target) && l.contains("= 0"))
+        .unwrap_or_else(|| panic!("no rename into res/ of {result}:\n{text}"));
+    // The source: the first quoted path of the rename line.
+    let source = lines[rename_at]
+        .split('"')
+        .nth(1)
+        .unwrap_or_else(|| panic!("cannot read the rename: {}", lines[rename_at]))
+        .to_owned();
+    let source_dir = source
+        .rsplit_once('/')
+        .map(|(d, _)| d.to_owned())
+        .expect("source folder");
+    let fsynced = |l: &str, path: &str| {
+        (l.contains("fsync(") || l.contains("fdatasync(")) && l.contains(&format!("<{path}>"))
+    };
+    // The file's content is synced where it was written (its staging folder is renamed as a whole later).
+    let written = |l: &str| {
+        (l.contains("fsync(") || l.contains("fdatasync(")) && l.contains(&format!("/{result}>"))
+    };
+    assert!(
+        lines[..rename_at].iter().any(|l| written(l)),
+        "the result {source} was not fsynced before its rename:\n{text}"
+    );
+    let after = &lines[rename_at..];
+    assert!(
+        after.iter().any(|l| fsynced(l, &res_dir)),
+        "res/ was not fsynced after the rename:\n{text}"
+    );
+    assert!(
+        after.iter().any(|l| fsynced(l, &source_dir)),
+        "the folder the result came from ({source_dir}) was not fsynced after the rename:\n{text}"
+    );
+}
