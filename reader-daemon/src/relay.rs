@@ -482,6 +482,8 @@ impl Relay {
                     let mut entry = entry;
                     loop {
                         relay.send(entry).await;
+                        // Lets a test widen the window in which a retry due at once is claimed again.
+                        crate::__fail::fail_point!("relay::before_release");
                         match relay.release_or_next(&name) {
                             Some(next) => entry = next,
                             None => break,
