@@ -264,6 +264,20 @@ struct InFlight<'a> {
     id: String,
 }
 
+impl<'a> InFlight<'a> {
+    /// Takes the check-in for the caller; `None` while someone else works on it.
+    fn claim(set: &'a Mutex<std::collections::HashSet<String>>, id: &str) -> Option<Self> {
+        let fresh = set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned());
+        fresh.then(|| Self {
+            set,
+            id: id.to_owned(),
+        })
+    }
+}
+
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.set
@@ -427,15 +441,8 @@ impl CheckinService {
     /// Sends a check-in taken at the kiosk now: answered, refused, or stored as pending.
     pub async fn submit(&self, submission: Submission) -> Result<SubmitOutcome, CheckinError> {
         crate::crash_point!("checkin::signed");
-        self.inner
-            .in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(submission.check_in_id.clone());
-        let _in_flight = InFlight {
-            set: &self.inner.in_flight,
-            id: submission.check_in_id.clone(),
-        };
+        // A new id is nobody else's; claimed before the row exists, so the pending loop never sends it too.
+        let _in_flight = InFlight::claim(&self.inner.in_flight, &submission.check_in_id);
         // Written ahead: from here on a crash leaves a row that is sent again, never a lost check-in.
         let record = self.write_ahead(&submission).await?;
         crate::crash_point!("checkin::written");
@@ -660,7 +667,7 @@ impl CheckinService {
         let sub = s.clone();
         let patient_for_store = patient.clone();
         let event_document = bytes.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), CheckinError> {
+        let delivered = tokio::task::spawn_blocking(move || -> Result<bool, CheckinError> {
             let now = store.now_millis();
             // Staged next to its final name, then answered in the store, then renamed: see the module doc.
             let staged = staged_name(&file_name);
@@ -683,7 +690,7 @@ impl CheckinService {
                 }
                 None => Vec::new(),
             };
-            store.answer_check_in(
+            let answered_now = store.answer_check_in(
                 &sub.check_in_id,
                 status,
                 patient_for_store.as_ref(),
@@ -691,16 +698,27 @@ impl CheckinService {
                 &consents,
                 now,
             )?;
+            if !answered_now {
+                // Answered by another send first, which delivers its own file: this one is not delivered.
+                let path = face_dir.join(&staged);
+                std::fs::remove_file(&path)
+                    .map_err(|e| crate::relay::RelayError::io("remove", &path, e))?;
+                return Ok(false);
+            }
             crate::crash_point!("checkin::stored");
             let target = face_dir.join(&file_name);
             std::fs::rename(face_dir.join(&staged), &target)
                 .map_err(|e| crate::relay::RelayError::io("rename", &target, e))?;
             crate::relay::sync_dir(&face_dir)?;
             crate::crash_point!("checkin::delivered");
-            Ok(())
+            Ok(true)
         })
         .await
         .map_err(|e| CheckinError::Task(e.to_string()))??;
+        if !delivered {
+            warn!(check_in = %s.check_in_id, "the check-in was already answered; the second answer is not delivered");
+            return Ok(SubmitOutcome::Answered { outcome });
+        }
         info!(check_in = %s.check_in_id, outcome = ?outcome, "check-in answered; result written to face/");
         let record = CheckIn {
             check_in_id: s.check_in_id.clone(),
@@ -738,14 +756,22 @@ impl CheckinService {
         let pending = tokio::task::spawn_blocking(move || store.pending_outage_check_ins())
             .await
             .map_err(|e| CheckinError::Task(e.to_string()))??;
+        if !pending.is_empty() {
+            // Lets a test widen the window between this list and the claims below.
+            crate::__fail::fail_point!("checkin::pending_listed");
+        }
         for row in pending {
-            if self
-                .inner
-                .in_flight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains(&row.check_in_id)
-            {
+            let Some(_claim) = InFlight::claim(&self.inner.in_flight, &row.check_in_id) else {
+                continue;
+            };
+            // The list was read before the claim: a submission may have answered the row since (it then
+            // delivered the face/ file, and sending it again would deliver a second one).
+            let store = self.inner.store.clone();
+            let id = row.check_in_id.clone();
+            let current = tokio::task::spawn_blocking(move || store.check_in(&id))
+                .await
+                .map_err(|e| CheckinError::Task(e.to_string()))??;
+            if !current.is_some_and(|c| c.status == CheckInStatus::PendingOutage) {
                 continue;
             }
             let Some(doc) = &row.result_document else {

@@ -273,29 +273,24 @@ impl Store {
         result_document: Option<&[u8]>,
         now: i64,
     ) -> Result<(), StoreError> {
-        let patient_key = patient.map(|p| self.patient_key_of(p).0.to_vec());
-        let patient_enc = patient
-            .map(|p| self.seal_json("check_ins.patient", check_in_id, p))
-            .transpose()?;
-        let result_enc = result_document
-            .map(|d| self.keys.seal("check_ins.result", check_in_id, d))
-            .transpose()?;
-        let changed = self.conn().execute(
-            "UPDATE check_ins SET status = ?2,
-                    patient_key = COALESCE(?3, patient_key), patient_enc = COALESCE(?4, patient_enc),
-                    result_enc = COALESCE(?5, result_enc), updated_at = ?6
-             WHERE check_in_id = ?1",
-            params![check_in_id, status.as_str(), patient_key, patient_enc, result_enc, now],
+        self.record_answer(
+            check_in_id,
+            status,
+            patient,
+            result_document,
+            &[],
+            false,
+            now,
         )?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
-        }
         Ok(())
     }
 
     /// Records the central service's answer to a check-in written ahead ([`Store::insert_check_in`]): its
     /// status, identifiers, document and the consents given with it, in one transaction, so that a crash
     /// leaves either the pending row (sent again) or the answered row with all its consents.
+    ///
+    /// Only a row still 未確認 is answered: `false` means another answer was recorded first (its `face/` file
+    /// is that answer's to deliver, so the caller delivers nothing).
     pub fn answer_check_in(
         &self,
         check_in_id: &str,
@@ -304,30 +299,68 @@ impl Store {
         result_document: &[u8],
         consents: &[Consent],
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        self.record_answer(
+            check_in_id,
+            status,
+            patient,
+            Some(result_document),
+            consents,
+            true,
+            now,
+        )
+    }
+
+    /// The one place a check-in row gets its answer: identifiers and document sealed, what is not given
+    /// kept, and the consents inserted in the same transaction. With `pending_only`, a row already answered is
+    /// left as it is and `false` returned.
+    #[allow(clippy::too_many_arguments)]
+    fn record_answer(
+        &self,
+        check_in_id: &str,
+        status: CheckInStatus,
+        patient: Option<&PatientIdentity>,
+        result_document: Option<&[u8]>,
+        consents: &[Consent],
+        pending_only: bool,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let patient_key = patient.map(|p| self.patient_key_of(p).0.to_vec());
         let patient_enc = patient
             .map(|p| self.seal_json("check_ins.patient", check_in_id, p))
             .transpose()?;
-        let result_enc = self
-            .keys
-            .seal("check_ins.result", check_in_id, result_document)?;
+        let result_enc = result_document
+            .map(|d| self.keys.seal("check_ins.result", check_in_id, d))
+            .transpose()?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let changed = tx.execute(
-            "UPDATE check_ins SET status = ?2, patient_key = COALESCE(?3, patient_key),
-                    patient_enc = COALESCE(?4, patient_enc), result_enc = ?5, updated_at = ?6
-             WHERE check_in_id = ?1",
+            "UPDATE check_ins SET status = ?2,
+                    patient_key = COALESCE(?3, patient_key), patient_enc = COALESCE(?4, patient_enc),
+                    result_enc = COALESCE(?5, result_enc), updated_at = ?6
+             WHERE check_in_id = ?1 AND (?7 = 0 OR status = 'pending_outage')",
             params![
                 check_in_id,
                 status.as_str(),
                 patient_key,
                 patient_enc,
                 result_enc,
-                now
+                now,
+                pending_only
             ],
         )?;
         if changed == 0 {
+            let exists = tx
+                .query_row(
+                    "SELECT 1 FROM check_ins WHERE check_in_id = ?1",
+                    [check_in_id],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if exists {
+                return Ok(false);
+            }
             return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
         }
         for consent in consents {
@@ -337,7 +370,7 @@ impl Store {
             )?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     /// Withdraws a check-in written ahead that the central service refused: it never happened, so it is not

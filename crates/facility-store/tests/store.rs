@@ -1106,6 +1106,46 @@ fn pending_check_ins_are_completed_later() {
     ));
 }
 
+/// A check-in is answered once: a second answer (another send of the same check-in) changes nothing and is
+/// told so, so its `face/` file is not delivered.
+#[test]
+fn a_check_in_is_answered_only_while_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("f.db"), &key(1)).unwrap();
+    store.insert_check_in(&sample_check_in("c1")).unwrap();
+    assert!(
+        store
+            .answer_check_in(
+                "c1",
+                CheckInStatus::Valid,
+                Some(&patient()),
+                b"<first/>",
+                &[],
+                T0 + 1
+            )
+            .unwrap()
+    );
+    assert!(
+        !store
+            .answer_check_in(
+                "c1",
+                CheckInStatus::Invalid,
+                None,
+                b"<second/>",
+                &[],
+                T0 + 2
+            )
+            .unwrap()
+    );
+    let c1 = store.check_in("c1").unwrap().unwrap();
+    assert_eq!((c1.status, c1.updated_at), (CheckInStatus::Valid, T0 + 1));
+    assert_eq!(c1.result_document.unwrap().as_bytes(), b"<first/>");
+    assert!(matches!(
+        store.answer_check_in("nope", CheckInStatus::Valid, None, b"<x/>", &[], T0),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 #[test]
 fn setting_changes_are_audited_atomically() {
     let dir = tempfile::tempdir().unwrap();

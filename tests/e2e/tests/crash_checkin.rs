@@ -157,3 +157,44 @@ fn a_crash_at_any_step_of_a_checkin_delivers_it_exactly_once() {
         .expect("count");
     assert_eq!(answers, expected as i64);
 }
+
+/// The loop that sends check-ins left 未確認 reads its list, then sends each row not in flight. A check-in
+/// taken at the kiosk is written ahead as 未確認 too: when the list caught it while it was being sent, and the
+/// kiosk's send finished before the loop reached the row, the loop sent it again and delivered a second
+/// `face/` file (seen once in the crash test under load). Here both windows are widened with pauses (1 s after
+/// the write-ahead, 1.5 s after the list), so the loop always reaches the row after the kiosk's send ended.
+#[test]
+fn a_checkin_listed_by_the_pending_loop_while_sent_is_delivered_once() {
+    if !in_keyutils_session("a_checkin_listed_by_the_pending_loop_while_sent_is_delivered_once") {
+        return;
+    }
+    let cards = Cards::issue(1);
+    let lease = pcsc_harness::reader();
+    let (_central, mut daemon, oqs) = start_kiosk(&cards, &lease);
+    let face = daemon.face();
+    let deliveries = Deliveries::watch(&face);
+    daemon.stop();
+    assert!(daemon.restart_with_env(&[(
+        "FAILPOINTS",
+        "checkin::written=sleep(1000);checkin::pending_listed=sleep(1500)"
+    )]));
+    oqs.wait_screen("idle");
+    for round in 0..2 {
+        let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
+        pin_checkin_until_submitted(&oqs, &cards, &daemon);
+        oqs.wait_screen("result");
+        card.remove();
+        oqs.wait_screen("idle");
+        wait_for(
+            &format!("round {round}: the check-in delivered"),
+            Duration::from_secs(30),
+            || (results(&face).len() > round).then_some(()),
+        );
+    }
+    // The loop wakes from its pause 1.5 s after the list; give a second send the time to deliver.
+    std::thread::sleep(Duration::from_secs(3));
+    let names = results(&face);
+    assert_eq!(names.len(), 2, "{names:?}");
+    deliveries.assert_exactly_once(&names);
+    assert_eq!(staged_files(&face), Vec::<String>::new());
+}

@@ -286,6 +286,10 @@ fn a_retry_due_at_once_never_leaves_a_request_stuck_in_sending() {
         let counts = store.outbox_counts().unwrap();
         (counts.answered == REQUESTS as u64).then_some(())
     });
+    // A row is marked answered before its result is renamed into res/.
+    for name in &expected {
+        deliveries.wait_for(name, Duration::from_secs(20));
+    }
     deliveries.assert_exactly_once(&expected);
     let _ = stop.send(());
     running.join().unwrap();
@@ -378,6 +382,23 @@ fn random_sequences_of_drops_renames_and_odd_names_never_stop_the_relay() {
     }
 }
 
+/// Runs the daemon's next starts under `strace`, following threads, with file descriptors shown as paths, tracing
+/// only `calls`; returns the trace file.
+fn under_strace(daemon: &mut Daemon, calls: &str) -> std::path::PathBuf {
+    let trace = daemon.root.join("strace.log");
+    daemon.wrapper = vec![
+        "strace".into(),
+        "-f".into(),
+        "-y".into(),
+        "-qq".into(),
+        "-e".into(),
+        format!("trace={calls}"),
+        "-o".into(),
+        trace.display().to_string(),
+    ];
+    trace
+}
+
 /// A result survives a power cut once it is in `res/`: the daemon, run under `strace`, fsyncs the result file
 /// before renaming it into `res/`, and then both `res/` and the folder it came from (a rename is durable only
 /// once both directories are on disk). It used to fsync the target folder only.
@@ -388,21 +409,8 @@ fn a_result_is_fsynced_before_its_rename_and_both_folders_after() {
     }
     let central = MockCentral::start(100, None);
     let mut daemon = Daemon::start(&central, "");
-    let trace = daemon.root.join("strace.log");
     daemon.stop();
-    daemon.wrapper = [
-        "strace",
-        "-f",
-        "-y",
-        "-qq",
-        "-e",
-        "trace=fsync,fdatasync,rename,renameat,renameat2",
-        "-o",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .chain([trace.display().to_string()])
-    .collect();
+    let trace = under_strace(&mut daemon, "fsync,fdatasync,rename,renameat,renameat2");
     assert!(daemon.restart_with_env(&[]), "{}", daemon.logs());
     let deliveries = Deliveries::watch(&daemon.res());
     let (name, bytes) = single_check_request(&central.facility_code, "durable");
@@ -464,26 +472,13 @@ fn the_key_file_and_the_token_file_are_fsynced_with_their_folders() {
         &central,
         "[store]\nkey_file = \"secrets/facility.key\"\n[ipc]\ntoken_file = \"secrets/ipc.token\"\n",
     );
-    let trace = daemon.root.join("strace.log");
     daemon.stop();
     // A first start again: no key file, no store, no token.
     let secrets = daemon.root.join("secrets");
     std::fs::remove_dir_all(&secrets).expect("remove the secrets");
     std::fs::create_dir_all(&secrets).expect("secrets folder");
     std::fs::remove_dir_all(daemon.work()).expect("remove the store");
-    daemon.wrapper = [
-        "strace",
-        "-f",
-        "-y",
-        "-qq",
-        "-e",
-        "trace=fsync,fdatasync",
-        "-o",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .chain([trace.display().to_string()])
-    .collect();
+    let trace = under_strace(&mut daemon, "fsync,fdatasync");
     assert!(daemon.restart_with_env(&[]), "{}", daemon.logs());
     daemon.stop();
     let text = std::fs::read_to_string(&trace).expect("strace log");
