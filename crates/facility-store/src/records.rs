@@ -128,7 +128,7 @@ impl CheckInStatus {
         }
     }
 
-    fn parse(s: &str) -> Result<Self, StoreError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, StoreError> {
         Ok(match s {
             "valid" => CheckInStatus::Valid,
             "invalid" => CheckInStatus::Invalid,
@@ -146,7 +146,7 @@ pub struct CheckIn {
     pub check_in_id: String,
     pub at: i64,
     pub reader: String,
-    /// `pin`, `face`, `staff_visual`.
+    /// `pin`, `face`, `staff_visual`, or `insurance_numbers` (a check by numbers at reception).
     pub method: String,
     pub status: CheckInStatus,
     pub patient: Option<PatientIdentity>,
@@ -231,6 +231,27 @@ impl Store {
 
     /// Stores a new check-in (identifiers and document encrypted). Fails if the id exists.
     pub fn insert_check_in(&self, check_in: &CheckIn) -> Result<(), StoreError> {
+        let conn = self.conn();
+        self.insert_check_in_on(&conn, check_in)
+    }
+
+    /// Stores a check-in a staff member made (a check by numbers at reception) and its audit row, in one
+    /// transaction: neither exists without the other.
+    pub fn insert_check_in_audited(
+        &self,
+        check_in: &CheckIn,
+        entry: &crate::AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.audited(entry, self.now_millis(), |tx| {
+            self.insert_check_in_on(tx, check_in)
+        })
+    }
+
+    fn insert_check_in_on(
+        &self,
+        conn: &rusqlite::Connection,
+        check_in: &CheckIn,
+    ) -> Result<(), StoreError> {
         let id = &check_in.check_in_id;
         let patient_key = check_in
             .patient
@@ -246,7 +267,7 @@ impl Store {
             .as_ref()
             .map(|d| self.keys.seal("check_ins.result", id, d.as_bytes()))
             .transpose()?;
-        self.conn().execute(
+        conn.execute(
             "INSERT INTO check_ins (check_in_id, at, reader, method, status, patient_key, patient_enc, result_enc, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
