@@ -965,10 +965,14 @@ pub fn record_of(
     answers: &[ConsentAnswer],
     patient: Option<&PatientIdentity>,
 ) -> CheckInRecord {
-    let at = chrono::DateTime::from_timestamp_millis(c.at)
-        .unwrap_or_default()
-        .with_timezone(&chrono::Local)
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    // Japan's time whatever the PC's time zone is: reception reads 処理時間 as the receipt computer does.
+    let at = chrono::DateTime::from_timestamp_millis(c.at).unwrap_or_default();
+    let at = match chrono::FixedOffset::east_opt(9 * 3600) {
+        Some(jst) => at
+            .with_timezone(&jst)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
+        None => at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
     let method = match c.method.as_str() {
         "face" => AuthMethod::Face,
         "staff_visual" => AuthMethod::StaffVisual,

@@ -191,9 +191,13 @@ impl Handler for DaemonHandler {
             Request::SetLocalName { check_in_id, name } => {
                 self.reception.set_local_name(check_in_id, name).await
             }
-            Request::ManualCheck { numbers, session } => {
+            Request::ManualCheck {
+                numbers,
+                session,
+                ahead,
+            } => {
                 self.reception
-                    .manual_check(peer, numbers, session.as_ref())
+                    .manual_check(peer, numbers, session.as_ref(), ahead)
                     .await
             }
             Request::EnvironmentSettings { session } => {

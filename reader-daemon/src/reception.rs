@@ -279,6 +279,7 @@ impl Reception {
         peer: &PeerInfo,
         numbers: InsuranceNumbers,
         session: Option<&Secret>,
+        ahead: bool,
     ) -> Result<Response, ErrorBody> {
         let actor = match session {
             Some(session) => self
@@ -347,8 +348,21 @@ impl Reception {
                 return Err(e);
             }
         };
-        // A check by numbers is a check-in like one with the card (◎ in the reception list), recorded with its
-        // audit row in one transaction.
+        if ahead {
+            let detail = serde_json::json!({
+                "uid": peer.identity.uid,
+                "connection": peer.connection_id,
+                "outcome": answered.view.outcome,
+                "error_code": answered.view.error_code,
+                "ahead": true,
+            });
+            audit(&self.store, entry("manual_check", detail)).await?;
+            return Ok(Response::Eligibility {
+                result: answered.view,
+            });
+        }
+        // A check by numbers at the counter is a check-in like one with the card (◎ in the reception list),
+        // recorded with its audit row in one transaction.
         let at = self.store.now_millis();
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) % 10_000;
         let check_in_id = format!("numbers_{at}_{seq:04}");

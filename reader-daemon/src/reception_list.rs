@@ -107,7 +107,10 @@ const THRESHOLDS: &[(&str, &str, [f64; 3])] = &[
 fn thresholds_for(months: &[String]) -> Vec<UsageThreshold> {
     let mut out = Vec::new();
     for (from, to, percents) in THRESHOLDS {
-        if !months.iter().any(|m| m.as_str() >= *from && m.as_str() <= *to) {
+        if !months
+            .iter()
+            .any(|m| m.as_str() >= *from && m.as_str() <= *to)
+        {
             continue;
         }
         for (i, percent) in percents.iter().enumerate() {
@@ -190,7 +193,10 @@ mod tests {
     #[test]
     fn validity_keeps_the_code_tables_words() {
         let v = validity_of(&answered("3", None)).unwrap();
-        assert_eq!((v.code.as_str(), v.label.as_str()), ("3", "無効（新しい資格あり）"));
+        assert_eq!(
+            (v.code.as_str(), v.label.as_str()),
+            ("3", "無効（新しい資格あり）")
+        );
         let v = validity_of(&answered("6", None)).unwrap();
         assert_eq!(v.label, "有効（未登録）（医療扶助のみ）");
         assert_eq!(validity_of(&answered("9", None)).unwrap().label, "不明");

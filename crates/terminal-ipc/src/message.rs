@@ -324,6 +324,10 @@ pub enum Request {
         numbers: InsuranceNumbers,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         session: Option<Secret>,
+        /// 事前確認: a reservation checked ahead of the visit (the bulk check), not an arrival, so not a
+        /// check-in of the reception list. A check at the counter (false) is a check-in (◎).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ahead: bool,
     },
     /// Counts of the outbox by state.
     OutboxSummary,
@@ -1318,6 +1322,7 @@ mod tests {
                 birth_date: Sensitive::new("1980-04-17"),
             },
             session: None,
+            ahead: false,
         };
         let hello = Hello {
             protocol: 1,

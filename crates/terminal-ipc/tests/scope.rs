@@ -212,6 +212,7 @@ fn every_request() -> Vec<Request> {
         Request::ManualCheck {
             numbers: numbers(),
             session: None,
+            ahead: false,
         },
         Request::OutboxSummary,
         Request::SetLocalName {

@@ -245,7 +245,7 @@ export type Request =
   | { kind: "usage"; months: number }
   | { kind: "check_in_detail"; check_in_id: string }
   | { kind: "set_local_name"; check_in_id: string; name: string }
-  | { kind: "manual_check"; numbers: InsuranceNumbers; session?: string }
+  | { kind: "manual_check"; numbers: InsuranceNumbers; session?: string; ahead?: boolean }
   | { kind: "outbox_summary" }
   | { kind: "consented_patients"; session: string }
   | { kind: "medical_info"; session: string; patient_ref: string; info: MedicalInfoKind; from: string; to: string }
