@@ -933,6 +933,7 @@ pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
             .address
             .as_ref()
             .map(|v| Sensitive::new(v.expose().to_owned())),
+        disqualified_on: first.disqualification_date.clone(),
     })
 }
 
@@ -1001,6 +1002,7 @@ pub fn record_of(
             specific_disease: false,
             postal_code: None,
             address: None,
+            disqualified_on: None,
         })
     };
     CheckInRecord {

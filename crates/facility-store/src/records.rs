@@ -670,6 +670,47 @@ mod local_name_tests {
 }
 
 #[cfg(test)]
+mod audited_check_in_tests {
+    use super::*;
+    use crate::{AuditEntry, StaticKeyProvider};
+
+    #[test]
+    fn a_check_by_numbers_and_its_audit_row_are_written_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = StaticKeyProvider::random().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite3"), &keys).unwrap();
+        let check_in = CheckIn {
+            check_in_id: "numbers_1".into(),
+            at: 1,
+            reader: "reception".into(),
+            method: "insurance_numbers".into(),
+            status: CheckInStatus::Invalid,
+            patient: None,
+            result_document: None,
+            updated_at: 1,
+        };
+        let entry = AuditEntry {
+            actor: "reception".into(),
+            action: "manual_check".into(),
+            patient_ref: None,
+            items: vec!["eligibility".into()],
+            method: Some("insurance_numbers".into()),
+            reason: None,
+            detail: None,
+        };
+        store.insert_check_in_audited(&check_in, &entry).unwrap();
+        assert_eq!(
+            store.check_in("numbers_1").unwrap().unwrap().method,
+            "insurance_numbers"
+        );
+        assert_eq!(store.audit_records(0, 10).unwrap().len(), 1);
+        // The same check-in again fails, and leaves no audit row behind.
+        assert!(store.insert_check_in_audited(&check_in, &entry).is_err());
+        assert_eq!(store.audit_records(0, 10).unwrap().len(), 1);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::normalise;
 

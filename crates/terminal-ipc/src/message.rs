@@ -1145,6 +1145,9 @@ pub struct PatientView {
     /// 住所.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<Sensitive>,
+    /// 資格喪失年月日 (`yyyyMMdd`) of a qualification that ended (無効, 無効（新しい資格あり）).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disqualified_on: Option<String>,
 }
 
 /// Events pushed to subscribers.

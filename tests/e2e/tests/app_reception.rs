@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use e2e::app::{AppWindow, Display, Driver, screenshot_dir};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs};
+use e2e::staff::{ADMIN_PW, create_admin};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
 use face_match::{FaceMatcher, QualityPolicy, picture};
 
@@ -144,6 +145,7 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
             key = central.dir.join("reader-01.key").display(),
         ),
     );
+    create_admin(&daemon);
     let oqs = Oqs::new(&daemon.root);
     let display = Display::start(&daemon.root);
 
@@ -177,7 +179,7 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     central.serve();
     daemon.restart();
     let reception = open_reception(&display, &daemon);
-    wait_for("today's (empty) list", Duration::from_secs(10), || {
+    wait_for("today's (empty) list", Duration::from_secs(30), || {
         let day = reception.attribute("[data-testid='list-day']", "data-date")?;
         (!day.is_empty() && day != day1).then_some(())
     });
@@ -187,7 +189,7 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
     oqs.wait_screen("method_choice");
     oqs.ok(&["kiosk", "method", "face"], None);
-    let matched = wait_for("the face match", Duration::from_secs(60), || {
+    let matched = wait_for("the face match", Duration::from_secs(120), || {
         let s = oqs.screen();
         (s["screen"] != "face_capture" && s["screen"] != "card_present").then_some(s)
     });
@@ -253,6 +255,10 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     let invalid = reception.find("[data-testid='checkin-row'][data-validity='3']");
     let text = reception.text_of(&invalid);
     assert!(text.contains("無効（新）") && text.contains('◎'), "{text}");
+    assert!(
+        text.contains("喪失 "),
+        "no 資格喪失年月日 on the row: {text}"
+    );
     // 保険証 shows only the checks by numbers; 要確認 only what is not 有効.
     reception.click("[data-testid='filter-numbers']");
     assert_eq!(reception.find_all("[data-testid='checkin-row']").len(), 1);
@@ -271,7 +277,7 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
 
     // 前日: yesterday's list, from the daemon: the check by numbers of day 1 and nothing of today.
     reception.click("[data-testid='day-prev']");
-    wait_for("yesterday's list", Duration::from_secs(10), || {
+    wait_for("yesterday's list", Duration::from_secs(30), || {
         (reception.attribute("[data-testid='list-day']", "data-date")? == day1).then_some(())
     });
     let yesterday = reception.find_all("[data-testid='checkin-row']");
@@ -284,13 +290,13 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     );
     reception.screenshot(&shots, "reception-list-6-yesterday");
     reception.click("[data-testid='day-next']");
-    wait_for("today's list again", Duration::from_secs(10), || {
+    wait_for("today's list again", Duration::from_secs(30), || {
         (reception.find_all("[data-testid='checkin-row']").len() == 3).then_some(())
     });
 
     // 管理 → 利用状況: two card check-ins and two checks by numbers over these two days.
     reception.click("[data-testid='tab-admin']");
-    let csv_text = wait_for("the usage figures", Duration::from_secs(10), || {
+    let csv_text = wait_for("the usage figures", Duration::from_secs(30), || {
         let t = reception.script(
             "const e = document.querySelector(\"[data-testid='usage-csv']\"); return e ? e.value : '';",
             serde_json::json!([]),
@@ -313,5 +319,41 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     assert!(csv_text.contains("無効,1"), "{csv_text}");
     reception.find("[data-testid='usage-rate-chart']");
     reception.screenshot(&shots, "reception-list-7-usage");
+
+    // 環境設定情報 as the central service's form for a clinic (医科): 電子処方箋利用区分 with its Japanese
+    // choices, and the items that apply at the central service only say so.
+    reception.type_into("[data-testid='admin-account']", "admin");
+    reception.type_into("[data-testid='admin-password']", ADMIN_PW);
+    reception.click("[data-testid='admin-login']");
+    reception.find("[data-testid='settings-form'][data-kind='clinic']");
+    let prescription = reception.text("[data-testid='setting-e_prescription']");
+    assert!(
+        prescription.contains("電子処方箋 + 処方箋連携") && !prescription.contains("linkage"),
+        "{prescription}"
+    );
+    assert!(
+        reception
+            .text("[data-testid='setting-character_code']")
+            .contains("Shift_JIS")
+    );
+    for key in [
+        "notebook_info",
+        "specific_disease_name_info",
+        "specific_disease_registration",
+        "medical_assistance_info",
+    ] {
+        assert!(
+            reception
+                .text(&format!("[data-testid='setting-note-{key}']"))
+                .contains("オンライン資格確認等システム側の設定です"),
+            "{key}"
+        );
+    }
+    assert!(!reception.exists("[data-testid='setting-refill_prescription']"));
+    reception.script(
+        "document.querySelector(\"[data-testid='settings-form']\").scrollIntoView();",
+        serde_json::json!([]),
+    );
+    reception.screenshot(&shots, "reception-list-8-settings-form");
     reception.close();
 }

@@ -51,6 +51,8 @@ export interface PatientView {
   /** 郵便番号 (`123-4567`). */
   postal_code?: string;
   address?: string;
+  /** 資格喪失年月日 (`yyyyMMdd`) when the qualification ended. */
+  disqualified_on?: string;
 }
 
 /** 資格有効性 (OQSCD006) as the code table writes it. */
