@@ -316,16 +316,6 @@ impl Reception {
                 &birth,
             )
             .to_hex();
-        let typed = PatientIdentity {
-            insurer_number: insurer.clone(),
-            symbol: numbers.symbol.expose().trim().to_owned(),
-            number: numbers.number.expose().trim().to_owned(),
-            branch: branch.to_owned(),
-            birth_date: birth.clone(),
-            name: String::new(),
-            kana: String::new(),
-            sex: String::new(),
-        };
         let answered = self.check_by_numbers(&insurer, &numbers, birth).await;
         let entry = |action: &str, detail: serde_json::Value| AuditEntry {
             actor: actor.clone(),
@@ -348,21 +338,25 @@ impl Reception {
                 return Err(e);
             }
         };
-        if ahead {
-            let detail = serde_json::json!({
-                "uid": peer.identity.uid,
-                "connection": peer.connection_id,
-                "outcome": answered.view.outcome,
-                "error_code": answered.view.error_code,
-                "ahead": true,
-            });
-            audit(&self.store, entry("manual_check", detail)).await?;
-            return Ok(Response::Eligibility {
-                result: answered.view,
-            });
-        }
-        // A check by numbers at the counter is a check-in like one with the card (◎ in the reception list),
-        // recorded with its audit row in one transaction.
+        // A check by numbers at the counter that found the person is a check-in like one with the card (◎ in
+        // the reception list), recorded with its audit row in one transaction. A reservation checked ahead, or
+        // numbers nobody has (a typo, typed again), is audited only.
+        let identity = match answered.identity {
+            Some(identity) if !ahead => identity,
+            _ => {
+                let detail = serde_json::json!({
+                    "uid": peer.identity.uid,
+                    "connection": peer.connection_id,
+                    "outcome": answered.view.outcome,
+                    "error_code": answered.view.error_code,
+                    "ahead": ahead,
+                });
+                audit(&self.store, entry("manual_check", detail)).await?;
+                return Ok(Response::Eligibility {
+                    result: answered.view,
+                });
+            }
+        };
         let at = self.store.now_millis();
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) % 10_000;
         let check_in_id = format!("numbers_{at}_{seq:04}");
@@ -379,7 +373,7 @@ impl Reception {
             reader: "reception".into(),
             method: "insurance_numbers".into(),
             status: crate::checkin::status_of(answered.view.outcome),
-            patient: Some(answered.identity.unwrap_or(typed)),
+            patient: Some(identity),
             result_document: Some(answered.document.into()),
             updated_at: at,
         };

@@ -258,6 +258,16 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
         text.contains("喪失 "),
         "no 資格喪失年月日 on the row: {text}"
     );
+    // Numbers nobody has (a typo) are not a check-in.
+    let typo = [
+        valid[0].clone(),
+        String::new(),
+        "99999999".to_owned(),
+        String::new(),
+        "1950-01-01".to_owned(),
+    ];
+    check_by_numbers(&reception, &typo);
+    reception.click("[data-testid='tab-today']");
     // 保険証 shows only the checks by numbers; 要確認 only what is not 有効.
     reception.click("[data-testid='filter-numbers']");
     assert_eq!(reception.find_all("[data-testid='checkin-row']").len(), 1);
