@@ -14,6 +14,8 @@ use e2e::staff::{ADMIN_PW, create_admin};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
 use face_match::{FaceMatcher, QualityPolicy, picture};
 
+/// The card issued with a certificate that expired 30 days ago, inside the grace (`--variant mixed`, card 4).
+const CERT_EXPIRED: u32 = 4;
 /// The card issued with a certificate expiring within three months (`--variant mixed`, card 5).
 const CERT_EXPIRING: u32 = 5;
 
@@ -113,6 +115,15 @@ fn rows_of(reception: &AppWindow, method: &str) -> Vec<String> {
         .iter()
         .map(|r| reception.text_of(r))
         .collect()
+}
+
+/// Waits until the list shows `n` rows (a click re-renders it a moment later).
+fn wait_rows(reception: &AppWindow, n: usize) {
+    wait_for(
+        &format!("{n} rows in the list"),
+        Duration::from_secs(30),
+        || (reception.find_all("[data-testid='checkin-row']").len() == n).then_some(()),
+    );
 }
 
 #[test]
@@ -247,6 +258,27 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     reception.screenshot(&shots, "reception-list-4-renewal-slip");
     reception.click("[data-testid='renewal-close']");
 
+    // A certificate expired a month ago: qualification only, said in words.
+    let card = InsertedCard::insert(&cards, CERT_EXPIRED, lease.port, &daemon.root);
+    oqs.wait_screen("method_choice");
+    oqs.ok(&["kiosk", "method", "pin"], None);
+    oqs.wait_screen("pin_entry");
+    oqs.ok(
+        &["kiosk", "pin"],
+        Some(&format!("{}\n", cards.pin(CERT_EXPIRED))),
+    );
+    oqs.answer_consents("yes");
+    oqs.wait_screen("result");
+    card.remove();
+    oqs.wait_screen("idle");
+    let grace = reception.find("[data-testid='checkin-row'][data-certificate='expired_in_grace']");
+    let grace = reception.text_of(&grace);
+    assert!(
+        grace.contains("猶予") && grace.contains("資格確認のみ"),
+        "{grace}"
+    );
+    reception.screenshot(&shots, "reception-list-4b-expired-in-grace");
+
     // The old qualification of someone who has a new one: 無効（新）.
     let lost = numbers_of(&central, 3, true);
     assert_eq!(check_by_numbers(&reception, &lost), "invalid");
@@ -269,20 +301,39 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     check_by_numbers(&reception, &typo);
     reception.click("[data-testid='tab-today']");
     // 保険証 shows only the checks by numbers; 要確認 only what is not 有効.
+    reception.find("[data-testid='checkin-row'][data-validity='3']");
     reception.click("[data-testid='filter-numbers']");
-    assert_eq!(reception.find_all("[data-testid='checkin-row']").len(), 1);
+    wait_rows(&reception, 1);
     reception.click("[data-testid='filter-unconfirmed']");
+    wait_for("the 要確認 filter", Duration::from_secs(30), || {
+        (!reception.exists("[data-testid='checkin-row'][data-outcome='valid']")).then_some(())
+    });
     let unconfirmed = reception.find_all("[data-testid='checkin-row']");
-    assert_eq!(unconfirmed.len(), 1);
-    assert_eq!(
-        reception
-            .attribute_of(&unconfirmed[0], "data-validity")
-            .as_deref(),
-        Some("3")
+    let outcomes: Vec<(String, String)> = unconfirmed
+        .iter()
+        .map(|r| {
+            (
+                reception
+                    .attribute_of(r, "data-outcome")
+                    .unwrap_or_default(),
+                reception
+                    .attribute_of(r, "data-validity")
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        !outcomes.is_empty() && outcomes.iter().all(|(o, _)| o != "valid"),
+        "{outcomes:?}"
+    );
+    assert!(outcomes.iter().any(|(_, v)| v == "3"), "{outcomes:?}");
+    assert!(
+        !reception.exists("[data-testid='checkin-row'][data-method='face']"),
+        "the valid face check-in is not 要確認"
     );
     reception.screenshot(&shots, "reception-list-5-invalid-new");
     reception.click("[data-testid='filter-all']");
-    assert_eq!(reception.find_all("[data-testid='checkin-row']").len(), 3);
+    wait_rows(&reception, 4);
 
     // 前日: yesterday's list, from the daemon: the check by numbers of day 1 and nothing of today.
     reception.click("[data-testid='day-prev']");
@@ -299,11 +350,9 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     );
     reception.screenshot(&shots, "reception-list-6-yesterday");
     reception.click("[data-testid='day-next']");
-    wait_for("today's list again", Duration::from_secs(30), || {
-        (reception.find_all("[data-testid='checkin-row']").len() == 3).then_some(())
-    });
+    wait_rows(&reception, 4);
 
-    // 管理 → 利用状況: two card check-ins and two checks by numbers over these two days.
+    // 管理 → 利用状況: three card check-ins and two checks by numbers over these two days.
     reception.click("[data-testid='tab-admin']");
     let csv_text = wait_for("the usage figures", Duration::from_secs(30), || {
         let t = reception.script(
@@ -324,8 +373,8 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
             ))
         })
         .fold((0, 0), |(a, b), (c, n)| (a + c, b + n));
-    assert_eq!((card, numbers), (2, 2), "{csv_text}");
-    assert!(csv_text.contains("無効,1"), "{csv_text}");
+    assert_eq!((card, numbers), (3, 2), "{csv_text}");
+    assert!(csv_text.contains("\n無効,"), "{csv_text}");
     reception.find("[data-testid='usage-rate-chart']");
     reception.screenshot(&shots, "reception-list-7-usage");
 
