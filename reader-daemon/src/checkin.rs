@@ -873,7 +873,7 @@ pub fn outcome_of_result(r: &SingleCheckResult) -> CheckInOutcome {
     }
 }
 
-fn status_of(o: CheckInOutcome) -> CheckInStatus {
+pub fn status_of(o: CheckInOutcome) -> CheckInStatus {
     match o {
         CheckInOutcome::Valid => CheckInStatus::Valid,
         CheckInOutcome::Invalid => CheckInStatus::Invalid,
@@ -893,7 +893,8 @@ pub fn outcome_of_status(s: CheckInStatus) -> CheckInOutcome {
     }
 }
 
-fn identity_of(r: &SingleCheckResult) -> Option<PatientIdentity> {
+/// The identity of the first qualification in a 資格確認 result, as the store keeps it.
+pub fn identity_of(r: &SingleCheckResult) -> Option<PatientIdentity> {
     let first = r
         .message_body
         .result_list
@@ -950,6 +951,15 @@ pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
             .specific_diseases_certificate_list
             .as_ref()
             .is_some_and(|l| !l.specific_diseases_certificate_info.is_empty()),
+        postal_code: first
+            .post_number
+            .as_ref()
+            .map(|v| Sensitive::new(v.expose().to_owned())),
+        address: first
+            .address
+            .as_ref()
+            .map(|v| Sensitive::new(v.expose().to_owned())),
+        disqualified_on: first.disqualification_date.clone(),
     })
 }
 
@@ -982,20 +992,25 @@ pub fn record_of(
     answers: &[ConsentAnswer],
     patient: Option<&PatientIdentity>,
 ) -> CheckInRecord {
-    let at = chrono::DateTime::from_timestamp_millis(c.at)
-        .unwrap_or_default()
-        .with_timezone(&chrono::Local)
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
+    // Japan's time whatever the PC's time zone is: reception reads 処理時間 as the receipt computer does.
+    let at = chrono::DateTime::from_timestamp_millis(c.at).unwrap_or_default();
+    let at = match chrono::FixedOffset::east_opt(9 * 3600) {
+        Some(jst) => at
+            .with_timezone(&jst)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
+        None => at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
     let method = match c.method.as_str() {
         "face" => AuthMethod::Face,
         "staff_visual" => AuthMethod::StaffVisual,
+        "insurance_numbers" => AuthMethod::InsuranceNumbers,
         _ => AuthMethod::Pin,
     };
-    let from_document = c
+    let stored = c
         .result_document
         .as_ref()
-        .and_then(|d| stored_result(d.as_bytes()))
-        .and_then(|r| patient_view_of(&r));
+        .and_then(|d| stored_result(d.as_bytes()));
+    let from_document = stored.as_ref().and_then(patient_view_of);
     let from_identity = || {
         patient.or(c.patient.as_ref()).map(|p| PatientView {
             name: Sensitive::new(p.name.clone()),
@@ -1011,6 +1026,9 @@ pub fn record_of(
             local_name: None,
             limit_certificate: false,
             specific_disease: false,
+            postal_code: None,
+            address: None,
+            disqualified_on: None,
         })
     };
     CheckInRecord {
@@ -1025,6 +1043,8 @@ pub fn record_of(
             .filter(|a| a.given)
             .map(|a| consent_item(a.kind))
             .collect(),
+        validity: stored.as_ref().and_then(crate::reception_list::validity_of),
+        certificate: crate::reception_list::certificate_of(method, stored.as_ref()),
     }
 }
 

@@ -184,12 +184,20 @@ impl Handler for DaemonHandler {
                 .map_err(|e| internal("reading today's check-ins", e))?;
                 Ok(Response::CheckIns { check_ins })
             }
+            Request::CheckInsOfDay { date } => {
+                crate::reception_list::check_ins_of_day(&self.store, date.as_deref()).await
+            }
+            Request::Usage { months } => crate::reception_list::usage(&self.store, months).await,
             Request::SetLocalName { check_in_id, name } => {
                 self.reception.set_local_name(check_in_id, name).await
             }
-            Request::ManualCheck { numbers, session } => {
+            Request::ManualCheck {
+                numbers,
+                session,
+                ahead,
+            } => {
                 self.reception
-                    .manual_check(peer, numbers, session.as_ref())
+                    .manual_check(peer, numbers, session.as_ref(), ahead)
                     .await
             }
             Request::EnvironmentSettings { session } => {

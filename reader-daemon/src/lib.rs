@@ -10,7 +10,8 @@
 //!   [`card_driver`]: the PC/SC reader monitor and one blocking thread per card session;
 //!   [`checkin`]: the central check-in (server challenge, or the offline proof during an outage), the store,
 //!   the `face/` result file and the completion of pending check-ins.
-//! - [`ipc`]: the local-socket handler (status, kiosk actions, today's check-ins, outbox).
+//! - [`ipc`]: the local-socket handler (status, kiosk actions, today's check-ins, outbox);
+//!   [`reception_list`]: any day's check-ins as the reception list shows them, and the usage figures.
 //! - [`accounts`]: staff logins (password + TOTP), sessions bound to a connection, account administration;
 //!   [`emergency`]: 救急時 and 災害時医療情報閲覧; [`audit_hooks`]: audit rows for the staff visual check.
 //! - [`config`], [`logging`].
@@ -39,5 +40,6 @@ pub mod ipc;
 pub mod kiosk;
 pub mod logging;
 pub mod reception;
+pub mod reception_list;
 pub mod relay;
 pub mod station;

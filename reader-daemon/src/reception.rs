@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use central_client::CentralClient;
-use facility_store::{AuditEntry, CheckIn, Consent, Store, StoreError};
+use facility_store::{AuditEntry, CheckIn, Consent, PatientIdentity, Store, StoreError};
 use oqs_protocol::{
     CheckupResult, Direction, Encoding, FileCategory, FileName, MedicalInfoRequest,
     MedicalInfoRequestBody, MedicalInfoRequestHeader, MedicalInfoResultCode, MedicalTreatmentFlag,
@@ -24,7 +24,7 @@ use tracing::info;
 
 use crate::accounts::{Accounts, SessionUser, audit, blocking, internal};
 use crate::checkin::{
-    CheckinService, consent_item_of_str, outcome_of_result, patient_view_of, record_of,
+    CheckinService, consent_item_of_str, identity_of, outcome_of_result, patient_view_of, record_of,
 };
 
 /// Check-ins as reception shows them: the record, the consents still valid for it, and the name typed at
@@ -279,6 +279,7 @@ impl Reception {
         peer: &PeerInfo,
         numbers: InsuranceNumbers,
         session: Option<&Secret>,
+        ahead: bool,
     ) -> Result<Response, ErrorBody> {
         let actor = match session {
             Some(session) => self
@@ -316,39 +317,79 @@ impl Reception {
             )
             .to_hex();
         let answered = self.check_by_numbers(&insurer, &numbers, birth).await;
-        let (action, detail) = match &answered {
-            Ok(view) => (
-                "manual_check",
-                serde_json::json!({
-                    "uid": peer.identity.uid,
-                    "connection": peer.connection_id,
-                    "outcome": view.outcome,
-                    "error_code": view.error_code,
-                }),
-            ),
-            Err(e) => (
-                "manual_check_failed",
-                serde_json::json!({
+        let entry = |action: &str, detail: serde_json::Value| AuditEntry {
+            actor: actor.clone(),
+            action: action.into(),
+            patient_ref: Some(patient_ref.clone()),
+            items: vec!["eligibility".into()],
+            method: Some("insurance_numbers".into()),
+            reason: None,
+            detail: Some(detail.to_string()),
+        };
+        let answered = match answered {
+            Ok(answered) => answered,
+            Err(e) => {
+                let detail = serde_json::json!({
                     "uid": peer.identity.uid,
                     "connection": peer.connection_id,
                     "error": e.code,
-                }),
-            ),
+                });
+                audit(&self.store, entry("manual_check_failed", detail)).await?;
+                return Err(e);
+            }
         };
-        audit(
-            &self.store,
-            AuditEntry {
-                actor,
-                action: action.into(),
-                patient_ref: Some(patient_ref),
-                items: vec!["eligibility".into()],
-                method: Some("insurance_numbers".into()),
-                reason: None,
-                detail: Some(detail.to_string()),
-            },
-        )
+        // A check by numbers at the counter that found the person is a check-in like one with the card (◎ in
+        // the reception list), recorded with its audit row in one transaction. A reservation checked ahead, or
+        // numbers nobody has (a typo, typed again), is audited only.
+        let identity = match answered.identity {
+            Some(identity) if !ahead => identity,
+            _ => {
+                let detail = serde_json::json!({
+                    "uid": peer.identity.uid,
+                    "connection": peer.connection_id,
+                    "outcome": answered.view.outcome,
+                    "error_code": answered.view.error_code,
+                    "ahead": ahead,
+                });
+                audit(&self.store, entry("manual_check", detail)).await?;
+                return Ok(Response::Eligibility {
+                    result: answered.view,
+                });
+            }
+        };
+        let at = self.store.now_millis();
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) % 10_000;
+        let check_in_id = format!("numbers_{at}_{seq:04}");
+        let detail = serde_json::json!({
+            "uid": peer.identity.uid,
+            "connection": peer.connection_id,
+            "outcome": answered.view.outcome,
+            "error_code": answered.view.error_code,
+            "check_in": check_in_id,
+        });
+        let check_in = CheckIn {
+            check_in_id,
+            at,
+            reader: "reception".into(),
+            method: "insurance_numbers".into(),
+            status: crate::checkin::status_of(answered.view.outcome),
+            patient: Some(identity),
+            result_document: Some(answered.document.into()),
+            updated_at: at,
+        };
+        let store = self.store.clone();
+        let entry = entry("manual_check", detail);
+        let record = blocking("recording the check by numbers", move || {
+            store.insert_check_in_audited(&check_in, &entry)?;
+            Ok(reception_records(&store, std::slice::from_ref(&check_in))?.pop())
+        })
         .await?;
-        Ok(Response::Eligibility { result: answered? })
+        if let Some(check_in) = record {
+            self.checkin.events().publish(Event::CheckIn { check_in });
+        }
+        Ok(Response::Eligibility {
+            result: answered.view,
+        })
     }
 
     /// The single check itself, at the central service.
@@ -357,7 +398,7 @@ impl Reception {
         insurer: &str,
         numbers: &InsuranceNumbers,
         birth: String,
-    ) -> Result<EligibilityView, ErrorBody> {
+    ) -> Result<AnsweredCheck, ErrorBody> {
         let today = self.store.clock().ymd_jst();
         // Six-digit insurer numbers are sent left-padded with two spaces (docs/file-interface.md).
         let insurer_field = format!("{insurer:>8}");
@@ -418,12 +459,16 @@ impl Reception {
             None => (None, None),
         };
         info!(outcome = ?outcome_of_result(&result), "check by numbers answered");
-        Ok(EligibilityView {
-            outcome: outcome_of_result(&result),
-            patient: patient.map(Box::new),
-            error_code,
-            error_message,
-            checked_at: oqs_clock::format_jst(self.store.clock().now()),
+        Ok(AnsweredCheck {
+            view: EligibilityView {
+                outcome: outcome_of_result(&result),
+                patient: patient.map(Box::new),
+                error_code,
+                error_message,
+                checked_at: oqs_clock::format_jst(self.store.clock().now()),
+            },
+            identity: identity_of(&result),
+            document: body,
         })
     }
 
@@ -656,6 +701,13 @@ impl Reception {
             },
         })
     }
+}
+
+/// The central answer to a check by numbers: what the screen shows, and what the check-in keeps.
+struct AnsweredCheck {
+    view: EligibilityView,
+    identity: Option<PatientIdentity>,
+    document: Vec<u8>,
 }
 
 /// A patient with valid consents, and the check-in that gave them.

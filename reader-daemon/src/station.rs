@@ -1102,6 +1102,12 @@ impl Station {
                     AuthMethod::Pin => Method::Pin,
                     AuthMethod::Face => Method::Face,
                     AuthMethod::StaffVisual => Method::StaffVisual,
+                    AuthMethod::InsuranceNumbers => {
+                        return Err(ErrorBody::new(
+                            ErrorCode::BadRequest,
+                            "a check by insurance numbers is made at reception, not at the card reader",
+                        ));
+                    }
                 };
                 if let KioskState::MethodChoice { offered, .. } = self.slot(&reader).kiosk.state() {
                     let refused = match method {

@@ -217,7 +217,7 @@ fn account_in(tx: &Transaction<'_>, login: &str) -> Result<Account, StoreError> 
 impl Store {
     /// Runs `change` and appends `entry` to the audit log in one transaction: if either fails, nothing
     /// changes (a change is never made without its audit row, nor logged without being made).
-    fn audited<T>(
+    pub(crate) fn audited<T>(
         &self,
         entry: &AuditEntry,
         now: i64,

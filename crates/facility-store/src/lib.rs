@@ -40,6 +40,7 @@ mod migrations;
 mod outbox;
 mod records;
 mod settings;
+mod usage;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
@@ -61,6 +62,7 @@ pub use outbox::{OutboxCounts, OutboxEntry, OutboxState, Received};
 pub use records::{
     CheckIn, CheckInStatus, Consent, Document, PatientIdentity, PatientKey, QueryResult,
 };
+pub use usage::{MonthUsage, Tally, Usage, YearMonth, usage_of};
 
 use crypto::DataKeys;
 use head::ExternalHeads;

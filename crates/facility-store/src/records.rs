@@ -128,7 +128,7 @@ impl CheckInStatus {
         }
     }
 
-    fn parse(s: &str) -> Result<Self, StoreError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, StoreError> {
         Ok(match s {
             "valid" => CheckInStatus::Valid,
             "invalid" => CheckInStatus::Invalid,
@@ -146,7 +146,7 @@ pub struct CheckIn {
     pub check_in_id: String,
     pub at: i64,
     pub reader: String,
-    /// `pin`, `face`, `staff_visual`.
+    /// `pin`, `face`, `staff_visual`, or `insurance_numbers` (a check by numbers at reception).
     pub method: String,
     pub status: CheckInStatus,
     pub patient: Option<PatientIdentity>,
@@ -231,6 +231,27 @@ impl Store {
 
     /// Stores a new check-in (identifiers and document encrypted). Fails if the id exists.
     pub fn insert_check_in(&self, check_in: &CheckIn) -> Result<(), StoreError> {
+        let conn = self.conn();
+        self.insert_check_in_on(&conn, check_in)
+    }
+
+    /// Stores a check-in a staff member made (a check by numbers at reception) and its audit row, in one
+    /// transaction: neither exists without the other.
+    pub fn insert_check_in_audited(
+        &self,
+        check_in: &CheckIn,
+        entry: &crate::AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.audited(entry, self.now_millis(), |tx| {
+            self.insert_check_in_on(tx, check_in)
+        })
+    }
+
+    fn insert_check_in_on(
+        &self,
+        conn: &rusqlite::Connection,
+        check_in: &CheckIn,
+    ) -> Result<(), StoreError> {
         let id = &check_in.check_in_id;
         let patient_key = check_in
             .patient
@@ -246,7 +267,7 @@ impl Store {
             .as_ref()
             .map(|d| self.keys.seal("check_ins.result", id, d.as_bytes()))
             .transpose()?;
-        self.conn().execute(
+        conn.execute(
             "INSERT INTO check_ins (check_in_id, at, reader, method, status, patient_key, patient_enc, result_enc, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
@@ -678,6 +699,47 @@ mod local_name_tests {
             store.set_local_name("nope", Some("x"), 4),
             Err(StoreError::NotFound(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod audited_check_in_tests {
+    use super::*;
+    use crate::{AuditEntry, StaticKeyProvider};
+
+    #[test]
+    fn a_check_by_numbers_and_its_audit_row_are_written_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = StaticKeyProvider::random().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite3"), &keys).unwrap();
+        let check_in = CheckIn {
+            check_in_id: "numbers_1".into(),
+            at: 1,
+            reader: "reception".into(),
+            method: "insurance_numbers".into(),
+            status: CheckInStatus::Invalid,
+            patient: None,
+            result_document: None,
+            updated_at: 1,
+        };
+        let entry = AuditEntry {
+            actor: "reception".into(),
+            action: "manual_check".into(),
+            patient_ref: None,
+            items: vec!["eligibility".into()],
+            method: Some("insurance_numbers".into()),
+            reason: None,
+            detail: None,
+        };
+        store.insert_check_in_audited(&check_in, &entry).unwrap();
+        assert_eq!(
+            store.check_in("numbers_1").unwrap().unwrap().method,
+            "insurance_numbers"
+        );
+        assert_eq!(store.audit_records(0, 10).unwrap().len(), 1);
+        // The same check-in again fails, and leaves no audit row behind.
+        assert!(store.insert_check_in_audited(&check_in, &entry).is_err());
+        assert_eq!(store.audit_records(0, 10).unwrap().len(), 1);
     }
 }
 

@@ -302,6 +302,17 @@ pub enum Request {
     },
     /// Today's check-ins, newest first.
     TodayCheckIns,
+    /// The check-ins of one day in Japan (`YYYY-MM-DD`, JST 00:00–24:00; today by the daemon's clock when
+    /// absent), newest first: reception browses past days (前日 / 次日). Answered by [`Response::DayCheckIns`].
+    CheckInsOfDay {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        date: Option<String>,
+    },
+    /// マイナ保険証利用率 by month, check-ins by hour and failures by reason over the last `months` months
+    /// (counts only, no patient data). Answered by [`Response::Usage`].
+    Usage {
+        months: u32,
+    },
     /// One check-in in full.
     CheckInDetail {
         check_in_id: String,
@@ -313,6 +324,10 @@ pub enum Request {
         numbers: InsuranceNumbers,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         session: Option<Secret>,
+        /// 事前確認: a reservation checked ahead of the visit (the bulk check), not an arrival, so not a
+        /// check-in of the reception list. A check at the counter (false) is a check-in (◎).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ahead: bool,
     },
     /// Counts of the outbox by state.
     OutboxSummary,
@@ -491,6 +506,9 @@ pub enum AuthMethod {
     Face,
     Pin,
     StaffVisual,
+    /// A check by the numbers on an insurance card or 資格確認書 at reception (◎ on the receipt computer's
+    /// list); never a kiosk method.
+    InsuranceNumbers,
 }
 
 /// Consent screens at the kiosk (the 限度額 screen no longer exists since 2024-10).
@@ -573,6 +591,12 @@ pub enum Response {
     CheckIn {
         check_in: CheckInRecord,
     },
+    /// The answer to [`Request::CheckInsOfDay`]: the day (`YYYY-MM-DD`, JST) and its check-ins.
+    DayCheckIns {
+        date: String,
+        today: bool,
+        check_ins: Vec<CheckInRecord>,
+    },
     OutboxSummary {
         counts: OutboxCounts,
     },
@@ -621,6 +645,10 @@ pub enum Response {
     },
     MedicalInfo {
         view: MedicalInfoView,
+    },
+    /// The answer to [`Request::Usage`].
+    Usage {
+        usage: UsageView,
     },
     /// The 環境設定情報 (field names as the central service's JSON).
     EnvironmentSettings {
@@ -1012,6 +1040,77 @@ pub struct CheckInRecord {
     pub patient: Option<Box<PatientView>>,
     #[serde(default)]
     pub consents: Vec<ConsentItem>,
+    /// 資格有効性 of the central answer, as the code table (OQSCD006) has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validity: Option<Validity>,
+    /// The state of the card's electronic certificate (card check-ins answered by the central service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateState>,
+}
+
+/// 資格有効性 (OQSCD006): the code and its meaning as the code table writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validity {
+    /// `1`…`6`, or a code outside the table kept verbatim.
+    pub code: String,
+    /// 有効, 無効, 無効（新しい資格あり）, 該当資格なし, 複数該当（医療保険のみ）, 有効（未登録）（医療扶助のみ）.
+    pub label: String,
+}
+
+/// The My Number Card's 利用者証明用電子証明書 as the central service judged it at a check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateState {
+    /// Valid for more than three months.
+    Valid,
+    /// Expires within three months: the patient should renew it at the municipality.
+    Expiring,
+    /// Expired, but within the three-month grace: qualification only, no medical information.
+    ExpiredInGrace,
+}
+
+/// Usage figures of the facility, from its own check-in records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageView {
+    pub months: Vec<UsageMonth>,
+    /// Check-ins (all methods) by hour of day in JST over the whole period, 24 entries.
+    pub by_hour: Vec<u32>,
+    /// Check-ins that did not end 有効, by reason, over the whole period.
+    pub failures: Vec<UsageFailure>,
+    /// The 医療DX推進体制整備加算 thresholds known for the months shown.
+    pub thresholds: Vec<UsageThreshold>,
+}
+
+/// One month (JST) of eligibility checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Check-ins with the card (PIN, face, 目視確認).
+    pub card: u32,
+    /// Checks by the numbers on an insurance card or 資格確認書.
+    pub numbers: u32,
+    /// マイナ保険証利用率 in percent: card ÷ (card + numbers); absent when there was no check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_percent: Option<f64>,
+}
+
+/// How many check-ins ended with one outcome other than 有効.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageFailure {
+    pub outcome: CheckInOutcome,
+    pub count: u32,
+}
+
+/// A fee tier's マイナ保険証利用率 threshold over a span of months.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageThreshold {
+    /// `加算1`, `加算2`, `加算3`.
+    pub tier: String,
+    /// First and last month it applies to (`YYYY-MM`).
+    pub from: String,
+    pub to: String,
+    pub percent: f64,
 }
 
 /// What reception shows of a patient. Every identifier is [`Sensitive`].
@@ -1040,6 +1139,15 @@ pub struct PatientView {
     /// 特定疾病療養受療証 information is present.
     #[serde(default)]
     pub specific_disease: bool,
+    /// 郵便番号 (`123-4567`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<Sensitive>,
+    /// 住所.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Sensitive>,
+    /// 資格喪失年月日 (`yyyyMMdd`) of a qualification that ended (無効, 無効（新しい資格あり）).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disqualified_on: Option<String>,
 }
 
 /// Events pushed to subscribers.
@@ -1217,6 +1325,7 @@ mod tests {
                 birth_date: Sensitive::new("1980-04-17"),
             },
             session: None,
+            ahead: false,
         };
         let hello = Hello {
             protocol: 1,

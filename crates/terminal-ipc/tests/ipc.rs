@@ -228,6 +228,8 @@ fn round_trip_with_token_from_keyring() {
             outcome: CheckInOutcome::PendingOutage,
             patient: None,
             consents: vec![ConsentItem::Surgery],
+            validity: None,
+            certificate: None,
         };
         server.events.publish(Event::CheckIn {
             check_in: check_in.clone(),

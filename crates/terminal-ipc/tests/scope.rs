@@ -141,9 +141,11 @@ fn kind_index(request: &Request) -> usize {
         Request::DisasterStatus => 27,
         Request::DisasterLookup { .. } => 28,
         Request::VerifyAudit { .. } => 29,
+        Request::CheckInsOfDay { .. } => 30,
+        Request::Usage { .. } => 31,
     }
 }
-const REQUEST_KINDS: usize = 30;
+const REQUEST_KINDS: usize = 32;
 
 /// Same for kiosk actions.
 fn action_index(action: &KioskAction) -> usize {
@@ -210,6 +212,7 @@ fn every_request() -> Vec<Request> {
         Request::ManualCheck {
             numbers: numbers(),
             session: None,
+            ahead: false,
         },
         Request::OutboxSummary,
         Request::SetLocalName {
@@ -297,6 +300,10 @@ fn every_request() -> Vec<Request> {
             patient: four_facts,
         },
         Request::VerifyAudit { session: secret() },
+        Request::CheckInsOfDay {
+            date: Some("2026-12-02".into()),
+        },
+        Request::Usage { months: 12 },
     ];
     for action in every_action() {
         all.push(kiosk(READER, action.clone()));
@@ -385,6 +392,8 @@ async fn a_kiosk_sees_only_its_own_readers_kiosk_and_reader_events() {
             outcome: CheckInOutcome::Valid,
             patient: None,
             consents: vec![],
+            validity: None,
+            certificate: None,
         },
     };
     let screen = |reader: &str| Event::Kiosk {

@@ -395,7 +395,23 @@ fn reception_and_kiosk_windows_through_a_pin_check_in_and_the_viewer() {
         .expect("admin credential");
     reception.type_into("[data-testid='admin-credential']", credential.trim());
     reception.click("[data-testid='settings-save']");
+    // 「更新」 → 確認 (the changed item with its Japanese choices) → 完了 with the re-login notice.
+    let confirmation = reception.find("[data-testid='settings-confirmation']");
+    assert!(
+        reception
+            .text_of(&confirmation)
+            .contains("手術情報: 利用しない → 利用する"),
+        "{}",
+        reception.text_of(&confirmation)
+    );
+    reception.screenshot(&shots, "admin-2-settings-confirm");
+    reception.click("[data-testid='settings-confirm']");
     reception.find("[data-testid='settings-saved']");
+    assert!(
+        reception
+            .text("[data-testid='settings-relogin']")
+            .contains("ログインし直してください")
+    );
     reception.screenshot(&shots, "admin-2-settings");
     let mut after = serde_json::Value::Null;
     change_settings(&central, |s| after = s.clone());

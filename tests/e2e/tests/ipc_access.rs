@@ -254,6 +254,7 @@ fn a_kiosk_connection_gets_only_the_kiosk_and_checks_by_numbers_are_audited() {
             Request::ManualCheck {
                 numbers: numbers.clone(),
                 session: None,
+                ahead: false,
             },
             Request::CheckInDetail {
                 check_in_id: "x".into(),
@@ -313,6 +314,7 @@ fn a_kiosk_connection_gets_only_the_kiosk_and_checks_by_numbers_are_audited() {
             .request(Request::ManualCheck {
                 numbers: numbers.clone(),
                 session: None,
+                ahead: false,
             })
             .await
             .unwrap();
@@ -322,6 +324,7 @@ fn a_kiosk_connection_gets_only_the_kiosk_and_checks_by_numbers_are_audited() {
             .request(Request::ManualCheck {
                 numbers: numbers.clone(),
                 session: Some(session.clone()),
+                ahead: false,
             })
             .await
         {

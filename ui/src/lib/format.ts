@@ -10,12 +10,29 @@ export const outcomeLabel: Record<CheckInOutcome, string> = {
   other: "その他",
 };
 
-/** The mark the online-confirmation list uses: ★ face, ● PIN, ◎ visual check by staff. */
+/** How a check-in was made, in words. */
 export const methodLabel: Record<AuthMethod, string> = {
   face: "★ 顔認証",
-  pin: "● 暗証番号",
-  staff_visual: "◎ 目視確認",
+  pin: "★ 暗証番号",
+  staff_visual: "目 目視確認",
+  insurance_numbers: "◎ 保険証",
 };
+
+/**
+ * The 区分 mark of the receipt computer's オンライン資格確認結果一覧 (ORCA P031): ★ a check-in at the card
+ * reader with the My Number Card, ◎ a check by the numbers of an insurance card; 目視確認 has its own mark.
+ */
+export const methodMark: Record<AuthMethod, string> = {
+  face: "★",
+  pin: "★",
+  staff_visual: "目",
+  insurance_numbers: "◎",
+};
+
+/** 資格有効性 as short as the list prints it (無効（新しい資格あり） → 無効（新）); other codes as the table has them. */
+export function validityShort(code: string, label: string): string {
+  return code === "3" ? "無効（新）" : label;
+}
 
 export const consentShort: Record<ConsentItem, string> = {
   medical_and_medication: "診療・薬剤",

@@ -1,7 +1,7 @@
 // The daemon's messages as the UI sees them: a mirror of `terminal_ipc::message` (crates/terminal-ipc).
 // Field names and tags are the wire's; keep the two in step.
 
-export type AuthMethod = "face" | "pin" | "staff_visual";
+export type AuthMethod = "face" | "pin" | "staff_visual" | "insurance_numbers";
 export type ConsentItem = "medical_and_medication" | "surgery" | "health_checkup" | "other";
 export type CheckInOutcome = "valid" | "invalid" | "no_qualification" | "pending_outage" | "other";
 export type Sex = "male" | "female";
@@ -48,7 +48,21 @@ export interface PatientView {
   local_name?: string;
   limit_certificate?: boolean;
   specific_disease?: boolean;
+  /** 郵便番号 (`123-4567`). */
+  postal_code?: string;
+  address?: string;
+  /** 資格喪失年月日 (`yyyyMMdd`) when the qualification ended. */
+  disqualified_on?: string;
 }
+
+/** 資格有効性 (OQSCD006) as the code table writes it. */
+export interface Validity {
+  code: string;
+  label: string;
+}
+
+/** The My Number Card's electronic certificate at a card check-in. */
+export type CertificateState = "valid" | "expiring" | "expired_in_grace";
 
 export interface CheckInRecord {
   check_in_id: string;
@@ -58,6 +72,15 @@ export interface CheckInRecord {
   outcome: CheckInOutcome;
   patient?: PatientView;
   consents: ConsentItem[];
+  validity?: Validity;
+  certificate?: CertificateState;
+}
+
+export interface UsageView {
+  months: { month: string; card: number; numbers: number; rate_percent?: number }[];
+  by_hour: number[];
+  failures: { outcome: CheckInOutcome; count: number }[];
+  thresholds: { tier: string; from: string; to: string; percent: number }[];
 }
 
 export type CentralLink =
@@ -220,9 +243,11 @@ export type Request =
   | { kind: "status" }
   | { kind: "kiosk"; reader?: string; action: KioskAction }
   | { kind: "today_check_ins" }
+  | { kind: "check_ins_of_day"; date?: string }
+  | { kind: "usage"; months: number }
   | { kind: "check_in_detail"; check_in_id: string }
   | { kind: "set_local_name"; check_in_id: string; name: string }
-  | { kind: "manual_check"; numbers: InsuranceNumbers; session?: string }
+  | { kind: "manual_check"; numbers: InsuranceNumbers; session?: string; ahead?: boolean }
   | { kind: "outbox_summary" }
   | { kind: "consented_patients"; session: string }
   | { kind: "medical_info"; session: string; patient_ref: string; info: MedicalInfoKind; from: string; to: string }
@@ -237,6 +262,8 @@ export type Response =
   | { kind: "accepted" }
   | { kind: "check_ins"; check_ins: CheckInRecord[] }
   | { kind: "check_in"; check_in: CheckInRecord }
+  | { kind: "day_check_ins"; date: string; today: boolean; check_ins: CheckInRecord[] }
+  | { kind: "usage"; usage: UsageView }
   | { kind: "eligibility"; result: EligibilityView }
   | { kind: "consented_patients"; patients: ConsentedPatient[] }
   | { kind: "medical_info"; view: MedicalInfoView }

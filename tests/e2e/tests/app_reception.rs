@@ -1,0 +1,417 @@
+//! The reception list (オンライン資格確認結果一覧) in the real app window, against the real daemon, virtual cards
+//! in a real pcscd reader (one face-capable) and the mock central service: a check by numbers at the counter
+//! is a check-in with ◎; a face check-in gets ★; an old qualification's numbers answer 無効（新）; a card whose
+//! certificate expires within three months is flagged with a renewal slip; yesterday's list comes back through
+//! 前日 (the whole calendar moves one day between the two halves); and the 管理 tab's usage counts them.
+//! Screenshots of each screen go to `target/e2e-screenshots/`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use e2e::app::{AppWindow, Display, Driver, screenshot_dir};
+use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs};
+use e2e::staff::{ADMIN_PW, create_admin};
+use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
+use face_match::{FaceMatcher, QualityPolicy, picture};
+
+/// The card issued with a certificate that expired 30 days ago, inside the grace (`--variant mixed`, card 4).
+const CERT_EXPIRED: u32 = 4;
+/// The card issued with a certificate expiring within three months (`--variant mixed`, card 5).
+const CERT_EXPIRING: u32 = 5;
+
+fn photos() -> PathBuf {
+    let dir = face_match::models::find_model_dir()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .join("photos");
+    assert!(
+        dir.join("obama.jpg").is_file(),
+        "labelled photos missing in {}: run scripts/fetch-face-models.sh",
+        dir.display()
+    );
+    dir
+}
+
+/// A card-style portrait (PNG) of the person in `photo`.
+fn card_portrait(photo: &Path, out: &Path) {
+    let img = picture::decode(&std::fs::read(photo).expect("photo")).expect("decode");
+    let matcher = FaceMatcher::load_default().unwrap_or_else(|e| panic!("{e}"));
+    let face = matcher
+        .analyze(&img, &QualityPolicy::PHOTO)
+        .expect("analyze")
+        .main
+        .expect("a face in the photo");
+    face_match::portrait_crop(&img, &face, 240)
+        .save(out)
+        .expect("write the portrait");
+}
+
+/// 保険者番号, 記号, 番号, 枝番 and birth date (YYYY-MM-DD) of a qualification of fixture person `person`:
+/// the current one, or the lost one.
+fn numbers_of(central: &MockCentral, person: i64, lost: bool) -> [String; 5] {
+    let db = rusqlite::Connection::open(central.dir.join("central.sqlite3")).expect("central db");
+    let sql = format!(
+        "SELECT insurer_number, symbol, number, branch, birth FROM qualifications \
+         WHERE person_id = ?1 AND disq_date IS {} NULL ORDER BY id LIMIT 1",
+        if lost { "NOT" } else { "" }
+    );
+    let [insurer, symbol, number, branch, birth]: [String; 5] = db
+        .query_row(&sql, [person], |r| {
+            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
+        })
+        .expect("the fixture person's qualification");
+    let digits: String = birth.chars().filter(char::is_ascii_digit).collect();
+    let birth = format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..8]);
+    [insurer.trim().to_owned(), symbol, number, branch, birth]
+}
+
+/// Sets a field's value as a date picker does (WebDriver cannot type into one).
+fn set_value(window: &AppWindow, css: &str, value: &str) {
+    window.find(css);
+    window.script(
+        "const e = document.querySelector(arguments[0]); \
+         const set = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(e), 'value').set; \
+         set.call(e, arguments[1]); e.dispatchEvent(new Event('input', {bubbles: true}));",
+        serde_json::json!([css, value]),
+    );
+}
+
+/// A check by numbers through the 番号で確認 tab; returns the outcome the form shows.
+fn check_by_numbers(reception: &AppWindow, numbers: &[String; 5]) -> String {
+    let [insurer, symbol, number, branch, birth] = numbers;
+    reception.click("[data-testid='tab-manual']");
+    for (field, value) in [
+        ("mc-insurer", insurer),
+        ("mc-symbol", symbol),
+        ("mc-number", number),
+        ("mc-branch", branch),
+    ] {
+        set_value(reception, &format!("[data-testid='{field}']"), value);
+    }
+    set_value(reception, "[data-testid='mc-birth']", birth);
+    reception.click("[data-testid='mc-submit']");
+    let result = reception.find("[data-testid='mc-result']");
+    reception
+        .attribute_of(&result, "data-outcome")
+        .unwrap_or_default()
+}
+
+fn open_reception(display: &Display, daemon: &Daemon) -> AppWindow {
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let window = AppWindow::open(
+        Driver::start(display, &daemon.root),
+        &["--socket", socket.to_str().expect("socket path")],
+    );
+    window.interactive_ms();
+    window.wait_text("[data-testid='central-state']", "オンライン");
+    window
+}
+
+/// The list's rows of one method (`data-method`).
+fn rows_of(reception: &AppWindow, method: &str) -> Vec<String> {
+    reception
+        .find_all(&format!(
+            "[data-testid='checkin-row'][data-method='{method}']"
+        ))
+        .iter()
+        .map(|r| reception.text_of(r))
+        .collect()
+}
+
+/// Waits until the list shows `n` rows (a click re-renders it a moment later).
+fn wait_rows(reception: &AppWindow, n: usize) {
+    wait_for(
+        &format!("{n} rows in the list"),
+        Duration::from_secs(30),
+        || (reception.find_all("[data-testid='checkin-row']").len() == n).then_some(()),
+    );
+}
+
+#[test]
+fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
+    if !in_keyutils_session(
+        "reception_list_marks_methods_validity_certificates_and_browses_yesterday",
+    ) {
+        return;
+    }
+    let shots = screenshot_dir();
+    let photos = photos();
+    let work = tempfile::tempdir().expect("temp dir");
+    let portrait = work.path().join("card-obama.png");
+    card_portrait(&photos.join("obama.jpg"), &portrait);
+    let cards = Cards::issue_with_photo(CERT_EXPIRING, Some(&portrait));
+    let camera = work.path().join("camera");
+    std::fs::create_dir_all(&camera).expect("camera folder");
+    std::fs::copy(photos.join("obama2.jpg"), camera.join("obama2.jpg")).expect("camera frame");
+    let lease = pcsc_harness::reader();
+    let mut central = MockCentral::start(100, Some(&cards.dir));
+    let mut daemon = Daemon::start(
+        &central,
+        &format!(
+            "[readers]\nnames = [\"{r}\"]\nface_capable = [\"{r}\"]\n\
+             [kiosk]\ninactivity_timeout_secs = 120\nmax_face_attempts = 3\n\
+             [face]\ncamera = \"folder:{camera}\"\nframes_per_attempt = 2\nframe_interval_ms = 0\n\
+             reader_id = \"reader-01\"\nreader_key = \"{key}\"\n",
+            r = lease.reader,
+            camera = camera.display(),
+            key = central.dir.join("reader-01.key").display(),
+        ),
+    );
+    create_admin(&daemon);
+    let oqs = Oqs::new(&daemon.root);
+    let display = Display::start(&daemon.root);
+
+    // Day 1: a check by numbers at the counter is a check-in, marked ◎.
+    let reception = open_reception(&display, &daemon);
+    let valid = numbers_of(&central, 1, false);
+    assert_eq!(check_by_numbers(&reception, &valid), "valid");
+    reception.click("[data-testid='tab-today']");
+    let day1 = reception
+        .attribute("[data-testid='list-day']", "data-date")
+        .unwrap_or_default();
+    let rows = rows_of(&reception, "insurance_numbers");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].contains('◎') && rows[0].contains("有効"),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows[0].contains('〒'),
+        "no 郵便番号 on the row: {}",
+        rows[0]
+    );
+    reception.screenshot(&shots, "reception-list-1-numbers");
+
+    // The calendar moves on one day: the central service and the daemon start again on the next day. The
+    // window stays open; when it reconnects, its list is the new day's.
+    central.stop();
+    daemon.stop();
+    e2e::clock().advance(Duration::from_secs(86_400));
+    central.serve();
+    daemon.restart();
+    wait_for("today's (empty) list", Duration::from_secs(60), || {
+        let day = reception.attribute("[data-testid='list-day']", "data-date")?;
+        (!day.is_empty() && day != day1).then_some(())
+    });
+    reception.find("[data-testid='checkin-empty']");
+
+    // Day 2: a face check-in (★).
+    let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
+    oqs.wait_screen("method_choice");
+    oqs.ok(&["kiosk", "method", "face"], None);
+    let matched = wait_for("the face match", Duration::from_secs(120), || {
+        let s = oqs.screen();
+        (s["screen"] != "face_capture" && s["screen"] != "card_present").then_some(s)
+    });
+    assert_eq!(
+        matched["screen"], "consent",
+        "the face should match: {matched}"
+    );
+    oqs.answer_consents("yes");
+    let result = oqs.wait_screen("result");
+    assert_eq!(result["outcome"], "valid", "{result}");
+    card.remove();
+    oqs.wait_screen("idle");
+    reception.find("[data-testid='checkin-row'][data-method='face']");
+    let face = rows_of(&reception, "face");
+    assert!(
+        face[0].contains('★') && face[0].contains("顔認証"),
+        "{face:?}"
+    );
+    reception.screenshot(&shots, "reception-list-2-face");
+
+    // A PIN check-in with a certificate that expires within three months: flagged, with a renewal slip.
+    let card = InsertedCard::insert(&cards, CERT_EXPIRING, lease.port, &daemon.root);
+    oqs.wait_screen("method_choice");
+    oqs.ok(&["kiosk", "method", "pin"], None);
+    oqs.wait_screen("pin_entry");
+    oqs.ok(
+        &["kiosk", "pin"],
+        Some(&format!("{}\n", cards.pin(CERT_EXPIRING))),
+    );
+    oqs.answer_consents("yes");
+    oqs.wait_screen("result");
+    card.remove();
+    oqs.wait_screen("idle");
+    let expiring = reception.find("[data-testid='checkin-row'][data-certificate='expiring']");
+    assert!(
+        reception
+            .text_of(&expiring)
+            .contains("3か月以内に有効期限切れ"),
+        "{}",
+        reception.text_of(&expiring)
+    );
+    assert_eq!(
+        reception
+            .find_all("[data-testid='checkin-row'][data-certificate='valid']")
+            .len(),
+        1,
+        "the face check-in's certificate is valid"
+    );
+    reception.screenshot(&shots, "reception-list-3-expiring");
+    reception.click("[data-testid='renewal-open']");
+    let slip = reception.text("[data-testid='renewal-slip']");
+    assert!(
+        slip.contains("更新のご案内") && slip.contains("3か月以内に切れます"),
+        "{slip}"
+    );
+    reception.screenshot(&shots, "reception-list-4-renewal-slip");
+    reception.click("[data-testid='renewal-close']");
+
+    // A certificate expired a month ago: qualification only, said in words.
+    let card = InsertedCard::insert(&cards, CERT_EXPIRED, lease.port, &daemon.root);
+    oqs.wait_screen("method_choice");
+    oqs.ok(&["kiosk", "method", "pin"], None);
+    oqs.wait_screen("pin_entry");
+    oqs.ok(
+        &["kiosk", "pin"],
+        Some(&format!("{}\n", cards.pin(CERT_EXPIRED))),
+    );
+    oqs.answer_consents("yes");
+    oqs.wait_screen("result");
+    card.remove();
+    oqs.wait_screen("idle");
+    let grace = reception.find("[data-testid='checkin-row'][data-certificate='expired_in_grace']");
+    let grace = reception.text_of(&grace);
+    assert!(
+        grace.contains("猶予") && grace.contains("資格確認のみ"),
+        "{grace}"
+    );
+    reception.screenshot(&shots, "reception-list-4b-expired-in-grace");
+
+    // The old qualification of someone who has a new one: 無効（新）.
+    let lost = numbers_of(&central, 3, true);
+    assert_eq!(check_by_numbers(&reception, &lost), "invalid");
+    reception.click("[data-testid='tab-today']");
+    let invalid = reception.find("[data-testid='checkin-row'][data-validity='3']");
+    let text = reception.text_of(&invalid);
+    assert!(text.contains("無効（新）") && text.contains('◎'), "{text}");
+    assert!(
+        text.contains("喪失 "),
+        "no 資格喪失年月日 on the row: {text}"
+    );
+    // Numbers nobody has (a typo) are not a check-in.
+    let typo = [
+        valid[0].clone(),
+        String::new(),
+        "99999999".to_owned(),
+        String::new(),
+        "1950-01-01".to_owned(),
+    ];
+    check_by_numbers(&reception, &typo);
+    reception.click("[data-testid='tab-today']");
+    // 保険証 shows only the checks by numbers; 要確認 only what is not 有効.
+    reception.find("[data-testid='checkin-row'][data-validity='3']");
+    reception.click("[data-testid='filter-numbers']");
+    wait_rows(&reception, 1);
+    reception.click("[data-testid='filter-unconfirmed']");
+    wait_for("the 要確認 filter", Duration::from_secs(30), || {
+        (!reception.exists("[data-testid='checkin-row'][data-outcome='valid']")).then_some(())
+    });
+    let unconfirmed = reception.find_all("[data-testid='checkin-row']");
+    let outcomes: Vec<(String, String)> = unconfirmed
+        .iter()
+        .map(|r| {
+            (
+                reception
+                    .attribute_of(r, "data-outcome")
+                    .unwrap_or_default(),
+                reception
+                    .attribute_of(r, "data-validity")
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        !outcomes.is_empty() && outcomes.iter().all(|(o, _)| o != "valid"),
+        "{outcomes:?}"
+    );
+    assert!(outcomes.iter().any(|(_, v)| v == "3"), "{outcomes:?}");
+    assert!(
+        !reception.exists("[data-testid='checkin-row'][data-method='face']"),
+        "the valid face check-in is not 要確認"
+    );
+    reception.screenshot(&shots, "reception-list-5-invalid-new");
+    reception.click("[data-testid='filter-all']");
+    wait_rows(&reception, 4);
+
+    // 前日: yesterday's list, from the daemon: the check by numbers of day 1 and nothing of today.
+    reception.click("[data-testid='day-prev']");
+    wait_for("yesterday's list", Duration::from_secs(30), || {
+        (reception.attribute("[data-testid='list-day']", "data-date")? == day1).then_some(())
+    });
+    let yesterday = reception.find_all("[data-testid='checkin-row']");
+    assert_eq!(yesterday.len(), 1);
+    assert_eq!(
+        reception
+            .attribute_of(&yesterday[0], "data-method")
+            .as_deref(),
+        Some("insurance_numbers")
+    );
+    reception.screenshot(&shots, "reception-list-6-yesterday");
+    reception.click("[data-testid='day-next']");
+    wait_rows(&reception, 4);
+
+    // 管理 → 利用状況: three card check-ins and two checks by numbers over these two days.
+    reception.click("[data-testid='tab-admin']");
+    let csv_text = wait_for("the usage figures", Duration::from_secs(30), || {
+        let t = reception.script(
+            "const e = document.querySelector(\"[data-testid='usage-csv']\"); return e ? e.value : '';",
+            serde_json::json!([]),
+        );
+        t.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+    });
+    let (card, numbers) = csv_text
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some((
+                f.get(1)?.parse::<u32>().ok()?,
+                f.get(2)?.parse::<u32>().ok()?,
+            ))
+        })
+        .fold((0, 0), |(a, b), (c, n)| (a + c, b + n));
+    assert_eq!((card, numbers), (3, 2), "{csv_text}");
+    assert!(csv_text.contains("\n無効,"), "{csv_text}");
+    reception.find("[data-testid='usage-rate-chart']");
+    reception.screenshot(&shots, "reception-list-7-usage");
+
+    // 環境設定情報 as the central service's form for a clinic (医科): 電子処方箋利用区分 with its Japanese
+    // choices, and the items that apply at the central service only say so.
+    reception.type_into("[data-testid='admin-account']", "admin");
+    reception.type_into("[data-testid='admin-password']", ADMIN_PW);
+    reception.click("[data-testid='admin-login']");
+    reception.find("[data-testid='settings-form'][data-kind='clinic']");
+    let prescription = reception.text("[data-testid='setting-e_prescription']");
+    assert!(
+        prescription.contains("電子処方箋 + 処方箋連携") && !prescription.contains("linkage"),
+        "{prescription}"
+    );
+    assert!(
+        reception
+            .text("[data-testid='setting-character_code']")
+            .contains("Shift_JIS")
+    );
+    for key in [
+        "notebook_info",
+        "specific_disease_name_info",
+        "specific_disease_registration",
+        "medical_assistance_info",
+    ] {
+        assert!(
+            reception
+                .text(&format!("[data-testid='setting-note-{key}']"))
+                .contains("オンライン資格確認等システム側の設定です"),
+            "{key}"
+        );
+    }
+    assert!(!reception.exists("[data-testid='setting-refill_prescription']"));
+    reception.script(
+        "document.querySelector(\"[data-testid='settings-form']\").scrollIntoView();",
+        serde_json::json!([]),
+    );
+    reception.screenshot(&shots, "reception-list-8-settings-form");
+    reception.close();
+}
