@@ -18,7 +18,7 @@ use oqs_protocol::{
 use terminal_ipc::{
     CheckInRecord, CheckupValue, CheckupView, ConsentedPatientView, EligibilityView, ErrorBody,
     ErrorCode, Event, InsuranceNumbers, MedicalInfoKind, MedicalInfoView, MedicalLine, PeerInfo,
-    RangeFlag, Response, Secret, Sensitive,
+    Response, Secret, Sensitive, Sex,
 };
 use tracing::info;
 
@@ -26,6 +26,7 @@ use crate::accounts::{Accounts, SessionUser, audit, blocking, internal};
 use crate::checkin::{
     CheckinService, consent_item_of_str, outcome_of_result, patient_view_of, record_of,
 };
+use crate::checkup_form;
 
 /// Check-ins as reception shows them: the record, the consents still valid for it, and the name typed at
 /// reception for 外字 (blocking: call from `spawn_blocking`).
@@ -584,7 +585,7 @@ impl Reception {
                 let body = self.send(MessageKind::Checkup, &request).await?;
                 match read_message(&body, MessageKind::Checkup, Direction::Response) {
                     Ok(d) => match d.message {
-                        Message::CheckupResult(r) => checkup_view(&r, &from_d, &to_d),
+                        Message::CheckupResult(r) => checkup_view(&r, &from_d, &to_d, Some(p.sex)),
                         _ => Err("not a checkup result".to_owned()),
                     },
                     Err(e) => Err(e.to_string()),
@@ -773,41 +774,13 @@ fn medication_lines(r: &MedicationResult, info: MedicalInfoKind) -> Result<Shown
     Ok(Shown::Lines(lines))
 }
 
-/// Reference ranges of the common 特定健診 items (JLAC10 code prefix, low, high), for ▲ / ▽.
-const RANGES: &[(&str, Option<f64>, Option<f64>, &str)] = &[
-    ("9N011", Some(18.5), Some(25.0), "18.5〜24.9"), // BMI
-    ("9N016", None, Some(85.0), "< 85"),             // 腹囲 (男性基準)
-    ("9A751", None, Some(130.0), "< 130"),           // 収縮期血圧
-    ("9A761", None, Some(85.0), "< 85"),             // 拡張期血圧
-    ("3F015", None, Some(150.0), "< 150"),           // 中性脂肪
-    ("3F070", Some(40.0), None, "≥ 40"),             // HDL
-    ("3F077", None, Some(120.0), "< 120"),           // LDL
-    ("3D010", None, Some(100.0), "< 100"),           // 空腹時血糖
-    ("3D045", None, Some(5.6), "< 5.6"),             // HbA1c (JDS)
-    ("3D046", None, Some(5.6), "< 5.6"),             // HbA1c (NGSP)
-    ("3B035", None, Some(31.0), "≤ 30"),             // AST
-    ("3B045", None, Some(31.0), "≤ 30"),             // ALT
-    ("3B090", None, Some(51.0), "≤ 50"),             // γ-GT
-];
-
-fn flag_of(code: &str, value: &str) -> (Option<RangeFlag>, Option<String>) {
-    let Some((_, low, high, shown)) = RANGES.iter().find(|(p, ..)| code.starts_with(p)) else {
-        return (None, None);
-    };
-    let flag = value.trim().parse::<f64>().ok().and_then(|v| {
-        if high.is_some_and(|h| v >= h) {
-            Some(RangeFlag::High)
-        } else if low.is_some_and(|l| v < l) {
-            Some(RangeFlag::Low)
-        } else {
-            None
-        }
-    });
-    (flag, Some((*shown).to_owned()))
-}
-
 /// The checkups of a `TKKsiquc01` result inside the period, newest first, with ▲ / ▽ marks.
-fn checkup_view(r: &CheckupResult, from: &str, to: &str) -> Result<Shown, String> {
+fn checkup_view(
+    r: &CheckupResult,
+    from: &str,
+    to: &str,
+    sex: Option<Sex>,
+) -> Result<Shown, String> {
     if r.message_header.result_code != Some(MedicalInfoResultCode::Success) {
         return Err(text(&r.message_header.message_contents));
     }
@@ -823,18 +796,36 @@ fn checkup_view(r: &CheckupResult, from: &str, to: &str) -> Result<Shown, String
             .flat_map(|i| &i.health_checkup_result_and_question_info)
             .map(|v| {
                 let code = text(&v.item_code);
-                let value = v
-                    .data_value_name
-                    .clone()
-                    .or_else(|| v.data_value.clone())
-                    .unwrap_or_default();
-                let (flag, range) = flag_of(&code, v.data_value.as_deref().unwrap_or(""));
+                // A number (`PQ`) is judged; a code or text (尿糖 (-), 既往歴 …) is shown as its name.
+                let measured = match v.data_type.as_deref() {
+                    Some(t) => t == "PQ",
+                    None => v.data_value_name.is_none(),
+                };
+                let value = if measured {
+                    v.data_value.clone()
+                } else {
+                    v.data_value_name.clone().or_else(|| v.data_value.clone())
+                }
+                .unwrap_or_default();
+                let flag = if measured {
+                    checkup_form::mark(&code, &value, sex)
+                } else {
+                    None
+                };
+                let on_form = checkup_form::form_item(&code);
                 CheckupValue {
                     item: text(&v.item_name),
                     value,
                     unit: text(&v.unit),
                     flag,
-                    range,
+                    range: on_form
+                        .map(|(_, i)| i.shown)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                    code,
+                    group: on_form.map(|(_, i)| i.group.label().to_owned()),
+                    row: on_form.and_then(|(n, _)| u32::try_from(n).ok()),
+                    label: on_form.map(|(_, i)| i.label.to_owned()),
                 }
             })
             .collect();
@@ -851,6 +842,7 @@ fn checkup_view(r: &CheckupResult, from: &str, to: &str) -> Result<Shown, String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use terminal_ipc::RangeFlag;
 
     #[test]
     fn dates_are_checked_and_compacted() {
@@ -860,12 +852,102 @@ mod tests {
         assert!(compact_date("", "x").is_err());
     }
 
+    /// The 特定健康診査受診結果 sample of seed 003 (実施日 2020/06/15, 女 60歳): (JLAC10 code, 型, value).
+    pub(crate) const SEED_003_SAMPLE: &[(&str, &str, &str)] = &[
+        (
+            "9N056160400000049",
+            "ST",
+            "高血圧症、腎炎、胆嚢(腎・膵臓)結石",
+        ),
+        ("9N061160800000049", "ST", "特記すべきことなし"),
+        ("9N066160800000049", "ST", "特記すべきことなし"),
+        ("9N001000000000001", "PQ", "157.1"),
+        ("9N006000000000001", "PQ", "59.4"),
+        ("9N016160100000001", "PQ", "87.0"),
+        ("9N011000000000001", "PQ", "24.1"),
+        ("9A751000000000001", "PQ", "117"),
+        ("9A761000000000001", "PQ", "70"),
+        ("3F015000002327101", "PQ", "190"),
+        ("3F070000002327101", "PQ", "52"),
+        ("3F077000002327101", "PQ", "154"),
+        ("3B035000002327201", "PQ", "18"),
+        ("3B045000002327201", "PQ", "22"),
+        ("3B090000002327101", "PQ", "41"),
+        ("3D010000001926101", "PQ", "114"),
+        ("3D046000001906202", "PQ", "6.1"),
+        ("1A020000000190111", "CO", "(-)"),
+        ("1A010000000190111", "CO", "(-)"),
+    ];
+
+    fn seed_003_result() -> CheckupResult {
+        use oqs_protocol::{
+            HealthCheckupResultAndQuestionInfo, HealthCheckupResultAndQuestionInfos,
+            SpecificHealthCheckupInfo,
+        };
+        let items = SEED_003_SAMPLE
+            .iter()
+            .map(|(code, kind, value)| HealthCheckupResultAndQuestionInfo {
+                item_code: Some((*code).to_owned()),
+                data_type: Some((*kind).to_owned()),
+                data_value: Some(if *kind == "CO" { "1" } else { value }.to_owned()),
+                data_value_name: (*kind == "CO").then(|| (*value).to_owned()),
+                ..Default::default()
+            })
+            .collect();
+        let mut r = CheckupResult::error("");
+        r.message_header.result_code = Some(MedicalInfoResultCode::Success);
+        r.message_header.message_contents = None;
+        r.message_body.specific_health_checkup_info = vec![SpecificHealthCheckupInfo {
+            effective_time: Some("20200615".into()),
+            health_checkup_result_and_question_infos: Some(HealthCheckupResultAndQuestionInfos {
+                health_checkup_result_and_question_info: items,
+            }),
+        }];
+        r
+    }
+
+    /// The seed's sample, written as the central service's XML and read back as the daemon reads a result,
+    /// carries exactly the official marks: ▲ on LDL 154 and nothing on TG 190, 血糖 114 or HbA1c 6.1.
     #[test]
-    fn values_outside_the_range_are_marked() {
-        assert_eq!(flag_of("9A751000000000001", "142").0, Some(RangeFlag::High));
-        assert_eq!(flag_of("9A751000000000001", "118").0, None);
-        assert_eq!(flag_of("3F070000002327101", "35").0, Some(RangeFlag::Low));
-        assert_eq!(flag_of("9N001000000000001", "170").0, None);
-        assert_eq!(flag_of("3D045000001906202", "abc").0, None);
+    fn the_seed_003_sample_carries_only_the_official_marks() {
+        let bytes =
+            write_message(&Message::CheckupResult(seed_003_result()), Encoding::Utf8).unwrap();
+        let decoded = read_message(&bytes, MessageKind::Checkup, Direction::Response).unwrap();
+        let Message::CheckupResult(r) = decoded.message else {
+            panic!("not a checkup result")
+        };
+        let Shown::Checkups(views) =
+            checkup_view(&r, "20200101", "20201231", Some(Sex::Female)).unwrap()
+        else {
+            panic!("not checkups")
+        };
+        assert_eq!(views.len(), 1);
+        let marked: Vec<(&str, &str, Option<RangeFlag>)> = views[0]
+            .values
+            .iter()
+            .filter(|v| v.flag.is_some())
+            .map(|v| (v.label.as_deref().unwrap_or(""), v.value.as_str(), v.flag))
+            .collect();
+        assert_eq!(
+            marked,
+            [("LDLコレステロール", "154", Some(RangeFlag::High))]
+        );
+        let shown = |label: &str| {
+            views[0]
+                .values
+                .iter()
+                .find(|v| v.label.as_deref() == Some(label))
+                .map(|v| (v.value.clone(), v.range.clone(), v.group.clone()))
+                .unwrap()
+        };
+        assert_eq!(
+            shown("中性脂肪"),
+            ("190".into(), Some("▲300以上".into()), Some("脂質".into()))
+        );
+        assert_eq!(shown("尿糖").0, "(-)");
+        assert_eq!(shown("他覚症状 (医師記載)").0, "特記すべきことなし");
+        assert_eq!(shown("他覚症状 (医師記載)").2.as_deref(), Some("所見"));
+        // Every line of the sample is on the form.
+        assert!(views[0].values.iter().all(|v| v.row.is_some()));
     }
 }

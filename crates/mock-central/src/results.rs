@@ -353,12 +353,25 @@ pub fn checkup_result(h: &MedicalHeader<'_>, hist: &History) -> CheckupResult {
                                 .map(|i| HealthCheckupResultAndQuestionInfo {
                                     item_code: Some(i.code.to_string()),
                                     item_name: Some(i.name.to_string()),
-                                    data_type: Some("PQ".into()),
-                                    data_value: Some(i.value.clone()),
-                                    unit: Some(i.unit.to_string()),
+                                    data_type: Some(
+                                        match (i.text, i.value.is_empty()) {
+                                            (None, _) => "PQ",
+                                            (Some(_), false) => "CO",
+                                            (Some(_), true) => "ST",
+                                        }
+                                        .into(),
+                                    ),
+                                    data_value: Some(if i.value.is_empty() {
+                                        i.text.unwrap_or_default().to_owned()
+                                    } else {
+                                        i.value.clone()
+                                    }),
+                                    unit: (!i.unit.is_empty()).then(|| i.unit.to_string()),
                                     oid: Some("1.2.392.200119.6.1005".into()),
-                                    data_value_name: (!i.flag.is_empty())
-                                        .then(|| i.flag.to_string()),
+                                    data_value_name: i
+                                        .text
+                                        .filter(|_| !i.value.is_empty())
+                                        .map(str::to_owned),
                                 })
                                 .collect(),
                         },

@@ -710,12 +710,25 @@ pub struct CheckupValue {
     pub item: String,
     pub value: String,
     pub unit: String,
-    /// ▲ above or ▽ below the reference range; absent inside it or when the item has no range.
+    /// ▲ at or above, ▽ at or below the 受診勧奨判定値; absent inside it or when the item has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flag: Option<RangeFlag>,
-    /// The reference range as shown, e.g. `< 130`.
+    /// The 受診勧奨判定値 as the official form prints it, e.g. `▲140以上`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<String>,
+    /// JLAC10 項目コード.
+    #[serde(default)]
+    pub code: String,
+    /// The form's group (基本項目, 血圧, 脂質, 肝機能, 血糖, 尿検査, 詳細項目, or 所見 for 既往歴・自覚症状・
+    /// 他覚症状); absent for an item the official form does not print.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The line on the official form (its order), with `group`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<u32>,
+    /// The item's name as the official form prints it, with `group`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -152,9 +152,16 @@ export interface CheckupValue {
   item: string;
   value: string;
   unit: string;
-  /** "high" ▲ / "low" ▽ against the reference range, or undefined when inside it. */
+  /** "high" ▲ / "low" ▽ against the 受診勧奨判定値, or undefined when inside it. */
   flag?: "high" | "low";
+  /** The 受診勧奨判定値 as the official form prints it, e.g. "▲140以上". */
   range?: string;
+  /** JLAC10 項目コード. */
+  code: string;
+  /** The official form's group (基本項目, 血圧 … or 所見), its line and its wording; absent off the form. */
+  group?: string;
+  row?: number;
+  label?: string;
 }
 
 export interface MedicalInfoView {
