@@ -16,9 +16,9 @@ use oqs_protocol::{
     RequestHeader, SingleCheckRequest, SingleCheckRequestBody, read_message, write_message,
 };
 use terminal_ipc::{
-    CheckInRecord, CheckupValue, CheckupView, ConsentedPatientView, EligibilityView, ErrorBody,
-    ErrorCode, Event, InsuranceNumbers, MedicalInfoKind, MedicalInfoView, MedicalLine, PeerInfo,
-    Response, Secret, Sensitive, Sex,
+    CheckInRecord, CheckupFormRow, CheckupValue, CheckupView, ConsentedPatientView,
+    EligibilityView, ErrorBody, ErrorCode, Event, InsuranceNumbers, MedicalInfoKind,
+    MedicalInfoView, MedicalLine, PeerInfo, Response, Secret, Sensitive, Sex,
 };
 use tracing::info;
 
@@ -489,13 +489,23 @@ impl Reception {
             let has = |item: &str| consents.iter().any(|c| c.item == item);
             let granted = consents.iter().map(|c| c.granted_at).max().unwrap_or(0);
             let expires = consents.iter().map(|c| c.expires_at).min().unwrap_or(0);
+            let born = wareki::Date::parse(p.birth_date.expose()).ok();
+            let on_form =
+                |f: fn(wareki::Date) -> String| Sensitive::new(born.map(f).unwrap_or_default());
             patients.push(ConsentedPatientView {
                 patient_ref,
+                birth_date_wareki: on_form(wareki::Date::long_wareki),
+                birth_date_long: on_form(wareki::Date::long_western),
+                age: born.map(|b| b.age_on(self.today())),
                 name: p.name,
                 kana: p.kana,
                 sex: p.sex,
                 birth_date: p.birth_date,
                 insurer_number: p.insurer_number,
+                symbol: p.symbol,
+                number: p.number,
+                branch: p.branch,
+                insurer_name: p.insurer_name,
                 consented_at: rfc3339(granted),
                 expires_at: rfc3339(expires),
                 medical: has("medical_and_medication"),
@@ -654,7 +664,42 @@ impl Reception {
                 to: dashed(&to_d),
                 lines,
                 checkups,
+                checkup_form: if info == MedicalInfoKind::HealthCheckup {
+                    checkup_form::FORM_ITEMS
+                        .iter()
+                        .map(|i| CheckupFormRow {
+                            group: i.group.label().to_owned(),
+                            label: i.label.to_owned(),
+                            range: i.shown.to_owned(),
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                created_on: self.today().long_western(),
+                through_month: wareki::Date::parse(&to_d)
+                    .map(|d| format!("{}年{}月", d.year, d.month))
+                    .unwrap_or_default(),
             },
+        })
+    }
+
+    /// Today on the store's clock, in the facility's time zone.
+    fn today(&self) -> wareki::Date {
+        let local = chrono::DateTime::from_timestamp_millis(self.store.now_millis())
+            .unwrap_or_default()
+            .with_timezone(&chrono::Local)
+            .date_naive();
+        use chrono::Datelike;
+        wareki::Date::new(
+            u16::try_from(local.year()).unwrap_or(0),
+            u8::try_from(local.month()).unwrap_or(1),
+            u8::try_from(local.day()).unwrap_or(1),
+        )
+        .unwrap_or(wareki::Date {
+            year: 1970,
+            month: 1,
+            day: 1,
         })
     }
 }
@@ -704,56 +749,89 @@ fn text(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
 }
 
-/// The treatment, prescription and dispensing lines (or the operations) of a `YZKsiquc01` result.
+/// `22年7月` and `19日` of a `YYYYMMDD` or `YYYYMM` date.
+fn date_labels(date: &str) -> (String, String) {
+    let day = if date.len() == 6 {
+        format!("{date}01")
+    } else {
+        date.to_owned()
+    };
+    match wareki::Date::parse(&day) {
+        Ok(d) if date.len() == 6 => (d.month_short(), String::new()),
+        Ok(d) => (d.month_short(), format!("{}日", d.day)),
+        Err(_) => (date.to_owned(), String::new()),
+    }
+}
+
+/// One line of 診療／薬剤情報一覧.
+fn line(kind: &str, date: String, facility: &Option<String>, code: &Option<String>) -> MedicalLine {
+    let (month_label, day_label) = date_labels(&date);
+    MedicalLine {
+        date,
+        facility: text(facility),
+        code: format!("{kind} {}", text(code)),
+        name: String::new(),
+        detail: None,
+        quantity: None,
+        kind: kind.to_owned(),
+        in_out: None,
+        ingredient: None,
+        month_label,
+        day_label,
+    }
+}
+
+/// The lines of a `YZKsiquc01` result: 手術 only, or 手術・診療・薬剤 (処方・調剤) and 透析 in one go as the
+/// official 診療／薬剤情報一覧 shows them.
 fn medication_lines(r: &MedicationResult, info: MedicalInfoKind) -> Result<Shown, String> {
     if r.message_header.result_code != Some(MedicalInfoResultCode::Success) {
         return Err(text(&r.message_header.message_contents));
     }
     let b = &r.message_body;
     let mut lines = Vec::new();
-    if info == MedicalInfoKind::Surgery {
-        for s in b.surgery_inf.iter().flat_map(|s| &s.surgery_month_inf) {
-            lines.push(MedicalLine {
-                date: s
-                    .surgery_date
-                    .clone()
-                    .or_else(|| s.month.clone())
-                    .unwrap_or_default(),
-                facility: text(&s.ins_name),
-                code: format!("手術 {}", text(&s.surgery_c)),
-                name: text(&s.surgery_n),
-                detail: None,
-                quantity: None,
-            });
-        }
-    } else {
+    for s in b.surgery_inf.iter().flat_map(|s| &s.surgery_month_inf) {
+        let date = s
+            .surgery_date
+            .clone()
+            .or_else(|| s.month.clone())
+            .unwrap_or_default();
+        lines.push(MedicalLine {
+            name: text(&s.surgery_n),
+            ..line("手術", date, &s.ins_name, &s.surgery_c)
+        });
+    }
+    if info != MedicalInfoKind::Surgery {
         for m in &b.me_tr_month_inf {
             for t in m.treatment_infs.iter().flat_map(|t| &t.treatment_inf) {
                 lines.push(MedicalLine {
-                    date: text(&m.me_tr_month),
-                    facility: text(&m.ins_name),
-                    code: format!("診療 {}", text(&t.treatment_c)),
                     name: text(&t.treatment_n),
-                    detail: m
+                    in_out: m
                         .in_out_kbn
                         .as_deref()
                         .map(|k| if k == "1" { "入院" } else { "外来" }.to_owned()),
+                    detail: None,
                     quantity: t.times.as_ref().map(|n| format!("{n}回")),
+                    ..line("診療", text(&m.me_tr_month), &m.ins_name, &t.treatment_c)
                 });
             }
         }
         let groups = [
-            ("処方", b.sh_pr_inf.as_ref().map(|x| &x.sh_pr_month_inf)),
-            ("調剤", b.cz_di_inf.as_ref().map(|x| &x.cz_di_month_inf)),
+            (
+                "処方",
+                "院外",
+                b.sh_pr_inf.as_ref().map(|x| &x.sh_pr_month_inf),
+            ),
+            (
+                "調剤",
+                "薬局",
+                b.cz_di_inf.as_ref().map(|x| &x.cz_di_month_inf),
+            ),
         ];
-        for (label, months) in groups {
+        for (label, in_out, months) in groups {
             for m in months.into_iter().flatten() {
                 for d in m.di_date_infs.iter().flat_map(|d| &d.di_date_inf) {
                     for drug in d.drug_infs.iter().flat_map(|x| &x.drug_inf) {
                         lines.push(MedicalLine {
-                            date: text(&d.di_date),
-                            facility: text(&m.ins_name),
-                            code: format!("{label} {}", text(&drug.drug_c)),
                             name: text(&drug.drug_n),
                             detail: drug.usage_n.clone(),
                             quantity: Some(format!(
@@ -764,10 +842,20 @@ fn medication_lines(r: &MedicationResult, info: MedicalInfoKind) -> Result<Shown
                             ))
                             .map(|q| q.trim().to_owned())
                             .filter(|q| !q.is_empty()),
+                            in_out: Some(in_out.to_owned()),
+                            ingredient: drug.ingre_n.clone().filter(|i| !i.is_empty()),
+                            ..line(label, text(&d.di_date), &m.ins_name, &drug.drug_c)
                         });
                     }
                 }
             }
+        }
+        for d in b.dialysis_inf.iter().flat_map(|d| &d.dialysis_month_inf) {
+            lines.push(MedicalLine {
+                name: d.dialysis_kind.clone().unwrap_or_else(|| "人工透析".into()),
+                quantity: d.times.as_ref().map(|n| format!("{n}回")),
+                ..line("透析", text(&d.month), &d.ins_name, &None)
+            });
         }
     }
     lines.sort_by(|a, b| a.date.cmp(&b.date));

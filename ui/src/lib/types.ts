@@ -137,6 +137,14 @@ export interface ConsentedPatient {
   medical: boolean;
   surgery: boolean;
   checkup: boolean;
+  symbol: string;
+  number: string;
+  branch: string;
+  insurer_name?: string;
+  /** 生年月日 in 和暦 (昭和25年1月2日) and as the forms print it (1962年5月21日), from the daemon's formatter. */
+  birth_date_wareki: string;
+  birth_date_long: string;
+  age?: number;
 }
 
 export interface MedicalLine {
@@ -146,6 +154,15 @@ export interface MedicalLine {
   name: string;
   detail?: string;
   quantity?: string;
+  /** 診療, 処方, 調剤, 手術 or 透析. */
+  kind: string;
+  /** 入外等: 入院 / 外来 / 院外 / 薬局. */
+  in_out?: string;
+  /** 成分名. */
+  ingredient?: string;
+  /** 22年7月 and 19日, from the daemon's date formatter. */
+  month_label: string;
+  day_label: string;
 }
 
 export interface CheckupValue {
@@ -170,6 +187,11 @@ export interface MedicalInfoView {
   to: string;
   lines: MedicalLine[];
   checkups: { date: string; facility: string; values: CheckupValue[] }[];
+  /** 作成日 (2023年3月27日) and the last month shown (2023年2月). */
+  created_on: string;
+  through_month: string;
+  /** The official 特定健康診査受診結果 lines, in order (health_checkup only). */
+  checkup_form?: { group: string; label: string; range: string }[];
 }
 
 export interface AccountSession {
