@@ -684,17 +684,13 @@ impl Reception {
         })
     }
 
-    /// Today on the store's clock, in the facility's time zone.
+    /// Today (JST) on the store's clock.
     fn today(&self) -> wareki::Date {
-        let local = chrono::DateTime::from_timestamp_millis(self.store.now_millis())
-            .unwrap_or_default()
-            .with_timezone(&chrono::Local)
-            .date_naive();
-        use chrono::Datelike;
+        let d = self.store.clock().today_jst();
         wareki::Date::new(
-            u16::try_from(local.year()).unwrap_or(0),
-            u8::try_from(local.month()).unwrap_or(1),
-            u8::try_from(local.day()).unwrap_or(1),
+            u16::try_from(d.year()).unwrap_or(0),
+            u8::from(d.month()),
+            d.day(),
         )
         .unwrap_or(wareki::Date {
             year: 1970,
