@@ -10,19 +10,10 @@
 //! count it), 大正 1912-07-30, 昭和 1926-12-25, 平成 1989-01-08, 令和 2019-05-01. The first year of an era
 //! is printed `1年` (the forms print numbers, not 元年).
 
-use std::fmt;
-
 /// Why a date string is not a date.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a date (YYYY-MM-DD or YYYYMMDD): {0:?}")]
 pub struct NotADate(pub String);
-
-impl fmt::Display for NotADate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "not a date (YYYY-MM-DD or YYYYMMDD): {:?}", self.0)
-    }
-}
-
-impl std::error::Error for NotADate {}
 
 /// A calendar date of the Gregorian calendar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
