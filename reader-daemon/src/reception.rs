@@ -772,6 +772,7 @@ fn line(kind: &str, date: String, facility: &Option<String>, code: &Option<Strin
         kind: kind.to_owned(),
         in_out: None,
         ingredient: None,
+        special_instruction: None,
         month_label,
         day_label,
     }
@@ -840,6 +841,7 @@ fn medication_lines(r: &MedicationResult, info: MedicalInfoKind) -> Result<Shown
                             .filter(|q| !q.is_empty()),
                             in_out: Some(in_out.to_owned()),
                             ingredient: drug.ingre_n.clone().filter(|i| !i.is_empty()),
+                            special_instruction: drug.sp_inst.clone().filter(|i| !i.is_empty()),
                             ..line(label, text(&d.di_date), &m.ins_name, &drug.drug_c)
                         });
                     }
@@ -1033,5 +1035,84 @@ mod tests {
         assert_eq!(shown("他覚症状 (医師記載)").2.as_deref(), Some("所見"));
         // Every line of the sample is on the form.
         assert!(views[0].values.iter().all(|v| v.row.is_some()));
+    }
+
+    /// 手術・診療・薬剤 and 透析 in one go, each drug with its 成分名 and 用法等の特別指示, and the list's dates.
+    #[test]
+    fn the_list_holds_every_kind_in_one_go() {
+        use oqs_protocol::{
+            CzDiInf, DiDateInf, DiDateInfs, DialysisInf, DialysisMonthInf, DrugInf, DrugInfs,
+            DrugMonthInf, MeTrMonthInf, SurgeryInf, SurgeryMonthInf, TreatmentInf, TreatmentInfs,
+        };
+        let s = |v: &str| Some(v.to_owned());
+        let mut r = MedicationResult::error("");
+        r.message_header.result_code = Some(MedicalInfoResultCode::Success);
+        let b = &mut r.message_body;
+        b.me_tr_month_inf = vec![MeTrMonthInf {
+            me_tr_month: s("202207"),
+            ins_name: s("資格クリニック"),
+            in_out_kbn: s("2"),
+            treatment_infs: Some(TreatmentInfs {
+                treatment_inf: vec![TreatmentInf {
+                    treatment_c: s("120001210"),
+                    treatment_n: s("薬剤情報提供料"),
+                    times: s("1"),
+                }],
+            }),
+            ..Default::default()
+        }];
+        b.cz_di_inf = Some(CzDiInf {
+            cz_di_month_inf: vec![DrugMonthInf {
+                month: s("202207"),
+                ins_name: s("ひかり薬局"),
+                di_date_infs: Some(DiDateInfs {
+                    di_date_inf: vec![DiDateInf {
+                        di_date: s("20220719"),
+                        drug_infs: Some(DrugInfs {
+                            drug_inf: vec![DrugInf {
+                                drug_n: s("アセトアミノフェン錠２００ｍｇ"),
+                                ingre_n: s("アセトアミノフェン"),
+                                usage_n: s("疼痛時"),
+                                sp_inst: s("１日３回まで"),
+                                ..Default::default()
+                            }],
+                        }),
+                    }],
+                }),
+            }],
+        });
+        b.surgery_inf = Some(SurgeryInf {
+            surgery_month_inf: vec![SurgeryMonthInf {
+                surgery_date: s("20220601"),
+                surgery_n: s("水晶体再建術"),
+                ..Default::default()
+            }],
+        });
+        b.dialysis_inf = Some(DialysisInf {
+            dialysis_month_inf: vec![DialysisMonthInf {
+                month: s("202205"),
+                times: s("13"),
+                ..Default::default()
+            }],
+        });
+        let Shown::Lines(lines) =
+            medication_lines(&r, MedicalInfoKind::MedicationAndTreatment).unwrap()
+        else {
+            panic!("not lines")
+        };
+        let kinds: Vec<&str> = lines.iter().map(|l| l.kind.as_str()).collect();
+        assert_eq!(kinds, ["透析", "手術", "診療", "調剤"]);
+        let drug = &lines[3];
+        assert_eq!(drug.ingredient.as_deref(), Some("アセトアミノフェン"));
+        assert_eq!(drug.special_instruction.as_deref(), Some("１日３回まで"));
+        assert_eq!((drug.month_label.as_str(), drug.day_label.as_str()), ("22年7月", "19日"));
+        assert_eq!(lines[2].in_out.as_deref(), Some("外来"));
+        assert_eq!((lines[2].month_label.as_str(), lines[2].day_label.as_str()), ("22年7月", ""));
+        // 手術 alone when only 手術 is asked for.
+        let Shown::Lines(only) = medication_lines(&r, MedicalInfoKind::Surgery).unwrap() else {
+            panic!("not lines")
+        };
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0].kind, "手術");
     }
 }

@@ -232,6 +232,7 @@ pub fn medication_result(
                         unit: Some(d.unit.to_string()),
                         usage_n: Some(d.usage.to_string()),
                         times: Some(d.days.to_string()),
+                        sp_inst: special_instruction(d.code).map(str::to_owned),
                     })
                     .collect(),
             }),
@@ -318,6 +319,15 @@ pub fn medication_result(
                     .collect(),
             }),
         },
+    }
+}
+
+/// 用法等の特別指示 the mock's prescribers write for some drugs.
+fn special_instruction(drug_code: &str) -> Option<&'static str> {
+    match drug_code {
+        "620015708" => Some("１日３回まで。服用間隔は４時間以上あけること"),
+        "620010203" => Some("ＰＴ－ＩＮＲ値により用量調節"),
+        _ => None,
     }
 }
 

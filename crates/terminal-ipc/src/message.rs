@@ -742,6 +742,9 @@ pub struct MedicalLine {
     /// 成分名 of a drug.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingredient: Option<String>,
+    /// 用法等の特別指示 of a drug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub special_instruction: Option<String>,
     /// The date as the official list prints it: `22年7月` and `19日` (no day for a month's treatment).
     #[serde(default)]
     pub month_label: String,

@@ -158,8 +158,9 @@ export interface MedicalLine {
   kind: string;
   /** 入外等: 入院 / 外来 / 院外 / 薬局. */
   in_out?: string;
-  /** 成分名. */
+  /** 成分名 and 用法等の特別指示. */
   ingredient?: string;
+  special_instruction?: string;
   /** 22年7月 and 19日, from the daemon's date formatter. */
   month_label: string;
   day_label: string;

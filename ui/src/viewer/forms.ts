@@ -128,7 +128,9 @@ export function medicationDocument(view: MedicalInfoView, p: ConsentedPatient): 
     lastMonth = l.month_label;
     const name = l.ingredient ? `${l.name} (${l.ingredient})` : l.name;
     const usage = l.detail ? `【用法】${l.detail}` : "";
-    return [month, l.day_label, l.kind, l.in_out ?? "", l.facility, [name, usage].filter(Boolean).join(" "), l.quantity ?? ""];
+    const special = l.special_instruction ? `【用法等の特別指示】${l.special_instruction}` : "";
+    const text = [name, usage + special].filter(Boolean).join(" ");
+    return [month, l.day_label, l.kind, l.in_out ?? "", l.facility, text, l.quantity ?? ""];
   });
   return {
     title: view.info === "surgery" ? "手術情報一覧" : "診療／薬剤情報一覧",
@@ -146,7 +148,7 @@ export function medicationDocument(view: MedicalInfoView, p: ConsentedPatient): 
       },
       {
         heading: "診療／薬剤実績",
-        columns: ["年月", "日", "診療/薬剤", "入外等", "医療機関名", "診療行為名/医薬品名 (成分名)【用法】", "数量/日数/回数"],
+        columns: ["年月", "日", "診療/薬剤", "入外等", "医療機関名", "診療行為名/医薬品名 (成分名)【用法】【用法等の特別指示】", "数量/日数/回数"],
         widths: [3, 2, 2, 2, 5, 10, 4],
         rows,
         rowTestid: "medical-line",
