@@ -19,6 +19,8 @@ APT_PACKAGES=(
   dpkg-dev binutils init-system-helpers python3
   # the audit report's PDF embeds a Japanese font (the app's windows use it too)
   fonts-ipafont-gothic
+  # the forms' window tests read the saved PDFs back (pdftotext)
+  poppler-utils
   # the app (Tauri 2 on WebKitGTK), and its window tests under Xvfb through WebKitWebDriver
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev file
   webkit2gtk-driver xvfb

@@ -33,6 +33,7 @@ pub mod accounts;
 pub mod audit_hooks;
 pub mod card_driver;
 pub mod checkin;
+pub mod checkup_form;
 pub mod config;
 pub mod emergency;
 pub mod face;

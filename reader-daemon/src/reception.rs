@@ -16,9 +16,9 @@ use oqs_protocol::{
     RequestHeader, SingleCheckRequest, SingleCheckRequestBody, read_message, write_message,
 };
 use terminal_ipc::{
-    CheckInRecord, CheckupValue, CheckupView, ConsentedPatientView, EligibilityView, ErrorBody,
-    ErrorCode, Event, InsuranceNumbers, MedicalInfoKind, MedicalInfoView, MedicalLine, PeerInfo,
-    RangeFlag, Response, Secret, Sensitive,
+    CheckInRecord, CheckupFormRow, CheckupValue, CheckupView, ConsentedPatientView,
+    EligibilityView, ErrorBody, ErrorCode, Event, InsuranceNumbers, MedicalInfoKind,
+    MedicalInfoView, MedicalLine, PeerInfo, Response, Secret, Sensitive, Sex,
 };
 use tracing::info;
 
@@ -26,6 +26,7 @@ use crate::accounts::{Accounts, SessionUser, audit, blocking, internal};
 use crate::checkin::{
     CheckinService, consent_item_of_str, identity_of, outcome_of_result, patient_view_of, record_of,
 };
+use crate::checkup_form;
 
 /// Check-ins as reception shows them: the record, the consents still valid for it, and the name typed at
 /// reception for 外字 (blocking: call from `spawn_blocking`).
@@ -533,13 +534,23 @@ impl Reception {
             let has = |item: &str| consents.iter().any(|c| c.item == item);
             let granted = consents.iter().map(|c| c.granted_at).max().unwrap_or(0);
             let expires = consents.iter().map(|c| c.expires_at).min().unwrap_or(0);
+            let born = wareki::Date::parse(p.birth_date.expose()).ok();
+            let on_form =
+                |f: fn(wareki::Date) -> String| Sensitive::new(born.map(f).unwrap_or_default());
             patients.push(ConsentedPatientView {
                 patient_ref,
+                birth_date_wareki: on_form(wareki::Date::long_wareki),
+                birth_date_long: on_form(wareki::Date::long_western),
+                age: born.map(|b| b.age_on(self.today())),
                 name: p.name,
                 kana: p.kana,
                 sex: p.sex,
                 birth_date: p.birth_date,
                 insurer_number: p.insurer_number,
+                symbol: p.symbol,
+                number: p.number,
+                branch: p.branch,
+                insurer_name: p.insurer_name,
                 consented_at: rfc3339(granted),
                 expires_at: rfc3339(expires),
                 medical: has("medical_and_medication"),
@@ -629,7 +640,7 @@ impl Reception {
                 let body = self.send(MessageKind::Checkup, &request).await?;
                 match read_message(&body, MessageKind::Checkup, Direction::Response) {
                     Ok(d) => match d.message {
-                        Message::CheckupResult(r) => checkup_view(&r, &from_d, &to_d),
+                        Message::CheckupResult(r) => checkup_view(&r, &from_d, &to_d, Some(p.sex)),
                         _ => Err("not a checkup result".to_owned()),
                     },
                     Err(e) => Err(e.to_string()),
@@ -698,7 +709,38 @@ impl Reception {
                 to: dashed(&to_d),
                 lines,
                 checkups,
+                checkup_form: if info == MedicalInfoKind::HealthCheckup {
+                    checkup_form::FORM_ITEMS
+                        .iter()
+                        .map(|i| CheckupFormRow {
+                            group: i.group.label().to_owned(),
+                            label: i.label.to_owned(),
+                            range: i.shown.to_owned(),
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                created_on: self.today().long_western(),
+                through_month: wareki::Date::parse(&to_d)
+                    .map(|d| format!("{}年{}月", d.year, d.month))
+                    .unwrap_or_default(),
             },
+        })
+    }
+
+    /// Today (JST) on the store's clock.
+    fn today(&self) -> wareki::Date {
+        let d = self.store.clock().today_jst();
+        wareki::Date::new(
+            u16::try_from(d.year()).unwrap_or(0),
+            u8::from(d.month()),
+            d.day(),
+        )
+        .unwrap_or(wareki::Date {
+            year: 1970,
+            month: 1,
+            day: 1,
         })
     }
 }
@@ -755,56 +797,90 @@ fn text(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
 }
 
-/// The treatment, prescription and dispensing lines (or the operations) of a `YZKsiquc01` result.
+/// `22年7月` and `19日` of a `YYYYMMDD` or `YYYYMM` date.
+fn date_labels(date: &str) -> (String, String) {
+    let day = if date.len() == 6 {
+        format!("{date}01")
+    } else {
+        date.to_owned()
+    };
+    match wareki::Date::parse(&day) {
+        Ok(d) if date.len() == 6 => (d.month_short(), String::new()),
+        Ok(d) => (d.month_short(), format!("{}日", d.day)),
+        Err(_) => (date.to_owned(), String::new()),
+    }
+}
+
+/// One line of 診療／薬剤情報一覧.
+fn line(kind: &str, date: String, facility: &Option<String>, code: &Option<String>) -> MedicalLine {
+    let (month_label, day_label) = date_labels(&date);
+    MedicalLine {
+        date,
+        facility: text(facility),
+        code: format!("{kind} {}", text(code)),
+        name: String::new(),
+        detail: None,
+        quantity: None,
+        kind: kind.to_owned(),
+        in_out: None,
+        ingredient: None,
+        special_instruction: None,
+        month_label,
+        day_label,
+    }
+}
+
+/// The lines of a `YZKsiquc01` result: 手術 only, or 手術・診療・薬剤 (処方・調剤) and 透析 in one go as the
+/// official 診療／薬剤情報一覧 shows them.
 fn medication_lines(r: &MedicationResult, info: MedicalInfoKind) -> Result<Shown, String> {
     if r.message_header.result_code != Some(MedicalInfoResultCode::Success) {
         return Err(text(&r.message_header.message_contents));
     }
     let b = &r.message_body;
     let mut lines = Vec::new();
-    if info == MedicalInfoKind::Surgery {
-        for s in b.surgery_inf.iter().flat_map(|s| &s.surgery_month_inf) {
-            lines.push(MedicalLine {
-                date: s
-                    .surgery_date
-                    .clone()
-                    .or_else(|| s.month.clone())
-                    .unwrap_or_default(),
-                facility: text(&s.ins_name),
-                code: format!("手術 {}", text(&s.surgery_c)),
-                name: text(&s.surgery_n),
-                detail: None,
-                quantity: None,
-            });
-        }
-    } else {
+    for s in b.surgery_inf.iter().flat_map(|s| &s.surgery_month_inf) {
+        let date = s
+            .surgery_date
+            .clone()
+            .or_else(|| s.month.clone())
+            .unwrap_or_default();
+        lines.push(MedicalLine {
+            name: text(&s.surgery_n),
+            ..line("手術", date, &s.ins_name, &s.surgery_c)
+        });
+    }
+    if info != MedicalInfoKind::Surgery {
         for m in &b.me_tr_month_inf {
             for t in m.treatment_infs.iter().flat_map(|t| &t.treatment_inf) {
                 lines.push(MedicalLine {
-                    date: text(&m.me_tr_month),
-                    facility: text(&m.ins_name),
-                    code: format!("診療 {}", text(&t.treatment_c)),
                     name: text(&t.treatment_n),
-                    detail: m
+                    in_out: m
                         .in_out_kbn
                         .as_deref()
                         .map(|k| if k == "1" { "入院" } else { "外来" }.to_owned()),
+                    detail: None,
                     quantity: t.times.as_ref().map(|n| format!("{n}回")),
+                    ..line("診療", text(&m.me_tr_month), &m.ins_name, &t.treatment_c)
                 });
             }
         }
         let groups = [
-            ("処方", b.sh_pr_inf.as_ref().map(|x| &x.sh_pr_month_inf)),
-            ("調剤", b.cz_di_inf.as_ref().map(|x| &x.cz_di_month_inf)),
+            (
+                "処方",
+                "院外",
+                b.sh_pr_inf.as_ref().map(|x| &x.sh_pr_month_inf),
+            ),
+            (
+                "調剤",
+                "薬局",
+                b.cz_di_inf.as_ref().map(|x| &x.cz_di_month_inf),
+            ),
         ];
-        for (label, months) in groups {
+        for (label, in_out, months) in groups {
             for m in months.into_iter().flatten() {
                 for d in m.di_date_infs.iter().flat_map(|d| &d.di_date_inf) {
                     for drug in d.drug_infs.iter().flat_map(|x| &x.drug_inf) {
                         lines.push(MedicalLine {
-                            date: text(&d.di_date),
-                            facility: text(&m.ins_name),
-                            code: format!("{label} {}", text(&drug.drug_c)),
                             name: text(&drug.drug_n),
                             detail: drug.usage_n.clone(),
                             quantity: Some(format!(
@@ -815,51 +891,34 @@ fn medication_lines(r: &MedicationResult, info: MedicalInfoKind) -> Result<Shown
                             ))
                             .map(|q| q.trim().to_owned())
                             .filter(|q| !q.is_empty()),
+                            in_out: Some(in_out.to_owned()),
+                            ingredient: drug.ingre_n.clone().filter(|i| !i.is_empty()),
+                            special_instruction: drug.sp_inst.clone().filter(|i| !i.is_empty()),
+                            ..line(label, text(&d.di_date), &m.ins_name, &drug.drug_c)
                         });
                     }
                 }
             }
+        }
+        for d in b.dialysis_inf.iter().flat_map(|d| &d.dialysis_month_inf) {
+            lines.push(MedicalLine {
+                name: d.dialysis_kind.clone().unwrap_or_else(|| "人工透析".into()),
+                quantity: d.times.as_ref().map(|n| format!("{n}回")),
+                ..line("透析", text(&d.month), &d.ins_name, &None)
+            });
         }
     }
     lines.sort_by(|a, b| a.date.cmp(&b.date));
     Ok(Shown::Lines(lines))
 }
 
-/// Reference ranges of the common 特定健診 items (JLAC10 code prefix, low, high), for ▲ / ▽.
-const RANGES: &[(&str, Option<f64>, Option<f64>, &str)] = &[
-    ("9N011", Some(18.5), Some(25.0), "18.5〜24.9"), // BMI
-    ("9N016", None, Some(85.0), "< 85"),             // 腹囲 (男性基準)
-    ("9A751", None, Some(130.0), "< 130"),           // 収縮期血圧
-    ("9A761", None, Some(85.0), "< 85"),             // 拡張期血圧
-    ("3F015", None, Some(150.0), "< 150"),           // 中性脂肪
-    ("3F070", Some(40.0), None, "≥ 40"),             // HDL
-    ("3F077", None, Some(120.0), "< 120"),           // LDL
-    ("3D010", None, Some(100.0), "< 100"),           // 空腹時血糖
-    ("3D045", None, Some(5.6), "< 5.6"),             // HbA1c (JDS)
-    ("3D046", None, Some(5.6), "< 5.6"),             // HbA1c (NGSP)
-    ("3B035", None, Some(31.0), "≤ 30"),             // AST
-    ("3B045", None, Some(31.0), "≤ 30"),             // ALT
-    ("3B090", None, Some(51.0), "≤ 50"),             // γ-GT
-];
-
-fn flag_of(code: &str, value: &str) -> (Option<RangeFlag>, Option<String>) {
-    let Some((_, low, high, shown)) = RANGES.iter().find(|(p, ..)| code.starts_with(p)) else {
-        return (None, None);
-    };
-    let flag = value.trim().parse::<f64>().ok().and_then(|v| {
-        if high.is_some_and(|h| v >= h) {
-            Some(RangeFlag::High)
-        } else if low.is_some_and(|l| v < l) {
-            Some(RangeFlag::Low)
-        } else {
-            None
-        }
-    });
-    (flag, Some((*shown).to_owned()))
-}
-
 /// The checkups of a `TKKsiquc01` result inside the period, newest first, with ▲ / ▽ marks.
-fn checkup_view(r: &CheckupResult, from: &str, to: &str) -> Result<Shown, String> {
+fn checkup_view(
+    r: &CheckupResult,
+    from: &str,
+    to: &str,
+    sex: Option<Sex>,
+) -> Result<Shown, String> {
     if r.message_header.result_code != Some(MedicalInfoResultCode::Success) {
         return Err(text(&r.message_header.message_contents));
     }
@@ -875,18 +934,36 @@ fn checkup_view(r: &CheckupResult, from: &str, to: &str) -> Result<Shown, String
             .flat_map(|i| &i.health_checkup_result_and_question_info)
             .map(|v| {
                 let code = text(&v.item_code);
-                let value = v
-                    .data_value_name
-                    .clone()
-                    .or_else(|| v.data_value.clone())
-                    .unwrap_or_default();
-                let (flag, range) = flag_of(&code, v.data_value.as_deref().unwrap_or(""));
+                // A number (`PQ`) is judged; a code or text (尿糖 (-), 既往歴 …) is shown as its name.
+                let measured = match v.data_type.as_deref() {
+                    Some(t) => t == "PQ",
+                    None => v.data_value_name.is_none(),
+                };
+                let value = if measured {
+                    v.data_value.clone()
+                } else {
+                    v.data_value_name.clone().or_else(|| v.data_value.clone())
+                }
+                .unwrap_or_default();
+                let flag = if measured {
+                    checkup_form::mark(&code, &value, sex)
+                } else {
+                    None
+                };
+                let on_form = checkup_form::form_item(&code);
                 CheckupValue {
                     item: text(&v.item_name),
                     value,
                     unit: text(&v.unit),
                     flag,
-                    range,
+                    range: on_form
+                        .map(|(_, i)| i.shown)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                    code,
+                    group: on_form.map(|(_, i)| i.group.label().to_owned()),
+                    row: on_form.and_then(|(n, _)| u32::try_from(n).ok()),
+                    label: on_form.map(|(_, i)| i.label.to_owned()),
                 }
             })
             .collect();
@@ -903,6 +980,7 @@ fn checkup_view(r: &CheckupResult, from: &str, to: &str) -> Result<Shown, String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use terminal_ipc::RangeFlag;
 
     #[test]
     fn dates_are_checked_and_compacted() {
@@ -912,12 +990,181 @@ mod tests {
         assert!(compact_date("", "x").is_err());
     }
 
+    /// The 特定健康診査受診結果 sample of seed 003 (実施日 2020/06/15, 女 60歳): (JLAC10 code, 型, value).
+    pub(crate) const SEED_003_SAMPLE: &[(&str, &str, &str)] = &[
+        (
+            "9N056160400000049",
+            "ST",
+            "高血圧症、腎炎、胆嚢(腎・膵臓)結石",
+        ),
+        ("9N061160800000049", "ST", "特記すべきことなし"),
+        ("9N066160800000049", "ST", "特記すべきことなし"),
+        ("9N001000000000001", "PQ", "157.1"),
+        ("9N006000000000001", "PQ", "59.4"),
+        ("9N016160100000001", "PQ", "87.0"),
+        ("9N011000000000001", "PQ", "24.1"),
+        ("9A751000000000001", "PQ", "117"),
+        ("9A761000000000001", "PQ", "70"),
+        ("3F015000002327101", "PQ", "190"),
+        ("3F070000002327101", "PQ", "52"),
+        ("3F077000002327101", "PQ", "154"),
+        ("3B035000002327201", "PQ", "18"),
+        ("3B045000002327201", "PQ", "22"),
+        ("3B090000002327101", "PQ", "41"),
+        ("3D010000001926101", "PQ", "114"),
+        ("3D046000001906202", "PQ", "6.1"),
+        ("1A020000000190111", "CO", "(-)"),
+        ("1A010000000190111", "CO", "(-)"),
+    ];
+
+    fn seed_003_result() -> CheckupResult {
+        use oqs_protocol::{
+            HealthCheckupResultAndQuestionInfo, HealthCheckupResultAndQuestionInfos,
+            SpecificHealthCheckupInfo,
+        };
+        let items = SEED_003_SAMPLE
+            .iter()
+            .map(|(code, kind, value)| HealthCheckupResultAndQuestionInfo {
+                item_code: Some((*code).to_owned()),
+                data_type: Some((*kind).to_owned()),
+                data_value: Some(if *kind == "CO" { "1" } else { value }.to_owned()),
+                data_value_name: (*kind == "CO").then(|| (*value).to_owned()),
+                ..Default::default()
+            })
+            .collect();
+        let mut r = CheckupResult::error("");
+        r.message_header.result_code = Some(MedicalInfoResultCode::Success);
+        r.message_header.message_contents = None;
+        r.message_body.specific_health_checkup_info = vec![SpecificHealthCheckupInfo {
+            effective_time: Some("20200615".into()),
+            health_checkup_result_and_question_infos: Some(HealthCheckupResultAndQuestionInfos {
+                health_checkup_result_and_question_info: items,
+            }),
+        }];
+        r
+    }
+
+    /// The seed's sample, written as the central service's XML and read back as the daemon reads a result,
+    /// carries exactly the official marks: ▲ on LDL 154 and nothing on TG 190, 血糖 114 or HbA1c 6.1.
     #[test]
-    fn values_outside_the_range_are_marked() {
-        assert_eq!(flag_of("9A751000000000001", "142").0, Some(RangeFlag::High));
-        assert_eq!(flag_of("9A751000000000001", "118").0, None);
-        assert_eq!(flag_of("3F070000002327101", "35").0, Some(RangeFlag::Low));
-        assert_eq!(flag_of("9N001000000000001", "170").0, None);
-        assert_eq!(flag_of("3D045000001906202", "abc").0, None);
+    fn the_seed_003_sample_carries_only_the_official_marks() {
+        let bytes =
+            write_message(&Message::CheckupResult(seed_003_result()), Encoding::Utf8).unwrap();
+        let decoded = read_message(&bytes, MessageKind::Checkup, Direction::Response).unwrap();
+        let Message::CheckupResult(r) = decoded.message else {
+            panic!("not a checkup result")
+        };
+        let Shown::Checkups(views) =
+            checkup_view(&r, "20200101", "20201231", Some(Sex::Female)).unwrap()
+        else {
+            panic!("not checkups")
+        };
+        assert_eq!(views.len(), 1);
+        let marked: Vec<(&str, &str, Option<RangeFlag>)> = views[0]
+            .values
+            .iter()
+            .filter(|v| v.flag.is_some())
+            .map(|v| (v.label.as_deref().unwrap_or(""), v.value.as_str(), v.flag))
+            .collect();
+        assert_eq!(
+            marked,
+            [("LDLコレステロール", "154", Some(RangeFlag::High))]
+        );
+        let shown = |label: &str| {
+            views[0]
+                .values
+                .iter()
+                .find(|v| v.label.as_deref() == Some(label))
+                .map(|v| (v.value.clone(), v.range.clone(), v.group.clone()))
+                .unwrap()
+        };
+        assert_eq!(
+            shown("中性脂肪"),
+            ("190".into(), Some("▲300以上".into()), Some("脂質".into()))
+        );
+        assert_eq!(shown("尿糖").0, "(-)");
+        assert_eq!(shown("他覚症状 (医師記載)").0, "特記すべきことなし");
+        assert_eq!(shown("他覚症状 (医師記載)").2.as_deref(), Some("所見"));
+        // Every line of the sample is on the form.
+        assert!(views[0].values.iter().all(|v| v.row.is_some()));
+    }
+
+    /// 手術・診療・薬剤 and 透析 in one go, each drug with its 成分名 and 用法等の特別指示, and the list's dates.
+    #[test]
+    fn the_list_holds_every_kind_in_one_go() {
+        use oqs_protocol::{
+            CzDiInf, DiDateInf, DiDateInfs, DialysisInf, DialysisMonthInf, DrugInf, DrugInfs,
+            DrugMonthInf, MeTrMonthInf, SurgeryInf, SurgeryMonthInf, TreatmentInf, TreatmentInfs,
+        };
+        let s = |v: &str| Some(v.to_owned());
+        let mut r = MedicationResult::error("");
+        r.message_header.result_code = Some(MedicalInfoResultCode::Success);
+        let b = &mut r.message_body;
+        b.me_tr_month_inf = vec![MeTrMonthInf {
+            me_tr_month: s("202207"),
+            ins_name: s("資格クリニック"),
+            in_out_kbn: s("2"),
+            treatment_infs: Some(TreatmentInfs {
+                treatment_inf: vec![TreatmentInf {
+                    treatment_c: s("120001210"),
+                    treatment_n: s("薬剤情報提供料"),
+                    times: s("1"),
+                }],
+            }),
+            ..Default::default()
+        }];
+        b.cz_di_inf = Some(CzDiInf {
+            cz_di_month_inf: vec![DrugMonthInf {
+                month: s("202207"),
+                ins_name: s("ひかり薬局"),
+                di_date_infs: Some(DiDateInfs {
+                    di_date_inf: vec![DiDateInf {
+                        di_date: s("20220719"),
+                        drug_infs: Some(DrugInfs {
+                            drug_inf: vec![DrugInf {
+                                drug_n: s("アセトアミノフェン錠２００ｍｇ"),
+                                ingre_n: s("アセトアミノフェン"),
+                                usage_n: s("疼痛時"),
+                                sp_inst: s("１日３回まで"),
+                                ..Default::default()
+                            }],
+                        }),
+                    }],
+                }),
+            }],
+        });
+        b.surgery_inf = Some(SurgeryInf {
+            surgery_month_inf: vec![SurgeryMonthInf {
+                surgery_date: s("20220601"),
+                surgery_n: s("水晶体再建術"),
+                ..Default::default()
+            }],
+        });
+        b.dialysis_inf = Some(DialysisInf {
+            dialysis_month_inf: vec![DialysisMonthInf {
+                month: s("202205"),
+                times: s("13"),
+                ..Default::default()
+            }],
+        });
+        let Shown::Lines(lines) =
+            medication_lines(&r, MedicalInfoKind::MedicationAndTreatment).unwrap()
+        else {
+            panic!("not lines")
+        };
+        let kinds: Vec<&str> = lines.iter().map(|l| l.kind.as_str()).collect();
+        assert_eq!(kinds, ["透析", "手術", "診療", "調剤"]);
+        let drug = &lines[3];
+        assert_eq!(drug.ingredient.as_deref(), Some("アセトアミノフェン"));
+        assert_eq!(drug.special_instruction.as_deref(), Some("１日３回まで"));
+        assert_eq!((drug.month_label.as_str(), drug.day_label.as_str()), ("22年7月", "19日"));
+        assert_eq!(lines[2].in_out.as_deref(), Some("外来"));
+        assert_eq!((lines[2].month_label.as_str(), lines[2].day_label.as_str()), ("22年7月", ""));
+        // 手術 alone when only 手術 is asked for.
+        let Shown::Lines(only) = medication_lines(&r, MedicalInfoKind::Surgery).unwrap() else {
+            panic!("not lines")
+        };
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0].kind, "手術");
     }
 }

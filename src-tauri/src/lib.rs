@@ -155,6 +155,48 @@ async fn readiness(
     })
 }
 
+/// Saves one of the viewer's forms as an A4 PDF (the access report's PDF path, font embedded) in the forms
+/// folder (`$OQS_FORMS_DIR`, else `OQS帳票` in the user's documents folder) and returns the file's path. The
+/// view itself was audited by the daemon when it was shown; the file holds what the screen showed.
+#[tauri::command]
+async fn save_form_pdf(
+    app: AppHandle,
+    window: WebviewWindow,
+    links: State<'_, DaemonLinks>,
+    form: audit_report::form::FormDocument,
+    name: String,
+) -> Result<String, AppError> {
+    staff_window(&window, &links)?;
+    let shell = |message: String| AppError::Shell { message };
+    let dir = match std::env::var_os("OQS_FORMS_DIR") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => app
+            .path()
+            .document_dir()
+            .map_err(|e| shell(format!("no documents folder: {e}")))?
+            .join("OQS帳票"),
+    };
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| shell(format!("cannot create {}: {e}", dir.display())))?;
+        let font = audit_report::find_cjk_font()
+            .ok_or_else(|| shell(audit_report::ReportError::NoFont.to_string()))?;
+        let stem: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let path = (1..10_000)
+            .map(|n| dir.join(format!("{stem}-{n}.pdf")))
+            .find(|p| !p.exists())
+            .ok_or_else(|| shell(format!("{} is full", dir.display())))?;
+        audit_report::form::write_form_pdf(&form, &font, &path)
+            .map_err(|e| shell(e.to_string()))?;
+        Ok(path.display().to_string())
+    })
+    .await
+    .map_err(|e| shell(e.to_string()))?
+}
+
 /// Developer-only: the virtual card profiles (`None` unless `make demo` enabled the panel).
 #[tauri::command]
 fn dev_cards(
@@ -204,6 +246,7 @@ pub fn run(options: LaunchOptions, target: DaemonTarget) -> Result<(), AppError>
             mark_interactive,
             open_kiosk_window,
             readiness,
+            save_form_pdf,
             dev_cards,
             dev_insert_card,
             dev_remove_card,

@@ -9,9 +9,13 @@
 //! - [`write_pdf`]: the same lines on A4 pages, with a CJK TrueType font embedded as a subset (printpdf with
 //!   allsorts subsetting). [`find_cjk_font`] finds IPAGothic from Debian's `fonts-ipafont-gothic`, or takes
 //!   `OQS_REPORT_FONT`.
+//! - [`form::write_form_pdf`]: the viewer's official forms (特定健康診査受診結果, 診療／薬剤情報一覧) on the same
+//!   PDF path, with the header repeated on every page.
 //!
 //! The report holds no patient identifiers beyond what the caller puts in its title: rows name the patient
 //! only by the pseudonymous reference of the audit log.
+
+pub mod form;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -54,8 +54,109 @@ pub struct CheckupItem {
     pub name: &'static str,
     pub value: String,
     pub unit: &'static str,
-    /// "▲" above the reference range, "▽" below, "" inside.
-    pub flag: &'static str,
+    /// The name of a coded or text result (尿糖 `(-)`, 既往歴 …); `None` for a measured number. The central
+    /// service sends values, never ▲ / ▽: the terminal judges them against the 受診勧奨判定値.
+    pub text: Option<&'static str>,
+}
+
+/// The 特定健康診査受診結果 sample of seed 003 (福岡県医師会 seminar): (JLAC10 code, name, value, unit, text).
+/// Against the 受診勧奨判定値 only LDL 154 carries ▲.
+const SEED_003_CHECKUP: &[(&str, &str, &str, &str, Option<&str>)] = &[
+    (
+        "9N056160400000049",
+        "既往歴",
+        "",
+        "",
+        Some("高血圧症、腎炎、胆嚢(腎・膵臓)結石"),
+    ),
+    (
+        "9N061160800000049",
+        "自覚症状",
+        "",
+        "",
+        Some("特記すべきことなし"),
+    ),
+    (
+        "9N066160800000049",
+        "他覚症状",
+        "",
+        "",
+        Some("特記すべきことなし"),
+    ),
+    ("9N001000000000001", "身長", "157.1", "cm", None),
+    ("9N006000000000001", "体重", "59.4", "kg", None),
+    ("9N016160100000001", "腹囲（実測）", "87.0", "cm", None),
+    ("9N011000000000001", "ＢＭＩ", "24.1", "kg/m2", None),
+    (
+        "9A751000000000001",
+        "収縮期血圧（その他）",
+        "117",
+        "mmHg",
+        None,
+    ),
+    (
+        "9A761000000000001",
+        "拡張期血圧（その他）",
+        "70",
+        "mmHg",
+        None,
+    ),
+    (
+        "3F015000002327101",
+        "中性脂肪（トリグリセリド）",
+        "190",
+        "mg/dL",
+        None,
+    ),
+    (
+        "3F070000002327101",
+        "ＨＤＬコレステロール",
+        "52",
+        "mg/dL",
+        None,
+    ),
+    (
+        "3F077000002327101",
+        "ＬＤＬコレステロール",
+        "154",
+        "mg/dL",
+        None,
+    ),
+    ("3B035000002327201", "ＧＯＴ（ＡＳＴ）", "18", "U/L", None),
+    ("3B045000002327201", "ＧＰＴ（ＡＬＴ）", "22", "U/L", None),
+    (
+        "3B090000002327101",
+        "γ－ＧＴ（γ－ＧＴＰ）",
+        "41",
+        "U/L",
+        None,
+    ),
+    ("3D010000001926101", "空腹時血糖", "114", "mg/dL", None),
+    (
+        "3D046000001906202",
+        "ＨｂＡ１ｃ（ＮＧＳＰ値）",
+        "6.1",
+        "%",
+        None,
+    ),
+    ("1A020000000190111", "尿糖", "1", "", Some("(-)")),
+    ("1A010000000190111", "尿蛋白", "1", "", Some("(-)")),
+];
+
+fn seed_003_checkup(date: Date) -> Checkup {
+    Checkup {
+        date,
+        items: SEED_003_CHECKUP
+            .iter()
+            .map(|&(code, name, value, unit, text)| CheckupItem {
+                code,
+                name,
+                value: value.to_owned(),
+                unit,
+                text,
+            })
+            .collect(),
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -267,7 +368,14 @@ pub fn history(
             }
         }
         let age = age_on(birth, month);
-        if (40..75).contains(&age) && u8::from(month.month()) == 6 {
+        if person_id == crate::population::fixtures::VALID && u8::from(month.month()) == 6 {
+            // The fixture that the window tests check in: its checkups are the seed's sample, so that a test
+            // can compare the screen with the official form mark by mark.
+            let d = date(month.year(), 6, 15);
+            if d >= from && d <= to {
+                h.checkups.push(seed_003_checkup(d));
+            }
+        } else if (40..75).contains(&age) && u8::from(month.month()) == 6 {
             let d = date(month.year(), 6, 10 + r.below(15) as u8);
             let sys = 105 + r.below(50);
             let hba1c = 50 + r.below(25);
@@ -281,34 +389,28 @@ pub fn history(
                         name: "ＢＭＩ",
                         value: format!("{}.{}", bmi / 10, bmi % 10),
                         unit: "kg/m2",
-                        flag: if bmi >= 250 {
-                            "▲"
-                        } else if bmi < 185 {
-                            "▽"
-                        } else {
-                            ""
-                        },
+                        text: None,
                     },
                     CheckupItem {
                         code: "9A751000000000001",
                         name: "収縮期血圧",
                         value: sys.to_string(),
                         unit: "mmHg",
-                        flag: if sys >= 130 { "▲" } else { "" },
+                        text: None,
                     },
                     CheckupItem {
                         code: "3D046000001906202",
                         name: "ＨｂＡ１ｃ（ＮＧＳＰ値）",
                         value: format!("{}.{}", hba1c / 10, hba1c % 10),
                         unit: "%",
-                        flag: if hba1c >= 56 { "▲" } else { "" },
+                        text: None,
                     },
                     CheckupItem {
                         code: "3F077000002327101",
                         name: "ＬＤＬコレステロール",
                         value: ldl.to_string(),
                         unit: "mg/dL",
-                        flag: if ldl >= 120 { "▲" } else { "" },
+                        text: None,
                     },
                 ],
             });

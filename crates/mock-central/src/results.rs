@@ -232,6 +232,7 @@ pub fn medication_result(
                         unit: Some(d.unit.to_string()),
                         usage_n: Some(d.usage.to_string()),
                         times: Some(d.days.to_string()),
+                        sp_inst: special_instruction(d.code).map(str::to_owned),
                     })
                     .collect(),
             }),
@@ -321,6 +322,15 @@ pub fn medication_result(
     }
 }
 
+/// 用法等の特別指示 the mock's prescribers write for some drugs.
+fn special_instruction(drug_code: &str) -> Option<&'static str> {
+    match drug_code {
+        "620015708" => Some("１日３回まで。服用間隔は４時間以上あけること"),
+        "620010203" => Some("ＰＴ－ＩＮＲ値により用量調節"),
+        _ => None,
+    }
+}
+
 /// `TKKsiquc01res` (XML).
 pub fn checkup_result(h: &MedicalHeader<'_>, hist: &History) -> CheckupResult {
     let rec = h.record;
@@ -353,12 +363,25 @@ pub fn checkup_result(h: &MedicalHeader<'_>, hist: &History) -> CheckupResult {
                                 .map(|i| HealthCheckupResultAndQuestionInfo {
                                     item_code: Some(i.code.to_string()),
                                     item_name: Some(i.name.to_string()),
-                                    data_type: Some("PQ".into()),
-                                    data_value: Some(i.value.clone()),
-                                    unit: Some(i.unit.to_string()),
+                                    data_type: Some(
+                                        match (i.text, i.value.is_empty()) {
+                                            (None, _) => "PQ",
+                                            (Some(_), false) => "CO",
+                                            (Some(_), true) => "ST",
+                                        }
+                                        .into(),
+                                    ),
+                                    data_value: Some(if i.value.is_empty() {
+                                        i.text.unwrap_or_default().to_owned()
+                                    } else {
+                                        i.value.clone()
+                                    }),
+                                    unit: (!i.unit.is_empty()).then(|| i.unit.to_string()),
                                     oid: Some("1.2.392.200119.6.1005".into()),
-                                    data_value_name: (!i.flag.is_empty())
-                                        .then(|| i.flag.to_string()),
+                                    data_value_name: i
+                                        .text
+                                        .filter(|_| !i.value.is_empty())
+                                        .map(str::to_owned),
                                 })
                                 .collect(),
                         },

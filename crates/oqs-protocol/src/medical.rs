@@ -254,6 +254,8 @@ pub struct DrugInf {
     pub usage_n: Option<String>,
     /// 日数・回数.
     pub times: Option<String>,
+    /// 用法等の特別指示 (`SpInst`, as read by OQSDrug: reference/oqs-clients.md §5.2).
+    pub sp_inst: Option<String>,
 }
 
 /// `SurgeryInf` (project convention).

@@ -694,6 +694,24 @@ pub struct ConsentedPatientView {
     pub surgery: bool,
     /// 特定健診情報.
     pub checkup: bool,
+    /// 記号, 番号, 枝番 (the 患者情報詳細 and the forms' header).
+    #[serde(default)]
+    pub symbol: Sensitive,
+    #[serde(default)]
+    pub number: Sensitive,
+    #[serde(default)]
+    pub branch: Sensitive,
+    /// 保険者名称.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurer_name: Option<String>,
+    /// 生年月日 in 和暦 (`昭和25年1月2日`, 患者情報詳細) and as the forms print it (`1962年5月21日`).
+    #[serde(default)]
+    pub birth_date_wareki: Sensitive,
+    #[serde(default)]
+    pub birth_date_long: Sensitive,
+    /// Full years today (the store's clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<u16>,
 }
 
 /// Consented medical information of one patient for one period.
@@ -709,6 +727,26 @@ pub struct MedicalInfoView {
     /// Health checkups (health_checkup), newest first.
     #[serde(default)]
     pub checkups: Vec<CheckupView>,
+    /// 作成日 as the forms print it (`2023年3月27日`, the store's clock).
+    #[serde(default)]
+    pub created_on: String,
+    /// The last month shown (`2023年2月`), for 「この診療／薬剤情報一覧は、…までの…」.
+    #[serde(default)]
+    pub through_month: String,
+    /// The lines of 特定健康診査受診結果 in order (health_checkup), so that the form prints every line, with
+    /// 「—」 where a checkup has no value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkup_form: Vec<CheckupFormRow>,
+}
+
+/// One line of the official 特定健康診査受診結果.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckupFormRow {
+    /// 基本項目, 血圧, 脂質, 肝機能, 血糖, 尿検査, 詳細項目, or 所見 (既往歴・自覚症状・他覚症状).
+    pub group: String,
+    pub label: String,
+    /// The 受診勧奨判定値 as printed (empty when the line has none).
+    pub range: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -723,6 +761,23 @@ pub struct MedicalLine {
     pub detail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity: Option<String>,
+    /// 診療, 処方, 調剤, 手術 or 透析.
+    #[serde(default)]
+    pub kind: String,
+    /// 入外等: 入院 / 外来 (診療), 院外 (処方), 薬局 (調剤).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_out: Option<String>,
+    /// 成分名 of a drug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingredient: Option<String>,
+    /// 用法等の特別指示 of a drug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub special_instruction: Option<String>,
+    /// The date as the official list prints it: `22年7月` and `19日` (no day for a month's treatment).
+    #[serde(default)]
+    pub month_label: String,
+    #[serde(default)]
+    pub day_label: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -738,12 +793,25 @@ pub struct CheckupValue {
     pub item: String,
     pub value: String,
     pub unit: String,
-    /// ▲ above or ▽ below the reference range; absent inside it or when the item has no range.
+    /// ▲ at or above, ▽ at or below the 受診勧奨判定値; absent inside it or when the item has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flag: Option<RangeFlag>,
-    /// The reference range as shown, e.g. `< 130`.
+    /// The 受診勧奨判定値 as the official form prints it, e.g. `▲140以上`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<String>,
+    /// JLAC10 項目コード.
+    #[serde(default)]
+    pub code: String,
+    /// The form's group (基本項目, 血圧, 脂質, 肝機能, 血糖, 尿検査, 詳細項目, or 所見 for 既往歴・自覚症状・
+    /// 他覚症状); absent for an item the official form does not print.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The line on the official form (its order), with `group`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<u32>,
+    /// The item's name as the official form prints it, with `group`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::{Process, bin, free_port, wait_for};
+use crate::{MockCentral, Process, bin, free_port, wait_for};
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -83,6 +83,11 @@ pub struct Driver {
 
 impl Driver {
     pub fn start(display: &Display, log_dir: &Path) -> Self {
+        Self::start_with_env(display, log_dir, &[])
+    }
+
+    /// [`Driver::start`], with environment variables for the app it starts (it inherits the driver's).
+    pub fn start_with_env(display: &Display, log_dir: &Path, env: &[(&str, &Path)]) -> Self {
         let driver = need("tauri-driver", "cargo install tauri-driver --locked");
         let native = need("WebKitWebDriver", "apt-get install webkit2gtk-driver");
         let port = free_port();
@@ -98,6 +103,9 @@ impl Driver {
         .arg(native)
         .env("DISPLAY", display.env())
         .env("GDK_BACKEND", "x11");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let mut process = Process::spawn(cmd, log_dir.join(format!("tauri-driver-{port}.log")));
         // Both must listen: tauri-driver, and the WebKitWebDriver it started (it forwards the session to it).
         wait_for(
@@ -416,4 +424,52 @@ impl AppWindow {
         }
         (app, web)
     }
+}
+
+/// GETs the facility's environment settings, changes them with `edit`, and PUTs them back with the admin
+/// credential, over mutual TLS (curl, as a facility's IT vendor would).
+pub fn change_settings(central: &MockCentral, edit: impl FnOnce(&mut serde_json::Value)) {
+    let d = &central.dir;
+    let curl = |extra: &[&str]| {
+        let out = Command::new("curl")
+            .args(["-sS", "--fail-with-body", "--cacert"])
+            .arg(d.join("ca.crt"))
+            .arg("--cert")
+            .arg(d.join("terminal.crt"))
+            .arg("--key")
+            .arg(d.join("terminal.key"))
+            .args(extra)
+            .arg(format!("{}v1/facility/settings", central.url()))
+            .output()
+            .expect("run curl");
+        assert!(
+            out.status.success(),
+            "curl failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        out.stdout
+    };
+    let view: serde_json::Value = serde_json::from_slice(&curl(&[])).expect("settings JSON");
+    let mut settings = view["settings"].clone();
+    edit(&mut settings);
+    let credential =
+        std::fs::read_to_string(d.join("admin-credential.txt")).expect("admin credential");
+    curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        &format!("Authorization: Bearer {}", credential.trim()),
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        &settings.to_string(),
+    ]);
+}
+
+/// Types the PIN on the kiosk's keypad and confirms.
+pub fn enter_pin(kiosk: &AppWindow, pin: &str) {
+    for d in pin.chars() {
+        kiosk.click(&format!("[data-testid='pin-{d}']"));
+    }
+    kiosk.click("[data-testid='pin-ok']");
 }

@@ -5,50 +5,10 @@
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use e2e::app::{AppWindow, Display, Driver, screenshot_dir};
+use e2e::app::{AppWindow, Display, Driver, change_settings, enter_pin, screenshot_dir};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, files};
 use e2e::staff::{ADMIN_PW, DR_PW, create_admin, grant, rt, set_up_accounts, unix_now};
 use e2e::{Daemon, MockCentral, bin, in_keyutils_session, wait_for};
-
-/// GETs the facility's environment settings, changes them with `edit`, and PUTs them back with the admin
-/// credential, over mutual TLS (curl, as a facility's IT vendor would).
-fn change_settings(central: &MockCentral, edit: impl FnOnce(&mut serde_json::Value)) {
-    let d = &central.dir;
-    let curl = |extra: &[&str]| {
-        let out = Command::new("curl")
-            .args(["-sS", "--fail-with-body", "--cacert"])
-            .arg(d.join("ca.crt"))
-            .arg("--cert")
-            .arg(d.join("terminal.crt"))
-            .arg("--key")
-            .arg(d.join("terminal.key"))
-            .args(extra)
-            .arg(format!("{}v1/facility/settings", central.url()))
-            .output()
-            .expect("run curl");
-        assert!(
-            out.status.success(),
-            "curl failed: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        out.stdout
-    };
-    let view: serde_json::Value = serde_json::from_slice(&curl(&[])).expect("settings JSON");
-    let mut settings = view["settings"].clone();
-    edit(&mut settings);
-    let credential =
-        std::fs::read_to_string(d.join("admin-credential.txt")).expect("admin credential");
-    curl(&[
-        "-X",
-        "PUT",
-        "-H",
-        &format!("Authorization: Bearer {}", credential.trim()),
-        "-H",
-        "Content-Type: application/json",
-        "--data",
-        &settings.to_string(),
-    ]);
-}
 
 /// 保険者番号, 記号, 番号, 枝番 and birth date (YYYY-MM-DD) of the mock population's fixture person 1 (有効).
 fn valid_person(central: &MockCentral) -> [String; 5] {
@@ -124,13 +84,6 @@ fn assert_contrast(window: &AppWindow, screen: &str) -> f64 {
         "the kiosk's {screen} screen fails WCAG AA contrast: {worst}"
     );
     worst["ratio"].as_f64().unwrap_or(0.0)
-}
-
-fn enter_pin(kiosk: &AppWindow, pin: &str) {
-    for d in pin.chars() {
-        kiosk.click(&format!("[data-testid='pin-{d}']"));
-    }
-    kiosk.click("[data-testid='pin-ok']");
 }
 
 #[test]

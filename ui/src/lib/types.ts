@@ -160,6 +160,14 @@ export interface ConsentedPatient {
   medical: boolean;
   surgery: boolean;
   checkup: boolean;
+  symbol: string;
+  number: string;
+  branch: string;
+  insurer_name?: string;
+  /** 生年月日 in 和暦 (昭和25年1月2日) and as the forms print it (1962年5月21日), from the daemon's formatter. */
+  birth_date_wareki: string;
+  birth_date_long: string;
+  age?: number;
 }
 
 export interface MedicalLine {
@@ -169,15 +177,32 @@ export interface MedicalLine {
   name: string;
   detail?: string;
   quantity?: string;
+  /** 診療, 処方, 調剤, 手術 or 透析. */
+  kind: string;
+  /** 入外等: 入院 / 外来 / 院外 / 薬局. */
+  in_out?: string;
+  /** 成分名 and 用法等の特別指示. */
+  ingredient?: string;
+  special_instruction?: string;
+  /** 22年7月 and 19日, from the daemon's date formatter. */
+  month_label: string;
+  day_label: string;
 }
 
 export interface CheckupValue {
   item: string;
   value: string;
   unit: string;
-  /** "high" ▲ / "low" ▽ against the reference range, or undefined when inside it. */
+  /** "high" ▲ / "low" ▽ against the 受診勧奨判定値, or undefined when inside it. */
   flag?: "high" | "low";
+  /** The 受診勧奨判定値 as the official form prints it, e.g. "▲140以上". */
   range?: string;
+  /** JLAC10 項目コード. */
+  code: string;
+  /** The official form's group (基本項目, 血圧 … or 所見), its line and its wording; absent off the form. */
+  group?: string;
+  row?: number;
+  label?: string;
 }
 
 export interface MedicalInfoView {
@@ -186,6 +211,11 @@ export interface MedicalInfoView {
   to: string;
   lines: MedicalLine[];
   checkups: { date: string; facility: string; values: CheckupValue[] }[];
+  /** 作成日 (2023年3月27日) and the last month shown (2023年2月). */
+  created_on: string;
+  through_month: string;
+  /** The official 特定健康診査受診結果 lines, in order (health_checkup only). */
+  checkup_form?: { group: string; label: string; range: string }[];
 }
 
 export interface AccountSession {
