@@ -168,6 +168,7 @@ impl Handler for DaemonHandler {
             | Request::UnlockAccount { .. }
             | Request::ResetPassword { .. }
             | Request::ResetTotp { .. }
+            | Request::ChangePassword { .. }
             | Request::ChangeSetting { .. }
             | Request::EmergencyLookup { .. }
             | Request::DisasterStatus
@@ -330,6 +331,15 @@ impl DaemonHandler {
                 key,
                 value,
             } => accounts.change_setting(peer, &session, key, value).await,
+            Request::ChangePassword {
+                session,
+                current,
+                new_password,
+            } => {
+                accounts
+                    .change_password(peer, &session, current, new_password)
+                    .await
+            }
             Request::EmergencyLookup {
                 session,
                 reason,

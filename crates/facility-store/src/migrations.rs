@@ -126,6 +126,35 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE accounts ADD COLUMN totp_last_step INTEGER;
     "#,
+    // 5: the account kinds of the national system (マスタアカウント and its リセット用アカウント), a password
+    // that must be changed at the next login, and the last login. SQLite cannot change a CHECK, so the table
+    // is rebuilt; nothing refers to it by key.
+    r#"
+    CREATE TABLE accounts_v5 (
+        id                   INTEGER PRIMARY KEY,
+        login                TEXT NOT NULL UNIQUE,
+        display_name         TEXT NOT NULL,
+        role                 TEXT NOT NULL CHECK (role IN ('staff', 'administrator', 'medical_information_viewer',
+                                                           'master', 'master_reset')),
+        emergency_permission INTEGER NOT NULL DEFAULT 0,
+        password_hash        TEXT NOT NULL,
+        totp_secret_enc      BLOB,
+        failed_attempts      INTEGER NOT NULL DEFAULT 0,
+        locked_until         INTEGER,
+        disabled             INTEGER NOT NULL DEFAULT 0,
+        created_at           INTEGER NOT NULL,
+        updated_at           INTEGER NOT NULL,
+        totp_last_step       INTEGER,
+        must_change_password INTEGER NOT NULL DEFAULT 0,
+        last_login_at        INTEGER
+    ) STRICT;
+    INSERT INTO accounts_v5 (id, login, display_name, role, emergency_permission, password_hash, totp_secret_enc,
+                             failed_attempts, locked_until, disabled, created_at, updated_at, totp_last_step)
+        SELECT id, login, display_name, role, emergency_permission, password_hash, totp_secret_enc,
+               failed_attempts, locked_until, disabled, created_at, updated_at, totp_last_step FROM accounts;
+    DROP TABLE accounts;
+    ALTER TABLE accounts_v5 RENAME TO accounts;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -243,6 +243,8 @@ pub enum ErrorCode {
     Forbidden,
     /// Too many failed logins: the account is locked for a while.
     LockedOut,
+    /// The password was set at set-up or by a reset: change it ([`Request::ChangePassword`]) first.
+    PasswordChangeRequired,
     /// The request does not fit the current state (e.g. a PIN while the kiosk shows the consent screen).
     InvalidState,
     /// The central service cannot be reached; the request was kept and will be answered later if it can.
@@ -416,6 +418,14 @@ pub enum Request {
         account: String,
         password: Secret,
     },
+    /// The session's owner changes their own password (`current` is checked and counted like a login).
+    /// The only request, with logout, that a session whose password must be changed may make. Answered by
+    /// [`Response::Account`].
+    ChangePassword {
+        session: Secret,
+        current: Secret,
+        new_password: Secret,
+    },
     /// Administrator: remove an account's TOTP secret (lost phone); its owner enrols again.
     ResetTotp {
         session: Secret,
@@ -588,6 +598,9 @@ pub enum Response {
         /// The session ends after this long without a request (and when the connection closes).
         #[serde(default)]
         idle_timeout_secs: u64,
+        /// The password must be changed before anything else ([`Request::ChangePassword`]).
+        #[serde(default)]
+        must_change_password: bool,
     },
     LoggedOut,
     /// Payloads whose schema belongs to the message crate (medical information, emergency summary); carried as
@@ -739,6 +752,12 @@ pub struct AccountView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<String>,
     pub failed_attempts: u32,
+    /// A password set by set-up or a reset, to be changed at the next login.
+    #[serde(default)]
+    pub must_change_password: bool,
+    /// The last complete login (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<String>,
 }
 
 /// Which special viewing produced a [`MedicalView`].
@@ -865,9 +884,16 @@ pub struct AuditVerdictView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// 受付.
     Staff,
+    /// 管理アカウント.
     Administrator,
+    /// 医療情報閲覧アカウント.
     MedicalInformationViewer,
+    /// マスタアカウント (made at set-up; administers accounts only).
+    Master,
+    /// マスタアカウントリセット用アカウント (its password is the 秘密の番号; resets the master's password only).
+    MasterReset,
 }
 
 /// `oqs status`.

@@ -141,9 +141,10 @@ fn kind_index(request: &Request) -> usize {
         Request::DisasterStatus => 27,
         Request::DisasterLookup { .. } => 28,
         Request::VerifyAudit { .. } => 29,
+        Request::ChangePassword { .. } => 30,
     }
 }
-const REQUEST_KINDS: usize = 30;
+const REQUEST_KINDS: usize = 31;
 
 /// Same for kiosk actions.
 fn action_index(action: &KioskAction) -> usize {
@@ -297,6 +298,11 @@ fn every_request() -> Vec<Request> {
             patient: four_facts,
         },
         Request::VerifyAudit { session: secret() },
+        Request::ChangePassword {
+            session: secret(),
+            current: secret(),
+            new_password: secret(),
+        },
     ];
     for action in every_action() {
         all.push(kiosk(READER, action.clone()));
