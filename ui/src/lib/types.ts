@@ -5,7 +5,21 @@ export type AuthMethod = "face" | "pin" | "staff_visual";
 export type ConsentItem = "medical_and_medication" | "surgery" | "health_checkup" | "other";
 export type CheckInOutcome = "valid" | "invalid" | "no_qualification" | "pending_outage" | "other";
 export type Sex = "male" | "female";
-export type Role = "staff" | "administrator" | "medical_information_viewer";
+export type Role = "staff" | "administrator" | "medical_information_viewer" | "master" | "master_reset";
+
+/** An account as the administration screen shows it (never a password). */
+export interface AccountView {
+  account: string;
+  display_name: string;
+  role: Role;
+  emergency_permission: boolean;
+  totp_enrolled: boolean;
+  disabled: boolean;
+  locked_until?: string;
+  failed_attempts: number;
+  must_change_password: boolean;
+  last_login?: string;
+}
 export type MedicalInfoKind = "medication_and_treatment" | "surgery" | "health_checkup";
 
 export type KioskNotice =
@@ -172,6 +186,7 @@ export interface AccountSession {
   two_factor: boolean;
   display_name: string;
   idle_timeout_secs: number;
+  must_change_password?: boolean;
 }
 
 export interface SummaryItem {
@@ -230,6 +245,17 @@ export type Request =
   | { kind: "logout"; session: string }
   | { kind: "emergency_lookup"; session: string; reason: string; patient: PatientLookup }
   | { kind: "environment_settings"; session: string }
+  | { kind: "change_password"; session: string; current: string; new_password: string }
+  | { kind: "list_accounts"; session: string }
+  | { kind: "create_account"; session: string; account: string; display_name: string; role: Role; password: string }
+  | { kind: "set_emergency_permission"; session: string; account: string; granted: boolean }
+  | { kind: "set_account_role"; session: string; account: string; role: Role }
+  | { kind: "set_account_disabled"; session: string; account: string; disabled: boolean }
+  | { kind: "unlock_account"; session: string; account: string }
+  | { kind: "reset_password"; session: string; account: string; password: string }
+  | { kind: "reset_totp"; session: string; account: string }
+  | { kind: "begin_totp_enrolment"; session: string }
+  | { kind: "confirm_totp_enrolment"; session: string; code: string }
   | { kind: "set_environment_settings"; session: string; credential: string; settings: Record<string, unknown> };
 
 export type Response =
@@ -243,6 +269,9 @@ export type Response =
   | ({ kind: "logged_in" } & AccountSession)
   | { kind: "logged_out" }
   | ({ kind: "medical_view" } & MedicalView)
+  | { kind: "accounts"; accounts: AccountView[] }
+  | { kind: "account"; account: AccountView }
+  | { kind: "totp_enrolment"; secret_base32: string; otpauth_uri: string; qr_svg: string }
   | { kind: "environment_settings"; facility_code: string; facility_name: string; settings: Record<string, unknown> };
 
 export interface ReadinessItem {
