@@ -173,7 +173,8 @@ impl Handler for DaemonHandler {
             | Request::EmergencyLookup { .. }
             | Request::DisasterStatus
             | Request::DisasterLookup { .. }
-            | Request::VerifyAudit { .. }) => self.staff_request(peer, other).await,
+            | Request::VerifyAudit { .. }
+            | Request::EmergencyReview { .. }) => self.staff_request(peer, other).await,
             Request::TodayCheckIns => {
                 let (from, to) = self.store.clock().today_bounds_jst();
                 let store = self.store.clone();
@@ -359,6 +360,14 @@ impl DaemonHandler {
                 self.views
                     .disaster(peer, &session, consent, reason.as_deref(), &patient)
                     .await
+            }
+            Request::EmergencyReview {
+                session,
+                from,
+                to,
+                export,
+            } => {
+                crate::review::answer(accounts, &self.store, peer, &session, from, to, export).await
             }
             Request::VerifyAudit { session } => {
                 accounts.administrator(peer, &session).await?;

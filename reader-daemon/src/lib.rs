@@ -40,4 +40,5 @@ pub mod kiosk;
 pub mod logging;
 pub mod reception;
 pub mod relay;
+pub mod review;
 pub mod station;

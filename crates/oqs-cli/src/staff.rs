@@ -1,4 +1,4 @@
-//! Staff commands: `oqs emergency lookup`, `oqs disaster status|lookup` over the daemon's socket, and
+//! Staff commands: `oqs emergency lookup`, `oqs emergency review` (on the store), `oqs disaster status|lookup` over the daemon's socket, and
 //! `oqs audit verify|report` on the facility store itself.
 //!
 //! A login session lives as long as its socket connection, so each lookup logs in and looks up in one run.
@@ -24,6 +24,58 @@ pub enum EmergencyCommand {
     /// 救急時医療情報閲覧: log in with password and one-time code (two lines on stdin), identify the patient
     /// by the card in the reader or by four facts, print the emergency summary as JSON.
     Lookup(EmergencyLookupArgs),
+    /// The regular review: every 救急時医療情報閲覧 of a period (who, when, patient reference, reason, method),
+    /// read from the facility store; printed as a table, and with `--out DIR` written as CSV and PDF.
+    Review(ReviewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// First day, YYYY-MM-DD (JST).
+    #[arg(long)]
+    from: String,
+    /// Last day, YYYY-MM-DD (JST), included.
+    #[arg(long)]
+    to: String,
+    /// Folder for emergency-review-FROM-TO.csv and .pdf (created if missing).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The facility named on the report.
+    #[arg(long, default_value = "")]
+    facility: String,
+    /// A TrueType font with Japanese glyphs (default: IPAGothic from fonts-ipafont-gothic).
+    #[arg(long)]
+    font: Option<PathBuf>,
+}
+
+fn review(args: &ReviewArgs) -> anyhow::Result<()> {
+    use reader_daemon::review;
+    let (start, end) = review::period(&args.from, &args.to)?;
+    let store = open_store(&args.store)?;
+    let rows = review::rows(&store, start, end)?;
+    println!("記録番号\t閲覧日時\t閲覧者\t患者参照\t閲覧方法\t閲覧理由");
+    for r in rows.iter().map(review::view) {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            r.audit_id, r.at, r.viewer, r.patient_ref, r.method, r.reason
+        );
+    }
+    if let Some(out) = &args.out {
+        let files = review::export(
+            rows,
+            &args.from,
+            &args.to,
+            &args.facility,
+            out,
+            args.font.as_deref(),
+        )?;
+        for f in files {
+            eprintln!("oqs: wrote {}", f.display());
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -222,7 +274,10 @@ async fn login(
 }
 
 pub fn emergency(cmd: &EmergencyCommand) -> ExitCode {
-    let EmergencyCommand::Lookup(args) = cmd;
+    let args = match cmd {
+        EmergencyCommand::Lookup(args) => args,
+        EmergencyCommand::Review(args) => return report(review(args)),
+    };
     report(runtime().and_then(|rt| {
         rt.block_on(async {
             let patient = if args.card {

@@ -450,6 +450,16 @@ pub enum Request {
         reason: Option<String>,
         patient: PatientLookup,
     },
+    /// Administrator: every emergency view logged from `from` to `to` (`YYYY-MM-DD`, JST days, both included),
+    /// for the regular log review; with `export`, also written as CSV and PDF into the daemon's reports folder.
+    /// Answered by [`Response::EmergencyReview`].
+    EmergencyReview {
+        session: Secret,
+        from: String,
+        to: String,
+        #[serde(default)]
+        export: bool,
+    },
     /// Administrator: check the audit log's hash chain. Answered by [`Response::AuditVerdict`].
     VerifyAudit {
         session: Secret,
@@ -625,6 +635,12 @@ pub enum Response {
     MedicalView(Box<MedicalView>),
     DisasterStatus(DisasterStatusView),
     AuditVerdict(AuditVerdictView),
+    /// The answer to [`Request::EmergencyReview`]: the views, oldest first, and the files written.
+    EmergencyReview {
+        rows: Vec<EmergencyReviewRow>,
+        #[serde(default)]
+        files: Vec<String>,
+    },
     /// The answer to [`Request::ManualCheck`].
     Eligibility {
         result: EligibilityView,
@@ -758,6 +774,22 @@ pub struct AccountView {
     /// The last complete login (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_login: Option<String>,
+}
+
+/// One emergency view in the review list (who, when, which patient reference, why, how).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyReviewRow {
+    pub audit_id: i64,
+    /// `YYYY-MM-DD HH:MM:SS`: the central service's access time (what the patient sees), else the terminal's.
+    pub at: String,
+    /// Display name and account.
+    pub viewer: String,
+    /// The pseudonymous patient reference of the audit log (never an identifier of the patient).
+    pub patient_ref: String,
+    pub reason: String,
+    /// How the patient was identified (card, four facts, insurance numbers).
+    pub method: String,
+    pub items: Vec<String>,
 }
 
 /// Which special viewing produced a [`MedicalView`].

@@ -142,9 +142,10 @@ fn kind_index(request: &Request) -> usize {
         Request::DisasterLookup { .. } => 28,
         Request::VerifyAudit { .. } => 29,
         Request::ChangePassword { .. } => 30,
+        Request::EmergencyReview { .. } => 31,
     }
 }
-const REQUEST_KINDS: usize = 31;
+const REQUEST_KINDS: usize = 32;
 
 /// Same for kiosk actions.
 fn action_index(action: &KioskAction) -> usize {
@@ -302,6 +303,12 @@ fn every_request() -> Vec<Request> {
             session: secret(),
             current: secret(),
             new_password: secret(),
+        },
+        Request::EmergencyReview {
+            session: secret(),
+            from: "2026-01-01".into(),
+            to: "2026-01-31".into(),
+            export: false,
         },
     ];
     for action in every_action() {

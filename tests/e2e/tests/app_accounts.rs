@@ -206,5 +206,72 @@ fn from_a_fresh_install_to_an_emergency_view_in_the_window() {
         },
     );
     window.screenshot(&shots, "accounts-8-admin-list");
+
+    // The administrator reviews the emergency views of the period and exports them as CSV and PDF. The
+    // period is wide so the test does not depend on the pinned date.
+    set_value(&window, "[data-testid='review-from']", "2000-01-01");
+    set_value(&window, "[data-testid='review-to']", "2099-12-31");
+    window.click("[data-testid='review-show']");
+    let row = window.text("[data-testid='review-row']");
+    assert!(
+        row.contains("dr-tanaka") && row.contains("意識障害"),
+        "{row}"
+    );
+    window.click("[data-testid='review-export']");
+    let files = window.text("[data-testid='review-files']");
+    window.screenshot(&shots, "accounts-9-emergency-review");
     window.close();
+    let csv_path = daemon
+        .root
+        .join("work/reports/emergency-review-2000-01-01-2099-12-31.csv");
+    assert!(
+        files.contains("emergency-review-2000-01-01-2099-12-31.pdf"),
+        "{files}"
+    );
+    let csv = std::fs::read_to_string(&csv_path).expect("the exported CSV");
+    assert!(
+        csv.contains("dr-tanaka") && csv.contains("患者参照"),
+        "{csv}"
+    );
+    let pdf = std::fs::read(csv_path.with_extension("pdf")).expect("the exported PDF");
+    assert!(pdf.starts_with(b"%PDF"));
+
+    // The same review from a terminal.
+    let out_dir = daemon.root.join("review-cli");
+    let table = Oqs::new(&daemon.root).ok(
+        &[
+            "emergency",
+            "review",
+            "--config",
+            daemon.config.to_str().expect("config path"),
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2099-12-31",
+            "--out",
+            out_dir.to_str().expect("out path"),
+        ],
+        None,
+    );
+    assert!(table.contains("dr-tanaka"), "{table}");
+    assert!(
+        out_dir
+            .join("emergency-review-2000-01-01-2099-12-31.pdf")
+            .exists()
+    );
+    // A period without views lists none.
+    let empty = Oqs::new(&daemon.root).ok(
+        &[
+            "emergency",
+            "review",
+            "--config",
+            daemon.config.to_str().expect("config path"),
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2000-01-31",
+        ],
+        None,
+    );
+    assert!(!empty.contains("dr-tanaka"), "{empty}");
 }

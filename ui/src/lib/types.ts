@@ -7,6 +7,17 @@ export type CheckInOutcome = "valid" | "invalid" | "no_qualification" | "pending
 export type Sex = "male" | "female";
 export type Role = "staff" | "administrator" | "medical_information_viewer" | "master" | "master_reset";
 
+/** One emergency view in the review list. */
+export interface EmergencyReviewRow {
+  audit_id: number;
+  at: string;
+  viewer: string;
+  patient_ref: string;
+  reason: string;
+  method: string;
+  items: string[];
+}
+
 /** An account as the administration screen shows it (never a password). */
 export interface AccountView {
   account: string;
@@ -256,6 +267,7 @@ export type Request =
   | { kind: "reset_totp"; session: string; account: string }
   | { kind: "begin_totp_enrolment"; session: string }
   | { kind: "confirm_totp_enrolment"; session: string; code: string }
+  | { kind: "emergency_review"; session: string; from: string; to: string; export: boolean }
   | { kind: "set_environment_settings"; session: string; credential: string; settings: Record<string, unknown> };
 
 export type Response =
@@ -272,6 +284,7 @@ export type Response =
   | { kind: "accounts"; accounts: AccountView[] }
   | { kind: "account"; account: AccountView }
   | { kind: "totp_enrolment"; secret_base32: string; otpauth_uri: string; qr_svg: string }
+  | { kind: "emergency_review"; rows: EmergencyReviewRow[]; files: string[] }
   | { kind: "environment_settings"; facility_code: string; facility_name: string; settings: Record<string, unknown> };
 
 export interface ReadinessItem {
