@@ -302,12 +302,9 @@ impl SpecialViews {
                     body["four_facts"] =
                         four_facts_json(name, birth_date, *sex, insurer_or_address)?;
                 }
-                PatientLookup::InsuranceNumbers { .. } => {
-                    return Err(ErrorBody::new(
-                        ErrorCode::BadRequest,
-                        "救急時はマイナ保険証か4情報で患者を特定します。Emergency viewing identifies the patient by the \
-                         card in the reader or by the four facts.",
-                    ));
+                // 資格確認書 (or an old insurance card) in hand: its numbers and the birth date.
+                PatientLookup::InsuranceNumbers { numbers } => {
+                    body["insurance"] = insurance_json(numbers)?;
                 }
             }
             let answer: LookupAnswer = self
@@ -376,30 +373,7 @@ impl SpecialViews {
                         four_facts_json(name, birth_date, *sex, insurer_or_address)?;
                 }
                 PatientLookup::InsuranceNumbers { numbers } => {
-                    let Some(birth) = birth_yyyymmdd(numbers.birth_date.expose()) else {
-                        return Err(ErrorBody::new(
-                            ErrorCode::BadRequest,
-                            "生年月日が正しくありません。The birth date is not a date (YYYY-MM-DD).",
-                        ));
-                    };
-                    if numbers.insurer_number.expose().trim().is_empty()
-                        || numbers.number.expose().trim().is_empty()
-                    {
-                        return Err(ErrorBody::new(
-                            ErrorCode::BadRequest,
-                            "保険者番号と番号を入力してください。The insurer number and the number are required.",
-                        ));
-                    }
-                    let optional = |s: &Sensitive| {
-                        Some(s.expose().trim().to_string()).filter(|s| !s.is_empty())
-                    };
-                    body["insurance"] = json!({
-                        "insurer_number": numbers.insurer_number.expose().trim(),
-                        "symbol": optional(&numbers.symbol),
-                        "number": numbers.number.expose().trim(),
-                        "branch": optional(&numbers.branch),
-                        "birthdate": birth,
-                    });
+                    body["insurance"] = insurance_json(numbers)?;
                 }
             }
             let answer: LookupAnswer = self
@@ -546,6 +520,35 @@ impl SpecialViews {
             },
         })))
     }
+}
+
+/// The central service's `insurance` search keys from the numbers of a 資格確認書 or insurance card: the
+/// insurer number, the number and the birth date are required.
+fn insurance_json(
+    numbers: &terminal_ipc::InsuranceNumbers,
+) -> Result<serde_json::Value, ErrorBody> {
+    let Some(birth) = birth_yyyymmdd(numbers.birth_date.expose()) else {
+        return Err(ErrorBody::new(
+            ErrorCode::BadRequest,
+            "生年月日が正しくありません。The birth date is not a date (YYYY-MM-DD).",
+        ));
+    };
+    if numbers.insurer_number.expose().trim().is_empty()
+        || numbers.number.expose().trim().is_empty()
+    {
+        return Err(ErrorBody::new(
+            ErrorCode::BadRequest,
+            "保険者番号と番号を入力してください。The insurer number and the number are required.",
+        ));
+    }
+    let optional = |s: &Sensitive| Some(s.expose().trim().to_string()).filter(|s| !s.is_empty());
+    Ok(json!({
+        "insurer_number": numbers.insurer_number.expose().trim(),
+        "symbol": optional(&numbers.symbol),
+        "number": numbers.number.expose().trim(),
+        "branch": optional(&numbers.branch),
+        "birthdate": birth,
+    }))
 }
 
 #[cfg(test)]

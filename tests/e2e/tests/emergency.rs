@@ -278,6 +278,16 @@ fn emergency_and_disaster_viewing_through_the_daemon() {
                 birth_date: Sensitive::new(p.birth_date.expose()),
             },
         };
+        // Emergency viewing by the numbers of a 資格確認書 (issue 14 item 4), named so in the access history.
+        let by_certificate = view(
+            doctor
+                .request(emergency(&dr_session, by_numbers.clone()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(by_certificate.mode, ViewMode::Emergency);
+        assert_eq!(by_certificate.patient.name.expose(), "石川　蓮");
+        assert_eq!(by_certificate.method, "insurance_numbers");
         let disaster = |patient: PatientLookup| Request::DisasterLookup {
             session: dr_session.clone(),
             consent: DisasterConsent::Oral,
@@ -475,8 +485,8 @@ fn emergency_and_disaster_viewing_through_the_daemon() {
     portal.sort();
     assert_eq!(
         portal.len(),
-        4,
-        "one emergency and three disaster views: {portal:?}"
+        5,
+        "two emergency views (four facts, 資格確認書 numbers) and three disaster views: {portal:?}"
     );
     assert_eq!(reported, portal, "report:\n{csv}");
     let pdf = std::fs::read(out_dir.join("access-report.pdf")).unwrap();

@@ -240,7 +240,8 @@ export interface MedicalView {
 
 export type PatientLookup =
   | { by: "card"; reader: string }
-  | { by: "four_facts"; name: string; birth_date: string; sex: Sex; insurer_or_address: string };
+  | { by: "four_facts"; name: string; birth_date: string; sex: Sex; insurer_or_address: string }
+  | { by: "insurance_numbers"; numbers: InsuranceNumbers };
 
 export type Request =
   | { kind: "status" }
