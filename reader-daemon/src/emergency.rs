@@ -277,6 +277,7 @@ impl SpecialViews {
         let method = method_of(patient);
         let attempt = async {
             self.accounts.emergency_viewer(peer, session).await?;
+            self.check_emergency_terminal().await?;
             let reason = check_reason(reason, true)?;
             let mut body = json!({
                 "viewer": {
@@ -317,6 +318,35 @@ impl SpecialViews {
         let outcome = attempt.await;
         self.finish(&user, ViewMode::Emergency, method, reason, None, outcome)
             .await
+    }
+
+    /// 救急専用端末: when the facility lists the terminals that may look up in an emergency (the setting
+    /// `emergency_terminals`, names separated by commas, changed by an administrator), any other terminal is
+    /// refused with the reason. A terminal is named by its host name.
+    async fn check_emergency_terminal(&self) -> Result<(), ErrorBody> {
+        let store = self.store.clone();
+        let listed = crate::accounts::blocking("reading the emergency terminals", move || {
+            store.setting(EMERGENCY_TERMINALS_SETTING)
+        })
+        .await?
+        .unwrap_or_default();
+        let allowed: Vec<&str> = listed
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        let here = terminal_name();
+        if allowed.is_empty() || allowed.iter().any(|t| t.eq_ignore_ascii_case(&here)) {
+            return Ok(());
+        }
+        Err(ErrorBody::new(
+            ErrorCode::Forbidden,
+            format!(
+                "この端末 ({here}) は救急専用端末ではありません。救急時医療情報閲覧は {} で行ってください。This terminal is \
+                 not one of the facility's emergency terminals.",
+                allowed.join("・")
+            ),
+        ))
     }
 
     /// 災害時医療情報閲覧.
@@ -520,6 +550,19 @@ impl SpecialViews {
             },
         })))
     }
+}
+
+/// The setting that lists the 救急専用端末 (empty or absent: every terminal may).
+pub const EMERGENCY_TERMINALS_SETTING: &str = "emergency_terminals";
+
+/// This terminal's name: the host name of the PC.
+pub fn terminal_name() -> String {
+    let name = std::env::var("COMPUTERNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .unwrap_or_default();
+    name.trim().to_string()
 }
 
 /// The central service's `insurance` search keys from the numbers of a 資格確認書 or insurance card: the
