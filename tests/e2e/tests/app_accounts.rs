@@ -9,7 +9,7 @@ use std::time::Duration;
 use e2e::app::{AppWindow, Display, Driver, screenshot_dir};
 use e2e::kiosk::Oqs;
 use e2e::staff::{totp, unix_now};
-use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
+use e2e::{Daemon, MockCentral, bin, in_keyutils_session, wait_for};
 
 const MASTER: &str = "マスタアカウント";
 const ADMIN_PW: &str = "admin-password-1";
@@ -274,4 +274,80 @@ fn from_a_fresh_install_to_an_emergency_view_in_the_window() {
         None,
     );
     assert!(!empty.contains("dr-tanaka"), "{empty}");
+}
+
+/// 災害時医療情報閲覧 in the window (issue 14 item 5): no button while no disaster window covers the facility;
+/// once `oqs-mock-central disaster open` opens one for its prefecture the button appears, and the notice that
+/// this is the exceptional disaster-time operation and that the view is logged comes before any input.
+#[test]
+fn the_disaster_button_appears_with_a_window_and_the_notice_comes_first() {
+    if !in_keyutils_session("the_disaster_button_appears_with_a_window_and_the_notice_comes_first")
+    {
+        return;
+    }
+    let shots = screenshot_dir();
+    let central = MockCentral::start(100, None);
+    let daemon = Daemon::start(&central, "");
+    e2e::staff::create_admin(&daemon);
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let display = Display::start(&daemon.root);
+    let window = AppWindow::open(
+        Driver::start(&display, &daemon.root),
+        &["--socket", socket.to_str().expect("socket path")],
+    );
+    window.interactive_ms();
+    window.find_within("[data-disaster='closed']", Duration::from_secs(30));
+    assert!(!window.exists("[data-testid='disaster-button']"));
+
+    let prefecture = e2e::staff::rt().block_on(async {
+        let client = e2e::staff::connect(&daemon).await;
+        match client
+            .request(terminal_ipc::Request::DisasterStatus)
+            .await
+            .expect("disaster status")
+        {
+            terminal_ipc::Response::DisasterStatus(s) => s.prefecture,
+            other => panic!("{other:?}"),
+        }
+    });
+    let out = std::process::Command::new(bin("oqs-mock-central"))
+        .args(["disaster", "open", "--dir"])
+        .arg(&central.dir)
+        .args(["--pref", &prefecture.to_string()])
+        .args(["--from", "20000101000000", "--to", "20991231235959"])
+        .output()
+        .expect("oqs-mock-central disaster open");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    window.find_within("[data-testid='disaster-button']", Duration::from_secs(40));
+    window.screenshot(&shots, "disaster-1-button");
+    window.click("[data-testid='disaster-button']");
+    window.type_into("[data-testid='dis-account']", "admin");
+    window.type_into("[data-testid='dis-password']", e2e::staff::ADMIN_PW);
+    window.click("[data-testid='dis-login']");
+    let notice = window.text("[data-testid='dis-notice']");
+    assert!(
+        notice.contains("災害時の特例的な運用") && notice.contains("閲覧のログが残ります"),
+        "{notice}"
+    );
+    assert!(
+        !window.exists("[data-testid='dis-name']"),
+        "the notice comes before the input"
+    );
+    window.screenshot(&shots, "disaster-2-notice");
+    window.click("[data-testid='dis-ack']");
+    window.type_into("[data-testid='dis-name']", "石川　蓮");
+    set_value(&window, "[data-testid='dis-birth']", "1975-10-10");
+    window.type_into("[data-testid='dis-fourth']", "珠洲");
+    window.screenshot(&shots, "disaster-3-input");
+    window.click("[data-testid='dis-lookup']");
+    let shown = window.text("[data-testid='dis-view-notice']");
+    assert!(shown.contains("災害") && shown.contains("admin"), "{shown}");
+    assert!(window.text("[data-testid='dis-patient']").contains("石川"));
+    window.find("[data-testid='dis-medications']");
+    window.screenshot(&shots, "disaster-4-view");
+    window.close();
 }

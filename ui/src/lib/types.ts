@@ -269,6 +269,14 @@ export type Request =
   | { kind: "begin_totp_enrolment"; session: string }
   | { kind: "confirm_totp_enrolment"; session: string; code: string }
   | { kind: "emergency_review"; session: string; from: string; to: string; export: boolean }
+  | { kind: "disaster_status" }
+  | {
+      kind: "disaster_lookup";
+      session: string;
+      consent: "oral" | "unobtainable";
+      reason?: string;
+      patient: PatientLookup;
+    }
   | { kind: "set_environment_settings"; session: string; credential: string; settings: Record<string, unknown> };
 
 export type Response =
@@ -286,6 +294,7 @@ export type Response =
   | { kind: "account"; account: AccountView }
   | { kind: "totp_enrolment"; secret_base32: string; otpauth_uri: string; qr_svg: string }
   | { kind: "emergency_review"; rows: EmergencyReviewRow[]; files: string[] }
+  | { kind: "disaster_status"; open: boolean; prefecture: number; windows: { from: string; to: string }[] }
   | { kind: "environment_settings"; facility_code: string; facility_name: string; settings: Record<string, unknown> };
 
 export interface ReadinessItem {
