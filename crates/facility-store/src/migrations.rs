@@ -177,3 +177,71 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migration 5 rebuilds `accounts`: the accounts of a version-4 store keep every field, need no password
+    /// change, and the table then takes the master roles.
+    #[test]
+    fn accounts_survive_the_rebuild_of_migration_5() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute(
+            "INSERT INTO accounts (login, display_name, role, emergency_permission, password_hash,
+                                   failed_attempts, locked_until, disabled, created_at, updated_at, totp_last_step)
+             VALUES ('dr', '医師', 'medical_information_viewer', 1, '$argon2id$x', 2, 99, 0, 10, 11, 7)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let row: (
+            String,
+            bool,
+            u32,
+            Option<i64>,
+            Option<i64>,
+            bool,
+            Option<i64>,
+        ) = conn
+            .query_row(
+                "SELECT role, emergency_permission, failed_attempts, locked_until, totp_last_step,
+                        must_change_password, last_login_at FROM accounts WHERE login = 'dr'",
+                [],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "medical_information_viewer".into(),
+                true,
+                2,
+                Some(99),
+                Some(7),
+                false,
+                None
+            )
+        );
+        conn.execute(
+            "INSERT INTO accounts (login, display_name, role, password_hash, created_at, updated_at)
+             VALUES ('m', 'm', 'master', 'h', 1, 1)",
+            [],
+        )
+        .unwrap();
+    }
+}
