@@ -22,7 +22,7 @@ use crate::client::{SocketArgs, connect_socket, print_json, report, runtime};
 #[derive(Debug, Subcommand)]
 pub enum EmergencyCommand {
     /// 救急時医療情報閲覧: log in with password and one-time code (two lines on stdin), identify the patient
-    /// by the card in the reader or by four facts, print the emergency summary as JSON.
+    /// by the card in the reader, by four facts or by the numbers of a 資格確認書, print the summary as JSON.
     Lookup(EmergencyLookupArgs),
     /// The regular review: every 救急時医療情報閲覧 of a period (who, when, patient reference, reason, method),
     /// read from the facility store; printed as a table, and with `--out DIR` written as CSV and PDF.
@@ -96,6 +96,9 @@ pub struct EmergencyLookupArgs {
     reader: Option<String>,
     #[command(flatten)]
     facts: FactArgs,
+    /// Or the numbers of a 資格確認書 with --birth-date.
+    #[command(flatten)]
+    numbers: NumberArgs,
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +144,13 @@ pub struct DisasterLookupArgs {
     reason: Option<String>,
     #[command(flatten)]
     facts: FactArgs,
+    #[command(flatten)]
+    numbers: NumberArgs,
+}
+
+/// The numbers of a 資格確認書 (or insurance card), with `--birth-date`, instead of the four facts.
+#[derive(Debug, Args)]
+pub struct NumberArgs {
     /// 保険者番号 (with --number and --birth-date instead of the four facts).
     #[arg(long, requires = "number")]
     insurer_number: Option<String>,
@@ -153,6 +163,26 @@ pub struct DisasterLookupArgs {
     /// 枝番.
     #[arg(long)]
     branch: Option<String>,
+}
+
+/// The patient by the insurance numbers when they are given, else by the four facts.
+fn numbers_or_facts(n: &NumberArgs, facts: &FactArgs) -> anyhow::Result<PatientLookup> {
+    let (Some(insurer), Some(number)) = (&n.insurer_number, &n.number) else {
+        return four_facts(facts);
+    };
+    let birth = facts
+        .birth_date
+        .clone()
+        .context("--birth-date is required with the insurance numbers")?;
+    Ok(PatientLookup::InsuranceNumbers {
+        numbers: InsuranceNumbers {
+            insurer_number: Sensitive::new(insurer.clone()),
+            symbol: Sensitive::new(n.symbol.clone().unwrap_or_default()),
+            number: Sensitive::new(number.clone()),
+            branch: Sensitive::new(n.branch.clone().unwrap_or_default()),
+            birth_date: Sensitive::new(birth),
+        },
+    })
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -285,7 +315,7 @@ pub fn emergency(cmd: &EmergencyCommand) -> ExitCode {
                     reader: args.reader.clone().unwrap_or_default(),
                 }
             } else {
-                four_facts(&args.facts)?
+                numbers_or_facts(&args.numbers, &args.facts)?
             };
             let (password, code) = read_credentials(true)?;
             let client = connect_socket(&args.socket).await?;
@@ -312,24 +342,7 @@ pub fn disaster(cmd: &DisasterCommand) -> ExitCode {
                     print_json(&client.request(Request::DisasterStatus).await?)
                 }
                 DisasterCommand::Lookup(args) => {
-                    let patient = match (&args.insurer_number, &args.number) {
-                        (Some(insurer), Some(number)) => {
-                            let birth =
-                                args.facts.birth_date.clone().context(
-                                    "--birth-date is required with the insurance numbers",
-                                )?;
-                            PatientLookup::InsuranceNumbers {
-                                numbers: InsuranceNumbers {
-                                    insurer_number: Sensitive::new(insurer.clone()),
-                                    symbol: Sensitive::new(args.symbol.clone().unwrap_or_default()),
-                                    number: Sensitive::new(number.clone()),
-                                    branch: Sensitive::new(args.branch.clone().unwrap_or_default()),
-                                    birth_date: Sensitive::new(birth),
-                                },
-                            }
-                        }
-                        _ => four_facts(&args.facts)?,
-                    };
+                    let patient = numbers_or_facts(&args.numbers, &args.facts)?;
                     let (password, code) = read_credentials(false)?;
                     let client = connect_socket(&args.socket).await?;
                     let session = login(&client, &args.account, password, code).await?;
@@ -483,4 +496,57 @@ fn patient_ref(store: &facility_store::Store, patient: &str) -> anyhow::Result<S
         bail!("--patient needs the insurer number, the number and the birth date");
     }
     Ok(store.patient_key(insurer, symbol, number, birth).to_hex())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: EmergencyCommand,
+    }
+
+    fn patient(args: &[&str]) -> anyhow::Result<PatientLookup> {
+        let base = ["oqs", "lookup", "--account", "dr", "--reason", "搬送"];
+        let cli = Cli::try_parse_from(base.iter().chain(args)).unwrap();
+        let EmergencyCommand::Lookup(a) = cli.command else {
+            panic!("not a lookup")
+        };
+        numbers_or_facts(&a.numbers, &a.facts)
+    }
+
+    #[test]
+    fn an_emergency_lookup_takes_the_numbers_of_a_certificate_or_the_four_facts() {
+        let by_numbers = patient(&[
+            "--insurer-number",
+            "06139876",
+            "--number",
+            "12",
+            "--birth-date",
+            "1980-04-17",
+        ])
+        .unwrap();
+        assert!(
+            matches!(&by_numbers, PatientLookup::InsuranceNumbers { numbers }
+                if numbers.insurer_number.expose() == "06139876" && numbers.birth_date.expose() == "1980-04-17"),
+            "{by_numbers:?}"
+        );
+        assert!(patient(&["--insurer-number", "06139876", "--number", "12"]).is_err());
+        let by_facts = patient(&[
+            "--name",
+            "石川　蓮",
+            "--birth-date",
+            "1975-10-10",
+            "--sex",
+            "male",
+            "--insurer-or-address",
+            "珠洲",
+        ])
+        .unwrap();
+        assert!(matches!(by_facts, PatientLookup::FourFacts { .. }));
+    }
 }
