@@ -622,10 +622,7 @@ pub(crate) async fn disaster(
         Err(r) => return r,
     };
     let now = state.clock.now_jst();
-    match state
-        .store
-        .active_disaster_window(facility.pref, &ymdhms(now))
-    {
+    match state.store.active_disaster_window(&facility, &ymdhms(now)) {
         Ok(Some(_)) => {}
         Ok(None) => {
             return api_error(
@@ -701,10 +698,7 @@ pub(crate) async fn windows(
     let now = ymdhms(state.clock.now_jst());
     match state.store.disaster_windows() {
         Ok(all) => {
-            let mine: Vec<_> = all
-                .into_iter()
-                .filter(|w| w.prefectures.contains(&facility.pref))
-                .collect();
+            let mine: Vec<_> = all.into_iter().filter(|w| w.covers(&facility)).collect();
             let open_now = mine
                 .iter()
                 .any(|w| w.from.as_str() <= now.as_str() && now.as_str() <= w.to.as_str());

@@ -299,28 +299,50 @@ fn the_disaster_button_appears_with_a_window_and_the_notice_comes_first() {
     window.find_within("[data-disaster='closed']", Duration::from_secs(30));
     assert!(!window.exists("[data-testid='disaster-button']"));
 
-    let prefecture = e2e::staff::rt().block_on(async {
-        let client = e2e::staff::connect(&daemon).await;
-        match client
-            .request(terminal_ipc::Request::DisasterStatus)
-            .await
-            .expect("disaster status")
-        {
-            terminal_ipc::Response::DisasterStatus(s) => s.prefecture,
-            other => panic!("{other:?}"),
-        }
-    });
-    let out = std::process::Command::new(bin("oqs-mock-central"))
-        .args(["disaster", "open", "--dir"])
-        .arg(&central.dir)
-        .args(["--pref", &prefecture.to_string()])
-        .args(["--from", "20000101000000", "--to", "20991231235959"])
-        .output()
-        .expect("oqs-mock-central disaster open");
+    let status = || {
+        e2e::staff::rt().block_on(async {
+            let client = e2e::staff::connect(&daemon).await;
+            match client
+                .request(terminal_ipc::Request::DisasterStatus)
+                .await
+                .expect("disaster status")
+            {
+                terminal_ipc::Response::DisasterStatus(s) => s,
+                other => panic!("{other:?}"),
+            }
+        })
+    };
+    let prefecture = status().prefecture.to_string();
+    let municipality: String = rusqlite::Connection::open(central.dir.join("central.sqlite3"))
+        .expect("central db")
+        .query_row(
+            "SELECT municipality FROM facilities WHERE code = ?1",
+            [&central.facility_code],
+            |r| r.get(0),
+        )
+        .expect("the facility's municipality");
+    let open = |municipality: &str| {
+        let out = std::process::Command::new(bin("oqs-mock-central"))
+            .args(["disaster", "open", "--dir"])
+            .arg(&central.dir)
+            .args(["--pref", &prefecture, "--municipality", municipality])
+            .args(["--from", "20000101000000", "--to", "20991231235959"])
+            .output()
+            .expect("oqs-mock-central disaster open");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // A window for another municipality of the same prefecture does not cover the facility (seed 004: windows
+    // per municipality, e.g. 山形県鶴岡市).
+    open("どこか別の町");
+    assert!(!status().open, "another municipality's window");
+    open(&municipality);
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        status().open,
+        "the facility's municipality ({municipality})"
     );
     window.find_within("[data-testid='disaster-button']", Duration::from_secs(40));
     window.screenshot(&shots, "disaster-1-button");
