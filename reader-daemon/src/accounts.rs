@@ -176,6 +176,8 @@ pub fn role_to_ipc(role: facility_store::Role) -> Role {
         facility_store::Role::Staff => Role::Staff,
         facility_store::Role::Administrator => Role::Administrator,
         facility_store::Role::MedicalInformationViewer => Role::MedicalInformationViewer,
+        facility_store::Role::Master => Role::Master,
+        facility_store::Role::MasterReset => Role::MasterReset,
     }
 }
 
@@ -184,6 +186,8 @@ pub fn role_from_ipc(role: Role) -> facility_store::Role {
         Role::Staff => facility_store::Role::Staff,
         Role::Administrator => facility_store::Role::Administrator,
         Role::MedicalInformationViewer => facility_store::Role::MedicalInformationViewer,
+        Role::Master => facility_store::Role::Master,
+        Role::MasterReset => facility_store::Role::MasterReset,
     }
 }
 
@@ -206,6 +210,8 @@ pub fn account_view(a: &Account, now: i64) -> AccountView {
         disabled: a.disabled,
         locked_until: a.locked_until.filter(|&u| u > now).map(rfc3339),
         failed_attempts: a.failed_attempts,
+        must_change_password: a.must_change_password,
+        last_login: a.last_login_at.map(rfc3339),
     }
 }
 
@@ -357,6 +363,7 @@ impl Accounts {
             two_factor,
             display_name: account.display_name.clone(),
             idle_timeout_secs: self.idle_timeout().as_secs(),
+            must_change_password: account.must_change_password,
         })
     }
 
@@ -443,8 +450,44 @@ impl Accounts {
             .retain(|_, s| s.connection_id != connection_id);
     }
 
-    /// The user of a valid session of this connection; refreshes its idle timer.
+    /// The user of a valid session of this connection, for the work of staff: refused while the password
+    /// must be changed, and for the master accounts, which administer accounts and do nothing else.
     pub async fn session(&self, peer: &PeerInfo, token: &Secret) -> Result<SessionUser, ErrorBody> {
+        let user = self.any_session(peer, token).await?;
+        check_password_fresh(&user)?;
+        if matches!(
+            user.account.role,
+            facility_store::Role::Master | facility_store::Role::MasterReset
+        ) {
+            return Err(forbidden(
+                "マスタアカウントはアカウントの管理専用です。管理アカウントでログインしてください。The master accounts \
+                 only administer accounts; log in with an administrator account.",
+            ));
+        }
+        Ok(user)
+    }
+
+    /// A session that may administer accounts: an administrator, the マスタアカウント, or the リセット用
+    /// アカウント (whose one permitted change [`may_change`] checks).
+    async fn account_admin(
+        &self,
+        peer: &PeerInfo,
+        token: &Secret,
+    ) -> Result<SessionUser, ErrorBody> {
+        let user = self.any_session(peer, token).await?;
+        check_password_fresh(&user)?;
+        match user.account.role {
+            facility_store::Role::Administrator
+            | facility_store::Role::Master
+            | facility_store::Role::MasterReset => Ok(user),
+            _ => Err(forbidden(
+                "管理者アカウントでログインしてください。This needs an administrator account.",
+            )),
+        }
+    }
+
+    /// The user of a valid session of this connection, whatever the account; refreshes its idle timer.
+    async fn any_session(&self, peer: &PeerInfo, token: &Secret) -> Result<SessionUser, ErrorBody> {
         let (login, two_factor, logged_in) = {
             let mut sessions = self.sessions();
             let now = Instant::now();
@@ -614,8 +657,12 @@ impl Accounts {
         })
     }
 
+    /// Every account (the master sees the administrators' IDs this way; no password is ever answered).
     pub async fn list(&self, peer: &PeerInfo, token: &Secret) -> Result<Response, ErrorBody> {
-        self.administrator(peer, token).await?;
+        let user = self.account_admin(peer, token).await?;
+        if user.account.role == facility_store::Role::MasterReset {
+            return Err(reset_account_only());
+        }
         let store = self.store.clone();
         let accounts = blocking("listing the accounts", move || store.accounts()).await?;
         let now = self.store.now_millis();
@@ -633,7 +680,17 @@ impl Accounts {
         role: Role,
         password: Secret,
     ) -> Result<Response, ErrorBody> {
-        let admin = self.administrator(peer, token).await?;
+        let admin = self.account_admin(peer, token).await?;
+        if admin.account.role == facility_store::Role::MasterReset {
+            return Err(reset_account_only());
+        }
+        if matches!(role, Role::Master | Role::MasterReset) {
+            return Err(ErrorBody::new(
+                ErrorCode::BadRequest,
+                "マスタアカウントとリセット用アカウントは導入時にだけ作られます (oqs account setup)。The master accounts \
+                 are made at set-up only.",
+            ));
+        }
         check_new_account(&login, password.expose())?;
         let store = self.store.clone();
         let actor = admin.login().to_string();
@@ -664,9 +721,24 @@ impl Accounts {
         login: String,
         change: AccountChange,
     ) -> Result<Response, ErrorBody> {
-        let admin = self.administrator(peer, token).await?;
+        let admin = self.account_admin(peer, token).await?;
+        let store = self.store.clone();
+        let who = login.clone();
+        let target = blocking("reading the account", move || store.account(&who))
+            .await?
+            .ok_or_else(|| {
+                ErrorBody::new(ErrorCode::NotFound, format!("not found: account {login}"))
+            })?;
+        if let Err(refusal) = may_change(admin.account.role, target.role, &change) {
+            audit(
+                &self.store,
+                account_refusal_entry(admin.login(), &login, &change),
+            )
+            .await?;
+            return Err(refusal);
+        }
         if let AccountChange::Password(p) = &change {
-            check_new_account(&login, p.expose())?;
+            check_password_rules(p.expose())?;
         }
         if login == admin.login()
             && matches!(
@@ -714,6 +786,67 @@ impl Accounts {
         })
     }
 
+    /// The session's owner changes their own password. The current one is checked like a login (a wrong one
+    /// counts towards the lockout); a password set at set-up or by a reset stops being required to change.
+    pub async fn change_password(
+        &self,
+        peer: &PeerInfo,
+        token: &Secret,
+        current: Secret,
+        new_password: Secret,
+    ) -> Result<Response, ErrorBody> {
+        let user = self.any_session(peer, token).await?;
+        let login = user.login().to_string();
+        if user.account.role == facility_store::Role::MasterReset {
+            check_secret_number(new_password.expose())?;
+        } else {
+            check_password_rules(new_password.expose())?;
+        }
+        if current.expose() == new_password.expose() {
+            return Err(ErrorBody::new(
+                ErrorCode::BadRequest,
+                "新しいパスワードは今のパスワードと違うものにしてください。The new password must differ from the current one.",
+            ));
+        }
+        let store = self.store.clone();
+        let who = login.clone();
+        let outcome = blocking("checking the password", move || {
+            store.verify_password(&who, current.expose(), store.now_millis())
+        })
+        .await?;
+        if !matches!(outcome, LoginOutcome::PasswordAccepted(_)) {
+            audit(
+                &self.store,
+                login_entry(&login, "password_change_failed", "wrong current password"),
+            )
+            .await?;
+            if matches!(outcome, LoginOutcome::LockedOut { .. }) {
+                self.sessions().retain(|_, s| s.login != login);
+            }
+            return Err(ErrorBody::new(
+                ErrorCode::Unauthenticated,
+                "今のパスワードが違います。失敗が続くとロックされます。The current password is wrong; repeated failures \
+                 lock the account.",
+            ));
+        }
+        let store = self.store.clone();
+        let who = login.clone();
+        // The new hash and its audit row are written in one transaction.
+        let account = blocking("changing the password", move || {
+            store.change_own_password(&who, new_password.expose(), store.now_millis())?;
+            store
+                .account(&who)?
+                .ok_or_else(|| facility_store::StoreError::NotFound(format!("account {who}")))
+        })
+        .await?;
+        // Other sessions of the account end; this one goes on with the new password.
+        self.sessions()
+            .retain(|t, s| s.login != login || t == token.expose());
+        Ok(Response::Account {
+            account: account_view(&account, self.store.now_millis()),
+        })
+    }
+
     pub async fn change_setting(
         &self,
         peer: &PeerInfo,
@@ -736,6 +869,90 @@ impl Accounts {
         })
         .await?;
         Ok(Response::Accepted)
+    }
+}
+
+fn check_password_fresh(user: &SessionUser) -> Result<(), ErrorBody> {
+    if user.account.must_change_password {
+        return Err(ErrorBody::new(
+            ErrorCode::PasswordChangeRequired,
+            "パスワードの変更が必要です。新しいパスワードを設定してください。The password was set by someone else: \
+             change it before anything else.",
+        ));
+    }
+    Ok(())
+}
+
+fn reset_account_only() -> ErrorBody {
+    forbidden(
+        "リセット用アカウントはマスタアカウントのパスワードの初期化だけができます。The reset account can only reset \
+         the master account's password.",
+    )
+}
+
+/// Who may make which change to whom. The master accounts are touched only through their own paths: the
+/// リセット用アカウント resets the master's password (and nothing else), an administrator or the master may
+/// unlock the リセット用アカウント, and nobody else changes either of them.
+pub fn may_change(
+    actor: facility_store::Role,
+    target: facility_store::Role,
+    change: &AccountChange,
+) -> Result<(), ErrorBody> {
+    use facility_store::Role as R;
+    if actor == R::MasterReset {
+        return if target == R::Master && matches!(change, AccountChange::Password(_)) {
+            Ok(())
+        } else {
+            Err(reset_account_only())
+        };
+    }
+    match target {
+        R::MasterReset if matches!(change, AccountChange::Unlock) => return Ok(()),
+        R::Master | R::MasterReset => {
+            return Err(forbidden(
+                "マスタアカウントとリセット用アカウントは変更できません (マスタのパスワードはリセット用アカウントで初期化します)。\
+                 The master accounts cannot be changed here; the master's password is reset with the reset account.",
+            ));
+        }
+        _ => {}
+    }
+    match change {
+        AccountChange::Role(Role::Master | Role::MasterReset) => Err(ErrorBody::new(
+            ErrorCode::BadRequest,
+            "マスタアカウントの種別は付けられません。No account can be made a master account.",
+        )),
+        AccountChange::EmergencyPermission(true)
+            if !matches!(target, R::Administrator | R::MedicalInformationViewer) =>
+        {
+            Err(ErrorBody::new(
+                ErrorCode::BadRequest,
+                "救急時医療情報閲覧権限は医療情報閲覧アカウントか管理アカウントにだけ付けられます。The emergency \
+                 permission is for medical-information viewers and administrators only.",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn change_name(change: &AccountChange) -> &'static str {
+    match change {
+        AccountChange::EmergencyPermission(true) => "grant_emergency",
+        AccountChange::EmergencyPermission(false) => "revoke_emergency",
+        AccountChange::Role(_) => "set_role",
+        AccountChange::Disabled(true) => "disable",
+        AccountChange::Disabled(false) => "enable",
+        AccountChange::Unlock => "unlock",
+        AccountChange::Password(_) => "reset_password",
+        AccountChange::ResetTotp => "reset_2fa",
+    }
+}
+
+fn account_refusal_entry(actor: &str, login: &str, change: &AccountChange) -> AuditEntry {
+    AuditEntry {
+        actor: actor.to_string(),
+        action: "account_change_refused".into(),
+        detail: Some(format!("account={login} change={}", change_name(change))),
+        ..AuditEntry::default()
     }
 }
 
@@ -781,6 +998,41 @@ pub fn create_first_admin(
     Ok(account)
 }
 
+/// The user name of the マスタアカウント (seed 001).
+pub const MASTER_LOGIN: &str = "マスタアカウント";
+/// The user name of the マスタアカウントリセット用アカウント.
+pub const MASTER_RESET_LOGIN: &str = "マスタアカウントリセット用アカウント";
+
+/// The 秘密の番号 of the リセット用アカウント: exactly four digits (seed 003).
+pub fn check_secret_number(number: &str) -> Result<(), ErrorBody> {
+    if number.len() != 4 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ErrorBody::new(
+            ErrorCode::BadRequest,
+            "秘密の番号は4桁の数字です。The secret number is four digits.",
+        ));
+    }
+    Ok(())
+}
+
+/// The set-up of a facility (`oqs account setup`): the マスタアカウント, whose password must be changed at its
+/// first login, and the リセット用アカウント with the 4-digit 秘密の番号. Both or neither, with an audit row.
+pub fn create_master_accounts(
+    store: &Store,
+    master_password: &str,
+    secret_number: &str,
+) -> Result<(), FirstAdminError> {
+    check_password_rules(master_password).map_err(|e| FirstAdminError::Rejected(e.message))?;
+    check_secret_number(secret_number).map_err(|e| FirstAdminError::Rejected(e.message))?;
+    store.create_master_accounts(
+        MASTER_LOGIN,
+        master_password,
+        MASTER_RESET_LOGIN,
+        secret_number,
+        store.now_millis(),
+    )?;
+    Ok(())
+}
+
 /// Account names go into audit rows and TOTP URIs; passwords must not be trivially short.
 pub fn check_new_account(login: &str, password: &str) -> Result<(), ErrorBody> {
     let login_ok = (1..=64).contains(&login.chars().count())
@@ -793,6 +1045,11 @@ pub fn check_new_account(login: &str, password: &str) -> Result<(), ErrorBody> {
             "アカウント名は半角英数字と - _ . @ の64文字以内です。The account name must be 1–64 of A–Z a–z 0–9 - _ . @",
         ));
     }
+    check_password_rules(password)
+}
+
+/// Passwords must not be trivially short.
+pub fn check_password_rules(password: &str) -> Result<(), ErrorBody> {
     if password.chars().count() < 10 {
         return Err(ErrorBody::new(
             ErrorCode::BadRequest,

@@ -277,6 +277,7 @@ impl SpecialViews {
         let method = method_of(patient);
         let attempt = async {
             self.accounts.emergency_viewer(peer, session).await?;
+            self.check_emergency_terminal().await?;
             let reason = check_reason(reason, true)?;
             let mut body = json!({
                 "viewer": {
@@ -302,12 +303,9 @@ impl SpecialViews {
                     body["four_facts"] =
                         four_facts_json(name, birth_date, *sex, insurer_or_address)?;
                 }
-                PatientLookup::InsuranceNumbers { .. } => {
-                    return Err(ErrorBody::new(
-                        ErrorCode::BadRequest,
-                        "救急時はマイナ保険証か4情報で患者を特定します。Emergency viewing identifies the patient by the \
-                         card in the reader or by the four facts.",
-                    ));
+                // 資格確認書 (or an old insurance card) in hand: its numbers and the birth date.
+                PatientLookup::InsuranceNumbers { numbers } => {
+                    body["insurance"] = insurance_json(numbers)?;
                 }
             }
             let answer: LookupAnswer = self
@@ -320,6 +318,35 @@ impl SpecialViews {
         let outcome = attempt.await;
         self.finish(&user, ViewMode::Emergency, method, reason, None, outcome)
             .await
+    }
+
+    /// 救急専用端末: when the facility lists the terminals that may look up in an emergency (the setting
+    /// `emergency_terminals`, names separated by commas, changed by an administrator), any other terminal is
+    /// refused with the reason. A terminal is named by its host name.
+    async fn check_emergency_terminal(&self) -> Result<(), ErrorBody> {
+        let store = self.store.clone();
+        let listed = crate::accounts::blocking("reading the emergency terminals", move || {
+            store.setting(EMERGENCY_TERMINALS_SETTING)
+        })
+        .await?
+        .unwrap_or_default();
+        let allowed: Vec<&str> = listed
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        let here = terminal_name();
+        if allowed.is_empty() || allowed.iter().any(|t| t.eq_ignore_ascii_case(&here)) {
+            return Ok(());
+        }
+        Err(ErrorBody::new(
+            ErrorCode::Forbidden,
+            format!(
+                "この端末 ({here}) は救急専用端末ではありません。救急時医療情報閲覧は {} で行ってください。This terminal is \
+                 not one of the facility's emergency terminals.",
+                allowed.join("・")
+            ),
+        ))
     }
 
     /// 災害時医療情報閲覧.
@@ -376,30 +403,7 @@ impl SpecialViews {
                         four_facts_json(name, birth_date, *sex, insurer_or_address)?;
                 }
                 PatientLookup::InsuranceNumbers { numbers } => {
-                    let Some(birth) = birth_yyyymmdd(numbers.birth_date.expose()) else {
-                        return Err(ErrorBody::new(
-                            ErrorCode::BadRequest,
-                            "生年月日が正しくありません。The birth date is not a date (YYYY-MM-DD).",
-                        ));
-                    };
-                    if numbers.insurer_number.expose().trim().is_empty()
-                        || numbers.number.expose().trim().is_empty()
-                    {
-                        return Err(ErrorBody::new(
-                            ErrorCode::BadRequest,
-                            "保険者番号と番号を入力してください。The insurer number and the number are required.",
-                        ));
-                    }
-                    let optional = |s: &Sensitive| {
-                        Some(s.expose().trim().to_string()).filter(|s| !s.is_empty())
-                    };
-                    body["insurance"] = json!({
-                        "insurer_number": numbers.insurer_number.expose().trim(),
-                        "symbol": optional(&numbers.symbol),
-                        "number": numbers.number.expose().trim(),
-                        "branch": optional(&numbers.branch),
-                        "birthdate": birth,
-                    });
+                    body["insurance"] = insurance_json(numbers)?;
                 }
             }
             let answer: LookupAnswer = self
@@ -546,6 +550,48 @@ impl SpecialViews {
             },
         })))
     }
+}
+
+/// The setting that lists the 救急専用端末 (empty or absent: every terminal may).
+pub const EMERGENCY_TERMINALS_SETTING: &str = "emergency_terminals";
+
+/// This terminal's name: the host name of the PC.
+pub fn terminal_name() -> String {
+    let name = std::env::var("COMPUTERNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .unwrap_or_default();
+    name.trim().to_string()
+}
+
+/// The central service's `insurance` search keys from the numbers of a 資格確認書 or insurance card: the
+/// insurer number, the number and the birth date are required.
+fn insurance_json(
+    numbers: &terminal_ipc::InsuranceNumbers,
+) -> Result<serde_json::Value, ErrorBody> {
+    let Some(birth) = birth_yyyymmdd(numbers.birth_date.expose()) else {
+        return Err(ErrorBody::new(
+            ErrorCode::BadRequest,
+            "生年月日が正しくありません。The birth date is not a date (YYYY-MM-DD).",
+        ));
+    };
+    if numbers.insurer_number.expose().trim().is_empty()
+        || numbers.number.expose().trim().is_empty()
+    {
+        return Err(ErrorBody::new(
+            ErrorCode::BadRequest,
+            "保険者番号と番号を入力してください。The insurer number and the number are required.",
+        ));
+    }
+    let optional = |s: &Sensitive| Some(s.expose().trim().to_string()).filter(|s| !s.is_empty());
+    Ok(json!({
+        "insurer_number": numbers.insurer_number.expose().trim(),
+        "symbol": optional(&numbers.symbol),
+        "number": numbers.number.expose().trim(),
+        "branch": optional(&numbers.branch),
+        "birthdate": birth,
+    }))
 }
 
 #[cfg(test)]

@@ -168,11 +168,13 @@ impl Handler for DaemonHandler {
             | Request::UnlockAccount { .. }
             | Request::ResetPassword { .. }
             | Request::ResetTotp { .. }
+            | Request::ChangePassword { .. }
             | Request::ChangeSetting { .. }
             | Request::EmergencyLookup { .. }
             | Request::DisasterStatus
             | Request::DisasterLookup { .. }
-            | Request::VerifyAudit { .. }) => self.staff_request(peer, other).await,
+            | Request::VerifyAudit { .. }
+            | Request::EmergencyReview { .. }) => self.staff_request(peer, other).await,
             Request::TodayCheckIns => {
                 let (from, to) = self.store.clock().today_bounds_jst();
                 let store = self.store.clone();
@@ -338,6 +340,15 @@ impl DaemonHandler {
                 key,
                 value,
             } => accounts.change_setting(peer, &session, key, value).await,
+            Request::ChangePassword {
+                session,
+                current,
+                new_password,
+            } => {
+                accounts
+                    .change_password(peer, &session, current, new_password)
+                    .await
+            }
             Request::EmergencyLookup {
                 session,
                 reason,
@@ -357,6 +368,14 @@ impl DaemonHandler {
                 self.views
                     .disaster(peer, &session, consent, reason.as_deref(), &patient)
                     .await
+            }
+            Request::EmergencyReview {
+                session,
+                from,
+                to,
+                export,
+            } => {
+                crate::review::answer(accounts, &self.store, peer, &session, from, to, export).await
             }
             Request::VerifyAudit { session } => {
                 accounts.administrator(peer, &session).await?;

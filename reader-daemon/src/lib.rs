@@ -43,4 +43,5 @@ pub mod logging;
 pub mod reception;
 pub mod reception_list;
 pub mod relay;
+pub mod review;
 pub mod station;

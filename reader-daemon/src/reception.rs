@@ -479,7 +479,9 @@ impl Reception {
         match user.account.role {
             facility_store::Role::MedicalInformationViewer
             | facility_store::Role::Administrator => Ok(user),
-            facility_store::Role::Staff => Err(ErrorBody::new(
+            facility_store::Role::Staff
+            | facility_store::Role::Master
+            | facility_store::Role::MasterReset => Err(ErrorBody::new(
                 ErrorCode::Forbidden,
                 "診療情報の閲覧には医療情報閲覧者または管理者のアカウントが必要です。Viewing needs a \
                  medical-information viewer or an administrator account.",

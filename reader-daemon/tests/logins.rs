@@ -63,6 +63,35 @@ impl Handler for AccountRequests {
                 a.change(peer, &session, account, AccountChange::ResetTotp)
                     .await
             }
+            Request::ListAccounts { session } => a.list(peer, &session).await,
+            Request::ResetPassword {
+                session,
+                account,
+                password,
+            } => {
+                a.change(peer, &session, account, AccountChange::Password(password))
+                    .await
+            }
+            Request::UnlockAccount { session, account } => {
+                a.change(peer, &session, account, AccountChange::Unlock)
+                    .await
+            }
+            Request::SetEmergencyPermission {
+                session,
+                account,
+                granted,
+            } => {
+                let change = AccountChange::EmergencyPermission(granted);
+                a.change(peer, &session, account, change).await
+            }
+            Request::ChangePassword {
+                session,
+                current,
+                new_password,
+            } => {
+                a.change_password(peer, &session, current, new_password)
+                    .await
+            }
             _ => Err(ErrorBody::new(ErrorCode::Unsupported, "not in this test")),
         }
     }
@@ -488,5 +517,229 @@ async fn a_used_code_is_refused_after_a_restart() {
         Some(dr_totp.generate(clock.now_secs())),
     )
     .await;
+    daemon.stop().await;
+}
+
+// ---- issue 14: the account kinds of the national system ----
+
+const MASTER: &str = reader_daemon::accounts::MASTER_LOGIN;
+const RESET: &str = reader_daemon::accounts::MASTER_RESET_LOGIN;
+const MASTER_FIRST_PW: &str = "master-first-pw";
+
+fn reset_password(session: &Secret, account: &str, password: &str) -> Request {
+    Request::ResetPassword {
+        session: session.clone(),
+        account: account.into(),
+        password: Secret::new(password),
+    }
+}
+
+/// The master logs in with the set-up password and may do nothing but change it; then it administers
+/// accounts (creates an administrator, sees IDs) and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_master_must_change_its_first_password_then_administers_accounts_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let daemon = Daemon::start(dir.path(), &clock).await;
+    reader_daemon::accounts::create_master_accounts(&daemon.store, MASTER_FIRST_PW, "4821")
+        .unwrap();
+    let client = daemon.connect().await;
+    let Response::LoggedIn {
+        session,
+        role,
+        must_change_password,
+        ..
+    } = client
+        .request(login_request(MASTER, MASTER_FIRST_PW, None))
+        .await
+        .unwrap()
+    else {
+        panic!("no login")
+    };
+    assert_eq!((role, must_change_password), (Role::Master, true));
+    let (code, _) = refused(
+        &client,
+        Request::ListAccounts {
+            session: session.clone(),
+        },
+    )
+    .await;
+    assert_eq!(code, ErrorCode::PasswordChangeRequired);
+
+    // A wrong current password is refused and counted.
+    let (code, _) = refused(
+        &client,
+        Request::ChangePassword {
+            session: session.clone(),
+            current: Secret::new("not the password"),
+            new_password: Secret::new("master-second-pw"),
+        },
+    )
+    .await;
+    assert_eq!(code, ErrorCode::Unauthenticated);
+    assert_eq!(
+        daemon
+            .store
+            .account(MASTER)
+            .unwrap()
+            .unwrap()
+            .failed_attempts,
+        1
+    );
+    let changed = client
+        .request(Request::ChangePassword {
+            session: session.clone(),
+            current: Secret::new(MASTER_FIRST_PW),
+            new_password: Secret::new("master-second-pw"),
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(&changed, Response::Account { account } if !account.must_change_password),
+        "{changed:?}"
+    );
+
+    // Now the master sees every account (IDs, never passwords) and creates an administrator.
+    let Response::Accounts { accounts } = client
+        .request(Request::ListAccounts {
+            session: session.clone(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("no list")
+    };
+    let ids: Vec<_> = accounts.iter().map(|a| a.account.as_str()).collect();
+    assert_eq!(ids, [MASTER, RESET]);
+    let created = client
+        .request(Request::CreateAccount {
+            session: session.clone(),
+            account: "admin".into(),
+            display_name: "管理者".into(),
+            role: Role::Administrator,
+            password: Secret::new(ADMIN_PW),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(created, Response::Account { .. }), "{created:?}");
+    // No one makes another master, and the master does no staff work.
+    let (code, _) = refused(
+        &client,
+        Request::CreateAccount {
+            session: session.clone(),
+            account: "m2".into(),
+            display_name: "m2".into(),
+            role: Role::Master,
+            password: Secret::new(ADMIN_PW),
+        },
+    )
+    .await;
+    assert_eq!(code, ErrorCode::BadRequest);
+    let (code, _) = refused(&client, Request::BeginTotpEnrolment { session }).await;
+    assert_eq!(code, ErrorCode::Forbidden);
+
+    // An administrator cannot touch the master accounts, but may unlock the reset account.
+    let admin = daemon.connect().await;
+    let admin_session = login(&admin, "admin", ADMIN_PW, None).await;
+    let (code, _) = refused(
+        &admin,
+        reset_password(&admin_session, MASTER, "whatever-long-pw"),
+    )
+    .await;
+    assert_eq!(code, ErrorCode::Forbidden);
+    let unlocked = admin
+        .request(Request::UnlockAccount {
+            session: admin_session.clone(),
+            account: RESET.into(),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(unlocked, Response::Account { .. }), "{unlocked:?}");
+    daemon.stop().await;
+}
+
+/// The リセット用アカウント: wrong 秘密の番号 are counted and lock it for a day; with the right one it resets
+/// the master's password (which must then be changed) and can do nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reset_account_only_resets_the_master_and_its_wrong_numbers_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let daemon = Daemon::start(dir.path(), &clock).await;
+    reader_daemon::accounts::create_master_accounts(&daemon.store, MASTER_FIRST_PW, "4821")
+        .unwrap();
+    reader_daemon::accounts::create_first_admin(&daemon.store, "admin", "管理者", ADMIN_PW)
+        .unwrap();
+    let client = daemon.connect().await;
+    let (code, _) = refused(&client, login_request(RESET, "0000", None)).await;
+    assert_eq!(code, ErrorCode::Unauthenticated);
+    assert_eq!(
+        daemon
+            .store
+            .account(RESET)
+            .unwrap()
+            .unwrap()
+            .failed_attempts,
+        1
+    );
+
+    let session = login(&client, RESET, "4821", None).await;
+    assert_eq!(
+        daemon
+            .store
+            .account(RESET)
+            .unwrap()
+            .unwrap()
+            .failed_attempts,
+        0
+    );
+    for request in [
+        Request::ListAccounts {
+            session: session.clone(),
+        },
+        reset_password(&session, "admin", "new-admin-password"),
+        Request::SetEmergencyPermission {
+            session: session.clone(),
+            account: "admin".into(),
+            granted: true,
+        },
+    ] {
+        let (code, _) = refused(&client, request).await;
+        assert_eq!(code, ErrorCode::Forbidden);
+    }
+    let reset = client
+        .request(reset_password(&session, MASTER, "temporary-master-pw"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&reset, Response::Account { account } if account.must_change_password),
+        "{reset:?}"
+    );
+    let (code, _) = refused(&client, login_request(MASTER, MASTER_FIRST_PW, None)).await;
+    assert_eq!(code, ErrorCode::Unauthenticated);
+    let master = daemon.connect().await;
+    let Response::LoggedIn {
+        must_change_password,
+        ..
+    } = master
+        .request(login_request(MASTER, "temporary-master-pw", None))
+        .await
+        .unwrap()
+    else {
+        panic!("no login")
+    };
+    assert!(must_change_password);
+
+    // Five wrong numbers lock the reset account, for a day rather than a quarter of an hour.
+    for _ in 0..MAX_FAILURES {
+        let _ = refused(&client, login_request(RESET, "1111", None)).await;
+    }
+    let account = daemon.store.account(RESET).unwrap().unwrap();
+    let until = account.locked_until.expect("locked");
+    assert!(
+        until - daemon.store.now_millis() >= facility_store::SECRET_NUMBER_LOCK_MILLIS - 1000,
+        "locked for a day"
+    );
+    let (code, _) = refused(&client, login_request(RESET, "4821", None)).await;
+    assert_eq!(code, ErrorCode::Unauthenticated);
     daemon.stop().await;
 }

@@ -61,6 +61,8 @@ pub struct ReportRow {
     pub method: String,
     pub items: Vec<String>,
     pub reason: String,
+    /// The pseudonymous patient reference of the audit log (shown only on reports of many patients).
+    pub patient_ref: Option<String>,
 }
 
 fn action_label(action: &str) -> String {
@@ -114,6 +116,7 @@ impl ReportRow {
                 .unwrap_or_else(|| method_label(&e.action, e.method.as_deref())),
             items: e.items.clone(),
             reason: e.reason.clone().unwrap_or_default(),
+            patient_ref: e.patient_ref.clone(),
         }
     }
 
@@ -156,6 +159,8 @@ pub struct Report {
     /// A warning printed above everything else, e.g. 「監査ログの改ざんを検出」 when the report was written from
     /// a log that failed its verification.
     pub notice: Option<String>,
+    /// Rows are about many patients (the emergency-view review): each names its patient reference.
+    pub patient_refs: bool,
 }
 
 impl Report {
@@ -166,7 +171,14 @@ impl Report {
             generated_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
             rows,
             notice: None,
+            patient_refs: false,
         }
+    }
+
+    /// A report about many patients, each row naming its patient reference (CSV: a last column 患者参照).
+    pub fn with_patient_refs(mut self) -> Self {
+        self.patient_refs = true;
+        self
     }
 
     /// The report marked with `notice` at its top (CSV: a line before the header; PDF: under the title).
@@ -203,6 +215,9 @@ pub fn csv_text(report: &Report) -> String {
         out.push_str("\r\n");
     }
     out.push_str(&CSV_HEADER.join(","));
+    if report.patient_refs {
+        out.push_str(",患者参照");
+    }
     out.push_str("\r\n");
     for r in &report.rows {
         let fields = [
@@ -215,7 +230,10 @@ pub fn csv_text(report: &Report) -> String {
             r.items.join("・"),
             r.reason.clone(),
         ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        let mut line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        if report.patient_refs {
+            line.push(csv_field(r.patient_ref.as_deref().unwrap_or_default()));
+        }
         out.push_str(&line.join(","));
         out.push_str("\r\n");
     }
@@ -332,6 +350,12 @@ pub fn write_pdf(report: &Report, font: &Path, path: &Path) -> Result<(), Report
             row.audit_id
         )];
         lines.push(format!("閲覧者: {}", row.viewer));
+        if report.patient_refs {
+            lines.push(format!(
+                "患者参照: {}",
+                row.patient_ref.as_deref().unwrap_or("-")
+            ));
+        }
         lines.push(format!("方法: {}", row.method));
         lines.extend(wrap(&format!("閲覧項目: {}", row.items.join("・")), 96));
         lines.extend(wrap(

@@ -15,13 +15,21 @@ use crate::Store;
 use crate::audit::{AuditEntry, append_in};
 use crate::error::StoreError;
 
-/// What an account may do.
+/// What an account may do (the account kinds of seeds 001/003).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
+    /// 受付: reception staff.
     Staff,
+    /// 管理アカウント.
     Administrator,
     /// 医療情報閲覧者: may view consented medical information.
     MedicalInformationViewer,
+    /// マスタアカウント: made at set-up; administers the other accounts (sees their IDs, resets their
+    /// passwords) and nothing else.
+    Master,
+    /// マスタアカウントリセット用アカウント: its password is the 4-digit 秘密の番号; it can only reset the
+    /// master's password.
+    MasterReset,
 }
 
 impl Role {
@@ -30,6 +38,8 @@ impl Role {
             Role::Staff => "staff",
             Role::Administrator => "administrator",
             Role::MedicalInformationViewer => "medical_information_viewer",
+            Role::Master => "master",
+            Role::MasterReset => "master_reset",
         }
     }
 
@@ -38,6 +48,8 @@ impl Role {
             "staff" => Role::Staff,
             "administrator" => Role::Administrator,
             "medical_information_viewer" => Role::MedicalInformationViewer,
+            "master" => Role::Master,
+            "master_reset" => Role::MasterReset,
             other => return Err(StoreError::Corrupt(format!("account role '{other}'"))),
         })
     }
@@ -57,6 +69,10 @@ pub struct Account {
     pub locked_until: Option<i64>,
     pub disabled: bool,
     pub created_at: i64,
+    /// The password was set by someone else (set-up or a reset): the next login may only change it.
+    pub must_change_password: bool,
+    /// The last complete login (ms since the epoch).
+    pub last_login_at: Option<i64>,
 }
 
 /// Input of [`Store::create_account`].
@@ -81,6 +97,20 @@ impl std::fmt::Debug for NewAccount<'_> {
 pub struct LockoutPolicy {
     pub max_failures: u32,
     pub lock_millis: i64,
+}
+
+/// How long the リセット用アカウント stays locked at least: its password has only 10,000 values, so it may
+/// be tried a few times a day, not a few times every quarter of an hour.
+pub const SECRET_NUMBER_LOCK_MILLIS: i64 = 24 * 60 * 60 * 1000;
+
+impl LockoutPolicy {
+    /// The policy of the リセット用アカウント: the same count of tries, a lock of at least a day.
+    pub fn for_secret_number(self) -> Self {
+        Self {
+            max_failures: self.max_failures,
+            lock_millis: self.lock_millis.max(SECRET_NUMBER_LOCK_MILLIS),
+        }
+    }
 }
 
 impl Default for LockoutPolicy {
@@ -111,7 +141,8 @@ pub enum LoginOutcome {
 }
 
 const ACCOUNT_COLUMNS: &str = "id, login, display_name, role, emergency_permission, totp_secret_enc IS NOT NULL, \
-                               failed_attempts, locked_until, disabled, created_at";
+                               failed_attempts, locked_until, disabled, created_at, must_change_password, \
+                               last_login_at";
 
 fn account_row(row: &Row<'_>) -> rusqlite::Result<(Account, String)> {
     let role: String = row.get(3)?;
@@ -127,6 +158,8 @@ fn account_row(row: &Row<'_>) -> rusqlite::Result<(Account, String)> {
             locked_until: row.get(7)?,
             disabled: row.get(8)?,
             created_at: row.get(9)?,
+            must_change_password: row.get(10)?,
+            last_login_at: row.get(11)?,
         },
         role,
     ))
@@ -336,7 +369,7 @@ impl Store {
     pub fn record_login_success(&self, login: &str, now: i64) -> Result<(), StoreError> {
         self.update_account(
             login,
-            "failed_attempts = 0, locked_until = NULL, updated_at = ?2",
+            "failed_attempts = 0, locked_until = NULL, last_login_at = ?2, updated_at = ?2",
             params![login, now],
         )
     }
@@ -348,7 +381,7 @@ impl Store {
             login,
             "failed_attempts = MAX(failed_attempts - 1, 0),
              locked_until = CASE WHEN failed_attempts - 1 < ?3 THEN NULL ELSE locked_until END,
-             updated_at = ?2",
+             last_login_at = ?2, updated_at = ?2",
             params![login, now, self.lockout.max_failures],
         )
     }
@@ -381,15 +414,20 @@ impl Store {
         let policy = self.lockout;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(String, bool, u32, Option<i64>)> = tx
+        let row: Option<(String, bool, u32, Option<i64>, String)> = tx
             .query_row(
-                "SELECT password_hash, disabled, failed_attempts, locked_until FROM accounts WHERE login = ?1",
+                "SELECT password_hash, disabled, failed_attempts, locked_until, role FROM accounts WHERE login = ?1",
                 [login],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()?;
-        let Some((hash, disabled, failures, locked_until)) = row else {
+        let Some((hash, disabled, failures, locked_until, role)) = row else {
             return Ok(Reservation::Refused(LoginOutcome::UnknownAccount));
+        };
+        let policy = if role == Role::MasterReset.as_str() {
+            policy.for_secret_number()
+        } else {
+            policy
         };
         let hash = Zeroizing::new(hash);
         if disabled {
@@ -528,7 +566,8 @@ impl Store {
         })
     }
 
-    /// Sets a new password (audited as `password_reset` by `actor`).
+    /// Sets a password chosen by someone else (audited as `password_reset` by `actor`): the owner must change
+    /// it at the next login, and a lock from failed logins is lifted (the reset is the way back in).
     pub fn set_password(
         &self,
         login: &str,
@@ -542,9 +581,68 @@ impl Store {
             update_in(
                 tx,
                 login,
-                "password_hash = ?2, updated_at = ?3",
+                "password_hash = ?2, must_change_password = 1, failed_attempts = 0, locked_until = NULL,
+                 updated_at = ?3",
                 params![login, hash.as_str(), now],
             )
+        })
+    }
+
+    /// The owner changes their own password (audited as `password_changed`); the duty to change it ends.
+    /// The caller has checked the current password.
+    pub fn change_own_password(
+        &self,
+        login: &str,
+        password: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let hash = Zeroizing::new(hash_password(password)?);
+        let entry = account_entry(login, "password_changed", login, "");
+        self.audited(&entry, now, |tx| {
+            update_in(
+                tx,
+                login,
+                "password_hash = ?2, must_change_password = 0, updated_at = ?3",
+                params![login, hash.as_str(), now],
+            )
+        })
+    }
+
+    /// The set-up of a facility: the マスタアカウント (`master_login`, its password to be changed at the first
+    /// login) and the リセット用アカウント (`reset_login`, whose password is the 秘密の番号), both or neither,
+    /// with one audit row `master_accounts_created` by `setup`.
+    pub fn create_master_accounts(
+        &self,
+        master_login: &str,
+        master_password: &str,
+        reset_login: &str,
+        secret_number: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let master_hash = Zeroizing::new(hash_password(master_password)?);
+        let reset_hash = Zeroizing::new(hash_password(secret_number)?);
+        let entry = AuditEntry {
+            actor: "setup".into(),
+            action: "master_accounts_created".into(),
+            detail: Some(format!("account={master_login} account={reset_login}")),
+            ..AuditEntry::default()
+        };
+        self.audited(&entry, now, |tx| {
+            for (login, role, hash, must_change) in [
+                (master_login, Role::Master, &master_hash, true),
+                (reset_login, Role::MasterReset, &reset_hash, false),
+            ] {
+                let inserted = tx.execute(
+                    "INSERT INTO accounts (login, display_name, role, password_hash, must_change_password,
+                                           created_at, updated_at)
+                     VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (login) DO NOTHING",
+                    params![login, role.as_str(), hash.as_str(), must_change, now],
+                )?;
+                if inserted == 0 {
+                    return Err(StoreError::AccountExists(login.to_string()));
+                }
+            }
+            Ok(())
         })
     }
 

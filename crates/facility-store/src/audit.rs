@@ -761,6 +761,22 @@ impl Store {
         self.audit_where("patient_ref = ?1 ORDER BY id", params![patient_ref])
     }
 
+    /// Rows of the given actions logged in `[from, to)` (ms since the epoch), oldest first: the regular
+    /// review of emergency views.
+    pub fn audit_records_between(
+        &self,
+        actions: &[&str],
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let list = serde_json::to_string(actions)
+            .map_err(|e| StoreError::Corrupt(format!("action list: {e}")))?;
+        self.audit_where(
+            "at >= ?1 AND at < ?2 AND action IN (SELECT value FROM json_each(?3)) ORDER BY id",
+            params![from, to, list],
+        )
+    }
+
     /// Up to `limit` rows with id greater than `after_id`, oldest first.
     pub fn audit_records(
         &self,

@@ -48,7 +48,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-pub use accounts::{Account, LockoutPolicy, LoginOutcome, NewAccount, Role};
+pub use accounts::{
+    Account, LockoutPolicy, LoginOutcome, NewAccount, Role, SECRET_NUMBER_LOCK_MILLIS,
+};
 pub use audit::{
     AuditEntry, AuditRecord, AuditVerification, ChainBreak, ChainVerdict, HeadFinding, HeadPlace,
     HeadState,

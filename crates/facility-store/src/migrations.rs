@@ -126,6 +126,35 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE accounts ADD COLUMN totp_last_step INTEGER;
     "#,
+    // 5: the account kinds of the national system (マスタアカウント and its リセット用アカウント), a password
+    // that must be changed at the next login, and the last login. SQLite cannot change a CHECK, so the table
+    // is rebuilt; nothing refers to it by key.
+    r#"
+    CREATE TABLE accounts_v5 (
+        id                   INTEGER PRIMARY KEY,
+        login                TEXT NOT NULL UNIQUE,
+        display_name         TEXT NOT NULL,
+        role                 TEXT NOT NULL CHECK (role IN ('staff', 'administrator', 'medical_information_viewer',
+                                                           'master', 'master_reset')),
+        emergency_permission INTEGER NOT NULL DEFAULT 0,
+        password_hash        TEXT NOT NULL,
+        totp_secret_enc      BLOB,
+        failed_attempts      INTEGER NOT NULL DEFAULT 0,
+        locked_until         INTEGER,
+        disabled             INTEGER NOT NULL DEFAULT 0,
+        created_at           INTEGER NOT NULL,
+        updated_at           INTEGER NOT NULL,
+        totp_last_step       INTEGER,
+        must_change_password INTEGER NOT NULL DEFAULT 0,
+        last_login_at        INTEGER
+    ) STRICT;
+    INSERT INTO accounts_v5 (id, login, display_name, role, emergency_permission, password_hash, totp_secret_enc,
+                             failed_attempts, locked_until, disabled, created_at, updated_at, totp_last_step)
+        SELECT id, login, display_name, role, emergency_permission, password_hash, totp_secret_enc,
+               failed_attempts, locked_until, disabled, created_at, updated_at, totp_last_step FROM accounts;
+    DROP TABLE accounts;
+    ALTER TABLE accounts_v5 RENAME TO accounts;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -147,4 +176,72 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migration 5 rebuilds `accounts`: the accounts of a version-4 store keep every field, need no password
+    /// change, and the table then takes the master roles.
+    #[test]
+    fn accounts_survive_the_rebuild_of_migration_5() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute(
+            "INSERT INTO accounts (login, display_name, role, emergency_permission, password_hash,
+                                   failed_attempts, locked_until, disabled, created_at, updated_at, totp_last_step)
+             VALUES ('dr', '医師', 'medical_information_viewer', 1, '$argon2id$x', 2, 99, 0, 10, 11, 7)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let row: (
+            String,
+            bool,
+            u32,
+            Option<i64>,
+            Option<i64>,
+            bool,
+            Option<i64>,
+        ) = conn
+            .query_row(
+                "SELECT role, emergency_permission, failed_attempts, locked_until, totp_last_step,
+                        must_change_password, last_login_at FROM accounts WHERE login = 'dr'",
+                [],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "medical_information_viewer".into(),
+                true,
+                2,
+                Some(99),
+                Some(7),
+                false,
+                None
+            )
+        );
+        conn.execute(
+            "INSERT INTO accounts (login, display_name, role, password_hash, created_at, updated_at)
+             VALUES ('m', 'm', 'master', 'h', 1, 1)",
+            [],
+        )
+        .unwrap();
+    }
 }

@@ -14,11 +14,14 @@ use crate::store::{DB_FILE, EnvironmentSettings, RUNTIME_SCHEMA};
 pub const MAIN_FACILITY_CODE: &str = "1710100014";
 pub const MAIN_FACILITY_NAME: &str = "石川みなと総合病院";
 pub const MAIN_FACILITY_PREF: u8 = 17;
+/// Its 市区町村 (disaster windows may be opened per municipality, seed 004).
+pub const MAIN_FACILITY_MUNICIPALITY: &str = "珠洲市";
 /// A second facility in 東京都, for isolation tests (consents are per facility, disaster windows per
 /// prefecture).
 pub const SECOND_FACILITY_CODE: &str = "1310100026";
 pub const SECOND_FACILITY_NAME: &str = "中野さぎのみやクリニック";
 pub const SECOND_FACILITY_PREF: u8 = 13;
+pub const SECOND_FACILITY_MUNICIPALITY: &str = "中野区";
 /// The registered face-reader id whose key `init` writes.
 pub const READER_ID: &str = "reader-01";
 
@@ -104,17 +107,19 @@ pub fn init(
     let reader = pki::create_all(dir, MAIN_FACILITY_CODE, SECOND_FACILITY_CODE)?;
     let settings = serde_json::to_string(&EnvironmentSettings::default())
         .map_err(|e| CentralError::InvalidArgument(e.to_string()))?;
-    for (code, name, pref, file) in [
+    for (code, name, pref, municipality, file) in [
         (
             MAIN_FACILITY_CODE,
             MAIN_FACILITY_NAME,
             MAIN_FACILITY_PREF,
+            MAIN_FACILITY_MUNICIPALITY,
             ADMIN_CREDENTIAL_FILE,
         ),
         (
             SECOND_FACILITY_CODE,
             SECOND_FACILITY_NAME,
             SECOND_FACILITY_PREF,
+            SECOND_FACILITY_MUNICIPALITY,
             SECOND_ADMIN_CREDENTIAL_FILE,
         ),
     ] {
@@ -122,8 +127,9 @@ pub fn init(
         write_secret(dir, file, &secret)?;
         let hash = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
         conn.execute(
-            "INSERT INTO facilities(code, name, pref, admin_hash, settings) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![code, name, pref, hash.as_ref(), settings],
+            "INSERT INTO facilities(code, name, pref, admin_hash, settings, municipality)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![code, name, pref, hash.as_ref(), settings, municipality],
         )?;
     }
     conn.execute(

@@ -111,6 +111,9 @@ pub struct EmergencyRequest {
     pub auth_certificate: Option<String>,
     #[serde(default)]
     pub four_facts: Option<FourFacts>,
+    /// The numbers of a 資格確認書 (or insurance card) and the birth date.
+    #[serde(default)]
+    pub insurance: Option<InsuranceKeys>,
     /// OQSCD040 情報要求パターン (default "1" 救急用サマリー).
     #[serde(default)]
     pub pattern: Option<String>,
@@ -266,6 +269,33 @@ fn check_viewer(v: &Viewer, need_permission: bool) -> Result<(), Response> {
 enum Found {
     One(i64),
     Refused(Response),
+}
+
+/// The person holding these insurance numbers on this birth date (資格確認書 or insurance card).
+fn by_insurance(state: &Shared, k: &InsuranceKeys) -> Result<Found, CentralError> {
+    let keys = SearchKeys {
+        insurer_number: k.insurer_number.clone(),
+        symbol: k.symbol.clone(),
+        number: k.number.clone(),
+        branch: k.branch.clone(),
+        birth: k.birthdate.clone(),
+    };
+    state
+        .store
+        .people_by_keys(&keys, state.clock.today_jst())
+        .map(|ids| match ids.as_slice() {
+            [id] => Found::One(*id),
+            [] => Found::Refused(api_error(
+                StatusCode::NOT_FOUND,
+                codes::NO_MATCH,
+                "該当する患者が見つかりません",
+            )),
+            _ => Found::Refused(api_error(
+                StatusCode::CONFLICT,
+                codes::MORE_FACTS_NEEDED,
+                "複数の患者が該当しました。枝番を指定してください",
+            )),
+        })
 }
 
 fn by_four_facts(state: &Shared, f: &FourFacts) -> Result<Found, CentralError> {
@@ -540,21 +570,20 @@ pub(crate) async fn emergency(
             "閲覧理由を入力してください",
         );
     }
-    let found = match (&req.auth_certificate, &req.four_facts) {
-        (Some(c), None) => by_card(&state, c),
-        (None, Some(f)) => by_four_facts(&state, f),
+    let (found, method) = match (&req.auth_certificate, &req.four_facts, &req.insurance) {
+        (Some(c), None, None) => (by_card(&state, c), "救急時医療情報閲覧（マイナ保険証）"),
+        (None, Some(f), None) => (by_four_facts(&state, f), "救急時医療情報閲覧（4情報）"),
+        (None, None, Some(k)) => (
+            by_insurance(&state, k),
+            "救急時医療情報閲覧（保険者番号等）",
+        ),
         _ => {
             return api_error(
                 StatusCode::BAD_REQUEST,
                 codes::BAD_REQUEST,
-                "患者の特定には auth_certificate か four_facts のどちらか一方を指定してください",
+                "患者の特定には auth_certificate・four_facts・insurance のどれか一つを指定してください",
             );
         }
-    };
-    let method = if req.auth_certificate.is_some() {
-        "救急時医療情報閲覧（マイナ保険証）"
-    } else {
-        "救急時医療情報閲覧（4情報）"
     };
     match found {
         Ok(Found::One(p)) => answer(
@@ -593,10 +622,7 @@ pub(crate) async fn disaster(
         Err(r) => return r,
     };
     let now = state.clock.now_jst();
-    match state
-        .store
-        .active_disaster_window(facility.pref, &ymdhms(now))
-    {
+    match state.store.active_disaster_window(&facility, &ymdhms(now)) {
         Ok(Some(_)) => {}
         Ok(None) => {
             return api_error(
@@ -623,31 +649,7 @@ pub(crate) async fn disaster(
     }
     let found = match (&req.four_facts, &req.insurance) {
         (Some(f), None) => by_four_facts(&state, f),
-        (None, Some(k)) => {
-            let keys = SearchKeys {
-                insurer_number: k.insurer_number.clone(),
-                symbol: k.symbol.clone(),
-                number: k.number.clone(),
-                branch: k.branch.clone(),
-                birth: k.birthdate.clone(),
-            };
-            state
-                .store
-                .people_by_keys(&keys, state.clock.today_jst())
-                .map(|ids| match ids.as_slice() {
-                    [id] => Found::One(*id),
-                    [] => Found::Refused(api_error(
-                        StatusCode::NOT_FOUND,
-                        codes::NO_MATCH,
-                        "該当する患者が見つかりません",
-                    )),
-                    _ => Found::Refused(api_error(
-                        StatusCode::CONFLICT,
-                        codes::MORE_FACTS_NEEDED,
-                        "複数の患者が該当しました。枝番を指定してください",
-                    )),
-                })
-        }
+        (None, Some(k)) => by_insurance(&state, k),
         _ => {
             return api_error(
                 StatusCode::BAD_REQUEST,
@@ -696,10 +698,7 @@ pub(crate) async fn windows(
     let now = ymdhms(state.clock.now_jst());
     match state.store.disaster_windows() {
         Ok(all) => {
-            let mine: Vec<_> = all
-                .into_iter()
-                .filter(|w| w.prefectures.contains(&facility.pref))
-                .collect();
+            let mine: Vec<_> = all.into_iter().filter(|w| w.covers(&facility)).collect();
             let open_now = mine
                 .iter()
                 .any(|w| w.from.as_str() <= now.as_str() && now.as_str() <= w.to.as_str());

@@ -17,7 +17,7 @@ pub const DB_FILE: &str = "central.sqlite3";
 
 pub const RUNTIME_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS facilities(code TEXT PRIMARY KEY, name TEXT NOT NULL, pref INTEGER NOT NULL,
-  admin_hash BLOB NOT NULL, settings TEXT NOT NULL);
+  admin_hash BLOB NOT NULL, settings TEXT NOT NULL, municipality TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS readers(reader_id TEXT PRIMARY KEY, facility_code TEXT NOT NULL, public_key BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS consents(person_id INTEGER NOT NULL, facility_code TEXT NOT NULL, kind TEXT NOT NULL,
   cons_time TEXT NOT NULL, available_time TEXT NOT NULL, PRIMARY KEY(person_id, facility_code, kind));
@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS access_log(id INTEGER PRIMARY KEY, person_id INTEGER 
   facility_name TEXT NOT NULL, at TEXT NOT NULL, items TEXT NOT NULL, method TEXT NOT NULL, viewer_id TEXT, reason TEXT);
 CREATE INDEX IF NOT EXISTS access_by_person ON access_log(person_id, at);
 CREATE TABLE IF NOT EXISTS disaster_windows(id INTEGER PRIMARY KEY, prefs TEXT NOT NULL, from_time TEXT NOT NULL,
-  to_time TEXT NOT NULL);
+  to_time TEXT NOT NULL, municipalities TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS checkin_answers(facility_code TEXT NOT NULL, arbitrary_id TEXT NOT NULL,
   answer BLOB NOT NULL, content_type TEXT NOT NULL, error_code TEXT, answered_at TEXT NOT NULL,
   PRIMARY KEY(facility_code, arbitrary_id));
@@ -109,6 +109,8 @@ pub struct Facility {
     pub code: String,
     pub name: String,
     pub pref: u8,
+    /// 市区町村 (e.g. 珠洲市): disaster windows may cover only some municipalities of a prefecture.
+    pub municipality: String,
     pub settings: EnvironmentSettings,
 }
 
@@ -308,6 +310,24 @@ impl Store {
             let c = rusqlite::Connection::open(&path)?;
             c.execute_batch("PRAGMA journal_mode=WAL;")?;
             c.execute_batch(RUNTIME_SCHEMA)?;
+            // Data directories made before municipalities existed get the columns (empty: whole prefectures).
+            for (table, column) in [
+                ("facilities", "municipality"),
+                ("disaster_windows", "municipalities"),
+            ] {
+                let has: bool = c.query_row(
+                    &format!(
+                        "SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = '{column}'"
+                    ),
+                    [],
+                    |r| r.get(0),
+                )?;
+                if !has {
+                    c.execute_batch(&format!(
+                        "ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
+                    ))?;
+                }
+            }
         }
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
             c.execute_batch(
@@ -342,8 +362,9 @@ impl Store {
 
     pub fn facility(&self, code: &str) -> Result<Option<Facility>, CentralError> {
         let c = self.conn()?;
-        let mut st =
-            c.prepare_cached("SELECT code, name, pref, settings FROM facilities WHERE code = ?1")?;
+        let mut st = c.prepare_cached(
+            "SELECT code, name, pref, settings, municipality FROM facilities WHERE code = ?1",
+        )?;
         let row = st
             .query_row([code], |r| {
                 Ok((
@@ -351,15 +372,19 @@ impl Store {
                     r.get::<_, String>(1)?,
                     r.get::<_, u8>(2)?,
                     r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
                 ))
             })
             .optional()?;
-        Ok(row.map(|(code, name, pref, settings)| Facility {
-            code,
-            name,
-            pref,
-            settings: serde_json::from_str(&settings).unwrap_or_default(),
-        }))
+        Ok(
+            row.map(|(code, name, pref, settings, municipality)| Facility {
+                code,
+                name,
+                pref,
+                municipality,
+                settings: serde_json::from_str(&settings).unwrap_or_default(),
+            }),
+        )
     }
 
     /// Check the facility's admin credential (compared by SHA-256 digest).
@@ -915,10 +940,12 @@ impl Store {
         Ok(rows)
     }
 
-    /// Open a disaster window for prefectures `prefs` between `from` and `to` (yyyyMMddHHmmss).
+    /// Open a disaster window for prefectures `prefs` (only their `municipalities` when some are named,
+    /// e.g. 鶴岡市 in 山形県) between `from` and `to` (yyyyMMddHHmmss).
     pub fn open_disaster_window(
         &self,
         prefs: &[u8],
+        municipalities: &[String],
         from: &str,
         to: &str,
     ) -> Result<i64, CentralError> {
@@ -929,8 +956,8 @@ impl Store {
             .collect::<Vec<_>>()
             .join(",");
         c.execute(
-            "INSERT INTO disaster_windows(prefs, from_time, to_time) VALUES (?1, ?2, ?3)",
-            params![list, from, to],
+            "INSERT INTO disaster_windows(prefs, from_time, to_time, municipalities) VALUES (?1, ?2, ?3, ?4)",
+            params![list, from, to, municipalities.join(",")],
         )?;
         Ok(c.last_insert_rowid())
     }
@@ -938,7 +965,7 @@ impl Store {
     pub fn disaster_windows(&self) -> Result<Vec<DisasterWindow>, CentralError> {
         let c = self.conn()?;
         let mut st = c.prepare_cached(
-            "SELECT id, prefs, from_time, to_time FROM disaster_windows ORDER BY id",
+            "SELECT id, prefs, from_time, to_time, municipalities FROM disaster_windows ORDER BY id",
         )?;
         let rows = st
             .query_map([], |r| {
@@ -951,21 +978,28 @@ impl Store {
                         .collect(),
                     from: r.get(2)?,
                     to: r.get(3)?,
+                    municipalities: r
+                        .get::<_, String>(4)?
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
                 })
             })?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
-    /// The window open for prefecture `pref` at `at` (yyyyMMddHHmmss), if any.
+    /// The window open for `facility` at `at` (yyyyMMddHHmmss), if any.
     pub fn active_disaster_window(
         &self,
-        pref: u8,
+        facility: &Facility,
         at: &str,
     ) -> Result<Option<DisasterWindow>, CentralError> {
-        Ok(self.disaster_windows()?.into_iter().find(|w| {
-            w.prefectures.contains(&pref) && w.from.as_str() <= at && at <= w.to.as_str()
-        }))
+        Ok(self
+            .disaster_windows()?
+            .into_iter()
+            .find(|w| w.covers(facility) && w.from.as_str() <= at && at <= w.to.as_str()))
     }
 
     /// Birth date of a person (for checks against four facts).
@@ -1025,4 +1059,16 @@ pub struct DisasterWindow {
     pub prefectures: Vec<u8>,
     pub from: String,
     pub to: String,
+    /// Only these municipalities of the prefectures (empty: the whole prefectures).
+    #[serde(default)]
+    pub municipalities: Vec<String>,
+}
+
+impl DisasterWindow {
+    /// Whether the window is for the facility's area (its prefecture, and its municipality when named).
+    pub fn covers(&self, facility: &Facility) -> bool {
+        self.prefectures.contains(&facility.pref)
+            && (self.municipalities.is_empty()
+                || self.municipalities.contains(&facility.municipality))
+    }
 }

@@ -1,5 +1,6 @@
 //! The administrator's commands that read the daemon's configuration (`--config`): `oqs doctor`,
-//! `oqs store backup`, `oqs store restore`, `oqs account create-admin`.
+//! `oqs store backup`, `oqs store restore`, `oqs account create-admin|setup` (the other account commands go
+//! over the socket: [`crate::accounts`]).
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -223,6 +224,12 @@ fn restore(config: &Config, backup: &std::path::Path) -> anyhow::Result<()> {
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
+    /// At installation: create the マスタアカウント (its first password, changed at its first login) and the
+    /// マスタアカウントリセット用アカウント (the 4-digit 秘密の番号), read from the terminal or stdin.
+    Setup {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Create the first administrator account; the password is read from stdin (one line).
     CreateAdmin {
         #[command(flatten)]
@@ -233,6 +240,8 @@ pub enum AccountCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    #[command(flatten)]
+    Admin(crate::accounts::AccountAdminCommand),
 }
 
 pub fn account(cmd: &AccountCommand) -> ExitCode {
@@ -262,5 +271,13 @@ pub fn account(cmd: &AccountCommand) -> ExitCode {
             println!("oqs: administrator account `{}` created", account.login);
             Ok(())
         })(),
+        AccountCommand::Setup { config } => (|| {
+            let config = config.load()?;
+            let store = readiness::open_store(&config)?;
+            crate::accounts::setup(&store)?;
+            readiness::hand_back(store.path());
+            Ok(())
+        })(),
+        AccountCommand::Admin(cmd) => return crate::accounts::run(cmd),
     })
 }

@@ -9,7 +9,11 @@
 //!   how an administrator reaches the installed service.
 //! - From the daemon's configuration (`--config`, else `$OQS_CONFIG`): `oqs doctor` (the readiness check,
 //!   `--json` for the app), `oqs store backup --to FILE`, `oqs store restore FILE` (the audited way back to a
-//!   backup), `oqs account create-admin --login NAME`.
+//!   backup), `oqs account setup` (the マスタアカウント and its リセット用アカウント), `oqs account create-admin
+//!   --login NAME`.
+//! - `oqs account list|create|set-role|disable|enable|unlock|reset-password|reset-2fa|grant-emergency|
+//!   revoke-emergency|passwd --as LOGIN`: account administration over the socket (passwords from the
+//!   terminal or stdin).
 //! - `oqs emergency lookup` and `oqs disaster status|lookup`: emergency and disaster viewing, headless
 //!   (password and one-time code from stdin).
 //! - `oqs audit verify` (exit 1 naming the first broken row, or the copy of the head the database is behind)
@@ -19,6 +23,7 @@
 //! - `oqs face compare IMAGE_A IMAGE_B`: the face matcher on two pictures (exit 0 same person, 1 different
 //!   people, 2 no decision).
 
+mod accounts;
 mod admin;
 mod client;
 mod face;
@@ -55,7 +60,7 @@ enum Command {
     /// The facility store: backup, and restore of a backup (recorded in the audit log).
     #[command(subcommand)]
     Store(admin::StoreCommand),
-    /// Staff accounts: create the first administrator.
+    /// Staff accounts: set-up (master accounts), list, create, change, reset, grant/withdraw 救急時権限.
     #[command(subcommand)]
     Account(admin::AccountCommand),
     /// 救急時医療情報閲覧 from a terminal.

@@ -1,4 +1,4 @@
-//! Staff commands: `oqs emergency lookup`, `oqs disaster status|lookup` over the daemon's socket, and
+//! Staff commands: `oqs emergency lookup`, `oqs emergency review` (on the store), `oqs disaster status|lookup` over the daemon's socket, and
 //! `oqs audit verify|report` on the facility store itself.
 //!
 //! A login session lives as long as its socket connection, so each lookup logs in and looks up in one run.
@@ -22,8 +22,60 @@ use crate::client::{SocketArgs, connect_socket, print_json, report, runtime};
 #[derive(Debug, Subcommand)]
 pub enum EmergencyCommand {
     /// 救急時医療情報閲覧: log in with password and one-time code (two lines on stdin), identify the patient
-    /// by the card in the reader or by four facts, print the emergency summary as JSON.
+    /// by the card in the reader, by four facts or by the numbers of a 資格確認書, print the summary as JSON.
     Lookup(EmergencyLookupArgs),
+    /// The regular review: every 救急時医療情報閲覧 of a period (who, when, patient reference, reason, method),
+    /// read from the facility store; printed as a table, and with `--out DIR` written as CSV and PDF.
+    Review(ReviewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// First day, YYYY-MM-DD (JST).
+    #[arg(long)]
+    from: String,
+    /// Last day, YYYY-MM-DD (JST), included.
+    #[arg(long)]
+    to: String,
+    /// Folder for emergency-review-FROM-TO.csv and .pdf (created if missing).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The facility named on the report.
+    #[arg(long, default_value = "")]
+    facility: String,
+    /// A TrueType font with Japanese glyphs (default: IPAGothic from fonts-ipafont-gothic).
+    #[arg(long)]
+    font: Option<PathBuf>,
+}
+
+fn review(args: &ReviewArgs) -> anyhow::Result<()> {
+    use reader_daemon::review;
+    let (start, end) = review::period(&args.from, &args.to)?;
+    let store = open_store(&args.store)?;
+    let rows = review::rows(&store, start, end)?;
+    println!("記録番号\t閲覧日時\t閲覧者\t患者参照\t閲覧方法\t閲覧理由");
+    for r in rows.iter().map(review::view) {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            r.audit_id, r.at, r.viewer, r.patient_ref, r.method, r.reason
+        );
+    }
+    if let Some(out) = &args.out {
+        let files = review::export(
+            rows,
+            &args.from,
+            &args.to,
+            &args.facility,
+            out,
+            args.font.as_deref(),
+        )?;
+        for f in files {
+            eprintln!("oqs: wrote {}", f.display());
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -44,6 +96,9 @@ pub struct EmergencyLookupArgs {
     reader: Option<String>,
     #[command(flatten)]
     facts: FactArgs,
+    /// Or the numbers of a 資格確認書 with --birth-date.
+    #[command(flatten)]
+    numbers: NumberArgs,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +144,13 @@ pub struct DisasterLookupArgs {
     reason: Option<String>,
     #[command(flatten)]
     facts: FactArgs,
+    #[command(flatten)]
+    numbers: NumberArgs,
+}
+
+/// The numbers of a 資格確認書 (or insurance card), with `--birth-date`, instead of the four facts.
+#[derive(Debug, Args)]
+pub struct NumberArgs {
     /// 保険者番号 (with --number and --birth-date instead of the four facts).
     #[arg(long, requires = "number")]
     insurer_number: Option<String>,
@@ -101,6 +163,26 @@ pub struct DisasterLookupArgs {
     /// 枝番.
     #[arg(long)]
     branch: Option<String>,
+}
+
+/// The patient by the insurance numbers when they are given, else by the four facts.
+fn numbers_or_facts(n: &NumberArgs, facts: &FactArgs) -> anyhow::Result<PatientLookup> {
+    let (Some(insurer), Some(number)) = (&n.insurer_number, &n.number) else {
+        return four_facts(facts);
+    };
+    let birth = facts
+        .birth_date
+        .clone()
+        .context("--birth-date is required with the insurance numbers")?;
+    Ok(PatientLookup::InsuranceNumbers {
+        numbers: InsuranceNumbers {
+            insurer_number: Sensitive::new(insurer.clone()),
+            symbol: Sensitive::new(n.symbol.clone().unwrap_or_default()),
+            number: Sensitive::new(number.clone()),
+            branch: Sensitive::new(n.branch.clone().unwrap_or_default()),
+            birth_date: Sensitive::new(birth),
+        },
+    })
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -222,7 +304,10 @@ async fn login(
 }
 
 pub fn emergency(cmd: &EmergencyCommand) -> ExitCode {
-    let EmergencyCommand::Lookup(args) = cmd;
+    let args = match cmd {
+        EmergencyCommand::Lookup(args) => args,
+        EmergencyCommand::Review(args) => return report(review(args)),
+    };
     report(runtime().and_then(|rt| {
         rt.block_on(async {
             let patient = if args.card {
@@ -230,7 +315,7 @@ pub fn emergency(cmd: &EmergencyCommand) -> ExitCode {
                     reader: args.reader.clone().unwrap_or_default(),
                 }
             } else {
-                four_facts(&args.facts)?
+                numbers_or_facts(&args.numbers, &args.facts)?
             };
             let (password, code) = read_credentials(true)?;
             let client = connect_socket(&args.socket).await?;
@@ -257,24 +342,7 @@ pub fn disaster(cmd: &DisasterCommand) -> ExitCode {
                     print_json(&client.request(Request::DisasterStatus).await?)
                 }
                 DisasterCommand::Lookup(args) => {
-                    let patient = match (&args.insurer_number, &args.number) {
-                        (Some(insurer), Some(number)) => {
-                            let birth =
-                                args.facts.birth_date.clone().context(
-                                    "--birth-date is required with the insurance numbers",
-                                )?;
-                            PatientLookup::InsuranceNumbers {
-                                numbers: InsuranceNumbers {
-                                    insurer_number: Sensitive::new(insurer.clone()),
-                                    symbol: Sensitive::new(args.symbol.clone().unwrap_or_default()),
-                                    number: Sensitive::new(number.clone()),
-                                    branch: Sensitive::new(args.branch.clone().unwrap_or_default()),
-                                    birth_date: Sensitive::new(birth),
-                                },
-                            }
-                        }
-                        _ => four_facts(&args.facts)?,
-                    };
+                    let patient = numbers_or_facts(&args.numbers, &args.facts)?;
                     let (password, code) = read_credentials(false)?;
                     let client = connect_socket(&args.socket).await?;
                     let session = login(&client, &args.account, password, code).await?;
@@ -428,4 +496,57 @@ fn patient_ref(store: &facility_store::Store, patient: &str) -> anyhow::Result<S
         bail!("--patient needs the insurer number, the number and the birth date");
     }
     Ok(store.patient_key(insurer, symbol, number, birth).to_hex())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: EmergencyCommand,
+    }
+
+    fn patient(args: &[&str]) -> anyhow::Result<PatientLookup> {
+        let base = ["oqs", "lookup", "--account", "dr", "--reason", "搬送"];
+        let cli = Cli::try_parse_from(base.iter().chain(args)).unwrap();
+        let EmergencyCommand::Lookup(a) = cli.command else {
+            panic!("not a lookup")
+        };
+        numbers_or_facts(&a.numbers, &a.facts)
+    }
+
+    #[test]
+    fn an_emergency_lookup_takes_the_numbers_of_a_certificate_or_the_four_facts() {
+        let by_numbers = patient(&[
+            "--insurer-number",
+            "06139876",
+            "--number",
+            "12",
+            "--birth-date",
+            "1980-04-17",
+        ])
+        .unwrap();
+        assert!(
+            matches!(&by_numbers, PatientLookup::InsuranceNumbers { numbers }
+                if numbers.insurer_number.expose() == "06139876" && numbers.birth_date.expose() == "1980-04-17"),
+            "{by_numbers:?}"
+        );
+        assert!(patient(&["--insurer-number", "06139876", "--number", "12"]).is_err());
+        let by_facts = patient(&[
+            "--name",
+            "石川　蓮",
+            "--birth-date",
+            "1975-10-10",
+            "--sex",
+            "male",
+            "--insurer-or-address",
+            "珠洲",
+        ])
+        .unwrap();
+        assert!(matches!(by_facts, PatientLookup::FourFacts { .. }));
+    }
 }

@@ -243,6 +243,8 @@ pub enum ErrorCode {
     Forbidden,
     /// Too many failed logins: the account is locked for a while.
     LockedOut,
+    /// The password was set at set-up or by a reset: change it ([`Request::ChangePassword`]) first.
+    PasswordChangeRequired,
     /// The request does not fit the current state (e.g. a PIN while the kiosk shows the consent screen).
     InvalidState,
     /// The central service cannot be reached; the request was kept and will be answered later if it can.
@@ -431,6 +433,14 @@ pub enum Request {
         account: String,
         password: Secret,
     },
+    /// The session's owner changes their own password (`current` is checked and counted like a login).
+    /// The only request, with logout, that a session whose password must be changed may make. Answered by
+    /// [`Response::Account`].
+    ChangePassword {
+        session: Secret,
+        current: Secret,
+        new_password: Secret,
+    },
     /// Administrator: remove an account's TOTP secret (lost phone); its owner enrols again.
     ResetTotp {
         session: Secret,
@@ -454,6 +464,16 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
         patient: PatientLookup,
+    },
+    /// Administrator: every emergency view logged from `from` to `to` (`YYYY-MM-DD`, JST days, both included),
+    /// for the regular log review; with `export`, also written as CSV and PDF into the daemon's reports folder.
+    /// Answered by [`Response::EmergencyReview`].
+    EmergencyReview {
+        session: Secret,
+        from: String,
+        to: String,
+        #[serde(default)]
+        export: bool,
     },
     /// Administrator: check the audit log's hash chain. Answered by [`Response::AuditVerdict`].
     VerifyAudit {
@@ -612,6 +632,9 @@ pub enum Response {
         /// The session ends after this long without a request (and when the connection closes).
         #[serde(default)]
         idle_timeout_secs: u64,
+        /// The password must be changed before anything else ([`Request::ChangePassword`]).
+        #[serde(default)]
+        must_change_password: bool,
     },
     LoggedOut,
     /// Payloads whose schema belongs to the message crate (medical information, emergency summary); carried as
@@ -636,6 +659,12 @@ pub enum Response {
     MedicalView(Box<MedicalView>),
     DisasterStatus(DisasterStatusView),
     AuditVerdict(AuditVerdictView),
+    /// The answer to [`Request::EmergencyReview`]: the views, oldest first, and the files written.
+    EmergencyReview {
+        rows: Vec<EmergencyReviewRow>,
+        #[serde(default)]
+        files: Vec<String>,
+    },
     /// The answer to [`Request::ManualCheck`].
     Eligibility {
         result: EligibilityView,
@@ -835,6 +864,28 @@ pub struct AccountView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<String>,
     pub failed_attempts: u32,
+    /// A password set by set-up or a reset, to be changed at the next login.
+    #[serde(default)]
+    pub must_change_password: bool,
+    /// The last complete login (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<String>,
+}
+
+/// One emergency view in the review list (who, when, which patient reference, why, how).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyReviewRow {
+    pub audit_id: i64,
+    /// `YYYY-MM-DD HH:MM:SS`: the central service's access time (what the patient sees), else the terminal's.
+    pub at: String,
+    /// Display name and account.
+    pub viewer: String,
+    /// The pseudonymous patient reference of the audit log (never an identifier of the patient).
+    pub patient_ref: String,
+    pub reason: String,
+    /// How the patient was identified (card, four facts, insurance numbers).
+    pub method: String,
+    pub items: Vec<String>,
 }
 
 /// Which special viewing produced a [`MedicalView`].
@@ -961,9 +1012,16 @@ pub struct AuditVerdictView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// 受付.
     Staff,
+    /// 管理アカウント.
     Administrator,
+    /// 医療情報閲覧アカウント.
     MedicalInformationViewer,
+    /// マスタアカウント (made at set-up; administers accounts only).
+    Master,
+    /// マスタアカウントリセット用アカウント (its password is the 秘密の番号; resets the master's password only).
+    MasterReset,
 }
 
 /// `oqs status`.

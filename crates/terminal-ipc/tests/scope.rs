@@ -143,9 +143,11 @@ fn kind_index(request: &Request) -> usize {
         Request::VerifyAudit { .. } => 29,
         Request::CheckInsOfDay { .. } => 30,
         Request::Usage { .. } => 31,
+        Request::ChangePassword { .. } => 32,
+        Request::EmergencyReview { .. } => 33,
     }
 }
-const REQUEST_KINDS: usize = 32;
+const REQUEST_KINDS: usize = 34;
 
 /// Same for kiosk actions.
 fn action_index(action: &KioskAction) -> usize {
@@ -304,6 +306,17 @@ fn every_request() -> Vec<Request> {
             date: Some("2026-12-02".into()),
         },
         Request::Usage { months: 12 },
+        Request::ChangePassword {
+            session: secret(),
+            current: secret(),
+            new_password: secret(),
+        },
+        Request::EmergencyReview {
+            session: secret(),
+            from: "2026-01-01".into(),
+            to: "2026-01-31".into(),
+            export: false,
+        },
     ];
     for action in every_action() {
         all.push(kiosk(READER, action.clone()));

@@ -278,6 +278,45 @@ fn emergency_and_disaster_viewing_through_the_daemon() {
                 birth_date: Sensitive::new(p.birth_date.expose()),
             },
         };
+        // Emergency viewing by the numbers of a 資格確認書 (issue 14 item 4), named so in the access history.
+        let by_certificate = view(
+            doctor
+                .request(emergency(&dr_session, by_numbers.clone()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(by_certificate.mode, ViewMode::Emergency);
+        assert_eq!(by_certificate.patient.name.expose(), "石川　蓮");
+        assert_eq!(by_certificate.method, "insurance_numbers");
+
+        // 救急専用端末: once the facility lists its emergency terminals, any other is refused with the reason.
+        let set_terminals = |value: &str| Request::ChangeSetting {
+            session: admin_session.clone(),
+            key: "emergency_terminals".into(),
+            value: value.into(),
+        };
+        admin
+            .request(set_terminals("er-terminal-1, er-terminal-2"))
+            .await
+            .unwrap();
+        let (code, message) = refused(&doctor, emergency(&dr_session, target.clone())).await;
+        assert_eq!(code, ErrorCode::Forbidden);
+        assert!(
+            message.contains("救急専用端末") && message.contains("er-terminal-1"),
+            "{message}"
+        );
+        let here = reader_daemon::emergency::terminal_name();
+        admin
+            .request(set_terminals(&format!("er-terminal-1,{here}")))
+            .await
+            .unwrap();
+        view(
+            doctor
+                .request(emergency(&dr_session, target.clone()))
+                .await
+                .unwrap(),
+        );
+        admin.request(set_terminals("")).await.unwrap();
         let disaster = |patient: PatientLookup| Request::DisasterLookup {
             session: dr_session.clone(),
             consent: DisasterConsent::Oral,
@@ -475,8 +514,9 @@ fn emergency_and_disaster_viewing_through_the_daemon() {
     portal.sort();
     assert_eq!(
         portal.len(),
-        4,
-        "one emergency and three disaster views: {portal:?}"
+        6,
+        "three emergency views (four facts, 資格確認書 numbers, from a listed 救急専用端末) and three disaster \
+         views: {portal:?}"
     );
     assert_eq!(reported, portal, "report:\n{csv}");
     let pdf = std::fs::read(out_dir.join("access-report.pdf")).unwrap();

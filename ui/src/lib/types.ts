@@ -5,7 +5,32 @@ export type AuthMethod = "face" | "pin" | "staff_visual" | "insurance_numbers";
 export type ConsentItem = "medical_and_medication" | "surgery" | "health_checkup" | "other";
 export type CheckInOutcome = "valid" | "invalid" | "no_qualification" | "pending_outage" | "other";
 export type Sex = "male" | "female";
-export type Role = "staff" | "administrator" | "medical_information_viewer";
+export type Role = "staff" | "administrator" | "medical_information_viewer" | "master" | "master_reset";
+
+/** One emergency view in the review list. */
+export interface EmergencyReviewRow {
+  audit_id: number;
+  at: string;
+  viewer: string;
+  patient_ref: string;
+  reason: string;
+  method: string;
+  items: string[];
+}
+
+/** An account as the administration screen shows it (never a password). */
+export interface AccountView {
+  account: string;
+  display_name: string;
+  role: Role;
+  emergency_permission: boolean;
+  totp_enrolled: boolean;
+  disabled: boolean;
+  locked_until?: string;
+  failed_attempts: number;
+  must_change_password: boolean;
+  last_login?: string;
+}
 export type MedicalInfoKind = "medication_and_treatment" | "surgery" | "health_checkup";
 
 export type KioskNotice =
@@ -225,6 +250,7 @@ export interface AccountSession {
   two_factor: boolean;
   display_name: string;
   idle_timeout_secs: number;
+  must_change_password?: boolean;
 }
 
 export interface SummaryItem {
@@ -267,7 +293,8 @@ export interface MedicalView {
 
 export type PatientLookup =
   | { by: "card"; reader: string }
-  | { by: "four_facts"; name: string; birth_date: string; sex: Sex; insurer_or_address: string };
+  | { by: "four_facts"; name: string; birth_date: string; sex: Sex; insurer_or_address: string }
+  | { by: "insurance_numbers"; numbers: InsuranceNumbers };
 
 export type Request =
   | { kind: "status" }
@@ -285,6 +312,26 @@ export type Request =
   | { kind: "logout"; session: string }
   | { kind: "emergency_lookup"; session: string; reason: string; patient: PatientLookup }
   | { kind: "environment_settings"; session: string }
+  | { kind: "change_password"; session: string; current: string; new_password: string }
+  | { kind: "list_accounts"; session: string }
+  | { kind: "create_account"; session: string; account: string; display_name: string; role: Role; password: string }
+  | { kind: "set_emergency_permission"; session: string; account: string; granted: boolean }
+  | { kind: "set_account_role"; session: string; account: string; role: Role }
+  | { kind: "set_account_disabled"; session: string; account: string; disabled: boolean }
+  | { kind: "unlock_account"; session: string; account: string }
+  | { kind: "reset_password"; session: string; account: string; password: string }
+  | { kind: "reset_totp"; session: string; account: string }
+  | { kind: "begin_totp_enrolment"; session: string }
+  | { kind: "confirm_totp_enrolment"; session: string; code: string }
+  | { kind: "emergency_review"; session: string; from: string; to: string; export: boolean }
+  | { kind: "disaster_status" }
+  | {
+      kind: "disaster_lookup";
+      session: string;
+      consent: "oral" | "unobtainable";
+      reason?: string;
+      patient: PatientLookup;
+    }
   | { kind: "set_environment_settings"; session: string; credential: string; settings: Record<string, unknown> };
 
 export type Response =
@@ -300,6 +347,11 @@ export type Response =
   | ({ kind: "logged_in" } & AccountSession)
   | { kind: "logged_out" }
   | ({ kind: "medical_view" } & MedicalView)
+  | { kind: "accounts"; accounts: AccountView[] }
+  | { kind: "account"; account: AccountView }
+  | { kind: "totp_enrolment"; secret_base32: string; otpauth_uri: string; qr_svg: string }
+  | { kind: "emergency_review"; rows: EmergencyReviewRow[]; files: string[] }
+  | { kind: "disaster_status"; open: boolean; prefecture: number; windows: { from: string; to: string }[] }
   | { kind: "environment_settings"; facility_code: string; facility_name: string; settings: Record<string, unknown> };
 
 export interface ReadinessItem {

@@ -83,6 +83,10 @@ enum DisasterAction {
         /// Prefecture code(s), e.g. `--pref 17` (repeatable).
         #[arg(long = "pref", required = true)]
         prefs: Vec<u8>,
+        /// Only these municipalities of the prefecture, e.g. `--municipality 鶴岡市` (repeatable; default: the
+        /// whole prefectures).
+        #[arg(long = "municipality")]
+        municipalities: Vec<String>,
         /// Start: RFC 3339, yyyyMMddHHmmss or yyyyMMdd (JST).
         #[arg(long)]
         from: String,
@@ -183,6 +187,7 @@ fn main() -> anyhow::Result<()> {
                 DisasterAction::Open {
                     dir,
                     prefs,
+                    municipalities,
                     from,
                     to,
                 },
@@ -200,9 +205,14 @@ fn main() -> anyhow::Result<()> {
                 bail!("prefecture code {p} is not 1–47");
             }
             let store = Store::open(&dir, 1)?;
-            let id = store.open_disaster_window(&prefs, &ymdhms(from_t), &ymdhms(to_t))?;
+            let id = store.open_disaster_window(
+                &prefs,
+                &municipalities,
+                &ymdhms(from_t),
+                &ymdhms(to_t),
+            )?;
             println!(
-                "disaster window {id} open for prefecture(s) {prefs:?} from {} to {} (JST)",
+                "disaster window {id} open for prefecture(s) {prefs:?} {municipalities:?} from {} to {} (JST)",
                 ymdhms(from_t),
                 ymdhms(to_t)
             );
@@ -213,8 +223,8 @@ fn main() -> anyhow::Result<()> {
             let store = Store::open(&dir, 1)?;
             for w in store.disaster_windows()? {
                 println!(
-                    "{}\tprefectures {:?}\t{} – {}",
-                    w.id, w.prefectures, w.from, w.to
+                    "{}\tprefectures {:?} {:?}\t{} – {}",
+                    w.id, w.prefectures, w.municipalities, w.from, w.to
                 );
             }
         }

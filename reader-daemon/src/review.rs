@@ -1,0 +1,177 @@
+//! The regular review of emergency views (seed 000/004: the logs are checked afterwards): every
+//! 救急時医療情報閲覧 of a period — who, when, which patient reference, why, how — as a list, and exported as CSV
+//! and PDF through the access report's writer (`audit-report`). Used by the daemon's `emergency_review`
+//! request (administrators) and by `oqs emergency review`.
+
+use std::path::{Path, PathBuf};
+
+use audit_report::{Report, ReportRow};
+use facility_store::Store;
+use terminal_ipc::{EmergencyReviewRow, ErrorBody, ErrorCode};
+
+/// The audit actions of an emergency view.
+pub const EMERGENCY_ACTIONS: &[&str] = &["emergency_lookup"];
+
+/// Why a review could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("{0}")]
+    Period(String),
+    #[error(transparent)]
+    Store(#[from] facility_store::StoreError),
+    #[error(transparent)]
+    Report(#[from] audit_report::ReportError),
+    #[error("cannot create {path}: {source}")]
+    Folder {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl From<ReviewError> for ErrorBody {
+    fn from(e: ReviewError) -> Self {
+        match e {
+            ReviewError::Period(m) => ErrorBody::new(ErrorCode::BadRequest, m),
+            other => crate::accounts::internal("the emergency review", other),
+        }
+    }
+}
+
+/// `[from 00:00 JST, the day after to 00:00 JST)` in ms since the epoch, from two `YYYY-MM-DD` dates.
+pub fn period(from: &str, to: &str) -> Result<(i64, i64), ReviewError> {
+    let day = |s: &str| -> Result<i64, ReviewError> {
+        let compact = s.replace('-', "");
+        if compact.len() != 8 || !compact.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ReviewError::Period(format!(
+                "期間は YYYY-MM-DD で指定してください。The period's dates are YYYY-MM-DD, not `{s}`."
+            )));
+        }
+        oqs_clock::parse_instant(&compact)
+            .map(oqs_clock::millis)
+            .map_err(|e| ReviewError::Period(format!("`{s}`: {e}")))
+    };
+    let (start, end) = (day(from)?, day(to)?.saturating_add(86_400_000));
+    if end <= start {
+        return Err(ReviewError::Period(
+            "期間の終わりが始まりより前です。The period ends before it starts.".into(),
+        ));
+    }
+    Ok((start, end))
+}
+
+/// The emergency views logged in `[start, end)`, oldest first.
+pub fn rows(store: &Store, start: i64, end: i64) -> Result<Vec<ReportRow>, ReviewError> {
+    Ok(store
+        .audit_records_between(EMERGENCY_ACTIONS, start, end)?
+        .iter()
+        .map(ReportRow::from_record)
+        .collect())
+}
+
+pub fn view(row: &ReportRow) -> EmergencyReviewRow {
+    EmergencyReviewRow {
+        audit_id: row.audit_id,
+        at: row.shown_time(),
+        viewer: row.viewer.clone(),
+        patient_ref: row.patient_ref.clone().unwrap_or_default(),
+        reason: row.reason.clone(),
+        method: row.method.clone(),
+        items: row.items.clone(),
+    }
+}
+
+/// Writes `emergency-review-FROM-TO.csv` and `.pdf` into `dir`; answers their paths. The PDF needs a
+/// Japanese font ([`audit_report::find_cjk_font`] unless `font` is given).
+pub fn export(
+    rows: Vec<ReportRow>,
+    from: &str,
+    to: &str,
+    facility: &str,
+    dir: &Path,
+    font: Option<&Path>,
+) -> Result<Vec<PathBuf>, ReviewError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReviewError::Folder {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let report = Report::new(
+        facility.to_string(),
+        format!("救急時医療情報閲覧の全件（{from}〜{to}）"),
+        rows,
+    )
+    .with_patient_refs();
+    let stem = format!("emergency-review-{from}-{to}");
+    let csv = dir.join(format!("{stem}.csv"));
+    let pdf = dir.join(format!("{stem}.pdf"));
+    audit_report::write_csv(&report, &csv)?;
+    let font = match font {
+        Some(f) => f.to_path_buf(),
+        None => audit_report::find_cjk_font().ok_or(audit_report::ReportError::NoFont)?,
+    };
+    audit_report::write_pdf(&report, &font, &pdf)?;
+    Ok(vec![csv, pdf])
+}
+
+/// The `emergency_review` request: an administrator's session; the list, and with `export` the files in
+/// the `reports/` folder beside the store. Reading the review is itself audited (`emergency_review`).
+pub async fn answer(
+    accounts: &crate::accounts::Accounts,
+    store: &std::sync::Arc<Store>,
+    peer: &terminal_ipc::PeerInfo,
+    session: &terminal_ipc::Secret,
+    from: String,
+    to: String,
+    export_files: bool,
+) -> Result<terminal_ipc::Response, ErrorBody> {
+    let admin = accounts.administrator(peer, session).await?;
+    let (start, end) = period(&from, &to)?;
+    let worker = store.clone();
+    let (rows, files) = tokio::task::spawn_blocking(move || {
+        let rows = rows(&worker, start, end)?;
+        let views: Vec<EmergencyReviewRow> = rows.iter().map(view).collect();
+        let files = if export_files {
+            let dir = worker
+                .path()
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("reports");
+            export(rows, &from, &to, "", &dir, None)?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, ReviewError>((views, files))
+    })
+    .await
+    .map_err(|e| crate::accounts::internal("the emergency review", e))??;
+    let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    crate::accounts::audit(
+        store,
+        facility_store::AuditEntry {
+            actor: admin.login().to_string(),
+            action: "emergency_review".into(),
+            detail: Some(format!(
+                "rows={} exported={}",
+                rows.len(),
+                if files.is_empty() { "no" } else { "csv+pdf" }
+            )),
+            ..facility_store::AuditEntry::default()
+        },
+    )
+    .await?;
+    Ok(terminal_ipc::Response::EmergencyReview { rows, files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_is_whole_japanese_days_and_refuses_nonsense() {
+        let (start, end) = period("2026-04-01", "2026-04-30").unwrap();
+        // 2026-04-01 00:00 JST is 2026-03-31 15:00 UTC.
+        assert_eq!(start, 1_774_969_200_000);
+        assert_eq!(end - start, 30 * 86_400_000);
+        assert!(period("2026-04-30", "2026-04-01").is_err());
+        assert!(period("April", "2026-04-01").is_err());
+    }
+}

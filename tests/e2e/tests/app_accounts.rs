@@ -1,0 +1,375 @@
+//! Staff accounts in the app's window, from a fresh install to an emergency view (issue 14, "Done when"):
+//! set-up makes the master accounts → the master logs in and must change its password → it creates an
+//! administrator → the administrator creates a doctor and grants 救急時医療情報閲覧権限 → the doctor logs in,
+//! enrols the second factor from the QR screen (the test reads the secret shown and computes the codes) →
+//! the doctor opens the emergency view by four facts → the administrator sees the doctor's second factor.
+
+use std::time::Duration;
+
+use e2e::app::{AppWindow, Display, Driver, screenshot_dir};
+use e2e::kiosk::Oqs;
+use e2e::staff::{totp, unix_now};
+use e2e::{Daemon, MockCentral, bin, in_keyutils_session, wait_for};
+
+const MASTER: &str = "マスタアカウント";
+const ADMIN_PW: &str = "admin-password-1";
+const DR_PW: &str = "doctor-password-1";
+
+/// Sets an input's value as typing would (for date fields, which WebDriver cannot type into reliably).
+fn set_value(window: &AppWindow, css: &str, value: &str) {
+    window.find(css);
+    window.script(
+        "const e = document.querySelector(arguments[0]); \
+         const set = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(e), 'value').set; \
+         set.call(e, arguments[1]); e.dispatchEvent(new Event('input', {bubbles: true}));",
+        serde_json::json!([css, value]),
+    );
+}
+
+fn choose(window: &AppWindow, css: &str, value: &str) {
+    window.find(css);
+    window.script(
+        "const e = document.querySelector(arguments[0]); e.value = arguments[1]; \
+         e.dispatchEvent(new Event('change', {bubbles: true}));",
+        serde_json::json!([css, value]),
+    );
+}
+
+fn log_in(window: &AppWindow, account: &str, password: &str) {
+    window.type_into("[data-testid='admin-account']", account);
+    window.type_into("[data-testid='admin-password']", password);
+    window.click("[data-testid='admin-login']");
+    window.find("[data-testid='admin-user']");
+}
+
+fn log_out(window: &AppWindow) {
+    window.click("[data-testid='admin-logout']");
+    window.find("[data-testid='admin-account']");
+}
+
+/// Fills the create form, then confirms.
+fn create(
+    window: &AppWindow,
+    id: &str,
+    name: &str,
+    role: &str,
+    password: &str,
+    shot: Option<&str>,
+) {
+    window.type_into("[data-testid='acc-new-id']", id);
+    window.type_into("[data-testid='acc-new-name']", name);
+    choose(window, "[data-testid='acc-new-role']", role);
+    window.type_into("[data-testid='acc-new-password']", password);
+    window.click("[data-testid='acc-create']");
+    window.find("[data-testid='acc-confirm']");
+    if let Some(shot) = shot {
+        window.screenshot(&screenshot_dir(), shot);
+    }
+    window.click("[data-testid='acc-confirm-yes']");
+    window.find(&format!("[data-testid='acc-row'][data-account='{id}']"));
+}
+
+#[test]
+fn from_a_fresh_install_to_an_emergency_view_in_the_window() {
+    if !in_keyutils_session("from_a_fresh_install_to_an_emergency_view_in_the_window") {
+        return;
+    }
+    let shots = screenshot_dir();
+    let central = MockCentral::start(100, None);
+    let mut daemon = Daemon::start(&central, "");
+    // Set-up, as the installer runs it.
+    daemon.stop();
+    Oqs::new(&daemon.root).ok(
+        &[
+            "account",
+            "setup",
+            "--config",
+            daemon.config.to_str().expect("config path"),
+        ],
+        Some("master-first-pw\n4821\n"),
+    );
+    daemon.restart();
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let display = Display::start(&daemon.root);
+    let window = AppWindow::open(
+        Driver::start(&display, &daemon.root),
+        &["--socket", socket.to_str().expect("socket path")],
+    );
+    window.interactive_ms();
+    window.click("[data-testid='tab-admin']");
+
+    // The master must change its set-up password before anything else.
+    log_in(&window, MASTER, "master-first-pw");
+    window.find("[data-testid='pw-change-form']");
+    assert!(!window.exists("[data-testid='accounts']"));
+    window.screenshot(&shots, "accounts-1-master-must-change-password");
+    window.type_into("[data-testid='pw-current']", "master-first-pw");
+    window.type_into("[data-testid='pw-new']", "master-second-pw");
+    window.type_into("[data-testid='pw-again']", "master-second-pw");
+    window.click("[data-testid='pw-change']");
+    window.find("[data-testid='acc-table']");
+    // The master sees the accounts but has no second factor to enrol and no 環境設定情報.
+    assert!(!window.exists("[data-testid='second-factor']"));
+    create(
+        &window,
+        "admin",
+        "管理者",
+        "administrator",
+        ADMIN_PW,
+        Some("accounts-2-confirm-create"),
+    );
+    window.screenshot(&shots, "accounts-3-master-list");
+    log_out(&window);
+
+    // The administrator creates the doctor and grants 救急時医療情報閲覧権限, after a confirmation.
+    log_in(&window, "admin", ADMIN_PW);
+    create(
+        &window,
+        "dr-tanaka",
+        "田中 医師",
+        "medical_information_viewer",
+        DR_PW,
+        None,
+    );
+    let dr_row = "[data-testid='acc-row'][data-account='dr-tanaka']";
+    window.click(&format!("{dr_row} [data-testid='acc-emergency']"));
+    window.find("[data-testid='acc-confirm']");
+    window.click("[data-testid='acc-confirm-yes']");
+    window.find(&format!(
+        "{dr_row}[data-emergency='true'][data-totp='false']"
+    ));
+    window.screenshot(&shots, "accounts-4-admin-granted");
+    log_out(&window);
+
+    // The doctor enrols the second factor from the QR screen: the secret is read off the screen.
+    log_in(&window, "dr-tanaka", DR_PW);
+    assert!(
+        !window.exists("[data-testid='accounts']"),
+        "no administration for a doctor"
+    );
+    window.click("[data-testid='tf-begin']");
+    let qr = window
+        .attribute("[data-testid='tf-qr']", "src")
+        .unwrap_or_default();
+    assert!(
+        qr.starts_with("data:image/svg+xml"),
+        "a local QR code: {qr:.40}"
+    );
+    let shown = window.text("[data-testid='tf-secret']");
+    let groups: Vec<&str> = shown.split_whitespace().collect();
+    assert!(
+        groups.len() > 4 && groups[..groups.len() - 1].iter().all(|g| g.len() == 4),
+        "the secret in groups of four: {shown}"
+    );
+    let authenticator = totp(&groups.concat());
+    window.screenshot(&shots, "accounts-5-second-factor-qr");
+    window.type_into(
+        "[data-testid='tf-code']",
+        &authenticator.generate(unix_now()),
+    );
+    window.click("[data-testid='tf-confirm']");
+    window.find("[data-testid='tf-done']");
+    window.screenshot(&shots, "accounts-6-second-factor-done");
+    log_out(&window);
+
+    // The doctor opens the emergency view by four facts, with the next step's code.
+    window.click("[data-testid='emergency-button']");
+    window.type_into("[data-testid='em-account']", "dr-tanaka");
+    window.type_into("[data-testid='em-password']", DR_PW);
+    window.type_into(
+        "[data-testid='em-totp']",
+        &authenticator.generate(unix_now() + 30),
+    );
+    window.click("[data-testid='em-login']");
+    window.click("[data-testid='em-by-facts']");
+    window.type_into("[data-testid='em-name']", "石川　蓮");
+    set_value(&window, "[data-testid='em-birth']", "1975-10-10");
+    window.type_into("[data-testid='em-fourth']", "珠洲");
+    window.type_into("[data-testid='em-reason']", "意識障害で搬送、服薬の確認");
+    window.click("[data-testid='em-lookup']");
+    let notice = window.text("[data-testid='em-notice']");
+    assert!(notice.contains("dr-tanaka"), "{notice}");
+    window.screenshot(&shots, "accounts-7-emergency-view");
+
+    // The administrator sees that the doctor may view in an emergency and has a second factor.
+    window.click("[data-testid='tab-admin']");
+    log_in(&window, "admin", ADMIN_PW);
+    wait_for(
+        "the doctor's second factor in the list",
+        Duration::from_secs(10),
+        || {
+            window
+                .exists(&format!(
+                    "{dr_row}[data-emergency='true'][data-totp='true']"
+                ))
+                .then_some(())
+        },
+    );
+    window.screenshot(&shots, "accounts-8-admin-list");
+
+    // The administrator reviews the emergency views of the period and exports them as CSV and PDF. The
+    // period is wide so the test does not depend on the pinned date.
+    set_value(&window, "[data-testid='review-from']", "2000-01-01");
+    set_value(&window, "[data-testid='review-to']", "2099-12-31");
+    window.click("[data-testid='review-show']");
+    let row = window.text("[data-testid='review-row']");
+    assert!(
+        row.contains("dr-tanaka") && row.contains("意識障害"),
+        "{row}"
+    );
+    window.click("[data-testid='review-export']");
+    let files = window.text("[data-testid='review-files']");
+    window.screenshot(&shots, "accounts-9-emergency-review");
+    window.close();
+    let csv_path = daemon
+        .root
+        .join("work/reports/emergency-review-2000-01-01-2099-12-31.csv");
+    assert!(
+        files.contains("emergency-review-2000-01-01-2099-12-31.pdf"),
+        "{files}"
+    );
+    let csv = std::fs::read_to_string(&csv_path).expect("the exported CSV");
+    assert!(
+        csv.contains("dr-tanaka") && csv.contains("患者参照"),
+        "{csv}"
+    );
+    let pdf = std::fs::read(csv_path.with_extension("pdf")).expect("the exported PDF");
+    assert!(pdf.starts_with(b"%PDF"));
+
+    // The same review from a terminal.
+    let out_dir = daemon.root.join("review-cli");
+    let table = Oqs::new(&daemon.root).ok(
+        &[
+            "emergency",
+            "review",
+            "--config",
+            daemon.config.to_str().expect("config path"),
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2099-12-31",
+            "--out",
+            out_dir.to_str().expect("out path"),
+        ],
+        None,
+    );
+    assert!(table.contains("dr-tanaka"), "{table}");
+    assert!(
+        out_dir
+            .join("emergency-review-2000-01-01-2099-12-31.pdf")
+            .exists()
+    );
+    // A period without views lists none.
+    let empty = Oqs::new(&daemon.root).ok(
+        &[
+            "emergency",
+            "review",
+            "--config",
+            daemon.config.to_str().expect("config path"),
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2000-01-31",
+        ],
+        None,
+    );
+    assert!(!empty.contains("dr-tanaka"), "{empty}");
+}
+
+/// 災害時医療情報閲覧 in the window (issue 14 item 5): no button while no disaster window covers the facility;
+/// once `oqs-mock-central disaster open` opens one for its prefecture the button appears, and the notice that
+/// this is the exceptional disaster-time operation and that the view is logged comes before any input.
+#[test]
+fn the_disaster_button_appears_with_a_window_and_the_notice_comes_first() {
+    if !in_keyutils_session("the_disaster_button_appears_with_a_window_and_the_notice_comes_first")
+    {
+        return;
+    }
+    let shots = screenshot_dir();
+    let central = MockCentral::start(100, None);
+    let daemon = Daemon::start(&central, "");
+    e2e::staff::create_admin(&daemon);
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let display = Display::start(&daemon.root);
+    let window = AppWindow::open(
+        Driver::start(&display, &daemon.root),
+        &["--socket", socket.to_str().expect("socket path")],
+    );
+    window.interactive_ms();
+    window.find_within("[data-disaster='closed']", Duration::from_secs(30));
+    assert!(!window.exists("[data-testid='disaster-button']"));
+
+    let status = || {
+        e2e::staff::rt().block_on(async {
+            let client = e2e::staff::connect(&daemon).await;
+            match client
+                .request(terminal_ipc::Request::DisasterStatus)
+                .await
+                .expect("disaster status")
+            {
+                terminal_ipc::Response::DisasterStatus(s) => s,
+                other => panic!("{other:?}"),
+            }
+        })
+    };
+    let prefecture = status().prefecture.to_string();
+    let municipality: String = rusqlite::Connection::open(central.dir.join("central.sqlite3"))
+        .expect("central db")
+        .query_row(
+            "SELECT municipality FROM facilities WHERE code = ?1",
+            [&central.facility_code],
+            |r| r.get(0),
+        )
+        .expect("the facility's municipality");
+    let open = |municipality: &str| {
+        let out = std::process::Command::new(bin("oqs-mock-central"))
+            .args(["disaster", "open", "--dir"])
+            .arg(&central.dir)
+            .args(["--pref", &prefecture, "--municipality", municipality])
+            .args(["--from", "20000101000000", "--to", "20991231235959"])
+            .output()
+            .expect("oqs-mock-central disaster open");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // A window for another municipality of the same prefecture does not cover the facility (seed 004: windows
+    // per municipality, e.g. 山形県鶴岡市).
+    open("どこか別の町");
+    assert!(!status().open, "another municipality's window");
+    open(&municipality);
+    assert!(
+        status().open,
+        "the facility's municipality ({municipality})"
+    );
+    window.find_within("[data-testid='disaster-button']", Duration::from_secs(40));
+    window.screenshot(&shots, "disaster-1-button");
+    window.click("[data-testid='disaster-button']");
+    window.type_into("[data-testid='dis-account']", "admin");
+    window.type_into("[data-testid='dis-password']", e2e::staff::ADMIN_PW);
+    window.click("[data-testid='dis-login']");
+    let notice = window.text("[data-testid='dis-notice']");
+    assert!(
+        notice.contains("災害時の特例的な運用") && notice.contains("閲覧のログが残ります"),
+        "{notice}"
+    );
+    assert!(
+        !window.exists("[data-testid='dis-name']"),
+        "the notice comes before the input"
+    );
+    window.screenshot(&shots, "disaster-2-notice");
+    window.click("[data-testid='dis-ack']");
+    window.type_into("[data-testid='dis-name']", "石川　蓮");
+    set_value(&window, "[data-testid='dis-birth']", "1975-10-10");
+    window.type_into("[data-testid='dis-fourth']", "珠洲");
+    window.screenshot(&shots, "disaster-3-input");
+    window.click("[data-testid='dis-lookup']");
+    let shown = window.text("[data-testid='dis-view-notice']");
+    assert!(shown.contains("災害") && shown.contains("admin"), "{shown}");
+    assert!(window.text("[data-testid='dis-patient']").contains("石川"));
+    window.find("[data-testid='dis-medications']");
+    window.screenshot(&shots, "disaster-4-view");
+    window.close();
+}
