@@ -13,6 +13,7 @@
 //! - [`ipc`]: the local-socket handler (status, kiosk actions, today's check-ins, outbox).
 //! - [`accounts`]: staff logins (password + TOTP), sessions bound to a connection, account administration;
 //!   [`emergency`]: 救急時 and 災害時医療情報閲覧; [`audit_hooks`]: audit rows for the staff visual check.
+//! - [`charset`]: the facility's 利用文字コード for every file written to `res/` and `face/`.
 //! - [`config`], [`logging`].
 
 /// A point where the fault-injection tests may crash the daemon (`--features failpoints` and the
@@ -31,6 +32,7 @@ pub use fail as __fail;
 pub mod accounts;
 pub mod audit_hooks;
 pub mod card_driver;
+pub mod charset;
 pub mod checkin;
 pub mod config;
 pub mod emergency;

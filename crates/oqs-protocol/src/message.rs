@@ -293,6 +293,47 @@ pub fn write_message(msg: &Message, encoding: Encoding) -> Result<Vec<u8>, Write
     Ok(encoding::encode(&text, encoding))
 }
 
+/// The character written in place of one the file's encoding cannot hold (〓, the customary substitute; the
+/// mock central service uses the same). docs/file-interface.md, "Encodings".
+pub const SUBSTITUTE: char = '〓';
+
+/// Writes a message like [`write_message`], but never changes the encoding: every character `encoding`
+/// cannot hold is written as [`SUBSTITUTE`], and the characters replaced are returned (empty when none), so
+/// the caller can flag the record for a name typed at the facility (外字). A file in another encoding than the
+/// facility's would not be read at all by clients that insist on the site's encoding.
+pub fn write_message_substituting(
+    msg: &Message,
+    encoding: Encoding,
+) -> Result<(Vec<u8>, Vec<UnencodableChar>), WriteError> {
+    match write_message(msg, encoding) {
+        Ok(bytes) => Ok((bytes, Vec::new())),
+        Err(WriteError::Unencodable { chars }) => {
+            let mut msg = msg.clone();
+            msg.set_character_code(encoding);
+            let body = msg.to_xml().map_err(|e| WriteError::Serialize {
+                detail: e.to_string(),
+            })?;
+            // Markup and escapes are ASCII: only text can hold these characters.
+            let body: String = body
+                .chars()
+                .map(|c| {
+                    if encoding.can_encode(c) {
+                        c
+                    } else {
+                        SUBSTITUTE
+                    }
+                })
+                .collect();
+            let text = format!(
+                "<?xml version=\"1.0\" encoding=\"{}\" standalone=\"no\"?>\n{body}\n",
+                encoding.label()
+            );
+            Ok((encoding::encode(&text, encoding), chars))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Every character of the serialized document's text that `encoding` cannot hold, with its element path.
 /// Markup is ASCII and escapes are ASCII entities, so scanning raw text events finds them all.
 fn unencodable_chars(xml: &str, encoding: Encoding) -> Result<Vec<UnencodableChar>, WriteError> {

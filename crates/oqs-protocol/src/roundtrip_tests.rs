@@ -168,6 +168,27 @@ fn names_outside_jis_x_0208_survive_utf8_and_are_listed_for_shift_jis() {
         ]
     );
     assert!(err.to_string().contains("'𠮷' (U+20BB7) in /XmlMsg/MessageBody/ResultList/ResultOfQualificationConfirmation/Name"), "{err}");
+    // The facility's encoding is kept: 〓 in place of each character, the same list reported.
+    let (sjis, replaced) = write_message_substituting(&message, Encoding::ShiftJis).unwrap();
+    assert_eq!(replaced, *chars);
+    assert!(sjis.starts_with(b"<?xml version=\"1.0\" encoding=\"Shift_JIS\""));
+    let back = read_message(&sjis, MessageKind::SingleCheck, Direction::Response).unwrap();
+    assert_eq!(back.encoding, Encoding::ShiftJis);
+    let Message::SingleCheckResult(r) = back.message else {
+        panic!()
+    };
+    let rec = &r
+        .message_body
+        .result_list
+        .unwrap()
+        .result_of_qualification_confirmation[0];
+    assert_eq!(rec.name.as_ref().unwrap().expose(), "〓田　髙子");
+    assert_eq!(
+        write_message_substituting(&message, Encoding::Utf8)
+            .unwrap()
+            .1,
+        vec![]
+    );
     // 髙 (IBM extension) is in Windows-31J: without 𠮷 and 𩸽 the Shift_JIS write succeeds and round-trips.
     let ok = Message::SingleCheckResult(SingleCheckResult {
         message_body: SingleCheckResultBody {
