@@ -958,6 +958,10 @@ pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
         valid_until: first.insured_card_expiration_date.clone(),
         insurer_name: first.insurer_name.clone(),
         local_name: None,
+        name_needs_local: first
+            .name
+            .as_ref()
+            .is_some_and(|n| n.expose().contains([oqs_protocol::SUBSTITUTE, '●'])),
         limit_certificate: first.limit_application_certificate_related_info.is_some(),
         specific_disease: first
             .specific_diseases_certificate_list
@@ -1022,6 +1026,7 @@ pub fn record_of(
             valid_until: None,
             insurer_name: None,
             local_name: None,
+            name_needs_local: p.name.contains([oqs_protocol::SUBSTITUTE, '●']),
             limit_certificate: false,
             specific_disease: false,
         })
@@ -1113,6 +1118,26 @@ mod tests {
         assert_eq!(middle.1.len(), 14);
         assert!(middle.1.bytes().all(|b| b.is_ascii_digit()));
         assert_eq!(face_id("2714206386", &at, 1007), id);
+    }
+
+    /// A name written with 〓 (the facility's encoding could not carry a character) is flagged for the local
+    /// name typed at reception.
+    #[test]
+    fn a_substituted_name_asks_for_the_local_name() {
+        let result = |name: &str| {
+            let mut r = SingleCheckResult::default();
+            r.message_body.result_list = Some(oqs_protocol::ResultList {
+                result_of_qualification_confirmation: vec![
+                    oqs_protocol::ResultOfQualificationConfirmation {
+                        name: Some(oqs_protocol::Pii::new(name.to_owned())),
+                        ..Default::default()
+                    },
+                ],
+            });
+            r
+        };
+        assert!(patient_view_of(&result("〓田　凛")).unwrap().name_needs_local);
+        assert!(!patient_view_of(&result("吉田　凛")).unwrap().name_needs_local);
     }
 
     #[test]

@@ -1066,8 +1066,16 @@ pub fn error_result(kind: MessageKind, issue: &ValidationIssue) -> Message {
             message_header: header,
             ..Default::default()
         }),
-        MessageKind::RefNumberSingle | MessageKind::RefNumberBulk => {
-            Message::RefNumberResult(oqs_protocol::RefNumberResult {
+        MessageKind::RefNumberSingle => Message::RefNumberResult(oqs_protocol::RefNumberResult {
+            message_header: header,
+            ..Default::default()
+        }),
+        MessageKind::RefNumberBulk => Message::BulkUploadReceipt(oqs_protocol::BulkUploadReceipt {
+            message_header: header,
+            ..Default::default()
+        }),
+        MessageKind::RefNumberBulkDownload => {
+            Message::RefNumberBulkResult(oqs_protocol::RefNumberBulkResult {
                 message_header: header,
                 ..Default::default()
             })

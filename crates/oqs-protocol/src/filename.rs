@@ -19,8 +19,11 @@ pub enum MessageKind {
     BulkDownload,
     /// `OQSsiimm01`: 照会番号 registration, one person.
     RefNumberSingle,
-    /// `OQSmuimm01`: 照会番号 registration, several persons.
+    /// `OQSmuimm01`: 照会番号 registration, several persons: the upload (result: receipt with
+    /// `ReceptionNumber`, as R reads it).
     RefNumberBulk,
+    /// `OQSmuimm02`: the registration results of an `OQSmuimm01` upload, by `ReceptionNumber`.
+    RefNumberBulkDownload,
     /// `YZKsiquc01`: 薬剤情報 / 診療情報.
     Medication,
     /// `TKKsiquc01`: 特定健診情報.
@@ -29,12 +32,13 @@ pub enum MessageKind {
 
 impl MessageKind {
     /// All kinds, in file-name order.
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 8] = [
         Self::SingleCheck,
         Self::BulkUpload,
         Self::BulkDownload,
         Self::RefNumberSingle,
         Self::RefNumberBulk,
+        Self::RefNumberBulkDownload,
         Self::Medication,
         Self::Checkup,
     ];
@@ -47,6 +51,7 @@ impl MessageKind {
             Self::BulkDownload => "OQSmuquc02",
             Self::RefNumberSingle => "OQSsiimm01",
             Self::RefNumberBulk => "OQSmuimm01",
+            Self::RefNumberBulkDownload => "OQSmuimm02",
             Self::Medication => "YZKsiquc01",
             Self::Checkup => "TKKsiquc01",
         }
