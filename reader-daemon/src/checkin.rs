@@ -3,7 +3,8 @@
 //! **Online**: `POST /v1/checkin/challenge`, the card signs the challenge after the PIN, the kiosk's
 //! consents are added, `POST /v1/checkin` answers with an `OQSsiquc01res`. The result is stored (encrypted)
 //! with the method and the consents (24 h), written to `face/` as
-//! `OQSsiquc01res_face_<yyyyMMddHHmmssfff>_<seq>.xml` in the result encoding, and pushed to subscribers.
+//! `OQSsiquc01res_face_<id>_<yyyyMMddHHmmss>.xml` (the name the clients read, see [`CheckinService::new_check_in_id`])
+//! in the facility's 利用文字コード ([`crate::charset`]), and pushed to subscribers.
 //!
 //! **Outage**: a fresh server challenge cannot be had, so the card signs an *offline challenge* made by the
 //! terminal at the time of the check-in ([`offline_challenge`]): SHA-256 over
@@ -31,8 +32,8 @@ use base64::Engine as _;
 use central_client::{CentralClient, CentralError};
 use facility_store::{CheckIn, CheckInStatus, Consent, PatientIdentity, Store};
 use oqs_protocol::{
-    Direction, Encoding, Message, MessageKind, QualificationValidity, SegmentOfResult,
-    SingleCheckResult, read_message, write_message,
+    Direction, Message, MessageKind, QualificationValidity, SegmentOfResult, SingleCheckResult,
+    read_message,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -43,6 +44,7 @@ use terminal_ipc::{
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
+use crate::charset::FacilityEncoding;
 use crate::kiosk::{ConsentAnswer, ConsentKind, Method, Refusal};
 use crate::relay::write_atomic;
 
@@ -207,6 +209,9 @@ pub enum SubmitOutcome {
 /// Facility environment settings, the part the kiosk needs.
 #[derive(Debug, Clone, Deserialize)]
 struct FacilitySettings {
+    /// 利用文字コード (`UTF-8` / `Shift_JIS`): the encoding of `res/` and `face/` files.
+    #[serde(default)]
+    character_code: Option<String>,
     #[serde(default)]
     medication_info: bool,
     #[serde(default)]
@@ -248,7 +253,7 @@ struct Inner {
     store: Arc<Store>,
     face_dir: PathBuf,
     facility_code: String,
-    encoding: Encoding,
+    encoding: Arc<FacilityEncoding>,
     seq: AtomicU32,
     settings: Mutex<Option<(Instant, Vec<ConsentKind>)>>,
     pending: Notify,
@@ -287,6 +292,33 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// The check-in id of [`CheckinService::new_check_in_id`].
+fn face_id<Tz: chrono::TimeZone>(facility_code: &str, at: &chrono::DateTime<Tz>, seq: u32) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    format!(
+        "face_{facility_code}{}{:03}_{}",
+        at.format("%Y%m%d%H%M%S%3f"),
+        seq % 1_000,
+        at.format("%Y%m%d%H%M%S")
+    )
+}
+
+/// M reads `PrescriptionIssueSelect` only directly under `MessageBody`: a value the central service put in
+/// the qualification is copied there (and kept where it was, which D and R ignore).
+pub fn hoist_prescription_issue_select(result: &mut SingleCheckResult) {
+    if result.message_body.prescription_issue_select.is_some() {
+        return;
+    }
+    result.message_body.prescription_issue_select =
+        result.message_body.result_list.as_ref().and_then(|l| {
+            l.result_of_qualification_confirmation
+                .iter()
+                .find_map(|r| r.prescription_issue_select.clone())
+        });
+}
+
 /// The staged name of a `face/` result: a dot-file next to it, renamed into place once the store has the
 /// answer.
 fn staged_name(file_name: &str) -> String {
@@ -304,7 +336,7 @@ impl CheckinService {
         store: Arc<Store>,
         face_dir: PathBuf,
         facility_code: String,
-        encoding: Encoding,
+        encoding: Arc<FacilityEncoding>,
         events: EventPublisher,
     ) -> Self {
         Self {
@@ -353,6 +385,9 @@ impl CheckinService {
             .await
         {
             Ok(answer) => {
+                if let Some(code) = &answer.settings.character_code {
+                    self.inner.encoding.learn(code);
+                }
                 let screens = screens_for(&answer.settings);
                 if let Ok(mut guard) = self.inner.settings.lock() {
                     *guard = Some((Instant::now(), screens.clone()));
@@ -429,13 +464,16 @@ impl CheckinService {
         }
     }
 
-    /// A new check-in id, `face_<yyyyMMddHHmmssfff>_<seq>` in local time; also the face file's id.
+    /// A new check-in id, `face_<医療機関コード><yyyyMMddHHmmssfff><seq3>_<yyyyMMddHHmmss>` in local time; also
+    /// the id of the face file `OQSsiquc01res_<check-in id>.xml`. The clients' shape: R skips a face file
+    /// whose name does not end `_<yyyyMMddHHmmss>.xml` (and today's), and its real example and D's imitation
+    /// both put a 30-character id (the 10-digit code and 20 more characters) before it.
     pub fn new_check_in_id(&self, at_ms: i64) -> String {
         let local = chrono::DateTime::from_timestamp_millis(at_ms)
             .unwrap_or_default()
             .with_timezone(&chrono::Local);
-        let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed) % 10_000;
-        format!("face_{}_{seq:04}", local.format("%Y%m%d%H%M%S%3f"))
+        let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed) % 1_000;
+        face_id(&self.inner.facility_code, &local, seq)
     }
 
     /// Sends a check-in taken at the kiosk now: answered, refused, or stored as pending.
@@ -649,17 +687,18 @@ impl CheckinService {
             });
         }
         result.message_header.arbitrary_file_identifier = Some(s.check_in_id.clone());
+        hoist_prescription_issue_select(&mut result);
         let outcome = outcome_of_result(&result);
         let patient = identity_of(&result);
         let message = Message::SingleCheckResult(result);
-        let bytes = match write_message(&message, self.inner.encoding) {
-            Ok(b) => b,
-            Err(e) => {
-                warn!(error = %e, "the check-in result cannot be written in the result encoding; writing UTF-8");
-                write_message(&message, Encoding::Utf8)
-                    .map_err(|e| CheckinError::Write(e.to_string()))?
-            }
-        };
+        let (bytes, replaced) = self
+            .inner
+            .encoding
+            .write(&message)
+            .map_err(|e| CheckinError::Write(e.to_string()))?;
+        if !replaced.is_empty() {
+            info!(check_in = %s.check_in_id, "the name has characters the facility's encoding cannot hold: reception types the local name (外字)");
+        }
         let status = status_of(outcome);
         let store = self.inner.store.clone();
         let face_dir = self.inner.face_dir.clone();
@@ -946,6 +985,10 @@ pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
         valid_until: first.insured_card_expiration_date.clone(),
         insurer_name: first.insurer_name.clone(),
         local_name: None,
+        name_needs_local: first
+            .name
+            .as_ref()
+            .is_some_and(|n| n.expose().contains([oqs_protocol::SUBSTITUTE, '●'])),
         limit_certificate: first.limit_application_certificate_related_info.is_some(),
         specific_disease: first
             .specific_diseases_certificate_list
@@ -1024,6 +1067,7 @@ pub fn record_of(
             valid_until: None,
             insurer_name: None,
             local_name: None,
+            name_needs_local: p.name.contains([oqs_protocol::SUBSTITUTE, '●']),
             limit_certificate: false,
             specific_disease: false,
             postal_code: None,
@@ -1096,9 +1140,74 @@ mod tests {
         assert!(c.pharmacists && c.diagnosis && !c.operation && !c.checkup);
     }
 
+    /// The shape R accepts (`^OQSsiquc01res_face_.+_(\d{14})\.xml$`, the 14 digits the check-in's local
+    /// time) with the 30-character id of R's real example and D's imitation (医療機関コード + 20).
+    #[test]
+    fn face_file_names_have_the_clients_shape() {
+        use chrono::TimeZone;
+        let at = chrono::FixedOffset::east_opt(9 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 9, 29, 16, 1, 12)
+            .unwrap()
+            + chrono::Duration::milliseconds(345);
+        let id = face_id("2714206386", &at, 7);
+        let name = face_file_name(&id);
+        assert_eq!(
+            name,
+            "OQSsiquc01res_face_271420638620260929160112345007_20260929160112.xml"
+        );
+        let middle = id
+            .strip_prefix("face_")
+            .and_then(|r| r.split_once('_'))
+            .unwrap();
+        assert_eq!(middle.0.len(), 30);
+        assert_eq!(middle.1.len(), 14);
+        assert!(middle.1.bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(face_id("2714206386", &at, 1007), id);
+    }
+
+    /// A name written with 〓 (the facility's encoding could not carry a character) is flagged for the local
+    /// name typed at reception.
+    #[test]
+    fn a_substituted_name_asks_for_the_local_name() {
+        let result = |name: &str| {
+            let mut r = SingleCheckResult::default();
+            r.message_body.result_list = Some(oqs_protocol::ResultList {
+                result_of_qualification_confirmation: vec![
+                    oqs_protocol::ResultOfQualificationConfirmation {
+                        name: Some(oqs_protocol::Pii::new(name.to_owned())),
+                        ..Default::default()
+                    },
+                ],
+            });
+            r
+        };
+        assert!(patient_view_of(&result("〓田　凛")).unwrap().name_needs_local);
+        assert!(!patient_view_of(&result("吉田　凛")).unwrap().name_needs_local);
+    }
+
+    #[test]
+    fn prescription_issue_select_is_copied_to_the_message_body() {
+        let mut r = SingleCheckResult::default();
+        r.message_body.result_list = Some(oqs_protocol::ResultList {
+            result_of_qualification_confirmation: vec![
+                oqs_protocol::ResultOfQualificationConfirmation {
+                    prescription_issue_select: Some(oqs_protocol::PrescriptionIssueSelect::Paper),
+                    ..Default::default()
+                },
+            ],
+        });
+        hoist_prescription_issue_select(&mut r);
+        assert_eq!(
+            r.message_body.prescription_issue_select,
+            Some(oqs_protocol::PrescriptionIssueSelect::Paper)
+        );
+    }
+
     #[test]
     fn screens_follow_the_settings() {
         let s = FacilitySettings {
+            character_code: None,
             medication_info: true,
             diagnosis_info: false,
             operation_info: false,

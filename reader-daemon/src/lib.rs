@@ -14,6 +14,7 @@
 //!   [`reception_list`]: any day's check-ins as the reception list shows them, and the usage figures.
 //! - [`accounts`]: staff logins (password + TOTP), sessions bound to a connection, account administration;
 //!   [`emergency`]: 救急時 and 災害時医療情報閲覧; [`audit_hooks`]: audit rows for the staff visual check.
+//! - [`charset`]: the facility's 利用文字コード for every file written to `res/` and `face/`.
 //! - [`config`], [`logging`].
 
 /// A point where the fault-injection tests may crash the daemon (`--features failpoints` and the
@@ -32,6 +33,7 @@ pub use fail as __fail;
 pub mod accounts;
 pub mod audit_hooks;
 pub mod card_driver;
+pub mod charset;
 pub mod checkin;
 pub mod checkup_form;
 pub mod config;

@@ -261,7 +261,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         store.clone(),
         relay.folders().face.clone(),
         config.facility.medical_institution_code.clone(),
-        config.relay.result_encoding,
+        relay.encoding(),
         events.clone(),
     );
     // Before any check-in can start: finish the deliveries a crash interrupted.

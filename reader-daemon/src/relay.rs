@@ -32,11 +32,13 @@ use central_client::{CentralClient, CentralError, RetryPolicy};
 use facility_store::{OutboxEntry, OutboxState, Received, Store, StoreError};
 use oqs_protocol::{
     CheckupResult, Encoding, FileName, MedicationResult, Message, MessageKind, ReadError,
-    SingleCheckResult, ValidationIssue, read_file, render_err_file, write_message,
+    SingleCheckResult, ValidationIssue, read_file, render_err_file, unsupported_result_name,
 };
 use serde::Serialize;
 use tokio::sync::{Notify, Semaphore, broadcast};
 use tracing::{Instrument, debug, info, info_span, warn};
+
+use crate::charset::FacilityEncoding;
 
 /// The shared folders and the daemon's private working folders.
 #[derive(Debug, Clone)]
@@ -104,7 +106,8 @@ fn create_dir(dir: &Path, mode: Option<u32>) -> Result<(), RelayError> {
 /// How the relay behaves.
 #[derive(Debug, Clone)]
 pub struct RelaySettings {
-    /// Encoding of the result files written to `res/` (利用文字コード).
+    /// Encoding of the result files written to `res/` until the central service's 利用文字コード is known
+    /// ([`crate::charset::FacilityEncoding`]).
     pub result_encoding: Encoding,
     /// Requests sent to the central service at the same time.
     pub concurrency: usize,
@@ -177,6 +180,7 @@ pub struct Relay {
 struct Inner {
     folders: Folders,
     settings: RelaySettings,
+    encoding: Arc<FacilityEncoding>,
     store: Arc<Store>,
     central: CentralClient,
     wake: Notify,
@@ -198,10 +202,15 @@ impl Relay {
     ) -> Self {
         let (events, _) = broadcast::channel(1024);
         let permits = settings.concurrency.max(1);
+        let encoding = Arc::new(FacilityEncoding::new(
+            store.clone(),
+            settings.result_encoding,
+        ));
         Self {
             inner: Arc::new(Inner {
                 folders,
                 settings,
+                encoding,
                 store,
                 central,
                 wake: Notify::new(),
@@ -218,6 +227,11 @@ impl Relay {
 
     pub fn folders(&self) -> &Folders {
         &self.inner.folders
+    }
+
+    /// The facility's 利用文字コード, shared with the check-in's `face/` files.
+    pub fn encoding(&self) -> Arc<FacilityEncoding> {
+        self.inner.encoding.clone()
     }
 
     /// Wakes the sender, e.g. when the central service is reachable again.
@@ -747,29 +761,23 @@ impl Relay {
         });
     }
 
-    /// Rewrites a result in the facility's encoding if the central service used another one.
+    /// Rewrites a result in the facility's encoding if the central service used another one. Never in
+    /// another encoding: characters the facility's cannot hold become 〓 (docs/file-interface.md).
     fn reencode(&self, result_name: &str, body: Vec<u8>) -> Result<Vec<u8>, ValidationIssue> {
         let decoded = read_file(result_name, &body).map_err(|e| read_issue(&e))?;
-        let wanted = self.inner.settings.result_encoding;
-        if decoded.encoding == wanted {
+        if decoded.encoding == self.inner.encoding.current() {
             return Ok(body);
         }
-        let mut message = decoded.message;
-        message.set_character_code(wanted);
-        match write_message(&message, wanted) {
-            Ok(bytes) => Ok(bytes),
-            Err(e) => {
-                // Characters outside Shift_JIS: a changed name is worse than an unexpected encoding.
-                warn!(code = "OQS-E1301", "result kept in UTF-8: {}", e.code());
-                message.set_character_code(Encoding::Utf8);
-                write_message(&message, Encoding::Utf8).map_err(|e| ValidationIssue {
-                    code: e.code(),
-                    element: String::new(),
-                    message_ja: "結果ファイルを書き出せませんでした".into(),
-                    message_en: e.to_string(),
-                })
-            }
-        }
+        self.inner
+            .encoding
+            .write(&decoded.message)
+            .map(|(bytes, _)| bytes)
+            .map_err(|e| ValidationIssue {
+                code: e.code(),
+                element: String::new(),
+                message_ja: "結果ファイルを書き出せませんでした".into(),
+                message_en: e.to_string(),
+            })
     }
 
     /// Rejects the request; false if the error result could not be delivered (the caller re-queues the
@@ -834,7 +842,7 @@ impl Relay {
         let first = issues.first().unwrap_or(&fallback);
         if let Ok(result_name) = parsed.result_name() {
             let message = error_result(parsed.kind(), first);
-            if let Ok(bytes) = write_message(&message, Encoding::Utf8) {
+            if let Ok((bytes, _)) = self.inner.encoding.write(&message) {
                 files.push((result_name, bytes));
             }
         }
@@ -878,18 +886,27 @@ impl Relay {
         let issue = ValidationIssue {
             code,
             element: String::new(),
-            message_ja: "ファイル名が要求ファイルの形式ではありません".into(),
+            message_ja: if code == "OQS-E1002" {
+                "この種類の要求ファイルには対応していません".into()
+            } else {
+                "ファイル名が要求ファイルの形式ではありません".into()
+            },
             message_en: reason.to_owned(),
         };
         let bytes = std::fs::read(source).map_err(|e| RelayError::io("read", source, e))?;
         let err = render_err_file(std::slice::from_ref(&issue));
         info!(code, "file with an unknown name rejected");
-        self.write_and_keep(
-            name,
-            source,
-            &[(format!("{name}.err"), err.into_bytes())],
-            Some(bytes),
-        )
+        let mut files = Vec::new();
+        // A request of a kind we do not handle (e.g. `CIPsiquc01req_…`) still names its result: the client
+        // waits for that name, never for the `.err`.
+        if let Some(result_name) = unsupported_result_name(name) {
+            let message = unknown_kind_error_result(name, &issue);
+            if let Ok((bytes, _)) = self.inner.encoding.write(&message) {
+                files.push((result_name, bytes));
+            }
+        }
+        files.push((format!("{name}.err"), err.into_bytes()));
+        self.write_and_keep(name, source, &files, Some(bytes))
     }
 
     /// For files that never get an outbox row: write to `res/` atomically and move the original to
@@ -1051,14 +1068,33 @@ pub fn error_result(kind: MessageKind, issue: &ValidationIssue) -> Message {
             message_header: header,
             ..Default::default()
         }),
-        MessageKind::RefNumberSingle | MessageKind::RefNumberBulk => {
-            Message::RefNumberResult(oqs_protocol::RefNumberResult {
+        MessageKind::RefNumberSingle => Message::RefNumberResult(oqs_protocol::RefNumberResult {
+            message_header: header,
+            ..Default::default()
+        }),
+        MessageKind::RefNumberBulk => Message::BulkUploadReceipt(oqs_protocol::BulkUploadReceipt {
+            message_header: header,
+            ..Default::default()
+        }),
+        MessageKind::RefNumberBulkDownload => {
+            Message::RefNumberBulkResult(oqs_protocol::RefNumberBulkResult {
                 message_header: header,
                 ..Default::default()
             })
         }
         MessageKind::Medication => Message::MedicationResult(MedicationResult::error(message)),
         MessageKind::Checkup => Message::CheckupResult(CheckupResult::error(message)),
+    }
+}
+
+/// The error result for a request of a kind the terminal does not know: the YZK/TKK form (`ResultCode` 2 +
+/// `MessageContents`, what D reads for those prefixes) or the 資格確認 form (`SegmentOfResult` 9 +
+/// `ErrorCode` / `ErrorMessage`, what D, M and R read for `OQS…`).
+pub fn unknown_kind_error_result(name: &str, issue: &ValidationIssue) -> Message {
+    if name.starts_with("YZK") || name.starts_with("TKK") {
+        error_result(MessageKind::Medication, issue)
+    } else {
+        error_result(MessageKind::SingleCheck, issue)
     }
 }
 

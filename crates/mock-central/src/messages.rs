@@ -6,7 +6,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use oqs_protocol::{
     BulkConfirmUnit, BulkDownloadRequest, BulkResult, BulkResultBody, BulkUploadReceipt,
-    BulkUploadRequest, CheckupResult, Direction, Encoding, FileName, MedicalInfoRequest,
+    BulkRegistrationUnit, BulkUploadRequest, CheckupResult, Decoded, Direction, Encoding, FileName,
+    MedicalInfoRequest, RefNumberBulkResult, RefNumberBulkResultBody,
     MedicalTreatmentFlag, MedicationResult, Message, MessageKind, ProcessingResultStatus,
     QualificationConfirmSearchInfo, RefNumberRequest, RefNumberResult, RefNumberResultBody,
     ReferenceClassification, ReferenceNumberRegistrationResult, ResultHeader, SegmentOfResult,
@@ -102,12 +103,18 @@ pub(crate) fn error_message(kind: MessageKind, code: &str, message: &str, time: 
             message_header: header,
             ..Default::default()
         }),
-        MessageKind::RefNumberSingle | MessageKind::RefNumberBulk => {
-            Message::RefNumberResult(RefNumberResult {
-                message_header: header,
-                ..Default::default()
-            })
-        }
+        MessageKind::RefNumberSingle => Message::RefNumberResult(RefNumberResult {
+            message_header: header,
+            ..Default::default()
+        }),
+        MessageKind::RefNumberBulk => Message::BulkUploadReceipt(BulkUploadReceipt {
+            message_header: header,
+            ..Default::default()
+        }),
+        MessageKind::RefNumberBulkDownload => Message::RefNumberBulkResult(RefNumberBulkResult {
+            message_header: header,
+            ..Default::default()
+        }),
         // YZK/TKK results carry ResultCode/MessageContents instead of SegmentOfResult/ErrorCode.
         MessageKind::Medication => {
             let mut m = MedicationResult::error(format!("[{code}] {message}"));
@@ -129,6 +136,7 @@ fn echo_header(msg: &mut Message, facility: &str, arbitrary: Option<String>) {
         Message::BulkUploadReceipt(m) => set(&mut m.message_header, facility, arbitrary),
         Message::BulkResult(m) => set(&mut m.message_header, facility, arbitrary),
         Message::RefNumberResult(m) => set(&mut m.message_header, facility, arbitrary),
+        Message::RefNumberBulkResult(m) => set(&mut m.message_header, facility, arbitrary),
         Message::MedicationResult(m) => {
             m.message_header.medical_institution_code = Some(facility.to_string());
             m.message_header.arbitrary_file_identifier = arbitrary;
@@ -261,8 +269,16 @@ pub(crate) async fn handle(
             .map(|r| r.map(Message::SingleCheckResult)),
         Message::BulkUploadRequest(req) => bulk_upload(&state, &facility, &req, now, &body)
             .map(|r| r.map(Message::BulkUploadReceipt)),
+        Message::BulkDownloadRequest(req) if kind == MessageKind::RefNumberBulkDownload => {
+            reference_numbers_download(&state, &facility, &req, now)
+                .map(|r| r.map(Message::RefNumberBulkResult))
+        }
         Message::BulkDownloadRequest(req) => {
             bulk_download(&state, &facility, &req, now, enc).map(|r| r.map(Message::BulkResult))
+        }
+        Message::RefNumberRequest(req) if kind == MessageKind::RefNumberBulk => {
+            reference_numbers_upload(&state, &facility, &req, now, &body)
+                .map(|r| r.map(Message::BulkUploadReceipt))
         }
         Message::RefNumberRequest(req) => {
             register_reference_numbers(&state.store, &facility, &req, now)
@@ -433,17 +449,161 @@ fn bulk_upload(
         )
             .into()));
     }
+    let reception = accept_job(state, facility, now, raw, MessageKind::BulkUpload)?;
+    info!(records = n, "bulk upload accepted");
+    Ok(Ok(BulkUploadReceipt::accepted(req, ymdhms(now), reception)))
+}
+
+/// Keeps an upload of `kind` and gives it a new 受付番号; its result is ready after the bulk delay.
+fn accept_job(
+    state: &Shared,
+    facility: &Facility,
+    now: OffsetDateTime,
+    raw: &[u8],
+    kind: MessageKind,
+) -> Result<String, CentralError> {
     let seq = state
         .reception_seq
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         % 10_000;
     let reception = format!("{}{:04}", ymdhms(now), seq);
     let ready = now.unix_timestamp() + state.bulk_delay.as_secs() as i64;
-    state
-        .store
-        .insert_bulk_job(&reception, &facility.code, &ymdhms(now), ready, raw)?;
-    info!(records = n, "bulk upload accepted");
-    Ok(Ok(BulkUploadReceipt::accepted(req, ymdhms(now), reception)))
+    state.store.insert_bulk_job(
+        &reception,
+        &facility.code,
+        &ymdhms(now),
+        ready,
+        raw,
+        kind.code(),
+    )?;
+    Ok(reception)
+}
+
+/// The upload kept under `reception` for this facility and of this upload kind; an error result otherwise
+/// (another facility's number is reported as unknown: it must not learn that it exists), or the 処理中
+/// header (`SegmentOfResult` 2) while it is not ready.
+fn ready_job(
+    state: &Shared,
+    facility: &Facility,
+    reception: &str,
+    upload: MessageKind,
+    header: &ResultHeader,
+    now: OffsetDateTime,
+    in_progress: impl FnOnce(ResultHeader) -> Message,
+) -> Outcome<crate::store::BulkJob> {
+    let job = match state.store.bulk_job(reception)? {
+        Some(j) if j.facility_code == facility.code && j.kind == upload.code() => j,
+        _ => {
+            return Ok(Err((
+                codes::UNKNOWN_RECEPTION,
+                format!("受付番号 {reception} の一括要求は見つかりません"),
+            )
+                .into()));
+        }
+    };
+    if now.unix_timestamp() < job.ready_at {
+        let mut header = header.clone();
+        header.segment_of_result = Some(SegmentOfResult::InProgress);
+        header.error_code = Some(codes::IN_PROGRESS.into());
+        header.error_message =
+            Some("処理中です。しばらくしてから再度結果を取得してください。".into());
+        return Ok(Err(Rejected::Message(Box::new(in_progress(header)))));
+    }
+    Ok(Ok(job))
+}
+
+/// `OQSmuimm01`: the registrations are made now and answered by a receipt with 受付番号 (R's first step);
+/// `OQSmuimm02` gives their outcome.
+fn reference_numbers_upload(
+    state: &Shared,
+    facility: &Facility,
+    req: &RefNumberRequest,
+    now: OffsetDateTime,
+    raw: &[u8],
+) -> Outcome<BulkUploadReceipt> {
+    let n = req.message_body.reference_number_registration_info.len();
+    if n == 0 || n > BULK_LIMIT {
+        return Ok(Err((
+            codes::TOO_MANY,
+            format!("照会番号一括登録は1〜{BULK_LIMIT}件で送信してください (受信 {n} 件)"),
+        )
+            .into()));
+    }
+    register_reference_numbers(&state.store, facility, req, now)?;
+    let reception = accept_job(state, facility, now, raw, MessageKind::RefNumberBulk)?;
+    info!(records = n, "reference number registration accepted");
+    let upload = BulkUploadRequest {
+        message_header: req.message_header.clone(),
+        ..Default::default()
+    };
+    Ok(Ok(BulkUploadReceipt::accepted(
+        &upload,
+        ymdhms(now),
+        reception,
+    )))
+}
+
+/// `OQSmuimm02`: one `BulkRegistrationUnit` per uploaded registration, in upload order.
+fn reference_numbers_download(
+    state: &Shared,
+    facility: &Facility,
+    req: &BulkDownloadRequest,
+    now: OffsetDateTime,
+) -> Outcome<RefNumberBulkResult> {
+    let reception = req
+        .message_body
+        .reception_number
+        .clone()
+        .unwrap_or_default();
+    let mut header = ResultHeader::answering(&req.message_header, ymdhms(now));
+    header.reception_number = Some(reception.clone());
+    let job = match ready_job(
+        state,
+        facility,
+        &reception,
+        MessageKind::RefNumberBulk,
+        &header,
+        now,
+        |h| {
+            Message::RefNumberBulkResult(RefNumberBulkResult {
+                message_header: h,
+                ..Default::default()
+            })
+        },
+    )? {
+        Ok(job) => job,
+        Err(e) => return Ok(Err(e)),
+    };
+    let upload = match read_file("OQSmuimm01req_stored.xml", &job.request) {
+        Ok(Decoded {
+            message: Message::RefNumberRequest(u),
+            ..
+        }) => u,
+        _ => {
+            return Ok(Err((
+                codes::UNREADABLE,
+                "保存された照会番号一括登録を読み取れません".to_string(),
+            )
+                .into()));
+        }
+    };
+    let registered = register_reference_numbers(&state.store, facility, &upload, now)?;
+    Ok(Ok(RefNumberBulkResult {
+        message_header: header,
+        message_body: RefNumberBulkResultBody {
+            bulk_registration_unit: registered
+                .message_body
+                .reference_number_registration_result
+                .into_iter()
+                .map(|r| BulkRegistrationUnit {
+                    reference_number_registration_info: r.reference_number_registration_info,
+                    processing_result_status: r.processing_result_status,
+                    processing_result_code: r.processing_result_code,
+                    processing_result_message: r.processing_result_message,
+                })
+                .collect(),
+        },
+    }))
 }
 
 fn bulk_download(
@@ -458,32 +618,26 @@ fn bulk_download(
         .reception_number
         .clone()
         .unwrap_or_default();
-    let job = match state.store.bulk_job(&reception)? {
-        Some(j) if j.facility_code == facility.code => j,
-        // Another facility's number is reported as unknown: it must not learn that it exists.
-        _ => {
-            return Ok(Err((
-                codes::UNKNOWN_RECEPTION,
-                format!("受付番号 {reception} の一括照会は見つかりません"),
-            )
-                .into()));
-        }
-    };
     let time = ymdhms(now);
     let mut header = ResultHeader::answering(&req.message_header, time.clone());
     header.reception_number = Some(reception.clone());
-    if now.unix_timestamp() < job.ready_at {
-        header.segment_of_result = Some(SegmentOfResult::InProgress);
-        header.error_code = Some(codes::IN_PROGRESS.into());
-        header.error_message =
-            Some("処理中です。しばらくしてから再度結果を取得してください。".into());
-        return Ok(Err(Rejected::Message(Box::new(Message::BulkResult(
-            BulkResult {
-                message_header: header,
+    let job = match ready_job(
+        state,
+        facility,
+        &reception,
+        MessageKind::BulkUpload,
+        &header,
+        now,
+        |h| {
+            Message::BulkResult(BulkResult {
+                message_header: h,
                 ..Default::default()
-            },
-        )))));
-    }
+            })
+        },
+    )? {
+        Ok(job) => job,
+        Err(e) => return Ok(Err(e)),
+    };
     let upload = match read_file("OQSmuquc01req_stored.xml", &job.request) {
         Ok(d) => match d.message {
             Message::BulkUploadRequest(u) => u,

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS consents(person_id INTEGER NOT NULL, facility_code TE
 CREATE TABLE IF NOT EXISTS reference_numbers(facility_code TEXT NOT NULL, qualification_id INTEGER NOT NULL,
   reference_number TEXT NOT NULL, PRIMARY KEY(facility_code, qualification_id));
 CREATE TABLE IF NOT EXISTS bulk_jobs(reception_number TEXT PRIMARY KEY, facility_code TEXT NOT NULL,
-  received_at TEXT NOT NULL, ready_at INTEGER NOT NULL, request BLOB NOT NULL);
+  received_at TEXT NOT NULL, ready_at INTEGER NOT NULL, request BLOB NOT NULL, kind TEXT NOT NULL DEFAULT 'OQSmuquc01');
 CREATE TABLE IF NOT EXISTS access_log(id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, facility_code TEXT NOT NULL,
   facility_name TEXT NOT NULL, at TEXT NOT NULL, items TEXT NOT NULL, method TEXT NOT NULL, viewer_id TEXT, reason TEXT);
 CREATE INDEX IF NOT EXISTS access_by_person ON access_log(person_id, at);
@@ -505,7 +505,7 @@ impl Store {
         let c = self.conn()?;
         let on = ymd(on);
         let mut st = c.prepare_cached(&format!(
-            "{RECORD_SELECT} WHERE q.insurer_number = ?1 AND q.number = ?2 AND q.birth = ?3 AND q.loaded = 1"
+            "{RECORD_SELECT} WHERE q.insurer_number = ?1 AND q.number = ?2 AND (?3 = '' OR q.birth = ?3) AND q.loaded = 1"
         ))?;
         let number = normalise_key(&keys.number);
         let insurer = normalise_key(&keys.insurer_number);
@@ -864,6 +864,7 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps an upload (`kind`: the upload's file kind code, e.g. `OQSmuquc01`) under its 受付番号.
     pub fn insert_bulk_job(
         &self,
         reception: &str,
@@ -871,16 +872,17 @@ impl Store {
         received: &str,
         ready_at: i64,
         request: &[u8],
+        kind: &str,
     ) -> Result<(), CentralError> {
         let c = self.conn()?;
-        c.prepare_cached("INSERT INTO bulk_jobs(reception_number, facility_code, received_at, ready_at, request) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![reception, facility, received, ready_at, request])?;
+        c.prepare_cached("INSERT INTO bulk_jobs(reception_number, facility_code, received_at, ready_at, request, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![reception, facility, received, ready_at, request, kind])?;
         Ok(())
     }
 
     pub fn bulk_job(&self, reception: &str) -> Result<Option<BulkJob>, CentralError> {
         let c = self.conn()?;
-        let mut st = c.prepare_cached("SELECT facility_code, received_at, ready_at, request FROM bulk_jobs WHERE reception_number = ?1")?;
+        let mut st = c.prepare_cached("SELECT facility_code, received_at, ready_at, request, kind FROM bulk_jobs WHERE reception_number = ?1")?;
         Ok(st
             .query_row([reception], |r| {
                 Ok(BulkJob {
@@ -888,6 +890,7 @@ impl Store {
                     received_at: r.get(1)?,
                     ready_at: r.get(2)?,
                     request: r.get(3)?,
+                    kind: r.get(4)?,
                 })
             })
             .optional()?)
@@ -1020,6 +1023,8 @@ pub struct BulkJob {
     /// Unix seconds from which the result can be downloaded.
     pub ready_at: i64,
     pub request: Vec<u8>,
+    /// The upload's file kind code (`OQSmuquc01`, `OQSmuimm01`, …).
+    pub kind: String,
 }
 
 /// One line of a patient's access history (what マイナポータル shows).

@@ -287,27 +287,60 @@ async fn reference_numbers_are_registered_and_returned() {
             .code(),
         "1"
     );
-    // Bulk form, one unknown person: that record fails, the file does not.
+    // Bulk form in R's two steps, one unknown person (that record fails, the file does not) and one without
+    // Birthdate (R never sends it): OQSmuimm01res is a receipt with ReceptionNumber, OQSmuimm02res the
+    // BulkRegistrationUnit list.
     let unknown = body.replace("19800401", "19800402");
+    let no_birth = body.replace("<Birthdate>19800401</Birthdate>", "");
     let both = unknown.replace(
         "</MessageBody>",
         &format!(
             "{}</MessageBody>",
-            &body[body.find("<ReferenceNumberRegistrationInfo>").unwrap()
-                ..body.find("</MessageBody>").unwrap()]
+            &no_birth[no_birth.find("<ReferenceNumberRegistrationInfo>").unwrap()
+                ..no_birth.find("</MessageBody>").unwrap()]
         ),
     );
     let a = post_message(&env, "OQSmuimm01req_r2.xml", both).await;
-    let Message::RefNumberResult(r) = inspect("OQSmuimm01res_r2.xml", &a.bytes) else {
-        panic!()
+    let Message::BulkUploadReceipt(receipt) = inspect("OQSmuimm01res_r2.xml", &a.bytes) else {
+        panic!("OQSmuimm01res is a receipt")
     };
+    assert_eq!(
+        receipt.message_header.arbitrary_file_identifier.as_deref(),
+        Some("ref1")
+    );
+    let reception = receipt.message_body.reception_number.clone().unwrap();
+    let download = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><XmlMsg><MessageHeader><MedicalInstitutionCode>{f}</MedicalInstitutionCode></MessageHeader><MessageBody><ReceptionNumber>{reception}</ReceptionNumber></MessageBody></XmlMsg>"#
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let r = loop {
+        let a = post_message(&env, "OQSmuimm02req_r2.xml", download.clone()).await;
+        let Message::RefNumberBulkResult(r) = inspect("OQSmuimm02res_r2.xml", &a.bytes) else {
+            panic!("OQSmuimm02res holds BulkRegistrationUnit")
+        };
+        if r.message_header.segment_of_result.as_ref().map(|s| s.code()) == Some("1") {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "registration result not ready in time");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        r.message_header.reception_number.as_deref(),
+        Some(reception.as_str())
+    );
     let st: Vec<&str> = r
         .message_body
-        .reference_number_registration_result
+        .bulk_registration_unit
         .iter()
         .map(|x| x.processing_result_status.as_ref().unwrap().code())
         .collect();
     assert_eq!(st, ["2", "1"]);
+    // A muquc02 download cannot read a registration's number.
+    let a = post_message(&env, "OQSmuquc02req_r2.xml", download.clone()).await;
+    let Message::BulkResult(wrong) = inspect("OQSmuquc02res_r2.xml", &a.bytes) else {
+        panic!()
+    };
+    assert_eq!(wrong.message_header.error_code.as_deref(), Some("OQS-C2010"));
     // Later results carry the number.
     let a = post_message(
         &env,

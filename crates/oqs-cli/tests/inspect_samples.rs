@@ -144,10 +144,17 @@ fn valid_expectations() -> Vec<(&'static str, &'static str, Fields)> {
         p("/message/RefNumberRequest/MessageBody/ReferenceNumberRegistrationInfo/1/InsurerNumber"),
         "  138057",
     )];
+    // R's two steps: the upload is answered by a receipt, the outcome comes with OQSmuimm02.
     let refno_bulk_res = vec![(
-        p(
-            "/message/RefNumberResult/MessageBody/ReferenceNumberRegistrationResult/1/ProcessingResultCode",
-        ),
+        p("/message/BulkUploadReceipt/MessageBody/ProcessingResultStatus"),
+        "1",
+    )];
+    let refno_download = vec![(
+        p("/message/BulkDownloadRequest/MessageBody/ReceptionNumber"),
+        "2024040100000124",
+    )];
+    let refno_download_res = vec![(
+        p("/message/RefNumberBulkResult/MessageBody/BulkRegistrationUnit/1/ProcessingResultCode"),
         "2101",
     )];
     let yzk_req = vec![
@@ -249,6 +256,8 @@ fn valid_expectations() -> Vec<(&'static str, &'static str, Fields)> {
         ("OQSsiimm01res_2024040112000000", refno_res),
         ("OQSmuimm01req_20240401000", refno_bulk_req),
         ("OQSmuimm01res_20240401000", refno_bulk_res),
+        ("OQSmuimm02req_20240401000", refno_download),
+        ("OQSmuimm02res_20240401000", refno_download_res),
         ("YZKsiquc01req_042404011030P00012", yzk_req),
         ("YZKsiquc01res_042404011030P00012", yzk_res),
         ("TKKsiquc01req_022404011031P00012", tkk_req),
@@ -355,7 +364,7 @@ fn malformed_expectations() -> Vec<(&'static str, String)> {
         ),
         (
             "OQSmutic01req_unsupported0011.xml",
-            "OQS-E1002 この端末では扱わないファイル種別です / file kind `OQSmutic01` in `OQSmutic01req_unsupported0011.xml` is not supported (supported: OQSsiquc01, OQSmuquc01, OQSmuquc02, OQSsiimm01, OQSmuimm01, YZKsiquc01, TKKsiquc01)".into(),
+            "OQS-E1002 この端末では扱わないファイル種別です / file kind `OQSmutic01` in `OQSmutic01req_unsupported0011.xml` is not supported (supported: OQSsiquc01, OQSmuquc01, OQSmuquc02, OQSsiimm01, OQSmuimm01, OQSmuimm02, YZKsiquc01, TKKsiquc01)".into(),
         ),
         (
             "OQSmuquc02res_badcount0012.xml",

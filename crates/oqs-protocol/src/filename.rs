@@ -19,8 +19,11 @@ pub enum MessageKind {
     BulkDownload,
     /// `OQSsiimm01`: 照会番号 registration, one person.
     RefNumberSingle,
-    /// `OQSmuimm01`: 照会番号 registration, several persons.
+    /// `OQSmuimm01`: 照会番号 registration, several persons: the upload (result: receipt with
+    /// `ReceptionNumber`, as R reads it).
     RefNumberBulk,
+    /// `OQSmuimm02`: the registration results of an `OQSmuimm01` upload, by `ReceptionNumber`.
+    RefNumberBulkDownload,
     /// `YZKsiquc01`: 薬剤情報 / 診療情報.
     Medication,
     /// `TKKsiquc01`: 特定健診情報.
@@ -29,12 +32,13 @@ pub enum MessageKind {
 
 impl MessageKind {
     /// All kinds, in file-name order.
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 8] = [
         Self::SingleCheck,
         Self::BulkUpload,
         Self::BulkDownload,
         Self::RefNumberSingle,
         Self::RefNumberBulk,
+        Self::RefNumberBulkDownload,
         Self::Medication,
         Self::Checkup,
     ];
@@ -47,6 +51,7 @@ impl MessageKind {
             Self::BulkDownload => "OQSmuquc02",
             Self::RefNumberSingle => "OQSsiimm01",
             Self::RefNumberBulk => "OQSmuimm01",
+            Self::RefNumberBulkDownload => "OQSmuimm02",
             Self::Medication => "YZKsiquc01",
             Self::Checkup => "TKKsiquc01",
         }
@@ -89,63 +94,17 @@ pub struct FileName {
 impl FileName {
     /// Parses a bare file name (no directory part).
     pub fn parse(name: &str) -> Result<Self, FileNameError> {
-        let bad = |reason: &str| FileNameError::BadFileName {
-            name: name.to_owned(),
-            reason: reason.to_owned(),
-        };
-        if name.contains(['/', '\\']) {
-            return Err(bad("it contains a path separator; pass the bare file name"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(bad("it contains a control character"));
-        }
-        let bytes = name.as_bytes();
-        // The reference writes "4-char function", but every known name has 5 (`siquc`, `muquc`, `siimm`):
-        // 3 + 5 + 2 + 3 + '_' = 14 ASCII bytes before the id.
-        if bytes.len() < 14 || !name.is_char_boundary(14) {
-            return Err(bad(
-                "it is too short to hold <prefix(3)><function(5)><seq(2)>{req|res}_",
-            ));
-        }
-        if !bytes[..8].iter().all(u8::is_ascii_alphabetic) {
-            return Err(bad(
-                "the first 8 characters must be letters (e.g. OQSsiquc)",
-            ));
-        }
-        if !bytes[8..10].iter().all(u8::is_ascii_digit) {
-            return Err(bad(
-                "characters 9-10 must be a 2-digit sequence number (e.g. 01)",
-            ));
-        }
-        // Bytes, not `&name[10..13]`: a multi-byte character there (`OQSsiquc01rあ_x.xml`) would make a
-        // string slice panic, and a name is whatever the receipt computer dropped.
-        let direction = match &bytes[10..13] {
-            b"req" => Direction::Request,
-            b"res" => Direction::Response,
-            _ => return Err(bad("characters 11-13 must be `req` or `res`")),
-        };
-        if bytes[13] != b'_' {
-            return Err(bad("an underscore `_` must follow req/res"));
-        }
-        let Some((id, extension)) = name[14..].rsplit_once('.') else {
-            return Err(bad("there is no extension (e.g. .xml)"));
-        };
-        if id.is_empty() {
-            return Err(bad("the id after `_` is empty"));
-        }
-        if extension.is_empty() || !extension.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(bad("the extension must be letters or digits (e.g. xml)"));
-        }
-        let code = &name[..10];
-        let kind = MessageKind::from_code(code).ok_or_else(|| FileNameError::UnsupportedKind {
-            name: name.to_owned(),
-            kind: code.to_owned(),
-        })?;
+        let parts = split(name)?;
+        let kind =
+            MessageKind::from_code(parts.code).ok_or_else(|| FileNameError::UnsupportedKind {
+                name: name.to_owned(),
+                kind: parts.code.to_owned(),
+            })?;
         Ok(Self {
             kind,
-            direction,
-            id: id.to_owned(),
-            extension: extension.to_owned(),
+            direction: parts.direction,
+            id: parts.id.to_owned(),
+            extension: parts.extension.to_owned(),
         })
     }
 
@@ -215,6 +174,79 @@ impl std::fmt::Display for FileName {
     }
 }
 
+/// The parts of a name before the kind is looked up.
+struct Parts<'a> {
+    code: &'a str,
+    direction: Direction,
+    id: &'a str,
+    extension: &'a str,
+}
+
+fn split(name: &str) -> Result<Parts<'_>, FileNameError> {
+    let bad = |reason: &str| FileNameError::BadFileName {
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if name.contains(['/', '\\']) {
+        return Err(bad("it contains a path separator; pass the bare file name"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(bad("it contains a control character"));
+    }
+    let bytes = name.as_bytes();
+    // The reference writes "4-char function", but every known name has 5 (`siquc`, `muquc`, `siimm`):
+    // 3 + 5 + 2 + 3 + '_' = 14 ASCII bytes before the id.
+    if bytes.len() < 14 || !name.is_char_boundary(14) {
+        return Err(bad(
+            "it is too short to hold <prefix(3)><function(5)><seq(2)>{req|res}_",
+        ));
+    }
+    if !bytes[..8].iter().all(u8::is_ascii_alphabetic) {
+        return Err(bad(
+            "the first 8 characters must be letters (e.g. OQSsiquc)",
+        ));
+    }
+    if !bytes[8..10].iter().all(u8::is_ascii_digit) {
+        return Err(bad(
+            "characters 9-10 must be a 2-digit sequence number (e.g. 01)",
+        ));
+    }
+    // Bytes, not `&name[10..13]`: a multi-byte character there (`OQSsiquc01rあ_x.xml`) would make a
+    // string slice panic, and a name is whatever the receipt computer dropped.
+    let direction = match &bytes[10..13] {
+        b"req" => Direction::Request,
+        b"res" => Direction::Response,
+        _ => return Err(bad("characters 11-13 must be `req` or `res`")),
+    };
+    if bytes[13] != b'_' {
+        return Err(bad("an underscore `_` must follow req/res"));
+    }
+    let Some((id, extension)) = name[14..].rsplit_once('.') else {
+        return Err(bad("there is no extension (e.g. .xml)"));
+    };
+    if id.is_empty() {
+        return Err(bad("the id after `_` is empty"));
+    }
+    if extension.is_empty() || !extension.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(bad("the extension must be letters or digits (e.g. xml)"));
+    }
+    Ok(Parts {
+        code: &name[..10],
+        direction,
+        id,
+        extension,
+    })
+}
+
+/// The result name of a request of a kind the terminal does not support (`OQSxxxxx01req_<id>.<ext>` →
+/// `OQSxxxxx01res_<id>.<ext>`), so that its error result lands where a client waits; `None` when the name is
+/// not a request name at all (then only the `.err` can be written).
+pub fn unsupported_result_name(name: &str) -> Option<String> {
+    let parts = split(name).ok()?;
+    (parts.direction == Direction::Request)
+        .then(|| format!("{}res_{}.{}", parts.code, parts.id, parts.extension))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +301,28 @@ mod tests {
             FileName::parse("OQSmutic01req_x.xml"),
             Err(FileNameError::UnsupportedKind { .. })
         ));
+    }
+
+    /// A request of a kind we do not support still has a result name a client waits for (D's 医療扶助 job
+    /// waits for `OQSmutic01res_<id>.xml`); a name that is not a request name has none.
+    #[test]
+    fn unsupported_kinds_have_a_result_name() {
+        assert_eq!(
+            unsupported_result_name("CIPsiquc01req_202604270001.xml").as_deref(),
+            Some("CIPsiquc01res_202604270001.xml")
+        );
+        assert_eq!(
+            unsupported_result_name("OQSsiquc01req_x.xml").as_deref(),
+            Some("OQSsiquc01res_x.xml")
+        );
+        for none in [
+            "CIPsiquc01res_1.xml",
+            "OQSsiquc01request_1.xml",
+            "notes.txt",
+            "OQSsiquc01req_.xml",
+        ] {
+            assert_eq!(unsupported_result_name(none), None, "{none}");
+        }
     }
 
     /// A name is whatever the receipt computer dropped: a multi-byte character anywhere is an error, never a

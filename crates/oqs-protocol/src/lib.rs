@@ -43,9 +43,12 @@ mod validate;
 pub use codes::*;
 pub use encoding::Encoding;
 pub use error::{FileNameError, ProtocolError, ReadError, UnencodableChar, WriteError};
-pub use filename::{Direction, FileName, MessageKind};
+pub use filename::{Direction, FileName, MessageKind, unsupported_result_name};
 pub use medical::*;
-pub use message::{Decoded, Message, read_file, read_message, write_message};
+pub use message::{
+    Decoded, Message, SUBSTITUTE, read_file, read_message, write_message,
+    write_message_substituting,
+};
 pub use pii::Pii;
 pub use qualification::*;
 pub use validate::{CodeTable, ValidationIssue, insurer_check_digit, render_err_file};

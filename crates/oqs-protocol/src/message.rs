@@ -27,8 +27,11 @@ pub enum Message {
     BulkResult(BulkResult),
     /// `OQSsiimm01req` / `OQSmuimm01req`
     RefNumberRequest(RefNumberRequest),
-    /// `OQSsiimm01res` / `OQSmuimm01res`
+    /// `OQSsiimm01res` (`OQSmuimm01res` is a [`Message::BulkUploadReceipt`], `OQSmuimm02req` a
+    /// [`Message::BulkDownloadRequest`])
     RefNumberResult(RefNumberResult),
+    /// `OQSmuimm02res`
+    RefNumberBulkResult(RefNumberBulkResult),
     /// `YZKsiquc01req`
     MedicationRequest(MedicalInfoRequest),
     /// `YZKsiquc01res` (XML)
@@ -60,6 +63,7 @@ impl Message {
             Self::BulkResult(_) => "BulkResult",
             Self::RefNumberRequest(_) => "RefNumberRequest",
             Self::RefNumberResult(_) => "RefNumberResult",
+            Self::RefNumberBulkResult(_) => "RefNumberBulkResult",
             Self::MedicationRequest(_) => "MedicationRequest",
             Self::MedicationResult(_) => "MedicationResult",
             Self::CheckupRequest(_) => "CheckupRequest",
@@ -87,6 +91,7 @@ impl Message {
             Self::BulkUploadReceipt(m) => m.message_header.character_code_identifier.as_ref(),
             Self::BulkResult(m) => m.message_header.character_code_identifier.as_ref(),
             Self::RefNumberResult(m) => m.message_header.character_code_identifier.as_ref(),
+            Self::RefNumberBulkResult(m) => m.message_header.character_code_identifier.as_ref(),
             Self::MedicationResult(m) => m.message_header.character_code_identifier.as_ref(),
             Self::CheckupResult(m) => m.message_header.character_code_identifier.as_ref(),
             _ => None,
@@ -101,6 +106,7 @@ impl Message {
             Self::BulkUploadReceipt(m) => m.message_header.character_code_identifier = code,
             Self::BulkResult(m) => m.message_header.character_code_identifier = code,
             Self::RefNumberResult(m) => m.message_header.character_code_identifier = code,
+            Self::RefNumberBulkResult(m) => m.message_header.character_code_identifier = code,
             Self::MedicationResult(m) => m.message_header.character_code_identifier = code,
             Self::CheckupResult(m) => m.message_header.character_code_identifier = code,
             _ => {}
@@ -117,6 +123,7 @@ impl Message {
             Self::BulkResult(m) => serialize(m),
             Self::RefNumberRequest(m) => serialize(m),
             Self::RefNumberResult(m) => serialize(m),
+            Self::RefNumberBulkResult(m) => serialize(m),
             Self::MedicationRequest(m) => serialize(m),
             Self::MedicationResult(m) => serialize(m),
             Self::CheckupRequest(m) => serialize(m),
@@ -243,14 +250,22 @@ pub fn read_message(
         (K::RefNumberSingle | K::RefNumberBulk, Req) => {
             Message::RefNumberRequest(parse(&text, "OQSsiimm01/OQSmuimm01 request")?)
         }
-        (K::RefNumberSingle | K::RefNumberBulk, Res) => {
-            Message::RefNumberResult(parse(&text, "OQSsiimm01/OQSmuimm01 result")?)
+        (K::RefNumberSingle, Res) => {
+            Message::RefNumberResult(parse(&text, "OQSsiimm01 result")?)
+        }
+        (K::RefNumberBulk, Res) => Message::BulkUploadReceipt(parse(&text, "OQSmuimm01 receipt")?),
+        (K::RefNumberBulkDownload, Req) => {
+            Message::BulkDownloadRequest(parse(&text, "OQSmuimm02 request")?)
+        }
+        (K::RefNumberBulkDownload, Res) => {
+            Message::RefNumberBulkResult(parse(&text, "OQSmuimm02 result")?)
         }
         (K::Medication, Req) => Message::MedicationRequest(parse(&text, "YZKsiquc01 request")?),
         (K::Medication, Res) => Message::MedicationResult(parse(&text, "YZKsiquc01 result")?),
         (K::Checkup, Req) => Message::CheckupRequest(parse(&text, "TKKsiquc01 request")?),
         (K::Checkup, Res) => Message::CheckupResult(parse(&text, "TKKsiquc01 result")?),
     };
+    let message = empty_as_absent(message);
     if let Some(code) = message.character_code() {
         if let Some(declared) = Encoding::from_character_code(code) {
             if declared != encoding {
@@ -263,6 +278,25 @@ pub fn read_message(
         }
     }
     Ok(Decoded { message, encoding })
+}
+
+/// An element with no text (`<BranchNumber/>`, `<InsuranceCardSymbol></InsuranceCardSymbol>`, or only
+/// blanks) is read as absent: D writes the symbol and branch of a patient who has none that way, and the
+/// clients trim values. Every text value of the message goes through JSON once, so no field is missed.
+fn empty_as_absent(message: Message) -> Message {
+    fn clear(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) if s.trim().is_empty() => *value = serde_json::Value::Null,
+            serde_json::Value::Array(items) => items.iter_mut().for_each(clear),
+            serde_json::Value::Object(map) => map.values_mut().for_each(clear),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(&message) else {
+        return message;
+    };
+    clear(&mut value);
+    serde_json::from_value(value).unwrap_or(message)
 }
 
 /// Reads a file whose kind and direction are given by its (bare) file name.
@@ -291,6 +325,47 @@ pub fn write_message(msg: &Message, encoding: Encoding) -> Result<Vec<u8>, Write
         encoding.label()
     );
     Ok(encoding::encode(&text, encoding))
+}
+
+/// The character written in place of one the file's encoding cannot hold (〓, the customary substitute; the
+/// mock central service uses the same). docs/file-interface.md, "Encodings".
+pub const SUBSTITUTE: char = '〓';
+
+/// Writes a message like [`write_message`], but never changes the encoding: every character `encoding`
+/// cannot hold is written as [`SUBSTITUTE`], and the characters replaced are returned (empty when none), so
+/// the caller can flag the record for a name typed at the facility (外字). A file in another encoding than the
+/// facility's would not be read at all by clients that insist on the site's encoding.
+pub fn write_message_substituting(
+    msg: &Message,
+    encoding: Encoding,
+) -> Result<(Vec<u8>, Vec<UnencodableChar>), WriteError> {
+    match write_message(msg, encoding) {
+        Ok(bytes) => Ok((bytes, Vec::new())),
+        Err(WriteError::Unencodable { chars }) => {
+            let mut msg = msg.clone();
+            msg.set_character_code(encoding);
+            let body = msg.to_xml().map_err(|e| WriteError::Serialize {
+                detail: e.to_string(),
+            })?;
+            // Markup and escapes are ASCII: only text can hold these characters.
+            let body: String = body
+                .chars()
+                .map(|c| {
+                    if encoding.can_encode(c) {
+                        c
+                    } else {
+                        SUBSTITUTE
+                    }
+                })
+                .collect();
+            let text = format!(
+                "<?xml version=\"1.0\" encoding=\"{}\" standalone=\"no\"?>\n{body}\n",
+                encoding.label()
+            );
+            Ok((encoding::encode(&text, encoding), chars))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Every character of the serialized document's text that `encoding` cannot hold, with its element path.

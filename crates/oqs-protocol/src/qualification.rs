@@ -603,7 +603,7 @@ pub struct ReferenceNumberRegistrationInfo {
     pub insured_identification_number: Option<Pii>,
     /// 枝番.
     pub insured_branch_number: Option<Pii>,
-    /// 生年月日.
+    /// 生年月日: optional (R's requests carry none; the central service then matches on the insurance keys).
     pub birthdate: Option<Pii>,
     /// 照会番号 to register (the facility's patient id), 1–20 characters.
     pub reference_number: Option<Pii>,
@@ -638,6 +638,46 @@ pub struct RefNumberResultBody {
 #[serde(rename_all = "PascalCase", default)]
 pub struct ReferenceNumberRegistrationResult {
     /// Echo of the request record.
+    pub reference_number_registration_info: Option<ReferenceNumberRegistrationInfo>,
+    /// 処理結果状況.
+    pub processing_result_status: Option<ProcessingResultStatus>,
+    /// 処理結果コード.
+    pub processing_result_code: Option<String>,
+    /// 処理結果メッセージ.
+    pub processing_result_message: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// OQSmuimm02 (R: OQS-IF-012)
+
+/// `OQSmuimm02res`: the results of a bulk 照会番号 registration, asked for by `ReceptionNumber`
+/// (`OQSmuimm02req` is a [`BulkDownloadRequest`]). Header `ReceptionNumber` echoes the request's.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RefNumberBulkResult {
+    /// Header.
+    pub message_header: ResultHeader,
+    /// Body.
+    pub message_body: RefNumberBulkResultBody,
+}
+
+/// Body of [`RefNumberBulkResult`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RefNumberBulkResultBody {
+    /// One per uploaded registration, in upload order.
+    pub bulk_registration_unit: Vec<BulkRegistrationUnit>,
+}
+
+/// `BulkRegistrationUnit`: the outcome of one registration (R reads exactly these children).
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkRegistrationUnit {
+    /// Echo of the uploaded record.
     pub reference_number_registration_info: Option<ReferenceNumberRegistrationInfo>,
     /// 処理結果状況.
     pub processing_result_status: Option<ProcessingResultStatus>,

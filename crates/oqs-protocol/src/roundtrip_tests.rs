@@ -26,7 +26,13 @@ fn representable(c: char, encoding: Encoding) -> bool {
 
 fn sanitize_value(value: &mut serde_json::Value, encoding: Encoding) {
     match value {
-        serde_json::Value::String(s) => s.retain(|c| representable(c, encoding)),
+        serde_json::Value::String(s) => {
+            s.retain(|c| representable(c, encoding));
+            // An element without text is read as absent (docs/file-interface.md).
+            if s.trim().is_empty() {
+                *value = serde_json::Value::Null;
+            }
+        }
         serde_json::Value::Array(items) => {
             items.iter_mut().for_each(|v| sanitize_value(v, encoding))
         }
@@ -50,7 +56,8 @@ fn kind_of(message: &Message) -> (MessageKind, Direction) {
         Message::SingleCheckRequest(_) | Message::SingleCheckResult(_) => K::SingleCheck,
         Message::BulkUploadRequest(_) | Message::BulkUploadReceipt(_) => K::BulkUpload,
         Message::BulkDownloadRequest(_) | Message::BulkResult(_) => K::BulkDownload,
-        Message::RefNumberRequest(_) | Message::RefNumberResult(_) => K::RefNumberBulk,
+        Message::RefNumberRequest(_) | Message::RefNumberResult(_) => K::RefNumberSingle,
+        Message::RefNumberBulkResult(_) => K::RefNumberBulkDownload,
         Message::MedicationRequest(_) | Message::MedicationResult(_) => K::Medication,
         Message::CheckupRequest(_) | Message::CheckupResult(_) => K::Checkup,
     };
@@ -168,6 +175,27 @@ fn names_outside_jis_x_0208_survive_utf8_and_are_listed_for_shift_jis() {
         ]
     );
     assert!(err.to_string().contains("'𠮷' (U+20BB7) in /XmlMsg/MessageBody/ResultList/ResultOfQualificationConfirmation/Name"), "{err}");
+    // The facility's encoding is kept: 〓 in place of each character, the same list reported.
+    let (sjis, replaced) = write_message_substituting(&message, Encoding::ShiftJis).unwrap();
+    assert_eq!(replaced, *chars);
+    assert!(sjis.starts_with(b"<?xml version=\"1.0\" encoding=\"Shift_JIS\""));
+    let back = read_message(&sjis, MessageKind::SingleCheck, Direction::Response).unwrap();
+    assert_eq!(back.encoding, Encoding::ShiftJis);
+    let Message::SingleCheckResult(r) = back.message else {
+        panic!()
+    };
+    let rec = &r
+        .message_body
+        .result_list
+        .unwrap()
+        .result_of_qualification_confirmation[0];
+    assert_eq!(rec.name.as_ref().unwrap().expose(), "〓田　髙子");
+    assert_eq!(
+        write_message_substituting(&message, Encoding::Utf8)
+            .unwrap()
+            .1,
+        vec![]
+    );
     // 髙 (IBM extension) is in Windows-31J: without 𠮷 and 𩸽 the Shift_JIS write succeeds and round-trips.
     let ok = Message::SingleCheckResult(SingleCheckResult {
         message_body: SingleCheckResultBody {
@@ -229,4 +257,77 @@ fn debug_output_redacts_patient_identifiers() {
     for secret in ["山田", "19800101", "98765"] {
         assert!(!dbg.contains(secret), "{secret} leaked: {dbg}");
     }
+}
+
+/// D writes `<InsuredCardSymbol/>` / `<BranchNumber/>` for a patient who has none: read as absent, so the
+/// request is valid (a present empty 枝番 used to fail the 2-digit rule).
+#[test]
+fn empty_elements_are_read_as_absent() {
+    let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader>\
+        <QualificationConfirmationDate>20240401</QualificationConfirmationDate>\
+        <MedicalInstitutionCode>1311111111</MedicalInstitutionCode><ArbitraryFileIdentifier/>\
+        </MessageHeader><MessageBody><QualificationConfirmSearchInfo>\
+        <InsurerNumber>06139992</InsurerNumber><InsuredCardSymbol/>\
+        <InsuredIdentificationNumber>4260</InsuredIdentificationNumber>\
+        <InsuredBranchNumber></InsuredBranchNumber><Birthdate>20010327</Birthdate>\
+        <LimitApplicationCertificateRelatedConsFlg>0</LimitApplicationCertificateRelatedConsFlg>\
+        </QualificationConfirmSearchInfo></MessageBody></XmlMsg>";
+    let decoded = read_file("OQSsiquc01req_1.xml", xml.as_bytes()).unwrap();
+    assert_eq!(decoded.message.validate(), vec![]);
+    let Message::SingleCheckRequest(r) = decoded.message else {
+        panic!()
+    };
+    let info = r.message_body.qualification_confirm_search_info.unwrap();
+    assert_eq!(info.insured_card_symbol, None);
+    assert_eq!(info.insured_branch_number, None);
+    assert_eq!(r.message_header.arbitrary_file_identifier, None);
+}
+
+/// R's registration carries no `Birthdate`; its 照会番号 upload is answered by a receipt and the outcome
+/// comes as `OQSmuimm02res/BulkRegistrationUnit`.
+#[test]
+fn reference_number_registration_in_two_steps() {
+    let upload = "<XmlMsg><MessageHeader><MedicalInstitutionCode>1311111111</MedicalInstitutionCode>\
+        <ArbitraryFileIdentifier>A1</ArbitraryFileIdentifier></MessageHeader><MessageBody>\
+        <ReferenceNumberRegistrationInfo><ReferenceNumber>P0001</ReferenceNumber>\
+        <InsurerNumber>  138057</InsurerNumber><InsuredCardSymbol/>\
+        <InsuredIdentificationNumber>4260</InsuredIdentificationNumber><InsuredBranchNumber/>\
+        </ReferenceNumberRegistrationInfo></MessageBody></XmlMsg>";
+    let d = read_file("OQSmuimm01req_202604270001.xml", upload.as_bytes()).unwrap();
+    assert_eq!(d.message.validate(), vec![]);
+    let receipt = "<XmlMsg><MessageHeader><MedicalInstitutionCode>1311111111</MedicalInstitutionCode>\
+        <ArbitraryFileIdentifier>A1</ArbitraryFileIdentifier><SegmentOfResult>1</SegmentOfResult>\
+        <ErrorCode/></MessageHeader><MessageBody><ProcessingResultStatus>1</ProcessingResultStatus>\
+        <ReceptionNumber>R1</ReceptionNumber><ReceptionDateTime>20260427100000</ReceptionDateTime>\
+        </MessageBody></XmlMsg>";
+    let Message::BulkUploadReceipt(r) = read_file("OQSmuimm01res_202604270001.xml", receipt.as_bytes())
+        .unwrap()
+        .message
+    else {
+        panic!("OQSmuimm01res is a receipt")
+    };
+    assert_eq!(r.message_body.reception_number.as_deref(), Some("R1"));
+    assert_eq!(r.message_header.error_code, None);
+    let down = "<XmlMsg><MessageHeader><MedicalInstitutionCode>1311111111</MedicalInstitutionCode>\
+        </MessageHeader><MessageBody><ReceptionNumber>R1</ReceptionNumber></MessageBody></XmlMsg>";
+    let d = read_file("OQSmuimm02req_202604270002.xml", down.as_bytes()).unwrap();
+    assert!(matches!(d.message, Message::BulkDownloadRequest(_)));
+    assert_eq!(d.message.validate(), vec![]);
+    let result = "<XmlMsg><MessageHeader><MedicalInstitutionCode>1311111111</MedicalInstitutionCode>\
+        <ReceptionNumber>R1</ReceptionNumber><SegmentOfResult>1</SegmentOfResult></MessageHeader>\
+        <MessageBody><BulkRegistrationUnit><ReferenceNumberRegistrationInfo>\
+        <ReferenceNumber>P0001</ReferenceNumber><InsurerNumber>  138057</InsurerNumber>\
+        <InsuredIdentificationNumber>4260</InsuredIdentificationNumber></ReferenceNumberRegistrationInfo>\
+        <ProcessingResultStatus>1</ProcessingResultStatus></BulkRegistrationUnit></MessageBody></XmlMsg>";
+    let Message::RefNumberBulkResult(r) = read_file("OQSmuimm02res_202604270002.xml", result.as_bytes())
+        .unwrap()
+        .message
+    else {
+        panic!("OQSmuimm02res holds BulkRegistrationUnit")
+    };
+    assert_eq!(r.message_body.bulk_registration_unit.len(), 1);
+    assert_eq!(
+        r.message_body.bulk_registration_unit[0].processing_result_status,
+        Some(ProcessingResultStatus::Normal)
+    );
 }

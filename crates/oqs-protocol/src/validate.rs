@@ -716,7 +716,8 @@ fn ref_number_info(v: &mut Validator, r: &ReferenceNumberRegistrationInfo, stric
             "InsuredIdentificationNumber",
             pii(&r.insured_identification_number),
         );
-        v.required_date("Birthdate", pii(&r.birthdate), DateFormat::Date);
+        // Optional: R's registrations carry none (the client reference, §7).
+        v.date("Birthdate", pii(&r.birthdate), DateFormat::Date);
         if v.require_text("ReferenceNumber", pii(&r.reference_number)) {
             let len = pii(&r.reference_number).map_or(0, |s| s.chars().count());
             if len > 20 {
@@ -1017,6 +1018,26 @@ impl Message {
                                     r.processing_result_code.as_deref(),
                                 );
                             }
+                        },
+                    );
+                });
+            }
+            Message::RefNumberBulkResult(m) => {
+                result_header(&mut v, &m.message_header);
+                v.nested("MessageBody", |v| {
+                    v.each(
+                        "BulkRegistrationUnit",
+                        &m.message_body.bulk_registration_unit,
+                        |v, r| {
+                            if let Some(info) = &r.reference_number_registration_info {
+                                v.nested("ReferenceNumberRegistrationInfo", |v| {
+                                    ref_number_info(v, info, false)
+                                });
+                            }
+                            v.required_code(
+                                "ProcessingResultStatus",
+                                r.processing_result_status.as_ref(),
+                            );
                         },
                     );
                 });

@@ -1259,6 +1259,10 @@ pub struct PatientView {
     /// (外字, shown as ●); kept only at this facility.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_name: Option<Sensitive>,
+    /// The name holds 〓 (a character the facility's 利用文字コード cannot carry, replaced in the `face/` file)
+    /// or ● (外字 the central service could not show): reception should type the local name.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub name_needs_local: bool,
     /// 限度額適用認定証 information was provided (consented and present).
     #[serde(default)]
     pub limit_certificate: bool,

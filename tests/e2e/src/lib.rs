@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 pub mod app;
+pub mod central;
 pub mod kiosk;
 pub mod staff;
 

@@ -71,6 +71,8 @@ export interface PatientView {
   insurer_name?: string;
   /** The name typed at reception because the central service showed ● for 外字. */
   local_name?: string;
+  /** The name holds 〓 or ●: reception should type the local name (外字). */
+  name_needs_local?: boolean;
   limit_certificate?: boolean;
   specific_disease?: boolean;
   /** 郵便番号 (`123-4567`). */
