@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use e2e::app::{AppWindow, Display, Driver, screenshot_dir};
+use e2e::app::{AppWindow, Display, Driver, pdf_pages, screenshot_dir, squeezed};
 use e2e::kiosk::Oqs;
 use e2e::staff::{totp, unix_now};
 use e2e::{Daemon, MockCentral, bin, in_keyutils_session, wait_for};
@@ -14,6 +14,7 @@ use e2e::{Daemon, MockCentral, bin, in_keyutils_session, wait_for};
 const MASTER: &str = "マスタアカウント";
 const ADMIN_PW: &str = "admin-password-1";
 const DR_PW: &str = "doctor-password-1";
+const VIEWER_PW: &str = "viewer-password-1";
 
 /// Sets an input's value as typing would (for date fields, which WebDriver cannot type into reliably).
 fn set_value(window: &AppWindow, css: &str, value: &str) {
@@ -278,7 +279,9 @@ fn from_a_fresh_install_to_an_emergency_view_in_the_window() {
 
 /// 災害時医療情報閲覧 in the window (issue 14 item 5): no button while no disaster window covers the facility;
 /// once `oqs-mock-central disaster open` opens one for its prefecture the button appears, and the notice that
-/// this is the exceptional disaster-time operation and that the view is logged comes before any input.
+/// this is the exceptional disaster-time operation and that the view is logged comes before any input. An
+/// administrator and then a 医療情報閲覧者 look a patient up; the viewer saves 薬剤情報 and 特定健診情報 as a PDF,
+/// which pdftotext reads back with every line of the screen.
 #[test]
 fn the_disaster_button_appears_with_a_window_and_the_notice_comes_first() {
     if !in_keyutils_session("the_disaster_button_appears_with_a_window_and_the_notice_comes_first")
@@ -289,10 +292,30 @@ fn the_disaster_button_appears_with_a_window_and_the_notice_comes_first() {
     let central = MockCentral::start(100, None);
     let daemon = Daemon::start(&central, "");
     e2e::staff::create_admin(&daemon);
+    // A 医療情報閲覧者 (no emergency permission, no second factor) as well as the administrator.
+    e2e::staff::rt().block_on(async {
+        let admin = e2e::staff::connect(&daemon).await;
+        let session = e2e::staff::login(&admin, "admin", ADMIN_PW, None).await;
+        let created = admin
+            .request(terminal_ipc::Request::CreateAccount {
+                session,
+                account: "viewer-suzuki".into(),
+                display_name: "鈴木 薬剤師".into(),
+                role: terminal_ipc::Role::MedicalInformationViewer,
+                password: terminal_ipc::Secret::new(VIEWER_PW),
+            })
+            .await
+            .expect("create the viewer");
+        assert!(
+            matches!(created, terminal_ipc::Response::Account { .. }),
+            "{created:?}"
+        );
+    });
+    let forms_dir = daemon.root.join("forms");
     let socket = daemon.root.join("run/oqs-readerd.sock");
     let display = Display::start(&daemon.root);
     let window = AppWindow::open(
-        Driver::start(&display, &daemon.root),
+        Driver::start_with_env(&display, &daemon.root, &[("OQS_FORMS_DIR", &forms_dir)]),
         &["--socket", socket.to_str().expect("socket path")],
     );
     window.interactive_ms();
@@ -369,7 +392,71 @@ fn the_disaster_button_appears_with_a_window_and_the_notice_comes_first() {
     let shown = window.text("[data-testid='dis-view-notice']");
     assert!(shown.contains("災害") && shown.contains("admin"), "{shown}");
     assert!(window.text("[data-testid='dis-patient']").contains("石川"));
-    window.find("[data-testid='dis-medications']");
+    window.find("[data-testid='dis-form']");
     window.screenshot(&shots, "disaster-4-view");
+    window.click("[data-testid='dis-close']");
+    window.click("[data-testid='dis-logout']");
+
+    // A 医療情報閲覧者 gets the same notice first, then saves 薬剤情報 and 特定健診情報 as a PDF.
+    window.type_into("[data-testid='dis-account']", "viewer-suzuki");
+    window.type_into("[data-testid='dis-password']", VIEWER_PW);
+    window.click("[data-testid='dis-login']");
+    let notice = window.text("[data-testid='dis-notice']");
+    assert!(notice.contains("閲覧のログが残ります"), "{notice}");
+    assert!(!window.exists("[data-testid='dis-name']"));
+    window.click("[data-testid='dis-ack']");
+    window.type_into("[data-testid='dis-name']", "石川　蓮");
+    set_value(&window, "[data-testid='dis-birth']", "1975-10-10");
+    window.type_into("[data-testid='dis-fourth']", "珠洲");
+    window.click("[data-testid='dis-lookup']");
+    let shown = window.text("[data-testid='dis-view-notice']");
+    assert!(shown.contains("viewer-suzuki"), "{shown}");
+    let rows = |testid: &str| -> Vec<Vec<String>> {
+        let v = window.script(
+            "return [...document.querySelectorAll(arguments[0])].map(r => \
+               [...r.querySelectorAll('td')].map(c => c.textContent.trim()));",
+            serde_json::json!([format!("[data-testid='dis-form'] [data-testid='{testid}']")]),
+        );
+        serde_json::from_value(v).expect("rows")
+    };
+    let medications = rows("dis-medication");
+    let checkups = rows("dis-checkup");
+    assert!(
+        !medications.is_empty() && !checkups.is_empty(),
+        "the test patient has 薬剤情報 and 特定健診情報: {medications:?} {checkups:?}"
+    );
+    window.click("[data-testid='dis-pdf']");
+    let pdf = wait_for("the PDF to be saved", Duration::from_secs(30), || {
+        if window.exists("[data-testid='dis-problem']") {
+            panic!(
+                "saving failed: {}",
+                window.text("[data-testid='dis-problem']")
+            );
+        }
+        window.attribute("[data-testid='dis-pdf-saved']", "data-path")
+    });
+    window.screenshot(&shots, "disaster-5-pdf-saved");
     window.close();
+    assert!(
+        pdf.starts_with(forms_dir.to_str().expect("forms dir")),
+        "{pdf}"
+    );
+    let text = squeezed(&pdf_pages(&pdf).join(""));
+    for needle in [
+        "災害時薬剤情報・特定健診情報",
+        "薬剤情報",
+        "特定健診情報",
+        "石川蓮",
+        "閲覧者",
+        "viewer-suzuki",
+        "閲覧のログが残ります",
+    ] {
+        assert!(text.contains(needle), "the PDF lacks {needle}: {text}");
+    }
+    for cell in medications.iter().chain(&checkups).flatten() {
+        assert!(
+            text.contains(&squeezed(cell)),
+            "the PDF lacks {cell:?} of the screen"
+        );
+    }
 }

@@ -5,33 +5,14 @@
 //! disclaimer and every line back, and every page repeats the header. Screenshots go to
 //! `target/e2e-screenshots/`.
 
-use std::process::Command;
 use std::time::Duration;
 
-use e2e::app::{AppWindow, Display, Driver, change_settings, enter_pin, screenshot_dir};
+use e2e::app::{
+    AppWindow, Display, Driver, change_settings, enter_pin, pdf_pages, screenshot_dir, squeezed,
+};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL};
 use e2e::staff::{ADMIN_PW, create_admin};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
-
-/// The text of a PDF, page by page, in the order it was drawn (pdftotext -raw: a cell wrapped over several
-/// lines stays together); pages are split at form feeds.
-fn pdf_pages(path: &str) -> Vec<String> {
-    let out = Command::new("pdftotext")
-        .args(["-raw", path, "-"])
-        .output()
-        .expect("run pdftotext (apt-get install poppler-utils)");
-    assert!(out.status.success(), "pdftotext failed on {path}");
-    let text = String::from_utf8(out.stdout).expect("UTF-8 text");
-    text.split('\u{c}')
-        .filter(|p| !p.trim().is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Without spaces and line breaks: the PDF wraps long sentences and pads columns.
-fn squeezed(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).collect()
-}
 
 /// Every cell of the form on screen, row by row (`[data-testid=rowid]` rows of the form `form`).
 fn screen_rows(window: &AppWindow, form: &str) -> Vec<Vec<String>> {

@@ -3,8 +3,8 @@
 // the three cannot disagree. Wording and layout follow seed 001 §3 (診療／薬剤情報一覧) and seed 003
 // (特定健康診査受診結果). Dates come formatted from the daemon (crates/wareki); this file formats none.
 
-import { sexLabel, ymd } from "../lib/format";
-import type { ConsentedPatient, MedicalInfoView } from "../lib/types";
+import { longDate, sexLabel, ymd } from "../lib/format";
+import type { ConsentedPatient, MedicalInfoView, MedicalView } from "../lib/types";
 
 export interface FormSection {
   heading: string;
@@ -155,5 +155,47 @@ export function medicationDocument(view: MedicalInfoView, p: ConsentedPatient): 
       },
     ],
     footnotes: ["診療月の翌月中途から閲覧可能になります。"],
+  };
+}
+
+export const DISASTER_NOTE = "災害時の特例的な運用による閲覧です。閲覧のログが残ります。";
+
+/**
+ * 災害時医療情報閲覧 (seeds 003/004): the 薬剤情報 and the 特定健診情報 (実施日) the central service returned, as one
+ * document the screen shows and 「PDFで保存」 writes. Dates come as the central service sent them (`YYYYMMDD`).
+ */
+export function disasterDocument(view: MedicalView): FormDocument {
+  const p = view.patient;
+  return {
+    title: "災害時 薬剤情報・特定健診情報",
+    created_on: longDate(view.accessed_at),
+    header: [
+      ["氏名カナ", p.kana],
+      ["保険者番号", p.insurer_number],
+      ["氏名", p.name],
+      ["被保険者証等記号", p.symbol],
+      ["生年月日", ymd(p.birth_date)],
+      ["被保険者証等番号", p.number],
+      ["性別", sexLabel[p.sex]],
+      ["枝番", p.branch],
+    ],
+    notes: [view.notice, `閲覧者: ${view.viewer}`],
+    sections: [
+      {
+        heading: "薬剤情報",
+        columns: ["調剤日", "医療機関・薬局名", "医薬品名", "用法・数量"],
+        widths: [2, 5, 6, 5],
+        rows: view.summary.medications.map((m) => [ymd(m.date), m.facility, m.name, m.detail ?? ""]),
+        rowTestid: "dis-medication",
+      },
+      {
+        heading: "特定健診情報",
+        columns: ["実施日"],
+        widths: [1],
+        rows: view.summary.checkup_dates.map((d) => [ymd(d)]),
+        rowTestid: "dis-checkup",
+      },
+    ],
+    footnotes: [DISASTER_NOTE],
   };
 }
