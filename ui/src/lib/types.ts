@@ -291,6 +291,9 @@ export interface MedicalView {
     e_prescriptions: SummaryItem[];
     checkup_dates: string[];
   };
+  /** The facility's order and period, as the daemon applied them. */
+  summary_order?: SummaryOrder;
+  summary_months?: number;
 }
 
 export type PatientLookup =
@@ -334,7 +337,20 @@ export type Request =
       reason?: string;
       patient: PatientLookup;
     }
-  | { kind: "set_environment_settings"; session: string; credential: string; settings: Record<string, unknown> };
+  | { kind: "set_environment_settings"; session: string; credential: string; settings: Record<string, unknown> }
+  | { kind: "facility_options"; session: string }
+  | { kind: "change_setting"; session: string; key: string; value: string };
+
+/** How the emergency summary lists its items. */
+export type SummaryOrder = "newest_first" | "oldest_first";
+
+/** The facility's own emergency-viewing settings (an administrator changes them; the daemon applies them). */
+export interface FacilityOptions {
+  emergency_terminals: string[];
+  summary_order: SummaryOrder;
+  summary_months: number;
+  this_terminal: string;
+}
 
 export type Response =
   | ({ kind: "status" } & StatusReport)
@@ -354,7 +370,8 @@ export type Response =
   | { kind: "totp_enrolment"; secret_base32: string; otpauth_uri: string; qr_svg: string }
   | { kind: "emergency_review"; rows: EmergencyReviewRow[]; files: string[] }
   | { kind: "disaster_status"; open: boolean; prefecture: number; windows: { from: string; to: string }[] }
-  | { kind: "environment_settings"; facility_code: string; facility_name: string; settings: Record<string, unknown> };
+  | { kind: "environment_settings"; facility_code: string; facility_name: string; settings: Record<string, unknown> }
+  | ({ kind: "facility_options" } & FacilityOptions);
 
 export interface ReadinessItem {
   id: string;
