@@ -637,8 +637,9 @@ fn card_lookup_without_pin_only_in_emergency_mode() {
 
 /// The facility's order and period of the emergency summary (seed 000: 項目表示順・表示対象とする期間), set by an
 /// administrator with `oqs settings set`: each change is audited with its old and new value, and the next
-/// emergency view follows them (oldest first, one month of 薬剤 instead of the national three). Values a
-/// setting does not take, and settings that are the daemon's own, are refused.
+/// emergency view follows them (oldest first, one month of 薬剤 instead of the national three). The
+/// 救急専用端末 are set the same way. Values a setting does not take, and settings that are the daemon's own,
+/// are refused.
 #[test]
 fn the_summary_order_and_period_are_the_facility_s_settings() {
     if !in_keyutils_session("the_summary_order_and_period_are_the_facility_s_settings") {
@@ -756,6 +757,47 @@ fn the_summary_order_and_period_are_the_facility_s_settings() {
             .await;
             assert_eq!(code, ErrorCode::BadRequest, "{key}={value}: {message}");
         }
+        // 救急専用端末 from a terminal too: a doctor on a terminal not listed is refused with the reason; once
+        // this terminal is listed (its name as `oqs settings show` prints it), the lookup goes through.
+        let set_terminals = |names: &str| {
+            oqs.ok(
+                &[
+                    "settings",
+                    "set",
+                    "--as",
+                    "admin",
+                    "--emergency-terminals",
+                    names,
+                ],
+                Some(&admin_pw),
+            )
+        };
+        let listed = set_terminals("er-terminal-1, er-terminal-2");
+        assert!(listed.contains("er-terminal-1,er-terminal-2"), "{listed}");
+        let here = options.this_terminal.clone();
+        assert!(listed.contains(&format!("この端末\t{here}")), "{listed}");
+        let (code, message) = refused(&doctor, emergency(&dr, target.clone())).await;
+        assert_eq!(code, ErrorCode::Forbidden);
+        assert!(
+            message.contains("救急専用端末") && message.contains("er-terminal-1"),
+            "{message}"
+        );
+        set_terminals(&format!("er-terminal-1,{here}"));
+        view(
+            doctor
+                .request(emergency(&dr, target.clone()))
+                .await
+                .unwrap(),
+        );
+        let every = set_terminals("");
+        assert!(every.contains("指定なし"), "{every}");
+        view(
+            doctor
+                .request(emergency(&dr, target.clone()))
+                .await
+                .unwrap(),
+        );
+
         // A doctor cannot read or change them.
         let (code, _) = refused(
             &doctor,
@@ -776,6 +818,8 @@ fn the_summary_order_and_period_are_the_facility_s_settings() {
     for (key, new) in [
         ("emergency_summary_order", "oldest_first"),
         ("emergency_summary_months", "1"),
+        ("emergency_terminals", "er-terminal-1,er-terminal-2"),
+        ("emergency_terminals", ""),
     ] {
         assert!(
             changed.iter().any(|d| d["key"] == key && d["new"] == new),
