@@ -71,15 +71,9 @@ fn create(
     window.find(&format!("[data-testid='acc-row'][data-account='{id}']"));
 }
 
-#[test]
-fn from_a_fresh_install_to_an_emergency_view_in_the_window() {
-    if !in_keyutils_session("from_a_fresh_install_to_an_emergency_view_in_the_window") {
-        return;
-    }
-    let shots = screenshot_dir();
-    let central = MockCentral::start(100, None);
-    let mut daemon = Daemon::start(&central, "");
-    // Set-up, as the installer runs it.
+/// Set-up, as the installer runs it (daemon stopped): the マスタアカウント with its first password
+/// `master-first-pw` and the リセット用アカウント with the 秘密の番号 4821.
+fn set_up_master(daemon: &mut Daemon) {
     daemon.stop();
     Oqs::new(&daemon.root).ok(
         &[
@@ -91,6 +85,53 @@ fn from_a_fresh_install_to_an_emergency_view_in_the_window() {
         Some("master-first-pw\n4821\n"),
     );
     daemon.restart();
+}
+
+/// 災害時医療情報閲覧 as `account`: login, the notice (which must come before any input, with `shot` taken of it
+/// when given), then the four facts of the test patient; returns the view's notice line.
+fn disaster_lookup(
+    window: &AppWindow,
+    account: &str,
+    password: &str,
+    shot: Option<&str>,
+) -> String {
+    window.type_into("[data-testid='dis-account']", account);
+    window.type_into("[data-testid='dis-password']", password);
+    window.click("[data-testid='dis-login']");
+    let notice = window.text("[data-testid='dis-notice']");
+    assert!(
+        notice.contains("災害時の特例的な運用") && notice.contains("閲覧のログが残ります"),
+        "{notice}"
+    );
+    assert!(
+        !window.exists("[data-testid='dis-name']"),
+        "the notice comes before the input"
+    );
+    if let Some(shot) = shot {
+        window.screenshot(&screenshot_dir(), &format!("{shot}-2-notice"));
+    }
+    window.click("[data-testid='dis-ack']");
+    window.type_into("[data-testid='dis-name']", "石川　蓮");
+    set_value(window, "[data-testid='dis-birth']", "1975-10-10");
+    window.type_into("[data-testid='dis-fourth']", "珠洲");
+    if let Some(shot) = shot {
+        window.screenshot(&screenshot_dir(), &format!("{shot}-3-input"));
+    }
+    window.click("[data-testid='dis-lookup']");
+    let shown = window.text("[data-testid='dis-view-notice']");
+    assert!(window.text("[data-testid='dis-patient']").contains("石川"));
+    shown
+}
+
+#[test]
+fn from_a_fresh_install_to_an_emergency_view_in_the_window() {
+    if !in_keyutils_session("from_a_fresh_install_to_an_emergency_view_in_the_window") {
+        return;
+    }
+    let shots = screenshot_dir();
+    let central = MockCentral::start(100, None);
+    let mut daemon = Daemon::start(&central, "");
+    set_up_master(&mut daemon);
     let socket = daemon.root.join("run/oqs-readerd.sock");
     let display = Display::start(&daemon.root);
     let window = AppWindow::open(
@@ -371,46 +412,15 @@ fn the_disaster_button_appears_with_a_window_and_the_notice_comes_first() {
     window.find_within("[data-testid='disaster-button']", Duration::from_secs(40));
     window.screenshot(&shots, "disaster-1-button");
     window.click("[data-testid='disaster-button']");
-    window.type_into("[data-testid='dis-account']", "admin");
-    window.type_into("[data-testid='dis-password']", e2e::staff::ADMIN_PW);
-    window.click("[data-testid='dis-login']");
-    let notice = window.text("[data-testid='dis-notice']");
-    assert!(
-        notice.contains("災害時の特例的な運用") && notice.contains("閲覧のログが残ります"),
-        "{notice}"
-    );
-    assert!(
-        !window.exists("[data-testid='dis-name']"),
-        "the notice comes before the input"
-    );
-    window.screenshot(&shots, "disaster-2-notice");
-    window.click("[data-testid='dis-ack']");
-    window.type_into("[data-testid='dis-name']", "石川　蓮");
-    set_value(&window, "[data-testid='dis-birth']", "1975-10-10");
-    window.type_into("[data-testid='dis-fourth']", "珠洲");
-    window.screenshot(&shots, "disaster-3-input");
-    window.click("[data-testid='dis-lookup']");
-    let shown = window.text("[data-testid='dis-view-notice']");
+    let shown = disaster_lookup(&window, "admin", e2e::staff::ADMIN_PW, Some("disaster"));
     assert!(shown.contains("災害") && shown.contains("admin"), "{shown}");
-    assert!(window.text("[data-testid='dis-patient']").contains("石川"));
     window.find("[data-testid='dis-form']");
     window.screenshot(&shots, "disaster-4-view");
     window.click("[data-testid='dis-close']");
     window.click("[data-testid='dis-logout']");
 
     // A 医療情報閲覧者 gets the same notice first, then saves 薬剤情報 and 特定健診情報 as a PDF.
-    window.type_into("[data-testid='dis-account']", "viewer-suzuki");
-    window.type_into("[data-testid='dis-password']", VIEWER_PW);
-    window.click("[data-testid='dis-login']");
-    let notice = window.text("[data-testid='dis-notice']");
-    assert!(notice.contains("閲覧のログが残ります"), "{notice}");
-    assert!(!window.exists("[data-testid='dis-name']"));
-    window.click("[data-testid='dis-ack']");
-    window.type_into("[data-testid='dis-name']", "石川　蓮");
-    set_value(&window, "[data-testid='dis-birth']", "1975-10-10");
-    window.type_into("[data-testid='dis-fourth']", "珠洲");
-    window.click("[data-testid='dis-lookup']");
-    let shown = window.text("[data-testid='dis-view-notice']");
+    let shown = disaster_lookup(&window, "viewer-suzuki", VIEWER_PW, None);
     assert!(shown.contains("viewer-suzuki"), "{shown}");
     let rows = |testid: &str| -> Vec<Vec<String>> {
         let v = window.script(
@@ -508,17 +518,7 @@ fn every_account_action_in_the_window_is_confirmed_and_audited() {
     let shots = screenshot_dir();
     let central = MockCentral::start(100, None);
     let mut daemon = Daemon::start(&central, "[accounts]\nmax_failures = 3\n");
-    daemon.stop();
-    Oqs::new(&daemon.root).ok(
-        &[
-            "account",
-            "setup",
-            "--config",
-            daemon.config.to_str().expect("config path"),
-        ],
-        Some("master-first-pw\n4821\n"),
-    );
-    daemon.restart();
+    set_up_master(&mut daemon);
     // The accounts as a facility has them after a while: an administrator, a doctor with a second factor and
     // 救急時権限, a nurse locked out by wrong passwords; the master's set-up password already changed.
     rt().block_on(async {
@@ -613,11 +613,16 @@ fn every_account_action_in_the_window_is_confirmed_and_audited() {
     assert!(!here.is_empty(), "this terminal's name is shown");
     choose(&window, "[data-testid='opt-order']", "oldest_first");
     choose(&window, "[data-testid='opt-months']", "1");
-    window.type_into("[data-testid='opt-terminals']", &format!("er-terminal-1, {here}"));
+    window.type_into(
+        "[data-testid='opt-terminals']",
+        &format!("er-terminal-1, {here}"),
+    );
     window.click("[data-testid='opt-save']");
     let listed = window.text("[data-testid='opt-confirm']");
     assert!(
-        listed.contains("古い順") && listed.contains("直近1ヵ月") && listed.contains("er-terminal-1"),
+        listed.contains("古い順")
+            && listed.contains("直近1ヵ月")
+            && listed.contains("er-terminal-1"),
         "{listed}"
     );
     window.screenshot(&shots, "accounts-actions-4-emergency-options");
@@ -674,7 +679,11 @@ fn every_account_action_in_the_window_is_confirmed_and_audited() {
         ("ns-sato", "password_changed", "account=ns-sato"),
         (MASTER, "password_reset", "account=admin"),
         ("admin", "setting_changed", r#""new":"oldest_first""#),
-        ("admin", "setting_changed", r#""key":"emergency_summary_months""#),
+        (
+            "admin",
+            "setting_changed",
+            r#""key":"emergency_summary_months""#,
+        ),
         ("admin", "setting_changed", "er-terminal-1,"),
     ] {
         assert!(

@@ -26,6 +26,16 @@ export interface FormDocument {
   footnotes: string[];
 }
 
+/** 印刷 of a form: the print styles (FormView.svelte) then hide everything but the form. */
+export function printForm(): void {
+  document.body.classList.add("printing-form");
+  try {
+    window.print();
+  } finally {
+    document.body.classList.remove("printing-form");
+  }
+}
+
 export const CHECKUP_NOTE =
   "労働安全衛生法に基づく健康診断（事業者健診）等を受診した際、特定健康診査の基本項目を実施し、かつ事業者が保険者にその結果を提供している場合、特定健康診査として記録が表示されます。";
 export const CHECKUP_STAR_NOTE =
