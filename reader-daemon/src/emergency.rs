@@ -557,11 +557,17 @@ impl SpecialViews {
                     e_prescriptions: summary.e_prescriptions,
                     checkup_dates: summary.checkup_dates,
                 };
-                options.apply(&mut shown, today);
+                match mode {
+                    ViewMode::Emergency => options.apply(&mut shown, today),
+                    ViewMode::Disaster => options.order(&mut shown),
+                }
                 shown
             },
             summary_order: options.summary_order,
-            summary_months: options.summary_months,
+            summary_months: match mode {
+                ViewMode::Emergency => options.summary_months,
+                ViewMode::Disaster => crate::facility_options::NATIONAL_MONTHS,
+            },
         })))
     }
 }

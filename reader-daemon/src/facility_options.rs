@@ -6,7 +6,7 @@
 //!   emergency summary (seed 000: 項目表示順).
 //! - `emergency_summary_months`: 1, 2 or 3 (default, the national summary's period), how far back
 //!   受診歴・薬剤・診療・透析 go (seed 000: 表示対象とする期間). 手術 (5 years), 電子処方箋 (45 days) and the
-//!   健診 dates keep the national periods.
+//!   健診 dates keep the national periods, and so does the disaster view (which follows the order only).
 //!
 //! Only these keys may be changed through the socket, and only to values they take: the other settings are
 //! the daemon's own (the consent screens and character code it learnt from the central service).
@@ -118,9 +118,16 @@ impl FacilityOptions {
         }
     }
 
-    /// Applies the period and the order to a summary from the central service, `today` being the JST day
-    /// (the daemon's clock). A 透析 line is a month: it stays when its month is not before the first day's.
+    /// Applies the period and the order to an emergency summary from the central service, `today` being the
+    /// JST day (the daemon's clock).
     pub fn apply(&self, summary: &mut EmergencySummary, today: NaiveDate) {
+        self.limit_period(summary, today);
+        self.order(summary);
+    }
+
+    /// Keeps 受診歴・薬剤・診療 from `summary_months` months before `today` on; a 透析 line is a month, kept when
+    /// it is not before that first day's month.
+    fn limit_period(&self, summary: &mut EmergencySummary, today: NaiveDate) {
         let months = self.summary_months.clamp(1, NATIONAL_MONTHS);
         let first = today
             .checked_sub_months(Months::new(u32::from(months)))
@@ -134,13 +141,17 @@ impl FacilityOptions {
         summary
             .dialysis
             .retain(|i| i.date.get(..6).is_some_and(|m| m >= first_month.as_str()));
+    }
 
+    /// Orders every list by date (the disaster view too, which keeps the national periods).
+    pub fn order(&self, summary: &mut EmergencySummary) {
         let newest_first = self.summary_order == SummaryOrder::NewestFirst;
+        // Stable sorts: the lines of one day keep the central service's order either way.
         let order = |items: &mut Vec<SummaryItem>| {
-            // Stable: lines of one day keep the central service's order.
-            items.sort_by(|a, b| a.date.cmp(&b.date));
             if newest_first {
-                items.reverse();
+                items.sort_by(|a, b| b.date.cmp(&a.date));
+            } else {
+                items.sort_by(|a, b| a.date.cmp(&b.date));
             }
         };
         for list in [
@@ -203,6 +214,7 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 5, 31).unwrap();
         let summary = EmergencySummary {
             medications: vec![item("20260301"), item("20260430"), item("20260515")],
+            treatments: vec![item("20260510"), item("20260510"), item("20260401")],
             visits: vec![item("20260501"), item("20260227")],
             surgeries: vec![item("20220101"), item("20250101")],
             dialysis: vec![item("20260301"), item("20260401"), item("20260501")],
@@ -222,6 +234,19 @@ mod tests {
             "3 months back: 2026-02-28"
         );
         assert_eq!(dates(&national.surgeries), ["20250101", "20220101"]);
+        assert_eq!(national.treatments.len(), 3);
+        national.treatments[0].name = "first".into();
+        national.treatments[1].name = "second".into();
+        let mut again = national.clone();
+        FacilityOptions::default().order(&mut again);
+        assert_eq!(
+            (
+                again.treatments[0].name.as_str(),
+                again.treatments[1].name.as_str()
+            ),
+            ("first", "second"),
+            "the lines of one day keep their order"
+        );
         assert_eq!(national.checkup_dates, ["20250601", "20240601"]);
 
         let mut one_month_oldest_first = summary.clone();
