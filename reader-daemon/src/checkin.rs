@@ -418,11 +418,23 @@ impl CheckinService {
         }
     }
 
-    /// Forgets the cached environment settings, so the next card asks the central service again (after an
-    /// administrator changed them).
-    pub fn forget_settings(&self) {
+    /// Takes environment settings an administrator just changed (or just read) at the central service: the
+    /// 利用文字コード at once, for the next file in `res/` and `face/`, and the cached consent screens are
+    /// forgotten, so the next card asks the central service again.
+    pub fn settings_changed(&self, settings: &serde_json::Value) {
+        self.learn_character_code(settings);
         if let Ok(mut guard) = self.inner.settings.lock() {
             *guard = None;
+        }
+    }
+
+    /// Learns the 利用文字コード from environment settings as the central service sends them.
+    pub fn learn_character_code(&self, settings: &serde_json::Value) {
+        if let Some(code) = settings
+            .get("character_code")
+            .and_then(serde_json::Value::as_str)
+        {
+            self.inner.encoding.learn(code);
         }
     }
 
@@ -1182,8 +1194,16 @@ mod tests {
             });
             r
         };
-        assert!(patient_view_of(&result("〓田　凛")).unwrap().name_needs_local);
-        assert!(!patient_view_of(&result("吉田　凛")).unwrap().name_needs_local);
+        assert!(
+            patient_view_of(&result("〓田　凛"))
+                .unwrap()
+                .name_needs_local
+        );
+        assert!(
+            !patient_view_of(&result("吉田　凛"))
+                .unwrap()
+                .name_needs_local
+        );
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub struct Reception {
     pub accounts: Arc<Accounts>,
     /// 医療機関コード, put in the requests' headers.
     pub facility_code: String,
-    /// To drop its cached environment settings when an administrator changes them.
+    /// To drop its cached environment settings and learn the 利用文字コード when an administrator changes them.
     pub checkin: CheckinService,
     seq: AtomicU64,
 }
@@ -188,6 +188,7 @@ impl Reception {
             .get_json(&["v1", "facility", "settings"])
             .await
             .map_err(central_error)?;
+        self.checkin.learn_character_code(&view.settings);
         Ok(view.into_response())
     }
 
@@ -226,7 +227,7 @@ impl Reception {
                 )),
                 other => central_error(other),
             })?;
-        self.checkin.forget_settings();
+        self.checkin.settings_changed(&after.settings);
         audit(
             &self.store,
             AuditEntry {
