@@ -1284,6 +1284,14 @@ pub struct PatientView {
     /// 資格喪失年月日 (`yyyyMMdd`) of a qualification that ended (無効, 無効（新しい資格あり）).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disqualified_on: Option<String>,
+    /// 生年月日, 有効期限 and 資格喪失年月日 in 和暦 as the receipt computer's list prints them (`H 2. 1. 5`,
+    /// crates/wareki), formatted by the daemon; empty / absent when the date is.
+    #[serde(default)]
+    pub birth_date_wareki: Sensitive,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until_wareki: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disqualified_on_wareki: Option<String>,
 }
 
 /// Events pushed to subscribers.

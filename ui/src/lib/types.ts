@@ -80,6 +80,10 @@ export interface PatientView {
   address?: string;
   /** 資格喪失年月日 (`yyyyMMdd`) when the qualification ended. */
   disqualified_on?: string;
+  /** 生年月日, 有効期限 and 資格喪失年月日 in 和暦 as the receipt computer prints them ("H 2. 1. 5"), from the daemon. */
+  birth_date_wareki?: string;
+  valid_until_wareki?: string;
+  disqualified_on_wareki?: string;
 }
 
 /** 資格有効性 (OQSCD006) as the code table writes it. */
