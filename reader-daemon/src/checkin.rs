@@ -985,7 +985,7 @@ pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
                 .unwrap_or_default(),
         )
     };
-    Some(PatientView {
+    Some(with_wareki_dates(PatientView {
         name: text(&first.name),
         kana: text(&first.name_kana),
         sex: sex_of_code(first.sex1.as_ref().map(|s| s.code()).unwrap_or_default()),
@@ -1018,8 +1018,7 @@ pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
         birth_date_wareki: Sensitive::default(),
         valid_until_wareki: None,
         disqualified_on_wareki: None,
-    })
-    .map(with_wareki_dates)
+    }))
 }
 
 /// Fills the 和暦 labels of a patient's dates (`H 2. 1. 5`), as reception's list shows them.

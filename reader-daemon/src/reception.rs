@@ -1264,7 +1264,14 @@ mod tests {
         else {
             panic!("not lines")
         };
-        let shown: Vec<(Option<&str>, Option<&str>, Option<&str>, Option<&str>)> = lines
+        // 入外等 (処方区分, 使用区分), 数量/日数/回数 and ＜1回用量＞ of each line.
+        type Cells<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let shown: Vec<Cells<'_>> = lines
             .iter()
             .map(|l| {
                 (

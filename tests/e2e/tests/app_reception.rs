@@ -343,7 +343,9 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     for birth in reception.find_all("[data-testid='row-birth']") {
         let text = reception.text_of(&birth);
         assert!(
-            text.starts_with(['M', 'T', 'S', 'H', 'R']) && text.contains('.') && !text.contains('/'),
+            text.starts_with(['M', 'T', 'S', 'H', 'R'])
+                && text.contains('.')
+                && !text.contains('/'),
             "{text}"
         );
     }
