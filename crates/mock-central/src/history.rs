@@ -260,7 +260,7 @@ fn times_a_day(usage: &str) -> u32 {
     usage
         .strip_prefix("１日")
         .and_then(|rest| rest.chars().next())
-        .and_then(|c| c.to_digit(10))
+        .and_then(|c| ('０'..='９').contains(&c).then(|| c as u32 - '０' as u32))
         .unwrap_or(1)
 }
 
@@ -522,6 +522,18 @@ pub fn history(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 数量 is the 1回用量 times the times a day of the 用法 (full-width digits, as the drugs are written).
+    #[test]
+    fn a_tablet_s_quantity_is_its_dose_times_a_day() {
+        let d = oral("x", "x", "x", "錠", "１日３回毎食後", 2, 7);
+        assert_eq!(
+            (d.quantity.as_str(), d.once.as_deref(), d.class),
+            ("6", Some("2"), "21")
+        );
+        let d = oral("x", "x", "x", "錠", "疼痛時", 1, 10);
+        assert_eq!((d.quantity.as_str(), d.class), ("1", "22"));
+    }
 
     #[test]
     fn stable_and_bounded() {
