@@ -845,12 +845,18 @@ pub struct MedicalLine {
     /// 診療, 処方, 調剤, 手術 or 透析.
     #[serde(default)]
     pub kind: String,
-    /// 入外等: 入院 / 外来 (診療), 院外 (処方), 薬局 (調剤).
+    /// 入外等: 入院 / 外来 (診療), the 処方区分 院内 / 院外 (処方・調剤).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_out: Option<String>,
+    /// 使用区分 of a drug: 内服 / 屯服 / 外用.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_class: Option<String>,
     /// 成分名 of a drug.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingredient: Option<String>,
+    /// ＜1回用量＞ of a drug, e.g. `1回1錠` (its 【用法】 is `detail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose: Option<String>,
     /// 用法等の特別指示 of a drug.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_instruction: Option<String>,
@@ -1336,6 +1342,14 @@ pub struct PatientView {
     /// 資格喪失年月日 (`yyyyMMdd`) of a qualification that ended (無効, 無効（新しい資格あり）).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disqualified_on: Option<String>,
+    /// 生年月日, 有効期限 and 資格喪失年月日 in 和暦 as the receipt computer's list prints them (`H 2. 1. 5`,
+    /// crates/wareki), formatted by the daemon; empty / absent when the date is.
+    #[serde(default)]
+    pub birth_date_wareki: Sensitive,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until_wareki: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disqualified_on_wareki: Option<String>,
 }
 
 /// Events pushed to subscribers.

@@ -80,6 +80,10 @@ export interface PatientView {
   address?: string;
   /** 資格喪失年月日 (`yyyyMMdd`) when the qualification ended. */
   disqualified_on?: string;
+  /** 生年月日, 有効期限 and 資格喪失年月日 in 和暦 as the receipt computer prints them ("H 2. 1. 5"), from the daemon. */
+  birth_date_wareki?: string;
+  valid_until_wareki?: string;
+  disqualified_on_wareki?: string;
 }
 
 /** 資格有効性 (OQSCD006) as the code table writes it. */
@@ -206,10 +210,13 @@ export interface MedicalLine {
   quantity?: string;
   /** 診療, 処方, 調剤, 手術 or 透析. */
   kind: string;
-  /** 入外等: 入院 / 外来 / 院外 / 薬局. */
+  /** 入外等: 入院 / 外来 (診療), 処方区分 院内 / 院外 (処方・調剤). */
   in_out?: string;
-  /** 成分名 and 用法等の特別指示. */
+  /** 使用区分 of a drug: 内服 / 屯服 / 外用. */
+  usage_class?: string;
+  /** 成分名, ＜1回用量＞ (e.g. "1回1錠") and 用法等の特別指示 of a drug; `detail` is its 【用法】. */
   ingredient?: string;
+  dose?: string;
   special_instruction?: string;
   /** 22年7月 and 19日, from the daemon's date formatter. */
   month_label: string;

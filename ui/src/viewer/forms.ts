@@ -137,10 +137,15 @@ export function medicationDocument(view: MedicalInfoView, p: ConsentedPatient): 
     const month = l.month_label === lastMonth ? "" : l.month_label;
     lastMonth = l.month_label;
     const name = l.ingredient ? `${l.name} (${l.ingredient})` : l.name;
-    const usage = l.detail ? `【用法】${l.detail}` : "";
-    const special = l.special_instruction ? `【用法等の特別指示】${l.special_instruction}` : "";
-    const text = [name, usage + special].filter(Boolean).join(" ");
-    return [month, l.day_label, l.kind, l.in_out ?? "", l.facility, text, l.quantity ?? ""];
+    // The line under a drug, as seed 001/003 print it: 【用法】 / ＜1回用量＞ / 【用法等の特別指示】.
+    const usage = [
+      l.detail ? `【用法】${l.detail}` : "",
+      l.dose ? `＜${l.dose}＞` : "",
+      l.special_instruction ? `【用法等の特別指示】${l.special_instruction}` : "",
+    ].filter(Boolean);
+    const text = [name, usage.join(" ／ ")].filter(Boolean).join(" ");
+    const inOut = [l.in_out, l.usage_class].filter(Boolean).join(" ");
+    return [month, l.day_label, l.kind, inOut, l.facility, text, l.quantity ?? ""];
   });
   return {
     title: view.info === "surgery" ? "手術情報一覧" : "診療／薬剤情報一覧",
@@ -158,7 +163,7 @@ export function medicationDocument(view: MedicalInfoView, p: ConsentedPatient): 
       },
       {
         heading: "診療／薬剤実績",
-        columns: ["年月", "日", "診療/薬剤", "入外等", "医療機関名", "診療行為名/医薬品名 (成分名)【用法】【用法等の特別指示】", "数量/日数/回数"],
+        columns: ["年月", "日", "診療/薬剤", "入外等", "医療機関名", "診療行為名/医薬品名 (成分名)【用法】＜1回用量＞【用法等の特別指示】", "数量/日数/回数"],
         widths: [3, 2, 2, 2, 5, 10, 4],
         rows,
         rowTestid: "medical-line",
