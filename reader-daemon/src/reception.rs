@@ -66,7 +66,7 @@ pub struct Reception {
     pub accounts: Arc<Accounts>,
     /// 医療機関コード, put in the requests' headers.
     pub facility_code: String,
-    /// To drop its cached environment settings when an administrator changes them.
+    /// To drop its cached environment settings and learn the 利用文字コード when an administrator changes them.
     pub checkin: CheckinService,
     seq: AtomicU64,
 }
@@ -188,6 +188,7 @@ impl Reception {
             .get_json(&["v1", "facility", "settings"])
             .await
             .map_err(central_error)?;
+        self.checkin.learn_character_code(&view.settings);
         Ok(view.into_response())
     }
 
@@ -226,7 +227,7 @@ impl Reception {
                 )),
                 other => central_error(other),
             })?;
-        self.checkin.forget_settings();
+        self.checkin.settings_changed(&after.settings);
         audit(
             &self.store,
             AuditEntry {
@@ -825,11 +826,45 @@ fn line(kind: &str, date: String, facility: &Option<String>, code: &Option<Strin
         quantity: None,
         kind: kind.to_owned(),
         in_out: None,
+        usage_class: None,
         ingredient: None,
+        dose: None,
         special_instruction: None,
         month_label,
         day_label,
     }
+}
+
+/// 処方区分 of a month of 処方・調剤 (`InOut`).
+fn dispensing_label(code: Option<&str>) -> Option<String> {
+    match code? {
+        "1" => Some("院内".to_owned()),
+        "2" => Some("院外".to_owned()),
+        _ => None,
+    }
+}
+
+/// 使用区分 of a drug from its 診療識別 (`MeTrIdCl`), and the word after its 日数・回数 (`28日分`, `10回分`,
+/// `1処方分`).
+fn usage_class(code: Option<&str>) -> Option<(&'static str, &'static str)> {
+    match code? {
+        "21" => Some(("内服", "日分")),
+        "22" => Some(("屯服", "回分")),
+        "23" => Some(("外用", "処方分")),
+        _ => None,
+    }
+}
+
+/// 数量/日数/回数 of a drug: `1錠 28日分`.
+fn drug_quantity(drug: &oqs_protocol::DrugInf, per: Option<&str>) -> Option<String> {
+    let amount = format!("{}{}", text(&drug.qua1), text(&drug.unit));
+    let times = drug
+        .times
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("{t}{}", per.unwrap_or_default()))
+        .unwrap_or_default();
+    Some(format!("{amount} {times}").trim().to_owned()).filter(|q| !q.is_empty())
 }
 
 /// The lines of a `YZKsiquc01` result: 手術 only, or 手術・診療・薬剤 (処方・調剤) and 透析 in one go as the
@@ -867,34 +902,26 @@ fn medication_lines(r: &MedicationResult, info: MedicalInfoKind) -> Result<Shown
             }
         }
         let groups = [
-            (
-                "処方",
-                "院外",
-                b.sh_pr_inf.as_ref().map(|x| &x.sh_pr_month_inf),
-            ),
-            (
-                "調剤",
-                "薬局",
-                b.cz_di_inf.as_ref().map(|x| &x.cz_di_month_inf),
-            ),
+            ("処方", b.sh_pr_inf.as_ref().map(|x| &x.sh_pr_month_inf)),
+            ("調剤", b.cz_di_inf.as_ref().map(|x| &x.cz_di_month_inf)),
         ];
-        for (label, in_out, months) in groups {
+        for (label, months) in groups {
             for m in months.into_iter().flatten() {
                 for d in m.di_date_infs.iter().flat_map(|d| &d.di_date_inf) {
                     for drug in d.drug_infs.iter().flat_map(|x| &x.drug_inf) {
+                        let class = usage_class(drug.me_tr_id_cl.as_deref());
                         lines.push(MedicalLine {
                             name: text(&drug.drug_n),
-                            detail: drug.usage_n.clone(),
-                            quantity: Some(format!(
-                                "{}{} {}",
-                                text(&drug.qua1),
-                                text(&drug.unit),
-                                text(&drug.times)
-                            ))
-                            .map(|q| q.trim().to_owned())
-                            .filter(|q| !q.is_empty()),
-                            in_out: Some(in_out.to_owned()),
+                            detail: drug.usage_n.clone().filter(|u| !u.is_empty()),
+                            quantity: drug_quantity(drug, class.map(|(_, per)| per)),
+                            in_out: dispensing_label(m.in_out.as_deref()),
+                            usage_class: class.map(|(name, _)| name.to_owned()),
                             ingredient: drug.ingre_n.clone().filter(|i| !i.is_empty()),
+                            dose: drug
+                                .once_qua
+                                .as_deref()
+                                .filter(|q| !q.is_empty())
+                                .map(|q| format!("1回{q}{}", text(&drug.unit))),
                             special_instruction: drug.sp_inst.clone().filter(|i| !i.is_empty()),
                             ..line(label, text(&d.di_date), &m.ins_name, &drug.drug_c)
                         });
@@ -1119,6 +1146,7 @@ mod tests {
             cz_di_month_inf: vec![DrugMonthInf {
                 month: s("202207"),
                 ins_name: s("ひかり薬局"),
+                in_out: None,
                 di_date_infs: Some(DiDateInfs {
                     di_date_inf: vec![DiDateInf {
                         di_date: s("20220719"),
@@ -1168,11 +1196,111 @@ mod tests {
             (lines[2].month_label.as_str(), lines[2].day_label.as_str()),
             ("22年7月", "")
         );
+        assert_eq!(drug.in_out, None, "no 処方区分 sent, none guessed");
         // 手術 alone when only 手術 is asked for.
         let Shown::Lines(only) = medication_lines(&r, MedicalInfoKind::Surgery).unwrap() else {
             panic!("not lines")
         };
         assert_eq!(only.len(), 1);
         assert_eq!(only[0].kind, "手術");
+    }
+
+    /// A drug line as seed 001/003 print it: 処方区分 (院内/院外) and 使用区分 (内服/屯服/外用) in 入外等, the
+    /// 薬剤数量 with its 日分/回分/処方分, and the 1回用量 apart from it (shown as ＜1回用量＞ after 【用法】).
+    #[test]
+    fn drug_lines_carry_the_dispensing_the_usage_class_and_the_dose() {
+        use oqs_protocol::{DiDateInf, DiDateInfs, DrugInf, DrugInfs, DrugMonthInf, ShPrInf};
+        let s = |v: &str| Some(v.to_owned());
+        let drug =
+            |name: &str, qua1: &str, unit: &str, times: &str, class: &str, once: Option<&str>| {
+                DrugInf {
+                    drug_n: s(name),
+                    qua1: s(qua1),
+                    unit: s(unit),
+                    times: s(times),
+                    usage_n: s("１日１回朝食後"),
+                    me_tr_id_cl: s(class),
+                    once_qua: once.map(str::to_owned),
+                    ..Default::default()
+                }
+            };
+        let month = |in_out: &str, drugs: Vec<DrugInf>| DrugMonthInf {
+            month: s("202209"),
+            ins_name: s("医療法人 社内科クリニック"),
+            in_out: s(in_out),
+            di_date_infs: Some(DiDateInfs {
+                di_date_inf: vec![DiDateInf {
+                    di_date: s("20220910"),
+                    drug_infs: Some(DrugInfs { drug_inf: drugs }),
+                }],
+            }),
+        };
+        let mut r = MedicationResult::error("");
+        r.message_header.result_code = Some(MedicalInfoResultCode::Success);
+        r.message_body.sh_pr_inf = Some(ShPrInf {
+            sh_pr_month_inf: vec![
+                month(
+                    "1",
+                    vec![
+                        drug("アムロジピン錠２．５ｍｇ", "1", "錠", "30", "21", Some("1")),
+                        drug(
+                            "アセトアミノフェン錠２００ｍｇ",
+                            "1",
+                            "錠",
+                            "10",
+                            "22",
+                            Some("1"),
+                        ),
+                    ],
+                ),
+                month(
+                    "2",
+                    vec![drug("オキナゾールクリーム１％", "8", "g", "1", "23", None)],
+                ),
+            ],
+        });
+        let Shown::Lines(lines) =
+            medication_lines(&r, MedicalInfoKind::MedicationAndTreatment).unwrap()
+        else {
+            panic!("not lines")
+        };
+        // 入外等 (処方区分, 使用区分), 数量/日数/回数 and ＜1回用量＞ of each line.
+        type Cells<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let shown: Vec<Cells<'_>> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l.in_out.as_deref(),
+                    l.usage_class.as_deref(),
+                    l.quantity.as_deref(),
+                    l.dose.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    Some("院内"),
+                    Some("内服"),
+                    Some("1錠 30日分"),
+                    Some("1回1錠")
+                ),
+                (
+                    Some("院内"),
+                    Some("屯服"),
+                    Some("1錠 10回分"),
+                    Some("1回1錠")
+                ),
+                (Some("院外"), Some("外用"), Some("8g 1処方分"), None),
+            ]
+        );
+        assert_eq!(lines[0].detail.as_deref(), Some("１日１回朝食後"));
+        assert_eq!(lines[0].kind, "処方");
     }
 }

@@ -233,6 +233,8 @@ pub fn medication_result(
                         usage_n: Some(d.usage.to_string()),
                         times: Some(d.days.to_string()),
                         sp_inst: special_instruction(d.code).map(str::to_owned),
+                        me_tr_id_cl: Some(d.class.to_owned()),
+                        once_qua: d.once.clone(),
                     })
                     .collect(),
             }),
@@ -240,6 +242,7 @@ pub fn medication_result(
         months.push(DrugMonthInf {
             month: Some(ym(v.date)),
             ins_name: Some(v.facility.to_string()),
+            in_out: Some(v.dispensing.to_owned()),
             di_date_infs: Some(DiDateInfs {
                 di_date_inf: vec![di],
             }),

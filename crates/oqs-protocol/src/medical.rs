@@ -200,6 +200,9 @@ pub struct DrugMonthInf {
     pub month: Option<String>,
     /// 医療機関名 / 薬局名.
     pub ins_name: Option<String>,
+    /// 処方区分: `1` 院内, `2` 院外 (project convention for the codes; the element name is the one OQSDrug
+    /// reads: reference/oqs-clients.md §5.2).
+    pub in_out: Option<String>,
     /// Per date.
     pub di_date_infs: Option<DiDateInfs>,
 }
@@ -246,7 +249,7 @@ pub struct DrugInf {
     pub drug_n: Option<String>,
     /// 一般名 (成分名).
     pub ingre_n: Option<String>,
-    /// 1回量 / 数量.
+    /// 薬剤数量 (the quantity column of the official list, with `Unit`).
     pub qua1: Option<String>,
     /// 単位.
     pub unit: Option<String>,
@@ -256,6 +259,10 @@ pub struct DrugInf {
     pub times: Option<String>,
     /// 用法等の特別指示 (`SpInst`, as read by OQSDrug: reference/oqs-clients.md §5.2).
     pub sp_inst: Option<String>,
+    /// 使用区分 as a レセプト 診療識別: `21` 内服, `22` 屯服, `23` 外用 (`MeTrIdCl`, as read by OQSDrug).
+    pub me_tr_id_cl: Option<String>,
+    /// 1回用量 in `Unit` (project convention), printed as ＜1回用量＞ after 【用法】 on the official list.
+    pub once_qua: Option<String>,
 }
 
 /// `SurgeryInf` (project convention).

@@ -71,6 +71,13 @@ export function ymd(date: string | undefined): string {
   return `${digits.slice(0, 4)}/${digits.slice(4, 6)}/${digits.slice(6, 8)}`;
 }
 
+/** `YYYYMMDD…` or `YYYY-MM-DD…` → `2026年12月3日` (作成日 on a printed form). */
+export function longDate(date: string): string {
+  const digits = date.replace(/\D/g, "");
+  if (digits.length < 8) return date;
+  return `${Number(digits.slice(0, 4))}年${Number(digits.slice(4, 6))}月${Number(digits.slice(6, 8))}日`;
+}
+
 /** Full years on `today` of someone born on `birth` (`YYYY-MM-DD` or `YYYYMMDD`). */
 export function age(birth: string, today: Date = new Date()): number | undefined {
   const d = birth.replace(/\D/g, "");
