@@ -5,11 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use oqs_protocol::{
-    BulkConfirmUnit, BulkDownloadRequest, BulkResult, BulkResultBody, BulkUploadReceipt,
-    BulkRegistrationUnit, BulkUploadRequest, CheckupResult, Decoded, Direction, Encoding, FileName,
-    MedicalInfoRequest, RefNumberBulkResult, RefNumberBulkResultBody,
-    MedicalTreatmentFlag, MedicationResult, Message, MessageKind, ProcessingResultStatus,
-    QualificationConfirmSearchInfo, RefNumberRequest, RefNumberResult, RefNumberResultBody,
+    BulkConfirmUnit, BulkDownloadRequest, BulkRegistrationUnit, BulkResult, BulkResultBody,
+    BulkUploadReceipt, BulkUploadRequest, CheckupResult, Direction, Encoding, FileName,
+    MedicalInfoRequest, MedicalTreatmentFlag, MedicationResult, Message, MessageKind,
+    ProcessingResultStatus, QualificationConfirmSearchInfo, RefNumberBulkResult,
+    RefNumberBulkResultBody, RefNumberRequest, RefNumberResult, RefNumberResultBody,
     ReferenceClassification, ReferenceNumberRegistrationResult, ResultHeader, SegmentOfResult,
     SingleCheckRequest, SingleCheckResult, read_file, write_message,
 };
@@ -449,18 +449,20 @@ fn bulk_upload(
         )
             .into()));
     }
-    let reception = accept_job(state, facility, now, raw, MessageKind::BulkUpload)?;
+    let reception = accept_job(state, facility, now, raw, MessageKind::BulkUpload, None)?;
     info!(records = n, "bulk upload accepted");
     Ok(Ok(BulkUploadReceipt::accepted(req, ymdhms(now), reception)))
 }
 
-/// Keeps an upload of `kind` and gives it a new 受付番号; its result is ready after the bulk delay.
+/// Keeps an upload of `kind` (and its `outcome` when it was processed at once) and gives it a new 受付番号;
+/// its result is ready after the bulk delay.
 fn accept_job(
     state: &Shared,
     facility: &Facility,
     now: OffsetDateTime,
     raw: &[u8],
     kind: MessageKind,
+    outcome: Option<Vec<u8>>,
 ) -> Result<String, CentralError> {
     let seq = state
         .reception_seq
@@ -470,11 +472,14 @@ fn accept_job(
     let ready = now.unix_timestamp() + state.bulk_delay.as_secs() as i64;
     state.store.insert_bulk_job(
         &reception,
-        &facility.code,
-        &ymdhms(now),
-        ready,
-        raw,
-        kind.code(),
+        &crate::store::BulkJob {
+            facility_code: facility.code.clone(),
+            received_at: ymdhms(now),
+            ready_at: ready,
+            request: raw.to_vec(),
+            kind: kind.code().to_string(),
+            outcome,
+        },
     )?;
     Ok(reception)
 }
@@ -489,7 +494,7 @@ fn ready_job(
     upload: MessageKind,
     header: &ResultHeader,
     now: OffsetDateTime,
-    in_progress: impl FnOnce(ResultHeader) -> Message,
+    in_progress: impl FnOnce(ResultHeader, &crate::store::BulkJob) -> Message,
 ) -> Outcome<crate::store::BulkJob> {
     let job = match state.store.bulk_job(reception)? {
         Some(j) if j.facility_code == facility.code && j.kind == upload.code() => j,
@@ -507,13 +512,13 @@ fn ready_job(
         header.error_code = Some(codes::IN_PROGRESS.into());
         header.error_message =
             Some("処理中です。しばらくしてから再度結果を取得してください。".into());
-        return Ok(Err(Rejected::Message(Box::new(in_progress(header)))));
+        return Ok(Err(Rejected::Message(Box::new(in_progress(header, &job)))));
     }
     Ok(Ok(job))
 }
 
-/// `OQSmuimm01`: the registrations are made now and answered by a receipt with 受付番号 (R's first step);
-/// `OQSmuimm02` gives their outcome.
+/// `OQSmuimm01`: the registrations are made now, once, and answered by a receipt with 受付番号 (R's first
+/// step); their outcome is kept with the job and `OQSmuimm02` gives it.
 fn reference_numbers_upload(
     state: &Shared,
     facility: &Facility,
@@ -529,8 +534,16 @@ fn reference_numbers_upload(
         )
             .into()));
     }
-    register_reference_numbers(&state.store, facility, req, now)?;
-    let reception = accept_job(state, facility, now, raw, MessageKind::RefNumberBulk)?;
+    let registered = register_reference_numbers(&state.store, facility, req, now)?;
+    let outcome = serde_json::to_vec(&registered)?;
+    let reception = accept_job(
+        state,
+        facility,
+        now,
+        raw,
+        MessageKind::RefNumberBulk,
+        Some(outcome),
+    )?;
     info!(records = n, "reference number registration accepted");
     let upload = BulkUploadRequest {
         message_header: req.message_header.clone(),
@@ -564,7 +577,8 @@ fn reference_numbers_download(
         MessageKind::RefNumberBulk,
         &header,
         now,
-        |h| {
+        |mut h, job| {
+            h.arbitrary_file_identifier = upload_identifier(job).or(h.arbitrary_file_identifier);
             Message::RefNumberBulkResult(RefNumberBulkResult {
                 message_header: h,
                 ..Default::default()
@@ -574,20 +588,23 @@ fn reference_numbers_download(
         Ok(job) => job,
         Err(e) => return Ok(Err(e)),
     };
-    let upload = match read_file("OQSmuimm01req_stored.xml", &job.request) {
-        Ok(Decoded {
-            message: Message::RefNumberRequest(u),
-            ..
-        }) => u,
+    let registered: RefNumberResult = match job.outcome.as_deref().map(serde_json::from_slice) {
+        Some(Ok(r)) => r,
         _ => {
             return Ok(Err((
                 codes::UNREADABLE,
-                "保存された照会番号一括登録を読み取れません".to_string(),
+                "保存された照会番号一括登録の結果を読み取れません".to_string(),
             )
                 .into()));
         }
     };
-    let registered = register_reference_numbers(&state.store, facility, &upload, now)?;
+    // R's 02 request carries no ArbitraryFileIdentifier, yet R checks that the result names its upload's
+    // (reference §7): the result belongs to the upload, so it carries the upload's identifier.
+    header.arbitrary_file_identifier = registered
+        .message_header
+        .arbitrary_file_identifier
+        .clone()
+        .or(header.arbitrary_file_identifier);
     Ok(Ok(RefNumberBulkResult {
         message_header: header,
         message_body: RefNumberBulkResultBody {
@@ -604,6 +621,12 @@ fn reference_numbers_download(
                 .collect(),
         },
     }))
+}
+
+/// The `ArbitraryFileIdentifier` of a kept 照会番号 upload (its stored outcome echoes it).
+fn upload_identifier(job: &crate::store::BulkJob) -> Option<String> {
+    let outcome: RefNumberResult = serde_json::from_slice(job.outcome.as_deref()?).ok()?;
+    outcome.message_header.arbitrary_file_identifier
 }
 
 fn bulk_download(
@@ -628,7 +651,7 @@ fn bulk_download(
         MessageKind::BulkUpload,
         &header,
         now,
-        |h| {
+        |h, _| {
             Message::BulkResult(BulkResult {
                 message_header: h,
                 ..Default::default()

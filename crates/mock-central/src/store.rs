@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS consents(person_id INTEGER NOT NULL, facility_code TE
 CREATE TABLE IF NOT EXISTS reference_numbers(facility_code TEXT NOT NULL, qualification_id INTEGER NOT NULL,
   reference_number TEXT NOT NULL, PRIMARY KEY(facility_code, qualification_id));
 CREATE TABLE IF NOT EXISTS bulk_jobs(reception_number TEXT PRIMARY KEY, facility_code TEXT NOT NULL,
-  received_at TEXT NOT NULL, ready_at INTEGER NOT NULL, request BLOB NOT NULL, kind TEXT NOT NULL DEFAULT 'OQSmuquc01');
+  received_at TEXT NOT NULL, ready_at INTEGER NOT NULL, request BLOB NOT NULL, kind TEXT NOT NULL DEFAULT 'OQSmuquc01',
+  outcome BLOB);
 CREATE TABLE IF NOT EXISTS access_log(id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, facility_code TEXT NOT NULL,
   facility_name TEXT NOT NULL, at TEXT NOT NULL, items TEXT NOT NULL, method TEXT NOT NULL, viewer_id TEXT, reason TEXT);
 CREATE INDEX IF NOT EXISTS access_by_person ON access_log(person_id, at);
@@ -299,6 +300,38 @@ fn raw_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
     })
 }
 
+/// Columns added after a data directory's first version: `CREATE TABLE IF NOT EXISTS` leaves an old table as
+/// it was, so each is added here when missing (with a default that says what old rows meant).
+const ADDED_COLUMNS: [(&str, &str, &str); 4] = [
+    // Before municipalities: whole prefectures.
+    ("facilities", "municipality", "TEXT NOT NULL DEFAULT ''"),
+    (
+        "disaster_windows",
+        "municipalities",
+        "TEXT NOT NULL DEFAULT ''",
+    ),
+    // Before 照会番号 uploads were kept as jobs: every job was a 一括照会.
+    ("bulk_jobs", "kind", "TEXT NOT NULL DEFAULT 'OQSmuquc01'"),
+    // What a job's processing produced when it is done at upload (照会番号 registrations).
+    ("bulk_jobs", "outcome", "BLOB"),
+];
+
+fn migrate_columns(c: &rusqlite::Connection) -> Result<(), CentralError> {
+    for (table, column, definition) in ADDED_COLUMNS {
+        let has: bool = c.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+            params![table, column],
+            |r| r.get(0),
+        )?;
+        if !has {
+            c.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Open the database of an initialised data directory with a pool of `size` connections.
     pub fn open(dir: &Path, size: u32) -> Result<Store, CentralError> {
@@ -310,24 +343,7 @@ impl Store {
             let c = rusqlite::Connection::open(&path)?;
             c.execute_batch("PRAGMA journal_mode=WAL;")?;
             c.execute_batch(RUNTIME_SCHEMA)?;
-            // Data directories made before municipalities existed get the columns (empty: whole prefectures).
-            for (table, column) in [
-                ("facilities", "municipality"),
-                ("disaster_windows", "municipalities"),
-            ] {
-                let has: bool = c.query_row(
-                    &format!(
-                        "SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = '{column}'"
-                    ),
-                    [],
-                    |r| r.get(0),
-                )?;
-                if !has {
-                    c.execute_batch(&format!(
-                        "ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
-                    ))?;
-                }
-            }
+            migrate_columns(&c)?;
         }
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
             c.execute_batch(
@@ -864,25 +880,25 @@ impl Store {
         Ok(())
     }
 
-    /// Keeps an upload (`kind`: the upload's file kind code, e.g. `OQSmuquc01`) under its 受付番号.
-    pub fn insert_bulk_job(
-        &self,
-        reception: &str,
-        facility: &str,
-        received: &str,
-        ready_at: i64,
-        request: &[u8],
-        kind: &str,
-    ) -> Result<(), CentralError> {
+    /// Keeps an upload under its 受付番号.
+    pub fn insert_bulk_job(&self, reception: &str, job: &BulkJob) -> Result<(), CentralError> {
         let c = self.conn()?;
-        c.prepare_cached("INSERT INTO bulk_jobs(reception_number, facility_code, received_at, ready_at, request, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-            .execute(params![reception, facility, received, ready_at, request, kind])?;
+        c.prepare_cached("INSERT INTO bulk_jobs(reception_number, facility_code, received_at, ready_at, request, kind, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+            .execute(params![
+                reception,
+                job.facility_code,
+                job.received_at,
+                job.ready_at,
+                job.request,
+                job.kind,
+                job.outcome
+            ])?;
         Ok(())
     }
 
     pub fn bulk_job(&self, reception: &str) -> Result<Option<BulkJob>, CentralError> {
         let c = self.conn()?;
-        let mut st = c.prepare_cached("SELECT facility_code, received_at, ready_at, request, kind FROM bulk_jobs WHERE reception_number = ?1")?;
+        let mut st = c.prepare_cached("SELECT facility_code, received_at, ready_at, request, kind, outcome FROM bulk_jobs WHERE reception_number = ?1")?;
         Ok(st
             .query_row([reception], |r| {
                 Ok(BulkJob {
@@ -891,6 +907,7 @@ impl Store {
                     ready_at: r.get(2)?,
                     request: r.get(3)?,
                     kind: r.get(4)?,
+                    outcome: r.get(5)?,
                 })
             })
             .optional()?)
@@ -1025,6 +1042,9 @@ pub struct BulkJob {
     pub request: Vec<u8>,
     /// The upload's file kind code (`OQSmuquc01`, `OQSmuimm01`, …).
     pub kind: String,
+    /// The outcome when the job was processed at upload (照会番号 registrations: the `RefNumberResult` as
+    /// JSON), so that downloading it does not process it again.
+    pub outcome: Option<Vec<u8>>,
 }
 
 /// One line of a patient's access history (what マイナポータル shows).
@@ -1075,5 +1095,46 @@ impl DisasterWindow {
         self.prefectures.contains(&facility.pref)
             && (self.municipalities.is_empty()
                 || self.municipalities.contains(&facility.municipality))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data directory made before `bulk_jobs.kind` existed: opening it adds the column, and the job it
+    /// kept is a 一括照会 as it was then.
+    #[test]
+    fn an_old_data_directory_gets_the_bulk_job_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::init::init(dir.path(), 20, 7, &Default::default()).unwrap();
+        {
+            let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+            c.execute_batch(
+                "DROP TABLE IF EXISTS bulk_jobs;
+                 CREATE TABLE bulk_jobs(reception_number TEXT PRIMARY KEY, facility_code TEXT NOT NULL,
+                   received_at TEXT NOT NULL, ready_at INTEGER NOT NULL, request BLOB NOT NULL);
+                 INSERT INTO bulk_jobs VALUES ('old', '1311234567', '20240401090000', 0, x'3c3e');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(dir.path(), 1).unwrap();
+        let old = store.bulk_job("old").unwrap().unwrap();
+        assert_eq!(old.kind, "OQSmuquc01");
+        assert_eq!(old.outcome, None);
+        let new = BulkJob {
+            facility_code: "1311234567".into(),
+            received_at: "20240401090001".into(),
+            ready_at: 0,
+            request: b"<>".to_vec(),
+            kind: "OQSmuimm01".into(),
+            outcome: Some(b"{}".to_vec()),
+        };
+        store.insert_bulk_job("new", &new).unwrap();
+        let read = store.bulk_job("new").unwrap().unwrap();
+        assert_eq!((read.kind, read.outcome), (new.kind, new.outcome));
+        // Opening again finds the columns there and changes nothing.
+        drop(store);
+        Store::open(dir.path(), 1).unwrap();
     }
 }

@@ -309,6 +309,18 @@ async fn reference_numbers_are_registered_and_returned() {
         Some("ref1")
     );
     let reception = receipt.message_body.reception_number.clone().unwrap();
+    // The registrations were made at upload, once: a number registered since (by the single form) is not
+    // overwritten when the result is downloaded.
+    let a = post_message(
+        &env,
+        "OQSsiimm01req_r1b.xml",
+        body.replace("P000123", "P000999"),
+    )
+    .await;
+    assert!(matches!(
+        inspect("OQSsiimm01res_r1b.xml", &a.bytes),
+        Message::RefNumberResult(_)
+    ));
     let download = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><XmlMsg><MessageHeader><MedicalInstitutionCode>{f}</MedicalInstitutionCode></MessageHeader><MessageBody><ReceptionNumber>{reception}</ReceptionNumber></MessageBody></XmlMsg>"#
     );
@@ -318,15 +330,28 @@ async fn reference_numbers_are_registered_and_returned() {
         let Message::RefNumberBulkResult(r) = inspect("OQSmuimm02res_r2.xml", &a.bytes) else {
             panic!("OQSmuimm02res holds BulkRegistrationUnit")
         };
-        if r.message_header.segment_of_result.as_ref().map(|s| s.code()) == Some("1") {
+        if r.message_header
+            .segment_of_result
+            .as_ref()
+            .map(|s| s.code())
+            == Some("1")
+        {
             break r;
         }
-        assert!(Instant::now() < deadline, "registration result not ready in time");
+        assert!(
+            Instant::now() < deadline,
+            "registration result not ready in time"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(
         r.message_header.reception_number.as_deref(),
         Some(reception.as_str())
+    );
+    // R checks that the result names its upload's ArbitraryFileIdentifier, though its 02 request has none.
+    assert_eq!(
+        r.message_header.arbitrary_file_identifier.as_deref(),
+        Some("ref1")
     );
     let st: Vec<&str> = r
         .message_body
@@ -340,7 +365,10 @@ async fn reference_numbers_are_registered_and_returned() {
     let Message::BulkResult(wrong) = inspect("OQSmuquc02res_r2.xml", &a.bytes) else {
         panic!()
     };
-    assert_eq!(wrong.message_header.error_code.as_deref(), Some("OQS-C2010"));
+    assert_eq!(
+        wrong.message_header.error_code.as_deref(),
+        Some("OQS-C2010")
+    );
     // Later results carry the number.
     let a = post_message(
         &env,
@@ -356,7 +384,8 @@ async fn reference_numbers_are_registered_and_returned() {
         .result_of_qualification_confirmation[0];
     assert_eq!(
         rec.reference_number.as_ref().map(|p| p.expose()),
-        Some("P000123")
+        Some("P000999"),
+        "the download registered the upload again"
     );
     env.server.shutdown().await;
 }
