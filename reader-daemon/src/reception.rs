@@ -12,8 +12,9 @@ use facility_store::{AuditEntry, CheckIn, Consent, PatientIdentity, Store, Store
 use oqs_protocol::{
     CheckupResult, Direction, Encoding, FileCategory, FileName, MedicalInfoRequest,
     MedicalInfoRequestBody, MedicalInfoRequestHeader, MedicalInfoResultCode, MedicalTreatmentFlag,
-    MedicationResult, Message, MessageKind, Pii, ProvisionConsent, QualificationConfirmSearchInfo,
-    RequestHeader, SingleCheckRequest, SingleCheckRequestBody, read_message, write_message,
+    MedicationResult, MedicationSource, Message, MessageKind, Pii, ProvisionConsent,
+    QualificationConfirmSearchInfo, RequestHeader, SingleCheckRequest, SingleCheckRequestBody,
+    read_message, write_message,
 };
 use terminal_ipc::{
     CheckInRecord, CheckupFormRow, CheckupValue, CheckupView, ConsentedPatientView,
@@ -832,6 +833,16 @@ fn line(kind: &str, date: String, facility: &Option<String>, code: &Option<Strin
     }
 }
 
+/// 入外 (`InOut`) in words: `1` 外来, `2` 入院 (our convention, docs/file-interface.md; the values are not
+/// public).
+fn in_out_label(code: &str) -> String {
+    match code {
+        "2" => "入院",
+        _ => "外来",
+    }
+    .to_owned()
+}
+
 /// The lines of a `YZKsiquc01` result: 手術 only, or 手術・診療・薬剤 (処方・調剤) and 透析 in one go as the
 /// official 診療／薬剤情報一覧 shows them.
 fn medication_lines(r: &MedicationResult, info: MedicalInfoKind) -> Result<Shown, String> {
@@ -852,53 +863,56 @@ fn medication_lines(r: &MedicationResult, info: MedicalInfoKind) -> Result<Shown
         });
     }
     if info != MedicalInfoKind::Surgery {
-        for m in &b.me_tr_month_inf {
-            for t in m.treatment_infs.iter().flat_map(|t| &t.treatment_inf) {
-                lines.push(MedicalLine {
-                    name: text(&t.treatment_n),
-                    in_out: m
-                        .in_out_kbn
-                        .as_deref()
-                        .map(|k| if k == "1" { "入院" } else { "外来" }.to_owned()),
-                    detail: None,
-                    quantity: t.times.as_ref().map(|n| format!("{n}回")),
-                    ..line("診療", text(&m.me_tr_month), &m.ins_name, &t.treatment_c)
-                });
-            }
-        }
-        let groups = [
-            (
-                "処方",
-                "院外",
-                b.sh_pr_inf.as_ref().map(|x| &x.sh_pr_month_inf),
-            ),
-            (
-                "調剤",
-                "薬局",
-                b.cz_di_inf.as_ref().map(|x| &x.cz_di_month_inf),
-            ),
-        ];
-        for (label, in_out, months) in groups {
-            for m in months.into_iter().flatten() {
-                for d in m.di_date_infs.iter().flat_map(|d| &d.di_date_inf) {
-                    for drug in d.drug_infs.iter().flat_map(|x| &x.drug_inf) {
-                        lines.push(MedicalLine {
-                            name: text(&drug.drug_n),
-                            detail: drug.usage_n.clone(),
-                            quantity: Some(format!(
-                                "{}{} {}",
-                                text(&drug.qua1),
-                                text(&drug.unit),
-                                text(&drug.times)
-                            ))
-                            .map(|q| q.trim().to_owned())
-                            .filter(|q| !q.is_empty()),
-                            in_out: Some(in_out.to_owned()),
-                            ingredient: drug.ingre_n.clone().filter(|i| !i.is_empty()),
-                            special_instruction: drug.sp_inst.clone().filter(|i| !i.is_empty()),
-                            ..line(label, text(&d.di_date), &m.ins_name, &drug.drug_c)
-                        });
-                    }
+        // 診療行為 from 診療実績; drugs from 処方 and 調剤 (a 診療実績 month may list the same drugs again:
+        // they are shown once, from the prescription and the dispensing).
+        for (source, m) in b.months() {
+            let (label, fixed_in_out) = match source {
+                MedicationSource::Treatment => ("診療", None),
+                MedicationSource::Prescription => ("処方", Some("院外")),
+                MedicationSource::Dispensing => ("調剤", Some("薬局")),
+            };
+            let facility = m
+                .treating_name
+                .clone()
+                .or_else(|| m.prescriber_name.clone());
+            for d in &m.dates {
+                let date = d
+                    .date
+                    .clone()
+                    .or_else(|| m.month.clone())
+                    .unwrap_or_default();
+                for act in &d.acts {
+                    lines.push(MedicalLine {
+                        name: text(&act.name),
+                        in_out: m.class.as_deref().map(in_out_label),
+                        detail: None,
+                        quantity: act.times.as_ref().map(|n| format!("{n}回")),
+                        ..line(label, date.clone(), &facility, &act.code)
+                    });
+                }
+                if source == MedicationSource::Treatment {
+                    continue;
+                }
+                for drug in &d.drugs {
+                    lines.push(MedicalLine {
+                        name: text(&drug.name),
+                        detail: drug.usage.clone(),
+                        quantity: Some(format!(
+                            "{}{} {}",
+                            text(&drug.quantity),
+                            text(&drug.unit),
+                            text(&drug.times)
+                        ))
+                        .map(|q| q.trim().to_owned())
+                        .filter(|q| !q.is_empty()),
+                        in_out: fixed_in_out.map(str::to_owned),
+                        ingredient: drug.ingredient.clone().filter(|i| !i.is_empty()),
+                        special_instruction: drug
+                            .special_instruction
+                            .clone()
+                            .filter(|i| !i.is_empty()),
+                        ..line(label, date.clone(), &facility, &drug.code)
+                    });
                 }
             }
         }
@@ -1095,44 +1109,56 @@ mod tests {
     #[test]
     fn the_list_holds_every_kind_in_one_go() {
         use oqs_protocol::{
-            CzDiInf, DiDateInf, DiDateInfs, DialysisInf, DialysisMonthInf, DrugInf, DrugInfs,
-            DrugMonthInf, MeTrMonthInf, SurgeryInf, SurgeryMonthInf, TreatmentInf, TreatmentInfs,
+            CzDiDateInf, CzDiDateInfs, CzDiInf, CzDiMonthInf, CzDrugInf, CzDrugInfs, DiDateInf,
+            DiDateInfs, DialysisInf, DialysisMonthInf, MeTrInf, MeTrInfs, MeTrMonthInf, SurgeryInf,
+            SurgeryMonthInf,
         };
         let s = |v: &str| Some(v.to_owned());
         let mut r = MedicationResult::error("");
         r.message_header.result_code = Some(MedicalInfoResultCode::Success);
         let b = &mut r.message_body;
         b.me_tr_month_inf = vec![MeTrMonthInf {
-            me_tr_month: s("202207"),
-            ins_name: s("資格クリニック"),
-            in_out_kbn: s("2"),
-            treatment_infs: Some(TreatmentInfs {
-                treatment_inf: vec![TreatmentInf {
-                    treatment_c: s("120001210"),
-                    treatment_n: s("薬剤情報提供料"),
-                    times: s("1"),
+            month: s("202207"),
+            treating_code: s("1310000011"),
+            treating_name: s("資格クリニック"),
+            class: s("1"),
+            dates: Some(DiDateInfs {
+                list: vec![DiDateInf {
+                    date: s("20220715"),
+                    acts: Some(MeTrInfs {
+                        list: vec![MeTrInf {
+                            code: s("120001210"),
+                            name: s("薬剤情報提供料"),
+                            times: s("1"),
+                            ..Default::default()
+                        }],
+                    }),
+                    ..Default::default()
                 }],
             }),
             ..Default::default()
         }];
         b.cz_di_inf = Some(CzDiInf {
-            cz_di_month_inf: vec![DrugMonthInf {
+            months: vec![CzDiMonthInf {
                 month: s("202207"),
-                ins_name: s("ひかり薬局"),
-                di_date_infs: Some(DiDateInfs {
-                    di_date_inf: vec![DiDateInf {
-                        di_date: s("20220719"),
-                        drug_infs: Some(DrugInfs {
-                            drug_inf: vec![DrugInf {
-                                drug_n: s("アセトアミノフェン錠２００ｍｇ"),
-                                ingre_n: s("アセトアミノフェン"),
-                                usage_n: s("疼痛時"),
-                                sp_inst: s("１日３回まで"),
+                treating_name: s("ひかり薬局"),
+                prescriber_name: s("資格クリニック"),
+                dates: Some(CzDiDateInfs {
+                    list: vec![CzDiDateInf {
+                        date: s("20220719"),
+                        drugs: Some(CzDrugInfs {
+                            list: vec![CzDrugInf {
+                                name: s("アセトアミノフェン錠２００ｍｇ"),
+                                ingredient: s("アセトアミノフェン"),
+                                usage: s("疼痛時"),
+                                special_instruction: s("１日３回まで"),
                                 ..Default::default()
                             }],
                         }),
+                        ..Default::default()
                     }],
                 }),
+                ..Default::default()
             }],
         });
         b.surgery_inf = Some(SurgeryInf {
@@ -1164,9 +1190,10 @@ mod tests {
             ("22年7月", "19日")
         );
         assert_eq!(lines[2].in_out.as_deref(), Some("外来"));
+        assert_eq!(lines[3].facility, "ひかり薬局");
         assert_eq!(
             (lines[2].month_label.as_str(), lines[2].day_label.as_str()),
-            ("22年7月", "")
+            ("22年7月", "15日")
         );
         // 手術 alone when only 手術 is asked for.
         let Shown::Lines(only) = medication_lines(&r, MedicalInfoKind::Surgery).unwrap() else {

@@ -173,7 +173,8 @@ pub struct History {
     pub checkups: Vec<Checkup>,
 }
 
-const FACILITIES: &[&str] = &[
+/// The facilities of the synthetic history (their codes: `results::history_facility_code`).
+pub(crate) const FACILITIES: &[&str] = &[
     "みなと内科クリニック",
     "さくら整形外科",
     "中央総合病院",

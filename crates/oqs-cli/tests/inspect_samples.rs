@@ -178,13 +178,13 @@ fn valid_expectations() -> Vec<(&'static str, &'static str, Fields)> {
         ),
         (
             p(
-                "/message/MedicationResult/MessageBody/CzDiInf/CzDiMonthInf/0/DiDateInfs/DiDateInf/0/DrugInfs/DrugInf/0/DrugN",
+                "/message/MedicationResult/MessageBody/CzDiInf/CzDiMonthInf/0/CzDiDateInfs/CzDiDateInf/0/CzDrugInfs/CzDrugInf/0/CzDrugN",
             ),
             "カロナール錠２００　２００ｍｇ",
         ),
         (
             p(
-                "/message/MedicationResult/MessageBody/MeTrMonthInf/0/TreatmentInfs/TreatmentInf/1/TreatmentN",
+                "/message/MedicationResult/MessageBody/MeTrMonthInf/0/DiDateInfs/DiDateInf/1/MeTrInfs/MeTrInf/0/SinInfN",
             ),
             "再診料",
         ),

@@ -810,16 +810,42 @@ fn medical_result_header(
     v.required_code("CharacterCodeIdentifier", cci);
 }
 
-fn drug_months(v: &mut Validator, name: &str, months: &[DrugMonthInf]) {
-    v.each(name, months, |v, m| {
-        v.date("Month", m.month.as_deref(), DateFormat::Month);
-        if let Some(dates) = &m.di_date_infs {
-            v.nested("DiDateInfs", |v| {
-                v.each("DiDateInf", &dates.di_date_inf, |v, d| {
-                    v.date("DiDate", d.di_date.as_deref(), DateFormat::Date);
-                });
+/// The months of one source, with the element names of its layout in the paths.
+fn medication_months(v: &mut Validator, source: MedicationSource, months: &[MedicationMonth]) {
+    let (month, month_leaf, dates, date, date_leaf, prescribed_leaf) = match source {
+        MedicationSource::Treatment => (
+            "MeTrMonthInf",
+            "MeTrMonth",
+            "DiDateInfs",
+            "DiDateInf",
+            "DiDate",
+            "PrDate",
+        ),
+        MedicationSource::Prescription => (
+            "ShPrMonthInf",
+            "ShPrMonth",
+            "ShPrDateInfs",
+            "ShPrDateInf",
+            "ShPrDate",
+            "-",
+        ),
+        MedicationSource::Dispensing => (
+            "CzDiMonthInf",
+            "CzDiMonth",
+            "CzDiDateInfs",
+            "CzDiDateInf",
+            "CzDiDate",
+            "CzPrDate",
+        ),
+    };
+    v.each(month, months, |v, m| {
+        v.date(month_leaf, m.month.as_deref(), DateFormat::Month);
+        v.nested(dates, |v| {
+            v.each(date, &m.dates, |v, d| {
+                v.date(date_leaf, d.date.as_deref(), DateFormat::Date);
+                v.date(prescribed_leaf, d.prescribed.as_deref(), DateFormat::Date);
             });
-        }
+        });
     });
 }
 
@@ -843,19 +869,27 @@ fn medication_result(v: &mut Validator, m: &MedicationResult) {
     });
     let b = &m.message_body;
     v.nested("MessageBody", |v| {
-        v.each("MeTrMonthInf", &b.me_tr_month_inf, |v, m| {
-            v.date("MeTrMonth", m.me_tr_month.as_deref(), DateFormat::Month);
+        let months = b.months();
+        let of = |source: MedicationSource| -> Vec<MedicationMonth> {
+            months
+                .iter()
+                .filter(|(s, _)| *s == source)
+                .map(|(_, m)| m.clone())
+                .collect()
+        };
+        medication_months(
+            v,
+            MedicationSource::Treatment,
+            &of(MedicationSource::Treatment),
+        );
+        v.nested("ShPrInf", |v| {
+            let source = MedicationSource::Prescription;
+            medication_months(v, source, &of(source))
         });
-        if let Some(s) = &b.sh_pr_inf {
-            v.nested("ShPrInf", |v| {
-                drug_months(v, "ShPrMonthInf", &s.sh_pr_month_inf)
-            });
-        }
-        if let Some(c) = &b.cz_di_inf {
-            v.nested("CzDiInf", |v| {
-                drug_months(v, "CzDiMonthInf", &c.cz_di_month_inf)
-            });
-        }
+        v.nested("CzDiInf", |v| {
+            let source = MedicationSource::Dispensing;
+            medication_months(v, source, &of(source))
+        });
         if let Some(s) = &b.surgery_inf {
             v.nested("SurgeryInf", |v| {
                 v.each("SurgeryMonthInf", &s.surgery_month_inf, |v, m| {

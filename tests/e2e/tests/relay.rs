@@ -8,7 +8,7 @@ use std::time::Duration;
 use e2e::{
     Daemon, Deliveries, MockCentral, in_keyutils_session, single_check_request, wait_for, workspace,
 };
-use oqs_protocol::{FileName, Message, SegmentOfResult, read_file};
+use oqs_protocol::{FileName, Message, MessageKind, SegmentOfResult, read_file};
 
 fn files(dir: &Path) -> BTreeSet<String> {
     std::fs::read_dir(dir)
@@ -104,7 +104,11 @@ fn every_request_kind_is_answered_in_res() {
         // The request is kept (moved right after the result is handed over).
         wait_for_file(&daemon.work().join("done"), name);
     }
-    assert_eq!(kinds.len(), 7, "kinds answered: {kinds:?}");
+    assert_eq!(
+        kinds.len(),
+        MessageKind::ALL.len(),
+        "kinds answered: {kinds:?}"
+    );
     assert!(
         files(&daemon.req()).is_empty(),
         "req/ not emptied: {:?}",
