@@ -815,6 +815,23 @@ impl Store {
         Ok(())
     }
 
+    /// The people who gave this facility a consent (of any kind) on a day from `from` to `to` (yyyyMMdd), in
+    /// id order: the facility's patients of that period, for the bulk queries by period.
+    pub fn patients_consented(
+        &self,
+        facility: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<i64>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT DISTINCT person_id FROM consents WHERE facility_code = ?1
+             AND substr(cons_time, 1, 8) BETWEEN ?2 AND ?3 ORDER BY person_id",
+        )?;
+        let rows = st.query_map(params![facility, from, to], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<i64>, _>>()?)
+    }
+
     /// (cons_time, available_time) of a consent, if one was ever given.
     pub fn consent(
         &self,

@@ -21,8 +21,11 @@ pub enum Message {
     BulkUploadRequest(BulkUploadRequest),
     /// `OQSmuquc01res`
     BulkUploadReceipt(BulkUploadReceipt),
-    /// `OQSmuquc02req`
+    /// `OQSmuquc02req` (also `OQSmuimm02req` and the `…02req` of the bulk queries)
     BulkDownloadRequest(BulkDownloadRequest),
+    /// `OQSmutic01req` / `OQSmuhvq01req` / `OQSmuonq01req` (their receipt is a
+    /// [`Message::BulkUploadReceipt`], their result a [`Message::BulkResult`])
+    BulkQueryRequest(BulkQueryRequest),
     /// `OQSmuquc02res`
     BulkResult(BulkResult),
     /// `OQSsiimm01req` / `OQSmuimm01req`
@@ -60,6 +63,7 @@ impl Message {
             Self::BulkUploadRequest(_) => "BulkUploadRequest",
             Self::BulkUploadReceipt(_) => "BulkUploadReceipt",
             Self::BulkDownloadRequest(_) => "BulkDownloadRequest",
+            Self::BulkQueryRequest(_) => "BulkQueryRequest",
             Self::BulkResult(_) => "BulkResult",
             Self::RefNumberRequest(_) => "RefNumberRequest",
             Self::RefNumberResult(_) => "RefNumberResult",
@@ -77,6 +81,7 @@ impl Message {
             Self::SingleCheckRequest(_)
             | Self::BulkUploadRequest(_)
             | Self::BulkDownloadRequest(_)
+            | Self::BulkQueryRequest(_)
             | Self::RefNumberRequest(_)
             | Self::MedicationRequest(_)
             | Self::CheckupRequest(_) => Direction::Request,
@@ -120,6 +125,7 @@ impl Message {
             Self::BulkUploadRequest(m) => serialize(m),
             Self::BulkUploadReceipt(m) => serialize(m),
             Self::BulkDownloadRequest(m) => serialize(m),
+            Self::BulkQueryRequest(m) => serialize(m),
             Self::BulkResult(m) => serialize(m),
             Self::RefNumberRequest(m) => serialize(m),
             Self::RefNumberResult(m) => serialize(m),
@@ -262,6 +268,18 @@ pub fn read_message(
         (K::Medication, Res) => Message::MedicationResult(parse(&text, "YZKsiquc01 result")?),
         (K::Checkup, Req) => Message::CheckupRequest(parse(&text, "TKKsiquc01 request")?),
         (K::Checkup, Res) => Message::CheckupResult(parse(&text, "TKKsiquc01 result")?),
+        (K::BulkQueryUpload(_), Req) => {
+            Message::BulkQueryRequest(parse(&text, "bulk query (…01) request")?)
+        }
+        (K::BulkQueryUpload(_), Res) => {
+            Message::BulkUploadReceipt(parse(&text, "bulk query (…01) receipt")?)
+        }
+        (K::BulkQueryDownload(_), Req) => {
+            Message::BulkDownloadRequest(parse(&text, "bulk query (…02) request")?)
+        }
+        (K::BulkQueryDownload(_), Res) => {
+            Message::BulkResult(parse(&text, "bulk query (…02) result")?)
+        }
     };
     let message = empty_as_absent(message)?;
     if let Some(code) = message.character_code() {

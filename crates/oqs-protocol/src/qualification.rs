@@ -475,6 +475,49 @@ impl BulkUploadReceipt {
     }
 }
 
+/// `OQSmutic01req` / `OQSmuhvq01req` / `OQSmuonq01req`: a bulk query by period, one search block (a query,
+/// not a list of people), as OQSDrug writes it (reference/oqs-clients.md §6). The receipt is a
+/// [`BulkUploadReceipt`], the download a [`BulkDownloadRequest`] and its result a [`BulkResult`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkQueryRequest {
+    /// Header.
+    pub message_header: RequestHeader,
+    /// Body.
+    pub message_body: BulkQueryRequestBody,
+}
+
+/// Body of [`BulkQueryRequest`].
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkQueryRequestBody {
+    /// The query.
+    pub qualification_confirm_search_info: Option<BulkQuerySearchInfo>,
+}
+
+/// `QualificationConfirmSearchInfo` of a bulk query: the period, by kind.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BulkQuerySearchInfo {
+    /// 診療年月 yyyyMM (医療扶助).
+    pub medical_treatment_month: Option<String>,
+    /// 同意日 from, yyyyMMdd (訪問, オンライン).
+    pub consent_date_from: Option<String>,
+    /// 同意日 to, yyyyMMdd.
+    pub consent_date_to: Option<String>,
+    /// 受診日 from, yyyyMMdd (オンライン).
+    pub examination_date_from: Option<String>,
+    /// 受診日 to, yyyyMMdd.
+    pub examination_date_to: Option<String>,
+    /// 診療区分: 2 訪問診療, 3 オンライン診療 (none for 医療扶助).
+    pub medical_treatment_flag: Option<MedicalTreatmentFlag>,
+}
+
 /// `OQSmuquc02req`: download the result of an upload by its 受付番号.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]

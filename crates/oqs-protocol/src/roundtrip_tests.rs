@@ -60,6 +60,7 @@ fn kind_of(message: &Message) -> (MessageKind, Direction) {
         Message::RefNumberBulkResult(_) => K::RefNumberBulkDownload,
         Message::MedicationRequest(_) | Message::MedicationResult(_) => K::Medication,
         Message::CheckupRequest(_) | Message::CheckupResult(_) => K::Checkup,
+        Message::BulkQueryRequest(_) => K::BulkQueryUpload(BulkQuery::HomeVisit),
     };
     (kind, message.direction())
 }
@@ -104,6 +105,7 @@ round_trip_tests! {
     ref_number_request: RefNumberRequest(RefNumberRequest);
     ref_number_result: RefNumberResult(RefNumberResult);
     ref_number_bulk_result: RefNumberBulkResult(RefNumberBulkResult);
+    bulk_query_request: BulkQueryRequest(BulkQueryRequest);
     medication_request: MedicationRequest(MedicalInfoRequest);
     medication_result: MedicationResult(MedicationResult);
     checkup_request: CheckupRequest(MedicalInfoRequest);

@@ -1019,6 +1019,38 @@ impl Message {
                 });
             }
             Message::BulkResult(m) => bulk_result(&mut v, m),
+            Message::BulkQueryRequest(m) => {
+                request_header(&mut v, &m.message_header, false);
+                v.nested("MessageBody", |v| {
+                    let info = m.message_body.qualification_confirm_search_info.as_ref();
+                    if v.require("QualificationConfirmSearchInfo", info.is_some()) {
+                        let Some(q) = info else { return };
+                        v.nested("QualificationConfirmSearchInfo", |v| {
+                            v.date(
+                                "MedicalTreatmentMonth",
+                                q.medical_treatment_month.as_deref(),
+                                DateFormat::Month,
+                            );
+                            for (leaf, value) in [
+                                ("ConsentDateFrom", &q.consent_date_from),
+                                ("ConsentDateTo", &q.consent_date_to),
+                                ("ExaminationDateFrom", &q.examination_date_from),
+                                ("ExaminationDateTo", &q.examination_date_to),
+                            ] {
+                                v.date(leaf, value.as_deref(), DateFormat::Date);
+                            }
+                            v.code("MedicalTreatmentFlag", q.medical_treatment_flag.as_ref());
+                            // Which period a kind needs is checked by whoever knows the kind (the file
+                            // name): here, that there is one.
+                            let period = q.medical_treatment_month.is_some()
+                                || q.consent_date_from.is_some() && q.consent_date_to.is_some()
+                                || q.examination_date_from.is_some()
+                                    && q.examination_date_to.is_some();
+                            v.require("MedicalTreatmentMonth", period);
+                        });
+                    }
+                });
+            }
             Message::RefNumberRequest(m) => {
                 request_header(&mut v, &m.message_header, false);
                 v.nested("MessageBody", |v| {

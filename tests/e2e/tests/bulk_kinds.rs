@@ -60,15 +60,20 @@ fn shift_jis(text: &str) -> Vec<u8> {
 
 /// 保険者番号, 記号, 番号 and 枝番 of a current qualification that no one else shares.
 fn a_current_card(central: &MockCentral) -> (String, String, String, String) {
+    a_current_person(central).1
+}
+
+/// A person with a current qualification that no one else shares, and its card numbers.
+fn a_current_person(central: &MockCentral) -> (i64, (String, String, String, String)) {
     let db =
         rusqlite::Connection::open(central.dir.join("central.sqlite3")).expect("central database");
     db.query_row(
-        "SELECT insurer_number, symbol, number, branch FROM qualifications q
+        "SELECT person_id, insurer_number, symbol, number, branch FROM qualifications q
          WHERE disq_date IS NULL AND loaded = 1 AND (SELECT COUNT(*) FROM qualifications o
            WHERE o.insurer_number = q.insurer_number AND o.symbol = q.symbol AND o.number = q.number) = 1
          ORDER BY id LIMIT 1",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))),
     )
     .expect("a current qualification")
 }
@@ -151,4 +156,113 @@ fn reference_number_registration_goes_upload_receipt_not_ready_result() {
         Some("1"),
         "{unit:?}"
     );
+}
+
+/// The bulk queries by period as OQSDrug sends them (医療扶助 by 診療年月, 訪問 by consent dates, オンライン by
+/// examination dates), each through the daemon: receipt, 処理中, then the facility's patient of the
+/// period with the insurance result.
+#[test]
+fn bulk_queries_by_period_go_upload_receipt_not_ready_result() {
+    if !in_keyutils_session("bulk_queries_by_period_go_upload_receipt_not_ready_result") {
+        return;
+    }
+    let (mut central, daemon) = central_and_daemon();
+    let f = central.facility_code.clone();
+    // The patient was confirmed at this facility today: the central keeps the consent it gave then.
+    let (person, (insurer, _, _, _)) = a_current_person(&central);
+    let today = clock().ymd_jst();
+    {
+        let db = rusqlite::Connection::open(central.dir.join("central.sqlite3"))
+            .expect("central database");
+        db.execute(
+            "INSERT INTO consents(person_id, facility_code, kind, cons_time, available_time)
+             VALUES (?1, ?2, 'pharmacists', ?3, ?4)",
+            rusqlite::params![
+                person,
+                f,
+                format!("{today}090000"),
+                format!("{today}235959")
+            ],
+        )
+        .expect("a consent");
+    }
+    let month = &today[..6];
+    let queries = [
+        (
+            "OQSmutic",
+            format!("<MedicalTreatmentMonth>{month}</MedicalTreatmentMonth>"),
+        ),
+        (
+            "OQSmuhvq",
+            format!(
+                "<ConsentDateFrom>{today}</ConsentDateFrom><ConsentDateTo>{today}</ConsentDateTo>\
+                 <MedicalTreatmentFlag>2</MedicalTreatmentFlag>"
+            ),
+        ),
+        (
+            "OQSmuonq",
+            format!(
+                "<ExaminationDateFrom>{today}</ExaminationDateFrom><ExaminationDateTo>{today}</ExaminationDateTo>\
+                 <MedicalTreatmentFlag>3</MedicalTreatmentFlag>"
+            ),
+        ),
+    ];
+    let mut receptions = Vec::new();
+    for (i, (prefix, query)) in queries.iter().enumerate() {
+        let upload = shift_jis(&format!(
+            "<?xml version=\"1.0\" encoding=\"shift_jis\"?>\n<XmlMsg><MessageHeader>\
+             <MedicalInstitutionCode>{f}</MedicalInstitutionCode>\
+             <ArbitraryFileIdentifier>20260427090000123PC1</ArbitraryFileIdentifier></MessageHeader>\
+             <MessageBody><QualificationConfirmSearchInfo>{query}</QualificationConfirmSearchInfo>\
+             </MessageBody></XmlMsg>\n"
+        ));
+        let name = format!("{prefix}01req_20260427{:04}.xml", i + 1);
+        let Message::BulkUploadReceipt(receipt) = relay(&daemon, &name, &upload) else {
+            panic!("{prefix}01res is a receipt")
+        };
+        assert_eq!(receipt.message_header.error_code, None, "{prefix}");
+        let reception = receipt
+            .message_body
+            .reception_number
+            .clone()
+            .unwrap_or_else(|| panic!("{prefix}: a receipt carries ReceptionNumber"));
+        let download = download_request(&f, &reception);
+        let name = format!("{prefix}02req_20260427{:04}.xml", i + 11);
+        let Message::BulkResult(pending) = relay(&daemon, &name, &download) else {
+            panic!("{prefix}02res is a bulk result")
+        };
+        assert_eq!(
+            pending.message_header.segment_of_result,
+            Some(SegmentOfResult::InProgress),
+            "{prefix}"
+        );
+        receptions.push((*prefix, download));
+    }
+
+    two_hours_later(&mut central);
+    for (i, (prefix, download)) in receptions.iter().enumerate() {
+        let name = format!("{prefix}02req_20260427{:04}.xml", i + 21);
+        let Message::BulkResult(done) = relay(&daemon, &name, download) else {
+            panic!("{prefix}02res is a bulk result")
+        };
+        assert_eq!(
+            done.message_header.segment_of_result,
+            Some(SegmentOfResult::Normal),
+            "{prefix}"
+        );
+        let [unit] = done.message_body.bulk_confirm_unit.as_slice() else {
+            panic!(
+                "{prefix}: one patient in the period, got {:?}",
+                done.message_body
+            )
+        };
+        let [record] = unit.result_of_qualification_confirmation.as_slice() else {
+            panic!("{prefix}: one qualification")
+        };
+        assert_eq!(
+            record.insurer_number.as_deref().map(str::trim),
+            Some(insurer.trim()),
+            "{prefix}"
+        );
+    }
 }
