@@ -207,7 +207,10 @@ fn valid_expectations() -> Vec<(&'static str, &'static str, Fields)> {
         ),
     ];
     let face = vec![
-        (p("/file/id"), "face_20240401101512345_0001"),
+        (
+            p("/file/id"),
+            "face_131123456720240401101512345001_20240401101512",
+        ),
         (format!("{SCR}/MessageHeader/ReferenceClassification"), "1"),
         (format!("{SCR}/MessageBody/PrescriptionIssueSelect"), "2"),
         (format!("{REC}/InsurerNumber"), "  138057"),
@@ -242,7 +245,7 @@ fn valid_expectations() -> Vec<(&'static str, &'static str, Fields)> {
             single_res("吉田　太郎"),
         ),
         (
-            "OQSsiquc01res_face_20240401101512345_0001.xml",
+            "OQSsiquc01res_face_131123456720240401101512345001_20240401101512.xml",
             "UTF-8",
             face,
         ),
