@@ -1182,8 +1182,16 @@ mod tests {
             });
             r
         };
-        assert!(patient_view_of(&result("〓田　凛")).unwrap().name_needs_local);
-        assert!(!patient_view_of(&result("吉田　凛")).unwrap().name_needs_local);
+        assert!(
+            patient_view_of(&result("〓田　凛"))
+                .unwrap()
+                .name_needs_local
+        );
+        assert!(
+            !patient_view_of(&result("吉田　凛"))
+                .unwrap()
+                .name_needs_local
+        );
     }
 
     #[test]

@@ -1159,9 +1159,15 @@ mod tests {
         let drug = &lines[3];
         assert_eq!(drug.ingredient.as_deref(), Some("アセトアミノフェン"));
         assert_eq!(drug.special_instruction.as_deref(), Some("１日３回まで"));
-        assert_eq!((drug.month_label.as_str(), drug.day_label.as_str()), ("22年7月", "19日"));
+        assert_eq!(
+            (drug.month_label.as_str(), drug.day_label.as_str()),
+            ("22年7月", "19日")
+        );
         assert_eq!(lines[2].in_out.as_deref(), Some("外来"));
-        assert_eq!((lines[2].month_label.as_str(), lines[2].day_label.as_str()), ("22年7月", ""));
+        assert_eq!(
+            (lines[2].month_label.as_str(), lines[2].day_label.as_str()),
+            ("22年7月", "")
+        );
         // 手術 alone when only 手術 is asked for.
         let Shown::Lines(only) = medication_lines(&r, MedicalInfoKind::Surgery).unwrap() else {
             panic!("not lines")

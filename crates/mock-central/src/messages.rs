@@ -5,11 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use oqs_protocol::{
-    BulkConfirmUnit, BulkDownloadRequest, BulkResult, BulkResultBody, BulkUploadReceipt,
-    BulkRegistrationUnit, BulkUploadRequest, CheckupResult, Decoded, Direction, Encoding, FileName,
-    MedicalInfoRequest, RefNumberBulkResult, RefNumberBulkResultBody,
-    MedicalTreatmentFlag, MedicationResult, Message, MessageKind, ProcessingResultStatus,
-    QualificationConfirmSearchInfo, RefNumberRequest, RefNumberResult, RefNumberResultBody,
+    BulkConfirmUnit, BulkDownloadRequest, BulkRegistrationUnit, BulkResult, BulkResultBody,
+    BulkUploadReceipt, BulkUploadRequest, CheckupResult, Decoded, Direction, Encoding, FileName,
+    MedicalInfoRequest, MedicalTreatmentFlag, MedicationResult, Message, MessageKind,
+    ProcessingResultStatus, QualificationConfirmSearchInfo, RefNumberBulkResult,
+    RefNumberBulkResultBody, RefNumberRequest, RefNumberResult, RefNumberResultBody,
     ReferenceClassification, ReferenceNumberRegistrationResult, ResultHeader, SegmentOfResult,
     SingleCheckRequest, SingleCheckResult, read_file, write_message,
 };

@@ -318,10 +318,18 @@ async fn reference_numbers_are_registered_and_returned() {
         let Message::RefNumberBulkResult(r) = inspect("OQSmuimm02res_r2.xml", &a.bytes) else {
             panic!("OQSmuimm02res holds BulkRegistrationUnit")
         };
-        if r.message_header.segment_of_result.as_ref().map(|s| s.code()) == Some("1") {
+        if r.message_header
+            .segment_of_result
+            .as_ref()
+            .map(|s| s.code())
+            == Some("1")
+        {
             break r;
         }
-        assert!(Instant::now() < deadline, "registration result not ready in time");
+        assert!(
+            Instant::now() < deadline,
+            "registration result not ready in time"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(
@@ -340,7 +348,10 @@ async fn reference_numbers_are_registered_and_returned() {
     let Message::BulkResult(wrong) = inspect("OQSmuquc02res_r2.xml", &a.bytes) else {
         panic!()
     };
-    assert_eq!(wrong.message_header.error_code.as_deref(), Some("OQS-C2010"));
+    assert_eq!(
+        wrong.message_header.error_code.as_deref(),
+        Some("OQS-C2010")
+    );
     // Later results carry the number.
     let a = post_message(
         &env,

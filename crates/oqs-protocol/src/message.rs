@@ -250,9 +250,7 @@ pub fn read_message(
         (K::RefNumberSingle | K::RefNumberBulk, Req) => {
             Message::RefNumberRequest(parse(&text, "OQSsiimm01/OQSmuimm01 request")?)
         }
-        (K::RefNumberSingle, Res) => {
-            Message::RefNumberResult(parse(&text, "OQSsiimm01 result")?)
-        }
+        (K::RefNumberSingle, Res) => Message::RefNumberResult(parse(&text, "OQSsiimm01 result")?),
         (K::RefNumberBulk, Res) => Message::BulkUploadReceipt(parse(&text, "OQSmuimm01 receipt")?),
         (K::RefNumberBulkDownload, Req) => {
             Message::BulkDownloadRequest(parse(&text, "OQSmuimm02 request")?)

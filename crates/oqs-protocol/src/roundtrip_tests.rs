@@ -300,9 +300,10 @@ fn reference_number_registration_in_two_steps() {
         <ErrorCode/></MessageHeader><MessageBody><ProcessingResultStatus>1</ProcessingResultStatus>\
         <ReceptionNumber>R1</ReceptionNumber><ReceptionDateTime>20260427100000</ReceptionDateTime>\
         </MessageBody></XmlMsg>";
-    let Message::BulkUploadReceipt(r) = read_file("OQSmuimm01res_202604270001.xml", receipt.as_bytes())
-        .unwrap()
-        .message
+    let Message::BulkUploadReceipt(r) =
+        read_file("OQSmuimm01res_202604270001.xml", receipt.as_bytes())
+            .unwrap()
+            .message
     else {
         panic!("OQSmuimm01res is a receipt")
     };
@@ -319,9 +320,10 @@ fn reference_number_registration_in_two_steps() {
         <ReferenceNumber>P0001</ReferenceNumber><InsurerNumber>  138057</InsurerNumber>\
         <InsuredIdentificationNumber>4260</InsuredIdentificationNumber></ReferenceNumberRegistrationInfo>\
         <ProcessingResultStatus>1</ProcessingResultStatus></BulkRegistrationUnit></MessageBody></XmlMsg>";
-    let Message::RefNumberBulkResult(r) = read_file("OQSmuimm02res_202604270002.xml", result.as_bytes())
-        .unwrap()
-        .message
+    let Message::RefNumberBulkResult(r) =
+        read_file("OQSmuimm02res_202604270002.xml", result.as_bytes())
+            .unwrap()
+            .message
     else {
         panic!("OQSmuimm02res holds BulkRegistrationUnit")
     };

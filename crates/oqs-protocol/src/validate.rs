@@ -460,6 +460,32 @@ fn qualification(v: &mut Validator, r: &ResultOfQualificationConfirmation) {
         r.preschool_classification.as_ref(),
     );
     v.code("ReasonOfLoss", r.reason_of_loss.as_ref());
+    v.insurer_number("PublicExpenseNumber", r.public_expense_number.as_deref());
+    v.code(
+        crate::qualification::DISCLOSURE_RESTRICTION_ELEMENT,
+        r.disclosure_restriction.as_ref(),
+    );
+    if let Some(list) = &r.public_expense_result_list {
+        v.nested("PublicExpenseResultList", |v| {
+            v.each("MedicalTicketInfo", &list.medical_ticket_info, |v, t| {
+                v.date(
+                    "MedicalTicketValidDate",
+                    t.medical_ticket_valid_date.as_deref(),
+                    Date,
+                );
+                v.date(
+                    "MedicalTicketExpirationDate",
+                    t.medical_ticket_expiration_date.as_deref(),
+                    Date,
+                );
+                v.date(
+                    "MedicalTreatmentMonth",
+                    t.medical_treatment_month.as_deref(),
+                    DateFormat::Month,
+                );
+            });
+        });
+    }
     if let Some(e) = &r.elderly_recipient_certificate_info {
         v.nested("ElderlyRecipientCertificateInfo", |v| {
             v.date(
