@@ -688,6 +688,8 @@ impl CheckinService {
         }
         result.message_header.arbitrary_file_identifier = Some(s.check_in_id.clone());
         hoist_prescription_issue_select(&mut result);
+        // A restricted (DV・虐待) record loses its address here too, whatever the central service sent.
+        result.apply_disclosure_restriction();
         let outcome = outcome_of_result(&result);
         let patient = identity_of(&result);
         let message = Message::SingleCheckResult(result);
@@ -958,14 +960,23 @@ pub fn identity_of(r: &SingleCheckResult) -> Option<PatientIdentity> {
 }
 
 /// What reception shows of the person in a 資格確認 result (card check-in or check by numbers): the first
-/// qualification, with its end date, insurer name and the 限度額 / 特定疾病 markers.
+/// health-insurance qualification (else the 医療扶助 one), with its end date, insurer name and the 限度額 /
+/// 特定疾病 markers, and the 医療扶助 (A1) qualification with its tickets.
 pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
-    let first = r
+    let records = &r
         .message_body
         .result_list
         .as_ref()?
-        .result_of_qualification_confirmation
-        .first()?;
+        .result_of_qualification_confirmation;
+    let first = records
+        .iter()
+        .find(|q| !q.is_medical_assistance())
+        .or_else(|| records.first())?;
+    let restricted = records.iter().any(|q| q.is_restricted());
+    let medical_aid = records
+        .iter()
+        .find(|q| q.is_medical_assistance())
+        .map(|aid| medical_aid_view(aid, r.message_body.qualification_validity.as_ref()));
     let text = |p: &Option<oqs_protocol::Pii>| {
         Sensitive::new(
             p.as_ref()
@@ -997,13 +1008,81 @@ pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
         postal_code: first
             .post_number
             .as_ref()
+            .filter(|_| !restricted)
             .map(|v| Sensitive::new(v.expose().to_owned())),
         address: first
             .address
             .as_ref()
+            .filter(|_| !restricted)
             .map(|v| Sensitive::new(v.expose().to_owned())),
         disqualified_on: first.disqualification_date.clone(),
+        medical_aid,
+        restricted,
     })
+}
+
+/// 医療扶助 of an A1 qualification. The ticket codes follow the project's convention (docs/file-interface.md,
+/// "医療扶助"): a code it does not know is shown as sent.
+fn medical_aid_view(
+    aid: &oqs_protocol::ResultOfQualificationConfirmation,
+    validity: Option<&QualificationValidity>,
+) -> terminal_ipc::MedicalAidView {
+    let sensitive = |p: &Option<oqs_protocol::Pii>| p.as_ref().map(|v| Sensitive::new(v.expose()));
+    let tickets: Vec<terminal_ipc::MedicalTicketView> = aid
+        .public_expense_result_list
+        .as_ref()
+        .map(|l| l.medical_ticket_info.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|t| terminal_ipc::MedicalTicketView {
+            kind: match t.ticket_type.as_deref().map(str::trim) {
+                Some("1") => "医療券".into(),
+                Some("2") => "調剤券".into(),
+                Some(other) => other.into(),
+                None => "医療券・調剤券".into(),
+            },
+            issue_number: t.issue_number.clone(),
+            treatment_month: t.medical_treatment_month.clone(),
+            valid_from: t.medical_ticket_valid_date.clone(),
+            valid_to: t.medical_ticket_expiration_date.clone(),
+            designated_institution: t.designated_medical_institution_name.clone(),
+            injuries: [&t.injury_name1, &t.injury_name2, &t.injury_name3]
+                .into_iter()
+                .filter_map(sensitive)
+                .collect(),
+            self_pay: t.self_pay_amount.clone(),
+            district_contact: sensitive(&t.district_contact_name),
+            use_with_insurance: t.single_or_combined_use.as_deref().map(|c| match c.trim() {
+                "1" => "単独".into(),
+                "2" => "併用".into(),
+                other => other.into(),
+            }),
+        })
+        .collect();
+    terminal_ipc::MedicalAidView {
+        public_expense_number: aid
+            .insurer_number
+            .as_deref()
+            .or(aid.public_expense_number.as_deref())
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        beneficiary_number: Sensitive::new(
+            aid.insured_identification_number
+                .as_ref()
+                .or(aid.beneficiary_number.as_ref())
+                .map(|v| v.expose())
+                .unwrap_or_default(),
+        ),
+        welfare_office: aid
+            .welfare_office_name
+            .clone()
+            .or_else(|| aid.insurer_name.clone()),
+        since: aid.qualification_date.clone(),
+        unregistered: tickets.is_empty()
+            || validity == Some(&QualificationValidity::ValidUnregistered),
+        tickets,
+    }
 }
 
 fn sex_of_code(code: &str) -> terminal_ipc::Sex {
@@ -1073,6 +1152,8 @@ pub fn record_of(
             postal_code: None,
             address: None,
             disqualified_on: None,
+            medical_aid: None,
+            restricted: false,
         })
     };
     CheckInRecord {

@@ -310,6 +310,8 @@ impl Store {
             let c = rusqlite::Connection::open(&path)?;
             c.execute_batch("PRAGMA journal_mode=WAL;")?;
             c.execute_batch(RUNTIME_SCHEMA)?;
+            // Data directories made before 医療扶助 existed get an empty table (nobody on aid).
+            c.execute_batch(crate::population::PUBLIC_AID_SCHEMA)?;
             // Data directories made before municipalities existed get the columns (empty: whole prefectures).
             for (table, column) in [
                 ("facilities", "municipality"),
@@ -1005,12 +1007,79 @@ impl Store {
             .find(|w| w.covers(facility) && w.from.as_str() <= at && at <= w.to.as_str()))
     }
 
+    /// The 医療扶助 record of a person whose aid has begun by `on`, with the person's facts.
+    pub fn public_aid(&self, person_id: i64, on: Date) -> Result<Option<AidRecord>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT p.name, p.kana, p.sex, p.birth, p.post, p.address, a.public_expense_number,
+               a.beneficiary_number, a.welfare_office, a.district_contact, a.handling_contact, a.start_date,
+               a.restricted, a.registration_day, a.self_pay
+             FROM public_aid a JOIN people p ON p.id = a.person_id
+             WHERE a.person_id = ?1 AND a.start_date <= ?2",
+        )?;
+        Ok(st
+            .query_row(params![person_id, ymd(on)], |r| {
+                Ok(AidRecord {
+                    person_id,
+                    name: r.get(0)?,
+                    kana: r.get(1)?,
+                    sex: r.get(2)?,
+                    birth: r.get(3)?,
+                    post: r.get(4)?,
+                    address: r.get(5)?,
+                    public_expense_number: r.get(6)?,
+                    beneficiary_number: r.get(7)?,
+                    welfare_office: r.get(8)?,
+                    district_contact: r.get(9)?,
+                    handling_contact: r.get(10)?,
+                    start: r.get(11)?,
+                    restricted: r.get(12)?,
+                    registration_day: r.get(13)?,
+                    self_pay: r.get(14)?,
+                })
+            })
+            .optional()?)
+    }
+
     /// Birth date of a person (for checks against four facts).
     pub fn person_birth(&self, person_id: i64) -> Result<Option<Date>, CentralError> {
         let c = self.conn()?;
         let mut st = c.prepare_cached("SELECT birth FROM people WHERE id = ?1")?;
         let b: Option<String> = st.query_row([person_id], |r| r.get(0)).optional()?;
         Ok(b.and_then(|b| parse_ymd(&b)))
+    }
+}
+
+/// A person's 医療扶助 with the facts a result needs ([`Store::public_aid`]).
+#[derive(Clone)]
+pub struct AidRecord {
+    pub person_id: i64,
+    pub name: String,
+    pub kana: String,
+    pub sex: u8,
+    pub birth: String,
+    pub post: String,
+    pub address: String,
+    pub public_expense_number: String,
+    pub beneficiary_number: String,
+    pub welfare_office: String,
+    pub district_contact: String,
+    pub handling_contact: String,
+    /// 保護開始日 yyyyMMdd.
+    pub start: String,
+    pub restricted: bool,
+    /// Day of the month from which that month's tickets are registered; 0 = never.
+    pub registration_day: u8,
+    pub self_pay: u32,
+}
+
+impl std::fmt::Debug for AidRecord {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AidRecord")
+            .field("person_id", &self.person_id)
+            .field("restricted", &self.restricted)
+            .finish_non_exhaustive()
     }
 }
 

@@ -836,7 +836,7 @@ mod medical_assistance_tests {
 
     const SAMPLE: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/data/oqs/valid/OQSsiquc01res_20240401093000140.xml"
+        "/../../tests/data/oqs/medical-aid/OQSsiquc01res_20240401093000140.xml"
     ));
     const NAME: &str = "OQSsiquc01res_20240401093000140.xml";
 

@@ -80,6 +80,42 @@ export interface PatientView {
   address?: string;
   /** 資格喪失年月日 (`yyyyMMdd`) when the qualification ended. */
   disqualified_on?: string;
+  /** 医療扶助 (生活保護): the A1 qualification and its tickets. */
+  medical_aid?: MedicalAidView;
+  /** DV・虐待 restriction: the address was removed; never tell anyone where the patient is. */
+  restricted?: boolean;
+}
+
+/** 医療扶助 (生活保護) of a patient. */
+export interface MedicalAidView {
+  /** 公費負担者番号. */
+  public_expense_number: string;
+  /** 受給者番号. */
+  beneficiary_number: string;
+  welfare_office?: string;
+  /** 保護開始日 (`yyyyMMdd`). */
+  since?: string;
+  tickets: MedicalTicketView[];
+  /** No ticket registered by the welfare office: 「未委託」. */
+  unregistered: boolean;
+}
+
+/** One 医療券 or 調剤券. */
+export interface MedicalTicketView {
+  /** 医療券, 調剤券, or the code as sent. */
+  kind: string;
+  issue_number?: string;
+  /** 診療年月 (`yyyyMM`). */
+  treatment_month?: string;
+  valid_from?: string;
+  valid_to?: string;
+  designated_institution?: string;
+  injuries: string[];
+  /** 本人支払額 (yen). */
+  self_pay?: string;
+  district_contact?: string;
+  /** 単独 / 併用. */
+  use_with_insurance?: string;
 }
 
 /** 資格有効性 (OQSCD006) as the code table writes it. */
