@@ -222,6 +222,37 @@ pub struct PublicExpenseResultList {
     pub medical_ticket_info: Vec<MedicalTicketInfo>,
 }
 
+/// `MedicalSubsidyCertificateInfo` 医療費助成の受給者証 (公費, PMH): **the project's own element names** until an
+/// official layout is known (docs/file-interface.md, "公費 (PMH)"). Sent only when the patient answered 利用する
+/// at the kiosk.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct MedicalSubsidyCertificateInfo {
+    /// 公費負担者番号 (8 digits with check digit).
+    pub subsidy_public_expense_number: Option<String>,
+    /// 公費受給者番号 (7 digits).
+    pub subsidy_beneficiary_number: Option<Pii>,
+    /// 制度名 (e.g. 子ども医療費助成, 指定難病).
+    pub medical_subsidy_name: Option<String>,
+    /// 自己負担上限額 per month (yen); 0 = no self-pay.
+    pub self_pay_limit: Option<String>,
+    /// 有効開始日 yyyyMMdd.
+    pub subsidy_valid_start_date: Option<String>,
+    /// 有効終了日 yyyyMMdd.
+    pub subsidy_valid_end_date: Option<String>,
+}
+
+/// `MedicalSubsidyCertificateList` (project convention).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+#[serde(rename_all = "PascalCase", default)]
+pub struct MedicalSubsidyCertificateList {
+    /// One per 受給者証.
+    pub medical_subsidy_certificate_info: Vec<MedicalSubsidyCertificateInfo>,
+}
+
 /// The element that marks a restricted record (DV・虐待 支援措置). No public source names it: this is the
 /// project's own convention (docs/file-interface.md, "Restricted records"), defined here only so that renaming
 /// it is a change of this one place (the field's `serde(rename)` is checked against it by a test).
@@ -310,6 +341,10 @@ pub struct ResultOfQualificationConfirmation {
     pub specific_diseases_certificate_list: Option<SpecificDiseasesCertificateList>,
     /// 医療扶助資格確認結果リスト: the 医療券・調剤券 of a 医療扶助 qualification (`InsuredCardClassification` A1).
     pub public_expense_result_list: Option<PublicExpenseResultList>,
+    /// The patient's answer to 「医療費助成の各種受給者証を利用しますか」 (0 利用しない / 1 利用する; project convention).
+    pub medical_subsidy_cons_flg: Option<ProvisionConsent>,
+    /// 医療費助成の受給者証 (公費, PMH; project convention), when the answer was 利用する.
+    pub medical_subsidy_certificate_list: Option<MedicalSubsidyCertificateList>,
     /// 特定健診情報 閲覧同意.
     pub specific_health_checkups_info_cons_flg: Option<ConsentState>,
     /// 同意日時.
@@ -1021,6 +1056,52 @@ mod medical_assistance_tests {
         assert!(at("OQS-E1203", "PublicExpenseNumber"), "{issues:?}");
         assert!(
             at("OQS-E1207", DISCLOSURE_RESTRICTION_ELEMENT),
+            "{issues:?}"
+        );
+    }
+
+    #[test]
+    fn medical_subsidy_certificates_are_written_read_and_checked() {
+        let xml = SAMPLE.replace(
+            "<LimitApplicationCertificateRelatedConsFlg>0</LimitApplicationCertificateRelatedConsFlg>\n      </ResultOfQualificationConfirmation>",
+            "<LimitApplicationCertificateRelatedConsFlg>0</LimitApplicationCertificateRelatedConsFlg>\n\
+             <MedicalSubsidyConsFlg>1</MedicalSubsidyConsFlg><MedicalSubsidyCertificateList>\
+             <MedicalSubsidyCertificateInfo><SubsidyPublicExpenseNumber>54136015</SubsidyPublicExpenseNumber>\
+             <SubsidyBeneficiaryNumber>0123455</SubsidyBeneficiaryNumber>\
+             <MedicalSubsidyName>指定難病</MedicalSubsidyName><SelfPayLimit>10000</SelfPayLimit>\
+             <SubsidyValidStartDate>20240101</SubsidyValidStartDate>\
+             <SubsidyValidEndDate>20241231</SubsidyValidEndDate></MedicalSubsidyCertificateInfo>\
+             </MedicalSubsidyCertificateList>\n      </ResultOfQualificationConfirmation>",
+        );
+        let r = read(&xml);
+        let insurance = &records(&r)[0];
+        assert_eq!(
+            insurance.medical_subsidy_cons_flg,
+            Some(ProvisionConsent::Consented)
+        );
+        let c = &insurance
+            .medical_subsidy_certificate_list
+            .as_ref()
+            .expect("certificates")
+            .medical_subsidy_certificate_info[0];
+        assert_eq!(c.subsidy_public_expense_number.as_deref(), Some("54136015"));
+        assert_eq!(
+            c.subsidy_beneficiary_number.as_ref().map(Pii::expose),
+            Some("0123455")
+        );
+        assert_eq!(c.medical_subsidy_name.as_deref(), Some("指定難病"));
+        assert_eq!(c.self_pay_limit.as_deref(), Some("10000"));
+        let issues = Message::SingleCheckResult(r.clone()).validate();
+        assert!(issues.is_empty(), "{issues:?}");
+        let bytes =
+            write_message(&Message::SingleCheckResult(r.clone()), Encoding::Utf8).expect("written");
+        assert_eq!(read(&String::from_utf8(bytes).expect("utf-8")), r);
+        let bad = xml.replace("54136015", "54136014");
+        let issues = Message::SingleCheckResult(read(&bad)).validate();
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.code == "OQS-E1203" && i.element.ends_with("SubsidyPublicExpenseNumber")),
             "{issues:?}"
         );
     }

@@ -486,6 +486,31 @@ fn qualification(v: &mut Validator, r: &ResultOfQualificationConfirmation) {
             });
         });
     }
+    v.code("MedicalSubsidyConsFlg", r.medical_subsidy_cons_flg.as_ref());
+    if let Some(list) = &r.medical_subsidy_certificate_list {
+        v.nested("MedicalSubsidyCertificateList", |v| {
+            v.each(
+                "MedicalSubsidyCertificateInfo",
+                &list.medical_subsidy_certificate_info,
+                |v, c| {
+                    v.insurer_number(
+                        "SubsidyPublicExpenseNumber",
+                        c.subsidy_public_expense_number.as_deref(),
+                    );
+                    v.date(
+                        "SubsidyValidStartDate",
+                        c.subsidy_valid_start_date.as_deref(),
+                        Date,
+                    );
+                    v.date(
+                        "SubsidyValidEndDate",
+                        c.subsidy_valid_end_date.as_deref(),
+                        Date,
+                    );
+                },
+            );
+        });
+    }
     if let Some(e) = &r.elderly_recipient_certificate_info {
         v.nested("ElderlyRecipientCertificateInfo", |v| {
             v.date(
