@@ -149,6 +149,9 @@ pub struct Consents {
     /// 特定健診情報
     #[serde(default)]
     pub checkup: bool,
+    /// 「医療費助成の各種受給者証を利用しますか」: `Some(true)` 利用する, `Some(false)` 利用しない, `None` not asked.
+    #[serde(default)]
+    pub medical_subsidy: Option<bool>,
 }
 
 /// A face-match attestation: `document` is the base64 of the JSON bytes of an
@@ -525,6 +528,16 @@ fn run(
         true,
         enc,
     );
+    if facility.settings.medical_subsidy_info {
+        if let Some(answer) = req.consents.medical_subsidy {
+            let subsidies = if answer {
+                state.store.subsidies(card.person_id, now.date())?
+            } else {
+                Vec::new()
+            };
+            crate::medical_aid::add_subsidies(&mut list, answer, &subsidies, enc);
+        }
+    }
     let (code, message) = if in_grace {
         (
             Some(codes::IN_GRACE),

@@ -8,14 +8,15 @@
 //! project's convention (docs/file-interface.md, "医療扶助"), since the real ones are not public.
 
 use oqs_protocol::{
-    DisclosureRestriction, Encoding, InsuredCardClassification, MedicalTicketInfo, Pii,
+    DisclosureRestriction, Encoding, InsuredCardClassification, MedicalSubsidyCertificateInfo,
+    MedicalSubsidyCertificateList, MedicalTicketInfo, Pii, ProvisionConsent,
     PublicExpenseResultList, QualificationValidity, ResultOfQualificationConfirmation, Sex,
 };
 use time::Date;
 
 use crate::dates::{add_months, parse_ymd};
 use crate::results::fit;
-use crate::store::{AidRecord, Facility, Validity};
+use crate::store::{AidRecord, Facility, SubsidyRow, Validity};
 
 /// `TicketType` 医療券 (project convention).
 pub const TICKET_MEDICAL: &str = "1";
@@ -168,6 +169,39 @@ pub fn add_public_aid(
     }
 }
 
+/// Puts the patient's answer to 「医療費助成の各種受給者証を利用しますか」 and, when it was 利用する, their 受給者証
+/// (公費, PMH; the project's element names) into the first health-insurance qualification of the answer.
+pub fn add_subsidies(
+    list: &mut [ResultOfQualificationConfirmation],
+    answer: bool,
+    subsidies: &[SubsidyRow],
+    enc: Encoding,
+) {
+    let Some(r) = list.iter_mut().find(|r| !r.is_medical_assistance()) else {
+        return;
+    };
+    r.medical_subsidy_cons_flg = Some(if answer {
+        ProvisionConsent::Consented
+    } else {
+        ProvisionConsent::NotConsented
+    });
+    if answer && !subsidies.is_empty() {
+        r.medical_subsidy_certificate_list = Some(MedicalSubsidyCertificateList {
+            medical_subsidy_certificate_info: subsidies
+                .iter()
+                .map(|s| MedicalSubsidyCertificateInfo {
+                    subsidy_public_expense_number: Some(s.public_expense_number.clone()),
+                    subsidy_beneficiary_number: Some(Pii::new(s.beneficiary_number.clone())),
+                    medical_subsidy_name: Some(fit(&s.name, enc)),
+                    self_pay_limit: Some(s.self_pay_limit.to_string()),
+                    subsidy_valid_start_date: Some(s.valid_from.clone()),
+                    subsidy_valid_end_date: Some(s.valid_to.clone()),
+                })
+                .collect(),
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,6 +325,42 @@ mod tests {
         );
         assert_eq!(v, QualificationValidity::Invalid);
         assert!(list.is_empty());
+    }
+
+    #[test]
+    fn subsidies_go_with_the_answer_into_the_insurance_qualification() {
+        let row = SubsidyRow {
+            public_expense_number: "88131005".into(),
+            beneficiary_number: "1234566".into(),
+            name: "子ども医療費助成".into(),
+            self_pay_limit: 0,
+            valid_from: "20250401".into(),
+            valid_to: "20270331".into(),
+        };
+        let mut list = vec![ResultOfQualificationConfirmation::default()];
+        add_subsidies(&mut list, true, std::slice::from_ref(&row), Encoding::Utf8);
+        assert_eq!(
+            list[0].medical_subsidy_cons_flg,
+            Some(ProvisionConsent::Consented)
+        );
+        let info = &list[0]
+            .medical_subsidy_certificate_list
+            .as_ref()
+            .expect("certificates")
+            .medical_subsidy_certificate_info[0];
+        assert_eq!(
+            info.subsidy_public_expense_number.as_deref(),
+            Some("88131005")
+        );
+        assert_eq!(info.self_pay_limit.as_deref(), Some("0"));
+        // 利用しない: the answer is recorded, no certificate travels.
+        let mut list = vec![ResultOfQualificationConfirmation::default()];
+        add_subsidies(&mut list, false, &[row], Encoding::Utf8);
+        assert_eq!(
+            list[0].medical_subsidy_cons_flg,
+            Some(ProvisionConsent::NotConsented)
+        );
+        assert!(list[0].medical_subsidy_certificate_list.is_none());
     }
 
     #[test]

@@ -197,6 +197,56 @@ pub struct Generated {
     pub limit: Option<LimitCert>,
     pub disease: Option<SpecificDisease>,
     pub aid: Option<PublicAid>,
+    /// 医療費助成 受給者証 (公費, PMH).
+    pub subsidies: Vec<Subsidy>,
+}
+
+/// One 医療費助成 受給者証 (公費, PMH) of a person.
+#[derive(Clone)]
+pub struct Subsidy {
+    pub person_id: i64,
+    /// 公費負担者番号 (法別 2 digits, prefecture, 3 digits, check digit).
+    pub public_expense_number: String,
+    /// 公費受給者番号, 7 digits.
+    pub beneficiary_number: String,
+    /// 制度名.
+    pub name: &'static str,
+    /// 自己負担上限額 per month (yen).
+    pub self_pay_limit: u32,
+    pub valid_from: Date,
+    pub valid_to: Date,
+}
+
+impl std::fmt::Debug for Subsidy {
+    /// The 受給者番号 is left out on purpose.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subsidy")
+            .field("person_id", &self.person_id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A 受給者証 of scheme `houbetsu` (法別番号) and `name` for `person` in prefecture code `pref`.
+fn subsidy(person: &Person, houbetsu: u8, name: &'static str, self_pay_limit: u32) -> Subsidy {
+    let body = format!(
+        "{:02}{:02}{:03}",
+        houbetsu,
+        person.pref,
+        100 + person.id % 900
+    );
+    let check = insurer::check_digit(&body).unwrap_or(0);
+    let number = format!("{:06}", (person.id as u64 * 104_729) % 1_000_000);
+    let n_check = insurer::check_digit(&number).unwrap_or(0);
+    Subsidy {
+        person_id: person.id,
+        public_expense_number: format!("{body}{check}"),
+        beneficiary_number: format!("{number}{n_check}"),
+        name,
+        self_pay_limit,
+        valid_from: date(2025, 4, 1),
+        valid_to: date(2027, 3, 31),
+    }
 }
 
 const CONTACTS: &[&str] = &[
@@ -510,6 +560,17 @@ pub fn generate_person(seed: u64, id: i64) -> Generated {
             }
             public_aid(&person, pref, city, aid_start, aid_salt)
         });
+    // 医療費助成 (PMH): a third of children under 15 have a 子ども医療費助成 受給者証 on the card (法別 88, the
+    // municipal schemes), 0.3 % of everyone a 指定難病 one (法別 54). Drawn last, as above.
+    let child = r.chance(333) && age < 15;
+    let nanbyo = r.chance(3);
+    let mut subsidies = Vec::new();
+    if child {
+        subsidies.push(subsidy(&person, 88, "子ども医療費助成", 0));
+    }
+    if nanbyo {
+        subsidies.push(subsidy(&person, 54, "指定難病", 10_000));
+    }
     Generated {
         person,
         qualifications: quals,
@@ -517,6 +578,7 @@ pub fn generate_person(seed: u64, id: i64) -> Generated {
         limit,
         disease,
         aid,
+        subsidies,
     }
 }
 
@@ -728,6 +790,7 @@ fn fixture(id: i64) -> Generated {
         limit: None,
         disease: None,
         aid: None,
+        subsidies: Vec::new(),
     };
     match id {
         VALID
@@ -749,6 +812,7 @@ fn fixture(id: i64) -> Generated {
                 valid_from: date(2025, 8, 1),
                 valid_to: date(2026, 7, 31),
             });
+            g.subsidies.push(subsidy(&person, 54, "指定難病", 10_000));
             g.disease = Some(SpecificDisease {
                 person_id: id,
                 category: "1",
@@ -842,7 +906,9 @@ fn fixture(id: i64) -> Generated {
             g.aid = Some(aid);
         }
         _ => {
-            // PRESCHOOL: family member of a 協会けんぽ insured person.
+            // PRESCHOOL: family member of a 協会けんぽ insured person, with a 子ども医療費助成 受給者証 (PMH).
+            g.subsidies
+                .push(subsidy(&person, 88, "子ども医療費助成", 0));
             g.qualifications.push(qualification(
                 &person,
                 &insurer::kyokai(p),
@@ -889,6 +955,10 @@ CREATE TABLE IF NOT EXISTS public_aid(person_id INTEGER PRIMARY KEY, public_expe
   beneficiary_number TEXT NOT NULL, welfare_office TEXT NOT NULL, district_contact TEXT NOT NULL,
   handling_contact TEXT NOT NULL, start_date TEXT NOT NULL, restricted INTEGER NOT NULL,
   registration_day INTEGER NOT NULL, self_pay INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS subsidies(person_id INTEGER NOT NULL, public_expense_number TEXT NOT NULL,
+  beneficiary_number TEXT NOT NULL, name TEXT NOT NULL, self_pay_limit INTEGER NOT NULL, valid_from TEXT NOT NULL,
+  valid_to TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS subsidies_by_person ON subsidies(person_id);
 ";
 
 /// Indexes built after the bulk load (cheaper than maintaining them row by row). The birth date is
@@ -938,6 +1008,10 @@ pub fn generate(conn: &mut Connection, seed: u64, count: i64) -> Result<(), Cent
         )?;
         let mut diseases = tx.prepare(
             "INSERT INTO specific_diseases(person_id, category, cert_date, valid_from, valid_to, self_pay) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut subsidies = tx.prepare(
+            "INSERT INTO subsidies(person_id, public_expense_number, beneficiary_number, name, self_pay_limit,
+             valid_from, valid_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         let mut aids = tx.prepare(
             "INSERT INTO public_aid(person_id, public_expense_number, beneficiary_number, welfare_office,
@@ -1003,6 +1077,17 @@ pub fn generate(conn: &mut Connection, seed: u64, count: i64) -> Result<(), Cent
                     ymd(d.valid_from),
                     ymd(d.valid_to),
                     d.self_pay
+                ])?;
+            }
+            for s in &g.subsidies {
+                subsidies.execute(params![
+                    s.person_id,
+                    s.public_expense_number,
+                    s.beneficiary_number,
+                    s.name,
+                    s.self_pay_limit,
+                    ymd(s.valid_from),
+                    ymd(s.valid_to)
                 ])?;
             }
             if let Some(a) = &g.aid {
@@ -1097,6 +1182,22 @@ mod tests {
                 .aid
                 .is_some_and(|a| a.restricted)
         );
+    }
+
+    #[test]
+    fn some_people_have_medical_subsidy_certificates_with_valid_numbers() {
+        let with: Vec<Generated> = (FIXTURE_COUNT + 1..FIXTURE_COUNT + 3001)
+            .map(|id| generate_person(7, id))
+            .filter(|g| !g.subsidies.is_empty())
+            .collect();
+        assert!(!with.is_empty());
+        for s in with.iter().flat_map(|g| &g.subsidies) {
+            assert!(insurer::is_valid_insurer_number(&s.public_expense_number));
+            assert_eq!(s.beneficiary_number.len(), 7);
+        }
+        let child = generate_person(7, fixtures::PRESCHOOL);
+        assert_eq!(child.subsidies[0].name, "子ども医療費助成");
+        assert!(child.subsidies[0].public_expense_number.starts_with("88"));
     }
 
     #[test]

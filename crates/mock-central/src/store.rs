@@ -69,6 +69,10 @@ pub struct EnvironmentSettings {
     pub refill_prescription: bool,
     /// 医療扶助情報
     pub medical_assistance_info: bool,
+    /// 医療費助成 (公費, PMH): the kiosk asks 「医療費助成の各種受給者証を利用しますか」 and the answer carries the
+    /// patient's 受給者証 (project convention, docs/file-interface.md). Off unless turned on.
+    #[serde(default)]
+    pub medical_subsidy_info: bool,
 }
 
 impl Default for EnvironmentSettings {
@@ -85,6 +89,7 @@ impl Default for EnvironmentSettings {
             e_prescription: "e_prescription_with_linkage".into(),
             refill_prescription: false,
             medical_assistance_info: true,
+            medical_subsidy_info: false,
         }
     }
 }
@@ -1041,12 +1046,57 @@ impl Store {
             .optional()?)
     }
 
+    /// The 医療費助成 受給者証 (公費, PMH) of a person valid on `on`.
+    pub fn subsidies(&self, person_id: i64, on: Date) -> Result<Vec<SubsidyRow>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT public_expense_number, beneficiary_number, name, self_pay_limit, valid_from, valid_to
+             FROM subsidies WHERE person_id = ?1 AND valid_from <= ?2 AND valid_to >= ?2 ORDER BY rowid",
+        )?;
+        let on = ymd(on);
+        let rows = st
+            .query_map(params![person_id, on], |r| {
+                Ok(SubsidyRow {
+                    public_expense_number: r.get(0)?,
+                    beneficiary_number: r.get(1)?,
+                    name: r.get(2)?,
+                    self_pay_limit: r.get(3)?,
+                    valid_from: r.get(4)?,
+                    valid_to: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// Birth date of a person (for checks against four facts).
     pub fn person_birth(&self, person_id: i64) -> Result<Option<Date>, CentralError> {
         let c = self.conn()?;
         let mut st = c.prepare_cached("SELECT birth FROM people WHERE id = ?1")?;
         let b: Option<String> = st.query_row([person_id], |r| r.get(0)).optional()?;
         Ok(b.and_then(|b| parse_ymd(&b)))
+    }
+}
+
+/// One 医療費助成 受給者証 (公費, PMH).
+#[derive(Clone)]
+pub struct SubsidyRow {
+    pub public_expense_number: String,
+    pub beneficiary_number: String,
+    /// 制度名.
+    pub name: String,
+    /// 自己負担上限額 per month (yen).
+    pub self_pay_limit: u32,
+    pub valid_from: String,
+    pub valid_to: String,
+}
+
+impl std::fmt::Debug for SubsidyRow {
+    /// The 受給者番号 is left out on purpose.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubsidyRow")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
