@@ -126,19 +126,24 @@ pub struct Consents {
     pub diagnosis: bool,
     pub operation: bool,
     pub checkup: bool,
+    /// The answer to 「医療費助成の各種受給者証を利用しますか」; `None` when the kiosk did not ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medical_subsidy: Option<bool>,
 }
 
 impl Consents {
     pub fn from_answers(answers: &[ConsentAnswer]) -> Self {
         let mut c = Self::default();
-        for a in answers.iter().filter(|a| a.given) {
-            match a.kind {
-                ConsentKind::Surgery => c.operation = true,
-                ConsentKind::DiagnosisAndMedication => {
+        for a in answers {
+            match (a.kind, a.given) {
+                (ConsentKind::MedicalSubsidy, given) => c.medical_subsidy = Some(given),
+                (_, false) => {}
+                (ConsentKind::Surgery, true) => c.operation = true,
+                (ConsentKind::DiagnosisAndMedication, true) => {
                     c.pharmacists = true;
                     c.diagnosis = true;
                 }
-                ConsentKind::HealthCheckup => c.checkup = true,
+                (ConsentKind::HealthCheckup, true) => c.checkup = true,
             }
         }
         c
@@ -220,6 +225,9 @@ struct FacilitySettings {
     operation_info: bool,
     #[serde(default)]
     checkup_info: bool,
+    /// 医療費助成 (公費, PMH): ask 「医療費助成の各種受給者証を利用しますか」 after the consents.
+    #[serde(default)]
+    medical_subsidy_info: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -238,6 +246,9 @@ fn screens_for(s: &FacilitySettings) -> Vec<ConsentKind> {
     }
     if s.checkup_info {
         out.push(ConsentKind::HealthCheckup);
+    }
+    if s.medical_subsidy_info {
+        out.push(ConsentKind::MedicalSubsidy);
     }
     out
 }
@@ -719,7 +730,8 @@ impl CheckinService {
                     let key = store.patient_key_of(p);
                     sub.answers
                         .iter()
-                        .filter(|a| a.given)
+                        // The 医療費助成 answer is not a viewing consent: it travels in the result document.
+                        .filter(|a| a.given && a.kind != ConsentKind::MedicalSubsidy)
                         .map(|a| Consent {
                             patient: key,
                             item: consent_item_str(a.kind).into(),
@@ -880,6 +892,7 @@ fn consent_item_str(k: ConsentKind) -> &'static str {
         ConsentKind::Surgery => "surgery",
         ConsentKind::DiagnosisAndMedication => "medical_and_medication",
         ConsentKind::HealthCheckup => "health_checkup",
+        ConsentKind::MedicalSubsidy => "medical_subsidy",
     }
 }
 
@@ -888,6 +901,7 @@ pub fn consent_item(k: ConsentKind) -> ConsentItem {
         ConsentKind::Surgery => ConsentItem::Surgery,
         ConsentKind::DiagnosisAndMedication => ConsentItem::MedicalAndMedication,
         ConsentKind::HealthCheckup => ConsentItem::HealthCheckup,
+        ConsentKind::MedicalSubsidy => ConsentItem::MedicalSubsidy,
     }
 }
 
@@ -1018,6 +1032,25 @@ pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
         disqualified_on: first.disqualification_date.clone(),
         medical_aid,
         restricted,
+        subsidies: first
+            .medical_subsidy_certificate_list
+            .as_ref()
+            .map(|l| l.medical_subsidy_certificate_info.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|c| terminal_ipc::SubsidyView {
+                public_expense_number: c.subsidy_public_expense_number.clone().unwrap_or_default(),
+                beneficiary_number: Sensitive::new(
+                    c.subsidy_beneficiary_number
+                        .as_ref()
+                        .map(|v| v.expose())
+                        .unwrap_or_default(),
+                ),
+                name: c.medical_subsidy_name.clone(),
+                self_pay_limit: c.self_pay_limit.clone(),
+                valid_to: c.subsidy_valid_end_date.clone(),
+            })
+            .collect(),
     })
 }
 
@@ -1154,6 +1187,7 @@ pub fn record_of(
             disqualified_on: None,
             medical_aid: None,
             restricted: false,
+            subsidies: Vec::new(),
         })
     };
     CheckInRecord {
@@ -1179,6 +1213,7 @@ pub fn consent_item_of_str(item: &str) -> ConsentItem {
         "medical_and_medication" => ConsentItem::MedicalAndMedication,
         "surgery" => ConsentItem::Surgery,
         "health_checkup" => ConsentItem::HealthCheckup,
+        "medical_subsidy" => ConsentItem::MedicalSubsidy,
         _ => ConsentItem::Other,
     }
 }
@@ -1301,6 +1336,7 @@ mod tests {
             diagnosis_info: false,
             operation_info: false,
             checkup_info: true,
+            medical_subsidy_info: false,
         };
         assert_eq!(
             screens_for(&s),

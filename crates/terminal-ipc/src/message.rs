@@ -541,6 +541,8 @@ pub enum ConsentItem {
     Surgery,
     /// 特定健診等情報
     HealthCheckup,
+    /// 「医療費助成の各種受給者証を利用しますか」 (公費, PMH): 利用する / 利用しない. Not a viewing consent.
+    MedicalSubsidy,
     #[serde(other)]
     Other,
 }
@@ -1285,6 +1287,27 @@ pub struct PatientView {
     /// tell anyone where the patient can be found.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub restricted: bool,
+    /// 医療費助成の受給者証 (公費, PMH) the patient chose to use at the kiosk (利用する).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subsidies: Vec<SubsidyView>,
+}
+
+/// One 医療費助成 受給者証 (公費, PMH).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubsidyView {
+    /// 公費負担者番号.
+    pub public_expense_number: String,
+    /// 受給者番号.
+    pub beneficiary_number: Sensitive,
+    /// 制度名.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// 自己負担上限額 per month (yen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_pay_limit: Option<String>,
+    /// 有効終了日 (`yyyyMMdd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<String>,
 }
 
 /// 医療扶助 (生活保護) as reception sees it.

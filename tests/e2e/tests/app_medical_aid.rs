@@ -2,18 +2,21 @@
 //! their PIN (real daemon, real pcscd + vpcd, virtual cards, mock central over mutual TLS) and the reception
 //! window shows what the result holds: the 医療券 with 交付番号, 診療年月, 本人支払額 and 地区担当員; 「未委託」
 //! with what to do when the welfare office has not registered the month's ticket; and no address for a
-//! restricted (DV・虐待) record, neither on the screen nor in the `face/` file.
+//! restricted (DV・虐待) record, neither on the screen nor in the `face/` file. 公費 (PMH): with the facility's
+//! 医療費助成 setting on, the kiosk asks 「医療費助成の各種受給者証を利用しますか」 after the consents; a child who
+//! answers 利用する shows 公 in the list and the 受給者証 (公費負担者番号, 受給者番号, 自己負担上限) in the detail.
 //! Screenshots go to `target/e2e-screenshots/`.
 
 use std::time::Duration;
 
-use e2e::app::{AppWindow, Display, Driver, screenshot_dir};
+use e2e::app::{AppWindow, Display, Driver, change_settings, screenshot_dir};
 use e2e::kiosk::{Cards, InsertedCard, Oqs, files, pin_checkin};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
 use oqs_protocol::{InsuredCardClassification, Message, QualificationValidity, read_file};
 
 /// Fixture people of the mock central (`mock_central::population::fixtures`): on 医療扶助 only with every
 /// month's 医療券 registered, on 医療扶助 with none registered, and on 医療扶助 with the DV・虐待 restriction.
+const PRESCHOOL_WITH_SUBSIDY: u32 = 16;
 const MEDICAL_AID: u32 = 17;
 const MEDICAL_AID_UNREGISTERED: u32 = 18;
 const MEDICAL_AID_RESTRICTED: u32 = 19;
@@ -77,9 +80,10 @@ fn medical_aid_tickets_unregistered_months_and_restricted_records_at_reception()
         return;
     }
     let shots = screenshot_dir();
-    let cards = Cards::issue_for_people(MEDICAL_AID, 3, "normal");
+    let cards = Cards::issue_for_people(PRESCHOOL_WITH_SUBSIDY, 4, "normal");
     let lease = pcsc_harness::reader();
     let central = MockCentral::start(100, Some(&cards.dir));
+    change_settings(&central, |s| s["medical_subsidy_info"] = true.into());
     let daemon = Daemon::start(
         &central,
         &format!(
@@ -232,5 +236,87 @@ fn medical_aid_tickets_unregistered_months_and_restricted_records_at_reception()
     assert!(row["patient"]["address"].is_null(), "{row}");
     assert_eq!(row["patient"]["restricted"], true, "{row}");
     reception.screenshot(&shots, "medical-aid-3-restricted");
-    assert_eq!(files(&daemon.face()).len(), 3);
+
+    // 4. 公費 (PMH): the kiosk asked, the child's answer was 利用する (answer_consents says yes to every screen).
+    let card = InsertedCard::insert(&cards, PRESCHOOL_WITH_SUBSIDY, lease.port, &daemon.root);
+    oqs.wait_screen("method_choice");
+    oqs.ok(&["kiosk", "method", "pin"], None);
+    oqs.wait_screen("pin_entry");
+    oqs.ok(
+        &["kiosk", "pin"],
+        Some(&format!("{}\n", cards.pin(PRESCHOOL_WITH_SUBSIDY))),
+    );
+    let mut asked = false;
+    loop {
+        let screen = wait_for(
+            "a consent or result screen",
+            Duration::from_secs(30),
+            || {
+                let s = oqs.screen();
+                matches!(s["screen"].as_str(), Some("consent" | "result")).then_some(s)
+            },
+        );
+        if screen["screen"] == "result" {
+            break;
+        }
+        asked |= screen["item"] == "medical_subsidy";
+        oqs.ok(&["kiosk", "consent", "yes"], None);
+        wait_for("the next screen", Duration::from_secs(30), || {
+            (oqs.screen() != screen).then_some(())
+        });
+    }
+    assert!(asked, "the kiosk asked about 医療費助成");
+    let result = oqs.wait_screen("result");
+    let id = result["check_in_id"]
+        .as_str()
+        .expect("check-in id")
+        .to_owned();
+    card.remove();
+    let face = face_result(&daemon, &id);
+    let insurance = &face
+        .message_body
+        .result_list
+        .as_ref()
+        .expect("result list")
+        .result_of_qualification_confirmation[0];
+    assert_eq!(
+        insurance
+            .medical_subsidy_cons_flg
+            .as_ref()
+            .map(|f| f.code()),
+        Some("1")
+    );
+    let certificate = &insurance
+        .medical_subsidy_certificate_list
+        .as_ref()
+        .expect("受給者証")
+        .medical_subsidy_certificate_info[0];
+    let number = certificate
+        .subsidy_public_expense_number
+        .clone()
+        .expect("公費負担者番号");
+    assert!(number.starts_with("88"), "{number}");
+    wait_for("the 公 mark", Duration::from_secs(30), || {
+        reception
+            .exists(&format!(
+                "[data-testid='checkin-row'][data-id='{id}'] [data-testid='row-subsidy']"
+            ))
+            .then_some(())
+    });
+    open_detail(&reception, &id);
+    assert_eq!(
+        reception.text("[data-testid='subsidy-public-expense-number']"),
+        number
+    );
+    assert_eq!(
+        reception.text("[data-testid='subsidy-beneficiary-number']"),
+        certificate
+            .subsidy_beneficiary_number
+            .as_ref()
+            .expect("受給者番号")
+            .expose()
+    );
+    assert_eq!(reception.text("[data-testid='subsidy-limit']"), "月 0円");
+    reception.screenshot(&shots, "medical-aid-4-subsidy");
+    assert_eq!(files(&daemon.face()).len(), 4);
 }

@@ -38,6 +38,7 @@ export const consentShort: Record<ConsentItem, string> = {
   medical_and_medication: "診療・薬剤",
   surgery: "手術",
   health_checkup: "健診",
+  medical_subsidy: "医療費助成",
   other: "その他",
 };
 
