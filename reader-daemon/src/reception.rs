@@ -426,12 +426,20 @@ impl Reception {
             },
         });
         let body = self.send(MessageKind::SingleCheck, &request).await?;
-        let result = match read_message(&body, MessageKind::SingleCheck, Direction::Response) {
-            Ok(decoded) => match decoded.message {
-                Message::SingleCheckResult(r) => r,
-                _ => return Err(internal("reading the answer", "not a single-check result")),
-            },
-            Err(e) => return Err(internal("reading the answer", e)),
+        let (mut result, encoding) =
+            match read_message(&body, MessageKind::SingleCheck, Direction::Response) {
+                Ok(decoded) => match decoded.message {
+                    Message::SingleCheckResult(r) => (r, decoded.encoding),
+                    _ => return Err(internal("reading the answer", "not a single-check result")),
+                },
+                Err(e) => return Err(internal("reading the answer", e)),
+            };
+        // A restricted (DV・虐待) record loses its address here too, also in the document kept for later.
+        let body = if result.apply_disclosure_restriction() {
+            oqs_protocol::write_message(&Message::SingleCheckResult(result.clone()), encoding)
+                .map_err(|e| internal("writing the restricted answer", e))?
+        } else {
+            body
         };
         let patient = patient_view_of(&result);
         // Nobody in the answer: the file's error (whole-file refusal) or the person's processing result.

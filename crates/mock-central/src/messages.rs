@@ -455,9 +455,25 @@ fn single(
         .map(|f| f.code())
         == Some("1"))
     .then_some(time.as_str());
-    let list = records_to_results(store, facility, &e, limit, now, enc)?;
-    let mut res = SingleCheckResult::answer(req, time.clone(), validity_code(e.validity), list);
+    let mut list = records_to_results(store, facility, &e, limit, now, enc)?;
+    let aid = match e.records.first() {
+        Some(r) if e.validity != crate::store::Validity::Multiple => {
+            store.public_aid(r.person_id, on)?
+        }
+        _ => None,
+    };
+    let validity = crate::medical_aid::add_public_aid(
+        e.validity,
+        &mut list,
+        aid.as_ref(),
+        facility,
+        on,
+        false,
+        enc,
+    );
+    let mut res = SingleCheckResult::answer(req, time.clone(), validity, list);
     res.message_header.reference_classification = Some(ReferenceClassification::InsuranceCardInfo);
+    res.apply_disclosure_restriction();
     Ok(Ok(res))
 }
 

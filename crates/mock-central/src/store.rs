@@ -70,6 +70,10 @@ pub struct EnvironmentSettings {
     pub refill_prescription: bool,
     /// 医療扶助情報
     pub medical_assistance_info: bool,
+    /// 医療費助成 (公費, PMH): the kiosk asks 「医療費助成の各種受給者証を利用しますか」 and the answer carries the
+    /// patient's 受給者証 (project convention, docs/file-interface.md). Off unless turned on.
+    #[serde(default)]
+    pub medical_subsidy_info: bool,
 }
 
 impl Default for EnvironmentSettings {
@@ -86,6 +90,7 @@ impl Default for EnvironmentSettings {
             e_prescription: "e_prescription_with_linkage".into(),
             refill_prescription: false,
             medical_assistance_info: true,
+            medical_subsidy_info: false,
         }
     }
 }
@@ -343,6 +348,8 @@ impl Store {
             let c = rusqlite::Connection::open(&path)?;
             c.execute_batch("PRAGMA journal_mode=WAL;")?;
             c.execute_batch(RUNTIME_SCHEMA)?;
+            // Data directories made before 医療扶助 existed get an empty table (nobody on aid).
+            c.execute_batch(crate::population::PUBLIC_AID_SCHEMA)?;
             migrate_columns(&c)?;
         }
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
@@ -1039,12 +1046,124 @@ impl Store {
             .find(|w| w.covers(facility) && w.from.as_str() <= at && at <= w.to.as_str()))
     }
 
+    /// The 医療扶助 record of a person whose aid has begun by `on`, with the person's facts.
+    pub fn public_aid(&self, person_id: i64, on: Date) -> Result<Option<AidRecord>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT p.name, p.kana, p.sex, p.birth, p.post, p.address, a.public_expense_number,
+               a.beneficiary_number, a.welfare_office, a.district_contact, a.handling_contact, a.start_date,
+               a.restricted, a.registration_day, a.self_pay
+             FROM public_aid a JOIN people p ON p.id = a.person_id
+             WHERE a.person_id = ?1 AND a.start_date <= ?2",
+        )?;
+        Ok(st
+            .query_row(params![person_id, ymd(on)], |r| {
+                Ok(AidRecord {
+                    person_id,
+                    name: r.get(0)?,
+                    kana: r.get(1)?,
+                    sex: r.get(2)?,
+                    birth: r.get(3)?,
+                    post: r.get(4)?,
+                    address: r.get(5)?,
+                    public_expense_number: r.get(6)?,
+                    beneficiary_number: r.get(7)?,
+                    welfare_office: r.get(8)?,
+                    district_contact: r.get(9)?,
+                    handling_contact: r.get(10)?,
+                    start: r.get(11)?,
+                    restricted: r.get(12)?,
+                    registration_day: r.get(13)?,
+                    self_pay: r.get(14)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// The 医療費助成 受給者証 (公費, PMH) of a person valid on `on`.
+    pub fn subsidies(&self, person_id: i64, on: Date) -> Result<Vec<SubsidyRow>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT public_expense_number, beneficiary_number, name, self_pay_limit, valid_from, valid_to
+             FROM subsidies WHERE person_id = ?1 AND valid_from <= ?2 AND valid_to >= ?2 ORDER BY rowid",
+        )?;
+        let on = ymd(on);
+        let rows = st
+            .query_map(params![person_id, on], |r| {
+                Ok(SubsidyRow {
+                    public_expense_number: r.get(0)?,
+                    beneficiary_number: r.get(1)?,
+                    name: r.get(2)?,
+                    self_pay_limit: r.get(3)?,
+                    valid_from: r.get(4)?,
+                    valid_to: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// Birth date of a person (for checks against four facts).
     pub fn person_birth(&self, person_id: i64) -> Result<Option<Date>, CentralError> {
         let c = self.conn()?;
         let mut st = c.prepare_cached("SELECT birth FROM people WHERE id = ?1")?;
         let b: Option<String> = st.query_row([person_id], |r| r.get(0)).optional()?;
         Ok(b.and_then(|b| parse_ymd(&b)))
+    }
+}
+
+/// One 医療費助成 受給者証 (公費, PMH).
+#[derive(Clone)]
+pub struct SubsidyRow {
+    pub public_expense_number: String,
+    pub beneficiary_number: String,
+    /// 制度名.
+    pub name: String,
+    /// 自己負担上限額 per month (yen).
+    pub self_pay_limit: u32,
+    pub valid_from: String,
+    pub valid_to: String,
+}
+
+impl std::fmt::Debug for SubsidyRow {
+    /// The 受給者番号 is left out on purpose.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubsidyRow")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A person's 医療扶助 with the facts a result needs ([`Store::public_aid`]).
+#[derive(Clone)]
+pub struct AidRecord {
+    pub person_id: i64,
+    pub name: String,
+    pub kana: String,
+    pub sex: u8,
+    pub birth: String,
+    pub post: String,
+    pub address: String,
+    pub public_expense_number: String,
+    pub beneficiary_number: String,
+    pub welfare_office: String,
+    pub district_contact: String,
+    pub handling_contact: String,
+    /// 保護開始日 yyyyMMdd.
+    pub start: String,
+    pub restricted: bool,
+    /// Day of the month from which that month's tickets are registered; 0 = never.
+    pub registration_day: u8,
+    pub self_pay: u32,
+}
+
+impl std::fmt::Debug for AidRecord {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AidRecord")
+            .field("person_id", &self.person_id)
+            .field("restricted", &self.restricted)
+            .finish_non_exhaustive()
     }
 }
 

@@ -460,6 +460,57 @@ fn qualification(v: &mut Validator, r: &ResultOfQualificationConfirmation) {
         r.preschool_classification.as_ref(),
     );
     v.code("ReasonOfLoss", r.reason_of_loss.as_ref());
+    v.insurer_number("PublicExpenseNumber", r.public_expense_number.as_deref());
+    v.code(
+        crate::qualification::DISCLOSURE_RESTRICTION_ELEMENT,
+        r.disclosure_restriction.as_ref(),
+    );
+    if let Some(list) = &r.public_expense_result_list {
+        v.nested("PublicExpenseResultList", |v| {
+            v.each("MedicalTicketInfo", &list.medical_ticket_info, |v, t| {
+                v.date(
+                    "MedicalTicketValidDate",
+                    t.medical_ticket_valid_date.as_deref(),
+                    Date,
+                );
+                v.date(
+                    "MedicalTicketExpirationDate",
+                    t.medical_ticket_expiration_date.as_deref(),
+                    Date,
+                );
+                v.date(
+                    "MedicalTreatmentMonth",
+                    t.medical_treatment_month.as_deref(),
+                    DateFormat::Month,
+                );
+            });
+        });
+    }
+    v.code("MedicalSubsidyConsFlg", r.medical_subsidy_cons_flg.as_ref());
+    if let Some(list) = &r.medical_subsidy_certificate_list {
+        v.nested("MedicalSubsidyCertificateList", |v| {
+            v.each(
+                "MedicalSubsidyCertificateInfo",
+                &list.medical_subsidy_certificate_info,
+                |v, c| {
+                    v.insurer_number(
+                        "SubsidyPublicExpenseNumber",
+                        c.subsidy_public_expense_number.as_deref(),
+                    );
+                    v.date(
+                        "SubsidyValidStartDate",
+                        c.subsidy_valid_start_date.as_deref(),
+                        Date,
+                    );
+                    v.date(
+                        "SubsidyValidEndDate",
+                        c.subsidy_valid_end_date.as_deref(),
+                        Date,
+                    );
+                },
+            );
+        });
+    }
     if let Some(e) = &r.elderly_recipient_certificate_info {
         v.nested("ElderlyRecipientCertificateInfo", |v| {
             v.date(
