@@ -847,6 +847,7 @@ impl Accounts {
         })
     }
 
+    /// Administrator: one of the facility's options (`crate::facility_options`), written with its audit row.
     pub async fn change_setting(
         &self,
         peer: &PeerInfo,
@@ -855,12 +856,9 @@ impl Accounts {
         value: String,
     ) -> Result<Response, ErrorBody> {
         let admin = self.administrator(peer, token).await?;
-        if key.trim().is_empty() || key.len() > 128 || value.len() > 4096 {
-            return Err(ErrorBody::new(
-                ErrorCode::BadRequest,
-                "the setting key must be 1–128 characters and the value at most 4096",
-            ));
-        }
+        // Only the facility's own options, each with a value it takes: the other settings are the daemon's.
+        let value = crate::facility_options::checked_setting(&key, &value)
+            .map_err(|message| ErrorBody::new(ErrorCode::BadRequest, message))?;
         // The store writes the change and its audit row (old and new value) in one transaction.
         let store = self.store.clone();
         let actor = admin.login().to_string();

@@ -429,11 +429,23 @@ impl CheckinService {
         }
     }
 
-    /// Forgets the cached environment settings, so the next card asks the central service again (after an
-    /// administrator changed them).
-    pub fn forget_settings(&self) {
+    /// Takes environment settings an administrator just changed (or just read) at the central service: the
+    /// 利用文字コード at once, for the next file in `res/` and `face/`, and the cached consent screens are
+    /// forgotten, so the next card asks the central service again.
+    pub fn settings_changed(&self, settings: &serde_json::Value) {
+        self.learn_character_code(settings);
         if let Ok(mut guard) = self.inner.settings.lock() {
             *guard = None;
+        }
+    }
+
+    /// Learns the 利用文字コード from environment settings as the central service sends them.
+    pub fn learn_character_code(&self, settings: &serde_json::Value) {
+        if let Some(code) = settings
+            .get("character_code")
+            .and_then(serde_json::Value::as_str)
+        {
+            self.inner.encoding.learn(code);
         }
     }
 
@@ -998,7 +1010,7 @@ pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
                 .unwrap_or_default(),
         )
     };
-    Some(PatientView {
+    Some(with_wareki_dates(PatientView {
         name: text(&first.name),
         kana: text(&first.name_kana),
         sex: sex_of_code(first.sex1.as_ref().map(|s| s.code()).unwrap_or_default()),
@@ -1051,7 +1063,23 @@ pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
                 valid_to: c.subsidy_valid_end_date.clone(),
             })
             .collect(),
-    })
+        birth_date_wareki: Sensitive::default(),
+        valid_until_wareki: None,
+        disqualified_on_wareki: None,
+    }))
+}
+
+/// Fills the 和暦 labels of a patient's dates (`H 2. 1. 5`), as reception's list shows them.
+fn with_wareki_dates(mut p: PatientView) -> PatientView {
+    let short = |date: &str| {
+        wareki::Date::parse(date)
+            .map(wareki::Date::short_wareki)
+            .ok()
+    };
+    p.birth_date_wareki = Sensitive::new(short(p.birth_date.expose()).unwrap_or_default());
+    p.valid_until_wareki = p.valid_until.as_deref().and_then(short);
+    p.disqualified_on_wareki = p.disqualified_on.as_deref().and_then(short);
+    p
 }
 
 /// 医療扶助 of an A1 qualification. The ticket codes follow the project's convention (docs/file-interface.md,
@@ -1167,28 +1195,34 @@ pub fn record_of(
         .and_then(|d| stored_result(d.as_bytes()));
     let from_document = stored.as_ref().and_then(patient_view_of);
     let from_identity = || {
-        patient.or(c.patient.as_ref()).map(|p| PatientView {
-            name: Sensitive::new(p.name.clone()),
-            kana: Sensitive::new(p.kana.clone()),
-            sex: sex_of_code(&p.sex),
-            birth_date: Sensitive::new(p.birth_date.clone()),
-            insurer_number: Sensitive::new(p.insurer_number.clone()),
-            symbol: Sensitive::new(p.symbol.clone()),
-            number: Sensitive::new(p.number.clone()),
-            branch: Sensitive::new(p.branch.clone()),
-            valid_until: None,
-            insurer_name: None,
-            local_name: None,
-            name_needs_local: p.name.contains([oqs_protocol::SUBSTITUTE, '●']),
-            limit_certificate: false,
-            specific_disease: false,
-            postal_code: None,
-            address: None,
-            disqualified_on: None,
-            medical_aid: None,
-            restricted: false,
-            subsidies: Vec::new(),
-        })
+        patient
+            .or(c.patient.as_ref())
+            .map(|p| PatientView {
+                name: Sensitive::new(p.name.clone()),
+                kana: Sensitive::new(p.kana.clone()),
+                sex: sex_of_code(&p.sex),
+                birth_date: Sensitive::new(p.birth_date.clone()),
+                insurer_number: Sensitive::new(p.insurer_number.clone()),
+                symbol: Sensitive::new(p.symbol.clone()),
+                number: Sensitive::new(p.number.clone()),
+                branch: Sensitive::new(p.branch.clone()),
+                valid_until: None,
+                insurer_name: None,
+                local_name: None,
+                name_needs_local: p.name.contains([oqs_protocol::SUBSTITUTE, '●']),
+                limit_certificate: false,
+                specific_disease: false,
+                postal_code: None,
+                address: None,
+                disqualified_on: None,
+                medical_aid: None,
+                restricted: false,
+                subsidies: Vec::new(),
+                birth_date_wareki: Sensitive::default(),
+                valid_until_wareki: None,
+                disqualified_on_wareki: None,
+            })
+            .map(with_wareki_dates)
     };
     CheckInRecord {
         check_in_id: c.check_in_id.clone(),
@@ -1280,6 +1314,26 @@ mod tests {
         assert_eq!(middle.1.len(), 14);
         assert!(middle.1.bytes().all(|b| b.is_ascii_digit()));
         assert_eq!(face_id("2714206386", &at, 1007), id);
+    }
+
+    /// Reception's list prints 生年月日, 有効期限 and 資格喪失年月日 in short 和暦 as the receipt computer does
+    /// (seed 003, ORCA P031: `H 2. 1. 5`); a date the central service did not send stays absent.
+    #[test]
+    fn a_patient_s_dates_come_in_short_wareki() {
+        let mut r = SingleCheckResult::default();
+        r.message_body.result_list = Some(oqs_protocol::ResultList {
+            result_of_qualification_confirmation: vec![
+                oqs_protocol::ResultOfQualificationConfirmation {
+                    birthdate: Some(oqs_protocol::Pii::new("19900105".to_owned())),
+                    insured_card_expiration_date: Some("20230331".into()),
+                    ..Default::default()
+                },
+            ],
+        });
+        let p = patient_view_of(&r).unwrap();
+        assert_eq!(p.birth_date_wareki.expose(), "H 2. 1. 5");
+        assert_eq!(p.valid_until_wareki.as_deref(), Some("R 5. 3.31"));
+        assert_eq!(p.disqualified_on_wareki, None);
     }
 
     /// A name written with 〓 (the facility's encoding could not carry a character) is flagged for the local

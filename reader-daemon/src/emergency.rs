@@ -24,6 +24,7 @@ use terminal_ipc::{
 use tracing::info;
 
 use crate::accounts::{Accounts, SessionUser, audit, internal};
+use crate::facility_options::FacilityOptions;
 use crate::station::StationHandle;
 
 /// Longest reason kept (a sentence or two).
@@ -324,17 +325,7 @@ impl SpecialViews {
     /// `emergency_terminals`, names separated by commas, changed by an administrator), any other terminal is
     /// refused with the reason. A terminal is named by its host name.
     async fn check_emergency_terminal(&self) -> Result<(), ErrorBody> {
-        let store = self.store.clone();
-        let listed = crate::accounts::blocking("reading the emergency terminals", move || {
-            store.setting(EMERGENCY_TERMINALS_SETTING)
-        })
-        .await?
-        .unwrap_or_default();
-        let allowed: Vec<&str> = listed
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
+        let allowed = self.options().await?.emergency_terminals;
         let here = terminal_name();
         if allowed.is_empty() || allowed.iter().any(|t| t.eq_ignore_ascii_case(&here)) {
             return Ok(());
@@ -347,6 +338,15 @@ impl SpecialViews {
                 allowed.join("・")
             ),
         ))
+    }
+
+    /// The facility's emergency-viewing settings as they are now.
+    async fn options(&self) -> Result<FacilityOptions, ErrorBody> {
+        let store = self.store.clone();
+        crate::accounts::blocking("reading the facility's settings", move || {
+            FacilityOptions::read(&store)
+        })
+        .await
     }
 
     /// 災害時医療情報閲覧.
@@ -519,6 +519,14 @@ impl SpecialViews {
         )
         .await?;
         info!(action, method, "special medical-information view answered");
+        let options = self.options().await?;
+        let today = self.store.clock().today_jst();
+        let today = chrono::NaiveDate::from_ymd_opt(
+            today.year(),
+            u32::from(u8::from(today.month())),
+            u32::from(today.day()),
+        )
+        .ok_or_else(|| internal("reading today's date", "out of range"))?;
         let summary = answer.summary;
         Ok(Response::MedicalView(Box::new(MedicalView {
             mode,
@@ -539,21 +547,33 @@ impl SpecialViews {
                 branch: Sensitive::new(p.branch.clone()),
                 qualification_validity: p.qualification_validity.clone(),
             },
-            summary: EmergencySummary {
-                visits: summary.visits,
-                medications: summary.medications,
-                treatments: summary.treatments,
-                surgeries: summary.surgeries,
-                dialysis: summary.dialysis,
-                e_prescriptions: summary.e_prescriptions,
-                checkup_dates: summary.checkup_dates,
+            summary: {
+                let mut shown = EmergencySummary {
+                    visits: summary.visits,
+                    medications: summary.medications,
+                    treatments: summary.treatments,
+                    surgeries: summary.surgeries,
+                    dialysis: summary.dialysis,
+                    e_prescriptions: summary.e_prescriptions,
+                    checkup_dates: summary.checkup_dates,
+                };
+                match mode {
+                    ViewMode::Emergency => options.apply(&mut shown, today),
+                    ViewMode::Disaster => options.order(&mut shown),
+                }
+                shown
+            },
+            summary_order: options.summary_order,
+            summary_months: match mode {
+                ViewMode::Emergency => options.summary_months,
+                ViewMode::Disaster => crate::facility_options::NATIONAL_MONTHS,
             },
         })))
     }
 }
 
 /// The setting that lists the 救急専用端末 (empty or absent: every terminal may).
-pub const EMERGENCY_TERMINALS_SETTING: &str = "emergency_terminals";
+pub const EMERGENCY_TERMINALS_SETTING: &str = crate::facility_options::EMERGENCY_TERMINALS;
 
 /// This terminal's name: the host name of the PC.
 pub fn terminal_name() -> String {

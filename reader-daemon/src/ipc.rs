@@ -170,6 +170,7 @@ impl Handler for DaemonHandler {
             | Request::ResetTotp { .. }
             | Request::ChangePassword { .. }
             | Request::ChangeSetting { .. }
+            | Request::FacilityOptions { .. }
             | Request::EmergencyLookup { .. }
             | Request::DisasterStatus
             | Request::DisasterLookup { .. }
@@ -340,6 +341,18 @@ impl DaemonHandler {
                 key,
                 value,
             } => accounts.change_setting(peer, &session, key, value).await,
+            Request::FacilityOptions { session } => {
+                accounts.administrator(peer, &session).await?;
+                let store = self.store.clone();
+                let options =
+                    crate::accounts::blocking("reading the facility's settings", move || {
+                        crate::facility_options::FacilityOptions::read(&store)
+                    })
+                    .await?;
+                Ok(Response::FacilityOptions(
+                    options.view(crate::emergency::terminal_name()),
+                ))
+            }
             Request::ChangePassword {
                 session,
                 current,

@@ -13,7 +13,8 @@
 //! - [`ipc`]: the local-socket handler (status, kiosk actions, today's check-ins, outbox);
 //!   [`reception_list`]: any day's check-ins as the reception list shows them, and the usage figures.
 //! - [`accounts`]: staff logins (password + TOTP), sessions bound to a connection, account administration;
-//!   [`emergency`]: 救急時 and 災害時医療情報閲覧; [`audit_hooks`]: audit rows for the staff visual check.
+//!   [`emergency`]: 救急時 and 災害時医療情報閲覧; [`facility_options`]: the facility's 救急専用端末 and the
+//!   emergency summary's order and period; [`audit_hooks`]: audit rows for the staff visual check.
 //! - [`charset`]: the facility's 利用文字コード for every file written to `res/` and `face/`.
 //! - [`config`], [`logging`].
 
@@ -39,6 +40,7 @@ pub mod checkup_form;
 pub mod config;
 pub mod emergency;
 pub mod face;
+pub mod facility_options;
 pub mod ipc;
 pub mod kiosk;
 pub mod logging;

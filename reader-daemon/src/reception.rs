@@ -67,7 +67,7 @@ pub struct Reception {
     pub accounts: Arc<Accounts>,
     /// 医療機関コード, put in the requests' headers.
     pub facility_code: String,
-    /// To drop its cached environment settings when an administrator changes them.
+    /// To drop its cached environment settings and learn the 利用文字コード when an administrator changes them.
     pub checkin: CheckinService,
     seq: AtomicU64,
 }
@@ -189,6 +189,7 @@ impl Reception {
             .get_json(&["v1", "facility", "settings"])
             .await
             .map_err(central_error)?;
+        self.checkin.learn_character_code(&view.settings);
         Ok(view.into_response())
     }
 
@@ -227,7 +228,7 @@ impl Reception {
                 )),
                 other => central_error(other),
             })?;
-        self.checkin.forget_settings();
+        self.checkin.settings_changed(&after.settings);
         audit(
             &self.store,
             AuditEntry {
@@ -834,21 +835,55 @@ fn line(kind: &str, date: String, facility: &Option<String>, code: &Option<Strin
         quantity: None,
         kind: kind.to_owned(),
         in_out: None,
+        usage_class: None,
         ingredient: None,
+        dose: None,
         special_instruction: None,
         month_label,
         day_label,
     }
 }
 
-/// 入外 (`InOut`) in words: `1` 外来, `2` 入院 (our convention, docs/file-interface.md; the values are not
-/// public).
+/// 入外 of a 診療実績 month (`InOut`) in words: `1` 外来, `2` 入院 (our convention, docs/file-interface.md; the
+/// values are not public).
 fn in_out_label(code: &str) -> String {
     match code {
         "2" => "入院",
         _ => "外来",
     }
     .to_owned()
+}
+
+/// 処方区分 of a month of 処方・調剤 (`ShPrCl`, `CzPrCl`): `1` 院内, `2` 院外 (our convention).
+fn dispensing_label(code: Option<&str>) -> Option<String> {
+    match code? {
+        "1" => Some("院内".to_owned()),
+        "2" => Some("院外".to_owned()),
+        _ => None,
+    }
+}
+
+/// 使用区分 of a drug from its 診療識別 (`MeTrIdCl`), and the word after its 日数・回数 (`28日分`, `10回分`,
+/// `1処方分`).
+fn usage_class(code: Option<&str>) -> Option<(&'static str, &'static str)> {
+    match code? {
+        "21" => Some(("内服", "日分")),
+        "22" => Some(("屯服", "回分")),
+        "23" => Some(("外用", "処方分")),
+        _ => None,
+    }
+}
+
+/// 数量/日数/回数 of a drug: `1錠 28日分`.
+fn drug_quantity(drug: &oqs_protocol::ShDrugInf, per: Option<&str>) -> Option<String> {
+    let amount = format!("{}{}", text(&drug.quantity), text(&drug.unit));
+    let times = drug
+        .times
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("{t}{}", per.unwrap_or_default()))
+        .unwrap_or_default();
+    Some(format!("{amount} {times}").trim().to_owned()).filter(|q| !q.is_empty())
 }
 
 /// The lines of a `YZKsiquc01` result: 手術 only, or 手術・診療・薬剤 (処方・調剤) and 透析 in one go as the
@@ -874,10 +909,10 @@ fn medication_lines(r: &MedicationResult, info: MedicalInfoKind) -> Result<Shown
         // 診療行為 from 診療実績; drugs from 処方 and 調剤 (a 診療実績 month may list the same drugs again:
         // they are shown once, from the prescription and the dispensing).
         for (source, m) in b.months() {
-            let (label, fixed_in_out) = match source {
-                MedicationSource::Treatment => ("診療", None),
-                MedicationSource::Prescription => ("処方", Some("院外")),
-                MedicationSource::Dispensing => ("調剤", Some("薬局")),
+            let label = match source {
+                MedicationSource::Treatment => "診療",
+                MedicationSource::Prescription => "処方",
+                MedicationSource::Dispensing => "調剤",
             };
             let facility = m
                 .treating_name
@@ -902,19 +937,19 @@ fn medication_lines(r: &MedicationResult, info: MedicalInfoKind) -> Result<Shown
                     continue;
                 }
                 for drug in &d.drugs {
+                    let class = usage_class(drug.treatment_class.as_deref());
                     lines.push(MedicalLine {
                         name: text(&drug.name),
-                        detail: drug.usage.clone(),
-                        quantity: Some(format!(
-                            "{}{} {}",
-                            text(&drug.quantity),
-                            text(&drug.unit),
-                            text(&drug.times)
-                        ))
-                        .map(|q| q.trim().to_owned())
-                        .filter(|q| !q.is_empty()),
-                        in_out: fixed_in_out.map(str::to_owned),
+                        detail: drug.usage.clone().filter(|u| !u.is_empty()),
+                        quantity: drug_quantity(drug, class.map(|(_, per)| per)),
+                        in_out: dispensing_label(m.class.as_deref()),
+                        usage_class: class.map(|(name, _)| name.to_owned()),
                         ingredient: drug.ingredient.clone().filter(|i| !i.is_empty()),
+                        dose: drug
+                            .once_quantity
+                            .as_deref()
+                            .filter(|q| !q.is_empty())
+                            .map(|q| format!("1回{q}{}", text(&drug.unit))),
                         special_instruction: drug
                             .special_instruction
                             .clone()
@@ -1203,11 +1238,114 @@ mod tests {
             (lines[2].month_label.as_str(), lines[2].day_label.as_str()),
             ("22年7月", "15日")
         );
+        assert_eq!(drug.in_out, None, "no 処方区分 sent, none guessed");
         // 手術 alone when only 手術 is asked for.
         let Shown::Lines(only) = medication_lines(&r, MedicalInfoKind::Surgery).unwrap() else {
             panic!("not lines")
         };
         assert_eq!(only.len(), 1);
         assert_eq!(only[0].kind, "手術");
+    }
+
+    /// A drug line as seed 001/003 print it: 処方区分 (院内/院外) and 使用区分 (内服/屯服/外用) in 入外等, the
+    /// 薬剤数量 with its 日分/回分/処方分, and the 1回用量 apart from it (shown as ＜1回用量＞ after 【用法】).
+    #[test]
+    fn drug_lines_carry_the_dispensing_the_usage_class_and_the_dose() {
+        use oqs_protocol::{
+            ShDrugInf, ShDrugInfs, ShPrDateInf, ShPrDateInfs, ShPrInf, ShPrMonthInf,
+        };
+        let s = |v: &str| Some(v.to_owned());
+        let drug =
+            |name: &str, qua1: &str, unit: &str, times: &str, class: &str, once: Option<&str>| {
+                ShDrugInf {
+                    name: s(name),
+                    quantity: s(qua1),
+                    unit: s(unit),
+                    times: s(times),
+                    usage: s("１日１回朝食後"),
+                    treatment_class: s(class),
+                    once_quantity: once.map(str::to_owned),
+                    ..Default::default()
+                }
+            };
+        let month = |class: &str, drugs: Vec<ShDrugInf>| ShPrMonthInf {
+            month: s("202209"),
+            treating_name: s("医療法人 社内科クリニック"),
+            class: s(class),
+            dates: Some(ShPrDateInfs {
+                list: vec![ShPrDateInf {
+                    date: s("20220910"),
+                    drugs: Some(ShDrugInfs { list: drugs }),
+                }],
+            }),
+            ..Default::default()
+        };
+        let mut r = MedicationResult::error("");
+        r.message_header.result_code = Some(MedicalInfoResultCode::Success);
+        r.message_body.sh_pr_inf = Some(ShPrInf {
+            months: vec![
+                month(
+                    "1",
+                    vec![
+                        drug("アムロジピン錠２．５ｍｇ", "1", "錠", "30", "21", Some("1")),
+                        drug(
+                            "アセトアミノフェン錠２００ｍｇ",
+                            "1",
+                            "錠",
+                            "10",
+                            "22",
+                            Some("1"),
+                        ),
+                    ],
+                ),
+                month(
+                    "2",
+                    vec![drug("オキナゾールクリーム１％", "8", "g", "1", "23", None)],
+                ),
+            ],
+        });
+        let Shown::Lines(lines) =
+            medication_lines(&r, MedicalInfoKind::MedicationAndTreatment).unwrap()
+        else {
+            panic!("not lines")
+        };
+        // 入外等 (処方区分, 使用区分), 数量/日数/回数 and ＜1回用量＞ of each line.
+        type Cells<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let shown: Vec<Cells<'_>> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l.in_out.as_deref(),
+                    l.usage_class.as_deref(),
+                    l.quantity.as_deref(),
+                    l.dose.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    Some("院内"),
+                    Some("内服"),
+                    Some("1錠 30日分"),
+                    Some("1回1錠")
+                ),
+                (
+                    Some("院内"),
+                    Some("屯服"),
+                    Some("1錠 10回分"),
+                    Some("1回1錠")
+                ),
+                (Some("院外"), Some("外用"), Some("8g 1処方分"), None),
+            ]
+        );
+        assert_eq!(lines[0].detail.as_deref(), Some("１日１回朝食後"));
+        assert_eq!(lines[0].kind, "処方");
     }
 }

@@ -21,14 +21,20 @@ pub struct Drug {
     pub unit: &'static str,
     pub usage: &'static str,
     pub days: u32,
+    /// 使用区分 as a レセプト 診療識別: `21` 内服, `22` 屯服, `23` 外用.
+    pub class: &'static str,
+    /// 1回用量 in `unit`; none for a drug applied as needed (外用).
+    pub once: Option<String>,
 }
 
 #[derive(Clone, Debug)]
 pub struct Visit {
     pub date: Date,
     pub facility: &'static str,
-    /// 1 外来, 2 入院
+    /// 入外 of the visit: 1 外来, 2 入院 (`InOut`, our convention: docs/file-interface.md).
     pub in_out: &'static str,
+    /// 処方区分 of the visit's drugs: 1 院内 (the hospitals dispense their own), 2 院外.
+    pub dispensing: &'static str,
     pub treatments: Vec<(&'static str, &'static str)>,
     pub drugs: Vec<Drug>,
 }
@@ -250,6 +256,102 @@ const DRUGS: &[(&str, &str, &str, &str, &str)] = &[
     ),
 ];
 
+/// Times a day in a 用法 such as `１日３回毎食後`; 1 for one taken as needed (`疼痛時`).
+fn times_a_day(usage: &str) -> u32 {
+    usage
+        .strip_prefix("１日")
+        .and_then(|rest| rest.chars().next())
+        .and_then(|c| ('０'..='９').contains(&c).then(|| c as u32 - '０' as u32))
+        .unwrap_or(1)
+}
+
+/// A tablet: `once` a time, 内服 for `days` days, or 屯服 (`疼痛時`) `days` times.
+fn oral(
+    code: &'static str,
+    name: &'static str,
+    ingredient: &'static str,
+    unit: &'static str,
+    usage: &'static str,
+    once: u32,
+    days: u32,
+) -> Drug {
+    let as_needed = usage.ends_with('時');
+    Drug {
+        code,
+        name,
+        ingredient,
+        quantity: (once * times_a_day(usage)).to_string(),
+        unit,
+        usage,
+        days,
+        class: if as_needed { "22" } else { "21" },
+        once: Some(once.to_string()),
+    }
+}
+
+/// The hospitals dispense their own prescriptions (院内); the clinics prescribe to a pharmacy (院外).
+fn dispensing_of(facility: &str) -> &'static str {
+    if facility == FACILITIES[2] || facility == FACILITIES[5] {
+        "1"
+    } else {
+        "2"
+    }
+}
+
+/// The month of fixture person 1 (the card holder of the window tests) that holds one of everything the
+/// official 診療／薬剤情報一覧 prints: an operation, dialysis, a 屯服 with 用法等の特別指示 and a 外用 drug,
+/// dispensed 院内.
+fn fixture_month() -> Date {
+    date(2022, 2, 1)
+}
+
+fn valid_fixture_month(h: &mut History, from: Date, to: Date) {
+    let inside = |d: Date| d >= from && d <= to;
+    let operated = date(2022, 2, 8);
+    if inside(operated) {
+        h.surgeries.push(Surgery {
+            date: operated,
+            facility: FACILITIES[5],
+            code: SURGERIES[2].0,
+            name: SURGERIES[2].1,
+        });
+    }
+    if inside(fixture_month()) {
+        h.dialysis.push(DialysisMonth {
+            month: fixture_month(),
+            facility: FACILITIES[2],
+            times: 3,
+        });
+    }
+    let visit = date(2022, 2, 21);
+    if inside(visit) {
+        let (code, name, ingredient, unit, usage) = DRUGS[8];
+        h.visits.push(Visit {
+            date: visit,
+            facility: FACILITIES[5],
+            in_out: "1",
+            dispensing: dispensing_of(FACILITIES[5]),
+            treatments: vec![("112007410", "再診料"), ("120001210", "薬剤情報提供料")],
+            drugs: vec![
+                oral(code, name, ingredient, unit, usage, 1, 10),
+                Drug {
+                    code: "620016010",
+                    name: "ゲンタマイシン硫酸塩軟膏０．１％",
+                    ingredient: "ゲンタマイシン硫酸塩",
+                    quantity: "10".into(),
+                    unit: "g",
+                    usage: "１日数回患部に塗布",
+                    days: 1,
+                    class: "23",
+                    once: None,
+                },
+            ],
+        });
+    }
+    h.visits.sort_by_key(|v| v.date);
+    h.surgeries.sort_by_key(|s| s.date);
+}
+
 const TREATMENTS: &[(&str, &str)] = &[
     ("111000110", "初診料"),
     ("112007410", "再診料"),
@@ -324,34 +426,29 @@ pub fn history(
                 .iter()
                 .map(|&i| {
                     let (code, name, ingredient, unit, usage) = DRUGS[i];
-                    Drug {
-                        code,
-                        name,
-                        ingredient,
-                        quantity: "1".into(),
-                        unit,
-                        usage,
-                        days: 28,
-                    }
+                    oral(code, name, ingredient, unit, usage, 1, 28)
                 })
                 .collect();
             if r.chance(400) {
                 let (code, name, ingredient, unit, usage) = r.pick(DRUGS);
-                drugs.push(Drug {
+                let once = 1 + r.below(3) as u32;
+                drugs.push(oral(
                     code,
                     name,
                     ingredient,
-                    quantity: format!("{}", 1 + r.below(3)),
                     unit,
                     usage,
-                    days: 5 + r.below(10) as u32,
-                });
+                    once,
+                    5 + r.below(10) as u32,
+                ));
             }
             let t1 = r.pick(TREATMENTS);
+            let facility = r.pick(FACILITIES);
             h.visits.push(Visit {
                 date: d,
-                facility: r.pick(FACILITIES),
+                facility,
                 in_out: if r.chance(30) { "2" } else { "1" },
+                dispensing: dispensing_of(facility),
                 treatments: vec![("112007410", "再診料"), t1],
                 drugs,
             });
@@ -417,12 +514,27 @@ pub fn history(
             });
         }
     }
+    if person_id == crate::population::fixtures::VALID {
+        valid_fixture_month(&mut h, from, to);
+    }
     h
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 数量 is the 1回用量 times the times a day of the 用法 (full-width digits, as the drugs are written).
+    #[test]
+    fn a_tablet_s_quantity_is_its_dose_times_a_day() {
+        let d = oral("x", "x", "x", "錠", "１日３回毎食後", 2, 7);
+        assert_eq!(
+            (d.quantity.as_str(), d.once.as_deref(), d.class),
+            ("6", Some("2"), "21")
+        );
+        let d = oral("x", "x", "x", "錠", "疼痛時", 1, 10);
+        assert_eq!((d.quantity.as_str(), d.class), ("1", "22"));
+    }
 
     #[test]
     fn stable_and_bounded() {

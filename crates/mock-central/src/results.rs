@@ -224,7 +224,7 @@ fn org_of(code: &str) -> String {
     code[2..3].to_string()
 }
 
-/// Adds `date` to the month of `facility` (and 入外 `class`) in `months`, opening it if needed.
+/// Adds `date` to the month of `facility` (and `class`: 入外 for 診療実績, 処方区分 for 処方 and 調剤) in `months`, opening it if needed.
 fn month_of<'a>(
     months: &'a mut Vec<MedicationMonth>,
     own: Option<&str>,
@@ -269,7 +269,7 @@ fn month_of<'a>(
     &mut months[at]
 }
 
-/// The pharmacy that dispenses every prescription of the synthetic history.
+/// The pharmacy that dispenses every 院外 prescription of the synthetic history.
 const PHARMACY: &str = "ひかり薬局";
 
 /// `YZKsiquc01res` (XML): 薬剤 and, when `with_treatment`, 診療 (and 手術・透析) information, in the layout
@@ -297,27 +297,48 @@ pub fn medication_result(
                 usage: Some(d.usage.to_string()),
                 times: Some(d.days.to_string()),
                 special_instruction: special_instruction(d.code).map(str::to_owned),
+                treatment_class: Some(d.class.to_owned()),
+                once_quantity: d.once.clone(),
                 ..ShDrugInf::default()
             })
             .collect();
-        // 処方: written by the facility visited, for an outpatient (ShPrCl 1 外来, as InOut).
-        month_of(&mut prescribed, own, v.date, v.facility, v.facility, "1")
-            .dates
-            .push(MedicationDate {
-                date: Some(ymd(v.date)),
-                prescribed: None,
-                drugs: drugs.clone(),
-                acts: Vec::new(),
-            });
-        // 調剤: dispensed the same day by the pharmacy.
-        month_of(&mut dispensed, own, v.date, PHARMACY, v.facility, "1")
-            .dates
-            .push(MedicationDate {
-                date: Some(ymd(v.date)),
-                prescribed: Some(ymd(v.date)),
-                drugs,
-                acts: Vec::new(),
-            });
+        // 処方: written by the facility visited; ShPrCl is its 処方区分 (1 院内, 2 院外).
+        month_of(
+            &mut prescribed,
+            own,
+            v.date,
+            v.facility,
+            v.facility,
+            v.dispensing,
+        )
+        .dates
+        .push(MedicationDate {
+            date: Some(ymd(v.date)),
+            prescribed: None,
+            drugs: drugs.clone(),
+            acts: Vec::new(),
+        });
+        // 調剤: dispensed the same day, by the facility itself for 院内, else by the pharmacy.
+        let dispenser = if v.dispensing == "1" {
+            v.facility
+        } else {
+            PHARMACY
+        };
+        month_of(
+            &mut dispensed,
+            own,
+            v.date,
+            dispenser,
+            v.facility,
+            v.dispensing,
+        )
+        .dates
+        .push(MedicationDate {
+            date: Some(ymd(v.date)),
+            prescribed: Some(ymd(v.date)),
+            drugs,
+            acts: Vec::new(),
+        });
     }
     let mut treated: Vec<MedicationMonth> = Vec::new();
     if with_treatment {

@@ -24,11 +24,11 @@ use crate::client::{SocketArgs, connect_socket, print_json, report, runtime};
 #[derive(Debug, Args)]
 pub struct ActorArgs {
     #[command(flatten)]
-    socket: SocketArgs,
+    pub(crate) socket: SocketArgs,
     /// The account doing this (an administrator, the マスタアカウント, or for `reset-password` of the master
     /// the リセット用アカウント). Its password (or 秘密の番号) is read from the terminal or stdin.
     #[arg(long = "as", value_name = "LOGIN")]
-    actor: String,
+    pub(crate) actor: String,
     /// Also read a one-time code after the password.
     #[arg(long)]
     totp: bool,
@@ -143,7 +143,10 @@ fn read_new_password(prompt: &str) -> anyhow::Result<Secret> {
 }
 
 /// The actor's password (and code); logs in on `client`. Returns the session and the password.
-async fn log_in(client: &IpcClient, actor: &ActorArgs) -> anyhow::Result<(Secret, Secret)> {
+pub(crate) async fn log_in(
+    client: &IpcClient,
+    actor: &ActorArgs,
+) -> anyhow::Result<(Secret, Secret)> {
     let password = read_secret(&format!("Password of `{}`: ", actor.actor))?;
     let totp = if actor.totp {
         Some(read_secret("One-time code: ")?)

@@ -14,6 +14,8 @@
 //! - `oqs account list|create|set-role|disable|enable|unlock|reset-password|reset-2fa|grant-emergency|
 //!   revoke-emergency|passwd --as LOGIN`: account administration over the socket (passwords from the
 //!   terminal or stdin).
+//! - `oqs settings show|set --as LOGIN`: the facility's 救急専用端末 and the emergency summary's order and
+//!   period (`--emergency-terminals`, `--summary-order`, `--summary-months`), over the socket.
 //! - `oqs emergency lookup` and `oqs disaster status|lookup`: emergency and disaster viewing, headless
 //!   (password and one-time code from stdin).
 //! - `oqs audit verify` (exit 1 naming the first broken row, or the copy of the head the database is behind)
@@ -28,6 +30,7 @@ mod admin;
 mod client;
 mod face;
 mod file;
+mod settings;
 mod staff;
 
 use std::process::ExitCode;
@@ -63,6 +66,9 @@ enum Command {
     /// Staff accounts: set-up (master accounts), list, create, change, reset, grant/withdraw 救急時権限.
     #[command(subcommand)]
     Account(admin::AccountCommand),
+    /// The facility's emergency-viewing settings: 救急専用端末, the summary's order and period.
+    #[command(subcommand)]
+    Settings(settings::SettingsCommand),
     /// 救急時医療情報閲覧 from a terminal.
     #[command(subcommand)]
     Emergency(staff::EmergencyCommand),
@@ -88,6 +94,7 @@ fn main() -> ExitCode {
         Command::Doctor(args) => admin::doctor(&args),
         Command::Store(cmd) => admin::store(&cmd),
         Command::Account(cmd) => admin::account(&cmd),
+        Command::Settings(cmd) => settings::run(&cmd),
         Command::Emergency(cmd) => staff::emergency(&cmd),
         Command::Disaster(cmd) => staff::disaster(&cmd),
         Command::Audit(cmd) => staff::audit(&cmd),

@@ -167,7 +167,7 @@ elements! {
         month: Option<String> = "MeTrMonth",
         /// 自院 `1` / 他院 `2` (OQSDrug computes it from the code when absent).
         own_facility: Option<String> = "PrIsOrg",
-        /// 入外 (`1` 入院, `2` 外来; values are our convention).
+        /// 入外 of the visit (`1` 外来, `2` 入院; values are our convention, docs/file-interface.md).
         class: Option<String> = "InOut",
         /// The dates.
         dates: Option<DiDateInfs> = "DiDateInfs",
@@ -239,7 +239,7 @@ elements! {
         name: Option<String> = "DrugN",
         /// 一般名 (成分名).
         ingredient: Option<String> = "IngreN",
-        /// 1回量 / 数量.
+        /// 薬剤数量 (the quantity column of the official list, with the unit).
         quantity: Option<String> = "Qua1",
         /// 単位.
         unit: Option<String> = "Unit",
@@ -249,8 +249,10 @@ elements! {
         special_instruction: Option<String> = "SpInst",
         /// 日数・回数.
         times: Option<String> = "Times",
-        /// 診療識別.
+        /// 使用区分 as a レセプト 診療識別: `21` 内服, `22` 屯服, `23` 外用.
         treatment_class: Option<String> = "MeTrIdCl",
+        /// 1回用量 in the unit (project convention), printed as ＜1回用量＞ after 【用法】 on the official list.
+        once_quantity: Option<String> = "OnceQua",
     }
 }
 
@@ -279,7 +281,7 @@ elements! {
         month: Option<String> = "ShPrMonth",
         /// 自院 `1` / 他院 `2`.
         own_facility: Option<String> = "ShPrIsOrg",
-        /// 入外 / 院内外の別.
+        /// 処方区分 (`1` 院内, `2` 院外; values are our convention).
         class: Option<String> = "ShPrCl",
         /// The dates.
         dates: Option<ShPrDateInfs> = "ShPrDateInfs",
@@ -333,8 +335,10 @@ elements! {
         special_instruction: Option<String> = "ShSpInst",
         /// 日数・回数.
         times: Option<String> = "ShTimes",
-        /// 診療識別.
+        /// 使用区分 as a レセプト 診療識別: `21` 内服, `22` 屯服, `23` 外用.
         treatment_class: Option<String> = "ShMeTrIdCl",
+        /// 1回用量 in the unit (project convention), printed as ＜1回用量＞ after 【用法】 on the official list.
+        once_quantity: Option<String> = "ShOnceQua",
     }
 }
 
@@ -363,7 +367,7 @@ elements! {
         month: Option<String> = "CzDiMonth",
         /// 自院 `1` / 他院 `2` (of the prescriber).
         own_facility: Option<String> = "CzPrIsOrg",
-        /// 入外 / 院内外の別.
+        /// 処方区分 of the prescription dispensed (`1` 院内, `2` 院外; values are our convention).
         class: Option<String> = "CzPrCl",
         /// The dates.
         dates: Option<CzDiDateInfs> = "CzDiDateInfs",
@@ -419,8 +423,10 @@ elements! {
         special_instruction: Option<String> = "CzSpInst",
         /// 日数・回数.
         times: Option<String> = "CzTimes",
-        /// 診療識別.
+        /// 使用区分 as a レセプト 診療識別: `21` 内服, `22` 屯服, `23` 外用.
         treatment_class: Option<String> = "CzMeTrIdCl",
+        /// 1回用量 in the unit (project convention), printed as ＜1回用量＞ after 【用法】 on the official list.
+        once_quantity: Option<String> = "CzOnceQua",
     }
 }
 
@@ -452,7 +458,7 @@ pub struct MedicationMonth {
     pub month: Option<String>,
     /// 自院 `1` / 他院 `2`.
     pub own_facility: Option<String>,
-    /// 入外 (`InOut`, `ShPrCl`, `CzPrCl`).
+    /// 入外 of the visit (`InOut`, 1 外来 / 2 入院) or 処方区分 (`ShPrCl`, `CzPrCl`, 1 院内 / 2 院外).
     pub class: Option<String>,
     /// The dates.
     pub dates: Vec<MedicationDate>,
@@ -484,6 +490,7 @@ impl From<DrugInf> for ShDrugInf {
             special_instruction: d.special_instruction,
             times: d.times,
             treatment_class: d.treatment_class,
+            once_quantity: d.once_quantity,
         }
     }
 }
@@ -500,6 +507,7 @@ impl From<ShDrugInf> for DrugInf {
             special_instruction: d.special_instruction,
             times: d.times,
             treatment_class: d.treatment_class,
+            once_quantity: d.once_quantity,
         }
     }
 }
@@ -517,6 +525,7 @@ impl From<CzDrugInf> for ShDrugInf {
             special_instruction: d.special_instruction,
             times: d.times,
             treatment_class: d.treatment_class,
+            once_quantity: d.once_quantity,
         }
     }
 }
@@ -534,6 +543,7 @@ impl From<ShDrugInf> for CzDrugInf {
             special_instruction: d.special_instruction,
             times: d.times,
             treatment_class: d.treatment_class,
+            once_quantity: d.once_quantity,
         }
     }
 }

@@ -446,7 +446,14 @@ pub enum Request {
         session: Secret,
         account: String,
     },
-    /// Administrator: change one facility setting (key = value). Logged.
+    /// Administrator: the facility's own emergency-viewing settings (救急専用端末, the summary's order and
+    /// period). Answered by [`Response::FacilityOptions`].
+    FacilityOptions {
+        session: Secret,
+    },
+    /// Administrator: change one of the facility's settings (key = value; the keys are those of
+    /// [`FacilityOptionsView`]: `emergency_terminals`, `emergency_summary_order`, `emergency_summary_months`).
+    /// Any other key, or a value the key does not take, is refused. Logged with the old and new value.
     ChangeSetting {
         session: Secret,
         key: String,
@@ -687,6 +694,51 @@ pub enum Response {
         facility_name: String,
         settings: serde_json::Value,
     },
+    /// The answer to [`Request::FacilityOptions`].
+    FacilityOptions(FacilityOptionsView),
+}
+
+/// The facility's own emergency-viewing settings (seed 000: 項目表示順・表示対象とする期間; seed 004: 救急専用端末).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacilityOptionsView {
+    /// 救急専用端末: the terminals (host names) that may look up in an emergency; empty: every terminal.
+    pub emergency_terminals: Vec<String>,
+    /// How every list of the emergency summary is ordered.
+    pub summary_order: SummaryOrder,
+    /// The period of 受診歴・薬剤・診療・透析 in months (1–3; the national summary's is 3).
+    pub summary_months: u8,
+    /// The name of the terminal answering (what to list to make it a 救急専用端末).
+    pub this_terminal: String,
+}
+
+/// The order of the emergency summary's lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SummaryOrder {
+    /// 新しい順 (the default).
+    #[default]
+    NewestFirst,
+    /// 古い順.
+    OldestFirst,
+}
+
+impl SummaryOrder {
+    /// The setting's value (`newest_first`, `oldest_first`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SummaryOrder::NewestFirst => "newest_first",
+            SummaryOrder::OldestFirst => "oldest_first",
+        }
+    }
+
+    /// The inverse of [`SummaryOrder::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "newest_first" => Some(SummaryOrder::NewestFirst),
+            "oldest_first" => Some(SummaryOrder::OldestFirst),
+            _ => None,
+        }
+    }
 }
 
 /// One check by the numbers on an insurance card.
@@ -795,12 +847,18 @@ pub struct MedicalLine {
     /// 診療, 処方, 調剤, 手術 or 透析.
     #[serde(default)]
     pub kind: String,
-    /// 入外等: 入院 / 外来 (診療), 院外 (処方), 薬局 (調剤).
+    /// 入外等: 入院 / 外来 (診療), the 処方区分 院内 / 院外 (処方・調剤).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_out: Option<String>,
+    /// 使用区分 of a drug: 内服 / 屯服 / 外用.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_class: Option<String>,
     /// 成分名 of a drug.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingredient: Option<String>,
+    /// ＜1回用量＞ of a drug, e.g. `1回1錠` (its 【用法】 is `detail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose: Option<String>,
     /// 用法等の特別指示 of a drug.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_instruction: Option<String>,
@@ -916,6 +974,12 @@ pub struct MedicalView {
     pub items: Vec<String>,
     pub patient: LookedUpPatient,
     pub summary: EmergencySummary,
+    /// The facility's order of the summary's lists, as applied by the daemon.
+    #[serde(default)]
+    pub summary_order: SummaryOrder,
+    /// The period of 受診歴・薬剤・診療・透析 in months, as applied (0 from a daemon before the setting).
+    #[serde(default)]
+    pub summary_months: u8,
 }
 
 /// The patient a special view found. Every identifier is [`Sensitive`].
@@ -1280,6 +1344,14 @@ pub struct PatientView {
     /// 資格喪失年月日 (`yyyyMMdd`) of a qualification that ended (無効, 無効（新しい資格あり）).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disqualified_on: Option<String>,
+    /// 生年月日, 有効期限 and 資格喪失年月日 in 和暦 as the receipt computer's list prints them (`H 2. 1. 5`,
+    /// crates/wareki), formatted by the daemon; empty / absent when the date is.
+    #[serde(default)]
+    pub birth_date_wareki: Sensitive,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until_wareki: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disqualified_on_wareki: Option<String>,
     /// 医療扶助 (生活保護) of the patient: the `InsuredCardClassification` A1 qualification of the result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub medical_aid: Option<MedicalAidView>,

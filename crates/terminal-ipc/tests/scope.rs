@@ -145,9 +145,10 @@ fn kind_index(request: &Request) -> usize {
         Request::Usage { .. } => 31,
         Request::ChangePassword { .. } => 32,
         Request::EmergencyReview { .. } => 33,
+        Request::FacilityOptions { .. } => 34,
     }
 }
-const REQUEST_KINDS: usize = 34;
+const REQUEST_KINDS: usize = 35;
 
 /// Same for kiosk actions.
 fn action_index(action: &KioskAction) -> usize {
@@ -294,6 +295,7 @@ fn every_request() -> Vec<Request> {
             key: "k".into(),
             value: "v".into(),
         },
+        Request::FacilityOptions { session: secret() },
         Request::DisasterStatus,
         Request::DisasterLookup {
             session: secret(),

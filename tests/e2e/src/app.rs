@@ -466,6 +466,26 @@ pub fn change_settings(central: &MockCentral, edit: impl FnOnce(&mut serde_json:
     ]);
 }
 
+/// The text of a PDF the app saved, page by page, in the order it was drawn (pdftotext -raw: a cell wrapped over
+/// several lines stays together); pages are split at form feeds.
+pub fn pdf_pages(path: &str) -> Vec<String> {
+    let out = Command::new("pdftotext")
+        .args(["-raw", path, "-"])
+        .output()
+        .expect("run pdftotext (apt-get install poppler-utils)");
+    assert!(out.status.success(), "pdftotext failed on {path}");
+    let text = String::from_utf8(out.stdout).expect("UTF-8 text");
+    text.split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Without spaces and line breaks: a PDF wraps long sentences and pads columns.
+pub fn squeezed(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
 /// Types the PIN on the kiosk's keypad and confirms.
 pub fn enter_pin(kiosk: &AppWindow, pin: &str) {
     for d in pin.chars() {

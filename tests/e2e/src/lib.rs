@@ -434,6 +434,26 @@ pub fn single_check_request(facility: &str, id: &str) -> (String, Vec<u8>) {
     (name, xml.into_bytes())
 }
 
+/// Drops a single check (`OQSsiquc01req_<id>.xml`) into `req/` and waits for its result in `res/`: the
+/// encoding the result reads in, and the start of its bytes (the XML declaration) for the failure message.
+pub fn relayed_result_encoding(
+    daemon: &Daemon,
+    facility: &str,
+    id: &str,
+) -> (oqs_protocol::Encoding, String) {
+    let (name, bytes) = single_check_request(facility, id);
+    daemon.drop_request(&name, &bytes);
+    let result = name.replace("req_", "res_");
+    let path = daemon.res().join(&result);
+    let bytes = wait_for(&result, Duration::from_secs(60), || {
+        std::fs::read(&path).ok()
+    });
+    let declaration = String::from_utf8_lossy(&bytes[..bytes.len().min(60)]).into_owned();
+    let decoded = oqs_protocol::read_file(&result, &bytes)
+        .unwrap_or_else(|e| panic!("{result} does not read: {e} ({declaration})"));
+    (decoded.encoding, declaration)
+}
+
 /// Counts the deliveries into one folder from the kernel's events (inotify), not from the names present
 /// at the end: a result delivered twice under the same name, or written in place where the receipt
 /// computer could read half of it, leaves the same set of names as a correct run.

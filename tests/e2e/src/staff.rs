@@ -75,6 +75,15 @@ pub fn totp(secret_base32: &str) -> totp_rs::TOTP {
     )
 }
 
+/// Every row of the daemon's audit log, read from its store with the key in the OS keyring (the test's keyutils
+/// session). The daemon may keep running.
+pub fn audit_rows(daemon: &Daemon) -> Vec<facility_store::AuditRecord> {
+    let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto).expect("the keyring");
+    let keys = facility_store::KeyringKeyProvider::new(keyring, "facility-store-key");
+    let store = facility_store::Store::open(store_path(daemon), &keys).expect("the store");
+    store.audit_records(0, 10_000).expect("the audit log")
+}
+
 pub fn create_admin(daemon: &Daemon) {
     let mut child = Command::new(bin("oqs-readerd"))
         .arg("--config")

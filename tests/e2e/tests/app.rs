@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use e2e::app::{AppWindow, Display, Driver, change_settings, enter_pin, screenshot_dir};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, files};
 use e2e::staff::{ADMIN_PW, DR_PW, create_admin, grant, rt, set_up_accounts, unix_now};
-use e2e::{Daemon, MockCentral, bin, in_keyutils_session, wait_for};
+use e2e::{Daemon, MockCentral, bin, in_keyutils_session, relayed_result_encoding, wait_for};
+use oqs_protocol::Encoding;
 
 /// 保険者番号, 記号, 番号, 枝番 and birth date (YYYY-MM-DD) of the mock population's fixture person 1 (有効).
 fn valid_person(central: &MockCentral) -> [String; 5] {
@@ -486,6 +487,82 @@ fn reception_checks_by_numbers_one_and_bulk_and_shows_the_outage() {
     wait_for("the outage banner to go", Duration::from_secs(30), || {
         (!reception.exists("[data-testid='outage-banner']")).then_some(())
     });
+    reception.close();
+}
+
+/// 利用文字コード changed through the 環境設定情報 form (「更新」 → 確認 → 完了): the next result file the
+/// receipt computer gets in `res/` is Shift_JIS, declaration and bytes, and UTF-8 again after changing back.
+#[test]
+fn the_character_code_set_in_the_form_encodes_the_next_result_file() {
+    if !in_keyutils_session("the_character_code_set_in_the_form_encodes_the_next_result_file") {
+        return;
+    }
+    let shots = screenshot_dir();
+    let central = MockCentral::start(20, None);
+    let daemon = Daemon::start(&central, "");
+    create_admin(&daemon);
+    let facility = central.facility_code.clone();
+    let credential = std::fs::read_to_string(central.dir.join("admin-credential.txt"))
+        .expect("admin credential");
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let config = daemon.config.to_str().expect("config path").to_owned();
+    let display = Display::start(&daemon.root);
+    let reception = AppWindow::open(
+        Driver::start(&display, &daemon.root),
+        &[
+            "--socket",
+            socket.to_str().expect("socket path"),
+            "--config",
+            &config,
+        ],
+    );
+    reception.interactive_ms();
+    reception.click("[data-testid='tab-admin']");
+    reception.type_into("[data-testid='admin-account']", "admin");
+    reception.type_into("[data-testid='admin-password']", ADMIN_PW);
+    reception.click("[data-testid='admin-login']");
+    reception.find("[data-testid='settings-form']");
+
+    let (encoding, declaration) = relayed_result_encoding(&daemon, &facility, "formcs0001");
+    assert_eq!(encoding, Encoding::Utf8, "{declaration}");
+
+    let change = |to: &str, shot: &str| {
+        reception.script(
+            "const e = document.querySelector(\"[data-testid='setting-character_code']\"); \
+             e.value = arguments[0]; e.dispatchEvent(new Event('change', {bubbles: true}));",
+            serde_json::json!([to]),
+        );
+        reception.type_into("[data-testid='admin-credential']", credential.trim());
+        reception.click("[data-testid='settings-save']");
+        let confirmation = reception.find("[data-testid='settings-confirmation']");
+        let from = if to == "UTF-8" { "Shift_JIS" } else { "UTF-8" };
+        assert!(
+            reception
+                .text_of(&confirmation)
+                .contains(&format!("利用文字コード: {from} → {to}")),
+            "{}",
+            reception.text_of(&confirmation)
+        );
+        reception.screenshot(&shots, shot);
+        reception.click("[data-testid='settings-confirm']");
+        reception.find("[data-testid='settings-saved']");
+        reception.click("[data-testid='settings-done']");
+    };
+
+    change("Shift_JIS", "admin-3-character-code-confirm");
+    let (encoding, declaration) = relayed_result_encoding(&daemon, &facility, "formcs0002");
+    assert_eq!(encoding, Encoding::ShiftJis, "{declaration}");
+    assert!(
+        declaration.starts_with("<?xml version=\"1.0\" encoding=\"Shift_JIS\""),
+        "{declaration}"
+    );
+    change("UTF-8", "admin-4-character-code-back");
+    let (encoding, declaration) = relayed_result_encoding(&daemon, &facility, "formcs0003");
+    assert_eq!(encoding, Encoding::Utf8, "{declaration}");
+    assert!(
+        declaration.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\""),
+        "{declaration}"
+    );
     reception.close();
 }
 

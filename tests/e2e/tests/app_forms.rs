@@ -5,33 +5,14 @@
 //! disclaimer and every line back, and every page repeats the header. Screenshots go to
 //! `target/e2e-screenshots/`.
 
-use std::process::Command;
 use std::time::Duration;
 
-use e2e::app::{AppWindow, Display, Driver, change_settings, enter_pin, screenshot_dir};
+use e2e::app::{
+    AppWindow, Display, Driver, change_settings, enter_pin, pdf_pages, screenshot_dir, squeezed,
+};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL};
 use e2e::staff::{ADMIN_PW, create_admin};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
-
-/// The text of a PDF, page by page, in the order it was drawn (pdftotext -raw: a cell wrapped over several
-/// lines stays together); pages are split at form feeds.
-fn pdf_pages(path: &str) -> Vec<String> {
-    let out = Command::new("pdftotext")
-        .args(["-raw", path, "-"])
-        .output()
-        .expect("run pdftotext (apt-get install poppler-utils)");
-    assert!(out.status.success(), "pdftotext failed on {path}");
-    let text = String::from_utf8(out.stdout).expect("UTF-8 text");
-    text.split('\u{c}')
-        .filter(|p| !p.trim().is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Without spaces and line breaks: the PDF wraps long sentences and pads columns.
-fn squeezed(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).collect()
-}
 
 /// Every cell of the form on screen, row by row (`[data-testid=rowid]` rows of the form `form`).
 fn screen_rows(window: &AppWindow, form: &str) -> Vec<Vec<String>> {
@@ -330,9 +311,49 @@ fn the_viewer_shows_prints_and_saves_the_official_forms() {
         serde_json::json!([]),
     );
     let kinds: Vec<String> = serde_json::from_value(kinds).expect("kinds");
-    for kind in ["診療", "処方", "調剤"] {
+    for kind in ["診療", "処方", "調剤", "手術", "透析"] {
         assert!(kinds.iter().any(|k| k == kind), "no {kind} line: {kinds:?}");
     }
+    // Mock person 1's month 2022-02 (crates/mock-central history.rs `valid_fixture_month`): an operation,
+    // dialysis, and two drugs dispensed 院内, a 屯服 with its 成分名, 【用法】, ＜1回用量＞ and
+    // 【用法等の特別指示】 and a 外用 ointment, each on the line the official list prints.
+    let rows = screen_rows(&reception, "form-medication");
+    let line_with = |needle: &str| -> Vec<String> {
+        rows.iter()
+            .find(|r| r.len() == 7 && r[5].contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle}: {rows:?}"))
+            .clone()
+    };
+    let surgery = line_with("水晶体再建術");
+    assert_eq!(surgery[2], "手術", "{surgery:?}");
+    assert!(surgery[4].contains("北陸大学病院"), "{surgery:?}");
+    let dialysis = line_with("人工腎臓");
+    assert_eq!(
+        (dialysis[2].as_str(), dialysis[6].as_str()),
+        ("透析", "3回"),
+        "{dialysis:?}"
+    );
+    let as_needed = line_with("アセトアミノフェン錠２００ｍｇ (アセトアミノフェン)");
+    assert_eq!(as_needed[3], "院内 屯服", "{as_needed:?}");
+    assert!(
+        as_needed[5].contains("【用法】疼痛時 ／ ＜1回1錠＞ ／ 【用法等の特別指示】１日３回まで"),
+        "{as_needed:?}"
+    );
+    assert_eq!(as_needed[6], "1錠 10回分", "{as_needed:?}");
+    let ointment = line_with("ゲンタマイシン硫酸塩軟膏０．１％ (ゲンタマイシン硫酸塩)");
+    assert_eq!(
+        (ointment[3].as_str(), ointment[6].as_str()),
+        ("院内 外用", "10g 1処方分"),
+        "{ointment:?}"
+    );
+    assert!(
+        !ointment[5].contains("＜"),
+        "no 1回用量 for an ointment: {ointment:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r.len() == 7 && r[3] == "院外 内服"),
+        "a clinic's prescription is 院外 内服: {rows:?}"
+    );
     reception.screenshot(&shots, "forms-3-medication");
     let medication_pdf = save_pdf(&reception);
     let medication_pages = assert_pdf_matches(
@@ -341,6 +362,18 @@ fn the_viewer_shows_prints_and_saves_the_official_forms() {
         "form-medication",
         "診療／薬剤情報一覧",
     );
+    let text = squeezed(&pdf_pages(&medication_pdf).join(""));
+    for needle in [
+        "水晶体再建術",
+        "人工腎臓",
+        "(アセトアミノフェン)",
+        "【用法等の特別指示】１日３回まで",
+        "＜1回1錠＞",
+        "院内屯服",
+        "院内外用",
+    ] {
+        assert!(text.contains(&squeezed(needle)), "the PDF lacks {needle}");
+    }
     assert!(
         medication_pages >= 2,
         "four years of a patient's history fit on {medication_pages} page"

@@ -332,8 +332,23 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
         "the valid face check-in is not 要確認"
     );
     reception.screenshot(&shots, "reception-list-5-invalid-new");
+    // 資格喪失年月日 and every 生年月日 in short 和暦 as the receipt computer prints them (`H 2. 1. 5`).
+    let lost_on = reception.text("[data-testid='row-disqualified']");
+    assert!(
+        lost_on.starts_with("喪失 R") && !lost_on.contains('/'),
+        "{lost_on}"
+    );
     reception.click("[data-testid='filter-all']");
     wait_rows(&reception, 4);
+    for birth in reception.find_all("[data-testid='row-birth']") {
+        let text = reception.text_of(&birth);
+        assert!(
+            text.starts_with(['M', 'T', 'S', 'H', 'R'])
+                && text.contains('.')
+                && !text.contains('/'),
+            "{text}"
+        );
+    }
 
     // 前日: yesterday's list, from the daemon: the check by numbers of day 1 and nothing of today.
     reception.click("[data-testid='day-prev']");

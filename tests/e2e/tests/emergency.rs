@@ -9,12 +9,13 @@ use std::process::Command;
 
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs, start_kiosk};
 use e2e::staff::{
-    DR_PW, NS_PW, connect, grant, login, refused, rt, set_up_accounts, store_path, unix_now,
+    DR_PW, NS_PW, audit_rows, connect, grant, login, refused, rt, set_up_accounts, store_path,
+    unix_now,
 };
 use e2e::{Daemon, MockCentral, bin, in_keyutils_session};
 use terminal_ipc::{
     DisasterConsent, ErrorCode, InsuranceNumbers, MedicalView, PatientLookup, Request, Response,
-    Secret, Sensitive, Sex, ViewMode,
+    Secret, Sensitive, Sex, SummaryOrder, ViewMode,
 };
 
 fn four(name: &str, birth: &str, sex: Sex, fourth: &str) -> PatientLookup {
@@ -42,13 +43,6 @@ fn emergency(session: &Secret, patient: PatientLookup) -> Request {
 }
 
 /// Every audit row of the store, read with the data key from the test's keyring session.
-fn audit_rows(path: &Path) -> Vec<facility_store::AuditRecord> {
-    let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto).unwrap();
-    let keys = facility_store::KeyringKeyProvider::new(keyring, "facility-store-key");
-    let store = facility_store::Store::open(path, &keys).unwrap();
-    store.audit_records(0, 10_000).unwrap()
-}
-
 fn oqs_audit_verify(store: &Path) -> (bool, String) {
     let out = Command::new(bin("oqs"))
         .args(["audit", "verify", "--store"])
@@ -443,7 +437,7 @@ fn emergency_and_disaster_viewing_through_the_daemon() {
     });
 
     // Every action is in the audit log, with actor, method, reason and items.
-    let rows = audit_rows(&store_path(&daemon));
+    let rows = audit_rows(&daemon);
     let actions: BTreeSet<&str> = rows.iter().map(|r| r.entry.action.as_str()).collect();
     for action in [
         "account_created",
@@ -633,10 +627,203 @@ fn card_lookup_without_pin_only_in_emergency_mode() {
     // The kiosk was not touched: still waiting for the patient's choice, no PIN entered.
     assert_eq!(oqs.screen()["screen"], "method_choice");
     card.remove();
-    let rows = audit_rows(&store_path(&daemon));
+    let rows = audit_rows(&daemon);
     assert!(
         rows.iter()
             .any(|r| r.entry.action == "emergency_lookup"
                 && r.entry.method.as_deref() == Some("card"))
     );
+}
+
+/// The facility's order and period of the emergency summary (seed 000: 項目表示順・表示対象とする期間), set by an
+/// administrator with `oqs settings set`: each change is audited with its old and new value, and the next
+/// emergency view follows them (oldest first, one month of 薬剤 instead of the national three). The
+/// 救急専用端末 are set the same way. Values a setting does not take, and settings that are the daemon's own,
+/// are refused.
+#[test]
+fn the_summary_order_and_period_are_the_facility_s_settings() {
+    if !in_keyutils_session("the_summary_order_and_period_are_the_facility_s_settings") {
+        return;
+    }
+    let central = MockCentral::start(100, None);
+    let daemon = Daemon::start(&central, "");
+    let oqs = Oqs::new(&daemon.root);
+    let admin_pw = format!("{}\n", e2e::staff::ADMIN_PW);
+    rt().block_on(async {
+        let (admin, admin_session, totp) = set_up_accounts(&daemon).await;
+        grant(&admin, &admin_session, true).await;
+        let doctor = connect(&daemon).await;
+        let dr = login(
+            &doctor,
+            "dr-tanaka",
+            DR_PW,
+            Some(totp.generate(unix_now() + 30)),
+        )
+        .await;
+        let target = four("石川　蓮", "1975-10-10", Sex::Male, "珠洲");
+        let dates = |items: &[terminal_ipc::SummaryItem]| -> Vec<String> {
+            items.iter().map(|i| i.date.clone()).collect()
+        };
+
+        // The defaults: newest first, the national three months.
+        let before = view(
+            doctor
+                .request(emergency(&dr, target.clone()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(before.summary_order, SummaryOrder::NewestFirst);
+        assert_eq!(before.summary_months, 3);
+        let meds = dates(&before.summary.medications);
+        assert!(
+            meds.windows(2).all(|w| w[0] >= w[1]),
+            "newest first: {meds:?}"
+        );
+        let months: BTreeSet<&str> = meds.iter().map(|d| &d[..6]).collect();
+        assert!(
+            months.len() >= 2,
+            "the test patient has 薬剤 in more than one month: {meds:?}"
+        );
+
+        // The administrator chooses oldest first and one month, from a terminal.
+        let shown = oqs.ok(
+            &[
+                "settings",
+                "set",
+                "--as",
+                "admin",
+                "--summary-order",
+                "oldest-first",
+                "--summary-months",
+                "1",
+            ],
+            Some(&admin_pw),
+        );
+        assert!(
+            shown.contains("古い順") && shown.contains("直近1ヵ月"),
+            "{shown}"
+        );
+        let json = oqs.ok(
+            &["settings", "show", "--as", "admin", "--json"],
+            Some(&admin_pw),
+        );
+        let options: terminal_ipc::FacilityOptionsView =
+            serde_json::from_str(&json).expect("settings as JSON");
+        assert_eq!(options.summary_order, SummaryOrder::OldestFirst);
+        assert_eq!(options.summary_months, 1);
+
+        let after = view(
+            doctor
+                .request(emergency(&dr, target.clone()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(after.summary_order, SummaryOrder::OldestFirst);
+        assert_eq!(after.summary_months, 1);
+        let recent = dates(&after.summary.medications);
+        assert!(
+            recent.windows(2).all(|w| w[0] <= w[1]),
+            "oldest first: {recent:?}"
+        );
+        // Only the last month's lines remain, and they are the newest of the three months.
+        assert!(recent.len() < meds.len(), "{recent:?} of {meds:?}");
+        let dropped: Vec<&String> = meds.iter().filter(|d| !recent.contains(d)).collect();
+        assert!(
+            recent.iter().all(|r| dropped.iter().all(|d| *d < r)),
+            "the older lines went: kept {recent:?}, dropped {dropped:?}"
+        );
+        let span = |d: &str| -> i64 {
+            let n = |r: std::ops::Range<usize>| d[r].parse::<i64>().expect("a date");
+            n(0..4) * 12 + n(4..6)
+        };
+        if let (Some(first), Some(last)) = (recent.first(), meds.first()) {
+            assert!(span(last) - span(first) <= 1, "{first} .. {last}");
+        }
+
+        // Values a setting does not take and the daemon's own settings are refused, by the daemon.
+        for (key, value) in [
+            ("emergency_summary_months", "6"),
+            ("emergency_summary_order", "random"),
+            ("kiosk.consent_screens", "[]"),
+        ] {
+            let (code, message) = refused(
+                &admin,
+                Request::ChangeSetting {
+                    session: admin_session.clone(),
+                    key: key.into(),
+                    value: value.into(),
+                },
+            )
+            .await;
+            assert_eq!(code, ErrorCode::BadRequest, "{key}={value}: {message}");
+        }
+        // 救急専用端末 from a terminal too: a doctor on a terminal not listed is refused with the reason; once
+        // this terminal is listed (its name as `oqs settings show` prints it), the lookup goes through.
+        let set_terminals = |names: &str| {
+            oqs.ok(
+                &[
+                    "settings",
+                    "set",
+                    "--as",
+                    "admin",
+                    "--emergency-terminals",
+                    names,
+                ],
+                Some(&admin_pw),
+            )
+        };
+        let listed = set_terminals("er-terminal-1, er-terminal-2");
+        assert!(listed.contains("er-terminal-1,er-terminal-2"), "{listed}");
+        let here = options.this_terminal.clone();
+        assert!(listed.contains(&format!("この端末\t{here}")), "{listed}");
+        let (code, message) = refused(&doctor, emergency(&dr, target.clone())).await;
+        assert_eq!(code, ErrorCode::Forbidden);
+        assert!(
+            message.contains("救急専用端末") && message.contains("er-terminal-1"),
+            "{message}"
+        );
+        set_terminals(&format!("er-terminal-1,{here}"));
+        view(
+            doctor
+                .request(emergency(&dr, target.clone()))
+                .await
+                .unwrap(),
+        );
+        let every = set_terminals("");
+        assert!(every.contains("指定なし"), "{every}");
+        view(
+            doctor
+                .request(emergency(&dr, target.clone()))
+                .await
+                .unwrap(),
+        );
+
+        // A doctor cannot read or change them.
+        let (code, _) = refused(
+            &doctor,
+            Request::FacilityOptions {
+                session: dr.clone(),
+            },
+        )
+        .await;
+        assert_eq!(code, ErrorCode::Forbidden);
+    });
+
+    let rows = audit_rows(&daemon);
+    let changed: Vec<serde_json::Value> = rows
+        .iter()
+        .filter(|r| r.entry.action == "setting_changed" && r.entry.actor == "admin")
+        .filter_map(|r| serde_json::from_str(r.entry.detail.as_deref()?).ok())
+        .collect();
+    for (key, new) in [
+        ("emergency_summary_order", "oldest_first"),
+        ("emergency_summary_months", "1"),
+        ("emergency_terminals", "er-terminal-1,er-terminal-2"),
+        ("emergency_terminals", ""),
+    ] {
+        assert!(
+            changed.iter().any(|d| d["key"] == key && d["new"] == new),
+            "no audit row of {key} = {new} in {changed:?}"
+        );
+    }
 }

@@ -317,3 +317,66 @@ fn sigkill_during_1000_requests_loses_nothing_and_duplicates_nothing() {
     consumer.assert_exactly_once(&expected);
     assert!(files(&daemon.req()).is_empty());
 }
+
+/// 利用文字コード changed by an administrator through the daemon (as the app's 環境設定情報 form does): the
+/// next result in `res/` is in the new encoding, without a card or a restart in between, and back again.
+#[test]
+fn the_relay_follows_the_character_code_an_administrator_sets() {
+    if !in_keyutils_session("the_relay_follows_the_character_code_an_administrator_sets") {
+        return;
+    }
+    use e2e::relayed_result_encoding;
+    use e2e::staff::{ADMIN_PW, connect, create_admin, login, rt};
+    use oqs_protocol::Encoding;
+    use terminal_ipc::{Request, Response, Secret};
+
+    let central = MockCentral::start(20, None);
+    let daemon = Daemon::start(&central, "");
+    create_admin(&daemon);
+    let credential = std::fs::read_to_string(central.dir.join("admin-credential.txt"))
+        .expect("admin credential");
+    let rt = rt();
+    let client = rt.block_on(connect(&daemon));
+    let session = rt.block_on(login(&client, "admin", ADMIN_PW, None));
+    let set = |code: &str| {
+        let mut settings = match rt
+            .block_on(client.request(Request::EnvironmentSettings {
+                session: session.clone(),
+            }))
+            .expect("the settings")
+        {
+            Response::EnvironmentSettings { settings, .. } => settings,
+            other => panic!("{other:?}"),
+        };
+        settings["character_code"] = code.into();
+        let answer = rt
+            .block_on(client.request(Request::SetEnvironmentSettings {
+                session: session.clone(),
+                credential: Secret::new(credential.trim()),
+                settings,
+            }))
+            .expect("the settings are changed");
+        assert!(
+            matches!(answer, Response::EnvironmentSettings { .. }),
+            "{answer:?}"
+        );
+    };
+    let facility = central.facility_code.clone();
+
+    let (encoding, declaration) = relayed_result_encoding(&daemon, &facility, "charset001");
+    assert_eq!(encoding, Encoding::Utf8, "{declaration}");
+    set("Shift_JIS");
+    let (encoding, declaration) = relayed_result_encoding(&daemon, &facility, "charset002");
+    assert_eq!(encoding, Encoding::ShiftJis, "{declaration}");
+    assert!(
+        declaration.starts_with("<?xml version=\"1.0\" encoding=\"Shift_JIS\""),
+        "{declaration}"
+    );
+    set("UTF-8");
+    let (encoding, declaration) = relayed_result_encoding(&daemon, &facility, "charset003");
+    assert_eq!(encoding, Encoding::Utf8, "{declaration}");
+    assert!(
+        declaration.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\""),
+        "{declaration}"
+    );
+}

@@ -94,6 +94,13 @@ export const unregisteredTicketSteps: string[] = [
   "なければ福祉事務所（地区担当員）に医療券・調剤券の発行を依頼し、登録後に資格確認（一括照会を含む）をやり直してください。",
 ];
 
+/** `YYYYMMDD…` or `YYYY-MM-DD…` → `2026年12月3日` (作成日 on a printed form). */
+export function longDate(date: string): string {
+  const digits = date.replace(/\D/g, "");
+  if (digits.length < 8) return date;
+  return `${Number(digits.slice(0, 4))}年${Number(digits.slice(4, 6))}月${Number(digits.slice(6, 8))}日`;
+}
+
 /** Full years on `today` of someone born on `birth` (`YYYY-MM-DD` or `YYYYMMDD`). */
 export function age(birth: string, today: Date = new Date()): number | undefined {
   const d = birth.replace(/\D/g, "");

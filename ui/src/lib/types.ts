@@ -80,6 +80,10 @@ export interface PatientView {
   address?: string;
   /** 資格喪失年月日 (`yyyyMMdd`) when the qualification ended. */
   disqualified_on?: string;
+  /** 生年月日, 有効期限 and 資格喪失年月日 in 和暦 as the receipt computer prints them ("H 2. 1. 5"), from the daemon. */
+  birth_date_wareki?: string;
+  valid_until_wareki?: string;
+  disqualified_on_wareki?: string;
   /** 医療扶助 (生活保護): the A1 qualification and its tickets. */
   medical_aid?: MedicalAidView;
   /** DV・虐待 restriction: the address was removed; never tell anyone where the patient is. */
@@ -257,10 +261,13 @@ export interface MedicalLine {
   quantity?: string;
   /** 診療, 処方, 調剤, 手術 or 透析. */
   kind: string;
-  /** 入外等: 入院 / 外来 / 院外 / 薬局. */
+  /** 入外等: 入院 / 外来 (診療), 処方区分 院内 / 院外 (処方・調剤). */
   in_out?: string;
-  /** 成分名 and 用法等の特別指示. */
+  /** 使用区分 of a drug: 内服 / 屯服 / 外用. */
+  usage_class?: string;
+  /** 成分名, ＜1回用量＞ (e.g. "1回1錠") and 用法等の特別指示 of a drug; `detail` is its 【用法】. */
   ingredient?: string;
+  dose?: string;
   special_instruction?: string;
   /** 22年7月 and 19日, from the daemon's date formatter. */
   month_label: string;
@@ -342,6 +349,9 @@ export interface MedicalView {
     e_prescriptions: SummaryItem[];
     checkup_dates: string[];
   };
+  /** The facility's order and period, as the daemon applied them. */
+  summary_order?: SummaryOrder;
+  summary_months?: number;
 }
 
 export type PatientLookup =
@@ -385,7 +395,20 @@ export type Request =
       reason?: string;
       patient: PatientLookup;
     }
-  | { kind: "set_environment_settings"; session: string; credential: string; settings: Record<string, unknown> };
+  | { kind: "set_environment_settings"; session: string; credential: string; settings: Record<string, unknown> }
+  | { kind: "facility_options"; session: string }
+  | { kind: "change_setting"; session: string; key: string; value: string };
+
+/** How the emergency summary lists its items. */
+export type SummaryOrder = "newest_first" | "oldest_first";
+
+/** The facility's own emergency-viewing settings (an administrator changes them; the daemon applies them). */
+export interface FacilityOptions {
+  emergency_terminals: string[];
+  summary_order: SummaryOrder;
+  summary_months: number;
+  this_terminal: string;
+}
 
 export type Response =
   | ({ kind: "status" } & StatusReport)
@@ -405,7 +428,8 @@ export type Response =
   | { kind: "totp_enrolment"; secret_base32: string; otpauth_uri: string; qr_svg: string }
   | { kind: "emergency_review"; rows: EmergencyReviewRow[]; files: string[] }
   | { kind: "disaster_status"; open: boolean; prefecture: number; windows: { from: string; to: string }[] }
-  | { kind: "environment_settings"; facility_code: string; facility_name: string; settings: Record<string, unknown> };
+  | { kind: "environment_settings"; facility_code: string; facility_name: string; settings: Record<string, unknown> }
+  | ({ kind: "facility_options" } & FacilityOptions);
 
 export interface ReadinessItem {
   id: string;

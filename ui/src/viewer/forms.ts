@@ -3,8 +3,8 @@
 // the three cannot disagree. Wording and layout follow seed 001 §3 (診療／薬剤情報一覧) and seed 003
 // (特定健康診査受診結果). Dates come formatted from the daemon (crates/wareki); this file formats none.
 
-import { sexLabel, ymd } from "../lib/format";
-import type { ConsentedPatient, MedicalInfoView } from "../lib/types";
+import { longDate, sexLabel, ymd } from "../lib/format";
+import type { ConsentedPatient, MedicalInfoView, MedicalView } from "../lib/types";
 
 export interface FormSection {
   heading: string;
@@ -24,6 +24,16 @@ export interface FormDocument {
   notes: string[];
   sections: FormSection[];
   footnotes: string[];
+}
+
+/** 印刷 of a form: the print styles (FormView.svelte) then hide everything but the form. */
+export function printForm(): void {
+  document.body.classList.add("printing-form");
+  try {
+    window.print();
+  } finally {
+    document.body.classList.remove("printing-form");
+  }
 }
 
 export const CHECKUP_NOTE =
@@ -127,10 +137,15 @@ export function medicationDocument(view: MedicalInfoView, p: ConsentedPatient): 
     const month = l.month_label === lastMonth ? "" : l.month_label;
     lastMonth = l.month_label;
     const name = l.ingredient ? `${l.name} (${l.ingredient})` : l.name;
-    const usage = l.detail ? `【用法】${l.detail}` : "";
-    const special = l.special_instruction ? `【用法等の特別指示】${l.special_instruction}` : "";
-    const text = [name, usage + special].filter(Boolean).join(" ");
-    return [month, l.day_label, l.kind, l.in_out ?? "", l.facility, text, l.quantity ?? ""];
+    // The line under a drug, as seed 001/003 print it: 【用法】 / ＜1回用量＞ / 【用法等の特別指示】.
+    const usage = [
+      l.detail ? `【用法】${l.detail}` : "",
+      l.dose ? `＜${l.dose}＞` : "",
+      l.special_instruction ? `【用法等の特別指示】${l.special_instruction}` : "",
+    ].filter(Boolean);
+    const text = [name, usage.join(" ／ ")].filter(Boolean).join(" ");
+    const inOut = [l.in_out, l.usage_class].filter(Boolean).join(" ");
+    return [month, l.day_label, l.kind, inOut, l.facility, text, l.quantity ?? ""];
   });
   return {
     title: view.info === "surgery" ? "手術情報一覧" : "診療／薬剤情報一覧",
@@ -148,12 +163,54 @@ export function medicationDocument(view: MedicalInfoView, p: ConsentedPatient): 
       },
       {
         heading: "診療／薬剤実績",
-        columns: ["年月", "日", "診療/薬剤", "入外等", "医療機関名", "診療行為名/医薬品名 (成分名)【用法】【用法等の特別指示】", "数量/日数/回数"],
+        columns: ["年月", "日", "診療/薬剤", "入外等", "医療機関名", "診療行為名/医薬品名 (成分名)【用法】＜1回用量＞【用法等の特別指示】", "数量/日数/回数"],
         widths: [3, 2, 2, 2, 5, 10, 4],
         rows,
         rowTestid: "medical-line",
       },
     ],
     footnotes: ["診療月の翌月中途から閲覧可能になります。"],
+  };
+}
+
+export const DISASTER_NOTE = "災害時の特例的な運用による閲覧です。閲覧のログが残ります。";
+
+/**
+ * 災害時医療情報閲覧 (seeds 003/004): the 薬剤情報 and the 特定健診情報 (実施日) the central service returned, as one
+ * document the screen shows and 「PDFで保存」 writes. Dates come as the central service sent them (`YYYYMMDD`).
+ */
+export function disasterDocument(view: MedicalView): FormDocument {
+  const p = view.patient;
+  return {
+    title: "災害時 薬剤情報・特定健診情報",
+    created_on: longDate(view.accessed_at),
+    header: [
+      ["氏名カナ", p.kana],
+      ["保険者番号", p.insurer_number],
+      ["氏名", p.name],
+      ["被保険者証等記号", p.symbol],
+      ["生年月日", ymd(p.birth_date)],
+      ["被保険者証等番号", p.number],
+      ["性別", sexLabel[p.sex]],
+      ["枝番", p.branch],
+    ],
+    notes: [view.notice, `閲覧者: ${view.viewer}`],
+    sections: [
+      {
+        heading: "薬剤情報",
+        columns: ["調剤日", "医療機関・薬局名", "医薬品名", "用法・数量"],
+        widths: [2, 5, 6, 5],
+        rows: view.summary.medications.map((m) => [ymd(m.date), m.facility, m.name, m.detail ?? ""]),
+        rowTestid: "dis-medication",
+      },
+      {
+        heading: "特定健診情報",
+        columns: ["実施日"],
+        widths: [1],
+        rows: view.summary.checkup_dates.map((d) => [ymd(d)]),
+        rowTestid: "dis-checkup",
+      },
+    ],
+    footnotes: [DISASTER_NOTE],
   };
 }
