@@ -126,19 +126,24 @@ pub struct Consents {
     pub diagnosis: bool,
     pub operation: bool,
     pub checkup: bool,
+    /// The answer to 「医療費助成の各種受給者証を利用しますか」; `None` when the kiosk did not ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medical_subsidy: Option<bool>,
 }
 
 impl Consents {
     pub fn from_answers(answers: &[ConsentAnswer]) -> Self {
         let mut c = Self::default();
-        for a in answers.iter().filter(|a| a.given) {
-            match a.kind {
-                ConsentKind::Surgery => c.operation = true,
-                ConsentKind::DiagnosisAndMedication => {
+        for a in answers {
+            match (a.kind, a.given) {
+                (ConsentKind::MedicalSubsidy, given) => c.medical_subsidy = Some(given),
+                (_, false) => {}
+                (ConsentKind::Surgery, true) => c.operation = true,
+                (ConsentKind::DiagnosisAndMedication, true) => {
                     c.pharmacists = true;
                     c.diagnosis = true;
                 }
-                ConsentKind::HealthCheckup => c.checkup = true,
+                (ConsentKind::HealthCheckup, true) => c.checkup = true,
             }
         }
         c
@@ -220,6 +225,9 @@ struct FacilitySettings {
     operation_info: bool,
     #[serde(default)]
     checkup_info: bool,
+    /// 医療費助成 (公費, PMH): ask 「医療費助成の各種受給者証を利用しますか」 after the consents.
+    #[serde(default)]
+    medical_subsidy_info: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -238,6 +246,9 @@ fn screens_for(s: &FacilitySettings) -> Vec<ConsentKind> {
     }
     if s.checkup_info {
         out.push(ConsentKind::HealthCheckup);
+    }
+    if s.medical_subsidy_info {
+        out.push(ConsentKind::MedicalSubsidy);
     }
     out
 }
@@ -700,6 +711,8 @@ impl CheckinService {
         }
         result.message_header.arbitrary_file_identifier = Some(s.check_in_id.clone());
         hoist_prescription_issue_select(&mut result);
+        // A restricted (DV・虐待) record loses its address here too, whatever the central service sent.
+        result.apply_disclosure_restriction();
         let outcome = outcome_of_result(&result);
         let patient = identity_of(&result);
         let message = Message::SingleCheckResult(result);
@@ -729,7 +742,8 @@ impl CheckinService {
                     let key = store.patient_key_of(p);
                     sub.answers
                         .iter()
-                        .filter(|a| a.given)
+                        // The 医療費助成 answer is not a viewing consent: it travels in the result document.
+                        .filter(|a| a.given && a.kind != ConsentKind::MedicalSubsidy)
                         .map(|a| Consent {
                             patient: key,
                             item: consent_item_str(a.kind).into(),
@@ -890,6 +904,7 @@ fn consent_item_str(k: ConsentKind) -> &'static str {
         ConsentKind::Surgery => "surgery",
         ConsentKind::DiagnosisAndMedication => "medical_and_medication",
         ConsentKind::HealthCheckup => "health_checkup",
+        ConsentKind::MedicalSubsidy => "medical_subsidy",
     }
 }
 
@@ -898,6 +913,7 @@ pub fn consent_item(k: ConsentKind) -> ConsentItem {
         ConsentKind::Surgery => ConsentItem::Surgery,
         ConsentKind::DiagnosisAndMedication => ConsentItem::MedicalAndMedication,
         ConsentKind::HealthCheckup => ConsentItem::HealthCheckup,
+        ConsentKind::MedicalSubsidy => ConsentItem::MedicalSubsidy,
     }
 }
 
@@ -970,14 +986,23 @@ pub fn identity_of(r: &SingleCheckResult) -> Option<PatientIdentity> {
 }
 
 /// What reception shows of the person in a 資格確認 result (card check-in or check by numbers): the first
-/// qualification, with its end date, insurer name and the 限度額 / 特定疾病 markers.
+/// health-insurance qualification (else the 医療扶助 one), with its end date, insurer name and the 限度額 /
+/// 特定疾病 markers, and the 医療扶助 (A1) qualification with its tickets.
 pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
-    let first = r
+    let records = &r
         .message_body
         .result_list
         .as_ref()?
-        .result_of_qualification_confirmation
-        .first()?;
+        .result_of_qualification_confirmation;
+    let first = records
+        .iter()
+        .find(|q| !q.is_medical_assistance())
+        .or_else(|| records.first())?;
+    let restricted = records.iter().any(|q| q.is_restricted());
+    let medical_aid = records
+        .iter()
+        .find(|q| q.is_medical_assistance())
+        .map(|aid| medical_aid_view(aid, r.message_body.qualification_validity.as_ref()));
     let text = |p: &Option<oqs_protocol::Pii>| {
         Sensitive::new(
             p.as_ref()
@@ -1009,12 +1034,35 @@ pub fn patient_view_of(r: &SingleCheckResult) -> Option<PatientView> {
         postal_code: first
             .post_number
             .as_ref()
+            .filter(|_| !restricted)
             .map(|v| Sensitive::new(v.expose().to_owned())),
         address: first
             .address
             .as_ref()
+            .filter(|_| !restricted)
             .map(|v| Sensitive::new(v.expose().to_owned())),
         disqualified_on: first.disqualification_date.clone(),
+        medical_aid,
+        restricted,
+        subsidies: first
+            .medical_subsidy_certificate_list
+            .as_ref()
+            .map(|l| l.medical_subsidy_certificate_info.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|c| terminal_ipc::SubsidyView {
+                public_expense_number: c.subsidy_public_expense_number.clone().unwrap_or_default(),
+                beneficiary_number: Sensitive::new(
+                    c.subsidy_beneficiary_number
+                        .as_ref()
+                        .map(|v| v.expose())
+                        .unwrap_or_default(),
+                ),
+                name: c.medical_subsidy_name.clone(),
+                self_pay_limit: c.self_pay_limit.clone(),
+                valid_to: c.subsidy_valid_end_date.clone(),
+            })
+            .collect(),
         birth_date_wareki: Sensitive::default(),
         valid_until_wareki: None,
         disqualified_on_wareki: None,
@@ -1032,6 +1080,70 @@ fn with_wareki_dates(mut p: PatientView) -> PatientView {
     p.valid_until_wareki = p.valid_until.as_deref().and_then(short);
     p.disqualified_on_wareki = p.disqualified_on.as_deref().and_then(short);
     p
+}
+
+/// 医療扶助 of an A1 qualification. The ticket codes follow the project's convention (docs/file-interface.md,
+/// "医療扶助"): a code it does not know is shown as sent.
+fn medical_aid_view(
+    aid: &oqs_protocol::ResultOfQualificationConfirmation,
+    validity: Option<&QualificationValidity>,
+) -> terminal_ipc::MedicalAidView {
+    let sensitive = |p: &Option<oqs_protocol::Pii>| p.as_ref().map(|v| Sensitive::new(v.expose()));
+    let tickets: Vec<terminal_ipc::MedicalTicketView> = aid
+        .public_expense_result_list
+        .as_ref()
+        .map(|l| l.medical_ticket_info.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|t| terminal_ipc::MedicalTicketView {
+            kind: match t.ticket_type.as_deref().map(str::trim) {
+                Some("1") => "医療券".into(),
+                Some("2") => "調剤券".into(),
+                Some(other) => other.into(),
+                None => "医療券・調剤券".into(),
+            },
+            issue_number: t.issue_number.clone(),
+            treatment_month: t.medical_treatment_month.clone(),
+            valid_from: t.medical_ticket_valid_date.clone(),
+            valid_to: t.medical_ticket_expiration_date.clone(),
+            designated_institution: t.designated_medical_institution_name.clone(),
+            injuries: [&t.injury_name1, &t.injury_name2, &t.injury_name3]
+                .into_iter()
+                .filter_map(sensitive)
+                .collect(),
+            self_pay: t.self_pay_amount.clone(),
+            district_contact: sensitive(&t.district_contact_name),
+            use_with_insurance: t.single_or_combined_use.as_deref().map(|c| match c.trim() {
+                "1" => "単独".into(),
+                "2" => "併用".into(),
+                other => other.into(),
+            }),
+        })
+        .collect();
+    terminal_ipc::MedicalAidView {
+        public_expense_number: aid
+            .insurer_number
+            .as_deref()
+            .or(aid.public_expense_number.as_deref())
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        beneficiary_number: Sensitive::new(
+            aid.insured_identification_number
+                .as_ref()
+                .or(aid.beneficiary_number.as_ref())
+                .map(|v| v.expose())
+                .unwrap_or_default(),
+        ),
+        welfare_office: aid
+            .welfare_office_name
+            .clone()
+            .or_else(|| aid.insurer_name.clone()),
+        since: aid.qualification_date.clone(),
+        unregistered: tickets.is_empty()
+            || validity == Some(&QualificationValidity::ValidUnregistered),
+        tickets,
+    }
 }
 
 fn sex_of_code(code: &str) -> terminal_ipc::Sex {
@@ -1103,6 +1215,9 @@ pub fn record_of(
                 postal_code: None,
                 address: None,
                 disqualified_on: None,
+                medical_aid: None,
+                restricted: false,
+                subsidies: Vec::new(),
                 birth_date_wareki: Sensitive::default(),
                 valid_until_wareki: None,
                 disqualified_on_wareki: None,
@@ -1132,6 +1247,7 @@ pub fn consent_item_of_str(item: &str) -> ConsentItem {
         "medical_and_medication" => ConsentItem::MedicalAndMedication,
         "surgery" => ConsentItem::Surgery,
         "health_checkup" => ConsentItem::HealthCheckup,
+        "medical_subsidy" => ConsentItem::MedicalSubsidy,
         _ => ConsentItem::Other,
     }
 }
@@ -1274,6 +1390,7 @@ mod tests {
             diagnosis_info: false,
             operation_info: false,
             checkup_info: true,
+            medical_subsidy_info: false,
         };
         assert_eq!(
             screens_for(&s),

@@ -37,6 +37,9 @@ pub enum ConsentKind {
     DiagnosisAndMedication,
     /// 特定健診情報.
     HealthCheckup,
+    /// 「医療費助成の各種受給者証を利用しますか」 (公費, PMH), asked after the consents when the facility uses
+    /// 医療費助成. Not a viewing consent: the answer travels with the check-in and is never stored as a consent.
+    MedicalSubsidy,
 }
 
 /// One answered consent screen.

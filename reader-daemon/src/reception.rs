@@ -12,8 +12,9 @@ use facility_store::{AuditEntry, CheckIn, Consent, PatientIdentity, Store, Store
 use oqs_protocol::{
     CheckupResult, Direction, Encoding, FileCategory, FileName, MedicalInfoRequest,
     MedicalInfoRequestBody, MedicalInfoRequestHeader, MedicalInfoResultCode, MedicalTreatmentFlag,
-    MedicationResult, Message, MessageKind, Pii, ProvisionConsent, QualificationConfirmSearchInfo,
-    RequestHeader, SingleCheckRequest, SingleCheckRequestBody, read_message, write_message,
+    MedicationResult, MedicationSource, Message, MessageKind, Pii, ProvisionConsent,
+    QualificationConfirmSearchInfo, RequestHeader, SingleCheckRequest, SingleCheckRequestBody,
+    read_message, write_message,
 };
 use terminal_ipc::{
     CheckInRecord, CheckupFormRow, CheckupValue, CheckupView, ConsentedPatientView,
@@ -426,12 +427,20 @@ impl Reception {
             },
         });
         let body = self.send(MessageKind::SingleCheck, &request).await?;
-        let result = match read_message(&body, MessageKind::SingleCheck, Direction::Response) {
-            Ok(decoded) => match decoded.message {
-                Message::SingleCheckResult(r) => r,
-                _ => return Err(internal("reading the answer", "not a single-check result")),
-            },
-            Err(e) => return Err(internal("reading the answer", e)),
+        let (mut result, encoding) =
+            match read_message(&body, MessageKind::SingleCheck, Direction::Response) {
+                Ok(decoded) => match decoded.message {
+                    Message::SingleCheckResult(r) => (r, decoded.encoding),
+                    _ => return Err(internal("reading the answer", "not a single-check result")),
+                },
+                Err(e) => return Err(internal("reading the answer", e)),
+            };
+        // A restricted (DV・虐待) record loses its address here too, also in the document kept for later.
+        let body = if result.apply_disclosure_restriction() {
+            oqs_protocol::write_message(&Message::SingleCheckResult(result.clone()), encoding)
+                .map_err(|e| internal("writing the restricted answer", e))?
+        } else {
+            body
         };
         let patient = patient_view_of(&result);
         // Nobody in the answer: the file's error (whole-file refusal) or the person's processing result.
@@ -835,7 +844,17 @@ fn line(kind: &str, date: String, facility: &Option<String>, code: &Option<Strin
     }
 }
 
-/// 処方区分 of a month of 処方・調剤 (`InOut`).
+/// 入外 of a 診療実績 month (`InOut`) in words: `1` 外来, `2` 入院 (our convention, docs/file-interface.md; the
+/// values are not public).
+fn in_out_label(code: &str) -> String {
+    match code {
+        "2" => "入院",
+        _ => "外来",
+    }
+    .to_owned()
+}
+
+/// 処方区分 of a month of 処方・調剤 (`ShPrCl`, `CzPrCl`): `1` 院内, `2` 院外 (our convention).
 fn dispensing_label(code: Option<&str>) -> Option<String> {
     match code? {
         "1" => Some("院内".to_owned()),
@@ -856,8 +875,8 @@ fn usage_class(code: Option<&str>) -> Option<(&'static str, &'static str)> {
 }
 
 /// 数量/日数/回数 of a drug: `1錠 28日分`.
-fn drug_quantity(drug: &oqs_protocol::DrugInf, per: Option<&str>) -> Option<String> {
-    let amount = format!("{}{}", text(&drug.qua1), text(&drug.unit));
+fn drug_quantity(drug: &oqs_protocol::ShDrugInf, per: Option<&str>) -> Option<String> {
+    let amount = format!("{}{}", text(&drug.quantity), text(&drug.unit));
     let times = drug
         .times
         .as_deref()
@@ -887,45 +906,56 @@ fn medication_lines(r: &MedicationResult, info: MedicalInfoKind) -> Result<Shown
         });
     }
     if info != MedicalInfoKind::Surgery {
-        for m in &b.me_tr_month_inf {
-            for t in m.treatment_infs.iter().flat_map(|t| &t.treatment_inf) {
-                lines.push(MedicalLine {
-                    name: text(&t.treatment_n),
-                    in_out: m
-                        .in_out_kbn
-                        .as_deref()
-                        .map(|k| if k == "1" { "入院" } else { "外来" }.to_owned()),
-                    detail: None,
-                    quantity: t.times.as_ref().map(|n| format!("{n}回")),
-                    ..line("診療", text(&m.me_tr_month), &m.ins_name, &t.treatment_c)
-                });
-            }
-        }
-        let groups = [
-            ("処方", b.sh_pr_inf.as_ref().map(|x| &x.sh_pr_month_inf)),
-            ("調剤", b.cz_di_inf.as_ref().map(|x| &x.cz_di_month_inf)),
-        ];
-        for (label, months) in groups {
-            for m in months.into_iter().flatten() {
-                for d in m.di_date_infs.iter().flat_map(|d| &d.di_date_inf) {
-                    for drug in d.drug_infs.iter().flat_map(|x| &x.drug_inf) {
-                        let class = usage_class(drug.me_tr_id_cl.as_deref());
-                        lines.push(MedicalLine {
-                            name: text(&drug.drug_n),
-                            detail: drug.usage_n.clone().filter(|u| !u.is_empty()),
-                            quantity: drug_quantity(drug, class.map(|(_, per)| per)),
-                            in_out: dispensing_label(m.in_out.as_deref()),
-                            usage_class: class.map(|(name, _)| name.to_owned()),
-                            ingredient: drug.ingre_n.clone().filter(|i| !i.is_empty()),
-                            dose: drug
-                                .once_qua
-                                .as_deref()
-                                .filter(|q| !q.is_empty())
-                                .map(|q| format!("1回{q}{}", text(&drug.unit))),
-                            special_instruction: drug.sp_inst.clone().filter(|i| !i.is_empty()),
-                            ..line(label, text(&d.di_date), &m.ins_name, &drug.drug_c)
-                        });
-                    }
+        // 診療行為 from 診療実績; drugs from 処方 and 調剤 (a 診療実績 month may list the same drugs again:
+        // they are shown once, from the prescription and the dispensing).
+        for (source, m) in b.months() {
+            let label = match source {
+                MedicationSource::Treatment => "診療",
+                MedicationSource::Prescription => "処方",
+                MedicationSource::Dispensing => "調剤",
+            };
+            let facility = m
+                .treating_name
+                .clone()
+                .or_else(|| m.prescriber_name.clone());
+            for d in &m.dates {
+                let date = d
+                    .date
+                    .clone()
+                    .or_else(|| m.month.clone())
+                    .unwrap_or_default();
+                for act in &d.acts {
+                    lines.push(MedicalLine {
+                        name: text(&act.name),
+                        in_out: m.class.as_deref().map(in_out_label),
+                        detail: None,
+                        quantity: act.times.as_ref().map(|n| format!("{n}回")),
+                        ..line(label, date.clone(), &facility, &act.code)
+                    });
+                }
+                if source == MedicationSource::Treatment {
+                    continue;
+                }
+                for drug in &d.drugs {
+                    let class = usage_class(drug.treatment_class.as_deref());
+                    lines.push(MedicalLine {
+                        name: text(&drug.name),
+                        detail: drug.usage.clone().filter(|u| !u.is_empty()),
+                        quantity: drug_quantity(drug, class.map(|(_, per)| per)),
+                        in_out: dispensing_label(m.class.as_deref()),
+                        usage_class: class.map(|(name, _)| name.to_owned()),
+                        ingredient: drug.ingredient.clone().filter(|i| !i.is_empty()),
+                        dose: drug
+                            .once_quantity
+                            .as_deref()
+                            .filter(|q| !q.is_empty())
+                            .map(|q| format!("1回{q}{}", text(&drug.unit))),
+                        special_instruction: drug
+                            .special_instruction
+                            .clone()
+                            .filter(|i| !i.is_empty()),
+                        ..line(label, date.clone(), &facility, &drug.code)
+                    });
                 }
             }
         }
@@ -1122,45 +1152,56 @@ mod tests {
     #[test]
     fn the_list_holds_every_kind_in_one_go() {
         use oqs_protocol::{
-            CzDiInf, DiDateInf, DiDateInfs, DialysisInf, DialysisMonthInf, DrugInf, DrugInfs,
-            DrugMonthInf, MeTrMonthInf, SurgeryInf, SurgeryMonthInf, TreatmentInf, TreatmentInfs,
+            CzDiDateInf, CzDiDateInfs, CzDiInf, CzDiMonthInf, CzDrugInf, CzDrugInfs, DiDateInf,
+            DiDateInfs, DialysisInf, DialysisMonthInf, MeTrInf, MeTrInfs, MeTrMonthInf, SurgeryInf,
+            SurgeryMonthInf,
         };
         let s = |v: &str| Some(v.to_owned());
         let mut r = MedicationResult::error("");
         r.message_header.result_code = Some(MedicalInfoResultCode::Success);
         let b = &mut r.message_body;
         b.me_tr_month_inf = vec![MeTrMonthInf {
-            me_tr_month: s("202207"),
-            ins_name: s("資格クリニック"),
-            in_out_kbn: s("2"),
-            treatment_infs: Some(TreatmentInfs {
-                treatment_inf: vec![TreatmentInf {
-                    treatment_c: s("120001210"),
-                    treatment_n: s("薬剤情報提供料"),
-                    times: s("1"),
+            month: s("202207"),
+            treating_code: s("1310000011"),
+            treating_name: s("資格クリニック"),
+            class: s("1"),
+            dates: Some(DiDateInfs {
+                list: vec![DiDateInf {
+                    date: s("20220715"),
+                    acts: Some(MeTrInfs {
+                        list: vec![MeTrInf {
+                            code: s("120001210"),
+                            name: s("薬剤情報提供料"),
+                            times: s("1"),
+                            ..Default::default()
+                        }],
+                    }),
+                    ..Default::default()
                 }],
             }),
             ..Default::default()
         }];
         b.cz_di_inf = Some(CzDiInf {
-            cz_di_month_inf: vec![DrugMonthInf {
+            months: vec![CzDiMonthInf {
                 month: s("202207"),
-                ins_name: s("ひかり薬局"),
-                in_out: None,
-                di_date_infs: Some(DiDateInfs {
-                    di_date_inf: vec![DiDateInf {
-                        di_date: s("20220719"),
-                        drug_infs: Some(DrugInfs {
-                            drug_inf: vec![DrugInf {
-                                drug_n: s("アセトアミノフェン錠２００ｍｇ"),
-                                ingre_n: s("アセトアミノフェン"),
-                                usage_n: s("疼痛時"),
-                                sp_inst: s("１日３回まで"),
+                treating_name: s("ひかり薬局"),
+                prescriber_name: s("資格クリニック"),
+                dates: Some(CzDiDateInfs {
+                    list: vec![CzDiDateInf {
+                        date: s("20220719"),
+                        drugs: Some(CzDrugInfs {
+                            list: vec![CzDrugInf {
+                                name: s("アセトアミノフェン錠２００ｍｇ"),
+                                ingredient: s("アセトアミノフェン"),
+                                usage: s("疼痛時"),
+                                special_instruction: s("１日３回まで"),
                                 ..Default::default()
                             }],
                         }),
+                        ..Default::default()
                     }],
                 }),
+                ..Default::default()
             }],
         });
         b.surgery_inf = Some(SurgeryInf {
@@ -1192,9 +1233,10 @@ mod tests {
             ("22年7月", "19日")
         );
         assert_eq!(lines[2].in_out.as_deref(), Some("外来"));
+        assert_eq!(lines[3].facility, "ひかり薬局");
         assert_eq!(
             (lines[2].month_label.as_str(), lines[2].day_label.as_str()),
-            ("22年7月", "")
+            ("22年7月", "15日")
         );
         assert_eq!(drug.in_out, None, "no 処方区分 sent, none guessed");
         // 手術 alone when only 手術 is asked for.
@@ -1209,36 +1251,39 @@ mod tests {
     /// 薬剤数量 with its 日分/回分/処方分, and the 1回用量 apart from it (shown as ＜1回用量＞ after 【用法】).
     #[test]
     fn drug_lines_carry_the_dispensing_the_usage_class_and_the_dose() {
-        use oqs_protocol::{DiDateInf, DiDateInfs, DrugInf, DrugInfs, DrugMonthInf, ShPrInf};
+        use oqs_protocol::{
+            ShDrugInf, ShDrugInfs, ShPrDateInf, ShPrDateInfs, ShPrInf, ShPrMonthInf,
+        };
         let s = |v: &str| Some(v.to_owned());
         let drug =
             |name: &str, qua1: &str, unit: &str, times: &str, class: &str, once: Option<&str>| {
-                DrugInf {
-                    drug_n: s(name),
-                    qua1: s(qua1),
+                ShDrugInf {
+                    name: s(name),
+                    quantity: s(qua1),
                     unit: s(unit),
                     times: s(times),
-                    usage_n: s("１日１回朝食後"),
-                    me_tr_id_cl: s(class),
-                    once_qua: once.map(str::to_owned),
+                    usage: s("１日１回朝食後"),
+                    treatment_class: s(class),
+                    once_quantity: once.map(str::to_owned),
                     ..Default::default()
                 }
             };
-        let month = |in_out: &str, drugs: Vec<DrugInf>| DrugMonthInf {
+        let month = |class: &str, drugs: Vec<ShDrugInf>| ShPrMonthInf {
             month: s("202209"),
-            ins_name: s("医療法人 社内科クリニック"),
-            in_out: s(in_out),
-            di_date_infs: Some(DiDateInfs {
-                di_date_inf: vec![DiDateInf {
-                    di_date: s("20220910"),
-                    drug_infs: Some(DrugInfs { drug_inf: drugs }),
+            treating_name: s("医療法人 社内科クリニック"),
+            class: s(class),
+            dates: Some(ShPrDateInfs {
+                list: vec![ShPrDateInf {
+                    date: s("20220910"),
+                    drugs: Some(ShDrugInfs { list: drugs }),
                 }],
             }),
+            ..Default::default()
         };
         let mut r = MedicationResult::error("");
         r.message_header.result_code = Some(MedicalInfoResultCode::Success);
         r.message_body.sh_pr_inf = Some(ShPrInf {
-            sh_pr_month_inf: vec![
+            months: vec![
                 month(
                     "1",
                     vec![

@@ -1072,7 +1072,13 @@ pub fn error_result(kind: MessageKind, issue: &ValidationIssue) -> Message {
             message_header: header,
             ..Default::default()
         }),
-        MessageKind::RefNumberBulk => Message::BulkUploadReceipt(oqs_protocol::BulkUploadReceipt {
+        MessageKind::RefNumberBulk | MessageKind::BulkQueryUpload(_) => {
+            Message::BulkUploadReceipt(oqs_protocol::BulkUploadReceipt {
+                message_header: header,
+                ..Default::default()
+            })
+        }
+        MessageKind::BulkQueryDownload(_) => Message::BulkResult(oqs_protocol::BulkResult {
             message_header: header,
             ..Default::default()
         }),

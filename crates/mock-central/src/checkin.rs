@@ -23,7 +23,7 @@ use tracing::info;
 use crate::dates::{ymd, ymdhms};
 use crate::error::CentralError;
 use crate::messages::{consent_view, encoding_of, error_message};
-use crate::results::{self, RecordOptions, consent_kind, validity_code};
+use crate::results::{self, RecordOptions, consent_kind};
 use crate::server::{Caller, Challenge, Shared, api_error, internal};
 use crate::store::{AccessEntry, Facility};
 
@@ -149,6 +149,9 @@ pub struct Consents {
     /// 特定健診情報
     #[serde(default)]
     pub checkup: bool,
+    /// 「医療費助成の各種受給者証を利用しますか」: `Some(true)` 利用する, `Some(false)` 利用しない, `None` not asked.
+    #[serde(default)]
+    pub medical_subsidy: Option<bool>,
 }
 
 /// A face-match attestation: `document` is the base64 of the JSON bytes of an
@@ -500,7 +503,7 @@ fn run(
     }
     let view = consent_view(&state.store, card.person_id, &facility.code, now)?;
     // Since 2024-10 the 限度額 consent screen is gone: card check-ins always carry 限度額 information.
-    let list = eligibility
+    let mut list: Vec<_> = eligibility
         .records
         .iter()
         .map(|r| {
@@ -515,6 +518,26 @@ fn run(
             )
         })
         .collect();
+    let aid = state.store.public_aid(card.person_id, now.date())?;
+    let validity = crate::medical_aid::add_public_aid(
+        eligibility.validity,
+        &mut list,
+        aid.as_ref(),
+        facility,
+        now.date(),
+        true,
+        enc,
+    );
+    if facility.settings.medical_subsidy_info {
+        if let Some(answer) = req.consents.medical_subsidy {
+            let subsidies = if answer {
+                state.store.subsidies(card.person_id, now.date())?
+            } else {
+                Vec::new()
+            };
+            crate::medical_aid::add_subsidies(&mut list, answer, &subsidies, enc);
+        }
+    }
     let (code, message) = if in_grace {
         (
             Some(codes::IN_GRACE),
@@ -549,11 +572,11 @@ fn run(
     })?;
     info!(
         method = method_label,
-        validity = eligibility.validity.code(),
+        validity = validity.code(),
         consents = given.len(),
         "check-in answered"
     );
-    Ok(Ok(SingleCheckResult {
+    let mut result = SingleCheckResult {
         message_header: ResultHeader {
             process_execution_time: Some(time.clone()),
             qualification_confirmation_date: Some(ymd(now.date())),
@@ -567,7 +590,7 @@ fn run(
             processing_result_status: Some(ProcessingResultStatus::Normal),
             processing_result_code: code.map(str::to_string),
             processing_result_message: message.map(str::to_string),
-            qualification_validity: Some(validity_code(eligibility.validity)),
+            qualification_validity: Some(validity),
             prescription_issue_select: req
                 .prescription_issue_select
                 .as_deref()
@@ -577,7 +600,9 @@ fn run(
                 result_of_qualification_confirmation: list,
             }),
         },
-    }))
+    };
+    result.apply_disclosure_restriction();
+    Ok(Ok(result))
 }
 
 /// The challenge an offline proof stands for, if the proof is readable and taken within the last 24 hours.

@@ -33,6 +33,8 @@ pub enum CentralError {
         #[source]
         source: std::io::Error,
     },
+    #[error("a job's outcome cannot be kept: {0}")]
+    Outcome(#[from] serde_json::Error),
     #[error("the card profile {path} cannot be used: {reason}")]
     CardProfile { path: PathBuf, reason: String },
 }

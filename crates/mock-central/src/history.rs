@@ -31,7 +31,7 @@ pub struct Drug {
 pub struct Visit {
     pub date: Date,
     pub facility: &'static str,
-    /// 1 入院, 2 外来 (`InOutKbn`, as the terminal reads it).
+    /// 入外 of the visit: 1 外来, 2 入院 (`InOut`, our convention: docs/file-interface.md).
     pub in_out: &'static str,
     /// 処方区分 of the visit's drugs: 1 院内 (the hospitals dispense their own), 2 院外.
     pub dispensing: &'static str,
@@ -179,7 +179,8 @@ pub struct History {
     pub checkups: Vec<Checkup>,
 }
 
-const FACILITIES: &[&str] = &[
+/// The facilities of the synthetic history (their codes: `results::history_facility_code`).
+pub(crate) const FACILITIES: &[&str] = &[
     "みなと内科クリニック",
     "さくら整形外科",
     "中央総合病院",
@@ -328,7 +329,7 @@ fn valid_fixture_month(h: &mut History, from: Date, to: Date) {
         h.visits.push(Visit {
             date: visit,
             facility: FACILITIES[5],
-            in_out: "2",
+            in_out: "1",
             dispensing: dispensing_of(FACILITIES[5]),
             treatments: vec![("112007410", "再診料"), ("120001210", "薬剤情報提供料")],
             drugs: vec![
@@ -446,7 +447,7 @@ pub fn history(
             h.visits.push(Visit {
                 date: d,
                 facility,
-                in_out: if r.chance(30) { "1" } else { "2" },
+                in_out: if r.chance(30) { "2" } else { "1" },
                 dispensing: dispensing_of(facility),
                 treatments: vec![("112007410", "再診料"), t1],
                 drugs,

@@ -75,6 +75,16 @@ fn pref_short(p: &Prefecture) -> &'static str {
         .unwrap_or(n)
 }
 
+/// The welfare office (福祉事務所) of city `city` of `p`: its 公費負担者番号 for 生活保護 (法別 12, prefecture,
+/// a 3-digit office number, check digit) and its name.
+pub fn welfare_office(p: &Prefecture, city: usize) -> (String, String) {
+    let c = &p.cities[city % p.cities.len()];
+    (
+        with_check(format!("12{:02}{:03}", p.code, 100 + city % 900)),
+        format!("{}福祉事務所", c.name),
+    )
+}
+
 pub fn kyokai(p: &Prefecture) -> Insurer {
     Insurer {
         number: with_check(format!("01{:02}016", p.code)),

@@ -23,6 +23,7 @@ pub mod history;
 pub mod init;
 pub mod insurer;
 pub mod lookup;
+pub mod medical_aid;
 pub mod messages;
 pub mod names;
 pub mod pki;

@@ -407,7 +407,7 @@ fn summary(state: &Shared, rec: &Record, now: OffsetDateTime) -> EmergencySummar
             v.date,
             v.facility,
             "",
-            if v.in_out == "1" { "入院" } else { "外来" },
+            if v.in_out == "2" { "入院" } else { "外来" },
             None,
         ));
         for (c, n) in &v.treatments {

@@ -5,13 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use oqs_protocol::{
-    BulkConfirmUnit, BulkDownloadRequest, BulkRegistrationUnit, BulkResult, BulkResultBody,
-    BulkUploadReceipt, BulkUploadRequest, CheckupResult, Decoded, Direction, Encoding, FileName,
-    MedicalInfoRequest, MedicalTreatmentFlag, MedicationResult, Message, MessageKind,
-    ProcessingResultStatus, QualificationConfirmSearchInfo, RefNumberBulkResult,
-    RefNumberBulkResultBody, RefNumberRequest, RefNumberResult, RefNumberResultBody,
-    ReferenceClassification, ReferenceNumberRegistrationResult, ResultHeader, SegmentOfResult,
-    SingleCheckRequest, SingleCheckResult, read_file, write_message,
+    BulkConfirmUnit, BulkDownloadRequest, BulkQuery, BulkQueryRequest, BulkQuerySearchInfo,
+    BulkRegistrationUnit, BulkResult, BulkResultBody, BulkUploadReceipt, BulkUploadRequest,
+    CheckupResult, Decoded, Direction, Encoding, FileName, MedicalInfoRequest,
+    MedicalTreatmentFlag, MedicationResult, Message, MessageKind, ProcessingResultStatus,
+    QualificationConfirmSearchInfo, RefNumberBulkResult, RefNumberBulkResultBody, RefNumberRequest,
+    RefNumberResult, RefNumberResultBody, ReferenceClassification,
+    ReferenceNumberRegistrationResult, ResultHeader, SegmentOfResult, SingleCheckRequest,
+    SingleCheckResult, read_file, write_message,
 };
 use time::OffsetDateTime;
 use tracing::info;
@@ -107,7 +108,13 @@ pub(crate) fn error_message(kind: MessageKind, code: &str, message: &str, time: 
             message_header: header,
             ..Default::default()
         }),
-        MessageKind::RefNumberBulk => Message::BulkUploadReceipt(BulkUploadReceipt {
+        MessageKind::RefNumberBulk | MessageKind::BulkQueryUpload(_) => {
+            Message::BulkUploadReceipt(BulkUploadReceipt {
+                message_header: header,
+                ..Default::default()
+            })
+        }
+        MessageKind::BulkQueryDownload(_) => Message::BulkResult(BulkResult {
             message_header: header,
             ..Default::default()
         }),
@@ -164,6 +171,10 @@ fn request_identity(msg: &Message) -> (Option<String>, Option<String>) {
             m.message_header.arbitrary_file_identifier.clone(),
         ),
         Message::BulkDownloadRequest(m) => (
+            m.message_header.medical_institution_code.clone(),
+            m.message_header.arbitrary_file_identifier.clone(),
+        ),
+        Message::BulkQueryRequest(m) => (
             m.message_header.medical_institution_code.clone(),
             m.message_header.arbitrary_file_identifier.clone(),
         ),
@@ -274,8 +285,24 @@ pub(crate) async fn handle(
                 .map(|r| r.map(Message::RefNumberBulkResult))
         }
         Message::BulkDownloadRequest(req) => {
-            bulk_download(&state, &facility, &req, now, enc).map(|r| r.map(Message::BulkResult))
+            let upload = match kind {
+                MessageKind::BulkQueryDownload(q) => MessageKind::BulkQueryUpload(q),
+                _ => MessageKind::BulkUpload,
+            };
+            bulk_download(&state, &facility, &req, upload, now, enc)
+                .map(|r| r.map(Message::BulkResult))
         }
+        Message::BulkQueryRequest(req) => match kind {
+            MessageKind::BulkQueryUpload(q) => {
+                bulk_query_upload(&state, &facility, &req, q, now, &body)
+                    .map(|r| r.map(Message::BulkUploadReceipt))
+            }
+            _ => Ok(Err((
+                codes::INVALID,
+                "ファイル名と内容が一致しません".to_string(),
+            )
+                .into())),
+        },
         Message::RefNumberRequest(req) if kind == MessageKind::RefNumberBulk => {
             reference_numbers_upload(&state, &facility, &req, now, &body)
                 .map(|r| r.map(Message::BulkUploadReceipt))
@@ -428,9 +455,25 @@ fn single(
         .map(|f| f.code())
         == Some("1"))
     .then_some(time.as_str());
-    let list = records_to_results(store, facility, &e, limit, now, enc)?;
-    let mut res = SingleCheckResult::answer(req, time.clone(), validity_code(e.validity), list);
+    let mut list = records_to_results(store, facility, &e, limit, now, enc)?;
+    let aid = match e.records.first() {
+        Some(r) if e.validity != crate::store::Validity::Multiple => {
+            store.public_aid(r.person_id, on)?
+        }
+        _ => None,
+    };
+    let validity = crate::medical_aid::add_public_aid(
+        e.validity,
+        &mut list,
+        aid.as_ref(),
+        facility,
+        on,
+        false,
+        enc,
+    );
+    let mut res = SingleCheckResult::answer(req, time.clone(), validity, list);
     res.message_header.reference_classification = Some(ReferenceClassification::InsuranceCardInfo);
+    res.apply_disclosure_restriction();
     Ok(Ok(res))
 }
 
@@ -449,18 +492,20 @@ fn bulk_upload(
         )
             .into()));
     }
-    let reception = accept_job(state, facility, now, raw, MessageKind::BulkUpload)?;
+    let reception = accept_job(state, facility, now, raw, MessageKind::BulkUpload, None)?;
     info!(records = n, "bulk upload accepted");
     Ok(Ok(BulkUploadReceipt::accepted(req, ymdhms(now), reception)))
 }
 
-/// Keeps an upload of `kind` and gives it a new 受付番号; its result is ready after the bulk delay.
+/// Keeps an upload of `kind` (and its `outcome` when it was processed at once) and gives it a new 受付番号;
+/// its result is ready after the bulk delay.
 fn accept_job(
     state: &Shared,
     facility: &Facility,
     now: OffsetDateTime,
     raw: &[u8],
     kind: MessageKind,
+    outcome: Option<Vec<u8>>,
 ) -> Result<String, CentralError> {
     let seq = state
         .reception_seq
@@ -470,11 +515,14 @@ fn accept_job(
     let ready = now.unix_timestamp() + state.bulk_delay.as_secs() as i64;
     state.store.insert_bulk_job(
         &reception,
-        &facility.code,
-        &ymdhms(now),
-        ready,
-        raw,
-        kind.code(),
+        &crate::store::BulkJob {
+            facility_code: facility.code.clone(),
+            received_at: ymdhms(now),
+            ready_at: ready,
+            request: raw.to_vec(),
+            kind: kind.code().to_string(),
+            outcome,
+        },
     )?;
     Ok(reception)
 }
@@ -489,7 +537,7 @@ fn ready_job(
     upload: MessageKind,
     header: &ResultHeader,
     now: OffsetDateTime,
-    in_progress: impl FnOnce(ResultHeader) -> Message,
+    in_progress: impl FnOnce(ResultHeader, &crate::store::BulkJob) -> Message,
 ) -> Outcome<crate::store::BulkJob> {
     let job = match state.store.bulk_job(reception)? {
         Some(j) if j.facility_code == facility.code && j.kind == upload.code() => j,
@@ -507,13 +555,13 @@ fn ready_job(
         header.error_code = Some(codes::IN_PROGRESS.into());
         header.error_message =
             Some("処理中です。しばらくしてから再度結果を取得してください。".into());
-        return Ok(Err(Rejected::Message(Box::new(in_progress(header)))));
+        return Ok(Err(Rejected::Message(Box::new(in_progress(header, &job)))));
     }
     Ok(Ok(job))
 }
 
-/// `OQSmuimm01`: the registrations are made now and answered by a receipt with 受付番号 (R's first step);
-/// `OQSmuimm02` gives their outcome.
+/// `OQSmuimm01`: the registrations are made now, once, and answered by a receipt with 受付番号 (R's first
+/// step); their outcome is kept with the job and `OQSmuimm02` gives it.
 fn reference_numbers_upload(
     state: &Shared,
     facility: &Facility,
@@ -529,8 +577,16 @@ fn reference_numbers_upload(
         )
             .into()));
     }
-    register_reference_numbers(&state.store, facility, req, now)?;
-    let reception = accept_job(state, facility, now, raw, MessageKind::RefNumberBulk)?;
+    let registered = register_reference_numbers(&state.store, facility, req, now)?;
+    let outcome = serde_json::to_vec(&registered)?;
+    let reception = accept_job(
+        state,
+        facility,
+        now,
+        raw,
+        MessageKind::RefNumberBulk,
+        Some(outcome),
+    )?;
     info!(records = n, "reference number registration accepted");
     let upload = BulkUploadRequest {
         message_header: req.message_header.clone(),
@@ -564,7 +620,8 @@ fn reference_numbers_download(
         MessageKind::RefNumberBulk,
         &header,
         now,
-        |h| {
+        |mut h, job| {
+            h.arbitrary_file_identifier = upload_identifier(job).or(h.arbitrary_file_identifier);
             Message::RefNumberBulkResult(RefNumberBulkResult {
                 message_header: h,
                 ..Default::default()
@@ -574,20 +631,23 @@ fn reference_numbers_download(
         Ok(job) => job,
         Err(e) => return Ok(Err(e)),
     };
-    let upload = match read_file("OQSmuimm01req_stored.xml", &job.request) {
-        Ok(Decoded {
-            message: Message::RefNumberRequest(u),
-            ..
-        }) => u,
+    let registered: RefNumberResult = match job.outcome.as_deref().map(serde_json::from_slice) {
+        Some(Ok(r)) => r,
         _ => {
             return Ok(Err((
                 codes::UNREADABLE,
-                "保存された照会番号一括登録を読み取れません".to_string(),
+                "保存された照会番号一括登録の結果を読み取れません".to_string(),
             )
                 .into()));
         }
     };
-    let registered = register_reference_numbers(&state.store, facility, &upload, now)?;
+    // R's 02 request carries no ArbitraryFileIdentifier, yet R checks that the result names its upload's
+    // (reference §7): the result belongs to the upload, so it carries the upload's identifier.
+    header.arbitrary_file_identifier = registered
+        .message_header
+        .arbitrary_file_identifier
+        .clone()
+        .or(header.arbitrary_file_identifier);
     Ok(Ok(RefNumberBulkResult {
         message_header: header,
         message_body: RefNumberBulkResultBody {
@@ -606,10 +666,154 @@ fn reference_numbers_download(
     }))
 }
 
+/// The `ArbitraryFileIdentifier` of a kept 照会番号 upload (its stored outcome echoes it).
+fn upload_identifier(job: &crate::store::BulkJob) -> Option<String> {
+    let outcome: RefNumberResult = serde_json::from_slice(job.outcome.as_deref()?).ok()?;
+    outcome.message_header.arbitrary_file_identifier
+}
+
+/// `OQSmutic01` / `OQSmuhvq01` / `OQSmuonq01`: a query by period is kept under a new 受付番号; the period a
+/// kind needs is checked now (医療扶助: `MedicalTreatmentMonth`; 訪問: consent dates; オンライン: consent or
+/// examination dates).
+fn bulk_query_upload(
+    state: &Shared,
+    facility: &Facility,
+    req: &BulkQueryRequest,
+    query: BulkQuery,
+    now: OffsetDateTime,
+    raw: &[u8],
+) -> Outcome<BulkUploadReceipt> {
+    let info = req
+        .message_body
+        .qualification_confirm_search_info
+        .clone()
+        .unwrap_or_default();
+    if query_period(&info, query).is_none() {
+        let needed = match query {
+            BulkQuery::MedicalAid => "MedicalTreatmentMonth (yyyyMM)",
+            BulkQuery::HomeVisit => "ConsentDateFrom と ConsentDateTo (yyyyMMdd)",
+            BulkQuery::Online => {
+                "ConsentDateFrom と ConsentDateTo、または ExaminationDateFrom と ExaminationDateTo (yyyyMMdd)"
+            }
+        };
+        return Ok(Err((
+            codes::BAD_PERIOD,
+            format!("この一括照会には {needed} を指定してください"),
+        )
+            .into()));
+    }
+    let reception = accept_job(
+        state,
+        facility,
+        now,
+        raw,
+        MessageKind::BulkQueryUpload(query),
+        None,
+    )?;
+    info!(kind = query.prefix(), "bulk query accepted");
+    let upload = BulkUploadRequest {
+        message_header: req.message_header.clone(),
+        ..Default::default()
+    };
+    Ok(Ok(BulkUploadReceipt::accepted(
+        &upload,
+        ymdhms(now),
+        reception,
+    )))
+}
+
+/// The period of a query as `yyyyMMdd` bounds, if the query has the one its kind needs.
+fn query_period(info: &BulkQuerySearchInfo, query: BulkQuery) -> Option<(String, String)> {
+    let range = |from: &Option<String>, to: &Option<String>| match (from, to) {
+        (Some(f), Some(t)) if parse_ymd(f).is_some() && parse_ymd(t).is_some() && f <= t => {
+            Some((f.clone(), t.clone()))
+        }
+        _ => None,
+    };
+    match query {
+        BulkQuery::MedicalAid => {
+            let month = info.medical_treatment_month.as_deref()?;
+            parse_ym(month)?;
+            Some((format!("{month}01"), format!("{month}31")))
+        }
+        BulkQuery::HomeVisit => range(&info.consent_date_from, &info.consent_date_to),
+        BulkQuery::Online => range(&info.consent_date_from, &info.consent_date_to)
+            .or_else(|| range(&info.examination_date_from, &info.examination_date_to)),
+    }
+}
+
+/// The result of a query by period: one `BulkConfirmUnit` per patient of the facility in the period (a
+/// person who gave this facility a consent, i.e. was confirmed with a card there, within it), with the
+/// person's insurance result on the day the query was received and the 照会番号 registered for them.
+/// 医療扶助 tickets are not in the population yet: that query answers with the insurance side only.
+#[allow(clippy::too_many_arguments)]
+fn query_result(
+    state: &Shared,
+    facility: &Facility,
+    job: &crate::store::BulkJob,
+    query: BulkQuery,
+    header: ResultHeader,
+    on: time::Date,
+    now: OffsetDateTime,
+    enc: Encoding,
+) -> Outcome<BulkResult> {
+    let info = match read_file(&format!("{}01req_stored.xml", query.prefix()), &job.request) {
+        Ok(Decoded {
+            message: Message::BulkQueryRequest(u),
+            ..
+        }) => u
+            .message_body
+            .qualification_confirm_search_info
+            .unwrap_or_default(),
+        _ => {
+            return Ok(Err((
+                codes::UNREADABLE,
+                "保存された一括照会を読み取れません".to_string(),
+            )
+                .into()));
+        }
+    };
+    let Some((from, to)) = query_period(&info, query) else {
+        return Ok(Err(
+            (codes::BAD_PERIOD, "照会期間がありません".to_string()).into()
+        ));
+    };
+    let mut units = Vec::new();
+    for person in state.store.patients_consented(&facility.code, &from, &to)? {
+        let e = state
+            .store
+            .eligibility_of_person(person, on, &facility.code)?;
+        let list = records_to_results(&state.store, facility, &e, None, now, enc)?;
+        let reference = e
+            .records
+            .first()
+            .and_then(|r| r.reference_number.clone())
+            .map(oqs_protocol::Pii::new);
+        units.push(BulkConfirmUnit {
+            qualification_confirm_search_info: None,
+            processing_result_status: Some(ProcessingResultStatus::Normal),
+            processing_result_code: None,
+            processing_result_message: None,
+            qualification_validity: Some(validity_code(e.validity)),
+            result_of_qualification_confirmation: list,
+            reference_number: reference,
+        });
+    }
+    let mut res = BulkResult {
+        message_header: header,
+        message_body: BulkResultBody {
+            bulk_confirm_unit: units,
+        },
+    };
+    res.recount();
+    Ok(Ok(res))
+}
+
 fn bulk_download(
     state: &Shared,
     facility: &Facility,
     req: &BulkDownloadRequest,
+    upload_kind: MessageKind,
     now: OffsetDateTime,
     enc: Encoding,
 ) -> Outcome<BulkResult> {
@@ -625,10 +829,10 @@ fn bulk_download(
         state,
         facility,
         &reception,
-        MessageKind::BulkUpload,
+        upload_kind,
         &header,
         now,
-        |h| {
+        |h, _| {
             Message::BulkResult(BulkResult {
                 message_header: h,
                 ..Default::default()
@@ -638,6 +842,12 @@ fn bulk_download(
         Ok(job) => job,
         Err(e) => return Ok(Err(e)),
     };
+    let on = crate::dates::parse_ymdhms(&job.received_at)
+        .map(|t| t.date())
+        .unwrap_or(now.date());
+    if let MessageKind::BulkQueryUpload(query) = upload_kind {
+        return query_result(state, facility, &job, query, header, on, now, enc);
+    }
     let upload = match read_file("OQSmuquc01req_stored.xml", &job.request) {
         Ok(d) => match d.message {
             Message::BulkUploadRequest(u) => u,
@@ -657,9 +867,6 @@ fn bulk_download(
                 .into()));
         }
     };
-    let on = crate::dates::parse_ymdhms(&job.received_at)
-        .map(|t| t.date())
-        .unwrap_or(now.date());
     let mut units = Vec::with_capacity(upload.message_body.qualification_confirm_search_info.len());
     for info in &upload.message_body.qualification_confirm_search_info {
         let e = state

@@ -55,10 +55,18 @@ pub mod fixtures {
     pub const EMERGENCY: i64 = 15;
     /// Pre-school child insured as a family member.
     pub const PRESCHOOL: i64 = 16;
+    /// On 生活保護 (医療扶助) only: the 国保 ended when the aid began (02); every month's 医療券 is registered.
+    pub const MEDICAL_AID: i64 = 17;
+    /// On 医療扶助 only, but the welfare office has not registered any 医療券 (有効（未登録）, 「未委託」).
+    pub const MEDICAL_AID_UNREGISTERED: i64 = 18;
+    /// On 医療扶助 only, with the DV・虐待 restriction: the address is never shown.
+    pub const MEDICAL_AID_RESTRICTED: i64 = 19;
+    /// Insured by a 健康保険組合 and on 医療扶助 as well (併用): two qualifications in one result.
+    pub const INSURED_AND_AID: i64 = 20;
 }
 
 /// How many fixed scenario people precede the random ones.
-pub const FIXTURE_COUNT: i64 = 16;
+pub const FIXTURE_COUNT: i64 = 20;
 
 #[derive(Clone)]
 pub struct Person {
@@ -146,6 +154,40 @@ pub struct SpecificDisease {
     pub self_pay: u32,
 }
 
+/// A person's 医療扶助 (生活保護): the welfare office's record. The monthly 医療券・調剤券 are derived from it
+/// when a result is built (`medical_aid::tickets`).
+#[derive(Clone)]
+pub struct PublicAid {
+    pub person_id: i64,
+    /// 公費負担者番号: 法別 12, prefecture, office, check digit.
+    pub public_expense_number: String,
+    /// 受給者番号, 7 digits.
+    pub beneficiary_number: String,
+    pub welfare_office: String,
+    /// 地区担当員 (caseworker) and 取扱担当者 of the welfare office.
+    pub district_contact: String,
+    pub handling_contact: String,
+    /// 保護開始日.
+    pub start: Date,
+    /// DV・虐待 restriction (閲覧制限).
+    pub restricted: bool,
+    /// Day of the month from which that month's tickets are registered (the offices do it around the 20th);
+    /// 1 = always registered, 0 = never.
+    pub registration_day: u8,
+    /// 本人支払額 per month in yen (0 for most recipients).
+    pub self_pay: u32,
+}
+
+impl std::fmt::Debug for PublicAid {
+    /// Identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicAid")
+            .field("person_id", &self.person_id)
+            .field("restricted", &self.restricted)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything generated for one person.
 #[derive(Clone, Debug)]
 pub struct Generated {
@@ -154,6 +196,86 @@ pub struct Generated {
     pub card: Option<Card>,
     pub limit: Option<LimitCert>,
     pub disease: Option<SpecificDisease>,
+    pub aid: Option<PublicAid>,
+    /// 医療費助成 受給者証 (公費, PMH).
+    pub subsidies: Vec<Subsidy>,
+}
+
+/// One 医療費助成 受給者証 (公費, PMH) of a person.
+#[derive(Clone)]
+pub struct Subsidy {
+    pub person_id: i64,
+    /// 公費負担者番号 (法別 2 digits, prefecture, 3 digits, check digit).
+    pub public_expense_number: String,
+    /// 公費受給者番号, 7 digits.
+    pub beneficiary_number: String,
+    /// 制度名.
+    pub name: &'static str,
+    /// 自己負担上限額 per month (yen).
+    pub self_pay_limit: u32,
+    pub valid_from: Date,
+    pub valid_to: Date,
+}
+
+impl std::fmt::Debug for Subsidy {
+    /// The 受給者番号 is left out on purpose.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subsidy")
+            .field("person_id", &self.person_id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A 受給者証 of scheme `houbetsu` (法別番号) and `name` for `person` in prefecture code `pref`.
+fn subsidy(person: &Person, houbetsu: u8, name: &'static str, self_pay_limit: u32) -> Subsidy {
+    let body = format!(
+        "{:02}{:02}{:03}",
+        houbetsu,
+        person.pref,
+        100 + person.id % 900
+    );
+    let check = insurer::check_digit(&body).unwrap_or(0);
+    let number = format!("{:06}", (person.id as u64 * 104_729) % 1_000_000);
+    let n_check = insurer::check_digit(&number).unwrap_or(0);
+    Subsidy {
+        person_id: person.id,
+        public_expense_number: format!("{body}{check}"),
+        beneficiary_number: format!("{number}{n_check}"),
+        name,
+        self_pay_limit,
+        valid_from: date(2025, 4, 1),
+        valid_to: date(2027, 3, 31),
+    }
+}
+
+const CONTACTS: &[&str] = &[
+    "佐々木\u{3000}一郎",
+    "高橋\u{3000}由美",
+    "松本\u{3000}健",
+    "井上\u{3000}明美",
+    "木村\u{3000}誠",
+];
+
+/// The 医療扶助 record of `person`, who lives in city `city` of prefecture `pref` (index into
+/// [`PREFECTURES`]); `salt` varies the contacts and the self-pay.
+fn public_aid(person: &Person, pref: usize, city: usize, start: Date, salt: u64) -> PublicAid {
+    let (number, office) = insurer::welfare_office(&PREFECTURES[pref], city);
+    let id = person.id as u64;
+    let body = format!("{:06}", (id * 7_919) % 1_000_000);
+    let check = insurer::check_digit(&body).unwrap_or(0);
+    PublicAid {
+        person_id: person.id,
+        public_expense_number: number,
+        beneficiary_number: format!("{body}{check}"),
+        welfare_office: office,
+        district_contact: CONTACTS[((id + salt) % CONTACTS.len() as u64) as usize].to_string(),
+        handling_contact: CONTACTS[((id + salt + 2) % CONTACTS.len() as u64) as usize].to_string(),
+        start,
+        restricted: false,
+        registration_day: 20,
+        self_pay: if salt % 5 == 0 { 3_000 } else { 0 },
+    }
 }
 
 /// The certificate serial of a person's card (big-endian, no leading zero bytes): stable, and
@@ -421,12 +543,42 @@ pub fn generate_person(seed: u64, id: i64) -> Generated {
         valid_to: date(2027, 3, 31),
         self_pay: if r.chance(500) { 10_000 } else { 20_000 },
     });
+    // About 1.6 % of people are on 生活保護 (as in Japan). 国保 and 後期高齢者医療 end when the aid begins (02);
+    // employees keep their health insurance and the aid pays the rest (併用). Drawn last so that the draws
+    // above, and everyone who is not on aid, stay as they were.
+    let on_aid = r.chance(16);
+    let aid_start = date(2018 + r.below(8) as i32, 1 + r.below(12) as u8, 1).min(date(2025, 12, 1));
+    let aid_salt = r.below(1000);
+    let aid = (on_aid
+        && quals.len() == 1
+        && quals[0].disq_date.is_none()
+        && quals[0].qual_date < aid_start)
+        .then(|| {
+            if matches!(ins.kind, InsurerKind::Kokuho | InsurerKind::LateElderly) {
+                quals[0].disq_date = Some(aid_start - time::Duration::days(1));
+                quals[0].loss_reason = Some("02");
+            }
+            public_aid(&person, pref, city, aid_start, aid_salt)
+        });
+    // 医療費助成 (PMH): a third of children under 15 have a 子ども医療費助成 受給者証 on the card (法別 88, the
+    // municipal schemes), 0.3 % of everyone a 指定難病 one (法別 54). Drawn last, as above.
+    let child = r.chance(333) && age < 15;
+    let nanbyo = r.chance(3);
+    let mut subsidies = Vec::new();
+    if child {
+        subsidies.push(subsidy(&person, 88, "子ども医療費助成", 0));
+    }
+    if nanbyo {
+        subsidies.push(subsidy(&person, 54, "指定難病", 10_000));
+    }
     Generated {
         person,
         qualifications: quals,
         card,
         limit,
         disease,
+        aid,
+        subsidies,
     }
 }
 
@@ -581,6 +733,42 @@ fn fixture(id: i64) -> Generated {
             2,
             2,
         ),
+        MEDICAL_AID => spec(
+            ("大野", "ｵｵﾉ"),
+            ("茂", "ｼｹﾞﾙ"),
+            1,
+            date(1962, 3, 5),
+            tokyo,
+            0,
+            3,
+        ),
+        MEDICAL_AID_UNREGISTERED => spec(
+            ("森", "ﾓﾘ"),
+            ("和子", "ｶｽﾞｺ"),
+            2,
+            date(1950, 9, 9),
+            ishikawa,
+            0,
+            4,
+        ),
+        MEDICAL_AID_RESTRICTED => spec(
+            ("池田", "ｲｹﾀﾞ"),
+            ("真理", "ﾏﾘ"),
+            2,
+            date(1988, 6, 6),
+            tokyo,
+            1,
+            2,
+        ),
+        INSURED_AND_AID => spec(
+            ("橋本", "ﾊｼﾓﾄ"),
+            ("修", "ｵｻﾑ"),
+            1,
+            date(1972, 2, 2),
+            tokyo,
+            2,
+            1,
+        ),
         _ => spec(
             ("前田", "ﾏｴﾀﾞ"),
             ("湊", "ﾐﾅﾄ"),
@@ -601,6 +789,8 @@ fn fixture(id: i64) -> Generated {
         card: Some(card(id, date(2022, 4, 1))),
         limit: None,
         disease: None,
+        aid: None,
+        subsidies: Vec::new(),
     };
     match id {
         VALID
@@ -622,6 +812,7 @@ fn fixture(id: i64) -> Generated {
                 valid_from: date(2025, 8, 1),
                 valid_to: date(2026, 7, 31),
             });
+            g.subsidies.push(subsidy(&person, 54, "指定難病", 10_000));
             g.disease = Some(SpecificDisease {
                 person_id: id,
                 category: "1",
@@ -695,8 +886,29 @@ fn fixture(id: i64) -> Generated {
         EMERGENCY => g
             .qualifications
             .push(q(&insurer::kokuho(p, 2), date(2000, 4, 1))),
+        MEDICAL_AID | MEDICAL_AID_UNREGISTERED | MEDICAL_AID_RESTRICTED => {
+            let start = date(2023, 6, 1);
+            let mut old = q(&insurer::kokuho(p, sp.city), date(2005, 4, 1));
+            old.disq_date = Some(start - time::Duration::days(1));
+            old.loss_reason = Some("02");
+            g.qualifications.push(old);
+            let mut aid = public_aid(&person, sp.pref, sp.city, start, id as u64);
+            aid.registration_day = if id == MEDICAL_AID_UNREGISTERED { 0 } else { 1 };
+            aid.restricted = id == MEDICAL_AID_RESTRICTED;
+            g.aid = Some(aid);
+        }
+        INSURED_AND_AID => {
+            g.qualifications
+                .push(q(&insurer::society(2), date(2015, 4, 1)));
+            let mut aid = public_aid(&person, sp.pref, sp.city, date(2024, 4, 1), 0);
+            aid.registration_day = 1;
+            aid.self_pay = 5_000;
+            g.aid = Some(aid);
+        }
         _ => {
-            // PRESCHOOL: family member of a 協会けんぽ insured person.
+            // PRESCHOOL: family member of a 協会けんぽ insured person, with a 子ども医療費助成 受給者証 (PMH).
+            g.subsidies
+                .push(subsidy(&person, 88, "子ども医療費助成", 0));
             g.qualifications.push(qualification(
                 &person,
                 &insurer::kyokai(p),
@@ -735,6 +947,18 @@ CREATE TABLE limit_certs(person_id INTEGER PRIMARY KEY, classification TEXT NOT 
   cert_date TEXT NOT NULL, valid_from TEXT NOT NULL, valid_to TEXT NOT NULL);
 CREATE TABLE specific_diseases(person_id INTEGER NOT NULL, category TEXT NOT NULL, cert_date TEXT NOT NULL,
   valid_from TEXT NOT NULL, valid_to TEXT NOT NULL, self_pay INTEGER NOT NULL);
+"; // the public_aid table is in PUBLIC_AID_SCHEMA (also created for data directories made before it existed)
+
+/// 医療扶助 records: one per person on 生活保護.
+pub const PUBLIC_AID_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS public_aid(person_id INTEGER PRIMARY KEY, public_expense_number TEXT NOT NULL,
+  beneficiary_number TEXT NOT NULL, welfare_office TEXT NOT NULL, district_contact TEXT NOT NULL,
+  handling_contact TEXT NOT NULL, start_date TEXT NOT NULL, restricted INTEGER NOT NULL,
+  registration_day INTEGER NOT NULL, self_pay INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS subsidies(person_id INTEGER NOT NULL, public_expense_number TEXT NOT NULL,
+  beneficiary_number TEXT NOT NULL, name TEXT NOT NULL, self_pay_limit INTEGER NOT NULL, valid_from TEXT NOT NULL,
+  valid_to TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS subsidies_by_person ON subsidies(person_id);
 ";
 
 /// Indexes built after the bulk load (cheaper than maintaining them row by row). The birth date is
@@ -758,6 +982,7 @@ pub fn generate(conn: &mut Connection, seed: u64, count: i64) -> Result<(), Cent
     }
     conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-200000; PRAGMA temp_store=MEMORY;")?;
     conn.execute_batch(POPULATION_SCHEMA)?;
+    conn.execute_batch(PUBLIC_AID_SCHEMA)?;
     let tx = conn.transaction()?;
     {
         let mut meta = tx.prepare("INSERT INTO meta(key, value) VALUES (?1, ?2)")?;
@@ -783,6 +1008,15 @@ pub fn generate(conn: &mut Connection, seed: u64, count: i64) -> Result<(), Cent
         )?;
         let mut diseases = tx.prepare(
             "INSERT INTO specific_diseases(person_id, category, cert_date, valid_from, valid_to, self_pay) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut subsidies = tx.prepare(
+            "INSERT INTO subsidies(person_id, public_expense_number, beneficiary_number, name, self_pay_limit,
+             valid_from, valid_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let mut aids = tx.prepare(
+            "INSERT INTO public_aid(person_id, public_expense_number, beneficiary_number, welfare_office,
+             district_contact, handling_contact, start_date, restricted, registration_day, self_pay)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         for id in 1..=count {
             let g = generate_person(seed, id);
@@ -845,6 +1079,31 @@ pub fn generate(conn: &mut Connection, seed: u64, count: i64) -> Result<(), Cent
                     d.self_pay
                 ])?;
             }
+            for s in &g.subsidies {
+                subsidies.execute(params![
+                    s.person_id,
+                    s.public_expense_number,
+                    s.beneficiary_number,
+                    s.name,
+                    s.self_pay_limit,
+                    ymd(s.valid_from),
+                    ymd(s.valid_to)
+                ])?;
+            }
+            if let Some(a) = &g.aid {
+                aids.execute(params![
+                    a.person_id,
+                    a.public_expense_number,
+                    a.beneficiary_number,
+                    a.welfare_office,
+                    a.district_contact,
+                    a.handling_contact,
+                    ymd(a.start),
+                    a.restricted,
+                    a.registration_day,
+                    a.self_pay
+                ])?;
+            }
         }
     }
     tx.commit()?;
@@ -877,6 +1136,68 @@ mod tests {
             generate_person(1, 500).person.birth,
             generate_person(2, 500).person.birth
         );
+    }
+
+    #[test]
+    fn a_share_of_people_is_on_medical_assistance_with_valid_numbers() {
+        let on_aid: Vec<Generated> = (FIXTURE_COUNT + 1..FIXTURE_COUNT + 3001)
+            .map(|id| generate_person(7, id))
+            .filter(|g| g.aid.is_some())
+            .collect();
+        // 1.6 % expected; anything between 0.5 % and 3 % of 3000 is the same population shape.
+        assert!((15..=90).contains(&on_aid.len()), "{}", on_aid.len());
+        for g in &on_aid {
+            let a = g.aid.as_ref().expect("aid");
+            assert!(a.public_expense_number.starts_with("12"));
+            assert!(insurer::is_valid_insurer_number(&a.public_expense_number));
+            assert_eq!(a.beneficiary_number.len(), 7);
+            assert!(a.welfare_office.ends_with("福祉事務所"));
+            // Whoever was in 国保 or 後期高齢者医療 lost it the day before the aid began (02).
+            let q = &g.qualifications[0];
+            if q.loss_reason == Some("02") {
+                assert_eq!(q.disq_date, Some(a.start - time::Duration::days(1)));
+            }
+        }
+        assert!(
+            on_aid
+                .iter()
+                .any(|g| g.qualifications[0].loss_reason == Some("02"))
+        );
+        assert!(
+            on_aid
+                .iter()
+                .any(|g| g.qualifications[0].disq_date.is_none()),
+            "some keep their employee insurance (併用)"
+        );
+        for id in [
+            fixtures::MEDICAL_AID,
+            fixtures::MEDICAL_AID_UNREGISTERED,
+            fixtures::MEDICAL_AID_RESTRICTED,
+            fixtures::INSURED_AND_AID,
+        ] {
+            assert!(generate_person(7, id).aid.is_some(), "fixture {id}");
+        }
+        assert!(
+            generate_person(7, fixtures::MEDICAL_AID_RESTRICTED)
+                .aid
+                .is_some_and(|a| a.restricted)
+        );
+    }
+
+    #[test]
+    fn some_people_have_medical_subsidy_certificates_with_valid_numbers() {
+        let with: Vec<Generated> = (FIXTURE_COUNT + 1..FIXTURE_COUNT + 3001)
+            .map(|id| generate_person(7, id))
+            .filter(|g| !g.subsidies.is_empty())
+            .collect();
+        assert!(!with.is_empty());
+        for s in with.iter().flat_map(|g| &g.subsidies) {
+            assert!(insurer::is_valid_insurer_number(&s.public_expense_number));
+            assert_eq!(s.beneficiary_number.len(), 7);
+        }
+        let child = generate_person(7, fixtures::PRESCHOOL);
+        assert_eq!(child.subsidies[0].name, "子ども医療費助成");
+        assert!(child.subsidies[0].public_expense_number.starts_with("88"));
     }
 
     #[test]

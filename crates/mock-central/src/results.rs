@@ -1,17 +1,16 @@
 //! Turning database records and synthesised history into the protocol's result messages.
 
 use oqs_protocol::{
-    CheckupResult, CheckupResultBody, CheckupResultHeader, ConsentState, CzDiInf, DiDateInf,
-    DiDateInfs, DialysisInf, DialysisMonthInf, DrugInf, DrugInfs, DrugMonthInf,
-    ElderlyRecipientCertificateInfo, Encoding, HealthCheckupResultAndQuestionInfo,
-    HealthCheckupResultAndQuestionInfos, InsuredCardClassification,
-    LimitApplicationCertificateRelatedInfo, LimitClassification, LimitClassificationFlag,
-    MeTrMonthInf, MedicalInfoResultCode, MedicationResult, MedicationResultBody,
-    MedicationResultHeader, PersonalFamilyClassification, Pii, PreschoolClassification,
-    ProvisionConsent, QuaInf, QualificationValidity, QualificationsInfo, ReasonOfLoss,
-    ResultOfQualificationConfirmation, Sex, ShPrInf, SpecificDiseaseCategory,
-    SpecificDiseasesCertificateInfo, SpecificDiseasesCertificateList, SpecificHealthCheckupInfo,
-    SurgeryInf, SurgeryMonthInf, TreatmentInf, TreatmentInfs,
+    CheckupResult, CheckupResultBody, CheckupResultHeader, ConsentState, CzDiInf, DialysisInf,
+    DialysisMonthInf, ElderlyRecipientCertificateInfo, Encoding,
+    HealthCheckupResultAndQuestionInfo, HealthCheckupResultAndQuestionInfos,
+    InsuredCardClassification, LimitApplicationCertificateRelatedInfo, LimitClassification,
+    LimitClassificationFlag, MeTrInf, MedicalInfoResultCode, MedicationDate, MedicationMonth,
+    MedicationResult, MedicationResultBody, MedicationResultHeader, PersonalFamilyClassification,
+    Pii, PreschoolClassification, ProvisionConsent, QuaInf, QualificationValidity,
+    QualificationsInfo, ReasonOfLoss, ResultOfQualificationConfirmation, Sex, ShDrugInf, ShPrInf,
+    SpecificDiseaseCategory, SpecificDiseasesCertificateInfo, SpecificDiseasesCertificateList,
+    SpecificHealthCheckupInfo, SurgeryInf, SurgeryMonthInf,
 };
 use time::Date;
 
@@ -208,7 +207,73 @@ pub struct MedicalHeader<'a> {
     pub encoding: Encoding,
 }
 
-/// `YZKsiquc01res` (XML): 薬剤 and, when `with_treatment`, 診療 (and 手術・透析) information.
+/// The 医療機関コード of a facility of the synthetic history: prefecture 13, 点数表 1 (医科) or 4 (薬局), then
+/// its place in the list. A code counts for OQSDrug only with 10 digits and 点数表 1 or 3.
+fn history_facility_code(name: &str) -> String {
+    let table = if name.ends_with("薬局") { 4 } else { 1 };
+    let index = crate::history::FACILITIES
+        .iter()
+        .position(|f| *f == name)
+        .map_or(9_999_999, |i| i + 1);
+    format!("13{table}{index:07}")
+}
+
+/// `DiOrg` / `ShPrOrg` / `CzDiOrg` of a facility: the same 点数表 digit (our convention; the values are not
+/// public).
+fn org_of(code: &str) -> String {
+    code[2..3].to_string()
+}
+
+/// Adds `date` to the month of `facility` (and `class`: 入外 for 診療実績, 処方区分 for 処方 and 調剤) in `months`, opening it if needed.
+fn month_of<'a>(
+    months: &'a mut Vec<MedicationMonth>,
+    own: Option<&str>,
+    date: Date,
+    treating: &str,
+    prescriber: &str,
+    class: &str,
+) -> &'a mut MedicationMonth {
+    let month = ym(date);
+    let treating_code = history_facility_code(treating);
+    let at = months.iter().position(|m| {
+        m.month.as_deref() == Some(month.as_str())
+            && m.treating_code.as_deref() == Some(treating_code.as_str())
+            && m.prescriber_name.as_deref() == Some(prescriber)
+            && m.class.as_deref() == Some(class)
+    });
+    let at = match at {
+        Some(i) => i,
+        None => {
+            let prescriber_code = history_facility_code(prescriber);
+            months.push(MedicationMonth {
+                org: Some(org_of(&treating_code)),
+                own_facility: Some(
+                    if own == Some(prescriber_code.as_str()) {
+                        "1"
+                    } else {
+                        "2"
+                    }
+                    .into(),
+                ),
+                treating_code: Some(treating_code),
+                treating_name: Some(treating.to_string()),
+                prescriber_code: Some(prescriber_code),
+                prescriber_name: Some(prescriber.to_string()),
+                month: Some(month),
+                class: Some(class.to_string()),
+                dates: Vec::new(),
+            });
+            months.len() - 1
+        }
+    };
+    &mut months[at]
+}
+
+/// The pharmacy that dispenses every 院外 prescription of the synthetic history.
+const PHARMACY: &str = "ひかり薬局";
+
+/// `YZKsiquc01res` (XML): 薬剤 and, when `with_treatment`, 診療 (and 手術・透析) information, in the layout
+/// OQSDrug reads: months per facility, dates below them, 診療行為 as `MeTrInf` under each date.
 pub fn medication_result(
     h: &MedicalHeader<'_>,
     hist: &History,
@@ -216,62 +281,88 @@ pub fn medication_result(
     with_surgery: bool,
 ) -> MedicationResult {
     let rec = h.record;
-    let mut months: Vec<DrugMonthInf> = Vec::new();
+    let own = h.facility.as_deref();
+    let mut prescribed: Vec<MedicationMonth> = Vec::new();
+    let mut dispensed: Vec<MedicationMonth> = Vec::new();
     for v in hist.visits.iter().filter(|v| !v.drugs.is_empty()) {
-        let di = DiDateInf {
-            di_date: Some(ymd(v.date)),
-            drug_infs: Some(DrugInfs {
-                drug_inf: v
-                    .drugs
-                    .iter()
-                    .map(|d| DrugInf {
-                        drug_c: Some(d.code.to_string()),
-                        drug_n: Some(d.name.to_string()),
-                        ingre_n: Some(d.ingredient.to_string()),
-                        qua1: Some(d.quantity.clone()),
-                        unit: Some(d.unit.to_string()),
-                        usage_n: Some(d.usage.to_string()),
-                        times: Some(d.days.to_string()),
-                        sp_inst: special_instruction(d.code).map(str::to_owned),
-                        me_tr_id_cl: Some(d.class.to_owned()),
-                        once_qua: d.once.clone(),
-                    })
-                    .collect(),
-            }),
+        let drugs: Vec<ShDrugInf> = v
+            .drugs
+            .iter()
+            .map(|d| ShDrugInf {
+                code: Some(d.code.to_string()),
+                name: Some(d.name.to_string()),
+                ingredient: Some(d.ingredient.to_string()),
+                quantity: Some(d.quantity.clone()),
+                unit: Some(d.unit.to_string()),
+                usage: Some(d.usage.to_string()),
+                times: Some(d.days.to_string()),
+                special_instruction: special_instruction(d.code).map(str::to_owned),
+                treatment_class: Some(d.class.to_owned()),
+                once_quantity: d.once.clone(),
+                ..ShDrugInf::default()
+            })
+            .collect();
+        // 処方: written by the facility visited; ShPrCl is its 処方区分 (1 院内, 2 院外).
+        month_of(
+            &mut prescribed,
+            own,
+            v.date,
+            v.facility,
+            v.facility,
+            v.dispensing,
+        )
+        .dates
+        .push(MedicationDate {
+            date: Some(ymd(v.date)),
+            prescribed: None,
+            drugs: drugs.clone(),
+            acts: Vec::new(),
+        });
+        // 調剤: dispensed the same day, by the facility itself for 院内, else by the pharmacy.
+        let dispenser = if v.dispensing == "1" {
+            v.facility
+        } else {
+            PHARMACY
         };
-        months.push(DrugMonthInf {
-            month: Some(ym(v.date)),
-            ins_name: Some(v.facility.to_string()),
-            in_out: Some(v.dispensing.to_owned()),
-            di_date_infs: Some(DiDateInfs {
-                di_date_inf: vec![di],
-            }),
+        month_of(
+            &mut dispensed,
+            own,
+            v.date,
+            dispenser,
+            v.facility,
+            v.dispensing,
+        )
+        .dates
+        .push(MedicationDate {
+            date: Some(ymd(v.date)),
+            prescribed: Some(ymd(v.date)),
+            drugs,
+            acts: Vec::new(),
         });
     }
-    let me_tr = if with_treatment {
-        hist.visits
-            .iter()
-            .map(|v| MeTrMonthInf {
-                me_tr_month: Some(ym(v.date)),
-                ins_name: Some(v.facility.to_string()),
-                in_out_kbn: Some(v.in_out.to_string()),
-                me_tr_days: Some("1".into()),
-                treatment_infs: Some(TreatmentInfs {
-                    treatment_inf: v
+    let mut treated: Vec<MedicationMonth> = Vec::new();
+    if with_treatment {
+        for v in &hist.visits {
+            month_of(&mut treated, own, v.date, v.facility, v.facility, v.in_out)
+                .dates
+                .push(MedicationDate {
+                    date: Some(ymd(v.date)),
+                    prescribed: (!v.drugs.is_empty()).then(|| ymd(v.date)),
+                    drugs: Vec::new(),
+                    acts: v
                         .treatments
                         .iter()
-                        .map(|(c, n)| TreatmentInf {
-                            treatment_c: Some(c.to_string()),
-                            treatment_n: Some(n.to_string()),
+                        .map(|(c, n)| MeTrInf {
+                            name: Some(n.to_string()),
+                            code: Some(c.to_string()),
+                            quantity: Some("1".into()),
                             times: Some("1".into()),
+                            ..MeTrInf::default()
                         })
                         .collect(),
-                }),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+                });
+        }
+    }
     MedicationResult {
         message_header: MedicationResultHeader {
             process_execution_time: Some(h.time.clone()),
@@ -288,13 +379,18 @@ pub fn medication_result(
             }),
         },
         message_body: MedicationResultBody {
-            me_tr_month_inf: me_tr,
-            // The prescribing side (処方) mirrors the dispensing side (調剤) in the synthetic world.
-            sh_pr_inf: (!months.is_empty()).then(|| ShPrInf {
-                sh_pr_month_inf: months.clone(),
+            me_tr_month_inf: treated.iter().map(MedicationMonth::to_treatment).collect(),
+            sh_pr_inf: (!prescribed.is_empty()).then(|| ShPrInf {
+                months: prescribed
+                    .iter()
+                    .map(MedicationMonth::to_prescription)
+                    .collect(),
             }),
-            cz_di_inf: (!months.is_empty()).then_some(CzDiInf {
-                cz_di_month_inf: months,
+            cz_di_inf: (!dispensed.is_empty()).then(|| CzDiInf {
+                months: dispensed
+                    .iter()
+                    .map(MedicationMonth::to_dispensing)
+                    .collect(),
             }),
             surgery_inf: (with_surgery && !hist.surgeries.is_empty()).then(|| SurgeryInf {
                 surgery_month_inf: hist

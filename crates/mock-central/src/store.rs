@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS consents(person_id INTEGER NOT NULL, facility_code TE
 CREATE TABLE IF NOT EXISTS reference_numbers(facility_code TEXT NOT NULL, qualification_id INTEGER NOT NULL,
   reference_number TEXT NOT NULL, PRIMARY KEY(facility_code, qualification_id));
 CREATE TABLE IF NOT EXISTS bulk_jobs(reception_number TEXT PRIMARY KEY, facility_code TEXT NOT NULL,
-  received_at TEXT NOT NULL, ready_at INTEGER NOT NULL, request BLOB NOT NULL, kind TEXT NOT NULL DEFAULT 'OQSmuquc01');
+  received_at TEXT NOT NULL, ready_at INTEGER NOT NULL, request BLOB NOT NULL, kind TEXT NOT NULL DEFAULT 'OQSmuquc01',
+  outcome BLOB);
 CREATE TABLE IF NOT EXISTS access_log(id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, facility_code TEXT NOT NULL,
   facility_name TEXT NOT NULL, at TEXT NOT NULL, items TEXT NOT NULL, method TEXT NOT NULL, viewer_id TEXT, reason TEXT);
 CREATE INDEX IF NOT EXISTS access_by_person ON access_log(person_id, at);
@@ -69,6 +70,10 @@ pub struct EnvironmentSettings {
     pub refill_prescription: bool,
     /// 医療扶助情報
     pub medical_assistance_info: bool,
+    /// 医療費助成 (公費, PMH): the kiosk asks 「医療費助成の各種受給者証を利用しますか」 and the answer carries the
+    /// patient's 受給者証 (project convention, docs/file-interface.md). Off unless turned on.
+    #[serde(default)]
+    pub medical_subsidy_info: bool,
 }
 
 impl Default for EnvironmentSettings {
@@ -85,6 +90,7 @@ impl Default for EnvironmentSettings {
             e_prescription: "e_prescription_with_linkage".into(),
             refill_prescription: false,
             medical_assistance_info: true,
+            medical_subsidy_info: false,
         }
     }
 }
@@ -299,6 +305,38 @@ fn raw_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
     })
 }
 
+/// Columns added after a data directory's first version: `CREATE TABLE IF NOT EXISTS` leaves an old table as
+/// it was, so each is added here when missing (with a default that says what old rows meant).
+const ADDED_COLUMNS: [(&str, &str, &str); 4] = [
+    // Before municipalities: whole prefectures.
+    ("facilities", "municipality", "TEXT NOT NULL DEFAULT ''"),
+    (
+        "disaster_windows",
+        "municipalities",
+        "TEXT NOT NULL DEFAULT ''",
+    ),
+    // Before 照会番号 uploads were kept as jobs: every job was a 一括照会.
+    ("bulk_jobs", "kind", "TEXT NOT NULL DEFAULT 'OQSmuquc01'"),
+    // What a job's processing produced when it is done at upload (照会番号 registrations).
+    ("bulk_jobs", "outcome", "BLOB"),
+];
+
+fn migrate_columns(c: &rusqlite::Connection) -> Result<(), CentralError> {
+    for (table, column, definition) in ADDED_COLUMNS {
+        let has: bool = c.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+            params![table, column],
+            |r| r.get(0),
+        )?;
+        if !has {
+            c.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Open the database of an initialised data directory with a pool of `size` connections.
     pub fn open(dir: &Path, size: u32) -> Result<Store, CentralError> {
@@ -310,24 +348,9 @@ impl Store {
             let c = rusqlite::Connection::open(&path)?;
             c.execute_batch("PRAGMA journal_mode=WAL;")?;
             c.execute_batch(RUNTIME_SCHEMA)?;
-            // Data directories made before municipalities existed get the columns (empty: whole prefectures).
-            for (table, column) in [
-                ("facilities", "municipality"),
-                ("disaster_windows", "municipalities"),
-            ] {
-                let has: bool = c.query_row(
-                    &format!(
-                        "SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = '{column}'"
-                    ),
-                    [],
-                    |r| r.get(0),
-                )?;
-                if !has {
-                    c.execute_batch(&format!(
-                        "ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
-                    ))?;
-                }
-            }
+            // Data directories made before 医療扶助 existed get an empty table (nobody on aid).
+            c.execute_batch(crate::population::PUBLIC_AID_SCHEMA)?;
+            migrate_columns(&c)?;
         }
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
             c.execute_batch(
@@ -799,6 +822,23 @@ impl Store {
         Ok(())
     }
 
+    /// The people who gave this facility a consent (of any kind) on a day from `from` to `to` (yyyyMMdd), in
+    /// id order: the facility's patients of that period, for the bulk queries by period.
+    pub fn patients_consented(
+        &self,
+        facility: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<i64>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT DISTINCT person_id FROM consents WHERE facility_code = ?1
+             AND substr(cons_time, 1, 8) BETWEEN ?2 AND ?3 ORDER BY person_id",
+        )?;
+        let rows = st.query_map(params![facility, from, to], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<i64>, _>>()?)
+    }
+
     /// (cons_time, available_time) of a consent, if one was ever given.
     pub fn consent(
         &self,
@@ -864,25 +904,25 @@ impl Store {
         Ok(())
     }
 
-    /// Keeps an upload (`kind`: the upload's file kind code, e.g. `OQSmuquc01`) under its 受付番号.
-    pub fn insert_bulk_job(
-        &self,
-        reception: &str,
-        facility: &str,
-        received: &str,
-        ready_at: i64,
-        request: &[u8],
-        kind: &str,
-    ) -> Result<(), CentralError> {
+    /// Keeps an upload under its 受付番号.
+    pub fn insert_bulk_job(&self, reception: &str, job: &BulkJob) -> Result<(), CentralError> {
         let c = self.conn()?;
-        c.prepare_cached("INSERT INTO bulk_jobs(reception_number, facility_code, received_at, ready_at, request, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-            .execute(params![reception, facility, received, ready_at, request, kind])?;
+        c.prepare_cached("INSERT INTO bulk_jobs(reception_number, facility_code, received_at, ready_at, request, kind, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+            .execute(params![
+                reception,
+                job.facility_code,
+                job.received_at,
+                job.ready_at,
+                job.request,
+                job.kind,
+                job.outcome
+            ])?;
         Ok(())
     }
 
     pub fn bulk_job(&self, reception: &str) -> Result<Option<BulkJob>, CentralError> {
         let c = self.conn()?;
-        let mut st = c.prepare_cached("SELECT facility_code, received_at, ready_at, request, kind FROM bulk_jobs WHERE reception_number = ?1")?;
+        let mut st = c.prepare_cached("SELECT facility_code, received_at, ready_at, request, kind, outcome FROM bulk_jobs WHERE reception_number = ?1")?;
         Ok(st
             .query_row([reception], |r| {
                 Ok(BulkJob {
@@ -891,6 +931,7 @@ impl Store {
                     ready_at: r.get(2)?,
                     request: r.get(3)?,
                     kind: r.get(4)?,
+                    outcome: r.get(5)?,
                 })
             })
             .optional()?)
@@ -1005,12 +1046,124 @@ impl Store {
             .find(|w| w.covers(facility) && w.from.as_str() <= at && at <= w.to.as_str()))
     }
 
+    /// The 医療扶助 record of a person whose aid has begun by `on`, with the person's facts.
+    pub fn public_aid(&self, person_id: i64, on: Date) -> Result<Option<AidRecord>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT p.name, p.kana, p.sex, p.birth, p.post, p.address, a.public_expense_number,
+               a.beneficiary_number, a.welfare_office, a.district_contact, a.handling_contact, a.start_date,
+               a.restricted, a.registration_day, a.self_pay
+             FROM public_aid a JOIN people p ON p.id = a.person_id
+             WHERE a.person_id = ?1 AND a.start_date <= ?2",
+        )?;
+        Ok(st
+            .query_row(params![person_id, ymd(on)], |r| {
+                Ok(AidRecord {
+                    person_id,
+                    name: r.get(0)?,
+                    kana: r.get(1)?,
+                    sex: r.get(2)?,
+                    birth: r.get(3)?,
+                    post: r.get(4)?,
+                    address: r.get(5)?,
+                    public_expense_number: r.get(6)?,
+                    beneficiary_number: r.get(7)?,
+                    welfare_office: r.get(8)?,
+                    district_contact: r.get(9)?,
+                    handling_contact: r.get(10)?,
+                    start: r.get(11)?,
+                    restricted: r.get(12)?,
+                    registration_day: r.get(13)?,
+                    self_pay: r.get(14)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// The 医療費助成 受給者証 (公費, PMH) of a person valid on `on`.
+    pub fn subsidies(&self, person_id: i64, on: Date) -> Result<Vec<SubsidyRow>, CentralError> {
+        let c = self.conn()?;
+        let mut st = c.prepare_cached(
+            "SELECT public_expense_number, beneficiary_number, name, self_pay_limit, valid_from, valid_to
+             FROM subsidies WHERE person_id = ?1 AND valid_from <= ?2 AND valid_to >= ?2 ORDER BY rowid",
+        )?;
+        let on = ymd(on);
+        let rows = st
+            .query_map(params![person_id, on], |r| {
+                Ok(SubsidyRow {
+                    public_expense_number: r.get(0)?,
+                    beneficiary_number: r.get(1)?,
+                    name: r.get(2)?,
+                    self_pay_limit: r.get(3)?,
+                    valid_from: r.get(4)?,
+                    valid_to: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// Birth date of a person (for checks against four facts).
     pub fn person_birth(&self, person_id: i64) -> Result<Option<Date>, CentralError> {
         let c = self.conn()?;
         let mut st = c.prepare_cached("SELECT birth FROM people WHERE id = ?1")?;
         let b: Option<String> = st.query_row([person_id], |r| r.get(0)).optional()?;
         Ok(b.and_then(|b| parse_ymd(&b)))
+    }
+}
+
+/// One 医療費助成 受給者証 (公費, PMH).
+#[derive(Clone)]
+pub struct SubsidyRow {
+    pub public_expense_number: String,
+    pub beneficiary_number: String,
+    /// 制度名.
+    pub name: String,
+    /// 自己負担上限額 per month (yen).
+    pub self_pay_limit: u32,
+    pub valid_from: String,
+    pub valid_to: String,
+}
+
+impl std::fmt::Debug for SubsidyRow {
+    /// The 受給者番号 is left out on purpose.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubsidyRow")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A person's 医療扶助 with the facts a result needs ([`Store::public_aid`]).
+#[derive(Clone)]
+pub struct AidRecord {
+    pub person_id: i64,
+    pub name: String,
+    pub kana: String,
+    pub sex: u8,
+    pub birth: String,
+    pub post: String,
+    pub address: String,
+    pub public_expense_number: String,
+    pub beneficiary_number: String,
+    pub welfare_office: String,
+    pub district_contact: String,
+    pub handling_contact: String,
+    /// 保護開始日 yyyyMMdd.
+    pub start: String,
+    pub restricted: bool,
+    /// Day of the month from which that month's tickets are registered; 0 = never.
+    pub registration_day: u8,
+    pub self_pay: u32,
+}
+
+impl std::fmt::Debug for AidRecord {
+    /// Patient identifiers are left out on purpose (redacted by type).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AidRecord")
+            .field("person_id", &self.person_id)
+            .field("restricted", &self.restricted)
+            .finish_non_exhaustive()
     }
 }
 
@@ -1025,6 +1178,9 @@ pub struct BulkJob {
     pub request: Vec<u8>,
     /// The upload's file kind code (`OQSmuquc01`, `OQSmuimm01`, …).
     pub kind: String,
+    /// The outcome when the job was processed at upload (照会番号 registrations: the `RefNumberResult` as
+    /// JSON), so that downloading it does not process it again.
+    pub outcome: Option<Vec<u8>>,
 }
 
 /// One line of a patient's access history (what マイナポータル shows).
@@ -1075,5 +1231,46 @@ impl DisasterWindow {
         self.prefectures.contains(&facility.pref)
             && (self.municipalities.is_empty()
                 || self.municipalities.contains(&facility.municipality))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data directory made before `bulk_jobs.kind` existed: opening it adds the column, and the job it
+    /// kept is a 一括照会 as it was then.
+    #[test]
+    fn an_old_data_directory_gets_the_bulk_job_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::init::init(dir.path(), 20, 7, &Default::default()).unwrap();
+        {
+            let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+            c.execute_batch(
+                "DROP TABLE IF EXISTS bulk_jobs;
+                 CREATE TABLE bulk_jobs(reception_number TEXT PRIMARY KEY, facility_code TEXT NOT NULL,
+                   received_at TEXT NOT NULL, ready_at INTEGER NOT NULL, request BLOB NOT NULL);
+                 INSERT INTO bulk_jobs VALUES ('old', '1311234567', '20240401090000', 0, x'3c3e');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(dir.path(), 1).unwrap();
+        let old = store.bulk_job("old").unwrap().unwrap();
+        assert_eq!(old.kind, "OQSmuquc01");
+        assert_eq!(old.outcome, None);
+        let new = BulkJob {
+            facility_code: "1311234567".into(),
+            received_at: "20240401090001".into(),
+            ready_at: 0,
+            request: b"<>".to_vec(),
+            kind: "OQSmuimm01".into(),
+            outcome: Some(b"{}".to_vec()),
+        };
+        store.insert_bulk_job("new", &new).unwrap();
+        let read = store.bulk_job("new").unwrap().unwrap();
+        assert_eq!((read.kind, read.outcome), (new.kind, new.outcome));
+        // Opening again finds the columns there and changes nothing.
+        drop(store);
+        Store::open(dir.path(), 1).unwrap();
     }
 }

@@ -127,7 +127,7 @@ async fn pin_checkin_records_consents_that_unlock_medical_information() {
         .message_body
         .cz_di_inf
         .iter()
-        .flat_map(|c| c.cz_di_month_inf.iter().filter_map(|m| m.month.clone()))
+        .flat_map(|c| c.months.iter().filter_map(|m| m.month.clone()))
         .collect();
     assert!(months.iter().all(|m| m.as_str() >= "202109"), "{months:?}");
 

@@ -9,6 +9,68 @@ use common::*;
 use mock_central::population::fixtures;
 use oqs_protocol::Message;
 
+/// A person insured by a 健康保険組合 and on 医療扶助 (併用): the check by the insurance numbers answers both
+/// qualifications in one list, the A1 one with this month's 医療券; a person whose 国保 ended when the aid
+/// began stays 無効 by those numbers (they are not the aid's).
+#[tokio::test]
+async fn single_check_lists_insurance_and_medical_assistance_together() {
+    let env = start().await;
+    let f = env.facility.clone();
+    let a = post_message(
+        &env,
+        "OQSsiquc01req_aid.xml",
+        single_request_for(&f, fixtures::INSURED_AND_AID, true),
+    )
+    .await;
+    let r = single_result(inspect("OQSsiquc01res_aid.xml", &a.bytes));
+    assert_eq!(validity(&r), "1");
+    let list = r
+        .message_body
+        .result_list
+        .expect("result list")
+        .result_of_qualification_confirmation;
+    assert_eq!(list.len(), 2);
+    assert!(!list[0].is_medical_assistance());
+    assert!(list[1].is_medical_assistance());
+    assert_eq!(
+        list[1]
+            .insured_card_classification
+            .as_ref()
+            .map(|c| c.code()),
+        Some("A1")
+    );
+    assert!(
+        list[1]
+            .public_expense_number
+            .as_deref()
+            .is_some_and(|n| n.starts_with("12"))
+    );
+    let tickets = &list[1]
+        .public_expense_result_list
+        .as_ref()
+        .expect("tickets")
+        .medical_ticket_info;
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].single_or_combined_use.as_deref(), Some("2"));
+
+    let a = post_message(
+        &env,
+        "OQSsiquc01req_lost.xml",
+        single_request_for(&f, fixtures::MEDICAL_AID, true),
+    )
+    .await;
+    let r = single_result(inspect("OQSsiquc01res_lost.xml", &a.bytes));
+    assert_eq!(validity(&r), "2");
+    assert!(
+        r.message_body
+            .result_list
+            .expect("result list")
+            .result_of_qualification_confirmation
+            .iter()
+            .all(|q| !q.is_medical_assistance())
+    );
+}
+
 #[tokio::test]
 async fn single_check_answers_every_validity() {
     let env = start().await;
@@ -309,6 +371,18 @@ async fn reference_numbers_are_registered_and_returned() {
         Some("ref1")
     );
     let reception = receipt.message_body.reception_number.clone().unwrap();
+    // The registrations were made at upload, once: a number registered since (by the single form) is not
+    // overwritten when the result is downloaded.
+    let a = post_message(
+        &env,
+        "OQSsiimm01req_r1b.xml",
+        body.replace("P000123", "P000999"),
+    )
+    .await;
+    assert!(matches!(
+        inspect("OQSsiimm01res_r1b.xml", &a.bytes),
+        Message::RefNumberResult(_)
+    ));
     let download = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><XmlMsg><MessageHeader><MedicalInstitutionCode>{f}</MedicalInstitutionCode></MessageHeader><MessageBody><ReceptionNumber>{reception}</ReceptionNumber></MessageBody></XmlMsg>"#
     );
@@ -335,6 +409,11 @@ async fn reference_numbers_are_registered_and_returned() {
     assert_eq!(
         r.message_header.reception_number.as_deref(),
         Some(reception.as_str())
+    );
+    // R checks that the result names its upload's ArbitraryFileIdentifier, though its 02 request has none.
+    assert_eq!(
+        r.message_header.arbitrary_file_identifier.as_deref(),
+        Some("ref1")
     );
     let st: Vec<&str> = r
         .message_body
@@ -367,7 +446,8 @@ async fn reference_numbers_are_registered_and_returned() {
         .result_of_qualification_confirmation[0];
     assert_eq!(
         rec.reference_number.as_ref().map(|p| p.expose()),
-        Some("P000123")
+        Some("P000999"),
+        "the download registered the upload again"
     );
     env.server.shutdown().await;
 }

@@ -25,7 +25,13 @@ async fn only_valid_terminal_certificates_connect() {
     }
     // A certificate from an unknown CA (a second data directory's terminal certificate).
     let other = tempfile::tempdir().unwrap();
-    mock_central::init::init(other.path(), 16, 1, &Default::default()).unwrap();
+    mock_central::init::init(
+        other.path(),
+        mock_central::population::FIXTURE_COUNT,
+        1,
+        &Default::default(),
+    )
+    .unwrap();
     let foreign =
         mock_central::client::tls_config(other.path(), Some(("terminal.crt", "terminal.key")))
             .unwrap();

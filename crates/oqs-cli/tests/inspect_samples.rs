@@ -178,13 +178,13 @@ fn valid_expectations() -> Vec<(&'static str, &'static str, Fields)> {
         ),
         (
             p(
-                "/message/MedicationResult/MessageBody/CzDiInf/CzDiMonthInf/0/DiDateInfs/DiDateInf/0/DrugInfs/DrugInf/0/DrugN",
+                "/message/MedicationResult/MessageBody/CzDiInf/CzDiMonthInf/0/CzDiDateInfs/CzDiDateInf/0/CzDrugInfs/CzDrugInf/0/CzDrugN",
             ),
             "カロナール錠２００　２００ｍｇ",
         ),
         (
             p(
-                "/message/MedicationResult/MessageBody/MeTrMonthInf/0/TreatmentInfs/TreatmentInf/1/TreatmentN",
+                "/message/MedicationResult/MessageBody/MeTrMonthInf/0/DiDateInfs/DiDateInf/1/MeTrInfs/MeTrInf/0/SinInfN",
             ),
             "再診料",
         ),
@@ -207,7 +207,10 @@ fn valid_expectations() -> Vec<(&'static str, &'static str, Fields)> {
         ),
     ];
     let face = vec![
-        (p("/file/id"), "face_20240401101512345_0001"),
+        (
+            p("/file/id"),
+            "face_131123456720240401101512345001_20240401101512",
+        ),
         (format!("{SCR}/MessageHeader/ReferenceClassification"), "1"),
         (format!("{SCR}/MessageBody/PrescriptionIssueSelect"), "2"),
         (format!("{REC}/InsurerNumber"), "  138057"),
@@ -242,11 +245,60 @@ fn valid_expectations() -> Vec<(&'static str, &'static str, Fields)> {
             single_res("吉田　太郎"),
         ),
         (
-            "OQSsiquc01res_face_20240401101512345_0001.xml",
+            "OQSsiquc01res_face_131123456720240401101512345001_20240401101512.xml",
             "UTF-8",
             face,
         ),
     ];
+    // The bulk queries by period as OQSDrug writes them: requests in Shift_JIS, results in UTF-8.
+    for (n, prefix, leaf, value) in [
+        (1, "OQSmutic", "MedicalTreatmentMonth", "202604"),
+        (2, "OQSmuhvq", "ConsentDateTo", "20260427"),
+        (3, "OQSmuonq", "ExaminationDateFrom", "20260401"),
+    ] {
+        let reception: &'static str = Box::leak(format!("2026042709000500{n}0").into_boxed_str());
+        let name = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        v.push((
+            name(format!("{prefix}01req_20260427000{n}.xml")),
+            "Shift_JIS",
+            vec![(
+                p(&format!(
+                    "/message/BulkQueryRequest/MessageBody/QualificationConfirmSearchInfo/{leaf}"
+                )),
+                value,
+            )],
+        ));
+        v.push((
+            name(format!("{prefix}01res_20260427000{n}.xml")),
+            "UTF-8",
+            vec![(
+                p("/message/BulkUploadReceipt/MessageBody/ReceptionNumber"),
+                reception,
+            )],
+        ));
+        v.push((
+            name(format!("{prefix}02req_20260427001{n}.xml")),
+            "Shift_JIS",
+            vec![(
+                p("/message/BulkDownloadRequest/MessageBody/ReceptionNumber"),
+                reception,
+            )],
+        ));
+        v.push((
+            name(format!("{prefix}02res_20260427001{n}.xml")),
+            "UTF-8",
+            vec![
+                (
+                    p("/message/BulkResult/MessageBody/BulkConfirmUnit/0/ReferenceNumber"),
+                    "P000123",
+                ),
+                (
+                    p("/message/BulkResult/MessageHeader/ReceptionNumber"),
+                    reception,
+                ),
+            ],
+        ));
+    }
     for (stem, pairs) in [
         ("OQSmuquc01req_20240401000", bulk_up),
         ("OQSmuquc01res_20240401000", receipt),
@@ -363,8 +415,8 @@ fn malformed_expectations() -> Vec<(&'static str, String)> {
             "OQS-E1001 ファイル名が規則 <接頭辞3><機能5><連番2>{req|res}_<任意>.<拡張子> に合いません / file name `OQSsiquc01request_badname0010.xml` does not match <prefix><function><seq>{req|res}_<id>.<ext> (e.g. OQSsiquc01req_0001.xml): an underscore `_` must follow req/res".into(),
         ),
         (
-            "OQSmutic01req_unsupported0011.xml",
-            "OQS-E1002 この端末では扱わないファイル種別です / file kind `OQSmutic01` in `OQSmutic01req_unsupported0011.xml` is not supported (supported: OQSsiquc01, OQSmuquc01, OQSmuquc02, OQSsiimm01, OQSmuimm01, OQSmuimm02, YZKsiquc01, TKKsiquc01)".into(),
+            "OQSmuxyz01req_unsupported0011.xml",
+            "OQS-E1002 この端末では扱わないファイル種別です / file kind `OQSmuxyz01` in `OQSmuxyz01req_unsupported0011.xml` is not supported (supported: OQSsiquc01, OQSmuquc01, OQSmuquc02, OQSsiimm01, OQSmuimm01, OQSmuimm02, OQSmutic01, OQSmutic02, OQSmuhvq01, OQSmuhvq02, OQSmuonq01, OQSmuonq02, YZKsiquc01, TKKsiquc01)".into(),
         ),
         (
             "OQSmuquc02res_badcount0012.xml",

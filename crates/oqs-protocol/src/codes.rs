@@ -169,6 +169,15 @@ code_enum! {
 }
 
 code_enum! {
+    /// 閲覧制限 of a record (DV・虐待 支援措置): the project's own table, because no public source names the element
+    /// or its values (docs/file-interface.md, "Restricted records").
+    DisclosureRestriction, "DisclosureRestrictionFlag 閲覧制限（プロジェクト独自）" {
+        Unrestricted = "0", "制限なし";
+        Restricted = "1", "閲覧制限あり（DV・虐待等の支援措置）";
+    }
+}
+
+code_enum! {
     /// 本人・家族の別 (OQSCD009).
     PersonalFamilyClassification, "OQSCD009 本人・家族の別" {
         Insured = "1", "本人";

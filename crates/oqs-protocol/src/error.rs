@@ -40,7 +40,7 @@ pub enum ProtocolError {
     BadFileName { name: String, reason: String },
     /// The name is well formed but names a kind this terminal does not handle.
     #[error(
-        "OQS-E1002 この端末では扱わないファイル種別です / file kind `{kind}` in `{name}` is not supported (supported: OQSsiquc01, OQSmuquc01, OQSmuquc02, OQSsiimm01, OQSmuimm01, OQSmuimm02, YZKsiquc01, TKKsiquc01)"
+        "OQS-E1002 この端末では扱わないファイル種別です / file kind `{kind}` in `{name}` is not supported (supported: OQSsiquc01, OQSmuquc01, OQSmuquc02, OQSsiimm01, OQSmuimm01, OQSmuimm02, OQSmutic01, OQSmutic02, OQSmuhvq01, OQSmuhvq02, OQSmuonq01, OQSmuonq02, YZKsiquc01, TKKsiquc01)"
     )]
     UnsupportedKind { name: String, kind: String },
     /// A result name was asked for a file that is itself a result.

@@ -28,11 +28,41 @@ pub enum MessageKind {
     Medication,
     /// `TKKsiquc01`: 特定健診情報.
     Checkup,
+    /// `OQSmutic01` / `OQSmuhvq01` / `OQSmuonq01`: a bulk query by period (result: receipt with
+    /// `ReceptionNumber`), as OQSDrug sends them (reference/oqs-clients.md §6).
+    BulkQueryUpload(BulkQuery),
+    /// `OQSmutic02` / `OQSmuhvq02` / `OQSmuonq02`: the result of such a query, by `ReceptionNumber`.
+    BulkQueryDownload(BulkQuery),
+}
+
+/// The bulk queries by period (一括照会 of the facility's own patients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum BulkQuery {
+    /// `OQSmutic`: 医療扶助, by `MedicalTreatmentMonth`.
+    MedicalAid,
+    /// `OQSmuhvq`: 訪問診療, by consent dates (`MedicalTreatmentFlag` 2).
+    HomeVisit,
+    /// `OQSmuonq`: オンライン診療, by consent or examination dates (`MedicalTreatmentFlag` 3).
+    Online,
+}
+
+impl BulkQuery {
+    /// The three, in file-name order.
+    pub const ALL: [BulkQuery; 3] = [Self::MedicalAid, Self::HomeVisit, Self::Online];
+
+    /// `OQSmutic`, `OQSmuhvq` or `OQSmuonq`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::MedicalAid => "OQSmutic",
+            Self::HomeVisit => "OQSmuhvq",
+            Self::Online => "OQSmuonq",
+        }
+    }
 }
 
 impl MessageKind {
     /// All kinds, in file-name order.
-    pub const ALL: [MessageKind; 8] = [
+    pub const ALL: [MessageKind; 14] = [
         Self::SingleCheck,
         Self::BulkUpload,
         Self::BulkDownload,
@@ -41,6 +71,12 @@ impl MessageKind {
         Self::RefNumberBulkDownload,
         Self::Medication,
         Self::Checkup,
+        Self::BulkQueryUpload(BulkQuery::MedicalAid),
+        Self::BulkQueryDownload(BulkQuery::MedicalAid),
+        Self::BulkQueryUpload(BulkQuery::HomeVisit),
+        Self::BulkQueryDownload(BulkQuery::HomeVisit),
+        Self::BulkQueryUpload(BulkQuery::Online),
+        Self::BulkQueryDownload(BulkQuery::Online),
     ];
 
     /// The `<prefix><function><seq>` part of the file name, e.g. `OQSsiquc01`.
@@ -54,6 +90,12 @@ impl MessageKind {
             Self::RefNumberBulkDownload => "OQSmuimm02",
             Self::Medication => "YZKsiquc01",
             Self::Checkup => "TKKsiquc01",
+            Self::BulkQueryUpload(BulkQuery::MedicalAid) => "OQSmutic01",
+            Self::BulkQueryDownload(BulkQuery::MedicalAid) => "OQSmutic02",
+            Self::BulkQueryUpload(BulkQuery::HomeVisit) => "OQSmuhvq01",
+            Self::BulkQueryDownload(BulkQuery::HomeVisit) => "OQSmuhvq02",
+            Self::BulkQueryUpload(BulkQuery::Online) => "OQSmuonq01",
+            Self::BulkQueryDownload(BulkQuery::Online) => "OQSmuonq02",
         }
     }
 
@@ -298,13 +340,13 @@ mod tests {
             );
         }
         assert!(matches!(
-            FileName::parse("OQSmutic01req_x.xml"),
+            FileName::parse("OQSmuxyz01req_x.xml"),
             Err(FileNameError::UnsupportedKind { .. })
         ));
     }
 
-    /// A request of a kind we do not support still has a result name a client waits for (D's 医療扶助 job
-    /// waits for `OQSmutic01res_<id>.xml`); a name that is not a request name has none.
+    /// A request of a kind we do not support still has a result name a client waits for (D waits for
+    /// `…res_<id>.xml` whatever the kind); a name that is not a request name has none.
     #[test]
     fn unsupported_kinds_have_a_result_name() {
         assert_eq!(

@@ -43,7 +43,7 @@ mod validate;
 pub use codes::*;
 pub use encoding::Encoding;
 pub use error::{FileNameError, ProtocolError, ReadError, UnencodableChar, WriteError};
-pub use filename::{Direction, FileName, MessageKind, unsupported_result_name};
+pub use filename::{BulkQuery, Direction, FileName, MessageKind, unsupported_result_name};
 pub use medical::*;
 pub use message::{
     Decoded, Message, SUBSTITUTE, read_file, read_message, write_message,

@@ -1,9 +1,9 @@
 //! 薬剤情報・診療情報 (`YZKsiquc01`) and 特定健診情報 (`TKKsiquc01`): requests and XML results.
 //!
-//! Requests follow the shape seen in production client code (S1 `Form1.GenerateXML`). The result layouts
-//! are only partly public (S1 reads `QuaInf`, `MeTrMonthInf`, `ShPrInf`, `CzDiInf` and
-//! `SpecificHealthCheckupInfo`); the surgery and dialysis groups and the exact month/date nesting are the
-//! project's convention (docs/file-interface.md G11), produced by the mock central service.
+//! Requests follow the shape seen in production client code (OQSDrug `Form1.GenerateXML`). The YZK result
+//! layout is the one OQSDrug reads (reference/oqs-clients.md §5.2: facility codes and names, `InOut`, the
+//! `DiDateInfs/DiDateInf/MeTrInfs/MeTrInf` nesting and the `Cz…`/`Sh…` variants); the surgery and dialysis
+//! groups are the project's own (docs/file-interface.md), where that client ignores them.
 
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
@@ -113,7 +113,10 @@ pub struct QuaInf {
     pub adm_gend_code: Option<Sex>,
 }
 
-/// Body of [`MedicationResult`]: months of treatment, prescriptions, dispensing, surgery and dialysis.
+/// Body of [`MedicationResult`] in the layout OQSDrug reads (reference/oqs-clients.md §5.2): 診療実績
+/// (`MeTrMonthInf`), 処方 (`ShPrInf/ShPrMonthInf`) and 調剤 (`CzDiInf/CzDiMonthInf`), each month at one
+/// facility with its dates below; then our own 手術 and 透析 groups, which that client does not look for.
+/// [`MedicationResultBody::months`] gives the three sources in one shape.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
@@ -131,138 +134,610 @@ pub struct MedicationResultBody {
     pub dialysis_inf: Option<DialysisInf>,
 }
 
-/// `MeTrMonthInf`: treatment at one facility in one month.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
-#[serde(rename_all = "PascalCase", default)]
-pub struct MeTrMonthInf {
-    /// 診療年月 yyyyMM.
-    pub me_tr_month: Option<String>,
-    /// 医療機関名.
-    pub ins_name: Option<String>,
-    /// 入院/外来 (`1` 入院, `2` 外来; project convention).
-    pub in_out_kbn: Option<String>,
-    /// 診療実日数.
-    pub me_tr_days: Option<String>,
-    /// 診療行為.
-    pub treatment_infs: Option<TreatmentInfs>,
+/// A struct whose fields carry their exact element names: the three month layouts name the same facts
+/// with different prefixes (`DrugC`, `CzDrugC`, `ShDrugC`), so each is its own type with the same field
+/// names, and [`MedicationMonth`] reads any of them.
+macro_rules! elements {
+    ($(#[$meta:meta])* $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty = $xml:literal, )+ }) => {
+        $(#[$meta])*
+        #[skip_serializing_none]
+        #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+        #[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
+        #[serde(default)]
+        pub struct $name {
+            $( $(#[$fmeta])* #[serde(rename = $xml)] pub $field: $ty, )+
+        }
+    };
 }
 
-/// `TreatmentInfs`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
-#[serde(rename_all = "PascalCase", default)]
-pub struct TreatmentInfs {
-    /// One per 診療行為.
-    pub treatment_inf: Vec<TreatmentInf>,
+elements! {
+    /// `MeTrMonthInf`: 診療実績 at one facility in one month.
+    MeTrMonthInf {
+        /// 医療機関の種別 (`DiOrg`; code values are not public: we write `1` 医科, `3` 歯科).
+        org: Option<String> = "DiOrg",
+        /// 診療した医療機関コード (10 digits).
+        treating_code: Option<String> = "MeTrDiHCd",
+        /// 診療した医療機関名.
+        treating_name: Option<String> = "MeTrDiHNm",
+        /// 処方した医療機関コード.
+        prescriber_code: Option<String> = "PrlsHCd",
+        /// 処方した医療機関名.
+        prescriber_name: Option<String> = "PrlsHNm",
+        /// 診療年月 yyyyMM.
+        month: Option<String> = "MeTrMonth",
+        /// 自院 `1` / 他院 `2` (OQSDrug computes it from the code when absent).
+        own_facility: Option<String> = "PrIsOrg",
+        /// 入外 of the visit (`1` 外来, `2` 入院; values are our convention, docs/file-interface.md).
+        class: Option<String> = "InOut",
+        /// The dates.
+        dates: Option<DiDateInfs> = "DiDateInfs",
+    }
 }
 
-/// `TreatmentInf`: one 診療行為.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
-#[serde(rename_all = "PascalCase", default)]
-pub struct TreatmentInf {
-    /// 診療行為コード (9 digits).
-    pub treatment_c: Option<String>,
-    /// 診療行為名称.
-    pub treatment_n: Option<String>,
-    /// 回数.
-    pub times: Option<String>,
+elements! {
+    /// `DiDateInfs`.
+    DiDateInfs {
+        /// One per date.
+        list: Vec<DiDateInf> = "DiDateInf",
+    }
 }
 
-/// `ShPrInf`: prescriptions.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ShPrInf {
-    /// Per month.
-    pub sh_pr_month_inf: Vec<DrugMonthInf>,
+elements! {
+    /// `DiDateInf`: one date of 診療実績: drugs and 診療行為.
+    DiDateInf {
+        /// 診療日 yyyyMMdd.
+        date: Option<String> = "DiDate",
+        /// 処方日 yyyyMMdd.
+        prescribed: Option<String> = "PrDate",
+        /// Drugs.
+        drugs: Option<DrugInfs> = "DrugInfs",
+        /// 診療行為.
+        acts: Option<MeTrInfs> = "MeTrInfs",
+    }
 }
 
-/// `CzDiInf`: dispensing.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
-#[serde(rename_all = "PascalCase", default)]
-pub struct CzDiInf {
-    /// Per month.
-    pub cz_di_month_inf: Vec<DrugMonthInf>,
+elements! {
+    /// `MeTrInfs`.
+    MeTrInfs {
+        /// One per 診療行為.
+        list: Vec<MeTrInf> = "MeTrInf",
+    }
 }
 
-/// `ShPrMonthInf` / `CzDiMonthInf`: drugs of one month at one facility.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
-#[serde(rename_all = "PascalCase", default)]
-pub struct DrugMonthInf {
-    /// 年月 yyyyMM.
+elements! {
+    /// `MeTrInf`: one 診療行為.
+    MeTrInf {
+        /// 診療行為名称.
+        name: Option<String> = "SinInfN",
+        /// 診療行為コード (9 digits).
+        code: Option<String> = "SinInfCd",
+        /// 診療識別 (code values are not public).
+        treatment_class: Option<String> = "MeTrIdCl",
+        /// 数量.
+        quantity: Option<String> = "Qua1",
+        /// 回数.
+        times: Option<String> = "Times",
+        /// 単位.
+        unit: Option<String> = "Unit",
+    }
+}
+
+elements! {
+    /// `DrugInfs`.
+    DrugInfs {
+        /// One per drug.
+        list: Vec<DrugInf> = "DrugInf",
+    }
+}
+
+elements! {
+    /// `DrugInf`: one drug of 診療実績.
+    DrugInf {
+        /// 医薬品コード (レセ電 9 digits or YJ).
+        code: Option<String> = "DrugC",
+        /// 医薬品名.
+        name: Option<String> = "DrugN",
+        /// 一般名 (成分名).
+        ingredient: Option<String> = "IngreN",
+        /// 薬剤数量 (the quantity column of the official list, with the unit).
+        quantity: Option<String> = "Qua1",
+        /// 単位.
+        unit: Option<String> = "Unit",
+        /// 用法.
+        usage: Option<String> = "UsageN",
+        /// 用法等の特別指示.
+        special_instruction: Option<String> = "SpInst",
+        /// 日数・回数.
+        times: Option<String> = "Times",
+        /// 使用区分 as a レセプト 診療識別: `21` 内服, `22` 屯服, `23` 外用.
+        treatment_class: Option<String> = "MeTrIdCl",
+        /// 1回用量 in the unit (project convention), printed as ＜1回用量＞ after 【用法】 on the official list.
+        once_quantity: Option<String> = "OnceQua",
+    }
+}
+
+elements! {
+    /// `ShPrInf`: prescriptions.
+    ShPrInf {
+        /// Per month and facility.
+        months: Vec<ShPrMonthInf> = "ShPrMonthInf",
+    }
+}
+
+elements! {
+    /// `ShPrMonthInf`: prescriptions written by one facility in one month.
+    ShPrMonthInf {
+        /// 医療機関の種別.
+        org: Option<String> = "ShPrOrg",
+        /// 診療した医療機関コード.
+        treating_code: Option<String> = "ShMeTrDiHCd",
+        /// 診療した医療機関名.
+        treating_name: Option<String> = "ShMeTrDiHNm",
+        /// 処方した医療機関コード.
+        prescriber_code: Option<String> = "ShPrHCd",
+        /// 処方した医療機関名.
+        prescriber_name: Option<String> = "ShPrHNm",
+        /// 処方年月 yyyyMM.
+        month: Option<String> = "ShPrMonth",
+        /// 自院 `1` / 他院 `2`.
+        own_facility: Option<String> = "ShPrIsOrg",
+        /// 処方区分 (`1` 院内, `2` 院外; values are our convention).
+        class: Option<String> = "ShPrCl",
+        /// The dates.
+        dates: Option<ShPrDateInfs> = "ShPrDateInfs",
+    }
+}
+
+elements! {
+    /// `ShPrDateInfs`.
+    ShPrDateInfs {
+        /// One per date.
+        list: Vec<ShPrDateInf> = "ShPrDateInf",
+    }
+}
+
+elements! {
+    /// `ShPrDateInf`: the drugs prescribed on one date.
+    ShPrDateInf {
+        /// 処方日 yyyyMMdd.
+        date: Option<String> = "ShPrDate",
+        /// Drugs.
+        drugs: Option<ShDrugInfs> = "ShDrugInfs",
+    }
+}
+
+elements! {
+    /// `ShDrugInfs`.
+    ShDrugInfs {
+        /// One per drug.
+        list: Vec<ShDrugInf> = "ShDrugInf",
+    }
+}
+
+elements! {
+    /// `ShDrugInf`: one drug prescribed.
+    ShDrugInf {
+        /// 医薬品コード.
+        code: Option<String> = "ShDrugC",
+        /// 医薬品名.
+        name: Option<String> = "ShDrugN",
+        /// 一般名.
+        ingredient: Option<String> = "ShIngreN",
+        /// 1回量 / 数量.
+        quantity: Option<String> = "ShQua1",
+        /// 単位.
+        unit: Option<String> = "ShUnit",
+        /// 用法.
+        usage: Option<String> = "ShUsageN",
+        /// 用法区分.
+        usage_class: Option<String> = "ShUsageCl",
+        /// 用法等の特別指示.
+        special_instruction: Option<String> = "ShSpInst",
+        /// 日数・回数.
+        times: Option<String> = "ShTimes",
+        /// 使用区分 as a レセプト 診療識別: `21` 内服, `22` 屯服, `23` 外用.
+        treatment_class: Option<String> = "ShMeTrIdCl",
+        /// 1回用量 in the unit (project convention), printed as ＜1回用量＞ after 【用法】 on the official list.
+        once_quantity: Option<String> = "ShOnceQua",
+    }
+}
+
+elements! {
+    /// `CzDiInf`: dispensing.
+    CzDiInf {
+        /// Per month and pharmacy.
+        months: Vec<CzDiMonthInf> = "CzDiMonthInf",
+    }
+}
+
+elements! {
+    /// `CzDiMonthInf`: drugs dispensed by one pharmacy in one month.
+    CzDiMonthInf {
+        /// 医療機関の種別 (we write `4` 薬局).
+        org: Option<String> = "CzDiOrg",
+        /// 調剤した薬局のコード.
+        treating_code: Option<String> = "CzMeTrDiHCd",
+        /// 調剤した薬局名.
+        treating_name: Option<String> = "CzMeTrDiHNm",
+        /// 処方した医療機関コード.
+        prescriber_code: Option<String> = "CzPrlsHCd",
+        /// 処方した医療機関名.
+        prescriber_name: Option<String> = "CzPrlsHNm",
+        /// 調剤年月 yyyyMM.
+        month: Option<String> = "CzDiMonth",
+        /// 自院 `1` / 他院 `2` (of the prescriber).
+        own_facility: Option<String> = "CzPrIsOrg",
+        /// 処方区分 of the prescription dispensed (`1` 院内, `2` 院外; values are our convention).
+        class: Option<String> = "CzPrCl",
+        /// The dates.
+        dates: Option<CzDiDateInfs> = "CzDiDateInfs",
+    }
+}
+
+elements! {
+    /// `CzDiDateInfs`.
+    CzDiDateInfs {
+        /// One per date.
+        list: Vec<CzDiDateInf> = "CzDiDateInf",
+    }
+}
+
+elements! {
+    /// `CzDiDateInf`: the drugs dispensed on one date.
+    CzDiDateInf {
+        /// 調剤日 yyyyMMdd.
+        date: Option<String> = "CzDiDate",
+        /// 処方日 yyyyMMdd.
+        prescribed: Option<String> = "CzPrDate",
+        /// Drugs.
+        drugs: Option<CzDrugInfs> = "CzDrugInfs",
+    }
+}
+
+elements! {
+    /// `CzDrugInfs`.
+    CzDrugInfs {
+        /// One per drug.
+        list: Vec<CzDrugInf> = "CzDrugInf",
+    }
+}
+
+elements! {
+    /// `CzDrugInf`: one drug dispensed.
+    CzDrugInf {
+        /// 医薬品コード.
+        code: Option<String> = "CzDrugC",
+        /// 医薬品名.
+        name: Option<String> = "CzDrugN",
+        /// 一般名.
+        ingredient: Option<String> = "CzIngreN",
+        /// 1回量 / 数量.
+        quantity: Option<String> = "CzQua1",
+        /// 単位.
+        unit: Option<String> = "CzUnit",
+        /// 用法.
+        usage: Option<String> = "CzUsageN",
+        /// 用法区分.
+        usage_class: Option<String> = "CzUsageCl",
+        /// 用法等の特別指示.
+        special_instruction: Option<String> = "CzSpInst",
+        /// 日数・回数.
+        times: Option<String> = "CzTimes",
+        /// 使用区分 as a レセプト 診療識別: `21` 内服, `22` 屯服, `23` 外用.
+        treatment_class: Option<String> = "CzMeTrIdCl",
+        /// 1回用量 in the unit (project convention), printed as ＜1回用量＞ after 【用法】 on the official list.
+        once_quantity: Option<String> = "CzOnceQua",
+    }
+}
+
+/// Where a [`MedicationMonth`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MedicationSource {
+    /// 診療実績 (`MeTrMonthInf`).
+    Treatment,
+    /// 処方 (`ShPrMonthInf`).
+    Prescription,
+    /// 調剤 (`CzDiMonthInf`).
+    Dispensing,
+}
+
+/// One month at one facility from any of the three layouts, with the same meaning whatever the prefix.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MedicationMonth {
+    /// 医療機関の種別.
+    pub org: Option<String>,
+    /// The facility that treated (or dispensed).
+    pub treating_code: Option<String>,
+    /// Its name.
+    pub treating_name: Option<String>,
+    /// The facility that prescribed.
+    pub prescriber_code: Option<String>,
+    /// Its name.
+    pub prescriber_name: Option<String>,
+    /// yyyyMM.
     pub month: Option<String>,
-    /// 医療機関名 / 薬局名.
-    pub ins_name: Option<String>,
-    /// 処方区分: `1` 院内, `2` 院外 (project convention for the codes; the element name is the one OQSDrug
-    /// reads: reference/oqs-clients.md §5.2).
-    pub in_out: Option<String>,
-    /// Per date.
-    pub di_date_infs: Option<DiDateInfs>,
+    /// 自院 `1` / 他院 `2`.
+    pub own_facility: Option<String>,
+    /// 入外 of the visit (`InOut`, 1 外来 / 2 入院) or 処方区分 (`ShPrCl`, `CzPrCl`, 1 院内 / 2 院外).
+    pub class: Option<String>,
+    /// The dates.
+    pub dates: Vec<MedicationDate>,
 }
 
-/// `DiDateInfs`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
-#[serde(rename_all = "PascalCase", default)]
-pub struct DiDateInfs {
-    /// One per date.
-    pub di_date_inf: Vec<DiDateInf>,
+/// One date of a [`MedicationMonth`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MedicationDate {
+    /// 診療日 / 処方日 / 調剤日 yyyyMMdd.
+    pub date: Option<String>,
+    /// 処方日 when it differs from the date (診療実績, 調剤).
+    pub prescribed: Option<String>,
+    /// Drugs (`ShDrugInf` and `CzDrugInf` read into the same shape).
+    pub drugs: Vec<ShDrugInf>,
+    /// 診療行為 (診療実績 only).
+    pub acts: Vec<MeTrInf>,
 }
 
-/// `DiDateInf`: drugs of one date.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
-#[serde(rename_all = "PascalCase", default)]
-pub struct DiDateInf {
-    /// 処方日 / 調剤日 yyyyMMdd.
-    pub di_date: Option<String>,
-    /// The drugs.
-    pub drug_infs: Option<DrugInfs>,
+impl From<DrugInf> for ShDrugInf {
+    fn from(d: DrugInf) -> Self {
+        ShDrugInf {
+            code: d.code,
+            name: d.name,
+            ingredient: d.ingredient,
+            quantity: d.quantity,
+            unit: d.unit,
+            usage: d.usage,
+            usage_class: None,
+            special_instruction: d.special_instruction,
+            times: d.times,
+            treatment_class: d.treatment_class,
+            once_quantity: d.once_quantity,
+        }
+    }
 }
 
-/// `DrugInfs`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
-#[serde(rename_all = "PascalCase", default)]
-pub struct DrugInfs {
-    /// One per drug.
-    pub drug_inf: Vec<DrugInf>,
+impl From<ShDrugInf> for DrugInf {
+    fn from(d: ShDrugInf) -> Self {
+        DrugInf {
+            code: d.code,
+            name: d.name,
+            ingredient: d.ingredient,
+            quantity: d.quantity,
+            unit: d.unit,
+            usage: d.usage,
+            special_instruction: d.special_instruction,
+            times: d.times,
+            treatment_class: d.treatment_class,
+            once_quantity: d.once_quantity,
+        }
+    }
 }
 
-/// `DrugInf`: one drug.
-#[skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(Arbitrary))]
-#[serde(rename_all = "PascalCase", default)]
-pub struct DrugInf {
-    /// 医薬品コード (レセ電 9 digits or YJ).
-    pub drug_c: Option<String>,
-    /// 医薬品名.
-    pub drug_n: Option<String>,
-    /// 一般名 (成分名).
-    pub ingre_n: Option<String>,
-    /// 薬剤数量 (the quantity column of the official list, with `Unit`).
-    pub qua1: Option<String>,
-    /// 単位.
-    pub unit: Option<String>,
-    /// 用法.
-    pub usage_n: Option<String>,
-    /// 日数・回数.
-    pub times: Option<String>,
-    /// 用法等の特別指示 (`SpInst`, as read by OQSDrug: reference/oqs-clients.md §5.2).
-    pub sp_inst: Option<String>,
-    /// 使用区分 as a レセプト 診療識別: `21` 内服, `22` 屯服, `23` 外用 (`MeTrIdCl`, as read by OQSDrug).
-    pub me_tr_id_cl: Option<String>,
-    /// 1回用量 in `Unit` (project convention), printed as ＜1回用量＞ after 【用法】 on the official list.
-    pub once_qua: Option<String>,
+impl From<CzDrugInf> for ShDrugInf {
+    fn from(d: CzDrugInf) -> Self {
+        ShDrugInf {
+            code: d.code,
+            name: d.name,
+            ingredient: d.ingredient,
+            quantity: d.quantity,
+            unit: d.unit,
+            usage: d.usage,
+            usage_class: d.usage_class,
+            special_instruction: d.special_instruction,
+            times: d.times,
+            treatment_class: d.treatment_class,
+            once_quantity: d.once_quantity,
+        }
+    }
+}
+
+impl From<ShDrugInf> for CzDrugInf {
+    fn from(d: ShDrugInf) -> Self {
+        CzDrugInf {
+            code: d.code,
+            name: d.name,
+            ingredient: d.ingredient,
+            quantity: d.quantity,
+            unit: d.unit,
+            usage: d.usage,
+            usage_class: d.usage_class,
+            special_instruction: d.special_instruction,
+            times: d.times,
+            treatment_class: d.treatment_class,
+            once_quantity: d.once_quantity,
+        }
+    }
+}
+
+impl MedicationMonth {
+    /// As `MeTrMonthInf`.
+    pub fn to_treatment(&self) -> MeTrMonthInf {
+        MeTrMonthInf {
+            org: self.org.clone(),
+            treating_code: self.treating_code.clone(),
+            treating_name: self.treating_name.clone(),
+            prescriber_code: self.prescriber_code.clone(),
+            prescriber_name: self.prescriber_name.clone(),
+            month: self.month.clone(),
+            own_facility: self.own_facility.clone(),
+            class: self.class.clone(),
+            dates: Some(DiDateInfs {
+                list: self
+                    .dates
+                    .iter()
+                    .map(|d| DiDateInf {
+                        date: d.date.clone(),
+                        prescribed: d.prescribed.clone(),
+                        drugs: (!d.drugs.is_empty()).then(|| DrugInfs {
+                            list: d.drugs.iter().cloned().map(DrugInf::from).collect(),
+                        }),
+                        acts: (!d.acts.is_empty()).then(|| MeTrInfs {
+                            list: d.acts.clone(),
+                        }),
+                    })
+                    .collect(),
+            }),
+        }
+    }
+
+    /// As `ShPrMonthInf` (acts and 処方日 have no place there).
+    pub fn to_prescription(&self) -> ShPrMonthInf {
+        ShPrMonthInf {
+            org: self.org.clone(),
+            treating_code: self.treating_code.clone(),
+            treating_name: self.treating_name.clone(),
+            prescriber_code: self.prescriber_code.clone(),
+            prescriber_name: self.prescriber_name.clone(),
+            month: self.month.clone(),
+            own_facility: self.own_facility.clone(),
+            class: self.class.clone(),
+            dates: Some(ShPrDateInfs {
+                list: self
+                    .dates
+                    .iter()
+                    .map(|d| ShPrDateInf {
+                        date: d.date.clone(),
+                        drugs: Some(ShDrugInfs {
+                            list: d.drugs.clone(),
+                        }),
+                    })
+                    .collect(),
+            }),
+        }
+    }
+
+    /// As `CzDiMonthInf` (acts have no place there).
+    pub fn to_dispensing(&self) -> CzDiMonthInf {
+        CzDiMonthInf {
+            org: self.org.clone(),
+            treating_code: self.treating_code.clone(),
+            treating_name: self.treating_name.clone(),
+            prescriber_code: self.prescriber_code.clone(),
+            prescriber_name: self.prescriber_name.clone(),
+            month: self.month.clone(),
+            own_facility: self.own_facility.clone(),
+            class: self.class.clone(),
+            dates: Some(CzDiDateInfs {
+                list: self
+                    .dates
+                    .iter()
+                    .map(|d| CzDiDateInf {
+                        date: d.date.clone(),
+                        prescribed: d.prescribed.clone(),
+                        drugs: Some(CzDrugInfs {
+                            list: d.drugs.iter().cloned().map(CzDrugInf::from).collect(),
+                        }),
+                    })
+                    .collect(),
+            }),
+        }
+    }
+}
+
+impl From<&MeTrMonthInf> for MedicationMonth {
+    fn from(m: &MeTrMonthInf) -> Self {
+        MedicationMonth {
+            org: m.org.clone(),
+            treating_code: m.treating_code.clone(),
+            treating_name: m.treating_name.clone(),
+            prescriber_code: m.prescriber_code.clone(),
+            prescriber_name: m.prescriber_name.clone(),
+            month: m.month.clone(),
+            own_facility: m.own_facility.clone(),
+            class: m.class.clone(),
+            dates: m
+                .dates
+                .iter()
+                .flat_map(|d| &d.list)
+                .map(|d| MedicationDate {
+                    date: d.date.clone(),
+                    prescribed: d.prescribed.clone(),
+                    drugs: d
+                        .drugs
+                        .iter()
+                        .flat_map(|x| x.list.iter().cloned().map(ShDrugInf::from))
+                        .collect(),
+                    acts: d.acts.iter().flat_map(|x| x.list.clone()).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<&ShPrMonthInf> for MedicationMonth {
+    fn from(m: &ShPrMonthInf) -> Self {
+        MedicationMonth {
+            org: m.org.clone(),
+            treating_code: m.treating_code.clone(),
+            treating_name: m.treating_name.clone(),
+            prescriber_code: m.prescriber_code.clone(),
+            prescriber_name: m.prescriber_name.clone(),
+            month: m.month.clone(),
+            own_facility: m.own_facility.clone(),
+            class: m.class.clone(),
+            dates: m
+                .dates
+                .iter()
+                .flat_map(|d| &d.list)
+                .map(|d| MedicationDate {
+                    date: d.date.clone(),
+                    prescribed: None,
+                    drugs: d.drugs.iter().flat_map(|x| x.list.clone()).collect(),
+                    acts: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<&CzDiMonthInf> for MedicationMonth {
+    fn from(m: &CzDiMonthInf) -> Self {
+        MedicationMonth {
+            org: m.org.clone(),
+            treating_code: m.treating_code.clone(),
+            treating_name: m.treating_name.clone(),
+            prescriber_code: m.prescriber_code.clone(),
+            prescriber_name: m.prescriber_name.clone(),
+            month: m.month.clone(),
+            own_facility: m.own_facility.clone(),
+            class: m.class.clone(),
+            dates: m
+                .dates
+                .iter()
+                .flat_map(|d| &d.list)
+                .map(|d| MedicationDate {
+                    date: d.date.clone(),
+                    prescribed: d.prescribed.clone(),
+                    drugs: d
+                        .drugs
+                        .iter()
+                        .flat_map(|x| x.list.iter().cloned().map(ShDrugInf::from))
+                        .collect(),
+                    acts: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl MedicationResultBody {
+    /// Every month of 診療実績, 処方 and 調剤, each with where it came from, in file order.
+    pub fn months(&self) -> Vec<(MedicationSource, MedicationMonth)> {
+        let treatment = self
+            .me_tr_month_inf
+            .iter()
+            .map(|m| (MedicationSource::Treatment, MedicationMonth::from(m)));
+        let prescription = self
+            .sh_pr_inf
+            .iter()
+            .flat_map(|s| &s.months)
+            .map(|m| (MedicationSource::Prescription, MedicationMonth::from(m)));
+        let dispensing = self
+            .cz_di_inf
+            .iter()
+            .flat_map(|c| &c.months)
+            .map(|m| (MedicationSource::Dispensing, MedicationMonth::from(m)));
+        treatment.chain(prescription).chain(dispensing).collect()
+    }
 }
 
 /// `SurgeryInf` (project convention).

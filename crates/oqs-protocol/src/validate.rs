@@ -460,6 +460,57 @@ fn qualification(v: &mut Validator, r: &ResultOfQualificationConfirmation) {
         r.preschool_classification.as_ref(),
     );
     v.code("ReasonOfLoss", r.reason_of_loss.as_ref());
+    v.insurer_number("PublicExpenseNumber", r.public_expense_number.as_deref());
+    v.code(
+        crate::qualification::DISCLOSURE_RESTRICTION_ELEMENT,
+        r.disclosure_restriction.as_ref(),
+    );
+    if let Some(list) = &r.public_expense_result_list {
+        v.nested("PublicExpenseResultList", |v| {
+            v.each("MedicalTicketInfo", &list.medical_ticket_info, |v, t| {
+                v.date(
+                    "MedicalTicketValidDate",
+                    t.medical_ticket_valid_date.as_deref(),
+                    Date,
+                );
+                v.date(
+                    "MedicalTicketExpirationDate",
+                    t.medical_ticket_expiration_date.as_deref(),
+                    Date,
+                );
+                v.date(
+                    "MedicalTreatmentMonth",
+                    t.medical_treatment_month.as_deref(),
+                    DateFormat::Month,
+                );
+            });
+        });
+    }
+    v.code("MedicalSubsidyConsFlg", r.medical_subsidy_cons_flg.as_ref());
+    if let Some(list) = &r.medical_subsidy_certificate_list {
+        v.nested("MedicalSubsidyCertificateList", |v| {
+            v.each(
+                "MedicalSubsidyCertificateInfo",
+                &list.medical_subsidy_certificate_info,
+                |v, c| {
+                    v.insurer_number(
+                        "SubsidyPublicExpenseNumber",
+                        c.subsidy_public_expense_number.as_deref(),
+                    );
+                    v.date(
+                        "SubsidyValidStartDate",
+                        c.subsidy_valid_start_date.as_deref(),
+                        Date,
+                    );
+                    v.date(
+                        "SubsidyValidEndDate",
+                        c.subsidy_valid_end_date.as_deref(),
+                        Date,
+                    );
+                },
+            );
+        });
+    }
     if let Some(e) = &r.elderly_recipient_certificate_info {
         v.nested("ElderlyRecipientCertificateInfo", |v| {
             v.date(
@@ -810,16 +861,42 @@ fn medical_result_header(
     v.required_code("CharacterCodeIdentifier", cci);
 }
 
-fn drug_months(v: &mut Validator, name: &str, months: &[DrugMonthInf]) {
-    v.each(name, months, |v, m| {
-        v.date("Month", m.month.as_deref(), DateFormat::Month);
-        if let Some(dates) = &m.di_date_infs {
-            v.nested("DiDateInfs", |v| {
-                v.each("DiDateInf", &dates.di_date_inf, |v, d| {
-                    v.date("DiDate", d.di_date.as_deref(), DateFormat::Date);
-                });
+/// The months of one source, with the element names of its layout in the paths.
+fn medication_months(v: &mut Validator, source: MedicationSource, months: &[MedicationMonth]) {
+    let (month, month_leaf, dates, date, date_leaf, prescribed_leaf) = match source {
+        MedicationSource::Treatment => (
+            "MeTrMonthInf",
+            "MeTrMonth",
+            "DiDateInfs",
+            "DiDateInf",
+            "DiDate",
+            "PrDate",
+        ),
+        MedicationSource::Prescription => (
+            "ShPrMonthInf",
+            "ShPrMonth",
+            "ShPrDateInfs",
+            "ShPrDateInf",
+            "ShPrDate",
+            "-",
+        ),
+        MedicationSource::Dispensing => (
+            "CzDiMonthInf",
+            "CzDiMonth",
+            "CzDiDateInfs",
+            "CzDiDateInf",
+            "CzDiDate",
+            "CzPrDate",
+        ),
+    };
+    v.each(month, months, |v, m| {
+        v.date(month_leaf, m.month.as_deref(), DateFormat::Month);
+        v.nested(dates, |v| {
+            v.each(date, &m.dates, |v, d| {
+                v.date(date_leaf, d.date.as_deref(), DateFormat::Date);
+                v.date(prescribed_leaf, d.prescribed.as_deref(), DateFormat::Date);
             });
-        }
+        });
     });
 }
 
@@ -843,19 +920,27 @@ fn medication_result(v: &mut Validator, m: &MedicationResult) {
     });
     let b = &m.message_body;
     v.nested("MessageBody", |v| {
-        v.each("MeTrMonthInf", &b.me_tr_month_inf, |v, m| {
-            v.date("MeTrMonth", m.me_tr_month.as_deref(), DateFormat::Month);
+        let months = b.months();
+        let of = |source: MedicationSource| -> Vec<MedicationMonth> {
+            months
+                .iter()
+                .filter(|(s, _)| *s == source)
+                .map(|(_, m)| m.clone())
+                .collect()
+        };
+        medication_months(
+            v,
+            MedicationSource::Treatment,
+            &of(MedicationSource::Treatment),
+        );
+        v.nested("ShPrInf", |v| {
+            let source = MedicationSource::Prescription;
+            medication_months(v, source, &of(source))
         });
-        if let Some(s) = &b.sh_pr_inf {
-            v.nested("ShPrInf", |v| {
-                drug_months(v, "ShPrMonthInf", &s.sh_pr_month_inf)
-            });
-        }
-        if let Some(c) = &b.cz_di_inf {
-            v.nested("CzDiInf", |v| {
-                drug_months(v, "CzDiMonthInf", &c.cz_di_month_inf)
-            });
-        }
+        v.nested("CzDiInf", |v| {
+            let source = MedicationSource::Dispensing;
+            medication_months(v, source, &of(source))
+        });
         if let Some(s) = &b.surgery_inf {
             v.nested("SurgeryInf", |v| {
                 v.each("SurgeryMonthInf", &s.surgery_month_inf, |v, m| {
@@ -985,6 +1070,38 @@ impl Message {
                 });
             }
             Message::BulkResult(m) => bulk_result(&mut v, m),
+            Message::BulkQueryRequest(m) => {
+                request_header(&mut v, &m.message_header, false);
+                v.nested("MessageBody", |v| {
+                    let info = m.message_body.qualification_confirm_search_info.as_ref();
+                    if v.require("QualificationConfirmSearchInfo", info.is_some()) {
+                        let Some(q) = info else { return };
+                        v.nested("QualificationConfirmSearchInfo", |v| {
+                            v.date(
+                                "MedicalTreatmentMonth",
+                                q.medical_treatment_month.as_deref(),
+                                DateFormat::Month,
+                            );
+                            for (leaf, value) in [
+                                ("ConsentDateFrom", &q.consent_date_from),
+                                ("ConsentDateTo", &q.consent_date_to),
+                                ("ExaminationDateFrom", &q.examination_date_from),
+                                ("ExaminationDateTo", &q.examination_date_to),
+                            ] {
+                                v.date(leaf, value.as_deref(), DateFormat::Date);
+                            }
+                            v.code("MedicalTreatmentFlag", q.medical_treatment_flag.as_ref());
+                            // Which period a kind needs is checked by whoever knows the kind (the file
+                            // name): here, that there is one.
+                            let period = q.medical_treatment_month.is_some()
+                                || q.consent_date_from.is_some() && q.consent_date_to.is_some()
+                                || q.examination_date_from.is_some()
+                                    && q.examination_date_to.is_some();
+                            v.require("MedicalTreatmentMonth", period);
+                        });
+                    }
+                });
+            }
             Message::RefNumberRequest(m) => {
                 request_header(&mut v, &m.message_header, false);
                 v.nested("MessageBody", |v| {

@@ -548,6 +548,8 @@ pub enum ConsentItem {
     Surgery,
     /// 特定健診等情報
     HealthCheckup,
+    /// 「医療費助成の各種受給者証を利用しますか」 (公費, PMH): 利用する / 利用しない. Not a viewing consent.
+    MedicalSubsidy,
     #[serde(other)]
     Other,
 }
@@ -1350,6 +1352,89 @@ pub struct PatientView {
     pub valid_until_wareki: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disqualified_on_wareki: Option<String>,
+    /// 医療扶助 (生活保護) of the patient: the `InsuredCardClassification` A1 qualification of the result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medical_aid: Option<MedicalAidView>,
+    /// The record carries the DV・虐待 restriction: the address was removed by the daemon and staff must not
+    /// tell anyone where the patient can be found.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restricted: bool,
+    /// 医療費助成の受給者証 (公費, PMH) the patient chose to use at the kiosk (利用する).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subsidies: Vec<SubsidyView>,
+}
+
+/// One 医療費助成 受給者証 (公費, PMH).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubsidyView {
+    /// 公費負担者番号.
+    pub public_expense_number: String,
+    /// 受給者番号.
+    pub beneficiary_number: Sensitive,
+    /// 制度名.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// 自己負担上限額 per month (yen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_pay_limit: Option<String>,
+    /// 有効終了日 (`yyyyMMdd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<String>,
+}
+
+/// 医療扶助 (生活保護) as reception sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MedicalAidView {
+    /// 公費負担者番号 (identifies the welfare office, not the person).
+    pub public_expense_number: String,
+    /// 受給者番号.
+    pub beneficiary_number: Sensitive,
+    /// 福祉事務所名.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welfare_office: Option<String>,
+    /// 保護開始日 (`yyyyMMdd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// The 医療券・調剤券 of the answer.
+    #[serde(default)]
+    pub tickets: Vec<MedicalTicketView>,
+    /// No ticket was registered by the welfare office (資格有効性 6 or an A1 record without tickets): the
+    /// screen says 「未委託」 and what to do.
+    #[serde(default)]
+    pub unregistered: bool,
+}
+
+/// One 医療券 or 調剤券.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MedicalTicketView {
+    /// 医療券, 調剤券, or the code as sent when it is not one the project knows.
+    pub kind: String,
+    /// 交付番号.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_number: Option<String>,
+    /// 診療年月 (`yyyyMM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treatment_month: Option<String>,
+    /// 有効開始日 / 有効終了日 (`yyyyMMdd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<String>,
+    /// 指定医療機関名.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub designated_institution: Option<String>,
+    /// 傷病名 (up to three).
+    #[serde(default)]
+    pub injuries: Vec<Sensitive>,
+    /// 本人支払額 (yen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_pay: Option<String>,
+    /// 地区担当員名.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district_contact: Option<Sensitive>,
+    /// 単独 or 併用 (or the code as sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_with_insurance: Option<String>,
 }
 
 /// Events pushed to subscribers.

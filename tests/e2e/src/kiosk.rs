@@ -29,14 +29,26 @@ impl Cards {
 
     /// As [`Cards::issue`], every card carrying `photo` (PNG, converted to JPEG 2000 by the issuer).
     pub fn issue_with_photo(count: u32, photo: Option<&Path>) -> Self {
+        Self::issue_range(1, count, "mixed", photo)
+    }
+
+    /// `count` cards of `variant` (`normal`, `face-only`, …) with indices from `first`, so that card N is linked
+    /// to the mock central's person N (fixtures such as `population::fixtures::MEDICAL_AID`).
+    pub fn issue_for_people(first: u32, count: u32, variant: &str) -> Self {
+        Self::issue_range(first, count, variant, None)
+    }
+
+    fn issue_range(first: u32, count: u32, variant: &str, photo: Option<&Path>) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("cards");
         let mut cmd = Command::new(bin("oqs-virtual-card"));
         cmd.args(["issue", "--out"]).arg(&dir).args([
+            "--first",
+            &first.to_string(),
             "--count",
             &count.to_string(),
             "--variant",
-            "mixed",
+            variant,
             "--seed",
             "7",
             "--issued-at",
@@ -288,6 +300,25 @@ pub fn contains_standalone_digits(text: &str, digits: &str) -> bool {
         from = start + 1;
     }
     false
+}
+
+/// Places the card, chooses PIN, enters it, answers every consent with yes; returns the result screen.
+pub fn pin_checkin(oqs: &Oqs, cards: &Cards, index: u32) -> serde_json::Value {
+    let choice = oqs.wait_screen("method_choice");
+    assert!(
+        choice["methods"]
+            .as_array()
+            .expect("methods")
+            .contains(&"pin".into()),
+        "{choice}"
+    );
+    oqs.ok(&["kiosk", "method", "pin"], None);
+    let entry = oqs.wait_screen("pin_entry");
+    assert_eq!(entry["tries_left"], 3, "{entry}");
+    oqs.ok(&["kiosk", "pin"], Some(&format!("{}\n", cards.pin(index))));
+    let consents = oqs.answer_consents("yes");
+    assert!(consents >= 1, "no consent screen was shown");
+    oqs.screen()
 }
 
 /// Mock central with `cards` linked, and a daemon watching only the leased reader (kiosk timeout long enough

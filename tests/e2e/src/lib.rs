@@ -150,6 +150,10 @@ pub struct MockCentral {
     pub dir: PathBuf,
     pub port: u16,
     pub facility_code: String,
+    /// Extra `serve` arguments for the next starts (e.g. `--bulk-delay-secs 3600`).
+    pub serve_args: Vec<String>,
+    /// The instant the next start is pinned at (`--now`); [`now_setting`] when `None`.
+    pub now: Option<String>,
     process: Option<Process>,
     _tmp: Option<tempfile::TempDir>,
 }
@@ -187,6 +191,8 @@ impl MockCentral {
             dir,
             port: free_port(),
             facility_code,
+            serve_args: Vec::new(),
+            now: None,
             process: None,
             _tmp: Some(tmp),
         };
@@ -200,7 +206,8 @@ impl MockCentral {
         cmd.args(["serve", "--dir"])
             .arg(&self.dir)
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
-            .args(["--now", &now_setting()]);
+            .args(["--now", &self.now.clone().unwrap_or_else(now_setting)])
+            .args(&self.serve_args);
         let log = self.dir.join(format!(
             "serve-{}.log",
             SERVES.fetch_add(1, Ordering::SeqCst)

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use e2e::kiosk::{
-    Cards, FACE_ONLY, InsertedCard, NORMAL, Oqs, PIN_BLOCKED, REVOKED, contains_standalone_digits,
-    files, start_kiosk, watched,
+    Cards, FACE_ONLY, InsertedCard, NORMAL, PIN_BLOCKED, REVOKED, contains_standalone_digits,
+    files, pin_checkin, start_kiosk, watched,
 };
 use e2e::staff::{ADMIN_PW, create_admin};
 use e2e::{in_keyutils_session, wait_for};
@@ -67,25 +67,6 @@ fn log_bodies(logs: &str) -> String {
         .map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Places the card, chooses PIN, enters it, answers every consent with yes; returns the result screen.
-fn pin_checkin(oqs: &Oqs, cards: &Cards, index: u32) -> serde_json::Value {
-    let choice = oqs.wait_screen("method_choice");
-    assert!(
-        choice["methods"]
-            .as_array()
-            .expect("methods")
-            .contains(&"pin".into()),
-        "{choice}"
-    );
-    oqs.ok(&["kiosk", "method", "pin"], None);
-    let entry = oqs.wait_screen("pin_entry");
-    assert_eq!(entry["tries_left"], 3, "{entry}");
-    oqs.ok(&["kiosk", "pin"], Some(&format!("{}\n", cards.pin(index))));
-    let consents = oqs.answer_consents("yes");
-    assert!(consents >= 1, "no consent screen was shown");
-    oqs.screen()
 }
 
 #[test]

@@ -28,6 +28,9 @@ export interface Words {
   querying: string;
   agree: string;
   disagree: string;
+  /** The answers of the 医療費助成 question (利用する / 利用しない). */
+  use: string;
+  notUse: string;
   consentTitle: Record<ConsentItem, string>;
   consentText: Record<ConsentItem, string>;
   result: Record<CheckInOutcome, { title: string; next: string }>;
@@ -56,10 +59,13 @@ const ja: Words = {
   querying: "<ruby>資格<rt>しかく</rt></ruby>を<ruby>確認<rt>かくにん</rt></ruby>しています",
   agree: "<ruby>同意<rt>どうい</rt></ruby>する",
   disagree: "<ruby>同意<rt>どうい</rt></ruby>しない",
+  use: "<ruby>利用<rt>りよう</rt></ruby>する",
+  notUse: "<ruby>利用<rt>りよう</rt></ruby>しない",
   consentTitle: {
     medical_and_medication: "【<ruby>診療<rt>しんりょう</rt></ruby>/<ruby>薬剤<rt>やくざい</rt></ruby><ruby>情報<rt>じょうほう</rt></ruby>】",
     surgery: "【<ruby>手術<rt>しゅじゅつ</rt></ruby><ruby>情報<rt>じょうほう</rt></ruby>】",
     health_checkup: "【<ruby>特定健診<rt>とくていけんしん</rt></ruby>等<ruby>情報<rt>じょうほう</rt></ruby>】",
+    medical_subsidy: "【<ruby>医療費助成<rt>いりょうひじょせい</rt></ruby>】",
     other: "【<ruby>情報<rt>じょうほう</rt></ruby>の<ruby>提供<rt>ていきょう</rt></ruby>】",
   },
   consentText: {
@@ -69,6 +75,8 @@ const ja: Words = {
       "<ruby>過去<rt>かこ</rt></ruby>の<ruby>手術<rt>しゅじゅつ</rt></ruby><ruby>情報<rt>じょうほう</rt></ruby>を<ruby>当機関<rt>とうきかん</rt></ruby>に<ruby>提供<rt>ていきょう</rt></ruby>することに<ruby>同意<rt>どうい</rt></ruby>しますか。<br>この<ruby>情報<rt>じょうほう</rt></ruby>はあなたの<ruby>診察<rt>しんさつ</rt></ruby>や<ruby>健康管理<rt>けんこうかんり</rt></ruby>のために<ruby>使用<rt>しよう</rt></ruby>します。",
     health_checkup:
       "<ruby>過去<rt>かこ</rt></ruby>の<ruby>特定健診<rt>とくていけんしん</rt></ruby>等の<ruby>情報<rt>じょうほう</rt></ruby>を<ruby>当機関<rt>とうきかん</rt></ruby>に<ruby>提供<rt>ていきょう</rt></ruby>することに<ruby>同意<rt>どうい</rt></ruby>しますか。<br>この<ruby>情報<rt>じょうほう</rt></ruby>はあなたの<ruby>診察<rt>しんさつ</rt></ruby>や<ruby>健康管理<rt>けんこうかんり</rt></ruby>のために<ruby>使用<rt>しよう</rt></ruby>します。",
+    medical_subsidy:
+      "<ruby>医療費助成<rt>いりょうひじょせい</rt></ruby>の<ruby>各種<rt>かくしゅ</rt></ruby><ruby>受給者証<rt>じゅきゅうしゃしょう</rt></ruby>を<ruby>利用<rt>りよう</rt></ruby>しますか。<br><ruby>利用<rt>りよう</rt></ruby>すると、<ruby>受給者証<rt>じゅきゅうしゃしょう</rt></ruby>の<ruby>情報<rt>じょうほう</rt></ruby>が<ruby>受付<rt>うけつけ</rt></ruby>に<ruby>届<rt>とど</rt></ruby>きます。",
     other: "<ruby>情報<rt>じょうほう</rt></ruby>を<ruby>当機関<rt>とうきかん</rt></ruby>に<ruby>提供<rt>ていきょう</rt></ruby>することに<ruby>同意<rt>どうい</rt></ruby>しますか。",
   },
   result: {
@@ -142,10 +150,13 @@ const en: Words = {
   querying: "Checking your insurance",
   agree: "I agree",
   disagree: "I do not agree",
+  use: "Use them",
+  notUse: "Do not use them",
   consentTitle: {
     medical_and_medication: "Treatment and medication information",
     surgery: "Surgery information",
     health_checkup: "Health checkup information",
+    medical_subsidy: "Medical expense subsidies",
     other: "Sharing information",
   },
   consentText: {
@@ -155,6 +166,8 @@ const en: Words = {
       "Do you agree to share your past surgery information with this facility?<br>It is used for your care and health management.",
     health_checkup:
       "Do you agree to share your past health checkup information with this facility?<br>It is used for your care and health management.",
+    medical_subsidy:
+      "Do you want to use your medical expense subsidy certificates (受給者証)?<br>If you do, reception receives their details.",
     other: "Do you agree to share this information with this facility?",
   },
   result: {

@@ -38,6 +38,7 @@ export const consentShort: Record<ConsentItem, string> = {
   medical_and_medication: "診療・薬剤",
   surgery: "手術",
   health_checkup: "健診",
+  medical_subsidy: "医療費助成",
   other: "その他",
 };
 
@@ -70,6 +71,28 @@ export function ymd(date: string | undefined): string {
   if (digits.length !== 8) return date;
   return `${digits.slice(0, 4)}/${digits.slice(4, 6)}/${digits.slice(6, 8)}`;
 }
+
+/** `YYYYMM` → `YYYY年M月` (診療年月). */
+export function yearMonth(month: string | undefined): string {
+  if (!month) return "";
+  const digits = month.replace(/\D/g, "");
+  if (digits.length !== 6) return month;
+  return `${digits.slice(0, 4)}年${Number(digits.slice(4, 6))}月`;
+}
+
+/** `3000` → `3,000円`; anything that is not a number is shown as sent. */
+export function yen(amount: string | undefined): string {
+  if (amount === undefined || amount === "") return "";
+  const n = Number(amount);
+  return Number.isFinite(n) ? `${n.toLocaleString("ja-JP")}円` : amount;
+}
+
+/** What reception does when a 医療扶助 patient's ticket of the month is not registered (「未委託」). */
+export const unregisteredTicketSteps: string[] = [
+  "「未委託」は、福祉事務所がこの月の医療券・調剤券をまだ登録していないという意味です（登録は毎月20日ごろ）。資格は有効です。",
+  "紙の医療券・調剤券をお持ちか患者さんに確認し、あればそれで受け付けてください。",
+  "なければ福祉事務所（地区担当員）に医療券・調剤券の発行を依頼し、登録後に資格確認（一括照会を含む）をやり直してください。",
+];
 
 /** `YYYYMMDD…` or `YYYY-MM-DD…` → `2026年12月3日` (作成日 on a printed form). */
 export function longDate(date: string): string {

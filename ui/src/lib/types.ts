@@ -2,7 +2,7 @@
 // Field names and tags are the wire's; keep the two in step.
 
 export type AuthMethod = "face" | "pin" | "staff_visual" | "insurance_numbers";
-export type ConsentItem = "medical_and_medication" | "surgery" | "health_checkup" | "other";
+export type ConsentItem = "medical_and_medication" | "surgery" | "health_checkup" | "medical_subsidy" | "other";
 export type CheckInOutcome = "valid" | "invalid" | "no_qualification" | "pending_outage" | "other";
 export type Sex = "male" | "female";
 export type Role = "staff" | "administrator" | "medical_information_viewer" | "master" | "master_reset";
@@ -84,6 +84,57 @@ export interface PatientView {
   birth_date_wareki?: string;
   valid_until_wareki?: string;
   disqualified_on_wareki?: string;
+  /** 医療扶助 (生活保護): the A1 qualification and its tickets. */
+  medical_aid?: MedicalAidView;
+  /** DV・虐待 restriction: the address was removed; never tell anyone where the patient is. */
+  restricted?: boolean;
+  /** 医療費助成の受給者証 (公費, PMH) the patient chose to use (利用する). */
+  subsidies?: SubsidyView[];
+}
+
+/** One 医療費助成 受給者証 (公費, PMH). */
+export interface SubsidyView {
+  /** 公費負担者番号. */
+  public_expense_number: string;
+  /** 受給者番号. */
+  beneficiary_number: string;
+  /** 制度名. */
+  name?: string;
+  /** 自己負担上限額 per month (yen). */
+  self_pay_limit?: string;
+  valid_to?: string;
+}
+
+/** 医療扶助 (生活保護) of a patient. */
+export interface MedicalAidView {
+  /** 公費負担者番号. */
+  public_expense_number: string;
+  /** 受給者番号. */
+  beneficiary_number: string;
+  welfare_office?: string;
+  /** 保護開始日 (`yyyyMMdd`). */
+  since?: string;
+  tickets: MedicalTicketView[];
+  /** No ticket registered by the welfare office: 「未委託」. */
+  unregistered: boolean;
+}
+
+/** One 医療券 or 調剤券. */
+export interface MedicalTicketView {
+  /** 医療券, 調剤券, or the code as sent. */
+  kind: string;
+  issue_number?: string;
+  /** 診療年月 (`yyyyMM`). */
+  treatment_month?: string;
+  valid_from?: string;
+  valid_to?: string;
+  designated_institution?: string;
+  injuries: string[];
+  /** 本人支払額 (yen). */
+  self_pay?: string;
+  district_contact?: string;
+  /** 単独 / 併用. */
+  use_with_insurance?: string;
 }
 
 /** 資格有効性 (OQSCD006) as the code table writes it. */

@@ -1,7 +1,7 @@
 //! `oqs-virtual-card`: issue synthetic My Number Cards and insert one into a vpcd reader.
 //!
 //! ```text
-//! oqs-virtual-card issue --out DIR [--count N] [--seed S] [--variant normal|pin-blocked|…|mixed] [--photo FILE]
+//! oqs-virtual-card issue --out DIR [--count N] [--first I] [--seed S] [--variant normal|pin-blocked|…|mixed] [--photo FILE]
 //! oqs-virtual-card serve --profile FILE [--port 35963] [--photo FILE] [--plain-reader]
 //! ```
 //! `issue` writes `DIR/jpki-ca.crt` and `DIR/jpki-ca.key` unless both exist (then they are reused), and one
@@ -52,6 +52,9 @@ enum Cmd {
         out: PathBuf,
         #[arg(long, default_value_t = 1)]
         count: u32,
+        /// Index of the first card (card N is linked to person N of the mock central's population).
+        #[arg(long, default_value_t = 1)]
+        first: u32,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         #[arg(long, value_enum, default_value = "normal")]
@@ -83,11 +86,19 @@ fn main() -> anyhow::Result<()> {
         Cmd::Issue {
             out,
             count,
+            first,
             seed,
             variant,
             photo,
             issued_at,
-        } => issue_cards(&out, count, seed, variant, photo.as_deref(), issued_at),
+        } => issue_cards(
+            &out,
+            first..first.saturating_add(count),
+            seed,
+            variant,
+            photo.as_deref(),
+            issued_at,
+        ),
         Cmd::Serve {
             profile,
             port,
@@ -140,7 +151,7 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
 
 fn issue_cards(
     out: &Path,
-    count: u32,
+    indices: std::ops::Range<u32>,
     seed: u64,
     variant: VariantArg,
     photo: Option<&Path>,
@@ -151,7 +162,7 @@ fn issue_cards(
     let issued_at = issued_at
         .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
         .unwrap_or_else(SystemTime::now);
-    for index in 1..=count {
+    for index in indices.filter(|i| *i >= 1) {
         let v = match variant {
             VariantArg::Normal => Variant::Normal,
             VariantArg::PinBlocked => Variant::PinBlocked,
