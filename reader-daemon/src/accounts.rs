@@ -252,6 +252,9 @@ fn new_token() -> Result<String, ErrorBody> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The audit actor of a login refused for an unknown account (the typed text is not recorded).
+pub const UNKNOWN_ACTOR: &str = "(unknown account)";
+
 fn login_entry(login: &str, action: &str, detail: &str) -> AuditEntry {
     AuditEntry {
         actor: login.to_string(),
@@ -308,7 +311,14 @@ impl Accounts {
         let account = match refusal {
             Ok(account) => account,
             Err(reason) => {
-                audit(&self.store, login_entry(&login, "login_failed", reason)).await?;
+                // What was typed for an unknown account is not a user id, and may be a password typed in the
+                // wrong field: it is never written down.
+                let actor = if reason == "unknown account" {
+                    UNKNOWN_ACTOR
+                } else {
+                    login.as_str()
+                };
+                audit(&self.store, login_entry(actor, "login_failed", reason)).await?;
                 return Err(login_refused());
             }
         };

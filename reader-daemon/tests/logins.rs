@@ -334,7 +334,7 @@ async fn refused_logins_all_look_alike() {
         ),
         (
             "unknown account",
-            login_request("nobody", "whatever pw", None),
+            login_request("typed-a-password-here", "whatever pw", None),
         ),
         ("locked", login_request("locked", "locked-password-1", None)),
         ("disabled", login_request("off", "off-password-11", None)),
@@ -360,6 +360,19 @@ async fn refused_logins_all_look_alike() {
         .filter(|r| r.entry.action == "login_failed")
         .filter_map(|r| r.entry.detail)
         .collect();
+    // What was typed for an unknown account (perhaps a password in the wrong field) is never written down.
+    let records = daemon.store.audit_records(0, 1000).unwrap();
+    assert!(
+        records
+            .iter()
+            .all(|r| !format!("{:?}", r.entry).contains("typed-a-password-here")),
+        "the text typed for an unknown account is in the audit log"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r.entry.actor == reader_daemon::accounts::UNKNOWN_ACTOR)
+    );
     for reason in [
         "wrong password",
         "unknown account",

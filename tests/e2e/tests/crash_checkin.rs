@@ -45,7 +45,16 @@ fn pin_checkin_until_submitted(oqs: &Oqs, cards: &Cards, daemon: &e2e::Daemon) {
     oqs.ok(&["kiosk", "method", "pin"], None);
     oqs.wait_screen("pin_entry");
     oqs.ok(&["kiosk", "pin"], Some(&format!("{}\n", cards.pin(NORMAL))));
-    for _ in 0..8 {
+    // Until the kiosk leaves the PIN, the query and the consents (or the daemon dies). A count of polls was
+    // not enough: on a loaded machine the query outlasted it, the consents went unanswered and the daemon
+    // never reached its crash point.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the kiosk did not leave the PIN, query and consent screens within 60 s; the daemon's log:\n{}",
+            daemon.logs()
+        );
         let out = oqs.run(&["status"], None);
         if !out.status.success() {
             return;
