@@ -171,6 +171,20 @@ async fn every_result_kind_holds_what_its_clients_read() {
     let a = post_message(&env, "OQSsiimm01req_g2.xml", registration.clone()).await;
     assert_holds("OQSsiimm01res_R.xml", "OQSsiimm01res_g2.xml", &a.bytes);
 
+    // face/ (MynaReception): the check-in answer the daemon writes to face/ (adding only its own id, the
+    // hoisted PrescriptionIssueSelect and the restriction) holds what R reads, the 照会番号 included.
+    let a = post_message(
+        &env,
+        "OQSsiquc01req_g2f.xml",
+        single_request_for(&f, fixtures::VALID, true),
+    )
+    .await;
+    assert_holds(
+        "OQSsiquc01res_face_R.xml",
+        "OQSsiquc01res_g2f.xml",
+        &a.bytes,
+    );
+
     // 照会番号, bulk in two steps (MynaReception).
     let a = post_message(&env, "OQSmuimm01req_g3.xml", registration).await;
     assert_holds("OQSmuimm01res_R.xml", "OQSmuimm01res_g3.xml", &a.bytes);
