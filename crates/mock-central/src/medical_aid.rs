@@ -33,6 +33,14 @@ const INJURIES: &[&str] = &[
     "気管支喘息",
 ];
 
+const PRESCRIBERS: &[&str] = &["あおば内科クリニック", "さくら整形外科", "みどり台診療所"];
+
+const REMARKS: &[&str] = &[
+    "通院移送費の申請あり",
+    "次回受診時に福祉事務所へ連絡",
+    "長期処方は地区担当員と相談",
+];
+
 /// Whether the welfare office has registered the tickets of the month of `on`.
 pub fn registered(aid: &AidRecord, on: Date) -> bool {
     aid.registration_day != 0 && on.day() >= aid.registration_day
@@ -62,6 +70,19 @@ pub fn tickets(
     let id = aid.person_id as usize;
     let injury = |k: usize| Pii::new(INJURIES[(id + k) % INJURIES.len()]);
     let text = |s: &str| Pii::new(fit(s, enc));
+    // A 調剤券 names the clinic whose prescription it fills: one of the prefecture's, by person.
+    let prescriber = (ticket == TICKET_DISPENSING).then(|| {
+        (
+            format!(
+                "{}1{:07}",
+                &facility.code[..2.min(facility.code.len())],
+                1_000_000 + id % 9_000_000
+            ),
+            fit(PRESCRIBERS[id % PRESCRIBERS.len()], enc),
+        )
+    });
+    // The welfare office's notes, for some people (every fourth).
+    let remark = |k: usize| (id % 4 == 0).then(|| text(REMARKS[k]));
     vec![MedicalTicketInfo {
         ticket_type: Some(ticket.into()),
         medical_ticket_valid_date: Some(crate::dates::ymd(start)),
@@ -76,8 +97,11 @@ pub fn tickets(
         designated_medical_institution_code: Some(facility.code.clone()),
         designated_medical_institution_flag: Some("1".into()),
         designated_medical_institution_name: Some(fit(&facility.name, enc)),
+        prescription_issuer_medical_institution_code: prescriber.as_ref().map(|p| p.0.clone()),
+        prescription_issuer_medical_institution_name: prescriber.map(|p| p.1),
         injury_name1: Some(injury(0)),
-        injury_name2: (id % 2 == 0).then(|| injury(1)),
+        injury_name2: (id % 3 != 0).then(|| injury(1)),
+        injury_name3: (id % 2 == 0).then(|| injury(2)),
         medical_treatment_type: Some(treatment.into()),
         self_pay_amount: Some(aid.self_pay.to_string()),
         district_contact_name: Some(text(&aid.district_contact)),
@@ -88,7 +112,9 @@ pub fn tickets(
         status_of_infecton: Some("0".into()),
         status_of_elderly_medical_care: Some("0".into()),
         status_of_prefectural_expenses: Some("0".into()),
-        ..MedicalTicketInfo::default()
+        remarks1: remark(0),
+        remarks2: remark(1),
+        remarks3: remark(2),
     }]
 }
 
@@ -150,7 +176,12 @@ pub fn add_public_aid(
     };
     match validity {
         Validity::Valid => {
-            list.push(aid_record(aid, tickets(aid, facility, on, true, enc), enc));
+            // The 照会番号 names the patient at the facility: registered through the insurance, it comes back
+            // with each of the person's qualifications (client D pairs one with every ROQC of a bulk unit).
+            let reference = list.first().and_then(|r| r.reference_number.clone());
+            let mut record = aid_record(aid, tickets(aid, facility, on, true, enc), enc);
+            record.reference_number = reference;
+            list.push(record);
             plain
         }
         Validity::Multiple => plain,
@@ -265,6 +296,21 @@ mod tests {
             Encoding::Utf8,
         );
         assert_eq!(pharmacy[0].ticket_type.as_deref(), Some(TICKET_DISPENSING));
+        // Only a 調剤券 names the clinic whose prescription it fills (a 医科 code of the prefecture).
+        let prescriber = pharmacy[0]
+            .prescription_issuer_medical_institution_code
+            .as_deref()
+            .expect("処方箋発行元");
+        assert!(
+            prescriber.starts_with("131") && prescriber.len() == 10,
+            "{prescriber}"
+        );
+        assert!(
+            pharmacy[0]
+                .prescription_issuer_medical_institution_name
+                .is_some()
+        );
+        assert!(t[0].prescription_issuer_medical_institution_code.is_none());
     }
 
     #[test]

@@ -32,7 +32,6 @@ pub mod codes {
     pub const WRONG_FACILITY: &str = "OQS-C2004";
     pub const UNKNOWN_FACILITY: &str = "OQS-C2005";
     pub const UNKNOWN_RECEPTION: &str = "OQS-C2010";
-    pub const IN_PROGRESS: &str = "OQS-C2011";
     pub const TOO_MANY: &str = "OQS-C2012";
     pub const NO_CONSENT: &str = "OQS-C2020";
     pub const BAD_PERIOD: &str = "OQS-C2021";
@@ -358,26 +357,30 @@ impl From<(&'static str, String)> for Rejected {
 type Outcome<T> = Result<Result<T, Rejected>, CentralError>;
 
 fn keys_of(s: &QualificationConfirmSearchInfo) -> SearchKeys {
+    search_keys(
+        &s.insurer_number,
+        &s.insured_card_symbol,
+        &s.insured_identification_number,
+        &s.insured_branch_number,
+        &s.birthdate,
+    )
+}
+
+/// The search keys from the elements of a request (whichever kind holds them).
+fn search_keys(
+    insurer: &Option<String>,
+    symbol: &Option<oqs_protocol::Pii>,
+    number: &Option<oqs_protocol::Pii>,
+    branch: &Option<oqs_protocol::Pii>,
+    birth: &Option<oqs_protocol::Pii>,
+) -> SearchKeys {
+    let text = |p: &Option<oqs_protocol::Pii>| p.as_ref().map(|p| p.expose().to_string());
     SearchKeys {
-        insurer_number: s.insurer_number.clone().unwrap_or_default(),
-        symbol: s
-            .insured_card_symbol
-            .as_ref()
-            .map(|p| p.expose().to_string()),
-        number: s
-            .insured_identification_number
-            .as_ref()
-            .map(|p| p.expose().to_string())
-            .unwrap_or_default(),
-        branch: s
-            .insured_branch_number
-            .as_ref()
-            .map(|p| p.expose().to_string()),
-        birth: s
-            .birthdate
-            .as_ref()
-            .map(|p| p.expose().to_string())
-            .unwrap_or_default(),
+        insurer_number: insurer.clone().unwrap_or_default(),
+        symbol: text(symbol),
+        number: text(number).unwrap_or_default(),
+        branch: text(branch),
+        birth: text(birth).unwrap_or_default(),
     }
 }
 
@@ -551,8 +554,11 @@ fn ready_job(
     };
     if now.unix_timestamp() < job.ready_at {
         let mut header = header.clone();
+        // Not a failure: every client reads "retry later" from this header. D retries on `SegmentOfResult`
+        // 2; R takes a result with no `ErrorCode` and no `BulkRegistrationUnit` as 未確定 and asks again,
+        // but any `ErrorCode` as a failure, so none is set. The message is for people (M shows it).
         header.segment_of_result = Some(SegmentOfResult::InProgress);
-        header.error_code = Some(codes::IN_PROGRESS.into());
+        header.error_code = None;
         header.error_message =
             Some("処理中です。しばらくしてから再度結果を取得してください。".into());
         return Ok(Err(Rejected::Message(Box::new(in_progress(header, &job)))));
@@ -744,8 +750,10 @@ fn query_period(info: &BulkQuerySearchInfo, query: BulkQuery) -> Option<(String,
 
 /// The result of a query by period: one `BulkConfirmUnit` per patient of the facility in the period (a
 /// person who gave this facility a consent, i.e. was confirmed with a card there, within it), with the
-/// person's insurance result on the day the query was received and the 照会番号 registered for them.
-/// 医療扶助 tickets are not in the population yet: that query answers with the insurance side only.
+/// 照会番号 registered for them. 訪問 and オンライン answer with the person's insurance on the day the query was
+/// received; 医療扶助 only with the people on 医療扶助 in the `MedicalTreatmentMonth`, each with their insurance
+/// (if valid then) and their A1 qualification holding that month's 医療券・調剤券 (validity 6 while the welfare
+/// office has not registered them).
 #[allow(clippy::too_many_arguments)]
 fn query_result(
     state: &Shared,
@@ -780,24 +788,46 @@ fn query_result(
     };
     let mut units = Vec::new();
     for person in state.store.patients_consented(&facility.code, &from, &to)? {
-        let e = state
-            .store
-            .eligibility_of_person(person, on, &facility.code)?;
-        let list = records_to_results(&state.store, facility, &e, None, now, enc)?;
-        let reference = e
-            .records
-            .first()
-            .and_then(|r| r.reference_number.clone())
-            .map(oqs_protocol::Pii::new);
-        units.push(BulkConfirmUnit {
-            qualification_confirm_search_info: None,
-            processing_result_status: Some(ProcessingResultStatus::Normal),
-            processing_result_code: None,
-            processing_result_message: None,
-            qualification_validity: Some(validity_code(e.validity)),
-            result_of_qualification_confirmation: list,
-            reference_number: reference,
-        });
+        let unit = match query {
+            BulkQuery::MedicalAid => {
+                // The month's tickets as they stand at its last day, or on the day the query came if sooner.
+                let Some(first) = parse_ym(&from[..6]) else {
+                    continue;
+                };
+                let at = (add_months(first, 1) - time::Duration::days(1)).min(on);
+                if at < first {
+                    continue;
+                }
+                let Some(aid) = state.store.public_aid(person, at)? else {
+                    continue;
+                };
+                let e = state
+                    .store
+                    .eligibility_of_person(person, at, &facility.code)?;
+                let mut list = records_to_results(&state.store, facility, &e, None, now, enc)?;
+                let validity = crate::medical_aid::add_public_aid(
+                    e.validity,
+                    &mut list,
+                    Some(&aid),
+                    facility,
+                    at,
+                    true,
+                    enc,
+                );
+                if !list.iter().any(|r| r.is_medical_assistance()) {
+                    continue;
+                }
+                bulk_unit(None, validity, list)
+            }
+            BulkQuery::HomeVisit | BulkQuery::Online => {
+                let e = state
+                    .store
+                    .eligibility_of_person(person, on, &facility.code)?;
+                let list = records_to_results(&state.store, facility, &e, None, now, enc)?;
+                bulk_unit(None, validity_code(e.validity), list)
+            }
+        };
+        units.push(unit);
     }
     let mut res = BulkResult {
         message_header: header,
@@ -807,6 +837,27 @@ fn query_result(
     };
     res.recount();
     Ok(Ok(res))
+}
+
+/// A unit of a bulk result: the person's qualifications, restricted as a single result would be, and their
+/// 照会番号 in both places the clients read them (`BulkConfirmUnit::list_reference_numbers`).
+fn bulk_unit(
+    info: Option<QualificationConfirmSearchInfo>,
+    validity: oqs_protocol::QualificationValidity,
+    mut list: Vec<oqs_protocol::ResultOfQualificationConfirmation>,
+) -> BulkConfirmUnit {
+    oqs_protocol::apply_disclosure_restriction(&mut list);
+    let mut unit = BulkConfirmUnit {
+        qualification_confirm_search_info: info,
+        processing_result_status: Some(ProcessingResultStatus::Normal),
+        processing_result_code: None,
+        processing_result_message: None,
+        qualification_validity: Some(validity),
+        result_of_qualification_confirmation: list,
+        reference_number: Vec::new(),
+    };
+    unit.list_reference_numbers();
+    unit
 }
 
 fn bulk_download(
@@ -879,20 +930,11 @@ fn bulk_download(
             == Some("1"))
         .then_some(time.as_str());
         let list = records_to_results(&state.store, facility, &e, limit, now, enc)?;
-        let reference = e
-            .records
-            .first()
-            .and_then(|r| r.reference_number.clone())
-            .map(oqs_protocol::Pii::new);
-        units.push(BulkConfirmUnit {
-            qualification_confirm_search_info: Some(info.clone()),
-            processing_result_status: Some(ProcessingResultStatus::Normal),
-            processing_result_code: None,
-            processing_result_message: None,
-            qualification_validity: Some(validity_code(e.validity)),
-            result_of_qualification_confirmation: list,
-            reference_number: reference,
-        });
+        units.push(bulk_unit(
+            Some(info.clone()),
+            validity_code(e.validity),
+            list,
+        ));
     }
     let mut res = BulkResult {
         message_header: header,
@@ -912,27 +954,13 @@ fn register_reference_numbers(
 ) -> Result<RefNumberResult, CentralError> {
     let mut out = Vec::new();
     for info in &req.message_body.reference_number_registration_info {
-        let keys = SearchKeys {
-            insurer_number: info.insurer_number.clone().unwrap_or_default(),
-            symbol: info
-                .insured_card_symbol
-                .as_ref()
-                .map(|p| p.expose().to_string()),
-            number: info
-                .insured_identification_number
-                .as_ref()
-                .map(|p| p.expose().to_string())
-                .unwrap_or_default(),
-            branch: info
-                .insured_branch_number
-                .as_ref()
-                .map(|p| p.expose().to_string()),
-            birth: info
-                .birthdate
-                .as_ref()
-                .map(|p| p.expose().to_string())
-                .unwrap_or_default(),
-        };
+        let keys = search_keys(
+            &info.insurer_number,
+            &info.insured_card_symbol,
+            &info.insured_identification_number,
+            &info.insured_branch_number,
+            &info.birthdate,
+        );
         let e = store.eligibility(&keys, now.date(), &facility.code)?;
         let (status, code, message) = match (e.validity, e.records.as_slice()) {
             (Validity::Multiple, _) => (
@@ -1035,20 +1063,13 @@ fn medical(
         )
             .into()));
     }
-    let keys = SearchKeys {
-        insurer_number: h.insurer_number.clone().unwrap_or_default(),
-        symbol: h
-            .insurance_card_symbol
-            .as_ref()
-            .map(|p| p.expose().to_string()),
-        number: h
-            .insured_person_identification_number
-            .as_ref()
-            .map(|p| p.expose().to_string())
-            .unwrap_or_default(),
-        branch: h.branch_number.as_ref().map(|p| p.expose().to_string()),
-        birth: String::new(),
-    };
+    let keys = search_keys(
+        &h.insurer_number,
+        &h.insurance_card_symbol,
+        &h.insured_person_identification_number,
+        &h.branch_number,
+        &None,
+    );
     let people = store.people_by_number(&keys, now.date())?;
     let record: Record = match people.as_slice() {
         [r] => r.clone(),

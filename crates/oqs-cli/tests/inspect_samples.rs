@@ -289,7 +289,7 @@ fn valid_expectations() -> Vec<(&'static str, &'static str, Fields)> {
             "UTF-8",
             vec![
                 (
-                    p("/message/BulkResult/MessageBody/BulkConfirmUnit/0/ReferenceNumber"),
+                    p("/message/BulkResult/MessageBody/BulkConfirmUnit/0/ReferenceNumber/0"),
                     "P000123",
                 ),
                 (

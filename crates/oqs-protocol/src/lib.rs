@@ -32,6 +32,7 @@ pub mod codes;
 mod encoding;
 mod error;
 mod filename;
+pub mod golden;
 pub mod medical;
 mod message;
 mod pii;

@@ -477,76 +477,37 @@ pub struct MedicationDate {
     pub acts: Vec<MeTrInf>,
 }
 
-impl From<DrugInf> for ShDrugInf {
-    fn from(d: DrugInf) -> Self {
-        ShDrugInf {
-            code: d.code,
-            name: d.name,
-            ingredient: d.ingredient,
-            quantity: d.quantity,
-            unit: d.unit,
-            usage: d.usage,
-            usage_class: None,
-            special_instruction: d.special_instruction,
-            times: d.times,
-            treatment_class: d.treatment_class,
-            once_quantity: d.once_quantity,
+/// The three drug layouts (`DrugInf`, `ShDrugInf`, `CzDrugInf`) hold the same facts under their own prefixes:
+/// a conversion copies the fields both have (the listed extras only where both have them; `DrugInf` has no
+/// `UsageCl`, which is left empty).
+macro_rules! same_drug {
+    ($from:ident => $to:ident $(, $extra:ident)*) => {
+        impl From<$from> for $to {
+            #[allow(clippy::needless_update)]
+            fn from(d: $from) -> Self {
+                $to {
+                    code: d.code,
+                    name: d.name,
+                    ingredient: d.ingredient,
+                    quantity: d.quantity,
+                    unit: d.unit,
+                    usage: d.usage,
+                    special_instruction: d.special_instruction,
+                    times: d.times,
+                    treatment_class: d.treatment_class,
+                    once_quantity: d.once_quantity,
+                    $($extra: d.$extra,)*
+                    ..Default::default()
+                }
+            }
         }
-    }
+    };
 }
 
-impl From<ShDrugInf> for DrugInf {
-    fn from(d: ShDrugInf) -> Self {
-        DrugInf {
-            code: d.code,
-            name: d.name,
-            ingredient: d.ingredient,
-            quantity: d.quantity,
-            unit: d.unit,
-            usage: d.usage,
-            special_instruction: d.special_instruction,
-            times: d.times,
-            treatment_class: d.treatment_class,
-            once_quantity: d.once_quantity,
-        }
-    }
-}
-
-impl From<CzDrugInf> for ShDrugInf {
-    fn from(d: CzDrugInf) -> Self {
-        ShDrugInf {
-            code: d.code,
-            name: d.name,
-            ingredient: d.ingredient,
-            quantity: d.quantity,
-            unit: d.unit,
-            usage: d.usage,
-            usage_class: d.usage_class,
-            special_instruction: d.special_instruction,
-            times: d.times,
-            treatment_class: d.treatment_class,
-            once_quantity: d.once_quantity,
-        }
-    }
-}
-
-impl From<ShDrugInf> for CzDrugInf {
-    fn from(d: ShDrugInf) -> Self {
-        CzDrugInf {
-            code: d.code,
-            name: d.name,
-            ingredient: d.ingredient,
-            quantity: d.quantity,
-            unit: d.unit,
-            usage: d.usage,
-            usage_class: d.usage_class,
-            special_instruction: d.special_instruction,
-            times: d.times,
-            treatment_class: d.treatment_class,
-            once_quantity: d.once_quantity,
-        }
-    }
-}
+same_drug!(DrugInf => ShDrugInf);
+same_drug!(ShDrugInf => DrugInf);
+same_drug!(CzDrugInf => ShDrugInf, usage_class);
+same_drug!(ShDrugInf => CzDrugInf, usage_class);
 
 impl MedicationMonth {
     /// As `MeTrMonthInf`.

@@ -55,6 +55,17 @@ pub struct Decoded {
 }
 
 impl Message {
+    /// The DV・虐待 restriction on every person of a 資格確認 result (single, `face/` or bulk): see
+    /// [`crate::apply_disclosure_restriction`]. Other kinds carry no qualification. Returns whether any
+    /// person was restricted.
+    pub fn apply_disclosure_restriction(&mut self) -> bool {
+        match self {
+            Message::SingleCheckResult(r) => r.apply_disclosure_restriction(),
+            Message::BulkResult(r) => r.apply_disclosure_restriction(),
+            _ => false,
+        }
+    }
+
     /// The variant name, e.g. `SingleCheckResult`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -301,7 +312,7 @@ pub fn read_message(
 /// clients trim values. Every text value of the message goes through JSON once, so no field is missed.
 ///
 /// Every leaf of every message is an `Option` (code tables included, whose `Unknown` holds any text) and
-/// every list holds structs, so turning a blank string into `null` always deserializes again; the property
+/// every list holds structs or `Option`s, so turning a blank string into `null` always deserializes again; the property
 /// test `the_empty_element_pass_never_fails` checks it on arbitrary messages. Should a future field break
 /// that, the file is refused with a typed error rather than read without the pass.
 pub(crate) fn empty_as_absent(message: Message) -> Result<Message, ReadError> {

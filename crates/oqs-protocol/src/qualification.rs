@@ -549,18 +549,35 @@ impl SingleCheckResult {
         let Some(list) = self.message_body.result_list.as_mut() else {
             return false;
         };
-        let records = &mut list.result_of_qualification_confirmation;
-        if !records
-            .iter()
-            .any(ResultOfQualificationConfirmation::is_restricted)
-        {
-            return false;
+        apply_disclosure_restriction(&mut list.result_of_qualification_confirmation)
+    }
+}
+
+/// The DV・虐待 restriction on the qualifications of one person (a single result's `ResultList`, a bulk
+/// `BulkConfirmUnit`): when any is restricted, every one is marked and loses what
+/// [`ResultOfQualificationConfirmation::hide_restricted`] hides. Returns whether they were restricted.
+pub fn apply_disclosure_restriction(records: &mut [ResultOfQualificationConfirmation]) -> bool {
+    if !records
+        .iter()
+        .any(ResultOfQualificationConfirmation::is_restricted)
+    {
+        return false;
+    }
+    for r in records.iter_mut() {
+        r.disclosure_restriction = Some(DisclosureRestriction::Restricted);
+        r.hide_restricted();
+    }
+    true
+}
+
+impl BulkResult {
+    /// [`apply_disclosure_restriction`] on every unit (each is one person). Returns whether any was restricted.
+    pub fn apply_disclosure_restriction(&mut self) -> bool {
+        let mut any = false;
+        for unit in &mut self.message_body.bulk_confirm_unit {
+            any |= apply_disclosure_restriction(&mut unit.result_of_qualification_confirmation);
         }
-        for r in records.iter_mut() {
-            r.disclosure_restriction = Some(DisclosureRestriction::Restricted);
-            r.hide_restricted();
-        }
-        true
+        any
     }
 }
 
@@ -754,8 +771,38 @@ pub struct BulkConfirmUnit {
     pub qualification_validity: Option<QualificationValidity>,
     /// The qualifications found (may repeat).
     pub result_of_qualification_confirmation: Vec<ResultOfQualificationConfirmation>,
-    /// 照会番号.
-    pub reference_number: Option<Pii>,
+    /// 照会番号, as a direct child of the unit: one per qualification, in the order of
+    /// `result_of_qualification_confirmation` (client D pairs them by position), an empty element where a
+    /// qualification has none. Each qualification also carries its own inside (client R's reading); see
+    /// [`BulkConfirmUnit::list_reference_numbers`].
+    pub reference_number: Vec<Option<Pii>>,
+}
+
+impl BulkConfirmUnit {
+    /// Writes the unit's `ReferenceNumber` list from its qualifications: one per qualification, in order,
+    /// so that both readings of a bulk unit hold (D: `BulkConfirmUnit/ReferenceNumber`, one per ROQC;
+    /// R and single results: inside the ROQC). Empty when no qualification has one.
+    pub fn list_reference_numbers(&mut self) {
+        let numbers: Vec<Option<Pii>> = self
+            .result_of_qualification_confirmation
+            .iter()
+            .map(|r| r.reference_number.clone())
+            .collect();
+        self.reference_number = if numbers.iter().any(Option::is_some) {
+            numbers
+        } else {
+            Vec::new()
+        };
+    }
+
+    /// The 照会番号 of the unit's `index`-th qualification: its own, else the one at the same position
+    /// among the unit's (the two readings of the clients, `oqs-clients.md` §6 and §1.3).
+    pub fn reference_number_of(&self, index: usize) -> Option<&Pii> {
+        self.result_of_qualification_confirmation
+            .get(index)
+            .and_then(|r| r.reference_number.as_ref())
+            .or_else(|| self.reference_number.get(index).and_then(Option::as_ref))
+    }
 }
 
 impl BulkResult {

@@ -348,3 +348,74 @@ fn reference_number_registration_in_two_steps() {
         Some(ProcessingResultStatus::Normal)
     );
 }
+
+/// A bulk unit carries its 照会番号 both ways the clients read them: one `BulkConfirmUnit/ReferenceNumber` per
+/// qualification, in order, with an empty element for a qualification without one (D pairs them by
+/// position), and each inside its own `ResultOfQualificationConfirmation` (R, and single results).
+#[test]
+fn a_bulk_unit_lists_one_reference_number_per_qualification() {
+    let record = |n: Option<&str>| ResultOfQualificationConfirmation {
+        name: Some(Pii::from("山田　太郎")),
+        reference_number: n.map(Pii::from),
+        ..Default::default()
+    };
+    let mut unit = BulkConfirmUnit {
+        processing_result_status: Some(ProcessingResultStatus::Normal),
+        result_of_qualification_confirmation: vec![
+            record(Some("P001")),
+            record(None),
+            record(Some("P003")),
+        ],
+        ..Default::default()
+    };
+    unit.list_reference_numbers();
+    let mut result = BulkResult {
+        message_header: ResultHeader {
+            segment_of_result: Some(SegmentOfResult::Normal),
+            reception_number: Some("1".into()),
+            ..Default::default()
+        },
+        message_body: BulkResultBody {
+            bulk_confirm_unit: vec![unit],
+        },
+    };
+    result.recount();
+    let message = Message::BulkResult(result);
+    let bytes = write_message(&message, Encoding::Utf8).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    // The unit's own list follows the records (field order), the empty element keeping the position.
+    let tail: String = text[text.rfind("</ResultOfQualificationConfirmation>").unwrap()..]
+        .split_whitespace()
+        .collect();
+    assert!(
+        tail.contains("<ReferenceNumber>P001</ReferenceNumber><ReferenceNumber/><ReferenceNumber>P003</ReferenceNumber>"),
+        "{text}"
+    );
+    assert_eq!(text.matches("<ReferenceNumber>P001<").count(), 2, "{text}");
+    let read = read_file("OQSmuquc02res_1.xml", &bytes).unwrap().message;
+    assert!(
+        !read.validate().iter().any(|i| i.code == "OQS-E1209"),
+        "{text}"
+    );
+    let Message::BulkResult(read) = read else {
+        panic!()
+    };
+    let unit = &read.message_body.bulk_confirm_unit[0];
+    assert_eq!(
+        unit.reference_number,
+        vec![Some(Pii::from("P001")), None, Some(Pii::from("P003"))]
+    );
+    let by_position: Vec<Option<&str>> = (0..3)
+        .map(|i| unit.reference_number_of(i).map(Pii::expose))
+        .collect();
+    assert_eq!(by_position, [Some("P001"), None, Some("P003")]);
+    // A unit whose list does not match its records is refused.
+    let mut bad = read.clone();
+    bad.message_body.bulk_confirm_unit[0].reference_number.pop();
+    assert!(
+        Message::BulkResult(bad)
+            .validate()
+            .iter()
+            .any(|i| i.code == "OQS-E1209")
+    );
+}

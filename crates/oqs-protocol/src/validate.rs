@@ -755,6 +755,19 @@ fn bulk_result(v: &mut Validator, m: &BulkResult) {
                     u.qualification_validity.as_ref(),
                 );
                 result_list(v, &u.result_of_qualification_confirmation);
+                let (numbers, records) = (
+                    u.reference_number.len(),
+                    u.result_of_qualification_confirmation.len(),
+                );
+                if numbers != 0 && numbers != records {
+                    v.rule(
+                        "ReferenceNumber",
+                        "照会番号は資格確認結果ごとに1つずつ記載してください",
+                        format!(
+                            "{numbers} ReferenceNumber element(s) for {records} ResultOfQualificationConfirmation: one per qualification, in order"
+                        ),
+                    );
+                }
             },
         );
     });

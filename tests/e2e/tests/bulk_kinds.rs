@@ -20,6 +20,9 @@ fn wait_for_file(dir: &Path, name: &str) -> Vec<u8> {
     )
 }
 
+/// The mock central's fixture person with 組合健保 and 医療扶助 (`mock_central::population::fixtures`).
+const INSURED_AND_AID: i64 = 20;
+
 /// A central that keeps bulk jobs 処理中 for an hour, and a daemon relaying to it.
 fn central_and_daemon() -> (MockCentral, Daemon) {
     let mut central = MockCentral::start(300, None);
@@ -159,8 +162,9 @@ fn reference_number_registration_goes_upload_receipt_not_ready_result() {
 }
 
 /// The bulk queries by period as OQSDrug sends them (医療扶助 by 診療年月, 訪問 by consent dates, オンライン by
-/// examination dates), each through the daemon: receipt, 処理中, then the facility's patient of the
-/// period with the insurance result.
+/// examination dates), each through the daemon: receipt, 処理中 (no ErrorCode), then the facility's
+/// patients of the period with their insurance result; for 医療扶助 only the patient on aid, with the month's
+/// ticket.
 #[test]
 fn bulk_queries_by_period_go_upload_receipt_not_ready_result() {
     if !in_keyutils_session("bulk_queries_by_period_go_upload_receipt_not_ready_result") {
@@ -174,17 +178,14 @@ fn bulk_queries_by_period_go_upload_receipt_not_ready_result() {
     {
         let db = rusqlite::Connection::open(central.dir.join("central.sqlite3"))
             .expect("central database");
-        db.execute(
-            "INSERT INTO consents(person_id, facility_code, kind, cons_time, available_time)
-             VALUES (?1, ?2, 'pharmacists', ?3, ?4)",
-            rusqlite::params![
-                person,
-                f,
-                format!("{today}090000"),
-                format!("{today}235959")
-            ],
-        )
-        .expect("a consent");
+        for id in [person, INSURED_AND_AID] {
+            db.execute(
+                "INSERT INTO consents(person_id, facility_code, kind, cons_time, available_time)
+                 VALUES (?1, ?2, 'pharmacists', ?3, ?4)",
+                rusqlite::params![id, f, format!("{today}090000"), format!("{today}235959")],
+            )
+            .expect("a consent");
+        }
     }
     let month = &today[..6];
     let queries = [
@@ -236,6 +237,8 @@ fn bulk_queries_by_period_go_upload_receipt_not_ready_result() {
             Some(SegmentOfResult::InProgress),
             "{prefix}"
         );
+        // "Retry later" for every client: R reads any ErrorCode as a failure.
+        assert_eq!(pending.message_header.error_code, None, "{prefix}");
         receptions.push((*prefix, download));
     }
 
@@ -250,19 +253,32 @@ fn bulk_queries_by_period_go_upload_receipt_not_ready_result() {
             Some(SegmentOfResult::Normal),
             "{prefix}"
         );
-        let [unit] = done.message_body.bulk_confirm_unit.as_slice() else {
-            panic!(
-                "{prefix}: one patient in the period, got {:?}",
-                done.message_body
-            )
-        };
-        let [record] = unit.result_of_qualification_confirmation.as_slice() else {
-            panic!("{prefix}: one qualification")
-        };
-        assert_eq!(
-            record.insurer_number.as_deref().map(str::trim),
-            Some(insurer.trim()),
-            "{prefix}"
+        let units = &done.message_body.bulk_confirm_unit;
+        if *prefix == "OQSmutic" {
+            // 医療扶助: only the patient on aid, with the insurance and the A1 qualification holding the
+            // month's ticket.
+            let [unit] = units.as_slice() else {
+                panic!("{prefix}: one patient on 医療扶助, got {}", units.len())
+            };
+            let [insurance, aid] = unit.result_of_qualification_confirmation.as_slice() else {
+                panic!("{prefix}: insurance and 医療扶助")
+            };
+            assert!(!insurance.is_medical_assistance() && aid.is_medical_assistance());
+            let ticket = &aid
+                .public_expense_result_list
+                .as_ref()
+                .expect("the month's tickets")
+                .medical_ticket_info[0];
+            assert_eq!(ticket.medical_treatment_month.as_deref(), Some(month));
+            continue;
+        }
+        assert_eq!(units.len(), 2, "{prefix}: the two patients of the period");
+        assert!(
+            units.iter().any(|u| matches!(
+                u.result_of_qualification_confirmation.as_slice(),
+                [record] if record.insurer_number.as_deref().map(str::trim) == Some(insurer.trim())
+            )),
+            "{prefix}: the insurance patient"
         );
     }
 }
