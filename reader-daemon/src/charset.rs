@@ -95,17 +95,23 @@ impl FacilityEncoding {
     }
 }
 
+/// A store in `dir` with a fixed key and the test clock, for the unit tests of the daemon's modules.
+#[cfg(test)]
+pub(crate) fn test_store(dir: &std::path::Path) -> Arc<Store> {
+    let key = facility_store::StaticKeyProvider::new(os_keyring::SecretBytes::new(vec![7; 32]));
+    Arc::new(
+        Store::open(dir.join("s.db"), &key)
+            .unwrap()
+            .with_clock(oqs_clock::test_clock()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn store(dir: &std::path::Path) -> Arc<Store> {
-        let key = facility_store::StaticKeyProvider::new(os_keyring::SecretBytes::new(vec![7; 32]));
-        Arc::new(
-            Store::open(dir.join("s.db"), &key)
-                .unwrap()
-                .with_clock(oqs_clock::test_clock()),
-        )
+        test_store(dir)
     }
 
     #[test]

@@ -330,6 +330,15 @@ pub fn hoist_prescription_issue_select(result: &mut SingleCheckResult) {
         });
 }
 
+/// Makes the central service's answer to a check-in the `face/` document the clients read: the check-in's
+/// id as `ArbitraryFileIdentifier`, `PrescriptionIssueSelect` where M reads it, and the DV・虐待 restriction
+/// applied here too, whatever the central service sent.
+fn face_document(result: &mut SingleCheckResult, check_in_id: &str) {
+    result.message_header.arbitrary_file_identifier = Some(check_in_id.to_owned());
+    hoist_prescription_issue_select(result);
+    result.apply_disclosure_restriction();
+}
+
 /// The staged name of a `face/` result: a dot-file next to it, renamed into place once the store has the
 /// answer.
 fn staged_name(file_name: &str) -> String {
@@ -709,10 +718,7 @@ impl CheckinService {
                 code,
             });
         }
-        result.message_header.arbitrary_file_identifier = Some(s.check_in_id.clone());
-        hoist_prescription_issue_select(&mut result);
-        // A restricted (DV・虐待) record loses its address here too, whatever the central service sent.
-        result.apply_disclosure_restriction();
+        face_document(&mut result, &s.check_in_id);
         let outcome = outcome_of_result(&result);
         let patient = identity_of(&result);
         let message = Message::SingleCheckResult(result);
@@ -1314,6 +1320,75 @@ mod tests {
         assert_eq!(middle.1.len(), 14);
         assert!(middle.1.bytes().all(|b| b.is_ascii_digit()));
         assert_eq!(face_id("2714206386", &at, 1007), id);
+    }
+
+    /// Golden test of the `face/` file against R, the client that reads that folder (oqs-clients.md §8,
+    /// `tests/data/oqs/clients/OQSsiquc01res_face_R.xml`): from a central answer, the file the daemon writes
+    /// in either 利用文字コード holds every element R reads, one `ResultList` with one qualification, declares
+    /// the facility's encoding, and its name passes R's rule with today's local time.
+    #[test]
+    fn face_files_hold_what_r_reads() {
+        use chrono::TimeZone;
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/oqs");
+        let central =
+            std::fs::read(data.join("valid/OQSsiquc01res_20240401093000123.xml")).unwrap();
+        let sample_name = "OQSsiquc01res_face_R.xml";
+        let sample = std::fs::read(data.join("clients").join(sample_name)).unwrap();
+        let at = chrono::FixedOffset::east_opt(9 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2024, 4, 1, 9, 30, 2)
+            .unwrap();
+        let id = face_id("1311234567", &at, 1);
+        let name = face_file_name(&id);
+        // R: `^OQSsiquc01res_face_.+_(\d{14})\.xml$`, the 14 digits today's (the check-in's) local time.
+        let stem = name
+            .strip_prefix("OQSsiquc01res_face_")
+            .and_then(|r| r.strip_suffix(".xml"))
+            .expect("R's prefix and extension");
+        let (before, time) = stem.rsplit_once('_').expect("`_` before the time");
+        assert!(!before.is_empty());
+        assert_eq!(time, at.format("%Y%m%d%H%M%S").to_string());
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::charset::test_store(dir.path());
+        let encoding = FacilityEncoding::new(store, oqs_protocol::Encoding::Utf8);
+        for (setting, label) in [("UTF-8", "UTF-8"), ("Shift_JIS", "Shift_JIS")] {
+            encoding.learn(setting);
+            let Message::SingleCheckResult(mut result) =
+                oqs_protocol::read_file("OQSsiquc01res_1.xml", &central)
+                    .unwrap()
+                    .message
+            else {
+                panic!("a single result")
+            };
+            face_document(&mut result, &id);
+            let (bytes, _) = encoding.write(&Message::SingleCheckResult(result)).unwrap();
+            let declaration = format!("<?xml version=\"1.0\" encoding=\"{label}\"");
+            assert!(bytes.starts_with(declaration.as_bytes()), "{setting}");
+            if let Err(e) =
+                oqs_protocol::golden::check_holds(sample_name, &sample, &[(&name, &bytes)])
+            {
+                panic!("{setting}: {e}");
+            }
+            let Message::SingleCheckResult(read) =
+                oqs_protocol::read_file(&name, &bytes).unwrap().message
+            else {
+                panic!("a single result")
+            };
+            let list = read
+                .message_body
+                .result_list
+                .expect("exactly one ResultList");
+            assert_eq!(
+                list.result_of_qualification_confirmation.len(),
+                1,
+                "{setting}"
+            );
+            assert_eq!(
+                read.message_header.arbitrary_file_identifier.as_deref(),
+                Some(id.as_str())
+            );
+        }
     }
 
     /// Reception's list prints 生年月日, 有効期限 and 資格喪失年月日 in short 和暦 as the receipt computer does

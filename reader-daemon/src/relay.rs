@@ -761,23 +761,8 @@ impl Relay {
         });
     }
 
-    /// Rewrites a result in the facility's encoding if the central service used another one. Never in
-    /// another encoding: characters the facility's cannot hold become 〓 (docs/file-interface.md).
     fn reencode(&self, result_name: &str, body: Vec<u8>) -> Result<Vec<u8>, ValidationIssue> {
-        let decoded = read_file(result_name, &body).map_err(|e| read_issue(&e))?;
-        if decoded.encoding == self.inner.encoding.current() {
-            return Ok(body);
-        }
-        self.inner
-            .encoding
-            .write(&decoded.message)
-            .map(|(bytes, _)| bytes)
-            .map_err(|e| ValidationIssue {
-                code: e.code(),
-                element: String::new(),
-                message_ja: "結果ファイルを書き出せませんでした".into(),
-                message_en: e.to_string(),
-            })
+        result_for_facility(result_name, body, &self.inner.encoding)
     }
 
     /// Rejects the request; false if the error result could not be delivered (the caller re-queues the
@@ -1265,9 +1250,93 @@ fn watch_folder(
     Ok(watcher)
 }
 
+/// What goes to `res/` for the central service's answer: the DV・虐待 restriction applied again (the daemon
+/// does it to every result it stores, shows or writes; docs/file-interface.md, "Restricted records"), in the
+/// facility's encoding. Never in another encoding: characters the facility's cannot hold become 〓. The
+/// central service's bytes go as they are when neither changes anything.
+fn result_for_facility(
+    result_name: &str,
+    body: Vec<u8>,
+    encoding: &FacilityEncoding,
+) -> Result<Vec<u8>, ValidationIssue> {
+    let mut decoded = read_file(result_name, &body).map_err(|e| read_issue(&e))?;
+    let restricted = decoded.message.apply_disclosure_restriction();
+    if !restricted && decoded.encoding == encoding.current() {
+        return Ok(body);
+    }
+    encoding
+        .write(&decoded.message)
+        .map(|(bytes, _)| bytes)
+        .map_err(|e| ValidationIssue {
+            code: e.code(),
+            element: String::new(),
+            message_ja: "結果ファイルを書き出せませんでした".into(),
+            message_en: e.to_string(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A relayed single or bulk result of a restricted (DV・虐待) person reaches `res/` without the address,
+    /// even when the central service sent one; an unrestricted result goes byte for byte.
+    #[test]
+    fn relayed_results_of_restricted_people_lose_the_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::charset::test_store(dir.path());
+        let encoding = FacilityEncoding::new(store, Encoding::Utf8);
+        let flag = oqs_protocol::DISCLOSURE_RESTRICTION_ELEMENT;
+        let record = |restricted: bool| {
+            format!(
+                "<ResultOfQualificationConfirmation><InsuredCardClassification>01</InsuredCardClassification>\
+                 <Name>大野　茂</Name><Address>東京都台東区浅草１－２－３</Address><PostNumber>111-0032</PostNumber>\
+                 <{flag}>{}</{flag}></ResultOfQualificationConfirmation>",
+                u8::from(restricted)
+            )
+        };
+        let head = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?><XmlMsg><MessageHeader>\
+            <SegmentOfResult>1</SegmentOfResult><CharacterCodeIdentifier>0</CharacterCodeIdentifier></MessageHeader>";
+        let single = |restricted: bool| {
+            format!(
+                "{head}<MessageBody><ProcessingResultStatus>1</ProcessingResultStatus><ResultList>{}{}</ResultList></MessageBody></XmlMsg>",
+                record(false),
+                record(restricted)
+            )
+        };
+        let bulk = format!(
+            "{head}<MessageBody><BulkConfirmUnit><ProcessingResultStatus>1</ProcessingResultStatus>{}</BulkConfirmUnit>\
+             <BulkConfirmUnit><ProcessingResultStatus>1</ProcessingResultStatus>{}</BulkConfirmUnit></MessageBody></XmlMsg>",
+            record(true),
+            record(false)
+        );
+        for (name, text, restricted_units) in [
+            ("OQSsiquc01res_1.xml", single(true), 1),
+            ("OQSmutic02res_1.xml", bulk, 1),
+        ] {
+            let out = result_for_facility(name, text.clone().into_bytes(), &encoding).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            assert_ne!(out, text);
+            // Only the unrestricted bulk unit keeps its address.
+            assert_eq!(
+                out.matches("<Address>").count(),
+                if name.starts_with("OQSmutic") { 1 } else { 0 },
+                "{out}"
+            );
+            assert!(
+                out.matches(&format!("<{flag}>1<")).count() >= restricted_units,
+                "{out}"
+            );
+            assert!(
+                !out.contains("<PostNumber>111-0032</PostNumber><{flag}>1"),
+                "{out}"
+            );
+        }
+        let plain = single(false);
+        let out = result_for_facility("OQSsiquc01res_2.xml", plain.clone().into_bytes(), &encoding)
+            .unwrap();
+        assert_eq!(out, plain.into_bytes());
+    }
 
     #[test]
     fn a_result_must_carry_the_requests_result_name() {

@@ -486,6 +486,26 @@ pub fn squeezed(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
+/// The kiosk's next consent screen (its item, e.g. `medical_subsidy`) or `result`, from one look at the page
+/// (so a screen that changes between two looks cannot confuse a test); waits up to 30 s for either.
+pub fn next_kiosk_screen(kiosk: &AppWindow) -> String {
+    crate::wait_for(
+        "a consent or result screen",
+        std::time::Duration::from_secs(30),
+        || {
+            kiosk
+                .script(
+                    "const c = document.querySelector('[data-consent]'); \
+                     if (c) return c.dataset.consent; \
+                     return document.querySelector('[data-outcome]') ? 'result' : null;",
+                    serde_json::json!([]),
+                )
+                .as_str()
+                .map(str::to_owned)
+        },
+    )
+}
+
 /// Types the PIN on the kiosk's keypad and confirms.
 pub fn enter_pin(kiosk: &AppWindow, pin: &str) {
     for d in pin.chars() {

@@ -5,7 +5,9 @@
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use e2e::app::{AppWindow, Display, Driver, change_settings, enter_pin, screenshot_dir};
+use e2e::app::{
+    AppWindow, Display, Driver, change_settings, enter_pin, next_kiosk_screen, screenshot_dir,
+};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, contains_standalone_digits, files};
 use e2e::staff::{ADMIN_PW, DR_PW, create_admin, grant, rt, set_up_accounts, unix_now};
 use e2e::{Daemon, MockCentral, bin, in_keyutils_session, relayed_result_encoding, wait_for};
@@ -181,22 +183,7 @@ fn reception_and_kiosk_windows_through_a_pin_check_in_and_the_viewer() {
     // The consent screens are exactly the ones the settings call for, in order, with the official wording.
     let mut shown = Vec::new();
     loop {
-        // One look at the page, so a screen that changes between two looks cannot confuse the test.
-        let screen = wait_for(
-            "a consent or result screen",
-            Duration::from_secs(30),
-            || {
-                kiosk
-                    .script(
-                        "const c = document.querySelector('[data-consent]'); \
-                     if (c) return c.dataset.consent; \
-                     return document.querySelector('[data-outcome]') ? 'result' : null;",
-                        serde_json::json!([]),
-                    )
-                    .as_str()
-                    .map(str::to_owned)
-            },
-        );
+        let screen = next_kiosk_screen(&kiosk);
         if screen == "result" {
             break;
         }

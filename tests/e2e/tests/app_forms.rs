@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use e2e::app::{
-    AppWindow, Display, Driver, change_settings, enter_pin, pdf_pages, screenshot_dir, squeezed,
+    AppWindow, Display, Driver, change_settings, enter_pin, next_kiosk_screen, pdf_pages,
+    screenshot_dir, squeezed,
 };
 use e2e::kiosk::{Cards, InsertedCard, NORMAL};
 use e2e::staff::{ADMIN_PW, create_admin};
@@ -134,21 +135,7 @@ fn the_viewer_shows_prints_and_saves_the_official_forms() {
     kiosk.click("[data-testid='method-pin']");
     enter_pin(&kiosk, &cards.pin(NORMAL));
     loop {
-        let screen = wait_for(
-            "a consent or result screen",
-            Duration::from_secs(30),
-            || {
-                kiosk
-                    .script(
-                        "const c = document.querySelector('[data-consent]'); \
-                     if (c) return c.dataset.consent; \
-                     return document.querySelector('[data-outcome]') ? 'result' : null;",
-                        serde_json::json!([]),
-                    )
-                    .as_str()
-                    .map(str::to_owned)
-            },
-        );
+        let screen = next_kiosk_screen(&kiosk);
         if screen == "result" {
             break;
         }

@@ -3,13 +3,15 @@
 //! window shows what the result holds: the 医療券 with 交付番号, 診療年月, 本人支払額 and 地区担当員; 「未委託」
 //! with what to do when the welfare office has not registered the month's ticket; and no address for a
 //! restricted (DV・虐待) record, neither on the screen nor in the `face/` file. 公費 (PMH): with the facility's
-//! 医療費助成 setting on, the kiosk asks 「医療費助成の各種受給者証を利用しますか」 after the consents; a child who
-//! answers 利用する shows 公 in the list and the 受給者証 (公費負担者番号, 受給者番号, 自己負担上限) in the detail.
+//! 医療費助成 setting on, the kiosk window asks 「医療費助成の各種受給者証を利用しますか」 after the consents; a child
+//! who taps 利用する there shows 公 in the list and the 受給者証 (公費負担者番号, 受給者番号, 自己負担上限) in the detail.
 //! Screenshots go to `target/e2e-screenshots/`.
 
 use std::time::Duration;
 
-use e2e::app::{AppWindow, Display, Driver, change_settings, screenshot_dir};
+use e2e::app::{
+    AppWindow, Display, Driver, change_settings, enter_pin, next_kiosk_screen, screenshot_dir,
+};
 use e2e::kiosk::{Cards, InsertedCard, Oqs, files, pin_checkin};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
 use oqs_protocol::{InsuredCardClassification, Message, QualificationValidity, read_file};
@@ -237,35 +239,56 @@ fn medical_aid_tickets_unregistered_months_and_restricted_records_at_reception()
     assert_eq!(row["patient"]["restricted"], true, "{row}");
     reception.screenshot(&shots, "medical-aid-3-restricted");
 
-    // 4. 公費 (PMH): the kiosk asked, the child's answer was 利用する (answer_consents says yes to every screen).
-    let card = InsertedCard::insert(&cards, PRESCHOOL_WITH_SUBSIDY, lease.port, &daemon.root);
-    oqs.wait_screen("method_choice");
-    oqs.ok(&["kiosk", "method", "pin"], None);
-    oqs.wait_screen("pin_entry");
-    oqs.ok(
-        &["kiosk", "pin"],
-        Some(&format!("{}\n", cards.pin(PRESCHOOL_WITH_SUBSIDY))),
+    // 4. 公費 (PMH), in the real kiosk window: the patient taps 利用する on 「医療費助成の各種受給者証を利用しますか」
+    // (and 同意する on the viewing consents before it).
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let kiosk = AppWindow::open(
+        Driver::start(&display, &daemon.root),
+        &[
+            "--kiosk",
+            "--socket",
+            socket.to_str().expect("socket path"),
+            "--reader",
+            &lease.reader,
+        ],
     );
-    let mut asked = false;
+    kiosk.interactive_ms();
+    kiosk.wait_text("[data-testid='kiosk-title']", "マイナンバーカード");
+    let card = InsertedCard::insert(&cards, PRESCHOOL_WITH_SUBSIDY, lease.port, &daemon.root);
+    kiosk.click("[data-testid='method-pin']");
+    enter_pin(&kiosk, &cards.pin(PRESCHOOL_WITH_SUBSIDY));
+    let mut shown: Vec<String> = Vec::new();
     loop {
-        let screen = wait_for(
-            "a consent or result screen",
-            Duration::from_secs(30),
-            || {
-                let s = oqs.screen();
-                matches!(s["screen"].as_str(), Some("consent" | "result")).then_some(s)
-            },
-        );
-        if screen["screen"] == "result" {
+        let screen = next_kiosk_screen(&kiosk);
+        if screen == "result" {
             break;
         }
-        asked |= screen["item"] == "medical_subsidy";
-        oqs.ok(&["kiosk", "consent", "yes"], None);
-        wait_for("the next screen", Duration::from_secs(30), || {
-            (oqs.screen() != screen).then_some(())
-        });
+        if shown.last() == Some(&screen) {
+            continue;
+        }
+        if screen == "medical_subsidy" {
+            let text = kiosk
+                .text_without_ruby("[data-consent='medical_subsidy'] [data-testid='consent-text']");
+            assert!(
+                text.contains("医療費助成の各種受給者証を利用しますか"),
+                "{text}"
+            );
+            let yes = kiosk
+                .text_without_ruby("[data-consent='medical_subsidy'] [data-testid='consent-yes']");
+            assert!(yes.contains("利用する"), "{yes}");
+            kiosk.screenshot(&shots, "medical-aid-4-kiosk-subsidy-question");
+        }
+        kiosk.click(&format!(
+            "[data-consent='{screen}'] [data-testid='consent-yes']"
+        ));
+        shown.push(screen);
     }
-    assert!(asked, "the kiosk asked about 医療費助成");
+    assert_eq!(
+        shown.last().map(String::as_str),
+        Some("medical_subsidy"),
+        "the kiosk asks about 医療費助成 after the consents: {shown:?}"
+    );
+    kiosk.wait_text("[data-testid='kiosk-title']", "受付が完了しました");
     let result = oqs.wait_screen("result");
     let id = result["check_in_id"]
         .as_str()
