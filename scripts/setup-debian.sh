@@ -9,6 +9,8 @@ APT_PACKAGES=(
   build-essential pkgconf libssl-dev
   # PC/SC: the daemon and a private pcscd with the vsmartcard virtual reader for tests and the demo
   pcscd libpcsclite-dev vsmartcard-vpcd
+  # OpenSC's JPKI driver (pkcs15-tool, pkcs15-crypt): independent software that must accept the virtual card
+  opensc
   # OS keyring backends used by the daemon and the tests (keyutils session keyring, Secret Service)
   keyutils dbus dbus-daemon gnome-keyring libsecret-tools
   # the tests: a second OS user (useradd, setpriv), process tools

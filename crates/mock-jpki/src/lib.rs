@@ -145,11 +145,29 @@ impl std::fmt::Debug for MockJpkiCa {
 impl MockJpkiCa {
     /// Creates the CA from a seed. The same seed always gives the same key and certificate bytes.
     pub fn generate(seed: u64) -> Result<Self, PkiError> {
-        let key = rsa_2048_from_seed("ca", seed)?;
-        let subject = Name::from_str(
+        Self::generate_named(
+            "ca",
+            seed,
             "CN=OQS Mock JPKI User Authentication CA,OU=Mock JPKI (not J-LIS),O=OQS Test,C=JP",
         )
-        .map_err(|e| PkiError::Encoding(e.to_string()))?;
+    }
+
+    /// The CA of the 署名用電子証明書 (digital-signature certificates), derived from this CA's certificate so
+    /// that every holder of the authentication CA (loaded from files or generated) gets the same one.
+    /// On a real card its certificate is JPKI EF `0002`, next to the signature certificate in EF `0001`.
+    pub fn signature_ca(&self) -> Result<Self, PkiError> {
+        let h = Sha256::digest(&self.cert_der);
+        let seed = u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
+        Self::generate_named(
+            "sign-ca",
+            seed,
+            "CN=OQS Mock JPKI Digital Signature CA,OU=Mock JPKI (not J-LIS),O=OQS Test,C=JP",
+        )
+    }
+
+    fn generate_named(label: &str, seed: u64, subject: &str) -> Result<Self, PkiError> {
+        let key = rsa_2048_from_seed(label, seed)?;
+        let subject = Name::from_str(subject).map_err(|e| PkiError::Encoding(e.to_string()))?;
         let (nb, na) = ca_validity_window();
         let validity = Validity {
             not_before: time_of(nb)?,
@@ -271,6 +289,48 @@ impl MockJpkiCa {
         not_after: SystemTime,
     ) -> Result<Vec<u8>, PkiError> {
         let serial = normalise_serial(serial).ok_or(PkiError::InvalidSerial)?;
+        let subject = Name::from_str(&format!("CN={},C=JP", hex_upper(serial)))
+            .map_err(|e| PkiError::Encoding(e.to_string()))?;
+        self.issue_leaf(serial, subject, subject_public_key, not_before, not_after)
+    }
+
+    /// Issues a digital-signature certificate (署名用電子証明書) for a card's signing key. Unlike the
+    /// authentication certificate it names the holder: the mock puts the name and the address in the
+    /// subject (`CN=<name>, L=<address>, C=JP`), which is why readers treat it as personal data and the
+    /// card guards it with the signature password. (The real certificate's exact layout of the 基本4情報 is
+    /// not in our references; this is the project's stand-in.) Call it on [`MockJpkiCa::signature_ca`].
+    pub fn issue_sign_cert(
+        &self,
+        serial: &[u8],
+        subject_public_key: &RsaPublicKey,
+        not_before: SystemTime,
+        not_after: SystemTime,
+        holder_name: &str,
+        holder_address: &str,
+    ) -> Result<Vec<u8>, PkiError> {
+        let serial = normalise_serial(serial).ok_or(PkiError::InvalidSerial)?;
+        let clean = |s: &str| -> String {
+            s.chars()
+                .filter(|c| !matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=' | '#'))
+                .collect()
+        };
+        let subject = Name::from_str(&format!(
+            "CN={},L={},C=JP",
+            clean(holder_name),
+            clean(holder_address)
+        ))
+        .map_err(|e| PkiError::Encoding(e.to_string()))?;
+        self.issue_leaf(serial, subject, subject_public_key, not_before, not_after)
+    }
+
+    fn issue_leaf(
+        &self,
+        serial: &[u8],
+        subject: Name,
+        subject_public_key: &RsaPublicKey,
+        not_before: SystemTime,
+        not_after: SystemTime,
+    ) -> Result<Vec<u8>, PkiError> {
         if not_after <= not_before {
             return Err(PkiError::InvalidValidity);
         }
@@ -282,8 +342,6 @@ impl MockJpkiCa {
         serial_der.extend_from_slice(serial);
         let serial_number =
             SerialNumber::new(&serial_der).map_err(|e| PkiError::Encoding(e.to_string()))?;
-        let subject = Name::from_str(&format!("CN={},C=JP", hex_upper(serial)))
-            .map_err(|e| PkiError::Encoding(e.to_string()))?;
         let validity = Validity {
             not_before: time_of(not_before)?,
             not_after: time_of(not_after)?,
@@ -571,6 +629,39 @@ mod tests {
             ca.issue_auth_cert(&[0, 0], &card.to_public_key(), now(), now() + DAY),
             Err(PkiError::InvalidSerial)
         ));
+    }
+
+    #[test]
+    fn signature_ca_is_its_own_and_names_the_holder() {
+        let ca = MockJpkiCa::generate(1).unwrap();
+        let sign_ca = ca.signature_ca().unwrap();
+        assert_ne!(sign_ca.ca_cert_der(), ca.ca_cert_der());
+        assert_eq!(
+            sign_ca.ca_cert_der(),
+            MockJpkiCa::generate(1)
+                .unwrap()
+                .signature_ca()
+                .unwrap()
+                .ca_cert_der()
+        );
+        let card = rsa_2048_from_seed("card-sign", 4).unwrap();
+        let cert = sign_ca
+            .issue_sign_cert(
+                &[0x4A, 1],
+                &card.to_public_key(),
+                now() - DAY,
+                now() + DAY,
+                "佐藤\u{3000}花子",
+                "東京都千代田区霞が関一丁目2番2号",
+            )
+            .unwrap();
+        verify_auth_cert(sign_ca.ca_cert_der(), &cert, now()).unwrap();
+        assert_eq!(
+            verify_auth_cert(ca.ca_cert_der(), &cert, now()),
+            Err(CertError::NotIssuedByCa)
+        );
+        let parsed = parse_cert(&cert).unwrap();
+        assert!(parsed.tbs_certificate.subject.to_string().contains("花子"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! A stateful software My Number Card that answers the same APDUs as the real card, for tests and demos.
 //!
-//! - [`card::VirtualCard`]: the DF/EF map of the JPKI, face and card-info APs, READ BINARY with offsets,
-//!   PIN counters (authentication PIN: 3 tries, blocking, reset on success; 照合番号B: its own counter of 10),
-//!   RSA-2048 signing with the card's own key, a JPEG 2000 face photo.
+//! - [`card::VirtualCard`]: every AP and EF of the reference (JPKI with both the 利用者証明用 and the 署名用
+//!   side, face AP, card-info AP, 共通AP), READ BINARY with offsets or a short EF identifier, READ RECORD,
+//!   PIN counters (authentication PIN: 3 tries; signature password: 5; card-info PIN: 3; 照合番号A/B and
+//!   the birth-date key: 10; blocking, reset on success), RSA-2048 signing with either key, a JPEG 2000 face
+//!   photo, and a record of every command that named a 個人番号 EF ([`VirtualCard::my_number_accesses`]).
 //! - [`profile`]: card profiles (`card-0001.toml` …) issued from a seed by the mock JPKI CA, in seven
 //!   [`Variant`]s: normal, PIN blocked, face-only (no PIN; VERIFY answers `6A88`), certificate expired,
 //!   expiring within 3 months, revoked (a flag; the mock central decides), smartphone token.
@@ -23,9 +25,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use card::VirtualCard;
+pub use card::{AccessKind, MyNumberAccess};
 pub use faults::Faults;
 pub use inprocess::InProcessCard;
-pub use profile::{CardProfile, IssueOptions, Variant, issue};
+pub use profile::{CardProfile, IssueOptions, Variant, issue, issue_with};
 pub use vpcd::VpcdCard;
 
 /// Failures of the virtual card tools.

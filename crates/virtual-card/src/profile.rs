@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::VirtualCardError;
-use crate::card::{CardContents, PinKey, VirtualCard, token_physical, token_smartphone};
+use crate::card::{
+    CardContents, PinKey, SignatureSide, VirtualCard, token_physical, token_smartphone,
+};
 
 /// The synthetic face photo shipped with the crate (120×160, JPEG 2000 made with `opj_compress`).
 pub const SYNTHETIC_FACE_JP2: &[u8] = include_bytes!("../data/synthetic-face.jp2");
@@ -85,6 +87,14 @@ pub struct Certificates {
     pub auth_key_pem: String,
     pub auth_cert_pem: String,
     pub ca_cert_pem: String,
+    /// The 署名用 side (key, certificate, its CA). Absent on a face-only card, and in profiles written
+    /// before the card had it (they load as cards without a signature certificate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_key_pem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_cert_pem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_ca_cert_pem: Option<String>,
 }
 
 /// The face photo: JPEG 2000 bytes inline (base64) or a file next to the profile.
@@ -111,6 +121,11 @@ pub struct CardProfile {
     pub auth_pin_tries_left: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_info_pin: Option<String>,
+    /// 署名用パスワード: 6-16 upper-case letters and digits (absent with the signature side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_pin: Option<String>,
+    #[serde(default = "five")]
+    pub sign_pin_tries_left: u8,
     /// 照合番号B: era birth date YYMMDD + card expiry year + security code.
     pub code_b: String,
     pub card_expiry_year: u32,
@@ -128,6 +143,10 @@ impl std::fmt::Debug for CardProfile {
             .field("serial", &self.serial)
             .finish_non_exhaustive()
     }
+}
+
+fn five() -> u8 {
+    5
 }
 
 /// The certificate serial of card `index` issued from `seed`: `4A` ‖ 3 seed-derived bytes ‖ index (u32 BE).
@@ -224,8 +243,19 @@ pub struct IssueOptions {
     pub photo_jp2: Option<Vec<u8>>,
 }
 
-/// Issues card `index`: a key, a certificate from `ca`, PINs, 照合番号B, holder facts and photo.
+/// Issues card `index`: a key, a certificate from `ca`, PINs, 照合番号B, holder facts and photo, and the
+/// 署名用 side from `ca`'s [`MockJpkiCa::signature_ca`] (derived here; use [`issue_with`] to issue many
+/// cards without deriving it each time).
 pub fn issue(ca: &MockJpkiCa, o: &IssueOptions) -> Result<CardProfile, VirtualCardError> {
+    issue_with(ca, &ca.signature_ca()?, o)
+}
+
+/// As [`issue`], with the signature CA given.
+pub fn issue_with(
+    ca: &MockJpkiCa,
+    sign_ca: &MockJpkiCa,
+    o: &IssueOptions,
+) -> Result<CardProfile, VirtualCardError> {
     let mut rng = {
         let h = Sha256::digest(
             [
@@ -281,6 +311,20 @@ pub fn issue(ca: &MockJpkiCa, o: &IssueOptions) -> Result<CardProfile, VirtualCa
         (Some(pin(&mut next)), Some(pin(&mut next)))
     };
     let photo = o.photo_jp2.as_deref().unwrap_or(SYNTHETIC_FACE_JP2);
+    let name = format!("{family}\u{3000}{given}");
+    let address = PLACES[next(PLACES.len() as u64) as usize].to_owned();
+    // A 顔認証マイナンバーカード has no signature certificate (reference §4.6).
+    let signature = if o.variant == Variant::FaceOnly {
+        None
+    } else {
+        let sign_key = mock_jpki::rsa_2048_from_seed(&format!("card-sign-{}", o.index), o.seed)?;
+        let sign_cert =
+            sign_ca.issue_sign_cert(&serial, &sign_key.to_public_key(), nb, na, &name, &address)?;
+        // Two upper-case letters and six digits: the rule asks for both kinds in 6-16 characters.
+        let letters: String = (0..2).map(|_| char::from(b'A' + next(26) as u8)).collect();
+        let password = format!("{letters}{:06}", next(1_000_000));
+        Some((sign_key, sign_cert, password))
+    };
     Ok(CardProfile {
         format: PROFILE_FORMAT,
         index: o.index,
@@ -294,15 +338,17 @@ pub fn issue(ca: &MockJpkiCa, o: &IssueOptions) -> Result<CardProfile, VirtualCa
             3
         },
         card_info_pin,
+        sign_pin: signature.as_ref().map(|(_, _, p)| p.clone()),
+        sign_pin_tries_left: 5,
         code_b,
         card_expiry_year,
         revoked: o.variant == Variant::Revoked,
         holder: Holder {
-            name: format!("{family}\u{3000}{given}"),
+            name,
             kana: format!("{family_kana}\u{3000}{given_kana}"),
             birth_date: format!("{by:04}-{bm:02}-{bd:02}"),
             sex: if male { "male" } else { "female" }.to_owned(),
-            address: PLACES[next(PLACES.len() as u64) as usize].to_owned(),
+            address,
         },
         certificates: Certificates {
             auth_key_pem: key
@@ -311,6 +357,19 @@ pub fn issue(ca: &MockJpkiCa, o: &IssueOptions) -> Result<CardProfile, VirtualCa
                 .to_string(),
             auth_cert_pem: der_to_pem(&cert_der)?,
             ca_cert_pem: der_to_pem(ca.ca_cert_der())?,
+            sign_key_pem: signature
+                .as_ref()
+                .map(|(k, _, _)| k.to_pkcs8_pem(LineEnding::LF).map(|p| p.to_string()))
+                .transpose()
+                .map_err(|e| VirtualCardError::Profile(e.to_string()))?,
+            sign_cert_pem: signature
+                .as_ref()
+                .map(|(_, c, _)| der_to_pem(c))
+                .transpose()?,
+            sign_ca_cert_pem: signature
+                .as_ref()
+                .map(|_| der_to_pem(sign_ca.ca_cert_der()))
+                .transpose()?,
         },
         photo: Photo {
             jp2_base64: Some(base64::engine::general_purpose::STANDARD.encode(photo)),
@@ -416,6 +475,34 @@ impl CardProfile {
             ber::encode(tag::INFO_SEX, sex_code.as_bytes()),
         ]
         .concat();
+        let signature = match (
+            &self.certificates.sign_key_pem,
+            &self.certificates.sign_cert_pem,
+            &self.certificates.sign_ca_cert_pem,
+        ) {
+            (Some(key), Some(cert), Some(ca)) => {
+                let mut password = PinKey::new(self.sign_pin.as_deref(), 5);
+                if self.sign_pin_tries_left == 0 {
+                    password = password.blocked();
+                }
+                Some(SignatureSide {
+                    cert_der: pem_to_der(cert)?,
+                    ca_cert_der: pem_to_der(ca)?,
+                    key: RsaPrivateKey::from_pkcs8_pem(key)
+                        .map_err(|e| VirtualCardError::Profile(format!("bad sign key: {e}")))?,
+                    password,
+                })
+            }
+            (None, None, None) => None,
+            _ => {
+                return Err(VirtualCardError::Profile(
+                    "the signature key, certificate and CA must be given together".into(),
+                ));
+            }
+        };
+        let card_serial =
+            Sha256::digest(format!("oqs-card-manufacture/{}/{}", self.seed, self.index))[..8]
+                .to_vec();
         Ok(VirtualCard::new(CardContents {
             token_info: if self.variant == Variant::Smartphone {
                 token_smartphone()
@@ -426,10 +513,12 @@ impl CardProfile {
             ca_cert_der: pem_to_der(&self.certificates.ca_cert_pem)?,
             auth_key,
             auth_pin,
+            signature,
             card_info_pin: PinKey::new(self.card_info_pin.as_deref(), 3),
             code_b: PinKey::new(Some(&self.code_b), 10),
             face_record: ber::encode(tag::RECORD, &face_inner),
             four_facts_record: ber::encode(tag::RECORD, &facts_inner),
+            card_serial,
         }))
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::VirtualCardError;
-use crate::card::VirtualCard;
+use crate::card::{MyNumberAccess, VirtualCard};
 use crate::faults::{Action, Faults, GARBAGE};
 
 /// The TCP port of the first slot of the packaged vpcd reader (CHANNELID 0x8C7B).
@@ -27,6 +27,7 @@ pub struct VpcdCard {
     thread: Option<JoinHandle<VirtualCard>>,
     log: Arc<Mutex<Vec<Zeroizing<Vec<u8>>>>>,
     count: Arc<AtomicUsize>,
+    my_number: Arc<Mutex<Vec<MyNumberAccess>>>,
 }
 
 impl VpcdCard {
@@ -44,16 +45,18 @@ impl VpcdCard {
             .map_err(|source| VirtualCardError::Vpcd { port, source })?;
         let log = Arc::new(Mutex::new(Vec::new()));
         let count = Arc::new(AtomicUsize::new(0));
-        let (l, c) = (Arc::clone(&log), Arc::clone(&count));
+        let my_number = Arc::new(Mutex::new(card.my_number_accesses().to_vec()));
+        let (l, c, m) = (Arc::clone(&log), Arc::clone(&count), Arc::clone(&my_number));
         let thread = std::thread::Builder::new()
             .name(format!("vpcd-card-{port}"))
-            .spawn(move || serve(reader, card, &faults, &l, &c))
+            .spawn(move || serve(reader, card, &faults, &l, &c, &m))
             .map_err(|source| VirtualCardError::Vpcd { port, source })?;
         Ok(Self {
             stream,
             thread: Some(thread),
             log,
             count,
+            my_number,
         })
     }
 
@@ -79,6 +82,11 @@ impl VpcdCard {
 
     pub fn apdu_count(&self) -> usize {
         self.count.load(Ordering::SeqCst)
+    }
+
+    /// Commands so far that named a 個人番号 EF ([`VirtualCard::my_number_accesses`], live).
+    pub fn my_number_accesses(&self) -> Vec<MyNumberAccess> {
+        self.my_number.lock().map(|l| l.clone()).unwrap_or_default()
     }
 }
 
@@ -126,6 +134,7 @@ fn serve(
     faults: &Faults,
     log: &Mutex<Vec<Zeroizing<Vec<u8>>>>,
     count: &AtomicUsize,
+    my_number: &Mutex<Vec<MyNumberAccess>>,
 ) -> VirtualCard {
     loop {
         let Ok(msg) = read_frame(&mut s) else { break };
@@ -148,7 +157,14 @@ fn serve(
                         if let Some(d) = faults.delay {
                             std::thread::sleep(d);
                         }
-                        Some(card.process(apdu))
+                        let answer = card.process(apdu);
+                        if let Ok(mut m) = my_number.lock()
+                            && m.len() < card.my_number_accesses().len()
+                        {
+                            m.clear();
+                            m.extend_from_slice(card.my_number_accesses());
+                        }
+                        Some(answer)
                     }
                 }
             }

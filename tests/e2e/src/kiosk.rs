@@ -132,9 +132,26 @@ impl InsertedCard {
         card
     }
 
-    /// Takes the card out (closes the server's stdin) and waits for the server to end.
+    /// Takes the card out (closes the server's stdin) and waits for the server to end; fails the test if
+    /// the card saw any command naming a 個人番号 EF while it was in (the virtual card records them
+    /// whatever the APDU encoding, and `serve` logs each one).
     pub fn remove(mut self) {
         self.stop();
+        let alerts = self.my_number_ef_accesses();
+        assert!(
+            alerts.is_empty(),
+            "the card saw commands naming a 個人番号 EF: {alerts:?}"
+        );
+    }
+
+    /// The card's log lines reporting a command that named a 個人番号 EF (empty when none did).
+    pub fn my_number_ef_accesses(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("MY-NUMBER-EF-ACCESS"))
+            .map(str::to_owned)
+            .collect()
     }
 
     fn stop(&mut self) {

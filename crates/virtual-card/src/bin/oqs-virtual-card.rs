@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use mock_jpki::MockJpkiCa;
 use virtual_card::{
-    CardProfile, Faults, IssueOptions, Variant, VirtualCard, VpcdCard, issue, vpcd,
+    CardProfile, Faults, IssueOptions, Variant, VirtualCard, VpcdCard, issue_with, vpcd,
 };
 
 #[derive(Parser)]
@@ -158,6 +158,9 @@ fn issue_cards(
     issued_at: Option<u64>,
 ) -> anyhow::Result<()> {
     let ca = MockJpkiCa::load_or_generate(out, seed).context("preparing the mock JPKI CA")?;
+    let sign_ca = ca
+        .signature_ca()
+        .context("preparing the mock JPKI signature CA")?;
     let photo = photo.map(load_photo).transpose()?;
     let issued_at = issued_at
         .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
@@ -173,8 +176,9 @@ fn issue_cards(
             VariantArg::Smartphone => Variant::Smartphone,
             VariantArg::Mixed => Variant::ALL[(index as usize - 1) % Variant::ALL.len()],
         };
-        let profile = issue(
+        let profile = issue_with(
             &ca,
+            &sign_ca,
             &IssueOptions {
                 seed,
                 index,
@@ -194,6 +198,9 @@ fn issue_cards(
     }
     Ok(())
 }
+
+/// The line prefix `serve` logs for every command that named a 個人番号 EF (tests look for it).
+const MY_NUMBER_ALERT: &str = "MY-NUMBER-EF-ACCESS";
 
 enum Stop {
     Signal,
@@ -236,7 +243,16 @@ fn serve(
 
     let mut inserted: Option<VpcdCard> = None;
     let mut announced_wait = false;
+    let mut reported = 0;
     loop {
+        // Any command naming a 個人番号 EF is reported at once in the log, which tests read.
+        if let Some(v) = &inserted {
+            let seen = v.my_number_accesses();
+            for a in seen.iter().skip(reported) {
+                eprintln!("{MY_NUMBER_ALERT}: {a}");
+            }
+            reported = reported.max(seen.len());
+        }
         if inserted.as_ref().is_some_and(|c| !c.is_inserted()) {
             // vpcd dropped us (pcscd restarted); take the card back and insert it again.
             card = inserted.take().and_then(VpcdCard::remove);
@@ -270,8 +286,15 @@ fn serve(
         }
     }
     if let Some(v) = inserted {
+        let seen = v.my_number_accesses();
+        for a in seen.iter().skip(reported) {
+            eprintln!("{MY_NUMBER_ALERT}: {a}");
+        }
         v.remove();
-        eprintln!("card removed");
+        eprintln!(
+            "card removed; commands that named a 個人番号 EF: {}",
+            seen.len()
+        );
     }
     Ok(())
 }
