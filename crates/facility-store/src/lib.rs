@@ -54,7 +54,7 @@ pub use accounts::{
 };
 pub use audit::{
     AuditEntry, AuditRecord, AuditVerification, ChainBreak, ChainVerdict, HeadFinding, HeadPlace,
-    HeadState,
+    HeadState, TerminalChain,
 };
 pub use backup::{BackupSummary, backup_database};
 pub use crypto::{DEFAULT_KEY_NAME, KeyProvider, KeyringKeyProvider, StaticKeyProvider};
@@ -189,6 +189,13 @@ impl Store {
     /// The link to the facility-wide store; `None` on a terminal without one.
     pub fn shared_status(&self) -> Option<SharedStatus> {
         self.shared.as_ref().map(|s| s.status())
+    }
+
+    /// Ids of the check-ins other terminals write or change from now on (PostgreSQL's LISTEN/NOTIFY): the
+    /// daemon reads each with [`Store::check_in`] and shows it on its reception windows. `None` without a
+    /// facility-wide store. While PostgreSQL is away nothing arrives; the lists catch up when read.
+    pub fn shared_check_ins_feed(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        self.shared.as_ref().map(|s| s.subscribe())
     }
 
     /// Why the facility-wide store was last unreachable (for the log), if it is.

@@ -207,6 +207,39 @@ const SHARED_MIGRATIONS: &[&str] = &[
     CREATE INDEX consents_patient ON consents (patient_key, expires_at);
     CREATE INDEX consents_expiry ON consents (expires_at);
     "#,
+    // 2: every terminal's audit chain, rows as the terminal wrote them (hash and seal included), so that
+    // each chain can be verified on its own; append-only like the local log.
+    r#"
+    CREATE TABLE audit_log (
+        terminal_id TEXT NOT NULL,
+        id          BIGINT NOT NULL,
+        at          BIGINT NOT NULL,
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        patient_ref TEXT,
+        items       TEXT,
+        method      TEXT,
+        reason      TEXT,
+        detail      TEXT,
+        prev_hash   BYTEA NOT NULL,
+        hash        BYTEA NOT NULL,
+        seal        BYTEA NOT NULL,
+        PRIMARY KEY (terminal_id, id)
+    );
+    CREATE INDEX audit_log_patient ON audit_log (patient_ref);
+    CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;
+    CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+    "#,
+    // 3: a check-in written or changed at any terminal is announced on channel `oqs_check_ins` (payload
+    // `<terminal id> <check-in id>`), so the other terminals' reception windows show it at once.
+    r#"
+    CREATE FUNCTION check_ins_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify('oqs_check_ins', NEW.terminal_id || ' ' || NEW.check_in_id); RETURN NEW; END $$;
+    CREATE TRIGGER check_ins_notify AFTER INSERT OR UPDATE ON check_ins
+        FOR EACH ROW EXECUTE FUNCTION check_ins_notify();
+    "#,
 ];
 
 /// The facility-wide schema version this build writes.

@@ -87,6 +87,8 @@ struct LinkState {
     pending: AtomicU64,
     stop: AtomicBool,
     last_error: Mutex<Option<String>>,
+    /// Ids of check-ins another terminal wrote or changed, as PostgreSQL announces them.
+    notices: tokio::sync::broadcast::Sender<String>,
 }
 
 /// The running link: the runtime of the PostgreSQL client and the drainer thread.
@@ -145,7 +147,13 @@ impl SharedLink {
             pending: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             last_error: Mutex::new(None),
+            notices: tokio::sync::broadcast::channel(256).0,
         });
+        runtime.spawn(listen(
+            pg_config.clone(),
+            state.clone(),
+            config.terminal_id.clone(),
+        ));
         let (wake, woken) = channel();
         let drainer = Drainer {
             handle: runtime.handle().clone(),
@@ -154,6 +162,7 @@ impl SharedLink {
             key_check,
             terminal_id: config.terminal_id.clone(),
             sqlite: open_sqlite(database)?,
+            audit_synced: 0,
         };
         std::thread::Builder::new()
             .name("oqs-shared-drain".into())
@@ -170,6 +179,11 @@ impl SharedLink {
     /// Tells the drainer there is something new in the outbox.
     pub(crate) fn nudge(&self) {
         let _ = lock(&self.wake).send(());
+    }
+
+    /// Ids of check-ins other terminals write or change, from now on.
+    pub(crate) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.state.notices.subscribe()
     }
 
     pub(crate) fn status(&self) -> SharedStatus {
@@ -239,6 +253,41 @@ fn block_on<T: Send + 'static>(
         .unwrap_or_else(|_| Err("the client runtime did not answer".into()))
 }
 
+/// Listens on `oqs_check_ins` on a connection of its own (reconnecting while PostgreSQL is away) and passes
+/// the other terminals' check-in ids to the subscribers.
+async fn listen(config: tokio_postgres::Config, state: Arc<LinkState>, me: String) {
+    use futures_util::StreamExt;
+    use tokio_postgres::AsyncMessage;
+    while !state.stop.load(Ordering::SeqCst) {
+        let connected = tokio::time::timeout(QUERY_TIMEOUT, config.connect(NoTls)).await;
+        if let Ok(Ok((client, mut connection))) = connected {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let driver = tokio::spawn(async move {
+                let mut messages =
+                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                while let Some(Ok(message)) = messages.next().await {
+                    if let AsyncMessage::Notification(n) = message
+                        && tx.send(n.payload().to_owned()).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+            if client.batch_execute("LISTEN oqs_check_ins").await.is_ok() {
+                while let Some(payload) = rx.recv().await {
+                    if let Some((terminal, id)) = payload.split_once(' ')
+                        && terminal != me
+                    {
+                        let _ = state.notices.send(id.to_owned());
+                    }
+                }
+            }
+            driver.abort();
+        }
+        tokio::time::sleep(IDLE_WAIT).await;
+    }
+}
+
 /// Plain connections only where nothing travels over a network: a Unix socket or this machine. A facility
 /// server elsewhere needs TLS, which this build does not offer yet.
 fn check_transport(config: &tokio_postgres::Config) -> Result<(), StoreError> {
@@ -288,6 +337,8 @@ struct Drainer {
     key_check: [u8; 32],
     terminal_id: String,
     sqlite: Connection,
+    /// The newest of this terminal's audit rows known to be in PostgreSQL.
+    audit_synced: i64,
 }
 
 /// One change for PostgreSQL, read from the local store.
@@ -312,6 +363,16 @@ struct CheckInCopy {
     result_enc: Option<Vec<u8>>,
     local_name_enc: Option<Vec<u8>>,
     updated_at: i64,
+}
+
+struct AuditCopy {
+    id: i64,
+    at: i64,
+    /// actor, action, patient_ref, items, method, reason, detail.
+    texts: [Option<String>; 7],
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+    seal: Vec<u8>,
 }
 
 struct ConsentCopy {
@@ -368,12 +429,21 @@ impl Drainer {
         Ok(client)
     }
 
-    /// Sends one batch; `Ok(true)` when more is waiting.
+    /// What is not yet in PostgreSQL: outbox rows, and audit rows after the last one known to be there.
+    fn count_pending(&self) -> Result<i64, String> {
+        self.sqlite
+            .query_row(
+                "SELECT (SELECT count(*) FROM shared_outbox)
+                      + (SELECT count(*) FROM audit_log WHERE id > ?1)",
+                [self.audit_synced],
+                |r| r.get(0),
+            )
+            .map_err(|e| format!("reading the shared outbox: {e}"))
+    }
+
+    /// Sends one batch of the outbox and one of the audit log; `Ok(true)` when more is waiting.
     fn drain_once(&mut self) -> Result<bool, String> {
-        let pending: i64 = self
-            .sqlite
-            .query_row("SELECT count(*) FROM shared_outbox", [], |r| r.get(0))
-            .map_err(|e| format!("reading the shared outbox: {e}"))?;
+        let pending = self.count_pending()?;
         self.state.pending.store(pending as u64, Ordering::SeqCst);
         let client = self.client()?;
         if pending == 0 {
@@ -382,18 +452,90 @@ impl Drainer {
         let (ids, changes) = self
             .read_batch()
             .map_err(|e| format!("reading the shared outbox: {e}"))?;
-        let terminal = self.terminal_id.clone();
-        block_on(&self.handle, async move {
-            send(&client, &terminal, changes).await
-        })?;
-        crash_point_sent();
-        let last = ids.iter().copied().max().unwrap_or(0);
-        self.sqlite
-            .execute("DELETE FROM shared_outbox WHERE id <= ?1", [last])
-            .map_err(|e| format!("clearing the shared outbox: {e}"))?;
-        let left = (pending - ids.len() as i64).max(0);
+        if !ids.is_empty() {
+            let terminal = self.terminal_id.clone();
+            let c = client.clone();
+            block_on(
+                &self.handle,
+                async move { send(&c, &terminal, changes).await },
+            )?;
+            crash_point_sent();
+            let last = ids.iter().copied().max().unwrap_or(0);
+            self.sqlite
+                .execute("DELETE FROM shared_outbox WHERE id <= ?1", [last])
+                .map_err(|e| format!("clearing the shared outbox: {e}"))?;
+        }
+        self.sync_audit(&client)?;
+        let left = self.count_pending()?;
         self.state.pending.store(left as u64, Ordering::SeqCst);
         Ok(left > 0)
+    }
+
+    /// Copies this terminal's audit rows after the newest one PostgreSQL has (the key (terminal, id) makes
+    /// a second copy a no-op), one batch at a time.
+    fn sync_audit(&mut self, client: &Arc<Client>) -> Result<(), String> {
+        let terminal = self.terminal_id.clone();
+        let c = client.clone();
+        self.audit_synced = block_on(&self.handle, async move {
+            c.query_one(
+                "SELECT COALESCE(max(id), 0)::bigint FROM audit_log WHERE terminal_id = $1",
+                &[&terminal],
+            )
+            .await
+            .map(|r| r.get::<_, i64>(0))
+            .map_err(|e| e.to_string())
+        })?;
+        let rows: Vec<AuditCopy> = self
+            .sqlite
+            .prepare(
+                "SELECT id, at, actor, action, patient_ref, items, method, reason, detail, prev_hash, hash, seal
+                 FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([self.audit_synced, BATCH], |r| {
+                    Ok(AuditCopy {
+                        id: r.get(0)?,
+                        at: r.get(1)?,
+                        texts: [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+                        prev_hash: r.get(9)?,
+                        hash: r.get(10)?,
+                        seal: r.get(11)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(|e| format!("reading the audit log: {e}"))?;
+        let Some(last) = rows.last().map(|r| r.id) else {
+            return Ok(());
+        };
+        let terminal = self.terminal_id.clone();
+        let c = client.clone();
+        block_on(&self.handle, async move {
+            let err = |e: tokio_postgres::Error| e.to_string();
+            c.batch_execute("BEGIN").await.map_err(err)?;
+            for row in &rows {
+                let [actor, action, patient_ref, items, method, reason, detail] = &row.texts;
+                if let Err(e) = c
+                    .execute(
+                        "INSERT INTO audit_log (terminal_id, id, at, actor, action, patient_ref, items, method,
+                             reason, detail, prev_hash, hash, seal)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                         ON CONFLICT (terminal_id, id) DO NOTHING",
+                        &[
+                            &terminal, &row.id, &row.at, actor, action, patient_ref, items, method, reason,
+                            detail, &row.prev_hash, &row.hash, &row.seal,
+                        ],
+                    )
+                    .await
+                {
+                    let _ = c.batch_execute("ROLLBACK").await;
+                    return Err(err(e));
+                }
+            }
+            c.batch_execute("COMMIT").await.map_err(err)
+        })?;
+        self.audit_synced = last;
+        Ok(())
     }
 
     fn read_batch(&self) -> rusqlite::Result<(Vec<i64>, Vec<Change>)> {

@@ -105,8 +105,12 @@ fn a_check_in_and_its_consent_at_one_terminal_are_seen_at_another() {
     a.set_local_name("face_a1", Some("髙﨑 太郎"), T0 + 1)
         .unwrap();
 
-    wait_for("the check-in at B", || {
-        b.check_ins_between(T0, T0 + HOUR).unwrap().len() == 1
+    // Written ahead, then answered: B may see the pending row first.
+    wait_for("the answered check-in at B", || {
+        b.check_ins_between(T0, T0 + HOUR)
+            .unwrap()
+            .first()
+            .is_some_and(|c| c.status == CheckInStatus::Valid)
     });
     let seen = b
         .check_in("face_a1")
@@ -291,4 +295,156 @@ fn a_remote_server_without_tls_and_a_bad_terminal_id_are_configuration_errors() 
         Err(StoreError::SharedConfig(_))
     ));
     assert!(open("host=/run/postgresql dbname=oqs", "east-1").is_ok());
+}
+
+fn audit(store: &Store, action: &str, at: i64) {
+    store
+        .append_audit(
+            &AuditEntry {
+                actor: "dr-tanaka".into(),
+                action: action.into(),
+                patient_ref: Some("ab12".into()),
+                ..Default::default()
+            },
+            at,
+        )
+        .unwrap();
+}
+
+fn facility_chains(store: &Store) -> Vec<(String, ChainVerdict)> {
+    match store.verify_audit().unwrap().facility {
+        Some(Ok(chains)) => chains
+            .into_iter()
+            .map(|c| (c.terminal_id, c.verdict))
+            .collect(),
+        other => panic!("the facility chains were not checked: {other:?}"),
+    }
+}
+
+#[test]
+fn each_terminal_keeps_its_own_chain_and_the_facility_wide_check_verifies_every_one() {
+    let mut pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 5);
+    let b = terminal(dir.path(), "west", &url, 5);
+    for i in 0..5 {
+        audit(&a, "view_medical_info", T0 + i);
+    }
+    audit(&b, "emergency_lookup", T0);
+    wait_for("both chains in PostgreSQL", || {
+        pg.query_i64("facility", "SELECT count(*) FROM audit_log") == 6
+    });
+    // Rows logged while PostgreSQL is down arrive once it is back, each once.
+    pg.stop();
+    for i in 0..2 {
+        audit(&b, "emergency_lookup", T0 + 10 + i);
+    }
+    wait_for("B to count its waiting rows", || {
+        b.shared_status()
+            .is_some_and(|s| !s.reachable && s.pending == 2)
+    });
+    let while_down = a.verify_audit().unwrap();
+    assert!(matches!(while_down.facility, Some(Err(_))));
+    assert!(
+        while_down.notes().iter().any(|n| n.contains("not checked")),
+        "{:?}",
+        while_down.notes()
+    );
+    assert_eq!(while_down.verdict(), ChainVerdict::Intact { rows: 5 });
+    pg.start_again();
+    wait_for("both in sync again", || synced(&a) && synced(&b));
+    assert_eq!(
+        pg.query_i64("facility", "SELECT count(*) FROM audit_log"),
+        8
+    );
+    assert_eq!(
+        facility_chains(&a),
+        [
+            ("east".to_owned(), ChainVerdict::Intact { rows: 5 }),
+            ("west".to_owned(), ChainVerdict::Intact { rows: 3 }),
+        ]
+    );
+    assert_eq!(
+        a.verify_audit_chain().unwrap(),
+        ChainVerdict::Intact { rows: 5 }
+    );
+
+    // The shared log is append-only too.
+    let refused = pg
+        .try_execute(
+            "facility",
+            "UPDATE audit_log SET actor = 'x' WHERE terminal_id = 'west'",
+        )
+        .unwrap_err();
+    assert!(refused.contains("append-only"), "{refused}");
+    // Someone who drops the trigger and edits west's row 2 is named, at any terminal.
+    pg.execute(
+        "facility",
+        "DROP TRIGGER audit_log_no_change ON audit_log;
+         UPDATE audit_log SET actor = 'someone-else' WHERE terminal_id = 'west' AND id = 2;",
+    );
+    let chains = facility_chains(&a);
+    assert_eq!(chains[0].1, ChainVerdict::Intact { rows: 5 });
+    assert!(
+        matches!(&chains[1].1, ChainVerdict::Broken(b) if b.row_id == 2),
+        "{chains:?}"
+    );
+    match a.verify_audit_chain().unwrap() {
+        ChainVerdict::Broken(b) => assert!(b.problem.contains("terminal west"), "{b:?}"),
+        other => panic!("the edit in the facility server went unseen: {other:?}"),
+    }
+    // A row removed from the middle of east's chain is named too.
+    pg.execute(
+        "facility",
+        "DELETE FROM audit_log WHERE terminal_id = 'east' AND id = 3",
+    );
+    assert!(matches!(
+        &facility_chains(&b)[0].1,
+        ChainVerdict::Broken(b) if b.row_id == 4
+    ));
+}
+
+#[test]
+fn another_terminals_check_in_is_announced_without_polling() {
+    let pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 3);
+    let b = terminal(dir.path(), "west", &url, 3);
+    let mut feed = b
+        .shared_check_ins_feed()
+        .expect("a feed with a shared store");
+    let mut own = a
+        .shared_check_ins_feed()
+        .expect("a feed with a shared store");
+    wait_for("both connected", || synced(&a) && synced(&b));
+    // The listener may connect a moment after the drainer: announce until one arrives.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut n = 0;
+    let got = rt.block_on(async {
+        loop {
+            n += 1;
+            a.insert_check_in(&pending(&format!("live_{n}"), T0 + n))
+                .unwrap();
+            match tokio::time::timeout(Duration::from_secs(2), feed.recv()).await {
+                Ok(Ok(id)) => break id,
+                Ok(Err(e)) => panic!("the feed closed: {e}"),
+                Err(_) => assert!(n < 30, "no notice from PostgreSQL"),
+            }
+        }
+    });
+    assert!(got.starts_with("live_"), "{got}");
+    assert!(b.check_in(&got).unwrap().is_some());
+    // A terminal is not told about its own check-ins.
+    assert!(own.try_recv().is_err());
+    assert!(
+        Store::open(dir.path().join("solo.sqlite3"), &key(3))
+            .unwrap()
+            .shared_check_ins_feed()
+            .is_none()
+    );
 }

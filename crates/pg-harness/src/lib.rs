@@ -274,6 +274,17 @@ impl PgServer {
         })
     }
 
+    /// Runs SQL statements on `database`; the server's error as text (a test that expects a refusal).
+    pub fn try_execute(&self, database: &str, sql: &str) -> Result<(), String> {
+        let sql = sql.to_owned();
+        self.with_client(database, move |client| async move {
+            client.batch_execute(&sql).await.map_err(|e| {
+                e.as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_owned())
+            })
+        })
+    }
+
     /// Rows of a query on `database`, every column read as text (`::text` casts in the query).
     pub fn query_strings(&self, database: &str, sql: &str) -> Vec<Vec<Option<String>>> {
         let sql = sql.to_owned();
