@@ -456,7 +456,7 @@ impl Store {
              FROM check_ins WHERE terminal_id <> $1 AND at >= $2 AND at < $3",
             vec![Box::new(from), Box::new(to)],
         ));
-        rows.sort_by(|a, b| b.at.cmp(&a.at));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.at));
         rows.into_iter().map(|r| self.decrypt_check_in(r)).collect()
     }
 
@@ -510,7 +510,7 @@ impl Store {
              FROM check_ins WHERE terminal_id <> $1 AND patient_key = $2",
             vec![Box::new(patient.0.to_vec())],
         ));
-        rows.sort_by(|a, b| b.at.cmp(&a.at));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.at));
         rows.into_iter().map(|r| self.decrypt_check_in(r)).collect()
     }
 
@@ -731,7 +731,7 @@ impl Store {
              WHERE terminal_id <> $1 AND patient_key = $2 AND expires_at > $3",
             vec![Box::new(patient.0.to_vec()), Box::new(now)],
         )?);
-        consents.sort_by(|a, b| b.expires_at.cmp(&a.expires_at));
+        consents.sort_by_key(|c| std::cmp::Reverse(c.expires_at));
         Ok(consents)
     }
 
@@ -743,7 +743,7 @@ impl Store {
              WHERE terminal_id <> $1 AND expires_at > $2",
             vec![Box::new(now)],
         )?);
-        consents.sort_by(|a, b| b.granted_at.cmp(&a.granted_at));
+        consents.sort_by_key(|c| std::cmp::Reverse(c.granted_at));
         Ok(consents)
     }
 
