@@ -332,6 +332,12 @@ fn each_terminal_keeps_its_own_chain_and_the_facility_wide_check_verifies_every_
         audit(&a, "view_medical_info", T0 + i);
     }
     audit(&b, "emergency_lookup", T0);
+    // Connected means migrated: the table exists from then on.
+    wait_for("both connected", || {
+        [&a, &b]
+            .iter()
+            .all(|t| t.shared_status().is_some_and(|s| s.reachable))
+    });
     wait_for("both chains in PostgreSQL", || {
         pg.query_i64("facility", "SELECT count(*) FROM audit_log") == 6
     });
