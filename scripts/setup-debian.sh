@@ -15,6 +15,9 @@ APT_PACKAGES=(
   keyutils dbus dbus-daemon gnome-keyring libsecret-tools
   # the tests: a second OS user (useradd, setpriv), process tools
   passwd util-linux curl procps psmisc
+  # the facility-wide store's tests start a private PostgreSQL server (crates/pg-harness looks for initdb and
+  # postgres in /usr/lib/postgresql/<version>/bin, where this package puts them)
+  postgresql
   # the relay's durability test watches the daemon's fsync and rename calls
   strace
   # the package: build with cargo-deb (dpkg-deb, strip), install/purge test (init-system-helpers, python3)

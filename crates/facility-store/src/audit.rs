@@ -334,6 +334,9 @@ pub struct AuditVerification {
     pub chain: ChainVerdict,
     /// The head file, then the OS keyring (when the store has one).
     pub heads: Vec<HeadFinding>,
+    /// Every terminal's chain in the facility-wide store: `None` without one, `Some(Err)` when it could not
+    /// be read (unreachable).
+    pub facility: Option<Result<Vec<TerminalChain>, String>>,
 }
 
 impl AuditVerification {
@@ -343,13 +346,28 @@ impl AuditVerification {
         if let ChainVerdict::Broken(_) = self.chain {
             return self.chain.clone();
         }
-        match self.heads.iter().find(|h| h.is_broken()) {
-            Some(h) => ChainVerdict::Broken(ChainBreak {
+        if let Some(h) = self.heads.iter().find(|h| h.is_broken()) {
+            return ChainVerdict::Broken(ChainBreak {
                 row_id: h.row_id(),
                 problem: h.describe(),
-            }),
-            None => self.chain.clone(),
+            });
         }
+        let facility_break =
+            self.facility
+                .iter()
+                .flatten()
+                .flatten()
+                .find_map(|c| match &c.verdict {
+                    ChainVerdict::Broken(b) => Some(ChainBreak {
+                        row_id: b.row_id,
+                        problem: format!(
+                            "terminal {}'s chain in the facility server: row {} {}",
+                            c.terminal_id, b.row_id, b.problem
+                        ),
+                    }),
+                    ChainVerdict::Intact { .. } => None,
+                });
+        facility_break.map_or_else(|| self.chain.clone(), ChainVerdict::Broken)
     }
 
     /// What is worth saying although the log holds (a lagging or not yet written external head).
@@ -367,6 +385,13 @@ impl AuditVerification {
                     )
             })
             .map(HeadFinding::describe)
+            .chain(self.facility.iter().filter_map(|f| {
+                f.as_ref().err().map(|e| {
+                    format!(
+                        "the other terminals' chains in the facility server were not checked: {e}"
+                    )
+                })
+            }))
             .collect()
     }
 }
@@ -537,7 +562,29 @@ impl Store {
             chain
         };
         let heads = self.external_findings(&mut conn)?;
-        Ok(AuditVerification { chain, heads })
+        let facility = self.verify_facility_chains();
+        Ok(AuditVerification {
+            chain,
+            heads,
+            facility,
+        })
+    }
+
+    /// Every terminal's chain as the facility-wide store holds it; `None` without one.
+    fn verify_facility_chains(&self) -> Option<Result<Vec<TerminalChain>, String>> {
+        let link = self.shared.as_ref()?;
+        let rows = link.query(
+            "SELECT terminal_id, id, at, actor, action, patient_ref, items, method, reason, detail,
+                    prev_hash, hash, seal
+             FROM audit_log ORDER BY terminal_id, id",
+            Vec::new(),
+        );
+        Some(match rows {
+            None => Err(link
+                .last_error()
+                .unwrap_or_else(|| "the facility server is unreachable".into())),
+            Some(rows) => scan_terminal_chains(&rows, &self.keys).map_err(|e| e.to_string()),
+        })
     }
 
     /// The quick check for the daemon's start: the database's newest row against its own sealed head and the
@@ -562,6 +609,7 @@ impl Store {
         let found = AuditVerification {
             chain,
             heads: self.external_findings(&mut reader)?,
+            facility: None,
         };
         if let ChainVerdict::Intact { .. } = found.verdict() {
             self.seal_external_heads()?;
@@ -638,30 +686,9 @@ fn scan_chain(
     };
     for row in &mut rows {
         let row = row?;
-        if row.prev_hash != expected_prev {
-            return broken(
-                row.id,
-                "does not follow the row before it: a row was deleted or inserted before it, or its link edited",
-            );
-        }
-        // Ids come from one counter that never skips: a gap is a row removed from the end before the next
-        // append (whose link then still holds).
         let expected_id = last.as_ref().map_or(1, |(id, _)| id + 1);
-        if row.id != expected_id {
-            return broken(
-                row.id,
-                "a row is missing before it (ids jump): rows were removed from the end before it was written",
-            );
-        }
-        let hash = chain_hash(&row.prev_hash, row.id, row.at, row.texts());
-        if row.hash != hash {
-            return broken(row.id, "its content was changed after it was written");
-        }
-        if row.seal != keys.audit_seal(&hash) {
-            return broken(
-                row.id,
-                "it was rewritten without the terminal's key (seal does not match)",
-            );
+        if let Some(problem) = row_problem(&row, &expected_prev, expected_id, keys) {
+            return broken(row.id, problem);
         }
         expected_prev = row.hash.clone();
         last = Some((row.id, row.hash));
@@ -674,6 +701,101 @@ fn scan_chain(
         Some(b) => ChainVerdict::Broken(b),
         None => ChainVerdict::Intact { rows: count },
     })
+}
+
+/// What is wrong with one row of a chain, given the hash it must follow and the id it must have; the same
+/// checks for a terminal's own log and for each terminal's chain in the facility-wide store.
+fn row_problem(
+    row: &RawRow,
+    expected_prev: &[u8],
+    expected_id: i64,
+    keys: &DataKeys,
+) -> Option<&'static str> {
+    if row.prev_hash != expected_prev {
+        return Some(
+            "does not follow the row before it: a row was deleted or inserted before it, or its link edited",
+        );
+    }
+    // Ids come from one counter that never skips: a gap is a row removed from the end before the next
+    // append (whose link then still holds).
+    if row.id != expected_id {
+        return Some(
+            "a row is missing before it (ids jump): rows were removed from the end before it was written",
+        );
+    }
+    let hash = chain_hash(&row.prev_hash, row.id, row.at, row.texts());
+    if row.hash != hash {
+        return Some("its content was changed after it was written");
+    }
+    if row.seal != keys.audit_seal(&hash) {
+        return Some("it was rewritten without the terminal's key (seal does not match)");
+    }
+    None
+}
+
+/// One terminal's chain as the facility-wide store holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalChain {
+    pub terminal_id: String,
+    pub verdict: ChainVerdict,
+}
+
+/// Checks every terminal's chain in rows ordered by terminal, then id (columns: terminal_id, then
+/// [`ROW_COLUMNS`]).
+fn scan_terminal_chains(
+    rows: &[tokio_postgres::Row],
+    keys: &DataKeys,
+) -> Result<Vec<TerminalChain>, StoreError> {
+    let mut chains: Vec<TerminalChain> = Vec::new();
+    let mut expected_prev = GENESIS.to_vec();
+    let mut expected_id = 1;
+    for r in rows {
+        let get =
+            |e: tokio_postgres::Error| StoreError::Corrupt(format!("a shared audit row: {e}"));
+        let terminal_id: String = r.try_get(0).map_err(get)?;
+        let row = RawRow {
+            id: r.try_get(1).map_err(get)?,
+            at: r.try_get(2).map_err(get)?,
+            actor: r.try_get(3).map_err(get)?,
+            action: r.try_get(4).map_err(get)?,
+            patient_ref: r.try_get(5).map_err(get)?,
+            items: r.try_get(6).map_err(get)?,
+            method: r.try_get(7).map_err(get)?,
+            reason: r.try_get(8).map_err(get)?,
+            detail: r.try_get(9).map_err(get)?,
+            prev_hash: r.try_get(10).map_err(get)?,
+            hash: r.try_get(11).map_err(get)?,
+            seal: r.try_get(12).map_err(get)?,
+        };
+        if chains.last().is_none_or(|c| c.terminal_id != terminal_id) {
+            chains.push(TerminalChain {
+                terminal_id,
+                verdict: ChainVerdict::Intact { rows: 0 },
+            });
+            expected_prev = GENESIS.to_vec();
+            expected_id = 1;
+        }
+        let Some(chain) = chains.last_mut() else {
+            continue;
+        };
+        let ChainVerdict::Intact { rows } = chain.verdict else {
+            continue;
+        };
+        match row_problem(&row, &expected_prev, expected_id, keys) {
+            Some(problem) => {
+                chain.verdict = ChainVerdict::Broken(ChainBreak {
+                    row_id: row.id,
+                    problem: problem.to_string(),
+                })
+            }
+            None => {
+                chain.verdict = ChainVerdict::Intact { rows: rows + 1 };
+                expected_prev = row.hash;
+                expected_id = row.id + 1;
+            }
+        }
+    }
+    Ok(chains)
 }
 
 /// The database's own sealed head against its newest row; `None` when they agree.

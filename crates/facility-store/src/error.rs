@@ -48,6 +48,8 @@ pub enum StoreError {
     /// Another connection kept the database locked for too long.
     #[error("the facility database is busy: {0}")]
     Busy(String),
+    #[error("the facility-wide store is misconfigured ([store] shared): {0}")]
+    SharedConfig(String),
     #[error("the operating system's random number source failed: {0}")]
     Random(String),
 }

@@ -40,6 +40,7 @@ mod migrations;
 mod outbox;
 mod records;
 mod settings;
+mod shared;
 mod usage;
 
 use std::path::{Path, PathBuf};
@@ -53,17 +54,18 @@ pub use accounts::{
 };
 pub use audit::{
     AuditEntry, AuditRecord, AuditVerification, ChainBreak, ChainVerdict, HeadFinding, HeadPlace,
-    HeadState,
+    HeadState, TerminalChain,
 };
 pub use backup::{BackupSummary, backup_database};
 pub use crypto::{DEFAULT_KEY_NAME, KeyProvider, KeyringKeyProvider, StaticKeyProvider};
 pub use error::StoreError;
 pub use key_file::FileKeyProvider;
-pub use migrations::SCHEMA_VERSION;
+pub use migrations::{SCHEMA_VERSION, SHARED_SCHEMA_VERSION};
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxState, Received};
 pub use records::{
     CheckIn, CheckInStatus, Consent, Document, PatientIdentity, PatientKey, QueryResult,
 };
+pub use shared::{QUERY_TIMEOUT as SHARED_QUERY_TIMEOUT, SharedConfig, SharedError, SharedStatus};
 pub use usage::{MonthUsage, Tally, Usage, YearMonth, usage_of};
 
 use crypto::DataKeys;
@@ -82,6 +84,8 @@ pub struct Store {
     heads: ExternalHeads,
     /// See [`Store::password_verifications`].
     password_verifications: AtomicU64,
+    /// The facility-wide store, when `[store] shared` is set ([`Store::with_shared`]).
+    shared: Option<shared::SharedLink>,
 }
 
 impl std::fmt::Debug for Store {
@@ -131,6 +135,7 @@ impl Store {
             clock: Clock::system(),
             password_verifications: AtomicU64::new(0),
             heads,
+            shared: None,
         })
     }
 
@@ -169,6 +174,48 @@ impl Store {
             Some(keyring) => store.with_head_keyring(keyring.clone()),
             None => store,
         })
+    }
+
+    /// Also keeps the facility-wide store on PostgreSQL: this terminal's check-ins and consents are copied
+    /// there through the local outbox, and the lists read every terminal's rows (see the `shared` module).
+    /// Returns at once: connecting happens in the background, and a PostgreSQL that is down only means
+    /// [`Store::shared_status`] says so. Fails only on a configuration that can never work.
+    pub fn with_shared(mut self, config: SharedConfig) -> Result<Self, StoreError> {
+        let link = shared::SharedLink::start(config, &self.path, self.keys.check_value())?;
+        self.shared = Some(link);
+        Ok(self)
+    }
+
+    /// The link to the facility-wide store; `None` on a terminal without one.
+    pub fn shared_status(&self) -> Option<SharedStatus> {
+        self.shared.as_ref().map(|s| s.status())
+    }
+
+    /// Ids of the check-ins other terminals write or change from now on (PostgreSQL's LISTEN/NOTIFY): the
+    /// daemon reads each with [`Store::check_in`] and shows it on its reception windows. `None` without a
+    /// facility-wide store. While PostgreSQL is away nothing arrives; the lists catch up when read.
+    pub fn shared_check_ins_feed(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        self.shared.as_ref().map(|s| s.subscribe())
+    }
+
+    /// Why the facility-wide store was last unreachable (for the log), if it is.
+    pub fn shared_error(&self) -> Option<String> {
+        self.shared.as_ref().and_then(|s| s.last_error())
+    }
+
+    /// Records, in the caller's transaction, that a row must reach the facility-wide store.
+    fn enqueue_shared(&self, conn: &Connection, kind: &str, key: &str) -> Result<(), StoreError> {
+        match &self.shared {
+            Some(_) => shared::enqueue(conn, kind, key),
+            None => Ok(()),
+        }
+    }
+
+    /// After a commit that enqueued something: the drainer sends it now rather than at its next look.
+    fn nudge_shared(&self) {
+        if let Some(link) = &self.shared {
+            link.nudge();
+        }
     }
 
     /// Replaces the lockout policy (default: 5 failures lock for 15 minutes).

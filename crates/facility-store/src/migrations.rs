@@ -155,7 +155,152 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE accounts;
     ALTER TABLE accounts_v5 RENAME TO accounts;
     "#,
+    // 6: what must still reach the facility-wide store (`[store] shared`), written in the transaction of
+    // the local change; empty on a terminal without one. kind 'check_in' names a check-in id, 'consent' a
+    // consents row id.
+    r#"
+    CREATE TABLE shared_outbox (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind    TEXT NOT NULL,
+        row_key TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];
+
+/// The facility-wide store's schema on PostgreSQL, versioned like [`MIGRATIONS`] (in `schema_version`).
+/// Rows are keyed by the terminal that wrote them and that terminal's own key, which makes every copy from
+/// a terminal's outbox idempotent. Identifiers are the terminal's sealed bytes as they are (`*_enc`).
+const SHARED_MIGRATIONS: &[&str] = &[
+    // 1: check-ins and consents of every terminal.
+    r#"
+    CREATE TABLE facility (
+        key   TEXT PRIMARY KEY,
+        value BYTEA NOT NULL
+    );
+    CREATE TABLE check_ins (
+        terminal_id    TEXT NOT NULL,
+        check_in_id    TEXT NOT NULL,
+        at             BIGINT NOT NULL,
+        reader         TEXT NOT NULL,
+        method         TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        patient_key    BYTEA,
+        patient_enc    BYTEA,
+        result_enc     BYTEA,
+        local_name_enc BYTEA,
+        updated_at     BIGINT NOT NULL,
+        PRIMARY KEY (terminal_id, check_in_id)
+    );
+    CREATE INDEX check_ins_at ON check_ins (at);
+    CREATE INDEX check_ins_id ON check_ins (check_in_id);
+    CREATE INDEX check_ins_patient ON check_ins (patient_key);
+    CREATE TABLE consents (
+        terminal_id TEXT NOT NULL,
+        local_id    BIGINT NOT NULL,
+        patient_key BYTEA NOT NULL,
+        item        TEXT NOT NULL,
+        granted_at  BIGINT NOT NULL,
+        expires_at  BIGINT NOT NULL,
+        check_in_id TEXT,
+        PRIMARY KEY (terminal_id, local_id)
+    );
+    CREATE INDEX consents_patient ON consents (patient_key, expires_at);
+    CREATE INDEX consents_expiry ON consents (expires_at);
+    "#,
+    // 2: every terminal's audit chain, rows as the terminal wrote them (hash and seal included), so that
+    // each chain can be verified on its own; append-only like the local log.
+    r#"
+    CREATE TABLE audit_log (
+        terminal_id TEXT NOT NULL,
+        id          BIGINT NOT NULL,
+        at          BIGINT NOT NULL,
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        patient_ref TEXT,
+        items       TEXT,
+        method      TEXT,
+        reason      TEXT,
+        detail      TEXT,
+        prev_hash   BYTEA NOT NULL,
+        hash        BYTEA NOT NULL,
+        seal        BYTEA NOT NULL,
+        PRIMARY KEY (terminal_id, id)
+    );
+    CREATE INDEX audit_log_patient ON audit_log (patient_ref);
+    CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;
+    CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+    "#,
+    // 3: a check-in written or changed at any terminal is announced on channel `oqs_check_ins` (payload
+    // `<terminal id> <check-in id>`), so the other terminals' reception windows show it at once.
+    r#"
+    CREATE FUNCTION check_ins_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify('oqs_check_ins', NEW.terminal_id || ' ' || NEW.check_in_id); RETURN NEW; END $$;
+    CREATE TRIGGER check_ins_notify AFTER INSERT OR UPDATE ON check_ins
+        FOR EACH ROW EXECUTE FUNCTION check_ins_notify();
+    "#,
+];
+
+/// The facility-wide schema version this build writes.
+pub const SHARED_SCHEMA_VERSION: i64 = SHARED_MIGRATIONS.len() as i64;
+
+/// Brings the facility-wide schema up to [`SHARED_SCHEMA_VERSION`] (terminals starting together take turns
+/// through an advisory lock) and checks that the database belongs to this data key: the first terminal
+/// records the key's check value, every other one must match it.
+pub(crate) async fn migrate_shared(
+    client: &mut tokio_postgres::Client,
+    key_check: &[u8],
+) -> Result<(), String> {
+    let err = |e: tokio_postgres::Error| e.to_string();
+    let tx = client.transaction().await.map_err(err)?;
+    tx.batch_execute(
+        "SELECT pg_advisory_xact_lock(7361626);
+         CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);",
+    )
+    .await
+    .map_err(err)?;
+    let current: i64 = tx
+        .query_opt("SELECT version FROM schema_version", &[])
+        .await
+        .map_err(err)?
+        .map(|r| r.get(0))
+        .unwrap_or(0);
+    if current > SHARED_SCHEMA_VERSION {
+        return Err(crate::shared::SharedError::NewerSchema {
+            found: current,
+            supported: SHARED_SCHEMA_VERSION,
+        }
+        .to_string());
+    }
+    for sql in SHARED_MIGRATIONS.iter().skip(current.max(0) as usize) {
+        tx.batch_execute(sql).await.map_err(err)?;
+    }
+    tx.execute("DELETE FROM schema_version", &[])
+        .await
+        .map_err(err)?;
+    tx.execute(
+        "INSERT INTO schema_version (version) VALUES ($1)",
+        &[&SHARED_SCHEMA_VERSION.max(current)],
+    )
+    .await
+    .map_err(err)?;
+    tx.execute(
+        "INSERT INTO facility (key, value) VALUES ('key_check', $1) ON CONFLICT (key) DO NOTHING",
+        &[&key_check],
+    )
+    .await
+    .map_err(err)?;
+    let stored: Vec<u8> = tx
+        .query_one("SELECT value FROM facility WHERE key = 'key_check'", &[])
+        .await
+        .map_err(err)?
+        .get(0);
+    if stored != key_check {
+        return Err(crate::shared::SharedError::KeyMismatch.to_string());
+    }
+    tx.commit().await.map_err(err)
+}
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -231,8 +231,14 @@ impl Store {
 
     /// Stores a new check-in (identifiers and document encrypted). Fails if the id exists.
     pub fn insert_check_in(&self, check_in: &CheckIn) -> Result<(), StoreError> {
-        let conn = self.conn();
-        self.insert_check_in_on(&conn, check_in)
+        {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            self.insert_check_in_on(&tx, check_in)?;
+            tx.commit()?;
+        }
+        self.nudge_shared();
+        Ok(())
     }
 
     /// Stores a check-in a staff member made (a check by numbers at reception) and its audit row, in one
@@ -244,7 +250,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.audited(entry, self.now_millis(), |tx| {
             self.insert_check_in_on(tx, check_in)
-        })
+        })?;
+        self.nudge_shared();
+        Ok(())
     }
 
     fn insert_check_in_on(
@@ -282,6 +290,7 @@ impl Store {
                 check_in.updated_at
             ],
         )?;
+        self.enqueue_shared(conn, "check_in", id)?;
         Ok(())
     }
 
@@ -384,23 +393,32 @@ impl Store {
             }
             return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
         }
+        self.enqueue_shared(&tx, "check_in", check_in_id)?;
         for consent in consents {
-            tx.execute(
-                "INSERT INTO consents (patient_key, item, granted_at, expires_at, check_in_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![consent.patient.0.as_slice(), consent.item, consent.granted_at, consent.expires_at, consent.check_in_id],
-            )?;
+            self.insert_consent_on(&tx, consent)?;
         }
         tx.commit()?;
+        drop(conn);
+        self.nudge_shared();
         Ok(true)
     }
 
     /// Withdraws a check-in written ahead that the central service refused: it never happened, so it is not
     /// listed at reception (the kiosk told the patient). Only a row still 未確認 can be withdrawn.
     pub fn withdraw_check_in(&self, check_in_id: &str) -> Result<(), StoreError> {
-        self.conn().execute(
-            "DELETE FROM check_ins WHERE check_in_id = ?1 AND status = 'pending_outage'",
-            [check_in_id],
-        )?;
+        {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            let deleted = tx.execute(
+                "DELETE FROM check_ins WHERE check_in_id = ?1 AND status = 'pending_outage'",
+                [check_in_id],
+            )?;
+            if deleted > 0 {
+                self.enqueue_shared(&tx, "check_in", check_in_id)?;
+            }
+            tx.commit()?;
+        }
+        self.nudge_shared();
         Ok(())
     }
 
@@ -413,12 +431,69 @@ impl Store {
                 check_in_row,
             )
             .optional()?;
+        let row = match row {
+            Some(row) => Some(row),
+            // Another terminal's check-in, from the facility-wide store.
+            None => self
+                .shared_check_ins(
+                    "SELECT check_in_id, at, reader, method, status, patient_enc, result_enc, updated_at
+                     FROM check_ins WHERE terminal_id <> $1 AND check_in_id = $2
+                     ORDER BY updated_at DESC LIMIT 1",
+                    vec![Box::new(check_in_id.to_owned())],
+                )
+                .into_iter()
+                .next(),
+        };
         row.map(|r| self.decrypt_check_in(r)).transpose()
     }
 
-    /// Check-ins with `from <= at < to`, newest first (today's list at reception).
+    /// Check-ins with `from <= at < to`, newest first (today's list at reception); every terminal's with a
+    /// facility-wide store.
     pub fn check_ins_between(&self, from: i64, to: i64) -> Result<Vec<CheckIn>, StoreError> {
-        self.check_ins_where("at >= ?1 AND at < ?2 ORDER BY at DESC", params![from, to])
+        let mut rows = self.check_in_rows_where("at >= ?1 AND at < ?2", params![from, to])?;
+        rows.extend(self.shared_check_ins(
+            "SELECT check_in_id, at, reader, method, status, patient_enc, result_enc, updated_at
+             FROM check_ins WHERE terminal_id <> $1 AND at >= $2 AND at < $3",
+            vec![Box::new(from), Box::new(to)],
+        ));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.at));
+        rows.into_iter().map(|r| self.decrypt_check_in(r)).collect()
+    }
+
+    /// Rows of the other terminals from the facility-wide store (none without one, or while it is
+    /// unreachable). `sql` takes this terminal's id as `$1`, `params` from `$2` on.
+    fn shared_check_ins(
+        &self,
+        sql: &'static str,
+        params: Vec<Box<dyn tokio_postgres::types::ToSql + Send + Sync>>,
+    ) -> Vec<CheckInRow> {
+        let Some(rows) = self.shared_query(sql, params) else {
+            return Vec::new();
+        };
+        rows.iter()
+            .filter_map(|r| {
+                Some(CheckInRow {
+                    check_in_id: r.try_get(0).ok()?,
+                    at: r.try_get(1).ok()?,
+                    reader: r.try_get(2).ok()?,
+                    method: r.try_get(3).ok()?,
+                    status: r.try_get(4).ok()?,
+                    patient_enc: r.try_get(5).ok()?,
+                    result_enc: r.try_get(6).ok()?,
+                    updated_at: r.try_get(7).ok()?,
+                })
+            })
+            .collect()
+    }
+
+    fn shared_query(
+        &self,
+        sql: &'static str,
+        mut params: Vec<Box<dyn tokio_postgres::types::ToSql + Send + Sync>>,
+    ) -> Option<Vec<tokio_postgres::Row>> {
+        let link = self.shared.as_ref()?;
+        params.insert(0, Box::new(link.terminal_id.clone()));
+        link.query(sql, params)
     }
 
     /// Check-ins taken during an outage and not yet completed, oldest first.
@@ -428,10 +503,15 @@ impl Store {
 
     /// A patient's check-ins, newest first, found by key without decrypting other rows.
     pub fn check_ins_of_patient(&self, patient: &PatientKey) -> Result<Vec<CheckIn>, StoreError> {
-        self.check_ins_where(
-            "patient_key = ?1 ORDER BY at DESC",
-            params![patient.0.as_slice()],
-        )
+        let mut rows =
+            self.check_in_rows_where("patient_key = ?1", params![patient.0.as_slice()])?;
+        rows.extend(self.shared_check_ins(
+            "SELECT check_in_id, at, reader, method, status, patient_enc, result_enc, updated_at
+             FROM check_ins WHERE terminal_id <> $1 AND patient_key = $2",
+            vec![Box::new(patient.0.to_vec())],
+        ));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.at));
+        rows.into_iter().map(|r| self.decrypt_check_in(r)).collect()
     }
 
     fn check_ins_where(
@@ -439,15 +519,22 @@ impl Store {
         clause: &str,
         params: impl rusqlite::Params,
     ) -> Result<Vec<CheckIn>, StoreError> {
-        let rows = {
-            let conn = self.conn();
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE {clause}"
-            ))?;
-            stmt.query_map(params, check_in_row)?
-                .collect::<Result<Vec<_>, _>>()?
-        };
+        let rows = self.check_in_rows_where(clause, params)?;
         rows.into_iter().map(|r| self.decrypt_check_in(r)).collect()
+    }
+
+    fn check_in_rows_where(
+        &self,
+        clause: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<CheckInRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE {clause}"
+        ))?;
+        Ok(stmt
+            .query_map(params, check_in_row)?
+            .collect::<Result<Vec<_>, _>>()?)
     }
 
     fn decrypt_check_in(&self, row: CheckInRow) -> Result<CheckIn, StoreError> {
@@ -486,13 +573,20 @@ impl Store {
                     .seal("check_ins.local_name", check_in_id, n.as_bytes())
             })
             .transpose()?;
-        let changed = self.conn().execute(
-            "UPDATE check_ins SET local_name_enc = ?2, updated_at = ?3 WHERE check_in_id = ?1",
-            params![check_in_id, sealed, now],
-        )?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
+        {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            let changed = tx.execute(
+                "UPDATE check_ins SET local_name_enc = ?2, updated_at = ?3 WHERE check_in_id = ?1",
+                params![check_in_id, sealed, now],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
+            }
+            self.enqueue_shared(&tx, "check_in", check_in_id)?;
+            tx.commit()?;
         }
+        self.nudge_shared();
         Ok(())
     }
 
@@ -514,6 +608,33 @@ impl Store {
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 out.insert((*id).to_owned(), name);
             }
+        }
+        drop(stmt);
+        drop(conn);
+        let others: Vec<String> = check_in_ids
+            .iter()
+            .filter(|id| !out.contains_key(**id))
+            .map(|id| (*id).to_owned())
+            .collect();
+        if others.is_empty() {
+            return Ok(out);
+        }
+        for row in self
+            .shared_query(
+                "SELECT check_in_id, local_name_enc FROM check_ins
+                 WHERE terminal_id <> $1 AND check_in_id = ANY($2) AND local_name_enc IS NOT NULL",
+                vec![Box::new(others)],
+            )
+            .unwrap_or_default()
+        {
+            let (Ok(id), Ok(sealed)) = (row.try_get::<_, String>(0), row.try_get::<_, Vec<u8>>(1))
+            else {
+                continue;
+            };
+            let bytes = self.keys.open("check_ins.local_name", &id, &sealed)?;
+            let name = String::from_utf8(bytes.to_vec())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            out.insert(id, name);
         }
         Ok(out)
     }
@@ -573,11 +694,26 @@ impl Store {
 
     /// Records a consent given at the kiosk, valid until `expires_at` (24 hours after, per AvailableTime).
     pub fn grant_consent(&self, consent: &Consent) -> Result<(), StoreError> {
-        self.conn().execute(
+        {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            self.insert_consent_on(&tx, consent)?;
+            tx.commit()?;
+        }
+        self.nudge_shared();
+        Ok(())
+    }
+
+    fn insert_consent_on(
+        &self,
+        conn: &rusqlite::Connection,
+        consent: &Consent,
+    ) -> Result<(), StoreError> {
+        conn.execute(
             "INSERT INTO consents (patient_key, item, granted_at, expires_at, check_in_id) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![consent.patient.0.as_slice(), consent.item, consent.granted_at, consent.expires_at, consent.check_in_id],
         )?;
-        Ok(())
+        self.enqueue_shared(conn, "consent", &conn.last_insert_rowid().to_string())
     }
 
     /// The patient's consents still valid at `now`, latest expiry first.
@@ -586,15 +722,55 @@ impl Store {
         patient: &PatientKey,
         now: i64,
     ) -> Result<Vec<Consent>, StoreError> {
-        self.consents_where(
-            "patient_key = ?1 AND expires_at > ?2 ORDER BY expires_at DESC",
+        let mut consents = self.consents_where(
+            "patient_key = ?1 AND expires_at > ?2",
             params![patient.0.as_slice(), now],
-        )
+        )?;
+        consents.extend(self.shared_consents(
+            "SELECT patient_key, item, granted_at, expires_at, check_in_id FROM consents
+             WHERE terminal_id <> $1 AND patient_key = $2 AND expires_at > $3",
+            vec![Box::new(patient.0.to_vec()), Box::new(now)],
+        )?);
+        consents.sort_by_key(|c| std::cmp::Reverse(c.expires_at));
+        Ok(consents)
     }
 
     /// Every consent still valid at `now` (the consented-patient list).
     pub fn all_valid_consents(&self, now: i64) -> Result<Vec<Consent>, StoreError> {
-        self.consents_where("expires_at > ?1 ORDER BY granted_at DESC", params![now])
+        let mut consents = self.consents_where("expires_at > ?1", params![now])?;
+        consents.extend(self.shared_consents(
+            "SELECT patient_key, item, granted_at, expires_at, check_in_id FROM consents
+             WHERE terminal_id <> $1 AND expires_at > $2",
+            vec![Box::new(now)],
+        )?);
+        consents.sort_by_key(|c| std::cmp::Reverse(c.granted_at));
+        Ok(consents)
+    }
+
+    /// The other terminals' consents from the facility-wide store; `sql` as for `shared_check_ins`.
+    fn shared_consents(
+        &self,
+        sql: &'static str,
+        params: Vec<Box<dyn tokio_postgres::types::ToSql + Send + Sync>>,
+    ) -> Result<Vec<Consent>, StoreError> {
+        let Some(rows) = self.shared_query(sql, params) else {
+            return Ok(Vec::new());
+        };
+        rows.iter()
+            .map(|r| {
+                let get = |e: tokio_postgres::Error| {
+                    StoreError::Corrupt(format!("a shared consent: {e}"))
+                };
+                let key: Vec<u8> = r.try_get(0).map_err(get)?;
+                Ok(Consent {
+                    patient: PatientKey::from_slice(&key)?,
+                    item: r.try_get(1).map_err(get)?,
+                    granted_at: r.try_get(2).map_err(get)?,
+                    expires_at: r.try_get(3).map_err(get)?,
+                    check_in_id: r.try_get(4).map_err(get)?,
+                })
+            })
+            .collect()
     }
 
     /// Deletes consents that expired before `now`; returns how many.

@@ -88,6 +88,7 @@ fn an_empty_store_from_the_previous_version_gets_its_genesis_head() {
     c.execute_batch(
         "DELETE FROM meta WHERE key = 'audit_head';
          ALTER TABLE accounts DROP COLUMN totp_last_step;
+         DROP TABLE shared_outbox;
          PRAGMA user_version = 2;",
     )
     .unwrap();

@@ -1,0 +1,705 @@
+//! The facility-wide store on PostgreSQL (`[store] shared = "…"`), behind the same [`Store`] API.
+//!
+//! The local SQLite file stays the write-ahead: every write lands there first, and in the same SQLite
+//! transaction a row of `shared_outbox` names what changed (a check-in by id, a consent by its local row
+//! id). A drainer thread copies those rows to PostgreSQL, keyed by this terminal's id and the local key
+//! (`ON CONFLICT … DO UPDATE / DO NOTHING`), commits, and only then deletes the outbox rows: a crash or a
+//! `kill -9` between the two sends them again, and the keys make the second copy a no-op, so each record is
+//! present once. While PostgreSQL is unreachable the outbox grows and the terminal serves from its own rows.
+//!
+//! Reads that are facility-wide ([`Store::check_ins_between`], [`Store::check_in`], the consents) return this
+//! terminal's rows from SQLite and the other terminals' rows from PostgreSQL, so nothing waits for the
+//! drainer; with PostgreSQL down they return this terminal's rows only ([`SharedStatus::reachable`] tells the
+//! app to say so).
+//!
+//! Identifiers are copied as they are sealed locally (ChaCha20-Poly1305 under the facility data key, bound to
+//! the column and the check-in id), so every terminal must be given the same data key at set-up; PostgreSQL
+//! holds only the key's check value, and a terminal with another key refuses to use the shared database.
+//!
+//! The PostgreSQL client (tokio-postgres) runs on a small runtime of its own, so the store's callers stay
+//! synchronous and may call from any thread; every call has a deadline, so a PostgreSQL that hangs costs a
+//! reader [`QUERY_TIMEOUT`] once, after which the link is marked down until the drainer reconnects.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender, channel, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tokio_postgres::{Client, NoTls};
+
+use crate::error::StoreError;
+
+/// How long one PostgreSQL statement (or connecting) may take before the link counts as down.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often the drainer looks again when nothing woke it (and how long it waits before reconnecting).
+const IDLE_WAIT: Duration = Duration::from_millis(500);
+/// Outbox rows sent in one PostgreSQL transaction.
+const BATCH: i64 = 200;
+
+/// Where the facility-wide store is and who this terminal is in it.
+#[derive(Clone)]
+pub struct SharedConfig {
+    /// A libpq connection string or URL (`host=/run/postgresql dbname=oqs user=oqs`,
+    /// `postgres://oqs@db.clinic.lan/oqs`).
+    pub url: String,
+    /// This terminal's id in the shared tables (unique in the facility; the idempotency keys start with it).
+    pub terminal_id: String,
+}
+
+impl std::fmt::Debug for SharedConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The connection string may hold a password.
+        f.debug_struct("SharedConfig")
+            .field("terminal_id", &self.terminal_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The link to the facility-wide store, for the status line and the app's banner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedStatus {
+    /// PostgreSQL answered the last call.
+    pub reachable: bool,
+    /// Local changes not yet in PostgreSQL.
+    pub pending: u64,
+}
+
+/// Why the shared store could not be used (kept as text for the status line and the log).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SharedError {
+    #[error("the facility server (PostgreSQL) is unreachable: {0}")]
+    Unreachable(String),
+    #[error(
+        "the facility server holds another data key's data: this terminal was not given the facility's key"
+    )]
+    KeyMismatch,
+    #[error(
+        "the facility server's schema is newer ({found}) than this program knows ({supported})"
+    )]
+    NewerSchema { found: i64, supported: i64 },
+}
+
+struct LinkState {
+    client: Mutex<Option<Arc<Client>>>,
+    reachable: AtomicBool,
+    pending: AtomicU64,
+    stop: AtomicBool,
+    last_error: Mutex<Option<String>>,
+    /// Ids of check-ins another terminal wrote or changed, as PostgreSQL announces them.
+    notices: tokio::sync::broadcast::Sender<String>,
+}
+
+/// The running link: the runtime of the PostgreSQL client and the drainer thread.
+pub(crate) struct SharedLink {
+    pub(crate) terminal_id: String,
+    runtime: Option<tokio::runtime::Runtime>,
+    state: Arc<LinkState>,
+    wake: Mutex<Sender<()>>,
+}
+
+impl Drop for SharedLink {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::SeqCst);
+        self.nudge();
+        if let Some(runtime) = self.runtime.take() {
+            // May be dropped inside an async context (the daemon's shutdown): never block there.
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A value read from PostgreSQL by [`SharedLink::query`].
+pub(crate) type PgRows = Vec<tokio_postgres::Row>;
+
+impl SharedLink {
+    /// Starts the link: the runtime and the drainer, which connects (and migrates) in the background, so
+    /// a terminal whose PostgreSQL is down still starts.
+    pub(crate) fn start(
+        config: SharedConfig,
+        database: &std::path::Path,
+        key_check: [u8; 32],
+    ) -> Result<Self, StoreError> {
+        let pg_config = tokio_postgres::Config::from_str(&config.url)
+            .map_err(|e| StoreError::SharedConfig(format!("the connection string: {e}")))?;
+        check_transport(&pg_config)?;
+        if config.terminal_id.is_empty()
+            || !config
+                .terminal_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(StoreError::SharedConfig(format!(
+                "the terminal id {:?}: ASCII letters, digits, '-', '_' and '.' only",
+                config.terminal_id
+            )));
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("oqs-shared-store")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::SharedConfig(format!("starting the client runtime: {e}")))?;
+        let state = Arc::new(LinkState {
+            client: Mutex::new(None),
+            reachable: AtomicBool::new(false),
+            pending: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            last_error: Mutex::new(None),
+            notices: tokio::sync::broadcast::channel(256).0,
+        });
+        runtime.spawn(listen(
+            pg_config.clone(),
+            state.clone(),
+            config.terminal_id.clone(),
+        ));
+        let (wake, woken) = channel();
+        let drainer = Drainer {
+            handle: runtime.handle().clone(),
+            state: state.clone(),
+            pg_config,
+            key_check,
+            terminal_id: config.terminal_id.clone(),
+            sqlite: open_sqlite(database)?,
+            audit_synced: 0,
+        };
+        std::thread::Builder::new()
+            .name("oqs-shared-drain".into())
+            .spawn(move || drainer.run(woken))
+            .map_err(|e| StoreError::SharedConfig(format!("starting the drainer: {e}")))?;
+        Ok(Self {
+            terminal_id: config.terminal_id,
+            runtime: Some(runtime),
+            state,
+            wake: Mutex::new(wake),
+        })
+    }
+
+    /// Tells the drainer there is something new in the outbox.
+    pub(crate) fn nudge(&self) {
+        let _ = lock(&self.wake).send(());
+    }
+
+    /// Ids of check-ins other terminals write or change, from now on.
+    pub(crate) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.state.notices.subscribe()
+    }
+
+    pub(crate) fn status(&self) -> SharedStatus {
+        SharedStatus {
+            reachable: self.state.reachable.load(Ordering::SeqCst),
+            pending: self.state.pending.load(Ordering::SeqCst),
+        }
+    }
+
+    pub(crate) fn last_error(&self) -> Option<String> {
+        lock(&self.state.last_error).clone()
+    }
+
+    /// Runs one query on PostgreSQL; `None` when the link is down (the caller then shows local rows only).
+    pub(crate) fn query(
+        &self,
+        sql: &'static str,
+        params: Vec<Box<dyn tokio_postgres::types::ToSql + Send + Sync>>,
+    ) -> Option<PgRows> {
+        if !self.state.reachable.load(Ordering::SeqCst) {
+            return None;
+        }
+        let client = lock(&self.state.client).clone()?;
+        let runtime = self.runtime.as_ref()?;
+        let result = block_on(runtime.handle(), async move {
+            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                .iter()
+                .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+                .collect();
+            client.query(sql, &refs).await.map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(rows) => Some(rows),
+            Err(e) => {
+                mark_down(&self.state, e);
+                None
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn mark_down(state: &LinkState, error: String) {
+    state.reachable.store(false, Ordering::SeqCst);
+    *lock(&state.client) = None;
+    *lock(&state.last_error) = Some(error);
+}
+
+/// Runs `future` on the link's runtime and waits for it from any thread (also from inside another
+/// runtime's task, where `block_on` would panic), at most [`QUERY_TIMEOUT`].
+fn block_on<T: Send + 'static>(
+    handle: &tokio::runtime::Handle,
+    future: impl Future<Output = Result<T, String>> + Send + 'static,
+) -> Result<T, String> {
+    let (tx, rx): (SyncSender<Result<T, String>>, Receiver<_>) = sync_channel(1);
+    handle.spawn(async move {
+        let out = match tokio::time::timeout(QUERY_TIMEOUT, future).await {
+            Ok(out) => out,
+            Err(_) => Err(format!("no answer within {QUERY_TIMEOUT:?}")),
+        };
+        let _ = tx.send(out);
+    });
+    rx.recv_timeout(QUERY_TIMEOUT + Duration::from_secs(1))
+        .unwrap_or_else(|_| Err("the client runtime did not answer".into()))
+}
+
+/// Listens on `oqs_check_ins` on a connection of its own (reconnecting while PostgreSQL is away) and passes
+/// the other terminals' check-in ids to the subscribers.
+async fn listen(config: tokio_postgres::Config, state: Arc<LinkState>, me: String) {
+    use futures_util::StreamExt;
+    use tokio_postgres::AsyncMessage;
+    while !state.stop.load(Ordering::SeqCst) {
+        let connected = tokio::time::timeout(QUERY_TIMEOUT, config.connect(NoTls)).await;
+        if let Ok(Ok((client, mut connection))) = connected {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let driver = tokio::spawn(async move {
+                let mut messages =
+                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                while let Some(Ok(message)) = messages.next().await {
+                    if let AsyncMessage::Notification(n) = message
+                        && tx.send(n.payload().to_owned()).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+            if client.batch_execute("LISTEN oqs_check_ins").await.is_ok() {
+                while let Some(payload) = rx.recv().await {
+                    if let Some((terminal, id)) = payload.split_once(' ')
+                        && terminal != me
+                    {
+                        let _ = state.notices.send(id.to_owned());
+                    }
+                }
+            }
+            driver.abort();
+        }
+        tokio::time::sleep(IDLE_WAIT).await;
+    }
+}
+
+/// Plain connections only where nothing travels over a network: a Unix socket or this machine. A facility
+/// server elsewhere needs TLS, which this build does not offer yet.
+fn check_transport(config: &tokio_postgres::Config) -> Result<(), StoreError> {
+    use tokio_postgres::config::Host;
+    for host in config.get_hosts() {
+        let local = match host {
+            Host::Unix(_) => true,
+            Host::Tcp(name) => matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1"),
+        };
+        if !local {
+            return Err(StoreError::SharedConfig(format!(
+                "{host:?} is another machine: only a Unix socket or localhost is accepted until TLS with a \
+                 pinned CA is configured"
+            )));
+        }
+    }
+    if config.get_hosts().is_empty() {
+        return Err(StoreError::SharedConfig(
+            "the connection string names no host (give host=/run/postgresql or a URL)".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn open_sqlite(path: &std::path::Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+/// Records that a row must reach PostgreSQL; called inside the transaction of the local write.
+pub(crate) fn enqueue(conn: &Connection, kind: &str, row_key: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO shared_outbox (kind, row_key) VALUES (?1, ?2)",
+        params![kind, row_key],
+    )?;
+    Ok(())
+}
+
+struct Drainer {
+    handle: tokio::runtime::Handle,
+    state: Arc<LinkState>,
+    pg_config: tokio_postgres::Config,
+    key_check: [u8; 32],
+    terminal_id: String,
+    sqlite: Connection,
+    /// The newest of this terminal's audit rows known to be in PostgreSQL.
+    audit_synced: i64,
+}
+
+/// One change for PostgreSQL, read from the local store.
+enum Change {
+    CheckIn {
+        check_in_id: String,
+        row: Option<CheckInCopy>,
+    },
+    Consent {
+        local_id: i64,
+        row: Option<ConsentCopy>,
+    },
+}
+
+struct CheckInCopy {
+    at: i64,
+    reader: String,
+    method: String,
+    status: String,
+    patient_key: Option<Vec<u8>>,
+    patient_enc: Option<Vec<u8>>,
+    result_enc: Option<Vec<u8>>,
+    local_name_enc: Option<Vec<u8>>,
+    updated_at: i64,
+}
+
+struct AuditCopy {
+    id: i64,
+    at: i64,
+    /// actor, action, patient_ref, items, method, reason, detail.
+    texts: [Option<String>; 7],
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+    seal: Vec<u8>,
+}
+
+struct ConsentCopy {
+    patient_key: Vec<u8>,
+    item: String,
+    granted_at: i64,
+    expires_at: i64,
+    check_in_id: Option<String>,
+}
+
+impl Drainer {
+    fn run(mut self, woken: Receiver<()>) {
+        loop {
+            if self.state.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let more = match self.drain_once() {
+                Ok(more) => more,
+                Err(e) => {
+                    mark_down(&self.state, e);
+                    false
+                }
+            };
+            if more {
+                continue;
+            }
+            match woken.recv_timeout(IDLE_WAIT) {
+                Ok(()) => while woken.try_recv().is_ok() {},
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    fn client(&mut self) -> Result<Arc<Client>, String> {
+        if let Some(client) = lock(&self.state.client).clone()
+            && !client.is_closed()
+        {
+            return Ok(client);
+        }
+        let config = self.pg_config.clone();
+        let key_check = self.key_check.to_vec();
+        let handle = self.handle.clone();
+        let client = block_on(&self.handle, async move {
+            let (mut client, connection) =
+                config.connect(NoTls).await.map_err(|e| e.to_string())?;
+            handle.spawn(connection);
+            crate::migrations::migrate_shared(&mut client, &key_check).await?;
+            Ok(Arc::new(client))
+        })?;
+        *lock(&self.state.client) = Some(client.clone());
+        self.state.reachable.store(true, Ordering::SeqCst);
+        *lock(&self.state.last_error) = None;
+        Ok(client)
+    }
+
+    /// What is not yet in PostgreSQL: outbox rows, and audit rows after the last one known to be there.
+    fn count_pending(&self) -> Result<i64, String> {
+        self.sqlite
+            .query_row(
+                "SELECT (SELECT count(*) FROM shared_outbox)
+                      + (SELECT count(*) FROM audit_log WHERE id > ?1)",
+                [self.audit_synced],
+                |r| r.get(0),
+            )
+            .map_err(|e| format!("reading the shared outbox: {e}"))
+    }
+
+    /// Sends one batch of the outbox and one of the audit log; `Ok(true)` when more is waiting.
+    fn drain_once(&mut self) -> Result<bool, String> {
+        let pending = self.count_pending()?;
+        self.state.pending.store(pending as u64, Ordering::SeqCst);
+        let client = self.client()?;
+        if pending == 0 {
+            return Ok(false);
+        }
+        let (ids, changes) = self
+            .read_batch()
+            .map_err(|e| format!("reading the shared outbox: {e}"))?;
+        if !ids.is_empty() {
+            let terminal = self.terminal_id.clone();
+            let c = client.clone();
+            block_on(
+                &self.handle,
+                async move { send(&c, &terminal, changes).await },
+            )?;
+            crash_point_sent();
+            let last = ids.iter().copied().max().unwrap_or(0);
+            self.sqlite
+                .execute("DELETE FROM shared_outbox WHERE id <= ?1", [last])
+                .map_err(|e| format!("clearing the shared outbox: {e}"))?;
+        }
+        self.sync_audit(&client)?;
+        let left = self.count_pending()?;
+        self.state.pending.store(left as u64, Ordering::SeqCst);
+        Ok(left > 0)
+    }
+
+    /// Copies this terminal's audit rows after the newest one PostgreSQL has (the key (terminal, id) makes
+    /// a second copy a no-op), one batch at a time.
+    fn sync_audit(&mut self, client: &Arc<Client>) -> Result<(), String> {
+        let terminal = self.terminal_id.clone();
+        let c = client.clone();
+        self.audit_synced = block_on(&self.handle, async move {
+            c.query_one(
+                "SELECT COALESCE(max(id), 0)::bigint FROM audit_log WHERE terminal_id = $1",
+                &[&terminal],
+            )
+            .await
+            .map(|r| r.get::<_, i64>(0))
+            .map_err(|e| e.to_string())
+        })?;
+        let rows: Vec<AuditCopy> = self
+            .sqlite
+            .prepare(
+                "SELECT id, at, actor, action, patient_ref, items, method, reason, detail, prev_hash, hash, seal
+                 FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([self.audit_synced, BATCH], |r| {
+                    Ok(AuditCopy {
+                        id: r.get(0)?,
+                        at: r.get(1)?,
+                        texts: [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+                        prev_hash: r.get(9)?,
+                        hash: r.get(10)?,
+                        seal: r.get(11)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(|e| format!("reading the audit log: {e}"))?;
+        let Some(last) = rows.last().map(|r| r.id) else {
+            return Ok(());
+        };
+        let terminal = self.terminal_id.clone();
+        let c = client.clone();
+        block_on(&self.handle, async move {
+            let err = |e: tokio_postgres::Error| e.to_string();
+            c.batch_execute("BEGIN").await.map_err(err)?;
+            for row in &rows {
+                let [actor, action, patient_ref, items, method, reason, detail] = &row.texts;
+                if let Err(e) = c
+                    .execute(
+                        "INSERT INTO audit_log (terminal_id, id, at, actor, action, patient_ref, items, method,
+                             reason, detail, prev_hash, hash, seal)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                         ON CONFLICT (terminal_id, id) DO NOTHING",
+                        &[
+                            &terminal, &row.id, &row.at, actor, action, patient_ref, items, method, reason,
+                            detail, &row.prev_hash, &row.hash, &row.seal,
+                        ],
+                    )
+                    .await
+                {
+                    let _ = c.batch_execute("ROLLBACK").await;
+                    return Err(err(e));
+                }
+            }
+            c.batch_execute("COMMIT").await.map_err(err)
+        })?;
+        self.audit_synced = last;
+        Ok(())
+    }
+
+    fn read_batch(&self) -> rusqlite::Result<(Vec<i64>, Vec<Change>)> {
+        let entries: Vec<(i64, String, String)> = self
+            .sqlite
+            .prepare("SELECT id, kind, row_key FROM shared_outbox ORDER BY id LIMIT ?1")?
+            .query_map([BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut ids = Vec::new();
+        let mut changes = Vec::new();
+        for (id, kind, key) in entries {
+            ids.push(id);
+            match kind.as_str() {
+                "check_in" => {
+                    let row = self
+                        .sqlite
+                        .query_row(
+                            "SELECT at, reader, method, status, patient_key, patient_enc, result_enc,
+                                    local_name_enc, updated_at FROM check_ins WHERE check_in_id = ?1",
+                            [&key],
+                            |r| {
+                                Ok(CheckInCopy {
+                                    at: r.get(0)?,
+                                    reader: r.get(1)?,
+                                    method: r.get(2)?,
+                                    status: r.get(3)?,
+                                    patient_key: r.get(4)?,
+                                    patient_enc: r.get(5)?,
+                                    result_enc: r.get(6)?,
+                                    local_name_enc: r.get(7)?,
+                                    updated_at: r.get(8)?,
+                                })
+                            },
+                        )
+                        .optional()?;
+                    changes.push(Change::CheckIn {
+                        check_in_id: key,
+                        row,
+                    });
+                }
+                "consent" => {
+                    let Ok(local_id) = key.parse::<i64>() else {
+                        continue;
+                    };
+                    let row = self
+                        .sqlite
+                        .query_row(
+                            "SELECT patient_key, item, granted_at, expires_at, check_in_id FROM consents
+                             WHERE id = ?1",
+                            [local_id],
+                            |r| {
+                                Ok(ConsentCopy {
+                                    patient_key: r.get(0)?,
+                                    item: r.get(1)?,
+                                    granted_at: r.get(2)?,
+                                    expires_at: r.get(3)?,
+                                    check_in_id: r.get(4)?,
+                                })
+                            },
+                        )
+                        .optional()?;
+                    changes.push(Change::Consent { local_id, row });
+                }
+                // A kind of a newer build: dropped, not retried forever.
+                _ => {}
+            }
+        }
+        Ok((ids, changes))
+    }
+}
+
+/// Writes a batch in one PostgreSQL transaction, idempotently: the same batch twice leaves one copy.
+async fn send(client: &Client, terminal: &str, changes: Vec<Change>) -> Result<(), String> {
+    let err = |e: tokio_postgres::Error| e.to_string();
+    client.batch_execute("BEGIN").await.map_err(err)?;
+    let result = async {
+        for change in &changes {
+            match change {
+                Change::CheckIn {
+                    check_in_id,
+                    row: Some(c),
+                } => {
+                    client
+                        .execute(
+                            "INSERT INTO check_ins (terminal_id, check_in_id, at, reader, method, status,
+                                 patient_key, patient_enc, result_enc, local_name_enc, updated_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                             ON CONFLICT (terminal_id, check_in_id) DO UPDATE SET at = $3, reader = $4,
+                                 method = $5, status = $6, patient_key = $7, patient_enc = $8, result_enc = $9,
+                                 local_name_enc = $10, updated_at = $11",
+                            &[
+                                &terminal,
+                                check_in_id,
+                                &c.at,
+                                &c.reader,
+                                &c.method,
+                                &c.status,
+                                &c.patient_key,
+                                &c.patient_enc,
+                                &c.result_enc,
+                                &c.local_name_enc,
+                                &c.updated_at,
+                            ],
+                        )
+                        .await?;
+                }
+                Change::CheckIn {
+                    check_in_id,
+                    row: None,
+                } => {
+                    client
+                        .execute(
+                            "DELETE FROM check_ins WHERE terminal_id = $1 AND check_in_id = $2",
+                            &[&terminal, check_in_id],
+                        )
+                        .await?;
+                }
+                Change::Consent {
+                    local_id,
+                    row: Some(c),
+                } => {
+                    client
+                        .execute(
+                            "INSERT INTO consents (terminal_id, local_id, patient_key, item, granted_at,
+                                 expires_at, check_in_id)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)
+                             ON CONFLICT (terminal_id, local_id) DO NOTHING",
+                            &[
+                                &terminal,
+                                local_id,
+                                &c.patient_key,
+                                &c.item,
+                                &c.granted_at,
+                                &c.expires_at,
+                                &c.check_in_id,
+                            ],
+                        )
+                        .await?;
+                }
+                Change::Consent {
+                    local_id,
+                    row: None,
+                } => {
+                    client
+                        .execute(
+                            "DELETE FROM consents WHERE terminal_id = $1 AND local_id = $2",
+                            &[&terminal, local_id],
+                        )
+                        .await?;
+                }
+            }
+        }
+        client.batch_execute("COMMIT").await
+    }
+    .await;
+    if let Err(e) = result {
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err(err(e));
+    }
+    Ok(())
+}
+
+/// The daemon's fault-injection tests (`FAILPOINTS=shared::sent=return`, feature `failpoints`) end the
+/// process here: after PostgreSQL committed a batch, before the local outbox forgets it.
+fn crash_point_sent() {
+    fail::fail_point!("shared::sent", |_| std::process::abort());
+}

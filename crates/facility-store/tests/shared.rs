@@ -1,0 +1,456 @@
+//! The facility-wide store: terminals on their own SQLite files sharing one real PostgreSQL server (started
+//! by `pg-harness`): rows of one terminal seen at another, outages of PostgreSQL, idempotent copies, and a
+//! terminal with another data key refused.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use facility_store::*;
+use os_keyring::SecretBytes;
+use pg_harness::PgServer;
+
+const HOUR: i64 = 3_600_000;
+const T0: i64 = 1_735_689_600_000; // 2025-01-01T00:00:00Z
+const WAIT: Duration = Duration::from_secs(60);
+
+fn key(byte: u8) -> StaticKeyProvider {
+    StaticKeyProvider::new(SecretBytes::new(vec![byte; 32]))
+}
+
+fn terminal(dir: &Path, id: &str, url: &str, key_byte: u8) -> Store {
+    Store::open(dir.join(format!("{id}.sqlite3")), &key(key_byte))
+        .unwrap()
+        .with_shared(SharedConfig {
+            url: url.to_owned(),
+            terminal_id: id.to_owned(),
+        })
+        .unwrap()
+}
+
+fn patient(number: &str) -> PatientIdentity {
+    PatientIdentity {
+        name: "山田太郎".into(),
+        kana: "ヤマダタロウ".into(),
+        sex: "1".into(),
+        birth_date: "19800417".into(),
+        insurer_number: "06139876".into(),
+        symbol: "記号".into(),
+        number: number.into(),
+        branch: "00".into(),
+    }
+}
+
+fn pending(id: &str, at: i64) -> CheckIn {
+    CheckIn {
+        check_in_id: id.into(),
+        at,
+        reader: "reader-1".into(),
+        method: "pin".into(),
+        status: CheckInStatus::PendingOutage,
+        patient: None,
+        result_document: None,
+        updated_at: at,
+    }
+}
+
+/// A check-in with its answer and a consent, as the kiosk records it.
+fn check_in_with_consent(store: &Store, id: &str, at: i64, number: &str) {
+    store.insert_check_in(&pending(id, at)).unwrap();
+    let p = patient(number);
+    let consent = Consent {
+        patient: store.patient_key_of(&p),
+        item: "medical_and_medication".into(),
+        granted_at: at,
+        expires_at: at + 24 * HOUR,
+        check_in_id: Some(id.into()),
+    };
+    assert!(
+        store
+            .answer_check_in(
+                id,
+                CheckInStatus::Valid,
+                Some(&p),
+                b"<xml/>",
+                &[consent],
+                at
+            )
+            .unwrap()
+    );
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn synced(store: &Store) -> bool {
+    store.shared_status()
+        == Some(SharedStatus {
+            reachable: true,
+            pending: 0,
+        })
+}
+
+#[test]
+fn a_check_in_and_its_consent_at_one_terminal_are_seen_at_another() {
+    let pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 7);
+    let b = terminal(dir.path(), "west", &url, 7);
+    check_in_with_consent(&a, "face_a1", T0, "111");
+    a.set_local_name("face_a1", Some("髙﨑 太郎"), T0 + 1)
+        .unwrap();
+
+    // Written ahead, then answered: B may see the pending row first.
+    wait_for("the answered check-in at B", || {
+        b.check_ins_between(T0, T0 + HOUR)
+            .unwrap()
+            .first()
+            .is_some_and(|c| c.status == CheckInStatus::Valid)
+    });
+    let seen = b
+        .check_in("face_a1")
+        .unwrap()
+        .expect("B finds A's check-in by id");
+    assert_eq!(seen.status, CheckInStatus::Valid);
+    assert_eq!(seen.patient.as_ref().unwrap().number, "111");
+    assert_eq!(seen.result_document.unwrap().as_bytes(), b"<xml/>");
+    wait_for("the local name at B", || {
+        b.local_names(&["face_a1"])
+            .unwrap()
+            .get("face_a1")
+            .map(String::as_str)
+            == Some("髙﨑 太郎")
+    });
+    let consents = b.all_valid_consents(T0 + HOUR).unwrap();
+    assert_eq!(consents.len(), 1, "B lists A's consent once");
+    assert_eq!(consents[0].check_in_id.as_deref(), Some("face_a1"));
+    assert_eq!(
+        b.valid_consents(&b.patient_key_of(&patient("111")), T0 + HOUR)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        b.check_ins_of_patient(&b.patient_key_of(&patient("111")))
+            .unwrap()
+            .len(),
+        1
+    );
+    // Expired consents are not listed anywhere.
+    assert!(b.all_valid_consents(T0 + 25 * HOUR).unwrap().is_empty());
+
+    // B's own check-in is listed beside A's, newest first, and A sees it too.
+    check_in_with_consent(&b, "face_b1", T0 + 10, "222");
+    let listed: Vec<String> = b
+        .check_ins_between(T0, T0 + HOUR)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.check_in_id)
+        .collect();
+    assert_eq!(listed, ["face_b1", "face_a1"]);
+    wait_for("B's check-in at A", || {
+        a.check_ins_between(T0, T0 + HOUR).unwrap().len() == 2
+    });
+
+    // Withdrawn at A (a pending check-in the central service refused): gone at B too.
+    a.insert_check_in(&pending("face_a2", T0 + 20)).unwrap();
+    wait_for("the pending check-in at B", || {
+        b.check_in("face_a2").unwrap().is_some()
+    });
+    a.withdraw_check_in("face_a2").unwrap();
+    wait_for("the withdrawal at B", || {
+        b.check_in("face_a2").unwrap().is_none()
+    });
+
+    // The identifiers are in PostgreSQL only as A sealed them.
+    let dump = pg.query_strings(
+        "facility",
+        "SELECT encode(patient_enc, 'escape') FROM check_ins WHERE patient_enc IS NOT NULL",
+    );
+    assert!(!dump.is_empty());
+    assert!(
+        dump.iter()
+            .flatten()
+            .flatten()
+            .all(|v| !v.contains("山田") && !v.contains("06139876")),
+        "identifiers in clear in PostgreSQL"
+    );
+}
+
+#[test]
+fn check_ins_taken_while_postgresql_is_down_reach_it_once_when_it_returns() {
+    let mut pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 9);
+    let b = terminal(dir.path(), "west", &url, 9);
+    check_in_with_consent(&a, "before", T0, "1");
+    wait_for("A in sync", || synced(&a));
+
+    pg.stop();
+    for i in 0..30 {
+        check_in_with_consent(&a, &format!("during_{i}"), T0 + 1 + i, &format!("{i}"));
+    }
+    // A keeps serving from its own rows and says the facility server is away.
+    assert_eq!(a.check_ins_between(T0, T0 + HOUR).unwrap().len(), 31);
+    wait_for("A to see PostgreSQL down", || {
+        a.shared_status()
+            .is_some_and(|s| !s.reachable && s.pending > 0)
+    });
+    assert!(a.shared_error().is_some());
+    // B lists only its own rows meanwhile (none), without an error.
+    wait_for("B to see PostgreSQL down", || {
+        b.shared_status().is_some_and(|s| !s.reachable)
+    });
+    assert!(b.check_ins_between(T0, T0 + HOUR).unwrap().is_empty());
+
+    pg.start_again();
+    wait_for("A in sync again", || synced(&a));
+    wait_for("B back", || b.shared_status().is_some_and(|s| s.reachable));
+    assert_eq!(b.check_ins_between(T0, T0 + HOUR).unwrap().len(), 31);
+    assert_eq!(b.all_valid_consents(T0 + HOUR).unwrap().len(), 31);
+    assert_eq!(
+        pg.query_i64("facility", "SELECT count(*) FROM check_ins"),
+        31
+    );
+    assert_eq!(
+        pg.query_i64("facility", "SELECT count(*) FROM consents"),
+        31
+    );
+    assert_eq!(
+        pg.query_i64(
+            "facility",
+            "SELECT count(*) FROM check_ins WHERE terminal_id = 'east' AND status = 'valid'"
+        ),
+        31
+    );
+
+    // A copy sent twice (as after a crash between PostgreSQL's commit and the local outbox's delete)
+    // leaves one row: put every change back into A's outbox.
+    drop(a);
+    let conn = rusqlite::Connection::open(dir.path().join("east.sqlite3")).unwrap();
+    conn.execute_batch(
+        "INSERT INTO shared_outbox (kind, row_key) SELECT 'check_in', check_in_id FROM check_ins;
+         INSERT INTO shared_outbox (kind, row_key) SELECT 'consent', CAST(id AS TEXT) FROM consents;",
+    )
+    .unwrap();
+    drop(conn);
+    let a = terminal(dir.path(), "east", &url, 9);
+    wait_for("A in sync after the replay", || synced(&a));
+    assert_eq!(
+        pg.query_i64("facility", "SELECT count(*) FROM check_ins"),
+        31
+    );
+    assert_eq!(
+        pg.query_i64("facility", "SELECT count(*) FROM consents"),
+        31
+    );
+}
+
+#[test]
+fn a_terminal_with_another_data_key_is_refused_by_the_shared_store() {
+    let pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 1);
+    wait_for("A connected", || synced(&a));
+    let stranger = terminal(dir.path(), "west", &url, 2);
+    check_in_with_consent(&stranger, "x", T0, "1");
+    wait_for("the stranger's error", || {
+        stranger
+            .shared_error()
+            .is_some_and(|e| e.contains("another data key"))
+    });
+    assert_eq!(stranger.shared_status().map(|s| s.reachable), Some(false));
+    assert_eq!(
+        pg.query_i64("facility", "SELECT count(*) FROM check_ins"),
+        0
+    );
+    assert!(a.check_ins_between(T0, T0 + HOUR).unwrap().is_empty());
+}
+
+#[test]
+fn a_remote_server_without_tls_and_a_bad_terminal_id_are_configuration_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = |url: &str, id: &str| {
+        Store::open(dir.path().join("s.sqlite3"), &key(1))
+            .unwrap()
+            .with_shared(SharedConfig {
+                url: url.into(),
+                terminal_id: id.into(),
+            })
+            .map(|_| ())
+    };
+    assert!(matches!(
+        open("postgres://oqs@db.clinic.example/oqs", "east"),
+        Err(StoreError::SharedConfig(_))
+    ));
+    assert!(matches!(
+        open("host=/run/postgresql dbname=oqs", "east wing"),
+        Err(StoreError::SharedConfig(_))
+    ));
+    assert!(open("host=/run/postgresql dbname=oqs", "east-1").is_ok());
+}
+
+fn audit(store: &Store, action: &str, at: i64) {
+    store
+        .append_audit(
+            &AuditEntry {
+                actor: "dr-tanaka".into(),
+                action: action.into(),
+                patient_ref: Some("ab12".into()),
+                ..Default::default()
+            },
+            at,
+        )
+        .unwrap();
+}
+
+fn facility_chains(store: &Store) -> Vec<(String, ChainVerdict)> {
+    match store.verify_audit().unwrap().facility {
+        Some(Ok(chains)) => chains
+            .into_iter()
+            .map(|c| (c.terminal_id, c.verdict))
+            .collect(),
+        other => panic!("the facility chains were not checked: {other:?}"),
+    }
+}
+
+#[test]
+fn each_terminal_keeps_its_own_chain_and_the_facility_wide_check_verifies_every_one() {
+    let mut pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 5);
+    let b = terminal(dir.path(), "west", &url, 5);
+    for i in 0..5 {
+        audit(&a, "view_medical_info", T0 + i);
+    }
+    audit(&b, "emergency_lookup", T0);
+    // Connected means migrated: the table exists from then on.
+    wait_for("both connected", || {
+        [&a, &b]
+            .iter()
+            .all(|t| t.shared_status().is_some_and(|s| s.reachable))
+    });
+    wait_for("both chains in PostgreSQL", || {
+        pg.query_i64("facility", "SELECT count(*) FROM audit_log") == 6
+    });
+    // Rows logged while PostgreSQL is down arrive once it is back, each once.
+    pg.stop();
+    for i in 0..2 {
+        audit(&b, "emergency_lookup", T0 + 10 + i);
+    }
+    wait_for("B to count its waiting rows", || {
+        b.shared_status()
+            .is_some_and(|s| !s.reachable && s.pending == 2)
+    });
+    let while_down = a.verify_audit().unwrap();
+    assert!(matches!(while_down.facility, Some(Err(_))));
+    assert!(
+        while_down.notes().iter().any(|n| n.contains("not checked")),
+        "{:?}",
+        while_down.notes()
+    );
+    assert_eq!(while_down.verdict(), ChainVerdict::Intact { rows: 5 });
+    pg.start_again();
+    wait_for("both in sync again", || synced(&a) && synced(&b));
+    assert_eq!(
+        pg.query_i64("facility", "SELECT count(*) FROM audit_log"),
+        8
+    );
+    assert_eq!(
+        facility_chains(&a),
+        [
+            ("east".to_owned(), ChainVerdict::Intact { rows: 5 }),
+            ("west".to_owned(), ChainVerdict::Intact { rows: 3 }),
+        ]
+    );
+    assert_eq!(
+        a.verify_audit_chain().unwrap(),
+        ChainVerdict::Intact { rows: 5 }
+    );
+
+    // The shared log is append-only too.
+    let refused = pg
+        .try_execute(
+            "facility",
+            "UPDATE audit_log SET actor = 'x' WHERE terminal_id = 'west'",
+        )
+        .unwrap_err();
+    assert!(refused.contains("append-only"), "{refused}");
+    // Someone who drops the trigger and edits west's row 2 is named, at any terminal.
+    pg.execute(
+        "facility",
+        "DROP TRIGGER audit_log_no_change ON audit_log;
+         UPDATE audit_log SET actor = 'someone-else' WHERE terminal_id = 'west' AND id = 2;",
+    );
+    let chains = facility_chains(&a);
+    assert_eq!(chains[0].1, ChainVerdict::Intact { rows: 5 });
+    assert!(
+        matches!(&chains[1].1, ChainVerdict::Broken(b) if b.row_id == 2),
+        "{chains:?}"
+    );
+    match a.verify_audit_chain().unwrap() {
+        ChainVerdict::Broken(b) => assert!(b.problem.contains("terminal west"), "{b:?}"),
+        other => panic!("the edit in the facility server went unseen: {other:?}"),
+    }
+    // A row removed from the middle of east's chain is named too.
+    pg.execute(
+        "facility",
+        "DELETE FROM audit_log WHERE terminal_id = 'east' AND id = 3",
+    );
+    assert!(matches!(
+        &facility_chains(&b)[0].1,
+        ChainVerdict::Broken(b) if b.row_id == 4
+    ));
+}
+
+#[test]
+fn another_terminals_check_in_is_announced_without_polling() {
+    let pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 3);
+    let b = terminal(dir.path(), "west", &url, 3);
+    let mut feed = b
+        .shared_check_ins_feed()
+        .expect("a feed with a shared store");
+    let mut own = a
+        .shared_check_ins_feed()
+        .expect("a feed with a shared store");
+    wait_for("both connected", || synced(&a) && synced(&b));
+    // The listener may connect a moment after the drainer: announce until one arrives.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut n = 0;
+    let got = rt.block_on(async {
+        loop {
+            n += 1;
+            a.insert_check_in(&pending(&format!("live_{n}"), T0 + n))
+                .unwrap();
+            match tokio::time::timeout(Duration::from_secs(2), feed.recv()).await {
+                Ok(Ok(id)) => break id,
+                Ok(Err(e)) => panic!("the feed closed: {e}"),
+                Err(_) => assert!(n < 30, "no notice from PostgreSQL"),
+            }
+        }
+    });
+    assert!(got.starts_with("live_"), "{got}");
+    assert!(b.check_in(&got).unwrap().is_some());
+    // A terminal is not told about its own check-ins.
+    assert!(own.try_recv().is_err());
+    assert!(
+        Store::open(dir.path().join("solo.sqlite3"), &key(3))
+            .unwrap()
+            .shared_check_ins_feed()
+            .is_none()
+    );
+}
