@@ -58,6 +58,10 @@ pub struct CardFacts {
     pub smartphone: bool,
     /// The authentication certificate expires within three months (the patient is told to renew).
     pub certificate_expiring: bool,
+    /// The authentication certificate has expired, less than three months ago: the card confirms the
+    /// qualification only, so no medical-information consent is asked (the patient is told to renew).
+    #[serde(default)]
+    pub certificate_in_grace: bool,
     /// The reader's card-face scanner read 照合番号B from this card, so its photo can be read. A plain PC/SC
     /// reader has no scanner: face matching is not offered.
     #[serde(default)]
@@ -331,15 +335,28 @@ impl Kiosk {
         }
     }
 
+    /// The consent screens for this card: all the facility's, or, for a certificate in its grace period
+    /// (qualification only, no medical information released), only the 医療費助成 question, which is not
+    /// a viewing consent.
+    fn screens_for(&self, card: &CardFacts) -> Vec<ConsentKind> {
+        self.config
+            .consent_screens
+            .iter()
+            .copied()
+            .filter(|k| !card.certificate_in_grace || *k == ConsentKind::MedicalSubsidy)
+            .collect()
+    }
+
     /// After identity is confirmed: the first consent screen, or straight to the query.
     fn after_identity(&self, card: CardFacts, method: Method) -> (KioskState, Vec<Effect>) {
-        match self.config.consent_screens.first() {
+        let screens = self.screens_for(&card);
+        match screens.first() {
             Some(&current) => (
                 KioskState::Consents {
                     card,
                     method,
                     current,
-                    screens: self.config.consent_screens.clone(),
+                    screens,
                     answers: Vec::new(),
                 },
                 Vec::new(),

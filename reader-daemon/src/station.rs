@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use myna_card::{CardError, PinState, ReaderEvent};
 use terminal_ipc::{
-    AuthMethod, CheckInOutcome, ErrorBody, ErrorCode, Event, EventPublisher, KioskAction,
-    KioskNotice, KioskScreen, ReaderChange, ReaderStatus,
+    AuthMethod, CertificateState, CheckInOutcome, ErrorBody, ErrorCode, Event, EventPublisher,
+    KioskAction, KioskNotice, KioskScreen, ReaderChange, ReaderStatus,
 };
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -389,10 +389,17 @@ impl Station {
                 }
                 let event = match result {
                     Ok(card) => {
+                        let now = self.service.store().clock().now();
+                        let (certificate_expiring, certificate_in_grace) = certificate_window(
+                            myna_card::certificate::not_after(&card.auth_certificate).ok(),
+                            card.smartphone,
+                            now,
+                        );
                         let facts = CardFacts {
                             has_pin: !matches!(card.pin, PinState::NotSet),
                             smartphone: card.smartphone,
-                            certificate_expiring: false,
+                            certificate_expiring,
+                            certificate_in_grace,
                             face_scanner: card.face_scanner,
                         };
                         if let Some(s) = self.slot(&reader).session.as_mut() {
@@ -1222,6 +1229,25 @@ fn illegal_state(state: &KioskState, what: &str) -> ErrorBody {
     )
 }
 
+/// Three months, counted as the central service counts them (92 days).
+const CERTIFICATE_GRACE: Duration = Duration::from_secs(92 * 86_400);
+
+/// (expires within three months, expired less than three months ago) for the card's authentication
+/// certificate ending at `end`, at `now` (oqs-clock). A smartphone has no grace: its expired certificate
+/// is left to the central service to refuse. A certificate that cannot be parsed (`None`) counts as valid
+/// here; the central service verifies it.
+fn certificate_window(
+    end: Option<std::time::SystemTime>,
+    smartphone: bool,
+    now: std::time::SystemTime,
+) -> (bool, bool) {
+    match end {
+        Some(end) if now <= end => (now + CERTIFICATE_GRACE >= end, false),
+        Some(end) => (false, !smartphone && now <= end + CERTIFICATE_GRACE),
+        None => (false, false),
+    }
+}
+
 /// What the kiosk shows for its state.
 fn screen_of(slot: &Slot) -> KioskScreen {
     match slot.kiosk.state() {
@@ -1229,7 +1255,7 @@ fn screen_of(slot: &Slot) -> KioskScreen {
         KioskState::Identifying
         | KioskState::PinCounter { .. }
         | KioskState::PinVerifying { .. } => KioskScreen::CardPresent,
-        KioskState::MethodChoice { offered, .. } => {
+        KioskState::MethodChoice { offered, card } => {
             let mut methods = Vec::new();
             if offered.face {
                 methods.push(AuthMethod::Face);
@@ -1240,7 +1266,17 @@ fn screen_of(slot: &Slot) -> KioskScreen {
             if offered.staff_visual {
                 methods.push(AuthMethod::StaffVisual);
             }
-            KioskScreen::MethodChoice { methods }
+            let certificate = if card.certificate_in_grace {
+                Some(CertificateState::ExpiredInGrace)
+            } else if card.certificate_expiring {
+                Some(CertificateState::Expiring)
+            } else {
+                None
+            };
+            KioskScreen::MethodChoice {
+                methods,
+                certificate,
+            }
         }
         KioskState::PinEntry { tries_left, .. } => KioskScreen::PinEntry {
             tries_left: *tries_left,
@@ -1282,5 +1318,34 @@ fn screen_of(slot: &Slot) -> KioskScreen {
                 Outcome::Cancelled => notice(KioskNotice::Cancelled),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    #[test]
+    fn the_certificate_window_has_its_edges_at_92_days() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let day = Duration::from_secs(86_400);
+        let at = |end| certificate_window(Some(end), false, now);
+        assert_eq!(at(now + 93 * day), (false, false), "valid, far from expiry");
+        assert_eq!(
+            at(now + 92 * day),
+            (true, false),
+            "expiring on the 92nd day"
+        );
+        assert_eq!(at(now), (true, false), "expires this instant: still valid");
+        assert_eq!(at(now - day), (false, true), "expired yesterday: grace");
+        assert_eq!(at(now - 92 * day), (false, true), "last day of the grace");
+        assert_eq!(at(now - 93 * day), (false, false), "past the grace");
+        assert_eq!(
+            certificate_window(Some(now - day), true, now),
+            (false, false),
+            "a smartphone has no grace"
+        );
+        assert_eq!(certificate_window(None, false, now), (false, false));
     }
 }

@@ -23,6 +23,7 @@
 
 pub mod apdu;
 pub mod ber;
+pub mod certificate;
 mod error;
 pub mod monitor;
 mod pcsc_transport;

@@ -1145,6 +1145,10 @@ pub enum KioskScreen {
     CardPresent,
     MethodChoice {
         methods: Vec<AuthMethod>,
+        /// The card's certificate, when the patient must be told to renew it (`expiring`: within three
+        /// months; `expired_in_grace`: expired, qualification only). Absent when it is valid.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        certificate: Option<CertificateState>,
     },
     PinEntry {
         tries_left: u8,

@@ -7,12 +7,14 @@ const CARD: CardFacts = CardFacts {
     has_pin: true,
     smartphone: false,
     certificate_expiring: false,
+    certificate_in_grace: false,
     face_scanner: true,
 };
 const FACE_ONLY: CardFacts = CardFacts {
     has_pin: false,
     smartphone: false,
     certificate_expiring: false,
+    certificate_in_grace: false,
     face_scanner: true,
 };
 
@@ -476,6 +478,59 @@ fn staff_confirmation_and_refusal() {
 }
 
 #[test]
+fn certificate_in_grace_skips_the_medical_consents_but_not_the_subsidy_question() {
+    let in_grace = CardFacts {
+        certificate_in_grace: true,
+        ..CARD
+    };
+    let config = KioskConfig {
+        consent_screens: vec![
+            ConsentKind::Surgery,
+            ConsentKind::DiagnosisAndMedication,
+            ConsentKind::HealthCheckup,
+        ],
+        ..KioskConfig::default()
+    };
+    // No medical-information screen at all: straight to the query with no answers.
+    let mut k = at(KioskState::PinVerifying { card: in_grace }, config.clone());
+    let effects = step(&mut k, KioskEvent::PinAccepted);
+    assert_eq!(
+        effects,
+        vec![Effect::SubmitCheckin {
+            method: Method::Pin,
+            answers: Vec::new()
+        }]
+    );
+    // The 医療費助成 question is not a viewing consent: it stays.
+    let mut with_subsidy = config;
+    with_subsidy
+        .consent_screens
+        .push(ConsentKind::MedicalSubsidy);
+    let mut k = at(
+        KioskState::PinVerifying { card: in_grace },
+        with_subsidy.clone(),
+    );
+    step(&mut k, KioskEvent::PinAccepted);
+    assert!(matches!(
+        k.state(),
+        KioskState::Consents {
+            current: ConsentKind::MedicalSubsidy,
+            ..
+        }
+    ));
+    // A valid card with the same settings gets every screen.
+    let mut k = at(KioskState::PinVerifying { card: CARD }, with_subsidy);
+    step(&mut k, KioskEvent::PinAccepted);
+    assert!(matches!(
+        k.state(),
+        KioskState::Consents {
+            current: ConsentKind::Surgery,
+            ..
+        }
+    ));
+}
+
+#[test]
 fn consent_screens_follow_the_settings_one_at_a_time() {
     let config = KioskConfig {
         consent_screens: vec![
@@ -814,6 +869,7 @@ fn any_event() -> impl Strategy<Value = KioskEvent> {
             has_pin,
             smartphone,
             certificate_expiring,
+            certificate_in_grace: !certificate_expiring && !has_pin,
             face_scanner: true,
         },
     );

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use e2e::app::{AppWindow, Display, Driver, screenshot_dir};
+use e2e::app::{AppWindow, Display, Driver, pdf_pages, screenshot_dir, squeezed};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs};
 use e2e::staff::{ADMIN_PW, create_admin};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
@@ -97,8 +97,9 @@ fn check_by_numbers(reception: &AppWindow, numbers: &[String; 5]) -> String {
 
 fn open_reception(display: &Display, daemon: &Daemon) -> AppWindow {
     let socket = daemon.root.join("run/oqs-readerd.sock");
+    let forms_dir = daemon.root.join("forms");
     let window = AppWindow::open(
-        Driver::start(display, &daemon.root),
+        Driver::start_with_env(display, &daemon.root, &[("OQS_FORMS_DIR", &forms_dir)]),
         &["--socket", socket.to_str().expect("socket path")],
     );
     window.interactive_ms();
@@ -222,7 +223,9 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
 
     // A PIN check-in with a certificate that expires within three months: flagged, with a renewal slip.
     let card = InsertedCard::insert(&cards, CERT_EXPIRING, lease.port, &daemon.root);
-    oqs.wait_screen("method_choice");
+    // The kiosk warns before anything else (the daemon judges the card's certificate by oqs-clock).
+    let choice = oqs.wait_screen("method_choice");
+    assert_eq!(choice["certificate"], "expiring", "{choice}");
     oqs.ok(&["kiosk", "method", "pin"], None);
     oqs.wait_screen("pin_entry");
     oqs.ok(
@@ -260,24 +263,52 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
 
     // A certificate expired a month ago: qualification only, said in words.
     let card = InsertedCard::insert(&cards, CERT_EXPIRED, lease.port, &daemon.root);
-    oqs.wait_screen("method_choice");
+    let choice = oqs.wait_screen("method_choice");
+    assert_eq!(choice["certificate"], "expired_in_grace", "{choice}");
     oqs.ok(&["kiosk", "method", "pin"], None);
     oqs.wait_screen("pin_entry");
     oqs.ok(
         &["kiosk", "pin"],
         Some(&format!("{}\n", cards.pin(CERT_EXPIRED))),
     );
-    oqs.answer_consents("yes");
+    // Qualification only: not one 薬剤・診療情報 consent screen.
+    assert_eq!(oqs.answer_consents("yes"), 0, "a consent screen was shown");
     oqs.wait_screen("result");
     card.remove();
     oqs.wait_screen("idle");
     let grace = reception.find("[data-testid='checkin-row'][data-certificate='expired_in_grace']");
     let grace = reception.text_of(&grace);
-    assert!(
-        grace.contains("猶予") && grace.contains("資格確認のみ"),
-        "{grace}"
-    );
+    assert!(grace.contains("証明書期限切れ（資格確認のみ）"), "{grace}");
     reception.screenshot(&shots, "reception-list-4b-expired-in-grace");
+    // Its renewal slip, saved as PDF: the expired wording, the patient's name, never a 12-digit number.
+    reception.click(
+        "[data-testid='checkin-row'][data-certificate='expired_in_grace'] [data-testid='renewal-open']",
+    );
+    let slip = reception.text("[data-testid='renewal-slip']");
+    assert!(slip.contains("有効期限が切れています"), "{slip}");
+    reception.click("[data-testid='renewal-pdf']");
+    let pdf = wait_for("the slip PDF", Duration::from_secs(60), || {
+        reception.attribute("[data-testid='renewal-pdf-saved']", "data-path")
+    });
+    let text = squeezed(&pdf_pages(&pdf).join("\n"));
+    let (holder, _, _) = cards.holder(CERT_EXPIRED);
+    for want in [
+        "電子証明書更新のご案内",
+        "有効期限切れ（資格確認のみ）",
+        "市区町村の窓口",
+        &squeezed(&holder),
+    ] {
+        assert!(text.contains(want), "{want} not in the slip PDF: {text}");
+    }
+    assert!(
+        !text
+            .as_bytes()
+            .windows(12)
+            .any(|w| w.iter().all(u8::is_ascii_digit)),
+        "a 12-digit number on the slip: {text}"
+    );
+    reception.screenshot(&shots, "reception-list-4c-renewal-slip-expired");
+    reception.click("[data-testid='renewal-close']");
 
     // The old qualification of someone who has a new one: 無効（新）.
     let lost = numbers_of(&central, 3, true);

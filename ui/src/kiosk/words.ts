@@ -11,6 +11,8 @@ export interface Words {
   placeCardSub: string;
   reading: string;
   chooseMethod: string;
+  /** The card's certificate must be renewed: expiring within three months, or expired (qualification only). */
+  certificate: Record<"expiring" | "expired_in_grace", string>;
   face: string;
   pin: string;
   pinTitle: string;
@@ -44,6 +46,12 @@ const ja: Words = {
   placeCardSub: "カードリーダーの<ruby>上<rt>うえ</rt></ruby>に、<ruby>顔写真<rt>かおじゃしん</rt></ruby>のある<ruby>面<rt>めん</rt></ruby>を<ruby>上<rt>うえ</rt></ruby>にして<ruby>置<rt>お</rt></ruby>いてください。",
   reading: "カードを<ruby>読<rt>よ</rt></ruby>み<ruby>取<rt>と</rt></ruby>っています",
   chooseMethod: "<ruby>本人確認<rt>ほんにんかくにん</rt></ruby>の<ruby>方法<rt>ほうほう</rt></ruby>を<ruby>選<rt>えら</rt></ruby>んでください",
+  certificate: {
+    expiring:
+      "カードの<ruby>電子証明書<rt>でんししょうめいしょ</rt></ruby>は3か<ruby>月<rt>げつ</rt></ruby><ruby>以内<rt>いない</rt></ruby>に<ruby>有効期限<rt>ゆうこうきげん</rt></ruby>が<ruby>切<rt>き</rt></ruby>れます。お<ruby>住<rt>す</rt></ruby>まいの<ruby>市区町村<rt>しくちょうそん</rt></ruby>で<ruby>更新<rt>こうしん</rt></ruby>してください。",
+    expired_in_grace:
+      "カードの<ruby>電子証明書<rt>でんししょうめいしょ</rt></ruby>の<ruby>有効期限<rt>ゆうこうきげん</rt></ruby>が<ruby>切<rt>き</rt></ruby>れています。<ruby>今日<rt>きょう</rt></ruby>は<ruby>資格<rt>しかく</rt></ruby>の<ruby>確認<rt>かくにん</rt></ruby>のみ<ruby>行<rt>おこな</rt></ruby>います（お<ruby>薬<rt>くすり</rt></ruby>や<ruby>診療<rt>しんりょう</rt></ruby>の<ruby>情報<rt>じょうほう</rt></ruby>は<ruby>提供<rt>ていきょう</rt></ruby>されません）。<ruby>市区町村<rt>しくちょうそん</rt></ruby>で<ruby>更新<rt>こうしん</rt></ruby>してください。",
+  },
   face: "<ruby>顔認証<rt>かおにんしょう</rt></ruby>",
   pin: "<ruby>暗証番号<rt>あんしょうばんごう</rt></ruby>",
   pinTitle: "<ruby>暗証番号<rt>あんしょうばんごう</rt></ruby> (4<ruby>桁<rt>けた</rt></ruby>) を<ruby>入力<rt>にゅうりょく</rt></ruby>してください",
@@ -123,6 +131,12 @@ const en: Words = {
   placeCardSub: "Put the card on the reader, photo side up.",
   reading: "Reading your card",
   chooseMethod: "How would you like to confirm it is you?",
+  certificate: {
+    expiring:
+      "The electronic certificate on your card expires within three months. Please renew it at your city office.",
+    expired_in_grace:
+      "The electronic certificate on your card has expired. Today only your insurance is confirmed (no medication or treatment information is shared). Please renew it at your city office.",
+  },
   face: "Face recognition",
   pin: "PIN",
   pinTitle: "Enter your 4-digit PIN",

@@ -49,7 +49,7 @@ export type KioskNotice =
 export type KioskScreen =
   | { screen: "idle" }
   | { screen: "card_present" }
-  | { screen: "method_choice"; methods: AuthMethod[] }
+  | { screen: "method_choice"; methods: AuthMethod[]; certificate?: "expiring" | "expired_in_grace" }
   | { screen: "pin_entry"; tries_left: number }
   | { screen: "face_capture"; attempt: number; attempts: number; guidance?: { reason: string; message: string } }
   | { screen: "staff_visual_check" }

@@ -6,7 +6,7 @@ import type { CertificateState, CheckInRecord } from "../lib/types";
 export const certificateWords: Record<CertificateState, string> = {
   valid: "有効",
   expiring: "3か月以内に有効期限切れ: 更新をご案内ください",
-  expired_in_grace: "有効期限切れ (3か月の猶予中): 資格確認のみ・診療/薬剤情報は提供されません",
+  expired_in_grace: "証明書期限切れ（資格確認のみ）",
 };
 
 /** Whether the patient should get the renewal slip. */
