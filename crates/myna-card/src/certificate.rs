@@ -126,6 +126,28 @@ mod tests {
         assert_eq!(utc, generalized);
     }
 
+    proptest::proptest! {
+        /// Bytes from the card: any, or a real certificate with bytes flipped, cut or appended, give a time
+        /// or an error, never a panic.
+        #[test]
+        fn any_bytes_give_a_time_or_an_error(
+            noise in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            flips in proptest::collection::vec((0usize..200, proptest::num::u8::ANY), 0..6),
+            cut in 0usize..200,
+        ) {
+            let _ = not_after(&noise);
+            let mut der = cert((0x17, b"261203150000Z"));
+            for (at, b) in flips {
+                if let Some(x) = der.get_mut(at % 160) {
+                    *x ^= b;
+                }
+            }
+            let _ = not_after(&der[..cut.min(der.len())]);
+            der.extend_from_slice(&noise);
+            let _ = not_after(&der);
+        }
+    }
+
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         for bad in [
