@@ -85,5 +85,7 @@ fn monitor_and_session_survive_a_pcscd_restart() {
     vpcd.remove();
     let t = Instant::now();
     monitor.stop();
-    assert!(t.elapsed() < Duration::from_secs(1));
+    // stop() must cancel the monitor's blocking wait rather than sit out its timeout: a generous bound, so a
+    // loaded machine cannot fail it, that still catches a wait that is never cancelled.
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
 }

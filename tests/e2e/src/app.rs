@@ -137,6 +137,21 @@ pub struct AppWindow {
     driver: Driver,
 }
 
+/// Lists the visible controls outside the viewport, and the page's overflow if it can scroll.
+const VIEWPORT_SCRIPT: &str = r#"
+const w = window.innerWidth, h = window.innerHeight, out = [];
+const d = document.scrollingElement || document.documentElement;
+if (d.scrollHeight > h + 1 || d.scrollWidth > w + 1) out.push(`page scrolls: ${d.scrollWidth}x${d.scrollHeight} in ${w}x${h}`);
+for (const e of document.querySelectorAll('button, input, select, textarea, a[href], [role=button]')) {
+  const r = e.getBoundingClientRect();
+  if (!r.width || !r.height || getComputedStyle(e).visibility === 'hidden') continue;
+  if (r.left < -0.5 || r.top < -0.5 || r.right > w + 0.5 || r.bottom > h + 0.5) {
+    out.push(`${e.dataset.testid || e.tagName} at ${Math.round(r.left)},${Math.round(r.top)}-${Math.round(r.right)},${Math.round(r.bottom)} in ${w}x${h}`);
+  }
+}
+return out;
+"#;
+
 /// A found element.
 #[derive(Debug, Clone)]
 pub struct Element(String);
@@ -352,6 +367,47 @@ impl AppWindow {
     }
 
     /// Milliseconds from process start to the first live screen, as the app measured it.
+    /// Resizes the window (WebDriver Set Window Rect) and waits until the page sees the new viewport.
+    pub fn resize(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        );
+        crate::wait_for(
+            "the page to take the new size",
+            Duration::from_secs(10),
+            || {
+                let v = self.script("return [window.innerWidth, window.innerHeight]", json!([]));
+                // Without a window manager the window has no frame: its size is the viewport's.
+                (v[0].as_u64() == Some(u64::from(width))
+                    && v[1].as_u64() == Some(u64::from(height)))
+                .then_some(())
+            },
+        );
+    }
+
+    /// The window's size (WebDriver Get Window Rect).
+    pub fn size(&self) -> (u32, u32) {
+        let r = self.call("GET", "/window/rect", None);
+        let dim = |k: &str| r[k].as_f64().map(|v| v.round() as u32).unwrap_or(0);
+        (dim("width"), dim("height"))
+    }
+
+    /// Every visible control (button, input, select, link) not wholly inside the viewport, and whether the page
+    /// scrolls at all, as lines for a test's message; empty when everything fits.
+    pub fn outside_viewport(&self) -> Vec<String> {
+        let found = self.script(VIEWPORT_SCRIPT, json!([]));
+        found
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn interactive_ms(&self) -> u64 {
         let e = self.find_within(
             "[data-interactive-ms]:not([data-interactive-ms=''])",
