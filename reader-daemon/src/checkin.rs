@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use terminal_ipc::{
     AuthMethod, CheckInOutcome, CheckInRecord, ConsentItem, Event, EventPublisher, PatientView,
-    Sensitive,
+    Sensitive, Visit,
 };
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
@@ -1244,6 +1244,7 @@ pub fn record_of(
             .collect(),
         validity: stored.as_ref().and_then(crate::reception_list::validity_of),
         certificate: crate::reception_list::certificate_of(method, stored.as_ref()),
+        visit: Visit::default(),
     }
 }
 

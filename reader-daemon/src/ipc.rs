@@ -194,6 +194,9 @@ impl Handler for DaemonHandler {
             Request::SetLocalName { check_in_id, name } => {
                 self.reception.set_local_name(check_in_id, name).await
             }
+            Request::SetVisit { check_in_id, visit } => {
+                self.reception.set_visit(check_in_id, visit).await
+            }
             Request::ManualCheck {
                 numbers,
                 session,

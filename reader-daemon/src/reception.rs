@@ -19,7 +19,7 @@ use oqs_protocol::{
 use terminal_ipc::{
     CheckInRecord, CheckupFormRow, CheckupValue, CheckupView, ConsentedPatientView,
     EligibilityView, ErrorBody, ErrorCode, Event, InsuranceNumbers, MedicalInfoKind,
-    MedicalInfoView, MedicalLine, PeerInfo, Response, Secret, Sensitive, Sex,
+    MedicalInfoView, MedicalLine, PeerInfo, Response, Secret, Sensitive, Sex, Visit,
 };
 use tracing::info;
 
@@ -38,6 +38,7 @@ pub fn reception_records(
     let consents = store.all_valid_consents(store.now_millis())?;
     let ids: Vec<&str> = rows.iter().map(|c| c.check_in_id.as_str()).collect();
     let local_names = store.local_names(&ids)?;
+    let visits = store.visits(&ids)?;
     Ok(rows
         .iter()
         .map(|c| {
@@ -52,9 +53,22 @@ pub fn reception_records(
             {
                 p.local_name = Some(Sensitive::new(name.clone()));
             }
+            record.visit = visits
+                .get(&c.check_in_id)
+                .and_then(|v| Visit::parse(v))
+                .unwrap_or_default();
             record
         })
         .collect())
+}
+
+/// The 診療区分 (OQSCD028) a 閲覧 request carries for a visit.
+fn treatment_flag(visit: Visit) -> MedicalTreatmentFlag {
+    match visit {
+        Visit::Outpatient => MedicalTreatmentFlag::Outpatient,
+        Visit::HomeVisit => MedicalTreatmentFlag::HomeVisit,
+        Visit::Online => MedicalTreatmentFlag::Online,
+    }
 }
 
 /// The longest local name accepted (characters).
@@ -168,6 +182,48 @@ impl Reception {
                 method: None,
                 reason: None,
                 detail: Some(format!("check-in {check_in_id}")),
+            },
+        )
+        .await?;
+        self.checkin.events().publish(Event::CheckIn {
+            check_in: record.clone(),
+        });
+        Ok(Response::CheckIn { check_in: record })
+    }
+
+    /// Tags a check-in's visit 外来 / 訪問 / オンライン; audited, and pushed to every subscribed window.
+    pub async fn set_visit(
+        &self,
+        check_in_id: String,
+        visit: Visit,
+    ) -> Result<Response, ErrorBody> {
+        let store = self.store.clone();
+        let id = check_in_id.clone();
+        let (record, patient_ref) = blocking("tagging the visit", move || {
+            let Some(check_in) = store.check_in(&id)? else {
+                return Err(StoreError::NotFound(format!("check-in {id}")));
+            };
+            store.set_visit(&id, visit.as_str(), store.now_millis())?;
+            let patient_ref = check_in
+                .patient
+                .as_ref()
+                .map(|p| store.patient_key_of(p).to_hex());
+            let record = reception_records(&store, std::slice::from_ref(&check_in))?
+                .pop()
+                .ok_or_else(|| StoreError::NotFound(format!("check-in {id}")))?;
+            Ok((record, patient_ref))
+        })
+        .await?;
+        audit(
+            &self.store,
+            AuditEntry {
+                actor: "reception".into(),
+                action: "visit_set".into(),
+                patient_ref,
+                items: Vec::new(),
+                method: None,
+                reason: None,
+                detail: Some(format!("check-in {check_in_id}: {}", visit.as_str())),
             },
         )
         .await?;
@@ -630,6 +686,13 @@ impl Reception {
         let Some(p) = record_of(&check_in, &[], None).patient else {
             return Err(internal("reading the patient", "no identity stored"));
         };
+        let store = self.store.clone();
+        let id = check_in.check_in_id.clone();
+        let visit = blocking("reading the visit", move || store.visits(&[id.as_str()]))
+            .await?
+            .get(&check_in.check_in_id)
+            .and_then(|v| Visit::parse(v))
+            .unwrap_or_default();
         let header = MedicalInfoRequestHeader {
             medical_institution_code: Some(self.facility_code.clone()),
             insurer_number: Some(p.insurer_number.expose().to_owned()),
@@ -645,7 +708,7 @@ impl Reception {
                     message_body: MedicalInfoRequestBody {
                         file_category: Some(FileCategory::DrugXml),
                         pr_di_inf_classification: Some("1".into()),
-                        medical_treatment_flag: Some(MedicalTreatmentFlag::Outpatient),
+                        medical_treatment_flag: Some(treatment_flag(visit)),
                         ..MedicalInfoRequestBody::default()
                     },
                 });
@@ -666,7 +729,7 @@ impl Reception {
                         end_date: Some(to_d[..6].to_owned()),
                         file_category: Some(FileCategory::DrugTreatmentXml),
                         pr_di_inf_classification: Some("1".into()),
-                        medical_treatment_flag: Some(MedicalTreatmentFlag::Outpatient),
+                        medical_treatment_flag: Some(treatment_flag(visit)),
                     },
                 });
                 let body = self.send(MessageKind::Medication, &request).await?;
@@ -700,6 +763,7 @@ impl Reception {
                 detail: Some(
                     serde_json::json!({
                         "from": from_d, "to": to_d, "viewer": user.viewer_label(),
+                        "visit": visit.as_str(),
                         "lines": lines.len(), "checkups": checkups.len(),
                     })
                     .to_string(),

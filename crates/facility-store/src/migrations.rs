@@ -165,6 +165,11 @@ const MIGRATIONS: &[&str] = &[
         row_key TEXT NOT NULL
     ) STRICT;
     "#,
+    // 7: 受診区分 of a visit as reception tagged it (`outpatient` 外来, `home_visit` 訪問, `online` オンライン);
+    // the 閲覧 requests made for the visit carry the matching `MedicalTreatmentFlag`.
+    r#"
+    ALTER TABLE check_ins ADD COLUMN visit TEXT NOT NULL DEFAULT 'outpatient';
+    "#,
 ];
 
 /// The facility-wide store's schema on PostgreSQL, versioned like [`MIGRATIONS`] (in `schema_version`).
@@ -239,6 +244,10 @@ const SHARED_MIGRATIONS: &[&str] = &[
         BEGIN PERFORM pg_notify('oqs_check_ins', NEW.terminal_id || ' ' || NEW.check_in_id); RETURN NEW; END $$;
     CREATE TRIGGER check_ins_notify AFTER INSERT OR UPDATE ON check_ins
         FOR EACH ROW EXECUTE FUNCTION check_ins_notify();
+    "#,
+    // 4: 受診区分 of each check-in, as in the terminal's migration 7.
+    r#"
+    ALTER TABLE check_ins ADD COLUMN visit TEXT NOT NULL DEFAULT 'outpatient';
     "#,
 ];
 

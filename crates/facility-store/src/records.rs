@@ -639,6 +639,66 @@ impl Store {
         Ok(out)
     }
 
+    /// Tags a check-in's visit with its 受診区分 code (`outpatient`, `home_visit`, `online`: the daemon
+    /// checks the code; the store keeps the text).
+    pub fn set_visit(&self, check_in_id: &str, visit: &str, now: i64) -> Result<(), StoreError> {
+        {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            let changed = tx.execute(
+                "UPDATE check_ins SET visit = ?2, updated_at = ?3 WHERE check_in_id = ?1",
+                params![check_in_id, visit, now],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
+            }
+            self.enqueue_shared(&tx, "check_in", check_in_id)?;
+            tx.commit()?;
+        }
+        self.nudge_shared();
+        Ok(())
+    }
+
+    /// The 受診区分 of these check-ins, by check-in id (this terminal's, then the facility-wide store's for
+    /// the others); an id found nowhere is absent, which callers read as 外来.
+    pub fn visits(
+        &self,
+        check_in_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT visit FROM check_ins WHERE check_in_id = ?1")?;
+        for id in check_in_ids {
+            let visit: Option<String> = stmt.query_row([id], |r| r.get(0)).optional()?;
+            if let Some(v) = visit {
+                out.insert((*id).to_owned(), v);
+            }
+        }
+        drop(stmt);
+        drop(conn);
+        let others: Vec<String> = check_in_ids
+            .iter()
+            .filter(|id| !out.contains_key(**id))
+            .map(|id| (*id).to_owned())
+            .collect();
+        if others.is_empty() {
+            return Ok(out);
+        }
+        for row in self
+            .shared_query(
+                "SELECT check_in_id, visit FROM check_ins WHERE terminal_id <> $1 AND check_in_id = ANY($2)",
+                vec![Box::new(others)],
+            )
+            .unwrap_or_default()
+        {
+            let (Ok(id), Ok(v)) = (row.try_get::<_, String>(0), row.try_get::<_, String>(1)) else {
+                continue;
+            };
+            out.insert(id, v);
+        }
+        Ok(out)
+    }
+
     /// Stores (or replaces) the answer to a relay request.
     pub fn put_query_result(&self, result: &QueryResult) -> Result<(), StoreError> {
         let body_enc = self.keys.seal(

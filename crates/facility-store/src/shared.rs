@@ -362,6 +362,7 @@ struct CheckInCopy {
     patient_enc: Option<Vec<u8>>,
     result_enc: Option<Vec<u8>>,
     local_name_enc: Option<Vec<u8>>,
+    visit: String,
     updated_at: i64,
 }
 
@@ -554,7 +555,7 @@ impl Drainer {
                         .sqlite
                         .query_row(
                             "SELECT at, reader, method, status, patient_key, patient_enc, result_enc,
-                                    local_name_enc, updated_at FROM check_ins WHERE check_in_id = ?1",
+                                    local_name_enc, updated_at, visit FROM check_ins WHERE check_in_id = ?1",
                             [&key],
                             |r| {
                                 Ok(CheckInCopy {
@@ -567,6 +568,7 @@ impl Drainer {
                                     result_enc: r.get(6)?,
                                     local_name_enc: r.get(7)?,
                                     updated_at: r.get(8)?,
+                                    visit: r.get(9)?,
                                 })
                             },
                         )
@@ -621,11 +623,11 @@ async fn send(client: &Client, terminal: &str, changes: Vec<Change>) -> Result<(
                     client
                         .execute(
                             "INSERT INTO check_ins (terminal_id, check_in_id, at, reader, method, status,
-                                 patient_key, patient_enc, result_enc, local_name_enc, updated_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                 patient_key, patient_enc, result_enc, local_name_enc, updated_at, visit)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                              ON CONFLICT (terminal_id, check_in_id) DO UPDATE SET at = $3, reader = $4,
                                  method = $5, status = $6, patient_key = $7, patient_enc = $8, result_enc = $9,
-                                 local_name_enc = $10, updated_at = $11",
+                                 local_name_enc = $10, updated_at = $11, visit = $12",
                             &[
                                 &terminal,
                                 check_in_id,
@@ -638,6 +640,7 @@ async fn send(client: &Client, terminal: &str, changes: Vec<Change>) -> Result<(
                                 &c.result_enc,
                                 &c.local_name_enc,
                                 &c.updated_at,
+                                &c.visit,
                             ],
                         )
                         .await?;

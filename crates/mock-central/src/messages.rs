@@ -1170,7 +1170,14 @@ fn medical(
         facility_name: facility.name.clone(),
         at: ymdhms(now),
         items: items.into_iter().map(str::to_string).collect(),
-        method: "閲覧同意（マイナ保険証）".into(),
+        // The patient's access history says where the visit was (our convention: the 診療区分 the request
+        // carried, docs/mock-central.md).
+        method: match b.medical_treatment_flag {
+            Some(MedicalTreatmentFlag::HomeVisit) => "閲覧同意（マイナ保険証・訪問診療等）",
+            Some(MedicalTreatmentFlag::Online) => "閲覧同意（マイナ保険証・オンライン診療等）",
+            _ => "閲覧同意（マイナ保険証）",
+        }
+        .into(),
         viewer_id: None,
         reason: None,
     })?;

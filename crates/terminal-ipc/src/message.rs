@@ -339,6 +339,12 @@ pub enum Request {
         check_in_id: String,
         name: Sensitive,
     },
+    /// Tags a check-in's visit 外来 / 訪問 / オンライン; the 閲覧 requests made for it carry the matching
+    /// `MedicalTreatmentFlag`. Answered by [`Response::CheckIn`]; subscribers get the updated check-in.
+    SetVisit {
+        check_in_id: String,
+        visit: Visit,
+    },
     /// 同意取得済み患者一覧: patients whose consent to view medical information is valid now. Needs a session of
     /// a medical-information viewer or an administrator.
     ConsentedPatients {
@@ -1242,6 +1248,41 @@ pub struct CheckInRecord {
     /// The state of the card's electronic certificate (card check-ins answered by the central service).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateState>,
+    /// 受診区分 as reception tagged the visit (外来 unless changed).
+    #[serde(default)]
+    pub visit: Visit,
+}
+
+/// 受診区分 of a visit: where the patient is seen. The 閲覧 requests for the visit carry the matching
+/// `MedicalTreatmentFlag` (OQSCD028: 1 外来, 2 訪問診療等, 3 オンライン診療等).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visit {
+    /// 外来: at the facility.
+    #[default]
+    Outpatient,
+    /// 訪問: a home visit (訪問診療・訪問看護等).
+    HomeVisit,
+    /// オンライン: an online consultation.
+    Online,
+}
+
+impl Visit {
+    /// The code the store keeps.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visit::Outpatient => "outpatient",
+            Visit::HomeVisit => "home_visit",
+            Visit::Online => "online",
+        }
+    }
+
+    /// The visit of a stored code; `None` for a code this build does not know.
+    pub fn parse(code: &str) -> Option<Self> {
+        [Visit::Outpatient, Visit::HomeVisit, Visit::Online]
+            .into_iter()
+            .find(|v| v.as_str() == code)
+    }
 }
 
 /// 資格有効性 (OQSCD006): the code and its meaning as the code table writes it.

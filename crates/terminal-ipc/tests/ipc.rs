@@ -230,6 +230,7 @@ fn round_trip_with_token_from_keyring() {
             consents: vec![ConsentItem::Surgery],
             validity: None,
             certificate: None,
+            visit: Visit::HomeVisit,
         };
         server.events.publish(Event::CheckIn {
             check_in: check_in.clone(),

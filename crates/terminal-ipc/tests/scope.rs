@@ -146,9 +146,10 @@ fn kind_index(request: &Request) -> usize {
         Request::ChangePassword { .. } => 32,
         Request::EmergencyReview { .. } => 33,
         Request::FacilityOptions { .. } => 34,
+        Request::SetVisit { .. } => 35,
     }
 }
-const REQUEST_KINDS: usize = 35;
+const REQUEST_KINDS: usize = 36;
 
 /// Same for kiosk actions.
 fn action_index(action: &KioskAction) -> usize {
@@ -221,6 +222,10 @@ fn every_request() -> Vec<Request> {
         Request::SetLocalName {
             check_in_id: "c1".into(),
             name: Sensitive::new("山田"),
+        },
+        Request::SetVisit {
+            check_in_id: "c1".into(),
+            visit: Visit::HomeVisit,
         },
         Request::ConsentedPatients { session: secret() },
         Request::MedicalInfo {
@@ -409,6 +414,7 @@ async fn a_kiosk_sees_only_its_own_readers_kiosk_and_reader_events() {
             consents: vec![],
             validity: None,
             certificate: None,
+            visit: Visit::Outpatient,
         },
     };
     let screen = |reader: &str| Event::Kiosk {

@@ -43,3 +43,64 @@ pub fn change_settings(central: &MockCentral, edit: impl FnOnce(&mut serde_json:
         &settings.to_string(),
     ]);
 }
+
+/// The patient's access history as マイナポータル shows it, for this facility only: (at, items joined with ・,
+/// method) per entry, newest first. `numbers` are 保険者番号, 記号, 番号, birth date (yyyyMMdd); `branch` the 枝番
+/// where the 番号 is a family's.
+pub fn portal_entries(
+    central: &MockCentral,
+    numbers: &(String, String, String, String),
+    branch: Option<&str>,
+) -> Vec<(String, String, String)> {
+    let d = &central.dir;
+    let (insurer, symbol, number, birth) = numbers;
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body", "-G", "--cacert"])
+        .arg(d.join("ca.crt"))
+        .arg("--cert")
+        .arg(d.join("terminal.crt"))
+        .arg("--key")
+        .arg(d.join("terminal.key"))
+        .arg("--data-urlencode")
+        .arg(format!("insurer_number={insurer}"))
+        .arg("--data-urlencode")
+        .arg(format!("symbol={symbol}"))
+        .arg("--data-urlencode")
+        .arg(format!("number={number}"))
+        .arg("--data-urlencode")
+        .arg(format!("birthdate={birth}"))
+        .args(
+            branch
+                .map(|b| ["--data-urlencode".to_owned(), format!("branch={b}")])
+                .into_iter()
+                .flatten(),
+        )
+        .arg(format!("{}v1/access-history", central.url()))
+        .output()
+        .expect("run curl");
+    assert!(
+        out.status.success(),
+        "curl failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).expect("history JSON");
+    history["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["facility_code"] == central.facility_code.as_str())
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            let items = e["items"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|i| i.as_str())
+                        .collect::<Vec<_>>()
+                        .join("・")
+                })
+                .unwrap_or_default();
+            (text("at"), items, text("method"))
+        })
+        .collect()
+}

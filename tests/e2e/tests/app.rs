@@ -311,6 +311,19 @@ fn reception_and_kiosk_windows_through_a_pin_check_in_and_the_viewer() {
             .contains("院内表記")
     );
     reception.screenshot(&shots, "reception-2-detail-local-name");
+    // 受診区分: 外来 until reception tags the visit 訪問; the row carries the tag and its mark.
+    assert_eq!(
+        reception
+            .attribute("[data-testid='visit']", "data-visit")
+            .as_deref(),
+        Some("outpatient")
+    );
+    reception.click("[data-testid='visit-home_visit']");
+    reception.find("[data-testid='checkin-row'][data-visit='home_visit']");
+    assert_eq!(reception.text("[data-testid='row-visit']"), "訪");
+    reception.screenshot(&shots, "reception-2-detail-visit");
+    reception.click("[data-testid='visit-outpatient']");
+    reception.find("[data-testid='checkin-row'][data-visit='outpatient']");
     reception.keys("\u{E00C}");
     wait_for("Escape to close the detail", Duration::from_secs(5), || {
         (!reception.exists("[data-testid='checkin-detail']")).then_some(())

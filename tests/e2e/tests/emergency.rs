@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+use e2e::central::portal_entries;
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs, start_kiosk};
 use e2e::staff::{
     DR_PW, NS_PW, audit_rows, connect, grant, login, refused, rt, set_up_accounts, store_path,
@@ -59,55 +60,6 @@ fn oqs_audit_verify(store: &Path) -> (bool, String) {
         "oqs audit verify failed to run: {text}"
     );
     (out.status.success(), text)
-}
-
-/// The patient's access history as マイナポータル shows it, for this facility only.
-fn portal_entries(
-    central: &MockCentral,
-    numbers: &(String, String, String, String),
-) -> Vec<(String, String, String)> {
-    let d = &central.dir;
-    let config = central_client::CentralConfig::new(
-        url::Url::parse(&central.url()).unwrap(),
-        d.join("ca.crt"),
-        d.join("terminal.crt"),
-        d.join("terminal.key"),
-    );
-    let client = central_client::CentralClient::new(&config, None).unwrap();
-    let (insurer, symbol, number, birth) = numbers;
-    let history: serde_json::Value = rt().block_on(async {
-        client
-            .get_json_query(
-                &["v1", "access-history"],
-                &[
-                    ("insurer_number", insurer.as_str()),
-                    ("symbol", symbol.as_str()),
-                    ("number", number.as_str()),
-                    ("birthdate", birth.as_str()),
-                ],
-            )
-            .await
-            .unwrap()
-    });
-    history["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["facility_code"] == central.facility_code.as_str())
-        .map(|e| {
-            (
-                e["at"].as_str().unwrap().to_owned(),
-                e["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|i| i.as_str().unwrap())
-                    .collect::<Vec<_>>()
-                    .join("・"),
-                e["method"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 /// (central time, items, method) of every row of the report CSV.
@@ -503,7 +455,7 @@ fn emergency_and_disaster_viewing_through_the_daemon() {
     );
     let csv = std::fs::read_to_string(out_dir.join("access-report.csv")).unwrap();
     let mut reported = report_entries(&csv);
-    let mut portal = portal_entries(&central, &target_numbers);
+    let mut portal = portal_entries(&central, &target_numbers, None);
     reported.sort();
     portal.sort();
     assert_eq!(

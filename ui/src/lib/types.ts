@@ -156,7 +156,11 @@ export interface CheckInRecord {
   consents: ConsentItem[];
   validity?: Validity;
   certificate?: CertificateState;
+  /** 受診区分 (外来 unless reception changed it). */
+  visit: Visit;
 }
+
+export type Visit = "outpatient" | "home_visit" | "online";
 
 export interface UsageView {
   months: { month: string; card: number; numbers: number; rate_percent?: number }[];
@@ -367,6 +371,7 @@ export type Request =
   | { kind: "usage"; months: number }
   | { kind: "check_in_detail"; check_in_id: string }
   | { kind: "set_local_name"; check_in_id: string; name: string }
+  | { kind: "set_visit"; check_in_id: string; visit: Visit }
   | { kind: "manual_check"; numbers: InsuranceNumbers; session?: string; ahead?: boolean }
   | { kind: "outbox_summary" }
   | { kind: "consented_patients"; session: string }

@@ -1,6 +1,6 @@
 // The reception list's words and day arithmetic, shared by the list and the renewal slip.
 
-import type { CertificateState, CheckInRecord } from "../lib/types";
+import type { CertificateState, CheckInRecord, Visit } from "../lib/types";
 
 /** The card's electronic certificate in words reception can say to the patient. */
 export const certificateWords: Record<CertificateState, string> = {
@@ -22,3 +22,10 @@ export function shiftDay(day: string, days: number): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
 }
+
+/** 受診区分 as reception tags a visit; the 閲覧 requests for it carry the matching 診療区分. */
+export const visitLabel: Record<Visit, string> = {
+  outpatient: "外来",
+  home_visit: "訪問",
+  online: "オンライン",
+};
