@@ -127,6 +127,12 @@ pub fn link_cards(
             "UPDATE qualifications SET insured_name = ?2 WHERE person_id = ?1 AND family = 1",
             params![id, p.holder.name],
         )?;
+        // The qualifications are found by the person's birth date too (checks by numbers, the access
+        // history): they must carry the card holder's.
+        tx.execute(
+            "UPDATE qualifications SET birth = ?2 WHERE person_id = ?1",
+            params![id, birth],
+        )?;
         tx.execute(
             "DELETE FROM cards WHERE person_id = ?1 OR serial = ?2",
             params![id, p.serial.to_uppercase()],

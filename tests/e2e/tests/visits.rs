@@ -51,9 +51,7 @@ fn each_view_carries_the_visit_reception_tagged() {
             p.insurer_number.expose().to_owned(),
             p.symbol.expose().to_owned(),
             p.number.expose().to_owned(),
-            // Left empty (the history then matches on the numbers and 枝番): the mock's qualification row of a
-            // card-linked fixture person keeps its own birth date, which differs from the card's.
-            String::new(),
+            p.birth_date.expose().replace('-', ""),
         );
         let branch = p.branch.expose().to_owned();
         let mut views = Vec::new();
