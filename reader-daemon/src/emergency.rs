@@ -309,11 +309,14 @@ impl SpecialViews {
                     body["insurance"] = insurance_json(numbers)?;
                 }
             }
+            self.audit_started(&user, ViewMode::Emergency, method, &reason)
+                .await?;
             let answer: LookupAnswer = self
                 .central
                 .post_json(&["v1", "emergency", "lookup"], &body, false)
                 .await
                 .map_err(central_refusal)?;
+            crate::crash_point!("emergency::answered");
             Ok((answer, reason))
         };
         let outcome = attempt.await;
@@ -406,6 +409,8 @@ impl SpecialViews {
                     body["insurance"] = insurance_json(numbers)?;
                 }
             }
+            self.audit_started(&user, ViewMode::Disaster, method, &reason)
+                .await?;
             let answer: LookupAnswer = self
                 .central
                 .post_json(&["v1", "disaster", "lookup"], &body, false)
@@ -444,6 +449,36 @@ impl SpecialViews {
                 })
                 .collect(),
         }))
+    }
+
+    /// Audits that a lookup is about to be sent, before the central service can record an access: if the
+    /// daemon dies before the answer's row is written, the log still shows who looked, how and why (the
+    /// patient is not known yet). The outcome row follows (`…_lookup` or `…_lookup_refused`). Nothing is sent
+    /// when this row cannot be written.
+    async fn audit_started(
+        &self,
+        user: &SessionUser,
+        mode: ViewMode,
+        method: &str,
+        reason: &str,
+    ) -> Result<(), ErrorBody> {
+        let action = match mode {
+            ViewMode::Emergency => "emergency_lookup_started",
+            ViewMode::Disaster => "disaster_lookup_started",
+        };
+        audit(
+            &self.store,
+            AuditEntry {
+                actor: user.login().to_string(),
+                action: action.to_string(),
+                method: Some(method.to_string()),
+                reason: Some(reason.trim().to_string()).filter(|r| !r.is_empty()),
+                detail: Some(json!({"viewer": user.viewer_label()}).to_string()),
+                ..AuditEntry::default()
+            },
+        )
+        .await
+        .map(drop)
     }
 
     /// Audits the attempt, answered or refused, and builds the view.

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use e2e::central::portal_entries;
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs, start_kiosk};
@@ -778,4 +779,62 @@ fn the_summary_order_and_period_are_the_facility_s_settings() {
             "no audit row of {key} = {new} in {changed:?}"
         );
     }
+}
+
+/// The daemon dies after the central service answered an emergency lookup (so the central has recorded the
+/// access) and before its own outcome row: the log still shows who looked, how and why, from the row written
+/// before the lookup was sent, and the chain verifies.
+#[test]
+fn a_crash_after_the_central_answer_leaves_the_attempt_in_the_log() {
+    if !in_keyutils_session("a_crash_after_the_central_answer_leaves_the_attempt_in_the_log") {
+        return;
+    }
+    let central = MockCentral::start(100, None);
+    let mut daemon = Daemon::start(&central, "");
+    let totp = rt().block_on(async {
+        let (admin, admin_session, totp) = set_up_accounts(&daemon).await;
+        grant(&admin, &admin_session, true).await;
+        totp
+    });
+    daemon.stop();
+    assert!(daemon.restart_with_env(&[("FAILPOINTS", "emergency::answered=return")]));
+    rt().block_on(async {
+        let doctor = connect(&daemon).await;
+        let dr = login(
+            &doctor,
+            "dr-tanaka",
+            DR_PW,
+            Some(totp.generate(unix_now() + 30)),
+        )
+        .await;
+        let answer = doctor
+            .request(emergency(
+                &dr,
+                four("石川　蓮", "1975-10-10", Sex::Male, "珠洲"),
+            ))
+            .await;
+        assert!(answer.is_err(), "the daemon answered: {answer:?}");
+    });
+    assert!(
+        daemon.wait_exit(Duration::from_secs(30)),
+        "the daemon did not crash at emergency::answered"
+    );
+    daemon.restart();
+
+    let rows = audit_rows(&daemon);
+    let started: Vec<_> = rows
+        .iter()
+        .filter(|r| r.entry.action == "emergency_lookup_started")
+        .collect();
+    assert_eq!(started.len(), 1, "{rows:?}");
+    let s = &started[0].entry;
+    assert_eq!(s.actor, "dr-tanaka");
+    assert_eq!(s.method.as_deref(), Some("four_facts"));
+    assert_eq!(s.reason.as_deref(), Some("意識障害で救急搬送"));
+    assert!(
+        !rows.iter().any(|r| r.entry.action == "emergency_lookup"),
+        "an outcome row after the crash: {rows:?}"
+    );
+    let (intact, text) = oqs_audit_verify(&store_path(&daemon));
+    assert!(intact, "{text}");
 }
