@@ -670,7 +670,9 @@ impl Store {
         })
     }
 
-    /// Changes the role (audited as `role_changed`).
+    /// Changes the role (audited as `role_changed`). Refused with [`StoreError::LastAdministrator`] when no
+    /// enabled administrator would be left: checked in the change's own (immediate) transaction, so two
+    /// administrators demoting each other at the same moment cannot both succeed.
     pub fn set_role(
         &self,
         login: &str,
@@ -685,16 +687,19 @@ impl Store {
             &format!("role={}", role.as_str()),
         );
         self.audited(&entry, now, |tx| {
+            let before = administrators(tx)?;
             update_in(
                 tx,
                 login,
                 "role = ?2, updated_at = ?3",
                 params![login, role.as_str(), now],
-            )
+            )?;
+            keeps_an_administrator(tx, before)
         })
     }
 
-    /// Disables or enables the account (audited as `account_disabled`).
+    /// Disables or enables the account (audited as `account_disabled`); refused like [`Store::set_role`]
+    /// when no enabled administrator would be left.
     pub fn set_disabled(
         &self,
         login: &str,
@@ -709,12 +714,14 @@ impl Store {
             &format!("disabled={disabled}"),
         );
         self.audited(&entry, now, |tx| {
+            let before = administrators(tx)?;
             update_in(
                 tx,
                 login,
                 "disabled = ?2, updated_at = ?3",
                 params![login, disabled, now],
-            )
+            )?;
+            keeps_an_administrator(tx, before)
         })
     }
 
@@ -845,6 +852,24 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Enabled administrator accounts.
+fn administrators(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    Ok(tx.query_row(
+        "SELECT COUNT(*) FROM accounts WHERE role = 'administrator' AND disabled = 0",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Fails the transaction's change when it took the last enabled administrator away (`before`: how many
+/// there were). A facility run by its マスタアカウント alone, with no administrator, is not affected.
+fn keeps_an_administrator(tx: &Transaction<'_>, before: i64) -> Result<(), StoreError> {
+    if before > 0 && administrators(tx)? == 0 {
+        return Err(StoreError::LastAdministrator);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -41,6 +41,9 @@ pub enum StoreError {
     /// A second factor is enrolled; only a two-factor session may replace it ([`crate::Store::replace_totp`]).
     #[error("the account '{0}' already has a one-time password enrolled")]
     TotpAlreadyEnrolled(String),
+    /// The change would leave the facility without an enabled administrator account.
+    #[error("the change would leave no enabled administrator")]
+    LastAdministrator,
     #[error("password hashing failed: {0}")]
     PasswordHash(String),
     #[error("the database holds a value this program cannot read: {0}")]

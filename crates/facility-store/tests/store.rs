@@ -740,6 +740,23 @@ fn lockout_after_repeated_failures() {
         .unwrap();
     let a = store.account("admin").unwrap().unwrap();
     assert!(a.emergency_permission && a.totp_enrolled);
+    // The facility keeps an administrator: a second one first, then this one can be disabled.
+    assert!(matches!(
+        store.set_disabled("admin", true, "root", T0),
+        Err(StoreError::LastAdministrator)
+    ));
+    store
+        .create_account(
+            &NewAccount {
+                login: "admin2",
+                display_name: "管理者2",
+                role: Role::Administrator,
+                password: "another long password",
+            },
+            "root",
+            T0,
+        )
+        .unwrap();
     store.set_disabled("admin", true, "root", T0).unwrap();
     assert_eq!(
         store
@@ -1205,4 +1222,77 @@ fn a_staged_answer_settles_a_requeued_row_but_nothing_else() {
         store.outbox_mark_staged_answered("t.xml", "t-res.xml", T0 + 2),
         Err(StoreError::InvalidTransition { .. })
     ));
+}
+
+/// Two administrators demote (or disable) each other at the same moment, from two threads: one change wins,
+/// the other is refused with `LastAdministrator`, and one enabled administrator is left every time. A facility
+/// with no administrator at all (its マスタアカウント administers) can still change roles.
+#[test]
+fn the_last_administrator_cannot_be_taken_away_even_concurrently() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(dir.path().join("f.db"), &key(1)).unwrap());
+    let new = |login: &'static str, role| NewAccount {
+        login,
+        display_name: login,
+        role,
+        password: "a long enough password",
+    };
+    store
+        .create_account(&new("nurse", Role::Staff), "master", T0)
+        .unwrap();
+    store
+        .set_role("nurse", Role::MedicalInformationViewer, "master", T0)
+        .expect("no administrator exists: nothing to protect");
+    for login in ["admin-a", "admin-b"] {
+        store
+            .create_account(&new(login, Role::Administrator), "master", T0)
+            .unwrap();
+    }
+    let enabled_admins = |store: &Store| {
+        store
+            .accounts()
+            .unwrap()
+            .iter()
+            .filter(|a| a.role == Role::Administrator && !a.disabled)
+            .count()
+    };
+    for round in 0..20 {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let outcomes: Vec<_> = [("admin-a", "admin-b"), ("admin-b", "admin-a")]
+            .into_iter()
+            .map(|(actor, target)| {
+                let store = store.clone();
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    if round % 2 == 0 {
+                        store.set_role(target, Role::Staff, actor, T0 + 1)
+                    } else {
+                        store.set_disabled(target, true, actor, T0 + 1)
+                    }
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        let refused = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(StoreError::LastAdministrator)))
+            .count();
+        assert_eq!(refused, 1, "round {round}: {outcomes:?}");
+        assert!(
+            outcomes.iter().any(Result::is_ok),
+            "round {round}: {outcomes:?}"
+        );
+        assert_eq!(enabled_admins(&store), 1, "round {round}");
+        // Both administrators again for the next round.
+        for login in ["admin-a", "admin-b"] {
+            store
+                .set_role(login, Role::Administrator, "master", T0 + 2)
+                .unwrap();
+            store.set_disabled(login, false, "master", T0 + 2).unwrap();
+        }
+        assert_eq!(enabled_admins(&store), 2);
+    }
 }
