@@ -89,6 +89,7 @@ pub fn export(
     facility: &str,
     dir: &Path,
     font: Option<&Path>,
+    generated_at: std::time::SystemTime,
 ) -> Result<Vec<PathBuf>, ReviewError> {
     std::fs::create_dir_all(dir).map_err(|source| ReviewError::Folder {
         path: dir.display().to_string(),
@@ -98,6 +99,7 @@ pub fn export(
         facility.to_string(),
         format!("救急時医療情報閲覧の全件（{from}〜{to}）"),
         rows,
+        generated_at,
     )
     .with_patient_refs();
     let stem = format!("emergency-review-{from}-{to}");
@@ -135,7 +137,7 @@ pub async fn answer(
                 .parent()
                 .unwrap_or(Path::new("."))
                 .join("reports");
-            export(rows, &from, &to, "", &dir, None)?
+            export(rows, &from, &to, "", &dir, None, worker.clock().now())?
         } else {
             Vec::new()
         };

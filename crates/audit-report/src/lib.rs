@@ -164,11 +164,20 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(facility: String, patient_label: String, rows: Vec<ReportRow>) -> Self {
+    /// A report made at `generated_at` (the caller's clock, oqs-clock in the daemon and the tool), printed in
+    /// JST whatever the machine's time zone.
+    pub fn new(
+        facility: String,
+        patient_label: String,
+        rows: Vec<ReportRow>,
+        generated_at: std::time::SystemTime,
+    ) -> Self {
+        // JST has no daylight saving: UTC + 9 h, formatted as a wall clock.
+        let jst = chrono::DateTime::<chrono::Utc>::from(generated_at) + chrono::TimeDelta::hours(9);
         Self {
             facility,
             patient_label,
-            generated_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+            generated_at: jst.format("%Y-%m-%d %H:%M").to_string(),
             rows,
             notice: None,
             patient_refs: false,
@@ -397,6 +406,15 @@ pub fn write_pdf(report: &Report, font: &Path, path: &Path) -> Result<(), Report
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_time_of_making_is_the_callers_clock_in_jst() {
+        // 15:00 UTC on 1970-01-01 is midnight of the next day in Japan, whatever this machine's zone.
+        let at = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(15 * 3600);
+        let report = Report::new("f".into(), "p".into(), Vec::new(), at);
+        assert_eq!(report.generated_at, "1970-01-02 00:00");
+    }
+
     use super::*;
     use facility_store::AuditEntry;
 
@@ -434,6 +452,7 @@ mod tests {
             "f".into(),
             "p".into(),
             vec![ReportRow::from_record(&record())],
+            std::time::SystemTime::UNIX_EPOCH,
         );
         let text = csv_text(&report);
         assert!(text.starts_with('\u{feff}'));
@@ -447,6 +466,7 @@ mod tests {
             "f".into(),
             "p".into(),
             vec![ReportRow::from_record(&record())],
+            std::time::SystemTime::UNIX_EPOCH,
         )
         .with_notice("監査ログの改ざんを検出: row 3");
         let text = csv_text(&report);
@@ -464,7 +484,12 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let rows = (0..40).map(|_| ReportRow::from_record(&record())).collect();
-        let report = Report::new("テスト医院".into(), "患者".into(), rows);
+        let report = Report::new(
+            "テスト医院".into(),
+            "患者".into(),
+            rows,
+            std::time::SystemTime::UNIX_EPOCH,
+        );
         let path = dir.path().join("r.pdf");
         write_pdf(&report, &font, &path).unwrap();
         let bytes = std::fs::read(&path).unwrap();

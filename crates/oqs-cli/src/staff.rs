@@ -70,6 +70,7 @@ fn review(args: &ReviewArgs) -> anyhow::Result<()> {
             &args.facility,
             out,
             args.font.as_deref(),
+            store.clock().now(),
         )?;
         for f in files {
             eprintln!("oqs: wrote {}", f.display());
@@ -454,7 +455,8 @@ pub fn audit(cmd: &AuditCommand) -> ExitCode {
                 .map(audit_report::ReportRow::from_record)
                 .collect();
             let label = format!("照会者（照会番号 {}）", &patient_ref[..12]);
-            let mut report = audit_report::Report::new(args.facility.clone(), label, rows);
+            let mut report =
+                audit_report::Report::new(args.facility.clone(), label, rows, store.clock().now());
             if let Some(notice) = notice {
                 eprintln!("oqs: warning: {notice}");
                 report = report.with_notice(notice);
