@@ -161,6 +161,13 @@ pub struct StoreSection {
     /// Keep the data key in this file (mode 0600) instead of the OS keyring: for a system service, whose
     /// keyutils keyring is emptied at every reboot. Created on first start; back it up with the database.
     pub key_file: Option<PathBuf>,
+    /// The facility-wide store on PostgreSQL (`host=/run/postgresql dbname=oqs user=oqs`, or a
+    /// `postgres://` URL): check-ins and consents of every terminal. Unset: this terminal's SQLite only.
+    /// Every terminal of the facility must be given the same data key (`key_file`) at set-up.
+    pub shared: Option<String>,
+    /// This terminal's id in the facility-wide store (letters, digits, `-`, `_`, `.`; unique in the
+    /// facility). Needed with `shared`.
+    pub terminal_id: Option<String>,
 }
 
 impl Default for StoreSection {
@@ -169,6 +176,8 @@ impl Default for StoreSection {
             path: "work/facility.sqlite3".into(),
             key_secret: "facility-store-key".into(),
             key_file: None,
+            shared: None,
+            terminal_id: None,
         }
     }
 }

@@ -146,6 +146,12 @@ impl Handler for DaemonHandler {
                     uptime_secs: self.started.elapsed().as_secs(),
                     started_at: Some(local_rfc3339(self.started_at)),
                     last_central_contact: self.central.last_contact().map(local_rfc3339),
+                    shared_store: self.store.shared_status().map(|s| {
+                        terminal_ipc::SharedStoreLink {
+                            reachable: s.reachable,
+                            pending: s.pending,
+                        }
+                    }),
                 }))
             }
             Request::Kiosk { reader, action } => {

@@ -131,7 +131,7 @@ fn open_store(
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let key_file = config.store.key_file.as_ref().map(|f| config.resolve(f));
-    Ok(facility_store::Store::open_configured(
+    let store = facility_store::Store::open_configured(
         &store_path,
         key_file.as_deref(),
         &config.store.key_secret,
@@ -139,7 +139,21 @@ fn open_store(
     )
     .with_context(|| format!("opening the store {}", store_path.display()))?
     .with_lockout_policy(config.accounts.lockout_policy())
-    .with_clock(config.clock()))
+    .with_clock(config.clock());
+    let Some(url) = &config.store.shared else {
+        return Ok(store);
+    };
+    let terminal_id =
+        config.store.terminal_id.clone().context(
+            "[store] shared needs [store] terminal_id, this terminal's id in the facility",
+        )?;
+    tracing::info!(terminal_id, "using the facility-wide store");
+    store
+        .with_shared(facility_store::SharedConfig {
+            url: url.clone(),
+            terminal_id,
+        })
+        .context("[store] shared")
 }
 
 /// The start-up check of the audit log's head against its copies outside the database. A database older
@@ -336,6 +350,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
         views,
         reception,
     });
+    if store.shared_status().is_some() {
+        tokio::spawn(announce_shared_link(store.clone(), events.clone()));
+    }
+    if let Some(feed) = store.shared_check_ins_feed() {
+        tokio::spawn(forward_shared_check_ins(
+            feed,
+            store.clone(),
+            events.clone(),
+        ));
+    }
     let (stop_ipc, ipc_stopped) = tokio::sync::oneshot::channel::<()>();
     let ipc_task = tokio::spawn(server.serve(handler, async move {
         let _ = ipc_stopped.await;
@@ -504,6 +528,66 @@ fn face_runtime(
         Err(e) => {
             tracing::warn!(error = %e, "face matching is off");
             None
+        }
+    }
+}
+
+/// Check-ins of the other terminals (announced by the facility-wide store) go to this terminal's
+/// subscribers as they happen, like its own.
+async fn forward_shared_check_ins(
+    mut feed: tokio::sync::broadcast::Receiver<String>,
+    store: Arc<facility_store::Store>,
+    events: terminal_ipc::EventPublisher,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let id = match feed.recv().await {
+            Ok(id) => id,
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "facility-wide check-in notices dropped");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let store = store.clone();
+        let records = tokio::task::spawn_blocking(move || {
+            let rows: Vec<_> = store.check_in(&id)?.into_iter().collect();
+            reader_daemon::reception::reception_records(&store, &rows)
+        })
+        .await;
+        match records {
+            Ok(Ok(records)) => {
+                for check_in in records {
+                    events.publish(terminal_ipc::Event::CheckIn { check_in });
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "reading another terminal's check-in"),
+            Err(e) => tracing::warn!(error = %e, "reading another terminal's check-in"),
+        }
+    }
+}
+
+/// Tells subscribers (the reception windows' banner) when the facility-wide store comes and goes. The link
+/// state is the store's own in-memory flag, so looking at it twice a second costs nothing.
+async fn announce_shared_link(
+    store: Arc<facility_store::Store>,
+    events: terminal_ipc::EventPublisher,
+) {
+    let mut last: Option<facility_store::SharedStatus> = None;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        let Some(now) = store.shared_status() else {
+            return;
+        };
+        if last != Some(now) {
+            last = Some(now);
+            events.publish(terminal_ipc::Event::SharedStore {
+                link: terminal_ipc::SharedStoreLink {
+                    reachable: now.reachable,
+                    pending: now.pending,
+                },
+            });
         }
     }
 }

@@ -39,6 +39,7 @@ enum TopicArg {
     CheckIn,
     Outbox,
     CentralLink,
+    SharedStore,
 }
 
 #[derive(Debug, Args)]
@@ -186,7 +187,19 @@ fn status_summary(s: &terminal_ipc::StatusReport) -> String {
         s.last_central_contact
             .as_deref()
             .unwrap_or("none since start"),
-    )
+    ) + &shared_store_line(s.shared_store)
+}
+
+/// The facility-wide store's line; none on a terminal with only its own store.
+fn shared_store_line(link: Option<terminal_ipc::SharedStoreLink>) -> String {
+    match link {
+        None => String::new(),
+        Some(l) if l.reachable => format!("facility server: reachable, {} pending\n", l.pending),
+        Some(l) => format!(
+            "facility server: UNREACHABLE (this terminal's records only), {} pending\n",
+            l.pending
+        ),
+    }
 }
 
 pub fn checkins(args: &SocketArgs) -> ExitCode {
@@ -209,6 +222,7 @@ pub fn watch(args: &WatchArgs) -> ExitCode {
             TopicArg::CheckIn => Topic::CheckIn,
             TopicArg::Outbox => Topic::Outbox,
             TopicArg::CentralLink => Topic::CentralLink,
+            TopicArg::SharedStore => Topic::SharedStore,
         })
         .collect();
     report(runtime().and_then(|rt| {

@@ -270,15 +270,18 @@ pub enum Topic {
     CheckIn,
     Outbox,
     CentralLink,
+    /// The link to the facility-wide store (院内サーバ), on terminals that have one.
+    SharedStore,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 5] = [
+    pub const ALL: [Topic; 6] = [
         Topic::Reader,
         Topic::Kiosk,
         Topic::CheckIn,
         Topic::Outbox,
         Topic::CentralLink,
+        Topic::SharedStore,
     ];
 }
 
@@ -1113,6 +1116,18 @@ pub struct StatusReport {
     /// When the central service last answered anything (local time, RFC 3339); `None`: not since start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_central_contact: Option<String>,
+    /// The facility-wide store (`[store] shared`); `None` on a terminal that has only its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_store: Option<SharedStoreLink>,
+}
+
+/// The link to the facility-wide store (院内サーバ, PostgreSQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedStoreLink {
+    /// False: 「院内サーバに接続できません (この端末のみの表示)」; lists show this terminal's rows only.
+    pub reachable: bool,
+    /// This terminal's changes not yet in the facility-wide store.
+    pub pending: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1503,6 +1518,10 @@ pub enum Event {
     CentralLink {
         link: CentralLink,
     },
+    /// The facility-wide store became reachable or unreachable (or its count of unsent changes moved).
+    SharedStore {
+        link: SharedStoreLink,
+    },
     /// This subscriber was too slow and missed `missed` events; it should re-read state (e.g. `Status`).
     Lagged {
         missed: u64,
@@ -1518,6 +1537,7 @@ impl Event {
             Event::CheckIn { .. } => Some(Topic::CheckIn),
             Event::Outbox { .. } => Some(Topic::Outbox),
             Event::CentralLink { .. } => Some(Topic::CentralLink),
+            Event::SharedStore { .. } => Some(Topic::SharedStore),
             Event::Lagged { .. } => None,
         }
     }

@@ -14,6 +14,7 @@ import type {
   KioskScreen,
   OutboxCounts,
   Request,
+  SharedStoreLink,
   Response,
   StatusReport,
 } from "./types";
@@ -64,6 +65,8 @@ class Live {
   checkIns = $state<CheckInRecord[]>([]);
   /** When each check-in arrived in this window (ms since the epoch), for the "within 1 s" figure. */
   arrivedAt = $state<Record<string, number>>({});
+  /** The facility-wide store; undefined on a terminal with only its own store. */
+  shared = $state<SharedStoreLink | undefined>(undefined);
   daemonVersion = $state("");
   loaded = $state(false);
 
@@ -107,6 +110,7 @@ class Live {
   private applyStatus(status: StatusReport): void {
     this.central = status.central;
     this.outbox = status.outbox;
+    this.shared = status.shared_store;
     this.daemonVersion = status.daemon_version;
     const kiosks: Record<string, KioskScreen> = {};
     const cards: Record<string, boolean> = {};
@@ -145,6 +149,13 @@ class Live {
       case "central_link":
         this.central = event.link;
         break;
+      case "shared_store": {
+        const back = event.link.reachable && this.shared?.reachable === false;
+        this.shared = event.link;
+        // Back from an outage: the other terminals' check-ins are readable again.
+        if (back) void this.refresh();
+        break;
+      }
       case "lagged":
         void this.refresh();
         break;

@@ -196,6 +196,16 @@ export interface StatusReport {
   uptime_secs: number;
   started_at?: string;
   last_central_contact?: string;
+  /** The facility-wide store (院内サーバ); absent on a terminal with only its own store. */
+  shared_store?: SharedStoreLink;
+}
+
+/** The link to the facility-wide store (PostgreSQL). */
+export interface SharedStoreLink {
+  /** False: the lists show this terminal's records only. */
+  reachable: boolean;
+  /** This terminal's changes not yet in the facility-wide store. */
+  pending: number;
 }
 
 export type ReaderChange = "attached" | "detached" | "card_inserted" | "card_removed";
@@ -206,6 +216,7 @@ export type DaemonEvent =
   | { event: "check_in"; check_in: CheckInRecord }
   | { event: "outbox"; counts: OutboxCounts }
   | { event: "central_link"; link: CentralLink }
+  | { event: "shared_store"; link: SharedStoreLink }
   | { event: "lagged"; missed: number };
 
 export interface InsuranceNumbers {
