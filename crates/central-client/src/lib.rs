@@ -500,12 +500,48 @@ impl CentralClient {
     }
 }
 
-/// rustls reports a refused handshake as an alert or a certificate error somewhere in the source chain.
+/// rustls reports a refused handshake as an alert or a certificate error somewhere in the source chain. A
+/// connection that was merely dropped (a pooled connection to a service that stopped: "peer closed connection
+/// without sending TLS close_notify", a reset, an early EOF) also names TLS but is not a refusal: it is
+/// transient, so a pending check-in is retried rather than marked as an error.
 fn looks_like_tls_refusal(chain: &str) -> bool {
     let lower = chain.to_ascii_lowercase();
-    ["certificate", "alert", "handshake", "unknownissuer", "tls"]
-        .iter()
-        .any(|w| lower.contains(w))
+    let dropped = [
+        "close_notify",
+        "unexpected eof",
+        "connection reset",
+        "broken pipe",
+        "connection closed",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    !dropped
+        && ["certificate", "alert", "handshake", "unknownissuer", "tls"]
+            .iter()
+            .any(|w| lower.contains(w))
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::looks_like_tls_refusal;
+
+    #[test]
+    fn a_dropped_connection_is_not_a_tls_refusal() {
+        for dropped in [
+            "error sending request: client error (SendRequest): connection closed before message completed",
+            "error sending request: peer closed connection without sending TLS close_notify: https://docs.rs/rustls",
+            "error reading a body from connection: tls handshake eof: unexpected EOF",
+            "error sending request: Connection reset by peer (os error 104)",
+        ] {
+            assert!(!looks_like_tls_refusal(dropped), "{dropped}");
+        }
+        for refused in [
+            "error sending request: invalid peer certificate: UnknownIssuer",
+            "error sending request: received fatal alert: CertificateRevoked",
+        ] {
+            assert!(looks_like_tls_refusal(refused), "{refused}");
+        }
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
