@@ -24,6 +24,8 @@ APT_PACKAGES=(
   dpkg-dev binutils init-system-helpers python3
   # the audit report's PDF embeds a Japanese font (the app's windows use it too)
   fonts-ipafont-gothic
+  # the kiosk's other languages: Simplified Chinese, Korean, Nepali (Devanagari); Latin and Vietnamese use DejaVu
+  fonts-wqy-microhei fonts-nanum fonts-lohit-deva
   # the forms' window tests read the saved PDFs back (pdftotext)
   poppler-utils
   # the app (Tauri 2 on WebKitGTK), and its window tests under Xvfb through WebKitWebDriver

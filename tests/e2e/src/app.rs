@@ -429,6 +429,69 @@ pub fn screenshot_dir() -> PathBuf {
     crate::workspace().join("target/e2e-screenshots")
 }
 
+/// The lowest contrast ratio between any visible text and its background on the page (WCAG 2 formula), with
+/// the text that has it. Large text (24 px, or 18.66 px bold) needs 3:1, the rest 4.5:1; the script returns
+/// the worst ratio relative to the threshold that applies.
+const CONTRAST_SCRIPT: &str = r#"
+function lum(c) {
+  const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null;
+  const p = m[1].split(',').map(s => parseFloat(s));
+  if (p.length > 3 && p[3] === 0) return null;
+  const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(p[0]) + 0.7152 * f(p[1]) + 0.0722 * f(p[2]);
+}
+function bg(el) {
+  for (let e = el; e; e = e.parentElement) { const l = lum(getComputedStyle(e).backgroundColor); if (l !== null) return l; }
+  return 1;
+}
+let worst = { margin: 99, ratio: 99, text: '' };
+for (const el of document.querySelectorAll('body *')) {
+  const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!own || !el.getClientRects().length) continue;
+  const s = getComputedStyle(el);
+  if (s.visibility === 'hidden' || el.closest('rt')) continue;
+  const fg = lum(s.color); if (fg === null) continue;
+  const b = bg(el);
+  const ratio = (Math.max(fg, b) + 0.05) / (Math.min(fg, b) + 0.05);
+  const size = parseFloat(s.fontSize), bold = parseInt(s.fontWeight) >= 700;
+  const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+  if (ratio / need < worst.margin) worst = { margin: ratio / need, ratio, text: el.textContent.trim().slice(0, 40) };
+}
+return worst;
+"#;
+
+pub fn assert_contrast(window: &AppWindow, screen: &str) -> f64 {
+    let worst = window.script(CONTRAST_SCRIPT, json!([]));
+    let margin = worst["margin"].as_f64().expect("contrast margin");
+    assert!(
+        margin >= 1.0,
+        "the kiosk's {screen} screen fails WCAG AA contrast: {worst}"
+    );
+    worst["ratio"].as_f64().unwrap_or(0.0)
+}
+
+/// The kiosk displays the screens must fit without scrolling (besides the full HD the other tests use).
+pub const KIOSK_SIZES: [(u32, u32); 2] = [(1024, 768), (1280, 800)];
+
+/// Checks the kiosk's current screen at each of `KIOSK_SIZES`: no control outside the viewport and no scrolling;
+/// a screenshot at the smallest; then the window's size is put back.
+pub fn assert_fits(kiosk: &AppWindow, shots: &Path, screen: &str) {
+    let (w, h) = kiosk.size();
+    for (width, height) in KIOSK_SIZES {
+        kiosk.resize(width, height);
+        let outside = kiosk.outside_viewport();
+        if width == KIOSK_SIZES[0].0 {
+            kiosk.screenshot(shots, &format!("kiosk-{screen}-{width}x{height}"));
+        }
+        assert!(
+            outside.is_empty(),
+            "the kiosk's {screen} screen does not fit {width}x{height}:\n{}",
+            outside.join("\n")
+        );
+    }
+    kiosk.resize(w, h);
+}
+
 /// A process seen in `/proc`: pid, parent, command name, resident kB.
 fn processes() -> Vec<(u32, u32, String, u64)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {

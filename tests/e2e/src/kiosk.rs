@@ -342,13 +342,19 @@ pub fn pin_checkin(oqs: &Oqs, cards: &Cards, index: u32) -> serde_json::Value {
 /// for a slow test machine), with an `oqs` client for its socket.
 pub fn start_kiosk(cards: &Cards, lease: &pcsc_harness::ReaderLease) -> (MockCentral, Daemon, Oqs) {
     let central = MockCentral::start(100, Some(&cards.dir));
-    let daemon = Daemon::start(
-        &central,
+    let daemon = kiosk_daemon(&central, lease);
+    let oqs = Oqs::new(&daemon.root);
+    (central, daemon, oqs)
+}
+
+/// A daemon on `central` watching only the leased reader, with a kiosk timeout long enough for a slow test
+/// machine (for tests that change the central's settings before the daemon starts).
+pub fn kiosk_daemon(central: &MockCentral, lease: &pcsc_harness::ReaderLease) -> Daemon {
+    Daemon::start(
+        central,
         &format!(
             "[readers]\nnames = [\"{}\"]\n[kiosk]\ninactivity_timeout_secs = 120\n",
             lease.reader
         ),
-    );
-    let oqs = Oqs::new(&daemon.root);
-    (central, daemon, oqs)
+    )
 }
