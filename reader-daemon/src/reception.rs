@@ -151,44 +151,15 @@ impl Reception {
                 "氏名は{MAX_LOCAL_NAME}文字以内で入力してください。The name must be at most {MAX_LOCAL_NAME} characters."
             )));
         }
-        let store = self.store.clone();
-        let id = check_in_id.clone();
-        let (record, patient_ref) = blocking("setting the local name", move || {
-            let Some(check_in) = store.check_in(&id)? else {
-                return Err(StoreError::NotFound(format!("check-in {id}")));
-            };
+        let detail = format!("check-in {check_in_id}");
+        self.change_check_in(check_in_id, "local_name_set", detail, move |store, id| {
             store.set_local_name(
-                &id,
+                id,
                 (!name.is_empty()).then_some(name.as_str()),
                 store.now_millis(),
-            )?;
-            let patient_ref = check_in
-                .patient
-                .as_ref()
-                .map(|p| store.patient_key_of(p).to_hex());
-            let record = reception_records(&store, std::slice::from_ref(&check_in))?
-                .pop()
-                .ok_or_else(|| StoreError::NotFound(format!("check-in {id}")))?;
-            Ok((record, patient_ref))
+            )
         })
-        .await?;
-        audit(
-            &self.store,
-            AuditEntry {
-                actor: "reception".into(),
-                action: "local_name_set".into(),
-                patient_ref,
-                items: Vec::new(),
-                method: None,
-                reason: None,
-                detail: Some(format!("check-in {check_in_id}")),
-            },
-        )
-        .await?;
-        self.checkin.events().publish(Event::CheckIn {
-            check_in: record.clone(),
-        });
-        Ok(Response::CheckIn { check_in: record })
+        .await
     }
 
     /// Tags a check-in's visit 外来 / 訪問 / オンライン; audited, and pushed to every subscribed window.
@@ -197,20 +168,35 @@ impl Reception {
         check_in_id: String,
         visit: Visit,
     ) -> Result<Response, ErrorBody> {
+        let detail = format!("check-in {check_in_id}: {}", visit.as_str());
+        self.change_check_in(check_in_id, "visit_set", detail, move |store, id| {
+            store.set_visit(id, visit.as_str(), store.now_millis())
+        })
+        .await
+    }
+
+    /// Applies reception's `change` to a check-in that must exist, audits it as `action` (by "reception",
+    /// with the patient's reference and `detail`), and pushes the updated check-in to every subscribed window.
+    async fn change_check_in(
+        &self,
+        check_in_id: String,
+        action: &str,
+        detail: String,
+        change: impl FnOnce(&Store, &str) -> Result<(), StoreError> + Send + 'static,
+    ) -> Result<Response, ErrorBody> {
         let store = self.store.clone();
-        let id = check_in_id.clone();
-        let (record, patient_ref) = blocking("tagging the visit", move || {
-            let Some(check_in) = store.check_in(&id)? else {
-                return Err(StoreError::NotFound(format!("check-in {id}")));
+        let (record, patient_ref) = blocking("changing a check-in", move || {
+            let Some(check_in) = store.check_in(&check_in_id)? else {
+                return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
             };
-            store.set_visit(&id, visit.as_str(), store.now_millis())?;
+            change(&store, &check_in_id)?;
             let patient_ref = check_in
                 .patient
                 .as_ref()
                 .map(|p| store.patient_key_of(p).to_hex());
             let record = reception_records(&store, std::slice::from_ref(&check_in))?
                 .pop()
-                .ok_or_else(|| StoreError::NotFound(format!("check-in {id}")))?;
+                .ok_or_else(|| StoreError::NotFound(format!("check-in {check_in_id}")))?;
             Ok((record, patient_ref))
         })
         .await?;
@@ -218,12 +204,12 @@ impl Reception {
             &self.store,
             AuditEntry {
                 actor: "reception".into(),
-                action: "visit_set".into(),
+                action: action.into(),
                 patient_ref,
                 items: Vec::new(),
                 method: None,
                 reason: None,
-                detail: Some(format!("check-in {check_in_id}: {}", visit.as_str())),
+                detail: Some(detail),
             },
         )
         .await?;
