@@ -106,6 +106,9 @@ impl Driver {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // Its own process group, so that the WebKitWebDriver it starts, the app that one starts and anything the
+        // app starts (a daemon from the readiness screen) go with it when the driver is dropped.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut process = Process::spawn(cmd, log_dir.join(format!("tauri-driver-{port}.log")));
         // Both must listen: tauri-driver, and the WebKitWebDriver it started (it forwards the session to it).
         wait_for(
@@ -126,6 +129,16 @@ impl Driver {
 
     pub fn log_text(&self) -> String {
         self.process.log_text()
+    }
+}
+
+impl Drop for Driver {
+    /// SIGKILL to the whole group: killing tauri-driver alone left WebKitWebDriver (and what it started)
+    /// running after the test.
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.process.id())])
+            .status();
     }
 }
 

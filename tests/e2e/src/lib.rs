@@ -112,6 +112,11 @@ impl Process {
         s
     }
 
+    /// The process id (the group id too, when it was spawned as its own group leader).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL, no chance to clean up.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
