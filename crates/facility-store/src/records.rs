@@ -595,22 +595,46 @@ impl Store {
         &self,
         check_in_ids: &[&str],
     ) -> Result<std::collections::HashMap<String, String>, StoreError> {
-        let mut out = std::collections::HashMap::new();
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        let sealed: std::collections::HashMap<String, Vec<u8>> = self.check_in_values(
+            check_in_ids,
             "SELECT local_name_enc FROM check_ins WHERE check_in_id = ?1 AND local_name_enc IS NOT NULL",
+            "SELECT check_in_id, local_name_enc FROM check_ins
+             WHERE terminal_id <> $1 AND check_in_id = ANY($2) AND local_name_enc IS NOT NULL",
         )?;
-        for id in check_in_ids {
-            let sealed: Option<Vec<u8>> = stmt.query_row([id], |r| r.get(0)).optional()?;
-            if let Some(sealed) = sealed {
-                let bytes = self.keys.open("check_ins.local_name", id, &sealed)?;
+        sealed
+            .into_iter()
+            .map(|(id, sealed)| {
+                let bytes = self.keys.open("check_ins.local_name", &id, &sealed)?;
                 let name = String::from_utf8(bytes.to_vec())
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                out.insert((*id).to_owned(), name);
+                Ok((id, name))
+            })
+            .collect()
+    }
+
+    /// One column of these check-ins, by check-in id: this terminal's rows (`local_sql`, `?1` the id), then
+    /// the facility-wide store's rows of the other terminals (`shared_sql`, `$1` this terminal, `$2` the ids
+    /// not found here) when there is one and it answers. An id found nowhere is absent.
+    fn check_in_values<V>(
+        &self,
+        check_in_ids: &[&str],
+        local_sql: &str,
+        shared_sql: &'static str,
+    ) -> Result<std::collections::HashMap<String, V>, StoreError>
+    where
+        V: rusqlite::types::FromSql + for<'a> tokio_postgres::types::FromSql<'a>,
+    {
+        let mut out = std::collections::HashMap::new();
+        {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(local_sql)?;
+            for id in check_in_ids {
+                let value: Option<V> = stmt.query_row([id], |r| r.get(0)).optional()?;
+                if let Some(v) = value {
+                    out.insert((*id).to_owned(), v);
+                }
             }
         }
-        drop(stmt);
-        drop(conn);
         let others: Vec<String> = check_in_ids
             .iter()
             .filter(|id| !out.contains_key(**id))
@@ -620,21 +644,12 @@ impl Store {
             return Ok(out);
         }
         for row in self
-            .shared_query(
-                "SELECT check_in_id, local_name_enc FROM check_ins
-                 WHERE terminal_id <> $1 AND check_in_id = ANY($2) AND local_name_enc IS NOT NULL",
-                vec![Box::new(others)],
-            )
+            .shared_query(shared_sql, vec![Box::new(others)])
             .unwrap_or_default()
         {
-            let (Ok(id), Ok(sealed)) = (row.try_get::<_, String>(0), row.try_get::<_, Vec<u8>>(1))
-            else {
-                continue;
-            };
-            let bytes = self.keys.open("check_ins.local_name", &id, &sealed)?;
-            let name = String::from_utf8(bytes.to_vec())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            out.insert(id, name);
+            if let (Ok(id), Ok(v)) = (row.try_get::<_, String>(0), row.try_get::<_, V>(1)) {
+                out.insert(id, v);
+            }
         }
         Ok(out)
     }
@@ -665,38 +680,11 @@ impl Store {
         &self,
         check_in_ids: &[&str],
     ) -> Result<std::collections::HashMap<String, String>, StoreError> {
-        let mut out = std::collections::HashMap::new();
-        let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT visit FROM check_ins WHERE check_in_id = ?1")?;
-        for id in check_in_ids {
-            let visit: Option<String> = stmt.query_row([id], |r| r.get(0)).optional()?;
-            if let Some(v) = visit {
-                out.insert((*id).to_owned(), v);
-            }
-        }
-        drop(stmt);
-        drop(conn);
-        let others: Vec<String> = check_in_ids
-            .iter()
-            .filter(|id| !out.contains_key(**id))
-            .map(|id| (*id).to_owned())
-            .collect();
-        if others.is_empty() {
-            return Ok(out);
-        }
-        for row in self
-            .shared_query(
-                "SELECT check_in_id, visit FROM check_ins WHERE terminal_id <> $1 AND check_in_id = ANY($2)",
-                vec![Box::new(others)],
-            )
-            .unwrap_or_default()
-        {
-            let (Ok(id), Ok(v)) = (row.try_get::<_, String>(0), row.try_get::<_, String>(1)) else {
-                continue;
-            };
-            out.insert(id, v);
-        }
-        Ok(out)
+        self.check_in_values(
+            check_in_ids,
+            "SELECT visit FROM check_ins WHERE check_in_id = ?1",
+            "SELECT check_in_id, visit FROM check_ins WHERE terminal_id <> $1 AND check_in_id = ANY($2)",
+        )
     }
 
     /// Stores (or replaces) the answer to a relay request.
