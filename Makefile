@@ -35,7 +35,7 @@ unit: ui
 # The date-sensitive tests again at pinned dates that break date code: just after midnight JST on New Year's
 # Day (still 12-31 in UTC), a month's last evening, a leap day, and a date years ahead. Every process of a test
 # reads OQS_TEST_NOW through oqs-clock (the unit step ran them at the default date). Nothing reads the calendar.
-DATED_TESTS := package(mock-central) | package(oqs-clock) | package(reader-daemon) | package(facility-store) | (package(e2e) & (binary(checkin) | binary(emergency)))
+DATED_TESTS := package(mock-central) | package(oqs-clock) | package(reader-daemon) | package(facility-store) | (package(e2e) & (binary(checkin) | binary(emergency) | binary(unconfirmed)))
 TEST_DATES := 2027-01-01T00:30:00+09:00 2027-01-31T23:50:00+09:00 2028-02-29T09:00:00+09:00 2035-07-01T12:00:00+09:00
 test-dates:
 	@rc=0; for d in $(TEST_DATES); do \

@@ -158,6 +158,9 @@ pub(crate) async fn blocking<T: Send + 'static>(
                 format!("an account named `{login}` already exists"),
             ),
             facility_store::StoreError::TotpAlreadyEnrolled(_) => reenrolment_needs_two_factors(),
+            facility_store::StoreError::Conflict(what) => {
+                ErrorBody::new(ErrorCode::BadRequest, format!("cannot change {what}"))
+            }
             facility_store::StoreError::LastAdministrator => ErrorBody::new(
                 ErrorCode::BadRequest,
                 "有効な管理者アカウントが1つもなくなるため、この変更はできません。The change would leave no enabled \

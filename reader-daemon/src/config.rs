@@ -45,6 +45,9 @@ pub struct Config {
     pub kiosk: KioskSection,
     #[serde(default)]
     pub face: FaceSection,
+    /// When the 要再確認 list is checked again.
+    #[serde(default)]
+    pub recheck: RecheckSection,
     /// Staff logins and sessions (see [`crate::accounts::AccountSettings`]).
     #[serde(default)]
     pub accounts: crate::accounts::AccountSettings,
@@ -257,6 +260,42 @@ impl Default for FaceSection {
     }
 }
 
+/// `[recheck]`: the 要再確認 list (visits the central service could not confirm) is checked again by the
+/// numbers the patient gave, every day at `at` (JST) unless `daily = false`, and always on `receipt_day` of
+/// the month, before the monthly レセプト run. A run missed while the daemon was not running is made when it
+/// starts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecheckSection {
+    /// `HH:MM`, Japan time.
+    pub at: String,
+    pub daily: bool,
+    /// Day of the month (1–28) of the run before the レセプト.
+    pub receipt_day: u8,
+}
+
+impl Default for RecheckSection {
+    fn default() -> Self {
+        Self {
+            at: "07:30".into(),
+            daily: true,
+            receipt_day: 1,
+        }
+    }
+}
+
+impl RecheckSection {
+    /// The time of day of the runs as minutes after midnight; `None` when `at` is not `HH:MM`.
+    pub fn minute_of_day(&self) -> Option<u16> {
+        let (h, m) = self.at.split_once(':')?;
+        if h.len() != 2 || m.len() != 2 {
+            return None;
+        }
+        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    }
+}
+
 impl Default for KioskSection {
     fn default() -> Self {
         Self {
@@ -313,6 +352,18 @@ impl Config {
         }
         if self.relay.concurrency == 0 {
             return Err(invalid("relay.concurrency must be at least 1".into()));
+        }
+        if self.recheck.minute_of_day().is_none() {
+            return Err(invalid(format!(
+                "recheck.at `{}` must be a time of day as HH:MM (e.g. \"07:30\")",
+                self.recheck.at
+            )));
+        }
+        if !(1..=28).contains(&self.recheck.receipt_day) {
+            return Err(invalid(format!(
+                "recheck.receipt_day {} must be a day of the month from 1 to 28",
+                self.recheck.receipt_day
+            )));
         }
         oqs_clock::Clock::from_setting(self.clock.pinned.as_deref())
             .map_err(|e| invalid(format!("clock.pinned: {e}")))?;
@@ -458,6 +509,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("https"), "{err}");
+        for at in ["7:30", "24:00", "07:60", "0730", "ab:cd"] {
+            let err = load(&format!("[recheck]\nat = \"{at}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("recheck.at") && err.contains("HH:MM"), "{err}");
+        }
+        let err = load("[recheck]\nreceipt_day = 31\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("receipt_day"), "{err}");
+        let ok = load("[recheck]\nat = \"23:59\"\ndaily = false\nreceipt_day = 28\n").unwrap();
+        assert_eq!(ok.recheck.minute_of_day(), Some(23 * 60 + 59));
         let err = load("[relay]\nresult_encoding = \"EUC-JP\"\n")
             .unwrap_err()
             .to_string();

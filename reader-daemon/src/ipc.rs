@@ -203,6 +203,36 @@ impl Handler for DaemonHandler {
             Request::SetVisit { check_in_id, visit } => {
                 self.reception.set_visit(check_in_id, visit).await
             }
+            Request::OpenUnconfirmed {
+                check_in_id,
+                reason,
+                path,
+                share,
+                claim,
+            } => {
+                self.reception
+                    .open_unconfirmed(check_in_id, reason, path, share, claim)
+                    .await
+            }
+            Request::UnconfirmedList { days } => self.reception.unconfirmed_list(days).await,
+            Request::ExportUnconfirmed { days } => self.reception.export_unconfirmed(days).await,
+            Request::RecheckUnconfirmed => {
+                let marks = facility_store::RecheckMarks::default();
+                let run = self
+                    .reception
+                    .recheck_all(crate::reception::RecheckKind::Manual, marks)
+                    .await?;
+                Ok(Response::RecheckRun { run })
+            }
+            Request::CloseUnconfirmed {
+                session,
+                id,
+                resolution,
+            } => {
+                self.reception
+                    .close_unconfirmed(peer, &session, id, resolution)
+                    .await
+            }
             Request::ManualCheck {
                 numbers,
                 session,

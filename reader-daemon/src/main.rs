@@ -340,6 +340,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config.facility.medical_institution_code.clone(),
         service.clone(),
     ));
+    let recheck_task = tokio::spawn(
+        reception
+            .clone()
+            .run_rechecks(config.recheck.clone(), Duration::from_secs(20)),
+    );
     let handler = Arc::new(DaemonHandler {
         station: station_handle,
         store: store.clone(),
@@ -401,6 +406,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let _ = ipc_task.await;
     station_task.abort();
     pending_task.abort();
+    recheck_task.abort();
     events_task.abort();
     Ok(())
 }

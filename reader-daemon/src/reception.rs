@@ -29,6 +29,9 @@ use crate::checkin::{
 };
 use crate::checkup_form;
 
+mod unconfirmed;
+pub use unconfirmed::{RecheckKind, due_recheck};
+
 /// Check-ins as reception shows them: the record, the consents still valid for it, and the name typed at
 /// reception for 外字 (blocking: call from `spawn_blocking`).
 pub fn reception_records(
@@ -113,6 +116,27 @@ fn compact_date(text: &str, what: &str) -> Result<String, ErrorBody> {
             "{what}は YYYY-MM-DD で入力してください。{what} must be a date (YYYY-MM-DD)."
         )))
     }
+}
+
+/// The 保険者番号 (trimmed) and the birth date (`YYYYMMDD`) of numbers typed at reception, or what is wrong
+/// with them.
+fn checked_numbers(numbers: &InsuranceNumbers) -> Result<(String, String), ErrorBody> {
+    let insurer = numbers.insurer_number.expose().trim().to_owned();
+    if !(insurer.len() == 6 || insurer.len() == 8) || !insurer.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad_request(
+            "保険者番号は6桁または8桁の数字です。The insurer number has 6 or 8 digits.",
+        ));
+    }
+    if numbers.number.expose().trim().is_empty() {
+        return Err(bad_request("番号を入力してください。The 番号 is required."));
+    }
+    let branch = numbers.branch.expose().trim();
+    let two_digits = branch.len() == 2 && branch.chars().all(|c| c.is_ascii_digit());
+    if !branch.is_empty() && !two_digits {
+        return Err(bad_request("枝番は2桁の数字です。The 枝番 has 2 digits."));
+    }
+    let birth = compact_date(numbers.birth_date.expose(), "生年月日")?;
+    Ok((insurer, birth))
 }
 
 fn non_empty(p: &Sensitive) -> Option<Pii> {
@@ -335,23 +359,7 @@ impl Reception {
                 .to_owned(),
             None => "reception".to_owned(),
         };
-        let insurer = numbers.insurer_number.expose().trim().to_owned();
-        if !(insurer.len() == 6 || insurer.len() == 8)
-            || !insurer.chars().all(|c| c.is_ascii_digit())
-        {
-            return Err(bad_request(
-                "保険者番号は6桁または8桁の数字です。The insurer number has 6 or 8 digits.",
-            ));
-        }
-        if numbers.number.expose().trim().is_empty() {
-            return Err(bad_request("番号を入力してください。The 番号 is required."));
-        }
-        let branch = numbers.branch.expose().trim();
-        let two_digits = branch.len() == 2 && branch.chars().all(|c| c.is_ascii_digit());
-        if !branch.is_empty() && !two_digits {
-            return Err(bad_request("枝番は2桁の数字です。The 枝番 has 2 digits."));
-        }
-        let birth = compact_date(numbers.birth_date.expose(), "生年月日")?;
+        let (insurer, birth) = checked_numbers(&numbers)?;
         let patient_ref = self
             .store
             .patient_key(

@@ -36,6 +36,9 @@ pub enum StoreError {
     },
     #[error("not found: {0}")]
     NotFound(String),
+    /// The row is no longer in a state that allows the change (e.g. a 要再確認 entry already resolved).
+    #[error("cannot change {0}")]
+    Conflict(String),
     #[error("an account named '{0}' already exists")]
     AccountExists(String),
     /// A second factor is enrolled; only a two-factor session may replace it ([`crate::Store::replace_totp`]).

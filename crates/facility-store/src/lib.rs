@@ -41,6 +41,7 @@ mod outbox;
 mod records;
 mod settings;
 mod shared;
+mod unconfirmed;
 mod usage;
 
 use std::path::{Path, PathBuf};
@@ -66,6 +67,9 @@ pub use records::{
     CheckIn, CheckInStatus, Consent, Document, PatientIdentity, PatientKey, QueryResult,
 };
 pub use shared::{QUERY_TIMEOUT as SHARED_QUERY_TIMEOUT, SharedConfig, SharedError, SharedStatus};
+pub use unconfirmed::{
+    Claim, NewUnconfirmed, RecheckMarks, RecheckOutcome, Unconfirmed, UnconfirmedState,
+};
 pub use usage::{MonthUsage, Tally, Usage, YearMonth, usage_of};
 
 use crypto::DataKeys;

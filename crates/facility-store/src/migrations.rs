@@ -170,6 +170,31 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE check_ins ADD COLUMN visit TEXT NOT NULL DEFAULT 'outpatient';
     "#,
+    // 8: 要再確認: visits whose qualification could not be confirmed (無効, 該当資格なし, reader fault,
+    // outage), the path reception took under 保発0710第1号 and the numbers to check again (encrypted), until a
+    // re-check confirms them or a staff member closes them. `state` is `open`, `confirmed` or `closed`.
+    r#"
+    CREATE TABLE unconfirmed (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        opened_at       INTEGER NOT NULL,
+        opened_by       TEXT NOT NULL,
+        check_in_id     TEXT,
+        reason          TEXT NOT NULL,
+        path            TEXT NOT NULL,
+        share           INTEGER,
+        patient_key     BLOB,
+        claim_enc       BLOB NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'confirmed', 'closed')),
+        checks          INTEGER NOT NULL DEFAULT 0,
+        last_checked_at INTEGER,
+        last_outcome    TEXT,
+        outcome_enc     BLOB,
+        resolved_at     INTEGER,
+        resolved_by     TEXT,
+        resolution      TEXT
+    ) STRICT;
+    CREATE INDEX unconfirmed_state ON unconfirmed (state, opened_at);
+    "#,
 ];
 
 /// The facility-wide store's schema on PostgreSQL, versioned like [`MIGRATIONS`] (in `schema_version`).

@@ -859,7 +859,7 @@ impl Store {
         .collect()
     }
 
-    fn seal_json<T: Serialize>(
+    pub(crate) fn seal_json<T: Serialize>(
         &self,
         column: &str,
         row_key: &str,
@@ -871,7 +871,7 @@ impl Store {
         self.keys.seal(column, row_key, &json)
     }
 
-    fn open_json<T: serde::de::DeserializeOwned>(
+    pub(crate) fn open_json<T: serde::de::DeserializeOwned>(
         &self,
         column: &str,
         row_key: &str,

@@ -889,6 +889,16 @@ impl Store {
         )?)
     }
 
+    /// The insurer's registration reaches the service: every qualification of the person not loaded yet
+    /// (a 資格取得届 still on its way, the data lag behind 該当資格なし) is loaded. Returns how many.
+    pub fn load_pending_qualifications(&self, person_id: i64) -> Result<usize, CentralError> {
+        let c = self.conn()?;
+        Ok(c.execute(
+            "UPDATE qualifications SET loaded = 1 WHERE person_id = ?1 AND loaded = 0",
+            params![person_id],
+        )?)
+    }
+
     pub fn register_reference_number(
         &self,
         facility: &str,

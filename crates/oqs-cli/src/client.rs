@@ -337,3 +337,64 @@ async fn current_consent(
         });
     shown.context("no kiosk shows a consent screen now")
 }
+
+/// `oqs unconfirmed …`: the 要再確認 list.
+#[derive(Debug, Subcommand)]
+pub enum UnconfirmedCommand {
+    /// Every open entry and those opened in the last DAYS days, with the last scheduled re-check, as JSON.
+    List {
+        #[command(flatten)]
+        socket: SocketArgs,
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// Check every open entry again now, by its numbers; prints the run.
+    Recheck {
+        #[command(flatten)]
+        socket: SocketArgs,
+    },
+    /// The list as CSV (UTF-8 with BOM) into OUT (default: the daemon's file name in the current folder).
+    Export {
+        #[command(flatten)]
+        socket: SocketArgs,
+        #[arg(long)]
+        days: Option<u32>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+pub fn unconfirmed(cmd: &UnconfirmedCommand) -> ExitCode {
+    report(runtime().and_then(|rt| {
+        rt.block_on(async {
+            match cmd {
+                UnconfirmedCommand::List { socket, days } => {
+                    let client = connect_socket(socket).await?;
+                    print_json(
+                        &client
+                            .request(Request::UnconfirmedList { days: *days })
+                            .await?,
+                    )
+                }
+                UnconfirmedCommand::Recheck { socket } => {
+                    let client = connect_socket(socket).await?;
+                    print_json(&client.request(Request::RecheckUnconfirmed).await?)
+                }
+                UnconfirmedCommand::Export { socket, days, out } => {
+                    let client = connect_socket(socket).await?;
+                    let Response::Export { file_name, text } = client
+                        .request(Request::ExportUnconfirmed { days: *days })
+                        .await?
+                    else {
+                        bail!("the daemon did not answer with a file");
+                    };
+                    let path = out.clone().unwrap_or_else(|| PathBuf::from(&file_name));
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("oqs: wrote {}", path.display());
+                    Ok(())
+                }
+            }
+        })
+    }))
+}

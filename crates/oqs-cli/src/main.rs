@@ -81,6 +81,9 @@ enum Command {
     /// Face matching: compare two pictures.
     #[command(subcommand)]
     Face(face::FaceCommand),
+    /// 要再確認: visits the central service could not confirm (list, re-check now, export as CSV).
+    #[command(subcommand)]
+    Unconfirmed(client::UnconfirmedCommand),
 }
 
 fn main() -> ExitCode {
@@ -99,5 +102,6 @@ fn main() -> ExitCode {
         Command::Disaster(cmd) => staff::disaster(&cmd),
         Command::Audit(cmd) => staff::audit(&cmd),
         Command::Face(cmd) => face::run(cmd),
+        Command::Unconfirmed(cmd) => client::unconfirmed(&cmd),
     }
 }

@@ -348,6 +348,41 @@ pub enum Request {
         check_in_id: String,
         visit: Visit,
     },
+    /// 保発0710第1号: reception could not confirm a visit's qualification and took one of the official paths;
+    /// the daemon checks the claimed numbers at once and, unless that confirms them, keeps the visit in the
+    /// 要再確認 list, re-checked at the set time. Answered by [`Response::Unconfirmed`].
+    OpenUnconfirmed {
+        /// The check-in of the visit, when there was one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        check_in_id: Option<String>,
+        reason: UnconfirmedReason,
+        path: FallbackPath,
+        /// The share billed meanwhile, in 割 (1, 2 or 3).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        share: Option<u8>,
+        #[serde(default)]
+        claim: ClaimedNumbers,
+    },
+    /// The 要再確認 list: every open entry, and those opened in the last `days` days (default 31) whatever
+    /// their state, with the last scheduled re-check. Answered by [`Response::UnconfirmedList`].
+    UnconfirmedList {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        days: Option<u32>,
+    },
+    /// Re-checks every open entry now (as the scheduled run does). Answered by [`Response::RecheckRun`].
+    RecheckUnconfirmed,
+    /// A staff member closes an open entry by hand, saying what was done; needs a session.
+    CloseUnconfirmed {
+        session: Secret,
+        id: i64,
+        resolution: String,
+    },
+    /// The 要再確認 list as CSV (UTF-8 with BOM, for Excel), as [`Request::UnconfirmedList`] selects it.
+    /// Answered by [`Response::Export`].
+    ExportUnconfirmed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        days: Option<u32>,
+    },
     /// 同意取得済み患者一覧: patients whose consent to view medical information is valid now. Needs a session of
     /// a medical-information viewer or an administrator.
     ConsentedPatients {
@@ -682,6 +717,22 @@ pub enum Response {
         rows: Vec<EmergencyReviewRow>,
         #[serde(default)]
         files: Vec<String>,
+    },
+    Unconfirmed {
+        entry: UnconfirmedView,
+    },
+    UnconfirmedList {
+        entries: Vec<UnconfirmedView>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_run: Option<RecheckRunView>,
+    },
+    RecheckRun {
+        run: RecheckRunView,
+    },
+    /// A file's name and text, for the caller to save (`ExportUnconfirmed`).
+    Export {
+        file_name: String,
+        text: String,
     },
     /// The answer to [`Request::ManualCheck`].
     Eligibility {
@@ -1298,6 +1349,181 @@ impl Visit {
             .into_iter()
             .find(|v| v.as_str() == code)
     }
+}
+
+/// Why a visit's qualification could not be confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnconfirmedReason {
+    /// 資格無効.
+    Invalid,
+    /// 該当資格なし.
+    NoQualification,
+    /// 未確認 (通信障害): the central service could not be reached.
+    Outage,
+    /// The card reader or the terminal failed.
+    ReaderFault,
+    /// A check by numbers found nobody.
+    NotFound,
+}
+
+impl UnconfirmedReason {
+    pub const ALL: [Self; 5] = [
+        Self::Invalid,
+        Self::NoQualification,
+        Self::Outage,
+        Self::ReaderFault,
+        Self::NotFound,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid",
+            Self::NoQualification => "no_qualification",
+            Self::Outage => "outage",
+            Self::ReaderFault => "reader_fault",
+            Self::NotFound => "not_found",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == code)
+    }
+
+    /// The words reception reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Invalid => "資格無効",
+            Self::NoQualification => "該当資格なし",
+            Self::Outage => "通信障害",
+            Self::ReaderFault => "機器の故障",
+            Self::NotFound => "番号で該当なし",
+        }
+    }
+}
+
+/// The paths of 保発0710第1号 when the online check cannot confirm a qualification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FallbackPath {
+    /// The numbers on a 資格確認書, a 資格情報のお知らせ or an old 保険証, checked by numbers (照会区分 numbers).
+    Numbers,
+    /// The patient showed the 資格情報 screen of their own マイナポータル (recorded as such).
+    Mynaportal,
+    /// 被保険者資格申立書: printed pre-filled, signed by the patient, the share claimed recorded.
+    Declaration,
+    /// A returning patient billed on their last known qualification.
+    LastKnown,
+}
+
+impl FallbackPath {
+    pub const ALL: [Self; 4] = [
+        Self::Numbers,
+        Self::Mynaportal,
+        Self::Declaration,
+        Self::LastKnown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Numbers => "numbers",
+            Self::Mynaportal => "mynaportal",
+            Self::Declaration => "declaration",
+            Self::LastKnown => "last_known",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == code)
+    }
+
+    /// The words reception reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Numbers => "資格確認書等の番号",
+            Self::Mynaportal => "マイナポータルの資格情報画面",
+            Self::Declaration => "被保険者資格申立書",
+            Self::LastKnown => "前回の資格（再来）",
+        }
+    }
+}
+
+/// What the patient claimed; any field may be empty when unknown (「不詳」).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimedNumbers {
+    #[serde(default)]
+    pub insurer_number: Sensitive,
+    #[serde(default)]
+    pub symbol: Sensitive,
+    #[serde(default)]
+    pub number: Sensitive,
+    #[serde(default)]
+    pub branch: Sensitive,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub birth_date: Sensitive,
+    /// 保険者名称 as the patient wrote it.
+    #[serde(default)]
+    pub insurer_name: Sensitive,
+    /// The patient's name, when the check-in holds none.
+    #[serde(default)]
+    pub name: Sensitive,
+}
+
+/// One entry of the 要再確認 list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnconfirmedView {
+    pub id: i64,
+    /// RFC 3339.
+    pub opened_at: String,
+    pub opened_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_in_id: Option<String>,
+    pub reason: UnconfirmedReason,
+    pub path: FallbackPath,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<u8>,
+    /// The patient's name (the check-in's, else the 申立書's) and kana.
+    #[serde(default)]
+    pub name: Sensitive,
+    #[serde(default)]
+    pub kana: Sensitive,
+    pub claim: ClaimedNumbers,
+    /// `open`, `confirmed` (a re-check found a valid qualification) or `closed` (by a staff member).
+    pub state: String,
+    pub checks: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_checked_at: Option<String>,
+    /// `valid`, `invalid`, `no_qualification`, `not_found`, `unreachable`, `no_numbers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_outcome: Option<String>,
+    /// What the last check found, in words.
+    #[serde(default)]
+    pub outcome_text: Sensitive,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<String>,
+    /// `recheck` when a re-check confirmed it, else the staff member's login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
+}
+
+/// One run of the re-check of open entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecheckRunView {
+    /// RFC 3339.
+    pub at: String,
+    /// `daily` (the set time), `before_receipt` (the monthly run before the レセプト), `manual`, `on_start`
+    /// (a run the daemon missed while it was not running).
+    pub kind: String,
+    pub checked: u32,
+    pub confirmed: u32,
+    /// Entries without numbers to check (「不詳」): left for staff.
+    pub without_numbers: u32,
+    /// Checks the central service did not answer (kept open, tried at the next run).
+    pub unanswered: u32,
+    pub still_open: u32,
 }
 
 /// 資格有効性 (OQSCD006): the code and its meaning as the code table writes it.

@@ -147,9 +147,14 @@ fn kind_index(request: &Request) -> usize {
         Request::EmergencyReview { .. } => 33,
         Request::FacilityOptions { .. } => 34,
         Request::SetVisit { .. } => 35,
+        Request::OpenUnconfirmed { .. } => 36,
+        Request::UnconfirmedList { .. } => 37,
+        Request::RecheckUnconfirmed => 38,
+        Request::CloseUnconfirmed { .. } => 39,
+        Request::ExportUnconfirmed { .. } => 40,
     }
 }
-const REQUEST_KINDS: usize = 36;
+const REQUEST_KINDS: usize = 41;
 
 /// Same for kiosk actions.
 fn action_index(action: &KioskAction) -> usize {
@@ -227,6 +232,21 @@ fn every_request() -> Vec<Request> {
             check_in_id: "c1".into(),
             visit: Visit::HomeVisit,
         },
+        Request::OpenUnconfirmed {
+            check_in_id: Some("c1".into()),
+            reason: UnconfirmedReason::NoQualification,
+            path: FallbackPath::Declaration,
+            share: Some(3),
+            claim: ClaimedNumbers::default(),
+        },
+        Request::UnconfirmedList { days: Some(7) },
+        Request::RecheckUnconfirmed,
+        Request::CloseUnconfirmed {
+            session: secret(),
+            id: 1,
+            resolution: "x".into(),
+        },
+        Request::ExportUnconfirmed { days: None },
         Request::ConsentedPatients { session: secret() },
         Request::MedicalInfo {
             session: secret(),

@@ -104,3 +104,20 @@ pub fn portal_entries(
         })
         .collect()
 }
+
+/// The insurer registers person `person`'s new qualification with the service (`oqs-mock-central
+/// load-qualifications`), while the service keeps serving.
+pub fn load_qualifications(central: &MockCentral, person: i64) {
+    let out = Command::new(crate::bin("oqs-mock-central"))
+        .args(["load-qualifications", "--dir"])
+        .arg(&central.dir)
+        .args(["--person", &person.to_string()])
+        .output()
+        .expect("run oqs-mock-central load-qualifications");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with('1'),
+        "load-qualifications: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

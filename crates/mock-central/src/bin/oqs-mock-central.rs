@@ -67,6 +67,15 @@ enum Command {
         #[arg(long)]
         now: Option<String>,
     },
+    /// The insurer registers a person's new qualification: what was not loaded yet (該当資格なし while the
+    /// data lags) is found from now on, also by a service already serving the directory.
+    LoadQualifications {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The person (`population::fixtures`, e.g. 7 for the data-lag fixture; card N is person N).
+        #[arg(long)]
+        person: i64,
+    },
     /// Disaster windows (災害時医療情報閲覧).
     Disaster {
         #[command(subcommand)]
@@ -216,6 +225,10 @@ fn main() -> anyhow::Result<()> {
                 ymdhms(from_t),
                 ymdhms(to_t)
             );
+        }
+        Command::LoadQualifications { dir, person } => {
+            let loaded = Store::open(&dir, 1)?.load_pending_qualifications(person)?;
+            println!("{loaded} qualification(s) of person {person} loaded");
         }
         Command::Disaster {
             action: DisasterAction::List { dir },
