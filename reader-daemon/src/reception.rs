@@ -852,11 +852,12 @@ enum Shown {
     Checkups(Vec<CheckupView>),
 }
 
+/// RFC 3339 in Japan's time whatever the PC's time zone is (reception reads times as the receipt computer
+/// does).
 fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&chrono::Local)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    oqs_clock::format_jst(t)
 }
 
 fn dashed(yyyymmdd: &str) -> String {

@@ -168,14 +168,7 @@ async fn save_form_pdf(
 ) -> Result<String, AppError> {
     staff_window(&window, &links)?;
     let shell = |message: String| AppError::Shell { message };
-    let dir = match std::env::var_os("OQS_FORMS_DIR") {
-        Some(d) => std::path::PathBuf::from(d),
-        None => app
-            .path()
-            .document_dir()
-            .map_err(|e| shell(format!("no documents folder: {e}")))?
-            .join("OQS帳票"),
-    };
+    let dir = forms_dir(&app)?;
     tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&dir)
             .map_err(|e| shell(format!("cannot create {}: {e}", dir.display())))?;
@@ -191,6 +184,63 @@ async fn save_form_pdf(
             .ok_or_else(|| shell(format!("{} is full", dir.display())))?;
         audit_report::form::write_form_pdf(&form, &font, &path)
             .map_err(|e| shell(e.to_string()))?;
+        Ok(path.display().to_string())
+    })
+    .await
+    .map_err(|e| shell(e.to_string()))?
+}
+
+/// The forms folder: `$OQS_FORMS_DIR`, else `OQS帳票` in the user's documents folder.
+fn forms_dir(app: &AppHandle) -> Result<std::path::PathBuf, AppError> {
+    match std::env::var_os("OQS_FORMS_DIR") {
+        Some(d) => Ok(std::path::PathBuf::from(d)),
+        None => Ok(app
+            .path()
+            .document_dir()
+            .map_err(|e| AppError::Shell {
+                message: format!("no documents folder: {e}"),
+            })?
+            .join("OQS帳票")),
+    }
+}
+
+/// Saves a file the daemon made for staff (the 要再確認 list as CSV) in the forms folder, under the daemon's
+/// name with anything that could leave the folder removed; an existing file is not overwritten (`-2`, `-3`, …
+/// before the extension). Returns the file's path.
+#[tauri::command]
+async fn save_export(
+    app: AppHandle,
+    window: WebviewWindow,
+    links: State<'_, DaemonLinks>,
+    name: String,
+    text: String,
+) -> Result<String, AppError> {
+    staff_window(&window, &links)?;
+    let shell = |message: String| AppError::Shell { message };
+    let dir = forms_dir(&app)?;
+    let safe: String = name
+        .chars()
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+        })
+        .collect();
+    let safe = safe.trim_start_matches('.').to_owned();
+    let (stem, ext) = match safe.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s.to_owned(), format!(".{e}")),
+        _ => (safe.clone(), String::new()),
+    };
+    if stem.is_empty() {
+        return Err(shell(format!("not a file name: {name:?}")));
+    }
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| shell(format!("cannot create {}: {e}", dir.display())))?;
+        let path = std::iter::once(dir.join(format!("{stem}{ext}")))
+            .chain((2..10_000).map(|n| dir.join(format!("{stem}-{n}{ext}"))))
+            .find(|p| !p.exists())
+            .ok_or_else(|| shell(format!("{} is full", dir.display())))?;
+        std::fs::write(&path, text.as_bytes())
+            .map_err(|e| shell(format!("cannot write {}: {e}", path.display())))?;
         Ok(path.display().to_string())
     })
     .await
@@ -247,6 +297,7 @@ pub fn run(options: LaunchOptions, target: DaemonTarget) -> Result<(), AppError>
             open_kiosk_window,
             readiness,
             save_form_pdf,
+            save_export,
             dev_cards,
             dev_insert_card,
             dev_remove_card,

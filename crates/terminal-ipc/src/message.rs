@@ -719,7 +719,7 @@ pub enum Response {
         files: Vec<String>,
     },
     Unconfirmed {
-        entry: UnconfirmedView,
+        entry: Box<UnconfirmedView>,
     },
     UnconfirmedList {
         entries: Vec<UnconfirmedView>,

@@ -70,16 +70,15 @@ pub fn due_recheck(
             },
         ));
     }
-    (config.daily && past_at && marks.daily.as_deref() != Some(today.as_str())).then(|| {
-        (
-            RecheckKind::Daily,
-            RecheckMarks {
-                daily: Some(today),
-                receipt: None,
-                last_run: None,
-            },
-        )
-    })
+    let daily_due = config.daily && past_at && marks.daily.as_deref() != Some(today.as_str());
+    daily_due.then_some((
+        RecheckKind::Daily,
+        RecheckMarks {
+            daily: Some(today),
+            receipt: None,
+            last_run: None,
+        },
+    ))
 }
 
 fn text(s: &Sensitive) -> String {
@@ -226,7 +225,7 @@ impl Reception {
             .await?
             .ok_or_else(|| internal("reading the 要再確認 entry", "missing after insert"))?;
         Ok(Response::Unconfirmed {
-            entry: self.view(entry).await?,
+            entry: Box::new(self.view(entry).await?),
         })
     }
 
@@ -321,7 +320,7 @@ impl Reception {
             .await?
             .ok_or_else(|| internal("reading the 要再確認 entry", "missing after close"))?;
         Ok(Response::Unconfirmed {
-            entry: self.view(entry).await?,
+            entry: Box::new(self.view(entry).await?),
         })
     }
 

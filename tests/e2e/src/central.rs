@@ -121,3 +121,19 @@ pub fn load_qualifications(central: &MockCentral, person: i64) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The qualification of `person` the service has not loaded yet, as the patient would write it on a 申立書 from
+/// the new employer's papers: 保険者番号 (trimmed), 記号, 番号, 枝番, birth date (YYYY-MM-DD).
+pub fn pending_qualification(central: &MockCentral, person: u32) -> [String; 5] {
+    let db = rusqlite::Connection::open(central.dir.join("central.sqlite3")).expect("central db");
+    let [insurer, symbol, number, branch, birth]: [String; 5] = db
+        .query_row(
+            "SELECT insurer_number, symbol, number, branch, birth FROM qualifications
+             WHERE person_id = ?1 AND loaded = 0",
+            [person],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
+        )
+        .expect("the person has a qualification not loaded yet");
+    let birth = format!("{}-{}-{}", &birth[..4], &birth[4..6], &birth[6..8]);
+    [insurer.trim().to_owned(), symbol, number, branch, birth]
+}

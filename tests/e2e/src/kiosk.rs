@@ -321,6 +321,19 @@ pub fn contains_standalone_digits(text: &str, digits: &str) -> bool {
 
 /// Places the card, chooses PIN, enters it, answers every consent with yes; returns the result screen.
 pub fn pin_checkin(oqs: &Oqs, cards: &Cards, index: u32) -> serde_json::Value {
+    let (consents, screen) = pin_checkin_answering(oqs, cards, index, "yes");
+    assert!(consents >= 1, "no consent screen was shown");
+    screen
+}
+
+/// Chooses PIN on the placed card, enters it, answers every consent screen with `answer` (`yes` / `no`);
+/// returns how many consent screens there were and the screen after them.
+pub fn pin_checkin_answering(
+    oqs: &Oqs,
+    cards: &Cards,
+    index: u32,
+    answer: &str,
+) -> (usize, serde_json::Value) {
     let choice = oqs.wait_screen("method_choice");
     assert!(
         choice["methods"]
@@ -333,9 +346,8 @@ pub fn pin_checkin(oqs: &Oqs, cards: &Cards, index: u32) -> serde_json::Value {
     let entry = oqs.wait_screen("pin_entry");
     assert_eq!(entry["tries_left"], 3, "{entry}");
     oqs.ok(&["kiosk", "pin"], Some(&format!("{}\n", cards.pin(index))));
-    let consents = oqs.answer_consents("yes");
-    assert!(consents >= 1, "no consent screen was shown");
-    oqs.screen()
+    let consents = oqs.answer_consents(answer);
+    (consents, oqs.screen())
 }
 
 /// Mock central with `cards` linked, and a daemon watching only the leased reader (kiosk timeout long enough

@@ -461,3 +461,109 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     reception.screenshot(&shots, "reception-list-8-settings-form");
     reception.close();
 }
+
+/// `population::fixtures::DATA_LAG`: changed insurer, the new qualification not loaded yet.
+const DATA_LAG: u32 = 7;
+
+/// 保発0710第1号 at the reception window: a card check-in whose new qualification has not reached the central
+/// service yet shows 資格無効; reception takes the 申立書 path in the detail (the new insurer's numbers, 3割), the
+/// pre-filled 申立書 is shown and saved as PDF, the visit is listed under 要再確認, and after the insurer's
+/// registration arrives 「今すぐ再確認」 confirms it; the list is saved as CSV. Screenshots of each new screen.
+#[test]
+fn a_visit_that_cannot_be_confirmed_goes_through_the_declaration_to_the_recheck() {
+    if !in_keyutils_session(
+        "a_visit_that_cannot_be_confirmed_goes_through_the_declaration_to_the_recheck",
+    ) {
+        return;
+    }
+    let shots = screenshot_dir();
+    let cards = Cards::issue_for_people(DATA_LAG, 1, "normal");
+    let lease = pcsc_harness::reader();
+    let central = MockCentral::start(100, Some(&cards.dir));
+    let daemon = Daemon::start(
+        &central,
+        &format!(
+            "[readers]\nnames = [\"{}\"]\n[kiosk]\ninactivity_timeout_secs = 120\n",
+            lease.reader
+        ),
+    );
+    create_admin(&daemon);
+    let oqs = Oqs::new(&daemon.root);
+    let display = Display::start(&daemon.root);
+    let reception = open_reception(&display, &daemon);
+
+    let card = InsertedCard::insert(&cards, DATA_LAG, lease.port, &daemon.root);
+    e2e::kiosk::pin_checkin_answering(&oqs, &cards, DATA_LAG, "no");
+    oqs.wait_screen("result");
+    card.remove();
+    reception.click("[data-testid='checkin-row'][data-outcome='invalid'] .rowbtn");
+    reception.find("[data-testid='fallback-steps']");
+
+    // The new insurer's numbers, as the patient writes them from the employer's papers.
+    let [insurer, symbol, number, branch, _] =
+        e2e::central::pending_qualification(&central, DATA_LAG);
+    reception.click("[data-testid='fallback-path-declaration']");
+    for (field, value) in [
+        ("claim-insurer", insurer.as_str()),
+        ("claim-symbol", symbol.as_str()),
+        ("claim-number", number.as_str()),
+        ("claim-branch", branch.as_str()),
+        ("claim-insurer-name", "新しい勤務先の健康保険組合"),
+    ] {
+        set_value(&reception, &format!("[data-testid='{field}']"), value);
+    }
+    reception.click("[data-testid='claim-share-3']");
+    reception.screenshot(&shots, "reception-unconfirmed-1-declaration-form");
+    reception.click("[data-testid='fallback-submit']");
+    let outcome = reception.find("[data-testid='fallback-outcome']");
+    assert_eq!(
+        reception.attribute_of(&outcome, "data-state").as_deref(),
+        Some("open"),
+        "{}",
+        reception.text_of(&outcome)
+    );
+    // The 申立書, pre-filled: the numbers, the share, the blanks the patient fills in.
+    let form = reception.text("[data-testid='declaration']");
+    for want in ["被保険者資格申立書", number.as_str(), "3割", "署名"] {
+        assert!(form.contains(want), "{want} not on the form: {form}");
+    }
+    reception.screenshot(&shots, "reception-unconfirmed-2-declaration");
+    reception.click("[data-testid='declaration-pdf']");
+    let pdf = wait_for("the 申立書 PDF", Duration::from_secs(60), || {
+        reception.attribute("[data-testid='declaration-pdf-saved']", "data-path")
+    });
+    let text = squeezed(&pdf_pages(&pdf).join("\n"));
+    for want in ["被保険者資格申立書", "3割", number.as_str()] {
+        assert!(text.contains(want), "{want} not in the PDF: {text}");
+    }
+    reception.click("[data-testid='declaration-close']");
+
+    // 要再確認: listed open; the insurer's registration arrives; 今すぐ再確認 confirms it.
+    reception.click("[data-testid='tab-unconfirmed']");
+    let row = reception.find("[data-testid='unconfirmed-row'][data-state='open']");
+    let text = reception.text_of(&row);
+    assert!(
+        text.contains("被保険者資格申立書") && text.contains("3割"),
+        "{text}"
+    );
+    reception.screenshot(&shots, "reception-unconfirmed-3-list-open");
+    e2e::central::load_qualifications(&central, i64::from(DATA_LAG));
+    reception.click("[data-testid='unconfirmed-recheck']");
+    let row = reception.find("[data-testid='unconfirmed-row'][data-state='confirmed']");
+    assert!(
+        reception.text_of(&row).contains("自動再確認"),
+        "{}",
+        reception.text_of(&row)
+    );
+    reception.wait_text("[data-testid='unconfirmed-last-run']", "有効 1");
+    reception.screenshot(&shots, "reception-unconfirmed-4-list-confirmed");
+    reception.click("[data-testid='unconfirmed-export']");
+    let csv = wait_for("the CSV", Duration::from_secs(30), || {
+        reception.attribute("[data-testid='unconfirmed-saved']", "data-path")
+    });
+    let csv = std::fs::read_to_string(&csv).expect("the CSV file");
+    assert!(
+        csv.starts_with('\u{feff}') && csv.contains("確認済"),
+        "{csv}"
+    );
+}

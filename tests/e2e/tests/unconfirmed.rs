@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use e2e::central::load_qualifications;
+use e2e::central::{load_qualifications, pending_qualification};
 use e2e::kiosk::{Cards, InsertedCard, Oqs};
 use e2e::staff::{ADMIN_PW, audit_rows, connect, create_admin, login, refused, rt};
 use e2e::{Daemon, MockCentral, clock, in_keyutils_session, wait_for};
@@ -19,25 +19,6 @@ use terminal_ipc::{
 
 /// `population::fixtures::DATA_LAG`: changed insurer, the new qualification not loaded yet.
 const DATA_LAG: u32 = 7;
-
-/// The new qualification of `person` the central service has not loaded yet, as the patient would write it
-/// on the 申立書 from the new employer's papers: 保険者番号, 記号, 番号, 枝番, birth date (YYYY-MM-DD).
-fn pending_numbers(central: &MockCentral, person: u32) -> (String, String, String, String, String) {
-    let db = rusqlite::Connection::open(central.dir.join("central.sqlite3")).expect("central db");
-    db.query_row(
-        "SELECT insurer_number, symbol, number, branch, birth FROM qualifications
-         WHERE person_id = ?1 AND loaded = 0",
-        [person],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-    )
-    .map(
-        |(i, s, n, b, birth): (String, String, String, String, String)| {
-            let birth = format!("{}-{}-{}", &birth[..4], &birth[4..6], &birth[6..8]);
-            (i.trim().to_owned(), s, n, b, birth)
-        },
-    )
-    .expect("the fixture has a qualification not loaded yet")
-}
 
 fn list(daemon: &Daemon) -> (Vec<UnconfirmedView>, Option<terminal_ipc::RecheckRunView>) {
     rt().block_on(async {
@@ -78,14 +59,7 @@ fn a_declaration_is_kept_until_the_scheduled_recheck_confirms_it() {
 
     // The card check-in: 該当資格なし.
     let card = InsertedCard::insert(&cards, DATA_LAG, lease.port, &daemon.root);
-    oqs.wait_screen("method_choice");
-    oqs.ok(&["kiosk", "method", "pin"], None);
-    oqs.wait_screen("pin_entry");
-    oqs.ok(
-        &["kiosk", "pin"],
-        Some(&format!("{}\n", cards.pin(DATA_LAG))),
-    );
-    oqs.answer_consents("no");
+    e2e::kiosk::pin_checkin_answering(&oqs, &cards, DATA_LAG, "no");
     let result = oqs.wait_screen("result");
     card.remove();
     let today: serde_json::Value =
@@ -99,7 +73,7 @@ fn a_declaration_is_kept_until_the_scheduled_recheck_confirms_it() {
     };
     let check_in_id = check_in["check_in_id"].as_str().expect("id").to_owned();
 
-    let (insurer, symbol, number, branch, birth) = pending_numbers(&central, DATA_LAG);
+    let [insurer, symbol, number, branch, birth] = pending_qualification(&central, DATA_LAG);
     let claim = ClaimedNumbers {
         insurer_number: Sensitive::new(insurer.clone()),
         symbol: Sensitive::new(symbol),

@@ -1,6 +1,16 @@
 // Words and formats the screens share: outcome and method labels, dates, ages.
 
-import type { AuthMethod, CheckInOutcome, ConsentItem, KioskNotice, Sex } from "./types";
+import type {
+  AuthMethod,
+  CheckInOutcome,
+  ConsentItem,
+  FallbackPath,
+  KioskNotice,
+  RecheckRunView,
+  Sex,
+  UnconfirmedReason,
+  UnconfirmedView,
+} from "./types";
 
 export const outcomeLabel: Record<CheckInOutcome, string> = {
   valid: "有効",
@@ -130,4 +140,32 @@ export const fallbackSteps: Record<"invalid" | "no_qualification" | "not_found",
     "入力した保険者番号・記号・番号・枝番・生年月日をもう一度確認してください。",
     "それでも見つからない場合は、資格確認書または資格情報のお知らせの提示をお願いし、「被保険者資格申立書」の手順に進みます。",
   ],
+};
+
+/** The paths of 保発0710第1号 as reception reads them (the daemon's `FallbackPath::label` in the CSV). */
+export const fallbackPathLabel: Record<FallbackPath, string> = {
+  numbers: "資格確認書等の番号",
+  mynaportal: "マイナポータルの資格情報画面",
+  declaration: "被保険者資格申立書",
+  last_known: "前回の資格（再来）",
+};
+
+export const unconfirmedReasonLabel: Record<UnconfirmedReason, string> = {
+  invalid: "資格無効",
+  no_qualification: "該当資格なし",
+  outage: "通信障害",
+  reader_fault: "機器の故障",
+  not_found: "番号で該当なし",
+};
+
+export const unconfirmedStateLabel: Record<UnconfirmedView["state"], string> = {
+  open: "要再確認",
+  confirmed: "確認済（再確認で有効）",
+  closed: "対応済",
+};
+
+export const recheckKindLabel: Record<RecheckRunView["kind"], string> = {
+  daily: "定時",
+  before_receipt: "レセプト前",
+  manual: "手動",
 };

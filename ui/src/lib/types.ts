@@ -383,6 +383,18 @@ export type Request =
   | { kind: "check_in_detail"; check_in_id: string }
   | { kind: "set_local_name"; check_in_id: string; name: string }
   | { kind: "set_visit"; check_in_id: string; visit: Visit }
+  | {
+      kind: "open_unconfirmed";
+      check_in_id?: string;
+      reason: UnconfirmedReason;
+      path: FallbackPath;
+      share?: number;
+      claim: ClaimedNumbers;
+    }
+  | { kind: "unconfirmed_list"; days?: number }
+  | { kind: "recheck_unconfirmed" }
+  | { kind: "close_unconfirmed"; session: string; id: number; resolution: string }
+  | { kind: "export_unconfirmed"; days?: number }
   | { kind: "manual_check"; numbers: InsuranceNumbers; session?: string; ahead?: boolean }
   | { kind: "outbox_summary" }
   | { kind: "consented_patients"; session: string }
@@ -445,7 +457,58 @@ export type Response =
   | { kind: "emergency_review"; rows: EmergencyReviewRow[]; files: string[] }
   | { kind: "disaster_status"; open: boolean; prefecture: number; windows: { from: string; to: string }[] }
   | { kind: "environment_settings"; facility_code: string; facility_name: string; settings: Record<string, unknown> }
-  | ({ kind: "facility_options" } & FacilityOptions);
+  | ({ kind: "facility_options" } & FacilityOptions)
+  | { kind: "unconfirmed"; entry: UnconfirmedView }
+  | { kind: "unconfirmed_list"; entries: UnconfirmedView[]; last_run?: RecheckRunView }
+  | { kind: "recheck_run"; run: RecheckRunView }
+  | { kind: "export"; file_name: string; text: string };
+
+/** Why a visit could not be confirmed (要再確認). */
+export type UnconfirmedReason = "invalid" | "no_qualification" | "outage" | "reader_fault" | "not_found";
+/** The paths of 保発0710第1号. */
+export type FallbackPath = "numbers" | "mynaportal" | "declaration" | "last_known";
+
+/** What the patient claimed; empty when unknown (不詳). Birth date YYYY-MM-DD. */
+export interface ClaimedNumbers {
+  insurer_number: string;
+  symbol: string;
+  number: string;
+  branch: string;
+  birth_date: string;
+  insurer_name: string;
+  name: string;
+}
+
+export interface UnconfirmedView {
+  id: number;
+  opened_at: string;
+  opened_by: string;
+  check_in_id?: string;
+  reason: UnconfirmedReason;
+  path: FallbackPath;
+  share?: number;
+  name: string;
+  kana: string;
+  claim: ClaimedNumbers;
+  state: "open" | "confirmed" | "closed";
+  checks: number;
+  last_checked_at?: string;
+  last_outcome?: string;
+  outcome_text: string;
+  resolved_at?: string;
+  resolved_by?: string;
+  resolution?: string;
+}
+
+export interface RecheckRunView {
+  at: string;
+  kind: "daily" | "before_receipt" | "manual";
+  checked: number;
+  confirmed: number;
+  without_numbers: number;
+  unanswered: number;
+  still_open: number;
+}
 
 export interface ReadinessItem {
   id: string;
