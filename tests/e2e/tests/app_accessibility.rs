@@ -133,16 +133,18 @@ fn check_high_contrast(kiosk: &AppWindow, screen: &str, focused: &str) -> f64 {
     assert_contrast_at_least(kiosk, &format!("high-contrast {screen}"), 7.0)
 }
 
-/// The whole PIN check-in by touch with the card inserted now, each screen checked by [`check_seated`] (and for
-/// 7:1 contrast when high contrast is on too); screenshots `kiosk-{name}-*`. The card is removed at the end.
+/// The whole PIN check-in by touch in `lang` with the card inserted now, each screen checked by
+/// [`check_seated`] (and for 7:1 contrast when high contrast is on too); screenshots `kiosk-{name}-*`. The card
+/// is removed at the end.
 fn seated_check_in(
     kiosk: &AppWindow,
     cards: &Cards,
     lease: &pcsc_harness::ReaderLease,
     daemon: &Daemon,
+    lang: &str,
     name: &str,
 ) {
-    let ja = kiosk_catalogue("ja");
+    let ja = kiosk_catalogue(lang);
     let check = |screen: &str| {
         check_seated(kiosk, &format!("{name}-{screen}"));
         if root_attr(kiosk, "data-contrast") == "high" {
@@ -228,7 +230,7 @@ fn the_kiosk_checks_in_seated_then_in_high_contrast_by_keyboard_alone_and_resets
         Some("true")
     );
     check_seated(&kiosk, "seated-1-idle");
-    seated_check_in(&kiosk, &cards, &lease, &daemon, "seated");
+    seated_check_in(&kiosk, &cards, &lease, &daemon, "ja", "seated");
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
     wait_for("the standard layout again", Duration::from_secs(10), || {
         (root_attr(&kiosk, "data-layout") == "standard").then_some(())
@@ -333,11 +335,49 @@ fn the_kiosk_checks_in_seated_then_in_high_contrast_by_keyboard_alone_and_resets
     kiosk.click("[data-testid='mode-contrast']");
     assert_eq!(root_attr(&kiosk, "data-contrast"), "high");
     check_seated(&kiosk, "both-1-idle");
-    seated_check_in(&kiosk, &cards, &lease, &daemon, "both");
+    seated_check_in(&kiosk, &cards, &lease, &daemon, "ja", "both");
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
     eprintln!(
         "figure: the kiosk's worst contrast in high-contrast mode {worst:.2}:1 (7:1 required)"
     );
+    kiosk.close();
+}
+
+#[test]
+fn every_language_checks_in_with_both_modes_on_and_fits() {
+    if !in_keyutils_session("every_language_checks_in_with_both_modes_on_and_fits") {
+        return;
+    }
+    let cards = Cards::issue(1);
+    let lease = pcsc_harness::reader();
+    let central = MockCentral::start(100, Some(&cards.dir));
+    ask_every_consent(&central);
+    let daemon = kiosk_daemon(&central, &lease);
+    let display = Display::start(&daemon.root);
+    let kiosk = open_kiosk(&display, &daemon, &lease.reader);
+    for lang in ["en", "zh-Hans", "ko", "vi", "pt", "es", "tl", "ne"] {
+        let w = kiosk_catalogue(lang);
+        kiosk.click("[data-testid='lang']");
+        kiosk.click(&format!("[data-testid='lang-{lang}']"));
+        kiosk.wait_text("[data-testid='kiosk-title']", &w["placeCard"]);
+        kiosk.click("[data-testid='mode-seated']");
+        kiosk.click("[data-testid='mode-contrast']");
+        assert_eq!(root_attr(&kiosk, "data-contrast"), "high");
+        check_seated(&kiosk, &format!("both-{lang}-1-idle"));
+        assert_contrast_at_least(&kiosk, &format!("{lang} idle"), 7.0);
+        seated_check_in(
+            &kiosk,
+            &cards,
+            &lease,
+            &daemon,
+            lang,
+            &format!("both-{lang}"),
+        );
+        kiosk.wait_text(
+            "[data-testid='kiosk-title']",
+            &kiosk_catalogue("ja")["placeCard"],
+        );
+    }
     kiosk.close();
 }
 
