@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use myna_card::{CardError, PinState, ReaderEvent};
@@ -17,6 +17,8 @@ use terminal_ipc::{
     KioskAction, KioskDisplay, KioskNotice, KioskScreen, ReaderChange, ReaderStatus,
 };
 use tokio::sync::{mpsc, oneshot};
+// The kiosk's timer runs on tokio's clock, which a test can pause and advance (`tokio::time::pause`).
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::card_driver::{
@@ -257,7 +259,7 @@ impl Station {
             let input = match deadline {
                 Some(d) => tokio::select! {
                     input = self.rx.recv() => input,
-                    () = tokio::time::sleep_until(d.into()) => { self.timeouts(); continue; }
+                    () = tokio::time::sleep_until(d) => { self.timeouts(); continue; }
                 },
                 None => self.rx.recv().await,
             };
