@@ -6,6 +6,7 @@
 //!   keys, Backspace; no click): every text 7:1 or more, every control 44×44 px or more, the focus on the first
 //!   control of each screen with a visible ring;
 //! - both modes back to the facility's default for the next patient;
+//! - both modes at once through the whole PIN check-in in Japanese and in every other language of the chooser;
 //! - the daemon's countdown before the inactivity time-out: tones counted, 「続ける」 keeps the screen, without it
 //!   the kiosk times out and returns to the first screen; the facility's default display comes from the daemon.
 
@@ -15,7 +16,7 @@ use e2e::app::{
     AppWindow, Display, KIOSK_SIZES, ask_every_consent, assert_contrast_at_least, assert_fits,
     enter_pin, kiosk_catalogue, next_kiosk_screen, open_kiosk, screenshot_dir,
 };
-use e2e::kiosk::{Cards, InsertedCard, NORMAL, kiosk_daemon};
+use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs, kiosk_daemon};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
 use serde_json::json;
 
@@ -424,6 +425,11 @@ fn the_kiosk_counts_down_aloud_before_its_time_out_and_continue_keeps_the_screen
     let kiosk = open_kiosk(&display, &daemon, &lease.reader);
     let ja = kiosk_catalogue("ja");
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
+    // Nothing waits for a patient at the first screen: 続ける is refused.
+    let refused = Oqs::new(&daemon.root).run(&["kiosk", "continue"], None);
+    assert!(!refused.status.success(), "continue at idle was accepted");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("続ける"), "{stderr}");
     let defaults = || {
         wait_for(
             "the facility's default display",
