@@ -103,15 +103,8 @@ fn check_seated(kiosk: &AppWindow, screen: &str) {
     kiosk.resize(w, h);
 }
 
-/// The high-contrast mode's promise on the current screen: the focus on `focused` with a visible ring, every
-/// text 7:1 or more, every control 44×44 px or more, the screen fits both kiosk sizes (screenshots).
-fn check_high_contrast(kiosk: &AppWindow, screen: &str, focused: &str) -> f64 {
-    assert_eq!(root_attr(kiosk, "data-contrast"), "high", "{screen}");
-    wait_for(
-        &format!("the focus on `{focused}` on the {screen} screen"),
-        Duration::from_secs(10),
-        || (kiosk.focused() == focused).then_some(()),
-    );
+/// The focus is on `focused` and shows a ring 3 px or wider with 3:1 or more against the page.
+fn assert_focus_ring(kiosk: &AppWindow, screen: &str, focused: &str) {
     let ring = kiosk.script(FOCUS_RING_SCRIPT, json!([]));
     assert_eq!(ring[0].as_str(), Some(focused), "{ring}");
     assert_ne!(
@@ -127,6 +120,18 @@ fn check_high_contrast(kiosk: &AppWindow, screen: &str, focused: &str) -> f64 {
         ring[3].as_f64().unwrap_or(0.0) >= 3.0,
         "{screen}: faint focus ring: {ring}"
     );
+}
+
+/// The high-contrast mode's promise on the current screen: the focus on `focused` with a visible ring, every
+/// text 7:1 or more, every control 44×44 px or more, the screen fits both kiosk sizes (screenshots).
+fn check_high_contrast(kiosk: &AppWindow, screen: &str, focused: &str) -> f64 {
+    assert_eq!(root_attr(kiosk, "data-contrast"), "high", "{screen}");
+    wait_for(
+        &format!("the focus on `{focused}` on the {screen} screen"),
+        Duration::from_secs(10),
+        || (kiosk.focused() == focused).then_some(()),
+    );
+    assert_focus_ring(kiosk, screen, focused);
     let small = kiosk.script(SMALL_TARGETS_SCRIPT, json!([]));
     assert_eq!(small, json!([]), "{screen}: targets under 44x44 px");
     // A screenshot at 1024×768 (`kiosk-contrast-*-1024x768.png`).
@@ -256,6 +261,7 @@ fn the_kiosk_checks_in_seated_then_in_high_contrast_by_keyboard_alone_and_resets
     assert_eq!(kiosk.focused(), "mode-contrast");
     kiosk.chord(&[SHIFT, TAB]);
     assert_eq!(kiosk.focused(), "mode-seated");
+    assert_focus_ring(&kiosk, "standard idle", "mode-seated");
     kiosk.keys(TAB);
     kiosk.keys(" ");
     wait_for("high contrast on", Duration::from_secs(10), || {
