@@ -226,6 +226,25 @@ pub struct KioskSection {
     /// Seconds without input before the kiosk gives up on a patient.
     pub inactivity_timeout_secs: u64,
     pub max_face_attempts: u8,
+    /// The last seconds before the time-out during which the kiosk counts down aloud
+    /// (「あと N 秒で最初の画面に戻ります」 with 「続ける」, a tone each second); 0: no countdown. Less than
+    /// `inactivity_timeout_secs`.
+    pub countdown_secs: u64,
+    /// The layout each new patient starts with: `standard`, or `seated` (「車いす・座ったまま」: every control
+    /// in the lower half of the screen). The patient may change it on the first screen.
+    pub default_layout: terminal_ipc::KioskLayout,
+    /// Each new patient starts in 「大きな文字・白黒反転」 (high contrast, extra large).
+    pub default_high_contrast: bool,
+}
+
+impl KioskSection {
+    /// The display a new patient starts with.
+    pub fn display(&self) -> terminal_ipc::KioskDisplay {
+        terminal_ipc::KioskDisplay {
+            layout: self.default_layout,
+            high_contrast: self.default_high_contrast,
+        }
+    }
 }
 
 /// Face matching on the readers named in `readers.face_capable`.
@@ -301,6 +320,9 @@ impl Default for KioskSection {
         Self {
             inactivity_timeout_secs: 60,
             max_face_attempts: 3,
+            countdown_secs: 10,
+            default_layout: terminal_ipc::KioskLayout::Standard,
+            default_high_contrast: false,
         }
     }
 }
@@ -349,6 +371,14 @@ impl Config {
                 .camera
                 .parse::<face_match::camera::CameraSpec>()
                 .map_err(|e| invalid(format!("face.camera: {e}")))?;
+        }
+        let kiosk = &self.kiosk;
+        if kiosk.countdown_secs > 0 && kiosk.countdown_secs >= kiosk.inactivity_timeout_secs {
+            return Err(invalid(format!(
+                "kiosk.countdown_secs ({}) must be less than kiosk.inactivity_timeout_secs ({}): the countdown \
+                 is the end of the wait, not all of it (0 turns it off)",
+                kiosk.countdown_secs, kiosk.inactivity_timeout_secs
+            )));
         }
         if self.relay.concurrency == 0 {
             return Err(invalid("relay.concurrency must be at least 1".into()));
@@ -478,6 +508,48 @@ mod tests {
         let example = include_str!("../oqs-readerd.example.toml");
         let config = load(example).unwrap();
         assert_eq!(config.facility.medical_institution_code, "1311111111");
+    }
+
+    #[test]
+    fn the_kiosk_display_defaults_and_countdown_are_read_and_checked() {
+        let config = load("").unwrap();
+        assert_eq!(
+            config.kiosk.display(),
+            terminal_ipc::KioskDisplay::default()
+        );
+        assert_eq!(config.kiosk.countdown_secs, 10);
+        let config = load(
+            "[kiosk]\ninactivity_timeout_secs = 30\ncountdown_secs = 5\n\
+             default_layout = \"seated\"\ndefault_high_contrast = true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.kiosk.display(),
+            terminal_ipc::KioskDisplay {
+                layout: terminal_ipc::KioskLayout::Seated,
+                high_contrast: true,
+            }
+        );
+        assert_eq!(config.kiosk.countdown_secs, 5);
+        let err = load("[kiosk]\ndefault_layout = \"wheelchair\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("wheelchair") && err.contains("seated") && err.contains("default_layout"),
+            "{err}"
+        );
+        let err = load("[kiosk]\ndefault_high_contrast = \"yes\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("default_high_contrast"), "{err}");
+        let err = load("[kiosk]\ninactivity_timeout_secs = 10\ncountdown_secs = 10\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("kiosk.countdown_secs (10) must be less than"),
+            "{err}"
+        );
+        assert!(load("[kiosk]\ninactivity_timeout_secs = 10\ncountdown_secs = 0\n").is_ok());
     }
 
     #[test]

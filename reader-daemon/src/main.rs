@@ -286,6 +286,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let (station, station_handle) = Station::new(
         StationSettings {
             inactivity_timeout: Duration::from_secs(config.kiosk.inactivity_timeout_secs.max(1)),
+            countdown: Duration::from_secs(config.kiosk.countdown_secs),
+            display: config.kiosk.display(),
             max_face_attempts: config.kiosk.max_face_attempts,
             face_capable: if face.is_some() {
                 config.readers.face_capable.clone()

@@ -8,15 +8,17 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use myna_card::{CardError, PinState, ReaderEvent};
 use terminal_ipc::{
     AuthMethod, CertificateState, CheckInOutcome, ErrorBody, ErrorCode, Event, EventPublisher,
-    KioskAction, KioskNotice, KioskScreen, ReaderChange, ReaderStatus,
+    KioskAction, KioskDisplay, KioskNotice, KioskScreen, ReaderChange, ReaderStatus,
 };
 use tokio::sync::{mpsc, oneshot};
+// The kiosk's timer runs on tokio's clock, which a test can pause and advance (`tokio::time::pause`).
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::card_driver::{
@@ -38,6 +40,10 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 #[derive(Debug, Clone)]
 pub struct StationSettings {
     pub inactivity_timeout: Duration,
+    /// The end of the inactivity wait that the kiosk counts down (one event a second); zero: none.
+    pub countdown: Duration,
+    /// The facility's display for a new patient, sent with every kiosk screen.
+    pub display: KioskDisplay,
     pub max_face_attempts: u8,
     /// Readers with a card-face scanner and a camera.
     pub face_capable: Vec<String>,
@@ -196,8 +202,11 @@ struct Slot {
     card_present: bool,
     session: Option<Session>,
     deadline: Option<Instant>,
-    /// The last screen published, so a transition that does not change it is not sent again.
+    /// Seconds left before `deadline`, during the countdown.
+    countdown: Option<u32>,
+    /// The last screen and countdown published, so a transition that changes neither is not sent again.
     screen: KioskScreen,
+    sent_countdown: Option<u32>,
     /// The check-in of the current (or last) card, for the result screen.
     last_check_in: Option<String>,
     last_outcome: Option<CheckInOutcome>,
@@ -240,11 +249,17 @@ impl Station {
     /// Runs until every handle is dropped.
     pub async fn run(mut self) {
         loop {
-            let deadline = self.slots.values().filter_map(|s| s.deadline).min();
+            let window = self.settings.countdown;
+            let now = Instant::now();
+            let deadline = self
+                .slots
+                .values()
+                .filter_map(|s| next_wake(s, window, now))
+                .min();
             let input = match deadline {
                 Some(d) => tokio::select! {
                     input = self.rx.recv() => input,
-                    () = tokio::time::sleep_until(d.into()) => { self.timeouts(); continue; }
+                    () = tokio::time::sleep_until(d) => { self.timeouts(); continue; }
                 },
                 None => self.rx.recv().await,
             };
@@ -326,7 +341,9 @@ impl Station {
             card_present: false,
             session: None,
             deadline: None,
+            countdown: None,
             screen: KioskScreen::Idle,
+            sent_countdown: None,
             last_check_in: None,
             last_outcome: None,
             face_guidance: None,
@@ -372,6 +389,8 @@ impl Station {
                 name: name.clone(),
                 card_present: slot.card_present,
                 kiosk: slot.screen.clone(),
+                display: self.settings.display,
+                countdown: slot.sent_countdown,
             })
             .collect()
     }
@@ -574,6 +593,7 @@ impl Station {
             slot.session = None;
             return;
         }
+        slot.countdown = None;
         if interrupted {
             self.publish_screen(
                 reader,
@@ -590,20 +610,35 @@ impl Station {
         Arc::new(move |r| input.send(Input::Card(r)).is_ok())
     }
 
+    /// Times out the kiosks whose wait is over, and publishes the countdown of those near the end of it.
     fn timeouts(&mut self) {
         let now = Instant::now();
-        let due: Vec<String> = self
-            .slots
-            .iter()
-            .filter(|(_, s)| s.deadline.is_some_and(|d| d <= now))
-            .map(|(r, _)| r.clone())
-            .collect();
-        for reader in due {
-            info!(reader = %reader, "kiosk inactivity timeout");
-            if let Some(slot) = self.slots.get_mut(&reader) {
+        let window = self.settings.countdown;
+        let readers: Vec<String> = self.slots.keys().cloned().collect();
+        for reader in readers {
+            let Some(slot) = self.slots.get_mut(&reader) else {
+                continue;
+            };
+            let Some(deadline) = slot.deadline else {
+                continue;
+            };
+            if deadline <= now {
+                info!(reader = %reader, "kiosk inactivity timeout");
                 slot.deadline = None;
+                slot.countdown = None;
+                self.feed(&reader, KioskEvent::Timeout);
+                continue;
             }
-            self.feed(&reader, KioskEvent::Timeout);
+            let shown = if counts_down(slot.kiosk.state()) {
+                countdown_at(deadline, now, window).0
+            } else {
+                None
+            };
+            if shown != slot.countdown {
+                slot.countdown = shown;
+                let screen = slot.screen.clone();
+                self.publish_screen(&reader, screen);
+            }
         }
     }
 
@@ -642,6 +677,7 @@ impl Station {
                 | KioskState::Done { .. }
         );
         slot.deadline = waits_for_patient.then(|| Instant::now() + timeout);
+        slot.countdown = None;
         if matches!(slot.kiosk.state(), KioskState::Idle) && !slot.card_present {
             slot.session = None;
         }
@@ -650,15 +686,20 @@ impl Station {
     }
 
     fn publish_screen(&mut self, reader: &str, screen: KioskScreen) {
+        let display = self.settings.display;
         let slot = self.slot(reader);
-        if slot.screen == screen {
+        if slot.screen == screen && slot.sent_countdown == slot.countdown {
             return;
         }
         slot.screen = screen.clone();
-        debug!(reader = %reader, screen = ?screen, "kiosk screen");
+        slot.sent_countdown = slot.countdown;
+        let countdown = slot.countdown;
+        debug!(reader = %reader, screen = ?screen, countdown = ?countdown, "kiosk screen");
         self.events.publish(Event::Kiosk {
             reader: reader.to_owned(),
             screen,
+            display,
+            countdown,
         });
     }
 
@@ -1163,6 +1204,21 @@ impl Station {
                 KioskEvent::ConsentAnswered { given: agreed }
             }
             KioskAction::Cancel => KioskEvent::Cancelled,
+            KioskAction::Continue => {
+                // The timer lives here, not in the kiosk's state machine: 「続ける」 restarts the wait and the
+                // patient keeps the screen.
+                let timeout = self.settings.inactivity_timeout;
+                let slot = self.slot(&reader);
+                if slot.deadline.is_none() {
+                    return Err(illegal_state(slot.kiosk.state(), "「続ける」"));
+                }
+                slot.deadline = Some(Instant::now() + timeout);
+                slot.countdown = None;
+                let screen = slot.screen.clone();
+                info!(reader = %reader, "the patient asked for more time");
+                self.publish_screen(&reader, screen);
+                return Ok(());
+            }
             KioskAction::StartStaffVisualCheck { .. } => KioskEvent::StaffVisualRequested,
             KioskAction::ConfirmStaffVisualCheck { same_person, .. } => {
                 if same_person {
@@ -1227,6 +1283,42 @@ fn illegal_state(state: &KioskState, what: &str) -> ErrorBody {
         ErrorCode::InvalidState,
         format!("the kiosk does not take {what} now (it is in `{name}`)"),
     )
+}
+
+/// Whether the kiosk counts the end of its wait down on this screen: the screens that ask the patient
+/// something (not the camera, the staff check or the result, which end by themselves).
+fn counts_down(state: &KioskState) -> bool {
+    matches!(
+        state,
+        KioskState::MethodChoice { .. } | KioskState::PinEntry { .. } | KioskState::Consents { .. }
+    )
+}
+
+/// The countdown shown at `now` for a wait that ends at `deadline` and whose last `window` is counted down:
+/// the whole seconds left (rounded up), or `None` before the window; and when it changes next (the deadline
+/// itself once one second is left).
+fn countdown_at(deadline: Instant, now: Instant, window: Duration) -> (Option<u32>, Instant) {
+    let Some(left) = deadline
+        .checked_duration_since(now)
+        .filter(|l| !l.is_zero())
+    else {
+        return (None, deadline);
+    };
+    if window.is_zero() || left > window {
+        return (None, deadline - window.min(left));
+    }
+    let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+    let shown = u32::try_from(secs).unwrap_or(u32::MAX);
+    (Some(shown), deadline - Duration::from_secs(secs - 1))
+}
+
+/// When the kiosk task must next look at `slot`: its time-out, or the next second of its countdown.
+fn next_wake(slot: &Slot, window: Duration, now: Instant) -> Option<Instant> {
+    let deadline = slot.deadline?;
+    if !counts_down(slot.kiosk.state()) {
+        return Some(deadline);
+    }
+    Some(countdown_at(deadline, now, window).1)
 }
 
 /// Three months, counted as the central service counts them (92 days).
@@ -1325,6 +1417,58 @@ fn screen_of(slot: &Slot) -> KioskScreen {
 mod tests {
     use super::*;
     use std::time::SystemTime;
+
+    #[test]
+    fn the_countdown_shows_the_whole_seconds_left_in_its_window() {
+        let now = Instant::now();
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        let window = s(10);
+        // Before the window: nothing shown, look again when it starts.
+        assert_eq!(countdown_at(now + s(60), now, window), (None, now + s(50)));
+        // At its start and within it: seconds rounded up, look again at the next whole second.
+        assert_eq!(
+            countdown_at(now + s(10), now, window),
+            (Some(10), now + s(1))
+        );
+        assert_eq!(
+            countdown_at(now + ms(9_500), now, window),
+            (Some(10), now + ms(500))
+        );
+        assert_eq!(
+            countdown_at(now + ms(300), now, window),
+            (Some(1), now + ms(300))
+        );
+        // Over: the time-out is due now.
+        assert_eq!(countdown_at(now, now, window), (None, now));
+        assert_eq!(countdown_at(now, now + s(1), window), (None, now));
+        // No window: only the time-out.
+        assert_eq!(
+            countdown_at(now + s(5), now, Duration::ZERO),
+            (None, now + s(5))
+        );
+    }
+
+    #[test]
+    fn the_countdown_runs_on_the_screens_that_ask_the_patient_only() {
+        let card = CardFacts {
+            has_pin: true,
+            smartphone: false,
+            certificate_expiring: false,
+            certificate_in_grace: false,
+            face_scanner: false,
+        };
+        assert!(counts_down(&KioskState::PinEntry {
+            card,
+            tries_left: 3
+        }));
+        assert!(!counts_down(&KioskState::FaceMatching { card, attempt: 1 }));
+        assert!(!counts_down(&KioskState::Done {
+            outcome: Outcome::TimedOut,
+            card_removed: false
+        }));
+        assert!(!counts_down(&KioskState::Idle));
+    }
 
     #[test]
     fn the_certificate_window_has_its_edges_at_92_days() {

@@ -63,6 +63,8 @@ enum KioskCommand {
     Consent { answer: YesNo },
     /// Cancel (the patient pressed 戻る).
     Cancel,
+    /// 「続ける」 during the countdown before the inactivity time-out: restart the timer.
+    Continue,
     /// Staff: switch this reader to 目視確認 (logs in as `--account`; the password is read from stdin).
     StaffStart {
         #[arg(long)]
@@ -263,6 +265,7 @@ pub fn kiosk(args: &KioskArgs) -> ExitCode {
                     }
                 }
                 KioskCommand::Cancel => KioskAction::Cancel,
+                KioskCommand::Continue => KioskAction::Continue,
                 KioskCommand::StaffStart { account } => KioskAction::StartStaffVisualCheck {
                     session: staff_login(&client, account).await?,
                 },

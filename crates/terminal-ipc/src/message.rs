@@ -90,6 +90,7 @@ impl Scope {
                         | KioskAction::EnterPin { .. }
                         | KioskAction::AnswerConsent { .. }
                         | KioskAction::Cancel
+                        | KioskAction::Continue
                 );
                 patients_own && (bound.is_none() || reader == bound)
             }
@@ -559,6 +560,9 @@ pub enum KioskAction {
     },
     /// The patient pressed 戻る / cancel.
     Cancel,
+    /// The patient pressed 「続ける」 during the countdown before the inactivity time-out: the daemon restarts
+    /// its timer and the patient keeps the screen.
+    Continue,
     /// A staff member switches this reader to 目視確認 (needs a staff login session).
     StartStaffVisualCheck {
         session: Secret,
@@ -1186,6 +1190,33 @@ pub struct ReaderStatus {
     pub name: String,
     pub card_present: bool,
     pub kiosk: KioskScreen,
+    /// The facility's display for a new patient (the patient may change it on the first screen).
+    #[serde(default)]
+    pub display: KioskDisplay,
+    /// Seconds left before the inactivity time-out, while the kiosk counts down (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub countdown: Option<u32>,
+}
+
+/// How the kiosk is laid out for a new patient: the facility's default, which the patient may change on the
+/// first screen for their own check-in (`[kiosk] default_layout`, `default_high_contrast`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KioskDisplay {
+    #[serde(default)]
+    pub layout: KioskLayout,
+    /// 「大きな文字・白黒反転」: light text on black, larger type, every pair 7:1 or more.
+    #[serde(default)]
+    pub high_contrast: bool,
+}
+
+/// Where the kiosk's controls are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KioskLayout {
+    #[default]
+    Standard,
+    /// 「車いす・座ったまま」: every control in the lower half of the screen, in reach from a wheelchair.
+    Seated,
 }
 
 /// The link to the central service, as the health probe sees it.
@@ -1734,6 +1765,13 @@ pub enum Event {
     Kiosk {
         reader: String,
         screen: KioskScreen,
+        /// The facility's display for a new patient.
+        #[serde(default)]
+        display: KioskDisplay,
+        /// Seconds left before the inactivity time-out, while the kiosk counts down (absent otherwise); the
+        /// daemon sends one event per second of the countdown.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        countdown: Option<u32>,
     },
     CheckIn {
         check_in: CheckInRecord,

@@ -165,9 +165,10 @@ fn action_index(action: &KioskAction) -> usize {
         KioskAction::Cancel => 3,
         KioskAction::StartStaffVisualCheck { .. } => 4,
         KioskAction::ConfirmStaffVisualCheck { .. } => 5,
+        KioskAction::Continue => 6,
     }
 }
-const ACTION_KINDS: usize = 6;
+const ACTION_KINDS: usize = 7;
 
 fn every_action() -> Vec<KioskAction> {
     vec![
@@ -183,6 +184,7 @@ fn every_action() -> Vec<KioskAction> {
         },
         KioskAction::Cancel,
         KioskAction::StartStaffVisualCheck { session: secret() },
+        KioskAction::Continue,
         KioskAction::ConfirmStaffVisualCheck {
             session: secret(),
             same_person: true,
@@ -366,7 +368,7 @@ fn kiosk_may(request: &Request) -> bool {
         Request::Kiosk {
             reader: Some(reader),
             action,
-        } => reader == READER && action_index(action) <= 3,
+        } => reader == READER && matches!(action_index(action), 0..=3 | 6),
         _ => false,
     }
 }
@@ -404,8 +406,8 @@ async fn a_kiosk_connection_is_refused_every_request_outside_its_allow_list() {
         }
     }
     assert_eq!(
-        allowed, 8,
-        "status, unsubscribe, two subscriptions, four patient actions"
+        allowed, 9,
+        "status, unsubscribe, two subscriptions, five patient actions (with 続ける)"
     );
     // The same requests from a staff connection all pass the scope (each then checks its own session).
     let staff = connect(&server, Scope::Staff).await;
@@ -440,6 +442,8 @@ async fn a_kiosk_sees_only_its_own_readers_kiosk_and_reader_events() {
     let screen = |reader: &str| Event::Kiosk {
         reader: reader.into(),
         screen: KioskScreen::Idle,
+        display: Default::default(),
+        countdown: None,
     };
     let attached = |reader: &str| Event::Reader {
         reader: reader.into(),

@@ -338,6 +338,35 @@ impl AppWindow {
         );
     }
 
+    /// Presses `keys` together (e.g. Shift + Tab: `["\u{E008}", "\u{E004}"]`) and releases them in reverse.
+    pub fn chord(&self, keys: &[&str]) {
+        let mut actions: Vec<Value> = keys
+            .iter()
+            .map(|k| json!({"type": "keyDown", "value": k}))
+            .collect();
+        actions.extend(
+            keys.iter()
+                .rev()
+                .map(|k| json!({"type": "keyUp", "value": k})),
+        );
+        self.call(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        );
+    }
+
+    /// The `data-testid` of the element that has the focus (empty when none has).
+    pub fn focused(&self) -> String {
+        self.script(
+            "const e = document.activeElement; return (e && e.dataset && e.dataset.testid) || '';",
+            json!([]),
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
     /// Runs a script in the page and returns its value.
     pub fn script(&self, script: &str, args: Value) -> Value {
         self.call(
@@ -457,6 +486,7 @@ function bg(el) {
   for (let e = el; e; e = e.parentElement) { const l = lum(getComputedStyle(e).backgroundColor); if (l !== null) return l; }
   return 1;
 }
+const fixed = arguments[0];
 let worst = { margin: 99, ratio: 99, text: '' };
 for (const el of document.querySelectorAll('body *')) {
   const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
@@ -467,18 +497,30 @@ for (const el of document.querySelectorAll('body *')) {
   const b = bg(el);
   const ratio = (Math.max(fg, b) + 0.05) / (Math.min(fg, b) + 0.05);
   const size = parseFloat(s.fontSize), bold = parseInt(s.fontWeight) >= 700;
-  const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+  const need = fixed || ((size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5);
   if (ratio / need < worst.margin) worst = { margin: ratio / need, ratio, text: el.textContent.trim().slice(0, 40) };
 }
 return worst;
 "#;
 
 pub fn assert_contrast(window: &AppWindow, screen: &str) -> f64 {
-    let worst = window.script(CONTRAST_SCRIPT, json!([]));
+    let worst = window.script(CONTRAST_SCRIPT, json!([null]));
     let margin = worst["margin"].as_f64().expect("contrast margin");
     assert!(
         margin >= 1.0,
         "the kiosk's {screen} screen fails WCAG AA contrast: {worst}"
+    );
+    worst["ratio"].as_f64().unwrap_or(0.0)
+}
+
+/// Like [`assert_contrast`], but every text, large or not, must have a contrast of `ratio` or more (7.0: WCAG
+/// AAA for body text, the kiosk's high-contrast mode). Returns the worst ratio.
+pub fn assert_contrast_at_least(window: &AppWindow, screen: &str, ratio: f64) -> f64 {
+    let worst = window.script(CONTRAST_SCRIPT, json!([ratio]));
+    let margin = worst["margin"].as_f64().expect("contrast margin");
+    assert!(
+        margin >= 1.0,
+        "the kiosk's {screen} screen has text below {ratio}:1: {worst}"
     );
     worst["ratio"].as_f64().unwrap_or(0.0)
 }
@@ -636,6 +678,67 @@ pub fn next_kiosk_screen(kiosk: &AppWindow) -> String {
                 .map(str::to_owned)
         },
     )
+}
+
+/// Opens the kiosk window for `reader` on the daemon's socket and waits for its first screen.
+pub fn open_kiosk(display: &Display, daemon: &crate::Daemon, reader: &str) -> AppWindow {
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let kiosk = AppWindow::open(
+        Driver::start(display, &daemon.root),
+        &[
+            "--kiosk",
+            "--socket",
+            socket.to_str().expect("socket path"),
+            "--reader",
+            reader,
+        ],
+    );
+    kiosk.interactive_ms();
+    kiosk
+}
+
+/// Sets the facility's environment settings so that the kiosk asks every consent screen it can.
+pub fn ask_every_consent(central: &MockCentral) {
+    change_settings(central, |s| {
+        s["operation_info"] = true.into();
+        s["medication_info"] = true.into();
+        s["diagnosis_info"] = true.into();
+        s["checkup_info"] = true.into();
+        s["medical_subsidy_info"] = true.into();
+    });
+}
+
+/// A kiosk catalogue of `ui/src/kiosk/locales`, as the text a reader sees: tags removed, furigana (`<rt>`)
+/// dropped.
+pub fn kiosk_catalogue(lang: &str) -> std::collections::BTreeMap<String, String> {
+    let path = crate::workspace().join(format!("ui/src/kiosk/locales/{lang}.json"));
+    let text = std::fs::read_to_string(&path).expect("catalogue");
+    let messages: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&text).expect("catalogue JSON");
+    messages
+        .into_iter()
+        .map(|(k, v)| (k, as_read(&v)))
+        .collect()
+}
+
+fn as_read(markup: &str) -> String {
+    let mut out = String::new();
+    let mut rest = markup;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let tag_end = rest[open..].find('>').map_or(rest.len(), |i| open + i + 1);
+        if rest[open..].starts_with("<rt>") {
+            // Skip the reading up to its </rt>.
+            let close = rest[open..]
+                .find("</rt>")
+                .map_or(rest.len(), |i| open + i + "</rt>".len());
+            rest = &rest[close..];
+        } else {
+            rest = &rest[tag_end..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Types the PIN on the kiosk's keypad and confirms.

@@ -4,46 +4,14 @@
 //! fitting 1024×768 and 1280×800, with a screenshot; the consent screens show the official Japanese wording,
 //! marked 「正式な文言」, above the translation; after each result the page is Japanese again.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use e2e::app::{
-    AppWindow, Display, Driver, assert_contrast, assert_fits, change_settings, enter_pin,
-    next_kiosk_screen, screenshot_dir,
+    AppWindow, Display, ask_every_consent, assert_contrast, assert_fits, enter_pin,
+    kiosk_catalogue as catalogue, next_kiosk_screen, open_kiosk, screenshot_dir,
 };
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, kiosk_daemon};
 use e2e::{MockCentral, in_keyutils_session, wait_for};
-
-/// A catalogue of `ui/src/kiosk/locales`, as the text a reader sees: tags removed, furigana (`<rt>`) dropped.
-fn catalogue(lang: &str) -> BTreeMap<String, String> {
-    let path = e2e::workspace().join(format!("ui/src/kiosk/locales/{lang}.json"));
-    let text = std::fs::read_to_string(&path).expect("catalogue");
-    let messages: BTreeMap<String, String> = serde_json::from_str(&text).expect("catalogue JSON");
-    messages
-        .into_iter()
-        .map(|(k, v)| (k, as_read(&v)))
-        .collect()
-}
-
-fn as_read(markup: &str) -> String {
-    let mut out = String::new();
-    let mut rest = markup;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&rest[..open]);
-        let tag_end = rest[open..].find('>').map_or(rest.len(), |i| open + i + 1);
-        if rest[open..].starts_with("<rt>") {
-            // Skip the reading up to its </rt>.
-            let close = rest[open..]
-                .find("</rt>")
-                .map_or(rest.len(), |i| open + i + "</rt>".len());
-            rest = &rest[close..];
-        } else {
-            rest = &rest[tag_end..];
-        }
-    }
-    out.push_str(rest);
-    out
-}
 
 /// Whether the page (`<html lang>`) and the kiosk's root element are both in `lang`.
 fn page_is_in(kiosk: &AppWindow, lang: &str) -> bool {
@@ -75,27 +43,10 @@ fn the_kiosk_checks_in_with_a_pin_in_chinese_vietnamese_and_nepali_and_resets_to
     let lease = pcsc_harness::reader();
     let central = MockCentral::start(100, Some(&cards.dir));
     // Every consent screen the settings can call for, so each is seen in each language.
-    change_settings(&central, |s| {
-        s["operation_info"] = true.into();
-        s["medication_info"] = true.into();
-        s["diagnosis_info"] = true.into();
-        s["checkup_info"] = true.into();
-        s["medical_subsidy_info"] = true.into();
-    });
+    ask_every_consent(&central);
     let daemon = kiosk_daemon(&central, &lease);
-    let socket = daemon.root.join("run/oqs-readerd.sock");
     let display = Display::start(&daemon.root);
-    let kiosk = AppWindow::open(
-        Driver::start(&display, &daemon.root),
-        &[
-            "--kiosk",
-            "--socket",
-            socket.to_str().expect("socket path"),
-            "--reader",
-            &lease.reader,
-        ],
-    );
-    kiosk.interactive_ms();
+    let kiosk = open_kiosk(&display, &daemon, &lease.reader);
     let ja = catalogue("ja");
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
     assert!(page_is_in(&kiosk, "ja"));

@@ -39,6 +39,12 @@ export interface Words {
   /** The language's own name, for the chooser (日本語, English, 简体中文 …). */
   languageName: string;
   chooseLanguage: string;
+  /** The display modes a patient may switch on for their own check-in on the first screen. */
+  layoutSeated: string;
+  highContrast: string;
+  /** 「あと N 秒で最初の画面に戻ります」, before the inactivity time-out, and its 「続ける」 button. */
+  countdown: (n: number) => string;
+  keepGoing: string;
   chooserTitle: string;
   /** 「正式な文言」 in this language: marks the official Japanese consent wording shown beside a translation. */
   officialWording: string;
@@ -83,7 +89,7 @@ export function format(template: string, values: Record<string, string | number>
 }
 
 /** `key.one` or `key.other` by the language's plural rule for `n`, with `{n}` filled in. */
-export function plural(lang: Lang, c: Catalogue, key: "triesLeft", n: number): string {
+export function plural(lang: Lang, c: Catalogue, key: "triesLeft" | "countdown", n: number): string {
   const form = new Intl.PluralRules(lang).select(n) === "one" ? "one" : "other";
   return format(c[`${key}.${form}`], { n });
 }
@@ -119,6 +125,10 @@ function build(lang: Lang, c: Catalogue): Words {
   return {
     languageName: c.languageName,
     chooseLanguage: c.chooseLanguage,
+    layoutSeated: c.layoutSeated,
+    highContrast: c.highContrast,
+    countdown: (n) => plural(lang, c, "countdown", n),
+    keepGoing: c.keepGoing,
     chooserTitle: c.chooserTitle,
     officialWording: c.officialWording,
     placeCard: c.placeCard,

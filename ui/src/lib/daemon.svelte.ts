@@ -11,6 +11,7 @@ import type {
   CheckInRecord,
   ConnectionView,
   DaemonEvent,
+  KioskDisplay,
   KioskScreen,
   OutboxCounts,
   Request,
@@ -61,6 +62,9 @@ class Live {
   central = $state<CentralLink>({ state: "unknown" });
   outbox = $state<OutboxCounts>({ received: 0, sending: 0, answered: 0, failed: 0 });
   kiosks = $state<Record<string, KioskScreen>>({});
+  /** Per reader: the facility's display for a new patient, and the seconds left while the daemon counts down. */
+  kioskDisplays = $state<Record<string, KioskDisplay>>({});
+  countdowns = $state<Record<string, number | undefined>>({});
   cardPresent = $state<Record<string, boolean>>({});
   checkIns = $state<CheckInRecord[]>([]);
   /** When each check-in arrived in this window (ms since the epoch), for the "within 1 s" figure. */
@@ -114,10 +118,16 @@ class Live {
     this.daemonVersion = status.daemon_version;
     const kiosks: Record<string, KioskScreen> = {};
     const cards: Record<string, boolean> = {};
+    const displays: Record<string, KioskDisplay> = {};
+    const countdowns: Record<string, number | undefined> = {};
     for (const r of status.readers) {
       kiosks[r.name] = r.kiosk;
       cards[r.name] = r.card_present;
+      if (r.display) displays[r.name] = r.display;
+      countdowns[r.name] = r.countdown;
     }
+    this.kioskDisplays = displays;
+    this.countdowns = countdowns;
     this.kiosks = kiosks;
     this.cardPresent = cards;
   }
@@ -126,6 +136,8 @@ class Live {
     switch (event.event) {
       case "kiosk":
         this.kiosks[event.reader] = event.screen;
+        if (event.display) this.kioskDisplays[event.reader] = event.display;
+        this.countdowns[event.reader] = event.countdown;
         break;
       case "reader":
         if (event.change === "detached") {

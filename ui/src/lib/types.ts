@@ -58,6 +58,12 @@ export type KioskScreen =
   | { screen: "result"; check_in_id: string; outcome: CheckInOutcome }
   | { screen: "notice"; notice: KioskNotice };
 
+/** The facility's display for a new patient (`[kiosk] default_layout`, `default_high_contrast`). */
+export interface KioskDisplay {
+  layout: "standard" | "seated";
+  high_contrast: boolean;
+}
+
 export interface PatientView {
   name: string;
   kana: string;
@@ -185,6 +191,9 @@ export interface ReaderStatus {
   name: string;
   card_present: boolean;
   kiosk: KioskScreen;
+  display?: KioskDisplay;
+  /** Seconds left before the inactivity time-out, while the daemon counts down. */
+  countdown?: number;
 }
 
 export interface StatusReport {
@@ -212,7 +221,7 @@ export type ReaderChange = "attached" | "detached" | "card_inserted" | "card_rem
 
 export type DaemonEvent =
   | { event: "reader"; reader: string; change: ReaderChange }
-  | { event: "kiosk"; reader: string; screen: KioskScreen }
+  | { event: "kiosk"; reader: string; screen: KioskScreen; display?: KioskDisplay; countdown?: number }
   | { event: "check_in"; check_in: CheckInRecord }
   | { event: "outbox"; counts: OutboxCounts }
   | { event: "central_link"; link: CentralLink }
@@ -232,6 +241,7 @@ export type KioskAction =
   | { action: "enter_pin"; pin: string }
   | { action: "answer_consent"; item: ConsentItem; agreed: boolean }
   | { action: "cancel" }
+  | { action: "continue" }
   | { action: "start_staff_visual_check"; session: string }
   | { action: "confirm_staff_visual_check"; session: string; same_person: boolean };
 
