@@ -414,12 +414,16 @@ impl Station {
                             card.smartphone,
                             now,
                         );
+                        let not_after =
+                            myna_card::certificate::not_after(&card.auth_certificate).ok();
                         let facts = CardFacts {
                             has_pin: !matches!(card.pin, PinState::NotSet),
                             smartphone: card.smartphone,
                             certificate_expiring,
                             certificate_in_grace,
                             face_scanner: card.face_scanner,
+                            device_authenticates: card.device_authenticates,
+                            certificate_expired: not_after.is_some_and(|end| now > end),
                         };
                         if let Some(s) = self.slot(&reader).session.as_mut() {
                             s.card = Some(card);
@@ -473,10 +477,15 @@ impl Station {
                 }
                 let event = match result {
                     Ok(signatures) => {
-                        if let Some(s) = self.slot(&reader).session.as_mut() {
+                        let slot = self.slot(&reader);
+                        if let Some(s) = slot.session.as_mut() {
                             s.signatures = signatures;
                         }
-                        KioskEvent::PinAccepted
+                        if matches!(slot.kiosk.state(), KioskState::DeviceSigning { .. }) {
+                            KioskEvent::DeviceSigned
+                        } else {
+                            KioskEvent::PinAccepted
+                        }
                     }
                     Err(CardError::WrongPin { tries_left }) => {
                         KioskEvent::PinRejected { tries_left }
@@ -721,7 +730,7 @@ impl Station {
                 self.send_card(reader, CardCommand::Identify { probe_scanner })
             }
             Effect::ReadPinCounter => self.send_card(reader, CardCommand::ReadPinCounter),
-            Effect::VerifyPinAndSign => {
+            Effect::VerifyPinAndSign | Effect::SignOnDevice => {
                 let service = self.service.clone();
                 let tx = self.tx.clone();
                 let reader = reader.to_owned();
@@ -979,9 +988,12 @@ impl Station {
         let Some(s) = slot.session.as_mut() else {
             return;
         };
-        let Some(pin) = s.pin.take() else {
+        // A PIN the kiosk sent, or none for a token that authenticated its holder itself (an iPhone).
+        let pin = s.pin.take();
+        let on_device = s.card.as_ref().is_some_and(|c| c.device_authenticates);
+        if pin.is_none() && !on_device {
             return;
-        };
+        }
         let offline = match OfflineProof::new(now_ms) {
             Ok(p) => p,
             Err(e) => {
@@ -996,8 +1008,10 @@ impl Station {
         challenges.push(offline.challenge(&facility));
         s.server = server;
         s.offline = Some(offline);
-        s.handle
-            .send(CardCommand::VerifyPinAndSign { pin, challenges });
+        s.handle.send(match pin {
+            Some(pin) => CardCommand::VerifyPinAndSign { pin, challenges },
+            None => CardCommand::SignOnDevice { challenges },
+        });
     }
 
     fn submit(&mut self, reader: &str, method: Method, answers: Vec<crate::kiosk::ConsentAnswer>) {
@@ -1055,6 +1069,7 @@ impl Station {
             offline_attestation: s.offline_attestation.clone(),
             consents: Consents::from_answers(&answers),
             answers,
+            smartphone: card.smartphone,
         };
         let service = self.service.clone();
         let tx = self.tx.clone();
@@ -1150,6 +1165,13 @@ impl Station {
                     AuthMethod::Pin => Method::Pin,
                     AuthMethod::Face => Method::Face,
                     AuthMethod::StaffVisual => Method::StaffVisual,
+                    AuthMethod::Phone | AuthMethod::SmartphonePin => {
+                        return Err(ErrorBody::new(
+                            ErrorCode::BadRequest,
+                            "a smartphone is recognised when it is tapped: an iPhone needs no choice, an \
+                             Android phone chooses the PIN",
+                        ));
+                    }
                     AuthMethod::InsuranceNumbers => {
                         return Err(ErrorBody::new(
                             ErrorCode::BadRequest,
@@ -1346,7 +1368,8 @@ fn screen_of(slot: &Slot) -> KioskScreen {
         KioskState::Idle => KioskScreen::Idle,
         KioskState::Identifying
         | KioskState::PinCounter { .. }
-        | KioskState::PinVerifying { .. } => KioskScreen::CardPresent,
+        | KioskState::PinVerifying { .. }
+        | KioskState::DeviceSigning { .. } => KioskScreen::CardPresent,
         KioskState::MethodChoice { offered, card } => {
             let mut methods = Vec::new();
             if offered.face {
@@ -1405,6 +1428,9 @@ fn screen_of(slot: &Slot) -> KioskScreen {
                 Outcome::Refused {
                     refusal: Refusal::CertificateExpired,
                 } => notice(KioskNotice::CertificateExpired),
+                Outcome::Refused {
+                    refusal: Refusal::PhoneCertificateExpired,
+                } => notice(KioskNotice::PhoneCertificateExpired),
                 Outcome::Refused { .. } | Outcome::StaffDeclined => notice(KioskNotice::Other),
                 Outcome::TimedOut => notice(KioskNotice::Timeout),
                 Outcome::Cancelled => notice(KioskNotice::Cancelled),
@@ -1457,6 +1483,8 @@ mod tests {
             certificate_expiring: false,
             certificate_in_grace: false,
             face_scanner: false,
+            device_authenticates: false,
+            certificate_expired: false,
         };
         assert!(counts_down(&KioskState::PinEntry {
             card,

@@ -26,7 +26,8 @@ use sha2::{Digest, Sha256};
 
 use crate::VirtualCardError;
 use crate::card::{
-    CardContents, PinKey, SignatureSide, VirtualCard, token_iphone, token_physical, token_smartphone,
+    CardContents, PinKey, SignatureSide, VirtualCard, token_iphone, token_physical,
+    token_smartphone,
 };
 
 /// The synthetic face photo shipped with the crate (120×160, JPEG 2000 made with `opj_compress`).

@@ -40,9 +40,31 @@ impl Cards {
 
     fn issue_range(first: u32, count: u32, variant: &str, photo: Option<&Path>) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let dir = tmp.path().join("cards");
+        let cards = Self {
+            dir: tmp.path().join("cards"),
+            _tmp: tmp,
+        };
+        cards.issue_into(first, count, variant, photo, crate::clock().now_secs());
+        cards
+    }
+
+    /// More cards into the same folder (the same JPKI CA), issued at `issued_at` (UNIX seconds): a normal
+    /// certificate runs from a year before it to four years after, so an old issue gives an expired one.
+    pub fn issue_more(&self, first: u32, count: u32, variant: &str, issued_at: u64) {
+        self.issue_into(first, count, variant, None, issued_at);
+    }
+
+    fn issue_into(
+        &self,
+        first: u32,
+        count: u32,
+        variant: &str,
+        photo: Option<&Path>,
+        issued_at: u64,
+    ) {
+        let dir = &self.dir;
         let mut cmd = Command::new(bin("oqs-virtual-card"));
-        cmd.args(["issue", "--out"]).arg(&dir).args([
+        cmd.args(["issue", "--out"]).arg(dir).args([
             "--first",
             &first.to_string(),
             "--count",
@@ -52,7 +74,7 @@ impl Cards {
             "--seed",
             "7",
             "--issued-at",
-            &crate::clock().now_secs().to_string(),
+            &issued_at.to_string(),
         ]);
         if let Some(photo) = photo {
             cmd.arg("--photo").arg(photo);
@@ -63,7 +85,6 @@ impl Cards {
             "oqs-virtual-card issue failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Self { dir, _tmp: tmp }
     }
 
     pub fn profile(&self, index: u32) -> PathBuf {
