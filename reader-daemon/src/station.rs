@@ -49,6 +49,10 @@ pub struct StationSettings {
     pub face_capable: Vec<String>,
     /// The face path (models, camera, reader key); `None`: face matching is off.
     pub face: Option<Arc<FaceRuntime>>,
+    /// Kiosks of several readers (`[kiosk.NAME] readers`): one patient screen, published under the kiosk's
+    /// name, for a face reader and the NFC reader beside it. While one reader's flow runs, a card or phone
+    /// on another reader of the same kiosk is ignored (it must be placed again afterwards).
+    pub pools: BTreeMap<String, Vec<String>>,
 }
 
 /// Requests from the local socket.
@@ -382,17 +386,27 @@ impl Station {
         }
     }
 
+    /// Every reader, then every kiosk of several readers (its serving reader's screen).
     fn reader_statuses(&self) -> Vec<ReaderStatus> {
-        self.slots
+        let status = |name: &str, slot: &Slot| ReaderStatus {
+            name: name.to_owned(),
+            card_present: slot.card_present,
+            kiosk: slot.screen.clone(),
+            display: self.settings.display,
+            countdown: slot.sent_countdown,
+        };
+        let mut all: Vec<ReaderStatus> = self
+            .slots
             .iter()
-            .map(|(name, slot)| ReaderStatus {
-                name: name.clone(),
-                card_present: slot.card_present,
-                kiosk: slot.screen.clone(),
-                display: self.settings.display,
-                countdown: slot.sent_countdown,
-            })
-            .collect()
+            .map(|(name, slot)| status(name, slot))
+            .collect();
+        for pool in self.settings.pools.keys() {
+            let serving = self.pool_reader(pool);
+            if let Some(slot) = serving.as_deref().and_then(|r| self.slots.get(r)) {
+                all.push(status(pool, slot));
+            }
+        }
+        all
     }
 
     fn card_report(&mut self, report: CardReport) {
@@ -522,6 +536,12 @@ impl Station {
                 self.publish_reader(&reader, ReaderChange::Detached);
             }
             ReaderEvent::CardInserted { reader, .. } => {
+                if let Some(busy) = self.pool_member_busy(&reader) {
+                    info!(reader = %reader, busy = %busy, "card ignored: the kiosk is serving the other reader");
+                    self.slot(&reader).card_present = true;
+                    self.publish_reader(&reader, ReaderChange::CardInserted);
+                    return;
+                }
                 let id = self.next_session;
                 self.next_session += 1;
                 let handle = match spawn_session(reader.clone(), id, self.card_sender()) {
@@ -704,12 +724,60 @@ impl Station {
         slot.sent_countdown = slot.countdown;
         let countdown = slot.countdown;
         debug!(reader = %reader, screen = ?screen, countdown = ?countdown, "kiosk screen");
+        // The kiosk of several readers shows the reader that is serving, or idle when none is.
+        if let Some(pool) = self.pool_of(reader) {
+            let serving_other = self.pool_member_busy(reader).is_some();
+            if !serving_other {
+                self.events.publish(Event::Kiosk {
+                    reader: pool,
+                    screen: screen.clone(),
+                    display,
+                    countdown,
+                });
+            }
+        }
         self.events.publish(Event::Kiosk {
             reader: reader.to_owned(),
             screen,
             display,
             countdown,
         });
+    }
+
+    /// The kiosk of several readers that `reader` belongs to.
+    fn pool_of(&self, reader: &str) -> Option<String> {
+        self.settings
+            .pools
+            .iter()
+            .find(|(_, members)| members.iter().any(|m| m == reader))
+            .map(|(name, _)| name.clone())
+    }
+
+    /// Another reader of `reader`'s kiosk whose flow is under way (not idle).
+    fn pool_member_busy(&self, reader: &str) -> Option<String> {
+        let pool = self.pool_of(reader)?;
+        self.settings.pools.get(&pool)?.iter().find_map(|m| {
+            let busy = m != reader
+                && self
+                    .slots
+                    .get(m)
+                    .is_some_and(|s| !matches!(s.kiosk.state(), KioskState::Idle));
+            busy.then(|| m.clone())
+        })
+    }
+
+    /// The reader a kiosk's action goes to: the one serving, else one with a card, else the first.
+    fn pool_reader(&self, pool: &str) -> Option<String> {
+        let members = self.settings.pools.get(pool)?;
+        let serving = members.iter().find(|m| {
+            self.slots
+                .get(*m)
+                .is_some_and(|s| !matches!(s.kiosk.state(), KioskState::Idle))
+        });
+        let with_card = members
+            .iter()
+            .find(|m| self.slots.get(*m).is_some_and(|s| s.card_present));
+        serving.or(with_card).or(members.first()).cloned()
     }
 
     fn publish_reader(&self, reader: &str, change: ReaderChange) {
@@ -1129,7 +1197,7 @@ impl Station {
         action: KioskAction,
         staff: Option<String>,
     ) -> Result<(), ErrorBody> {
-        let reader = match reader {
+        let reader = match reader.map(|r| self.pool_reader(&r).unwrap_or(r)) {
             Some(r) if self.slots.contains_key(&r) => r,
             Some(r) => {
                 return Err(ErrorBody::new(

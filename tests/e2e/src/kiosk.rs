@@ -198,18 +198,34 @@ impl Drop for InsertedCard {
 /// The `oqs` tool, pointed at one daemon's socket.
 pub struct Oqs {
     pub socket: PathBuf,
+    /// The kiosk (reader or kiosk of several readers) that screens are read from and `oqs kiosk …` goes
+    /// to; the first reader when `None`.
+    pub kiosk: Option<String>,
 }
 
 impl Oqs {
     pub fn new(daemon_root: &Path) -> Self {
         Self {
             socket: daemon_root.join("run/oqs-readerd.sock"),
+            kiosk: None,
+        }
+    }
+
+    /// The same tool, for the kiosk called `name`.
+    pub fn for_kiosk(daemon_root: &Path, name: &str) -> Self {
+        Self {
+            kiosk: Some(name.to_owned()),
+            ..Self::new(daemon_root)
         }
     }
 
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut args: Vec<&str> = args.to_vec();
+        if let (Some(kiosk), Some(&"kiosk")) = (&self.kiosk, args.first()) {
+            args.splice(1..1, ["--reader", kiosk.as_str()]);
+        }
         let mut child = Command::new(bin("oqs"))
-            .args(args)
+            .args(&args)
             .env("OQS_SOCKET", &self.socket)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
@@ -241,9 +257,17 @@ impl Oqs {
         serde_json::from_str(&self.ok(&["status"], None)).expect("status is JSON")
     }
 
-    /// The kiosk screen of the first reader, e.g. `{"screen":"pin_entry","tries_left":3}`.
+    /// The kiosk screen of [`Oqs::kiosk`] (else the first reader), e.g. `{"screen":"pin_entry","tries_left":3}`.
     pub fn screen(&self) -> serde_json::Value {
-        self.status()["readers"][0]["kiosk"].clone()
+        let status = self.status();
+        match &self.kiosk {
+            None => status["readers"][0]["kiosk"].clone(),
+            Some(name) => status["readers"]
+                .as_array()
+                .and_then(|all| all.iter().find(|r| r["name"] == name.as_str()))
+                .map(|r| r["kiosk"].clone())
+                .unwrap_or(serde_json::Value::Null),
+        }
     }
 
     /// Waits until the kiosk shows `screen` (by name) and returns it.

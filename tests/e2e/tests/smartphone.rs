@@ -7,6 +7,8 @@
 //!   what to do next, and nothing is sent to the central service.
 
 use e2e::kiosk::{Cards, InsertedCard, pin_checkin, start_kiosk};
+use std::time::Duration;
+
 use e2e::{clock, in_keyutils_session};
 
 /// Card N is linked to the mock central's person N (population fixtures 1–3 have valid qualifications).
@@ -85,4 +87,73 @@ fn android_and_iphone_check_in_and_an_expired_phone_is_refused() {
         before,
         "a refused phone made a check-in"
     );
+}
+
+/// One patient screen over two readers (`[kiosk.east] readers = [card reader, NFC reader]`): a card on one
+/// starts its flow and a phone placed on the other meanwhile is ignored; once the card's check-in is done, the
+/// phone placed again is checked in on the same screen. Both check-ins are recorded with their own reader.
+#[test]
+fn one_kiosk_serves_a_card_and_then_a_phone_on_its_two_readers() {
+    if !in_keyutils_session("one_kiosk_serves_a_card_and_then_a_phone_on_its_two_readers") {
+        return;
+    }
+    const CARD: u32 = 1;
+    const PHONE: u32 = 2;
+    let cards = Cards::issue_for_people(CARD, 1, "normal");
+    cards.issue_more(PHONE, 1, "smartphone", clock().now_secs());
+    let card_reader = pcsc_harness::reader();
+    let nfc_reader = pcsc_harness::reader();
+    let central = e2e::MockCentral::start(100, Some(&cards.dir));
+    let daemon = e2e::Daemon::start(
+        &central,
+        &format!(
+            "[readers]\nnames = [\"{a}\", \"{b}\"]\n[kiosk]\ninactivity_timeout_secs = 120\n\
+             [kiosk.east]\nreaders = [\"{a}\", \"{b}\"]\n",
+            a = card_reader.reader,
+            b = nfc_reader.reader
+        ),
+    );
+    let oqs = e2e::kiosk::Oqs::for_kiosk(&daemon.root, "east");
+    oqs.wait_screen("idle");
+
+    let card = InsertedCard::insert(&cards, CARD, card_reader.port, &daemon.root);
+    oqs.wait_screen("method_choice");
+    // The phone on the NFC reader while the card's flow runs: ignored, the screen stays the card's.
+    let phone = InsertedCard::insert(&cards, PHONE, nfc_reader.port, &daemon.root);
+    e2e::wait_for("the phone to be ignored", Duration::from_secs(30), || {
+        daemon
+            .logs()
+            .contains("card ignored: the kiosk is serving the other reader")
+            .then_some(())
+    });
+    assert_eq!(oqs.screen()["screen"], "method_choice");
+    let first = pin_checkin(&oqs, &cards, CARD);
+    let first = if first["screen"] == "result" {
+        first
+    } else {
+        oqs.wait_screen("result")
+    };
+    card.remove();
+    oqs.wait_screen("idle");
+
+    // Placed again, the phone is this kiosk's next patient.
+    phone.remove();
+    let phone = InsertedCard::insert(&cards, PHONE, nfc_reader.port, &daemon.root);
+    let second = pin_checkin(&oqs, &cards, PHONE);
+    let second = if second["screen"] == "result" {
+        second
+    } else {
+        oqs.wait_screen("result")
+    };
+    phone.remove();
+    oqs.wait_screen("idle");
+
+    let a = check_in_of(&oqs, first["check_in_id"].as_str().expect("id"));
+    let b = check_in_of(&oqs, second["check_in_id"].as_str().expect("id"));
+    assert_eq!(a["reader"], card_reader.reader.as_str(), "{a}");
+    assert_eq!(a["method"], "pin");
+    assert_eq!(b["reader"], nfc_reader.reader.as_str(), "{b}");
+    assert_eq!(b["method"], "smartphone_pin");
+    assert_eq!(a["outcome"], "valid");
+    assert_eq!(b["outcome"], "valid");
 }
