@@ -50,6 +50,18 @@ export interface Words {
   officialWording: string;
   placeCard: string;
   placeCardSub: string;
+  /** The smartphone guide the patient opens from the first screen: which phone, then where to hold it. */
+  phone: {
+    button: string;
+    chooseTitle: string;
+    iphone: string;
+    android: string;
+    tapTitle: string;
+    tapWhere: string;
+    tapIphone: string;
+    tapAndroid: string;
+    back: string;
+  };
   reading: string;
   chooseMethod: string;
   /** The card's certificate must be renewed: expiring within three months, or expired (qualification only). */
@@ -134,6 +146,17 @@ function build(lang: Lang, c: Catalogue): Words {
     officialWording: c.officialWording,
     placeCard: c.placeCard,
     placeCardSub: c.placeCardSub,
+    phone: {
+      button: c["phone.button"],
+      chooseTitle: c["phone.chooseTitle"],
+      iphone: c["phone.iphone"],
+      android: c["phone.android"],
+      tapTitle: c["phone.tapTitle"],
+      tapWhere: c["phone.tapWhere"],
+      tapIphone: c["phone.tapIphone"],
+      tapAndroid: c["phone.tapAndroid"],
+      back: c["phone.back"],
+    },
     reading: c.reading,
     chooseMethod: c.chooseMethod,
     certificate: {
