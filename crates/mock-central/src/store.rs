@@ -899,6 +899,16 @@ impl Store {
         )?)
     }
 
+    /// The opposite, for tests of 該当資格なし: every qualification of the person is withheld, as if the
+    /// insurer had not registered the person yet (a new employee, a newborn). Returns how many.
+    pub fn withhold_qualifications(&self, person_id: i64) -> Result<usize, CentralError> {
+        let c = self.conn()?;
+        Ok(c.execute(
+            "UPDATE qualifications SET loaded = 0 WHERE person_id = ?1 AND loaded = 1",
+            params![person_id],
+        )?)
+    }
+
     pub fn register_reference_number(
         &self,
         facility: &str,

@@ -108,15 +108,26 @@ pub fn portal_entries(
 /// The insurer registers person `person`'s new qualification with the service (`oqs-mock-central
 /// load-qualifications`), while the service keeps serving.
 pub fn load_qualifications(central: &MockCentral, person: i64) {
+    qualifications(central, "load-qualifications", person);
+}
+
+/// None of person `person`'s qualifications is registered yet (`oqs-mock-central withhold-qualifications`):
+/// 該当資格なし until [`load_qualifications`].
+pub fn withhold_qualifications(central: &MockCentral, person: i64) {
+    qualifications(central, "withhold-qualifications", person);
+}
+
+fn qualifications(central: &MockCentral, command: &str, person: i64) {
     let out = Command::new(crate::bin("oqs-mock-central"))
-        .args(["load-qualifications", "--dir"])
+        .arg(command)
+        .arg("--dir")
         .arg(&central.dir)
         .args(["--person", &person.to_string()])
         .output()
-        .expect("run oqs-mock-central load-qualifications");
+        .unwrap_or_else(|e| panic!("run oqs-mock-central {command}: {e}"));
     assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with('1'),
-        "load-qualifications: {}{}",
+        out.status.success() && !String::from_utf8_lossy(&out.stdout).starts_with('0'),
+        "{command}: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

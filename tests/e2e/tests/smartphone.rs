@@ -136,8 +136,17 @@ fn one_kiosk_serves_a_card_and_then_a_phone_on_its_two_readers() {
     card.remove();
     oqs.wait_screen("idle");
 
-    // Placed again, the phone is this kiosk's next patient.
+    // Placed again, the phone is this kiosk's next patient (once the daemon has seen it leave: vpcd polls).
     phone.remove();
+    e2e::wait_for("the phone to leave", Duration::from_secs(30), || {
+        let status = oqs.status();
+        let nfc = status["readers"]
+            .as_array()?
+            .iter()
+            .find(|r| r["name"] == nfc_reader.reader.as_str())?
+            .clone();
+        (nfc["card_present"] == false).then_some(())
+    });
     let phone = InsertedCard::insert(&cards, PHONE, nfc_reader.port, &daemon.root);
     let second = pin_checkin(&oqs, &cards, PHONE);
     let second = if second["screen"] == "result" {

@@ -1,5 +1,5 @@
-//! 要再確認 end to end (issue 17 item 4): a patient whose new qualification has not reached the central service
-//! yet (the data-lag fixture) checks in with the card and gets 資格無効 (the old record lapsed); reception takes the 申立書 path
+//! 要再確認 end to end (issue 17 item 4): a patient whose qualification has not reached the central service yet
+//! (the insurer has not registered it) checks in with the card and gets 該当資格なし; reception takes the 申立書 path
 //! of 保発0710第1号 with the share claimed and the new insurer's numbers; the daemon's check at once still finds
 //! nothing, so the visit stays in the 要再確認 list. The insurer registers the qualification at the mock
 //! central service, and the daemon's scheduled re-check (made when the daemon starts after the set time, as a
@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use e2e::central::{load_qualifications, pending_qualification};
+use e2e::central::{load_qualifications, pending_qualification, withhold_qualifications};
 use e2e::kiosk::{Cards, InsertedCard, Oqs};
 use e2e::staff::{ADMIN_PW, audit_rows, connect, create_admin, login, refused, rt};
 use e2e::{Daemon, MockCentral, clock, in_keyutils_session, wait_for};
@@ -17,8 +17,8 @@ use terminal_ipc::{
     UnconfirmedView,
 };
 
-/// `population::fixtures::DATA_LAG`: changed insurer, the new qualification not loaded yet.
-const DATA_LAG: u32 = 7;
+/// `population::fixtures::VALID`, whose only qualification the test withholds until the insurer registers it.
+const NEW_MEMBER: u32 = 1;
 
 fn list(daemon: &Daemon) -> (Vec<UnconfirmedView>, Option<terminal_ipc::RecheckRunView>) {
     rt().block_on(async {
@@ -39,9 +39,10 @@ fn a_declaration_is_kept_until_the_scheduled_recheck_confirms_it() {
     if !in_keyutils_session("a_declaration_is_kept_until_the_scheduled_recheck_confirms_it") {
         return;
     }
-    let cards = Cards::issue_for_people(DATA_LAG, 1, "normal");
+    let cards = Cards::issue_for_people(NEW_MEMBER, 1, "normal");
     let lease = pcsc_harness::reader();
     let central = MockCentral::start(100, Some(&cards.dir));
+    withhold_qualifications(&central, i64::from(NEW_MEMBER));
     // The re-check runs at a set time two minutes from now (Japan time); the test moves the calendar past it.
     let at = oqs_clock::to_jst(clock().now() + Duration::from_secs(120));
     let mut daemon = Daemon::start(
@@ -58,22 +59,21 @@ fn a_declaration_is_kept_until_the_scheduled_recheck_confirms_it() {
     create_admin(&daemon);
 
     // The card check-in: 該当資格なし.
-    let card = InsertedCard::insert(&cards, DATA_LAG, lease.port, &daemon.root);
-    e2e::kiosk::pin_checkin_answering(&oqs, &cards, DATA_LAG, "no");
+    let card = InsertedCard::insert(&cards, NEW_MEMBER, lease.port, &daemon.root);
+    e2e::kiosk::pin_checkin_answering(&oqs, &cards, NEW_MEMBER, "no");
     let result = oqs.wait_screen("result");
     card.remove();
     let today: serde_json::Value =
         serde_json::from_str(&oqs.ok(&["checkins"], None)).expect("checkins JSON");
     let check_in = &today["check_ins"][0];
-    // The old record lapsed (資格喪失 03) and the new one is not there: 「資格(無効)」 or 該当資格なし.
-    let reason = match check_in["outcome"].as_str() {
-        Some("invalid") => UnconfirmedReason::Invalid,
-        Some("no_qualification") => UnconfirmedReason::NoQualification,
-        _ => panic!("not an unconfirmed check-in: {check_in} {result}"),
-    };
+    assert_eq!(
+        check_in["outcome"], "no_qualification",
+        "{check_in} {result}"
+    );
+    let reason = UnconfirmedReason::NoQualification;
     let check_in_id = check_in["check_in_id"].as_str().expect("id").to_owned();
 
-    let [insurer, symbol, number, branch, birth] = pending_qualification(&central, DATA_LAG);
+    let [insurer, symbol, number, branch, birth] = pending_qualification(&central, NEW_MEMBER);
     let claim = ClaimedNumbers {
         insurer_number: Sensitive::new(insurer.clone()),
         symbol: Sensitive::new(symbol),
@@ -138,7 +138,7 @@ fn a_declaration_is_kept_until_the_scheduled_recheck_confirms_it() {
 
     // The insurer registers the new qualification. Nothing asks the daemon; the terminal is switched off
     // and on again after the set time, and its scheduled run catches up.
-    load_qualifications(&central, i64::from(DATA_LAG));
+    load_qualifications(&central, i64::from(NEW_MEMBER));
     daemon.stop();
     clock().advance(Duration::from_secs(180));
     daemon.restart();
@@ -235,12 +235,17 @@ fn a_declaration_is_kept_until_the_scheduled_recheck_confirms_it() {
             .count(),
         2
     );
-    for r in &rows {
-        let text = format!("{:?}", r.entry);
-        assert!(!text.contains(&number), "audit row holds the 番号: {text}");
+    // The 保険者番号 (8 digits) and the birth date stand for the claim: neither is in an audit row or the log.
+    let compact_birth = claim.birth_date.expose().replace('-', "");
+    let logs = daemon.logs();
+    for secret in [insurer.as_str(), compact_birth.as_str()] {
+        for r in &rows {
+            let text = format!("{:?}", r.entry);
+            assert!(
+                !text.contains(secret),
+                "an audit row holds the claim: {text}"
+            );
+        }
+        assert!(!logs.contains(secret), "the daemon's log holds the claim");
     }
-    assert!(
-        !daemon.logs().contains(&number),
-        "the daemon's log holds the 番号"
-    );
 }

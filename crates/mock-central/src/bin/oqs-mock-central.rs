@@ -76,6 +76,14 @@ enum Command {
         #[arg(long)]
         person: i64,
     },
+    /// Every qualification of a person is withheld (not registered by the insurer yet): a card check-in or a
+    /// check by numbers answers 該当資格なし until `load-qualifications`.
+    WithholdQualifications {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        person: i64,
+    },
     /// Disaster windows (災害時医療情報閲覧).
     Disaster {
         #[command(subcommand)]
@@ -229,6 +237,10 @@ fn main() -> anyhow::Result<()> {
         Command::LoadQualifications { dir, person } => {
             let loaded = Store::open(&dir, 1)?.load_pending_qualifications(person)?;
             println!("{loaded} qualification(s) of person {person} loaded");
+        }
+        Command::WithholdQualifications { dir, person } => {
+            let withheld = Store::open(&dir, 1)?.withhold_qualifications(person)?;
+            println!("{withheld} qualification(s) of person {person} withheld");
         }
         Command::Disaster {
             action: DisasterAction::List { dir },
