@@ -241,6 +241,11 @@ impl AppWindow {
             .map(|s| Element(s.to_owned()))
     }
 
+    /// What the driver and the app it started wrote to their standard output and error so far.
+    pub fn log_text(&self) -> String {
+        self.driver.log_text()
+    }
+
     /// Waits up to `timeout` for an element matching `css`.
     pub fn find_within(&self, css: &str, timeout: Duration) -> Element {
         wait_for(&format!("element `{css}`"), timeout, || self.try_find(css))
@@ -682,9 +687,19 @@ pub fn next_kiosk_screen(kiosk: &AppWindow) -> String {
 
 /// Opens the kiosk window for `reader` on the daemon's socket and waits for its first screen.
 pub fn open_kiosk(display: &Display, daemon: &crate::Daemon, reader: &str) -> AppWindow {
+    open_kiosk_with_env(display, daemon, reader, &[])
+}
+
+/// [`open_kiosk`], with environment variables for the app (e.g. `OQS_SPEECH_RECORD`).
+pub fn open_kiosk_with_env(
+    display: &Display,
+    daemon: &crate::Daemon,
+    reader: &str,
+    env: &[(&str, &Path)],
+) -> AppWindow {
     let socket = daemon.root.join("run/oqs-readerd.sock");
     let kiosk = AppWindow::open(
-        Driver::start(display, &daemon.root),
+        Driver::start_with_env(display, &daemon.root, env),
         &[
             "--kiosk",
             "--socket",
