@@ -1,25 +1,25 @@
 // The kiosk's spoken guidance: the app's shell makes a WAV on this PC (`speak`: Open JTalk for Japanese,
-// espeak-ng for the others) and the page plays it in an <audio> element at the facility's volume. One message
-// at a time: a newer one stops the older, and an answer that arrives after a newer request is dropped.
-// Only catalogue wording is ever passed here (ruby markup is removed by the shell); never a PIN digit.
+// espeak-ng for the others) and the page plays it with WebAudio (decodeAudioData, a gain node at the facility's
+// volume), as the countdown's tones are. One message at a time: a newer one stops the older, and an answer that
+// arrives after a newer request is dropped. Only catalogue wording is ever passed here (ruby markup is removed by
+// the shell); never a PIN digit.
 //
-// `window.__oqsSpeech` keeps a trace of each message (times from the screen's change to the WAV and to
-// play(), and how it ended) for the window tests, which run under Xvfb with no sound card.
+// `window.__oqsSpeech` keeps a trace of each message (times from the screen's change to the WAV and to the
+// start of playback, and how it ended) for the window tests, which run under Xvfb with no sound card.
 
 import { invoke } from "@tauri-apps/api/core";
 
 export interface SpeechTrace {
-  /** What asked: the screen's key, `pin` for the pad, `repeat` for 🔊. */
+  /** What asked: the screen, `pin` for the pad, `repeat` for 🔊. */
   reason: string;
   lang: string;
   /** performance.now() when the screen changed (or the key was pressed). */
   shown: number;
   /** When the WAV was back from the shell. */
   ready?: number;
-  /** When play() was called, and when it resolved. */
+  /** When it was decoded and its playback started. */
   play?: number;
-  playing?: number;
-  /** `no_voice` (the language has no voice), `superseded`, or what failed. */
+  /** `started`, `ended`, `no_voice` (the language has no voice), `superseded`, or what failed. */
   outcome?: string;
 }
 
@@ -30,14 +30,18 @@ declare global {
 }
 
 let latest = 0;
-let current: { audio: HTMLAudioElement; url: string } | undefined;
+let context: AudioContext | undefined;
+let current: AudioBufferSourceNode | undefined;
 
 /** Stops what is being said, if anything. */
 export function hush(): void {
   latest += 1;
   if (current) {
-    current.audio.pause();
-    URL.revokeObjectURL(current.url);
+    try {
+      current.stop();
+    } catch {
+      // Already stopped.
+    }
     current = undefined;
   }
 }
@@ -62,23 +66,30 @@ export async function say(markup: string, lang: string, volume: number, reason: 
     trace.outcome = "superseded";
     return;
   }
-  const url = URL.createObjectURL(new Blob([wav], { type: "audio/wav" }));
-  const audio = new Audio(url);
-  audio.volume = Math.min(1, Math.max(0, volume));
-  current = { audio, url };
-  audio.onended = () => {
-    if (current?.audio === audio) {
-      URL.revokeObjectURL(url);
-      current = undefined;
-    }
-  };
-  trace.play = performance.now();
   try {
-    await audio.play();
-    trace.playing = performance.now();
-    trace.outcome = "played";
+    context ??= new AudioContext();
+    // A suspended context (no gesture yet) still takes the sound; it is heard once the page may play.
+    context.resume().catch(() => undefined);
+    const buffer = await context.decodeAudioData(wav);
+    if (mine !== latest) {
+      trace.outcome = "superseded";
+      return;
+    }
+    const source = context.createBufferSource();
+    const gain = context.createGain();
+    source.buffer = buffer;
+    gain.gain.value = Math.min(1, Math.max(0, volume));
+    source.connect(gain).connect(context.destination);
+    source.onended = () => {
+      if (current === source) current = undefined;
+      trace.outcome = trace.outcome === "started" ? "ended" : trace.outcome;
+    };
+    current = source;
+    source.start();
+    trace.play = performance.now();
+    trace.outcome = "started";
   } catch (e) {
-    // No sound device (a test display), or stopped by a newer message.
     trace.outcome = `not played: ${(e as Error).name ?? String(e)}`;
+    console.warn("the spoken guidance could not be played", e);
   }
 }
