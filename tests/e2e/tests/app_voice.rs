@@ -226,6 +226,14 @@ fn spoken_check_in(
 
     // The pad: a digit then 訂正, then the PIN; each press by its position, never its value.
     let pin = cards.pin(NORMAL);
+    // With a PIN made of the digits 1–4, a pad that said the digit would pass for one that says the position.
+    let mut digits: Vec<char> = pin.chars().collect();
+    digits.sort_unstable();
+    assert_ne!(
+        digits,
+        ['1', '2', '3', '4'],
+        "this card's PIN cannot tell digits from positions"
+    );
     let first = &pin[..1];
     kiosk.click(&format!("[data-testid='pin-{first}']"));
     let one = w["pinDigitEntered"].replace("{n}", "1");
