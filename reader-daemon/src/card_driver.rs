@@ -34,6 +34,8 @@ pub enum CardCommand {
         pin: myna_card::Pin,
         challenges: Vec<Vec<u8>>,
     },
+    /// Sign each challenge on a token that authenticated its holder itself (an iPhone): no PIN.
+    SignOnDevice { challenges: Vec<Vec<u8>> },
 }
 
 /// What the card told us when it was identified. The certificate identifies the card, not the patient by
@@ -41,6 +43,8 @@ pub enum CardCommand {
 #[derive(Clone)]
 pub struct IdentifiedCard {
     pub smartphone: bool,
+    /// An iPhone's JPKI: the phone authenticated its holder before the tap; no PIN on the reader.
+    pub device_authenticates: bool,
     /// The reader's card-face scanner read 照合番号B from this card.
     pub face_scanner: bool,
     pub pin: PinState,
@@ -51,6 +55,7 @@ impl std::fmt::Debug for IdentifiedCard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IdentifiedCard")
             .field("smartphone", &self.smartphone)
+            .field("device_authenticates", &self.device_authenticates)
             .field("face_scanner", &self.face_scanner)
             .field("pin", &self.pin)
             .finish_non_exhaustive()
@@ -182,6 +187,24 @@ fn run_session(
                     result,
                 }
             }
+            (Some(s), _, CardCommand::SignOnDevice { challenges }) => {
+                // Selecting the JPKI AP again (identify) puts the session where signing starts; the token
+                // says again whether it authenticates its holder itself.
+                let result = s.identify().and_then(|identity| {
+                    if identity.token != myna_card::TokenKind::SmartphoneIos {
+                        return Err(CardError::SecurityStatusNotSatisfied);
+                    }
+                    challenges
+                        .iter()
+                        .map(|c| s.sign_challenge(c))
+                        .collect::<Result<Vec<_>, _>>()
+                });
+                CardReport::Signed {
+                    reader: reader.clone(),
+                    session: id,
+                    result,
+                }
+            }
             (None, error, command) => {
                 let e = error
                     .clone()
@@ -197,11 +220,13 @@ fn run_session(
                         session: id,
                         result: Err(e),
                     },
-                    CardCommand::VerifyPinAndSign { .. } => CardReport::Signed {
-                        reader: reader.clone(),
-                        session: id,
-                        result: Err(e),
-                    },
+                    CardCommand::VerifyPinAndSign { .. } | CardCommand::SignOnDevice { .. } => {
+                        CardReport::Signed {
+                            reader: reader.clone(),
+                            session: id,
+                            result: Err(e),
+                        }
+                    }
                     CardCommand::ReadFacePhoto => CardReport::FacePhoto {
                         reader: reader.clone(),
                         session: id,
@@ -242,6 +267,7 @@ fn identify(
         };
     Ok(IdentifiedCard {
         smartphone: identity.token.is_smartphone(),
+        device_authenticates: identity.token == myna_card::TokenKind::SmartphoneIos,
         face_scanner,
         pin: identity.auth_pin,
         auth_certificate,

@@ -172,6 +172,9 @@ pub struct Submission {
     pub offline_attestation: Option<crate::face::Attestation>,
     pub consents: Consents,
     pub answers: Vec<ConsentAnswer>,
+    /// The token was a smartphone (スマホ用電子証明書), not a card: the record says so.
+    #[serde(default)]
+    pub smartphone: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -649,6 +652,7 @@ impl CheckinService {
                 Method::Pin => "pin",
                 Method::Face => "face",
                 Method::StaffVisual => "visual",
+                Method::Phone => "device",
             },
             signature,
             offline,
@@ -669,7 +673,7 @@ impl CheckinService {
             check_in_id: s.check_in_id.clone(),
             at: s.at_ms,
             reader: s.reader.clone(),
-            method: method_str(s.method).into(),
+            method: method_str(s.method, s.smartphone).into(),
             status: CheckInStatus::PendingOutage,
             patient: None,
             result_document: Some(doc.into()),
@@ -795,7 +799,7 @@ impl CheckinService {
             check_in_id: s.check_in_id.clone(),
             at: s.at_ms,
             reader: s.reader.clone(),
-            method: method_str(s.method).into(),
+            method: method_str(s.method, s.smartphone).into(),
             status,
             patient: None,
             result_document: Some(event_document.into()),
@@ -889,11 +893,14 @@ impl CheckinService {
     }
 }
 
-fn method_str(m: Method) -> &'static str {
+/// The method as the check-in row keeps it: card or phone, and how the holder was confirmed.
+fn method_str(m: Method, smartphone: bool) -> &'static str {
     match m {
+        Method::Pin if smartphone => "smartphone_pin",
         Method::Pin => "pin",
         Method::Face => "face",
         Method::StaffVisual => "staff_visual",
+        Method::Phone => "phone",
     }
 }
 
@@ -902,6 +909,7 @@ pub fn auth_method(m: Method) -> AuthMethod {
         Method::Pin => AuthMethod::Pin,
         Method::Face => AuthMethod::Face,
         Method::StaffVisual => AuthMethod::StaffVisual,
+        Method::Phone => AuthMethod::Phone,
     }
 }
 
@@ -1193,6 +1201,8 @@ pub fn record_of(
         "face" => AuthMethod::Face,
         "staff_visual" => AuthMethod::StaffVisual,
         "insurance_numbers" => AuthMethod::InsuranceNumbers,
+        "phone" => AuthMethod::Phone,
+        "smartphone_pin" => AuthMethod::SmartphonePin,
         _ => AuthMethod::Pin,
     };
     let stored = c

@@ -220,8 +220,13 @@ pub struct ReadersSection {
     pub face_capable: Vec<String>,
 }
 
+/// `[kiosk]`. Its sub-tables are kiosks that own several readers: `[kiosk.east] readers = ["face reader",
+/// "NFC reader"]` makes one patient screen, `east`, of a face reader and a generic NFC reader next to it (for
+/// smartphones); a card or phone on either starts that patient's flow and the other is ignored until it ends.
+/// (No `deny_unknown_fields`: serde cannot combine it with the flattened kiosks; a mistyped setting still fails,
+/// as a kiosk that is not a table.)
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct KioskSection {
     /// Seconds without input before the kiosk gives up on a patient.
     pub inactivity_timeout_secs: u64,
@@ -240,6 +245,38 @@ pub struct KioskSection {
     pub voice: bool,
     /// The spoken guidance's volume, from 0.0 (silent) to 1.0.
     pub voice_volume: f32,
+    /// Kiosks of several readers, by the kiosk's name (the name its patient screen follows); anything else
+    /// under `[kiosk]` is refused by name when the file is checked.
+    #[serde(flatten)]
+    pub pools: std::collections::BTreeMap<String, KioskEntry>,
+}
+
+/// `[kiosk.NAME]`: the readers of one patient screen.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KioskPool {
+    pub readers: Vec<String>,
+}
+
+/// A key under `[kiosk]` that is not one of its settings: a kiosk of several readers, or a mistake.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum KioskEntry {
+    Pool(KioskPool),
+    Unknown(toml::Value),
+}
+
+impl KioskSection {
+    /// The kiosks of several readers (after [`Config::load`] has refused anything else).
+    pub fn kiosk_pools(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        self.pools
+            .iter()
+            .filter_map(|(name, e)| match e {
+                KioskEntry::Pool(p) => Some((name.clone(), p.readers.clone())),
+                KioskEntry::Unknown(_) => None,
+            })
+            .collect()
+    }
 }
 
 impl KioskSection {
@@ -334,6 +371,7 @@ impl Default for KioskSection {
             default_high_contrast: false,
             voice: true,
             voice_volume: 0.8,
+            pools: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -397,6 +435,36 @@ impl Config {
                  guidance off set kiosk.voice = false",
                 kiosk.voice_volume
             )));
+        }
+        let mut pooled: Vec<&String> = Vec::new();
+        for (name, entry) in &kiosk.pools {
+            let KioskEntry::Pool(pool) = entry else {
+                return Err(invalid(format!(
+                    "kiosk.{name} is not a setting of [kiosk] (a kiosk of several readers is a table: \
+                     [kiosk.NAME] readers = [\"…\", \"…\"])"
+                )));
+            };
+            if pool.readers.is_empty() {
+                return Err(invalid(format!("kiosk.{name}.readers names no reader")));
+            }
+            if self.readers.names.contains(name) {
+                return Err(invalid(format!(
+                    "kiosk.{name}: a kiosk cannot have the name of a reader"
+                )));
+            }
+            for reader in &pool.readers {
+                if pooled.contains(&reader) {
+                    return Err(invalid(format!(
+                        "kiosk.{name}: the reader `{reader}` belongs to two kiosks"
+                    )));
+                }
+                if !self.readers.names.is_empty() && !self.readers.names.contains(reader) {
+                    return Err(invalid(format!(
+                        "kiosk.{name}: the reader `{reader}` is not in readers.names"
+                    )));
+                }
+                pooled.push(reader);
+            }
         }
         if self.relay.concurrency == 0 {
             return Err(invalid("relay.concurrency must be at least 1".into()));
@@ -632,6 +700,34 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("recheck.at") && err.contains("HH:MM"), "{err}");
+        }
+        let ok = load(
+            "[readers]\nnames = [\"A\", \"B\"]\n[kiosk]\ninactivity_timeout_secs = 60\n\
+             [kiosk.east]\nreaders = [\"A\", \"B\"]\n",
+        )
+        .unwrap();
+        assert_eq!(ok.kiosk.kiosk_pools()["east"], ["A", "B"]);
+        for (text, want) in [
+            ("[kiosk.east]\nreaders = []\n", "names no reader"),
+            (
+                "[readers]\nnames = [\"A\"]\n[kiosk.east]\nreaders = [\"A\", \"C\"]\n",
+                "not in readers.names",
+            ),
+            (
+                "[kiosk.east]\nreaders = [\"A\"]\n[kiosk.west]\nreaders = [\"A\"]\n",
+                "two kiosks",
+            ),
+            (
+                "[readers]\nnames = [\"A\"]\n[kiosk.A]\nreaders = [\"A\"]\n",
+                "name of a reader",
+            ),
+            (
+                "[kiosk]\ninactivity_timeot_secs = 3\n",
+                "inactivity_timeot_secs",
+            ),
+        ] {
+            let err = load(text).unwrap_err().to_string();
+            assert!(err.contains(want), "{text}: {err}");
         }
         let err = load("[recheck]\nreceipt_day = 31\n")
             .unwrap_err()

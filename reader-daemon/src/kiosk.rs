@@ -24,6 +24,8 @@ pub enum Method {
     Pin,
     /// 目視確認: a staff member compared the patient with the card photo.
     StaffVisual,
+    /// スマートフォン (iPhone): the phone authenticated its holder itself before the tap; no PIN on the reader.
+    Phone,
 }
 
 /// Which consent screens the kiosk shows, in this order, as the facility's environment settings say
@@ -66,6 +68,14 @@ pub struct CardFacts {
     /// reader has no scanner: face matching is not offered.
     #[serde(default)]
     pub face_scanner: bool,
+    /// An iPhone's JPKI: the phone authenticated its holder before the tap, so the kiosk asks for no PIN and
+    /// has the token sign at once.
+    #[serde(default)]
+    pub device_authenticates: bool,
+    /// The authentication certificate has expired (whatever the grace). A smartphone has no grace: it is
+    /// refused at once with what to do next.
+    #[serde(default)]
+    pub certificate_expired: bool,
 }
 
 /// The set of methods offered on the method-choice screen.
@@ -101,6 +111,8 @@ pub enum Refusal {
     NotRegistered,
     /// The signature or face attestation did not verify.
     VerificationFailed,
+    /// The smartphone's certificate (スマホ用電子証明書) has expired: a phone has no three-month grace.
+    PhoneCertificateExpired,
     /// Any other refusal; reception sees the central service's message.
     Other,
 }
@@ -156,6 +168,8 @@ pub enum KioskState {
     PinEntry { card: CardFacts, tries_left: u8 },
     /// The card is checking the PIN.
     PinVerifying { card: CardFacts },
+    /// An iPhone that authenticated its holder is signing the challenge.
+    DeviceSigning { card: CardFacts },
     /// The camera is on; `attempt` counts from 1.
     FaceMatching { card: CardFacts, attempt: u8 },
     /// Waiting for a staff member at reception to confirm the patient against the card photo.
@@ -207,6 +221,8 @@ pub enum KioskEvent {
     PinRejected { tries_left: u8 },
     /// The card says the PIN is locked.
     PinBlocked,
+    /// The iPhone signed the challenge.
+    DeviceSigned,
     /// One face-matching attempt finished.
     FaceAttempted { result: FaceAttempt },
     /// The staff member confirmed the patient's identity.
@@ -239,6 +255,8 @@ pub enum Effect {
     ReadPinCounter,
     /// Send the PIN the kiosk client gave to the card, then sign the central service's challenge.
     VerifyPinAndSign,
+    /// Have a token that authenticated its holder (an iPhone) sign the central service's challenge.
+    SignOnDevice,
     /// Turn the camera on (if off) and run one face-matching attempt.
     RunFaceAttempt,
     /// Turn the camera off.
@@ -396,6 +414,21 @@ impl Kiosk {
         let moved = match (&self.state, event) {
             (S::Idle, E::CardInserted) => (S::Identifying, vec![Effect::IdentifyCard]),
 
+            // A phone has no grace after its certificate expires: refused at once, with what to do next.
+            (S::Identifying, E::CardIdentified { card })
+                if card.smartphone && card.certificate_expired =>
+            {
+                Self::done(
+                    Outcome::Refused {
+                        refusal: Refusal::PhoneCertificateExpired,
+                    },
+                    Vec::new(),
+                )
+            }
+            // An iPhone authenticated its holder before the tap: nothing to choose, no PIN.
+            (S::Identifying, E::CardIdentified { card }) if card.device_authenticates => {
+                (S::DeviceSigning { card: *card }, vec![Effect::SignOnDevice])
+            }
             (S::Identifying, E::CardIdentified { card }) => (
                 S::MethodChoice {
                     card: *card,
@@ -403,10 +436,16 @@ impl Kiosk {
                 },
                 Vec::new(),
             ),
+            (S::DeviceSigning { card }, E::DeviceSigned) => {
+                self.after_identity(*card, Method::Phone)
+            }
             // The card failed while it was being read or was checking the PIN: tell the patient at once
             // instead of waiting for an answer that will not come.
             (
-                S::Identifying | S::PinCounter { .. } | S::PinVerifying { .. },
+                S::Identifying
+                | S::PinCounter { .. }
+                | S::PinVerifying { .. }
+                | S::DeviceSigning { .. },
                 E::CardRejected { problem },
             ) => Self::done(Outcome::CardProblem { problem: *problem }, Vec::new()),
 
@@ -578,6 +617,7 @@ impl Kiosk {
                 | S::PinCounter { .. }
                 | S::PinEntry { .. }
                 | S::PinVerifying { .. }
+                | S::DeviceSigning { .. }
                 | S::FaceMatching { .. }
                 | S::StaffVisual { .. }
                 | S::Consents { .. },
@@ -645,6 +685,7 @@ fn state_name(state: &KioskState) -> &'static str {
         KioskState::PinCounter { .. } => "pin_counter",
         KioskState::PinEntry { .. } => "pin_entry",
         KioskState::PinVerifying { .. } => "pin_verifying",
+        KioskState::DeviceSigning { .. } => "device_signing",
         KioskState::FaceMatching { .. } => "face_matching",
         KioskState::StaffVisual { .. } => "staff_visual",
         KioskState::Consents { .. } => "consents",
@@ -665,6 +706,7 @@ fn event_name(event: &KioskEvent) -> &'static str {
         KioskEvent::PinAccepted => "pin_accepted",
         KioskEvent::PinRejected { .. } => "pin_rejected",
         KioskEvent::PinBlocked => "pin_blocked",
+        KioskEvent::DeviceSigned => "device_signed",
         KioskEvent::FaceAttempted { .. } => "face_attempted",
         KioskEvent::StaffConfirmed => "staff_confirmed",
         KioskEvent::StaffDeclined => "staff_declined",

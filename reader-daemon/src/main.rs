@@ -289,6 +289,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             countdown: Duration::from_secs(config.kiosk.countdown_secs),
             display: config.kiosk.display(),
             max_face_attempts: config.kiosk.max_face_attempts,
+            pools: config.kiosk.kiosk_pools(),
             face_capable: if face.is_some() {
                 config.readers.face_capable.clone()
             } else {

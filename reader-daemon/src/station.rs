@@ -49,6 +49,10 @@ pub struct StationSettings {
     pub face_capable: Vec<String>,
     /// The face path (models, camera, reader key); `None`: face matching is off.
     pub face: Option<Arc<FaceRuntime>>,
+    /// Kiosks of several readers (`[kiosk.NAME] readers`): one patient screen, published under the kiosk's
+    /// name, for a face reader and the NFC reader beside it. While one reader's flow runs, a card or phone
+    /// on another reader of the same kiosk is ignored (it must be placed again afterwards).
+    pub pools: BTreeMap<String, Vec<String>>,
 }
 
 /// Requests from the local socket.
@@ -382,17 +386,27 @@ impl Station {
         }
     }
 
+    /// Every reader, then every kiosk of several readers (its serving reader's screen).
     fn reader_statuses(&self) -> Vec<ReaderStatus> {
-        self.slots
+        let status = |name: &str, slot: &Slot| ReaderStatus {
+            name: name.to_owned(),
+            card_present: slot.card_present,
+            kiosk: slot.screen.clone(),
+            display: self.settings.display,
+            countdown: slot.sent_countdown,
+        };
+        let mut all: Vec<ReaderStatus> = self
+            .slots
             .iter()
-            .map(|(name, slot)| ReaderStatus {
-                name: name.clone(),
-                card_present: slot.card_present,
-                kiosk: slot.screen.clone(),
-                display: self.settings.display,
-                countdown: slot.sent_countdown,
-            })
-            .collect()
+            .map(|(name, slot)| status(name, slot))
+            .collect();
+        for pool in self.settings.pools.keys() {
+            let serving = self.pool_reader(pool);
+            if let Some(slot) = serving.as_deref().and_then(|r| self.slots.get(r)) {
+                all.push(status(pool, slot));
+            }
+        }
+        all
     }
 
     fn card_report(&mut self, report: CardReport) {
@@ -414,12 +428,16 @@ impl Station {
                             card.smartphone,
                             now,
                         );
+                        let not_after =
+                            myna_card::certificate::not_after(&card.auth_certificate).ok();
                         let facts = CardFacts {
                             has_pin: !matches!(card.pin, PinState::NotSet),
                             smartphone: card.smartphone,
                             certificate_expiring,
                             certificate_in_grace,
                             face_scanner: card.face_scanner,
+                            device_authenticates: card.device_authenticates,
+                            certificate_expired: not_after.is_some_and(|end| now > end),
                         };
                         if let Some(s) = self.slot(&reader).session.as_mut() {
                             s.card = Some(card);
@@ -473,10 +491,15 @@ impl Station {
                 }
                 let event = match result {
                     Ok(signatures) => {
-                        if let Some(s) = self.slot(&reader).session.as_mut() {
+                        let slot = self.slot(&reader);
+                        if let Some(s) = slot.session.as_mut() {
                             s.signatures = signatures;
                         }
-                        KioskEvent::PinAccepted
+                        if matches!(slot.kiosk.state(), KioskState::DeviceSigning { .. }) {
+                            KioskEvent::DeviceSigned
+                        } else {
+                            KioskEvent::PinAccepted
+                        }
                     }
                     Err(CardError::WrongPin { tries_left }) => {
                         KioskEvent::PinRejected { tries_left }
@@ -513,6 +536,12 @@ impl Station {
                 self.publish_reader(&reader, ReaderChange::Detached);
             }
             ReaderEvent::CardInserted { reader, .. } => {
+                if let Some(busy) = self.pool_member_busy(&reader) {
+                    info!(reader = %reader, busy = %busy, "card ignored: the kiosk is serving the other reader");
+                    self.slot(&reader).card_present = true;
+                    self.publish_reader(&reader, ReaderChange::CardInserted);
+                    return;
+                }
                 let id = self.next_session;
                 self.next_session += 1;
                 let handle = match spawn_session(reader.clone(), id, self.card_sender()) {
@@ -695,12 +724,60 @@ impl Station {
         slot.sent_countdown = slot.countdown;
         let countdown = slot.countdown;
         debug!(reader = %reader, screen = ?screen, countdown = ?countdown, "kiosk screen");
+        // The kiosk of several readers shows the reader that is serving, or idle when none is.
+        if let Some(pool) = self.pool_of(reader) {
+            let serving_other = self.pool_member_busy(reader).is_some();
+            if !serving_other {
+                self.events.publish(Event::Kiosk {
+                    reader: pool,
+                    screen: screen.clone(),
+                    display,
+                    countdown,
+                });
+            }
+        }
         self.events.publish(Event::Kiosk {
             reader: reader.to_owned(),
             screen,
             display,
             countdown,
         });
+    }
+
+    /// The kiosk of several readers that `reader` belongs to.
+    fn pool_of(&self, reader: &str) -> Option<String> {
+        self.settings
+            .pools
+            .iter()
+            .find(|(_, members)| members.iter().any(|m| m == reader))
+            .map(|(name, _)| name.clone())
+    }
+
+    /// Another reader of `reader`'s kiosk whose flow is under way (not idle).
+    fn pool_member_busy(&self, reader: &str) -> Option<String> {
+        let pool = self.pool_of(reader)?;
+        self.settings.pools.get(&pool)?.iter().find_map(|m| {
+            let busy = m != reader
+                && self
+                    .slots
+                    .get(m)
+                    .is_some_and(|s| !matches!(s.kiosk.state(), KioskState::Idle));
+            busy.then(|| m.clone())
+        })
+    }
+
+    /// The reader a kiosk's action goes to: the one serving, else one with a card, else the first.
+    fn pool_reader(&self, pool: &str) -> Option<String> {
+        let members = self.settings.pools.get(pool)?;
+        let serving = members.iter().find(|m| {
+            self.slots
+                .get(*m)
+                .is_some_and(|s| !matches!(s.kiosk.state(), KioskState::Idle))
+        });
+        let with_card = members
+            .iter()
+            .find(|m| self.slots.get(*m).is_some_and(|s| s.card_present));
+        serving.or(with_card).or(members.first()).cloned()
     }
 
     fn publish_reader(&self, reader: &str, change: ReaderChange) {
@@ -721,7 +798,7 @@ impl Station {
                 self.send_card(reader, CardCommand::Identify { probe_scanner })
             }
             Effect::ReadPinCounter => self.send_card(reader, CardCommand::ReadPinCounter),
-            Effect::VerifyPinAndSign => {
+            Effect::VerifyPinAndSign | Effect::SignOnDevice => {
                 let service = self.service.clone();
                 let tx = self.tx.clone();
                 let reader = reader.to_owned();
@@ -979,9 +1056,12 @@ impl Station {
         let Some(s) = slot.session.as_mut() else {
             return;
         };
-        let Some(pin) = s.pin.take() else {
+        // A PIN the kiosk sent, or none for a token that authenticated its holder itself (an iPhone).
+        let pin = s.pin.take();
+        let on_device = s.card.as_ref().is_some_and(|c| c.device_authenticates);
+        if pin.is_none() && !on_device {
             return;
-        };
+        }
         let offline = match OfflineProof::new(now_ms) {
             Ok(p) => p,
             Err(e) => {
@@ -996,8 +1076,10 @@ impl Station {
         challenges.push(offline.challenge(&facility));
         s.server = server;
         s.offline = Some(offline);
-        s.handle
-            .send(CardCommand::VerifyPinAndSign { pin, challenges });
+        s.handle.send(match pin {
+            Some(pin) => CardCommand::VerifyPinAndSign { pin, challenges },
+            None => CardCommand::SignOnDevice { challenges },
+        });
     }
 
     fn submit(&mut self, reader: &str, method: Method, answers: Vec<crate::kiosk::ConsentAnswer>) {
@@ -1055,6 +1137,7 @@ impl Station {
             offline_attestation: s.offline_attestation.clone(),
             consents: Consents::from_answers(&answers),
             answers,
+            smartphone: card.smartphone,
         };
         let service = self.service.clone();
         let tx = self.tx.clone();
@@ -1114,7 +1197,7 @@ impl Station {
         action: KioskAction,
         staff: Option<String>,
     ) -> Result<(), ErrorBody> {
-        let reader = match reader {
+        let reader = match reader.map(|r| self.pool_reader(&r).unwrap_or(r)) {
             Some(r) if self.slots.contains_key(&r) => r,
             Some(r) => {
                 return Err(ErrorBody::new(
@@ -1150,6 +1233,13 @@ impl Station {
                     AuthMethod::Pin => Method::Pin,
                     AuthMethod::Face => Method::Face,
                     AuthMethod::StaffVisual => Method::StaffVisual,
+                    AuthMethod::Phone | AuthMethod::SmartphonePin => {
+                        return Err(ErrorBody::new(
+                            ErrorCode::BadRequest,
+                            "a smartphone is recognised when it is tapped: an iPhone needs no choice, an \
+                             Android phone chooses the PIN",
+                        ));
+                    }
                     AuthMethod::InsuranceNumbers => {
                         return Err(ErrorBody::new(
                             ErrorCode::BadRequest,
@@ -1346,7 +1436,8 @@ fn screen_of(slot: &Slot) -> KioskScreen {
         KioskState::Idle => KioskScreen::Idle,
         KioskState::Identifying
         | KioskState::PinCounter { .. }
-        | KioskState::PinVerifying { .. } => KioskScreen::CardPresent,
+        | KioskState::PinVerifying { .. }
+        | KioskState::DeviceSigning { .. } => KioskScreen::CardPresent,
         KioskState::MethodChoice { offered, card } => {
             let mut methods = Vec::new();
             if offered.face {
@@ -1405,6 +1496,9 @@ fn screen_of(slot: &Slot) -> KioskScreen {
                 Outcome::Refused {
                     refusal: Refusal::CertificateExpired,
                 } => notice(KioskNotice::CertificateExpired),
+                Outcome::Refused {
+                    refusal: Refusal::PhoneCertificateExpired,
+                } => notice(KioskNotice::PhoneCertificateExpired),
                 Outcome::Refused { .. } | Outcome::StaffDeclined => notice(KioskNotice::Other),
                 Outcome::TimedOut => notice(KioskNotice::Timeout),
                 Outcome::Cancelled => notice(KioskNotice::Cancelled),
@@ -1457,6 +1551,8 @@ mod tests {
             certificate_expiring: false,
             certificate_in_grace: false,
             face_scanner: false,
+            device_authenticates: false,
+            certificate_expired: false,
         };
         assert!(counts_down(&KioskState::PinEntry {
             card,

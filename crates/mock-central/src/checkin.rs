@@ -109,6 +109,8 @@ pub enum CheckinMethod {
     /// 目視確認: a staff member compared the patient with the card photo; the certificate is read without a
     /// PIN, so there is no card signature.
     Visual,
+    /// スマートフォン (iPhone): the phone authenticated its holder before the tap and signed the challenge.
+    Device,
 }
 
 /// The public part of an offline proof; the card's signature over [`offline_challenge`] is the request's
@@ -442,6 +444,19 @@ fn run(
     if card.revoked {
         return Ok(Err((codes::REVOKED, "マイナンバーカードの電子証明書は失効しています。市区町村の窓口にお問い合わせください。".into())));
     }
+    // The card's (or phone's) signature over the challenge, for the methods that sign.
+    let signature_refusal = || {
+        let Some(sig) = req
+            .signature
+            .as_deref()
+            .and_then(|s| B64.decode(s.trim()).ok())
+        else {
+            return Some((codes::SIGNATURE, "カードの署名がありません".to_owned()));
+        };
+        mock_jpki::verify_pkcs1_sha256(&cert, &challenge, &sig)
+            .is_err()
+            .then(|| (codes::SIGNATURE, "カードの署名を検証できません".to_owned()))
+    };
     let method_label = match req.method {
         CheckinMethod::Pin => {
             if card.no_pin {
@@ -450,20 +465,17 @@ fn run(
                     "暗証番号のないカードです。顔認証または目視確認を選んでください。".into(),
                 )));
             }
-            let Some(sig) = req
-                .signature
-                .as_deref()
-                .and_then(|s| B64.decode(s.trim()).ok())
-            else {
-                return Ok(Err((codes::SIGNATURE, "カードの署名がありません".into())));
-            };
-            if mock_jpki::verify_pkcs1_sha256(&cert, &challenge, &sig).is_err() {
-                return Ok(Err((
-                    codes::SIGNATURE,
-                    "カードの署名を検証できません".into(),
-                )));
+            if let Some(refusal) = signature_refusal() {
+                return Ok(Err(refusal));
             }
             "マイナ保険証（暗証番号）"
+        }
+        // An iPhone authenticated its holder itself; its signature is the proof.
+        CheckinMethod::Device => {
+            if let Some(refusal) = signature_refusal() {
+                return Ok(Err(refusal));
+            }
+            "マイナ保険証（スマートフォン）"
         }
         CheckinMethod::Face => {
             if let Err(refusal) = check_attestation(state, facility, req, &cert, &challenge)? {

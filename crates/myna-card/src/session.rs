@@ -372,6 +372,9 @@ pub struct CardSession<T: Transport> {
     transport: T,
     selected: Option<Ap>,
     auth_verified: bool,
+    /// The token identified is an iPhone's JPKI, which authenticates its holder itself (Face ID or the
+    /// passcode before the tap): its authentication key signs with no VERIFY from the reader.
+    device_authenticates: bool,
 }
 
 impl<T: Transport> fmt::Debug for CardSession<T> {
@@ -389,6 +392,7 @@ impl<T: Transport> CardSession<T> {
             transport,
             selected: None,
             auth_verified: false,
+            device_authenticates: false,
         }
     }
 
@@ -426,14 +430,17 @@ impl<T: Transport> CardSession<T> {
     /// and the authentication PIN's state (no try used).
     pub fn identify(&mut self) -> Result<CardIdentity, CardError> {
         self.auth_verified = false;
-        self.exclusive(|o| {
+        self.device_authenticates = false;
+        let identity = self.exclusive(|o| {
             o.select_ap(Ap::Jpki)?;
             o.select_ef(fid::JPKI_TOKEN_INFO, "JPKI token information")?;
             let token = TokenKind::parse(o.read_binary(0, 32)?.data());
             o.select_ef(fid::JPKI_AUTH_PIN, "user-authentication PIN")?;
             let auth_pin = o.key_state()?;
             Ok(CardIdentity { token, auth_pin })
-        })
+        })?;
+        self.device_authenticates = identity.token == TokenKind::SmartphoneIos;
+        Ok(identity)
     }
 
     /// The user-authentication certificate (DER), read without a PIN.
@@ -470,10 +477,11 @@ impl<T: Transport> CardSession<T> {
     }
 
     /// Signs the SHA-256 DigestInfo of `challenge` with the authentication key. Needs a successful
-    /// [`verify_pin`](Self::verify_pin) earlier in this session; the result verifies as an
+    /// [`verify_pin`](Self::verify_pin) earlier in this session, or an iPhone token found by
+    /// [`identify`](Self::identify) (the phone authenticated its holder); the result verifies as an
     /// RSASSA-PKCS1-v1_5 SHA-256 signature over `challenge`.
     pub fn sign_challenge(&mut self, challenge: &[u8]) -> Result<Vec<u8>, CardError> {
-        if !self.auth_verified || self.selected != Some(Ap::Jpki) {
+        if !(self.auth_verified || self.device_authenticates) || self.selected != Some(Ap::Jpki) {
             return Err(CardError::SecurityStatusNotSatisfied);
         }
         let digest_info = sha256_digest_info(challenge);

@@ -49,5 +49,9 @@ pub fn in_keyutils_session_under(test_name: &str, wrapper: &[&str]) -> bool {
         stdout.contains("1 passed"),
         "test {test_name} did not run inside its keyutils session (wrong name?):\n{stdout}"
     );
+    // Figures a test reports (`figure: …` lines on stderr) reach the outer run's output.
+    for line in stderr.lines().filter(|l| l.starts_with("figure: ")) {
+        eprintln!("{line}");
+    }
     false
 }

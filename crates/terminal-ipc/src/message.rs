@@ -581,6 +581,12 @@ pub enum AuthMethod {
     Face,
     Pin,
     StaffVisual,
+    /// スマートフォン (iPhone): the phone authenticated its holder itself; no PIN on the reader. A kiosk never
+    /// chooses it: the daemon goes on by itself when an iPhone is tapped.
+    Phone,
+    /// スマートフォン (Android) with the スマホ用電子証明書's own PIN entered on the kiosk. Recorded for the
+    /// check-in; on the kiosk the patient chooses `pin`.
+    SmartphonePin,
     /// A check by the numbers on an insurance card or 資格確認書 at reception (◎ on the receipt computer's
     /// list); never a kiosk method.
     InsuranceNumbers,
@@ -1328,6 +1334,8 @@ pub enum KioskNotice {
     FaceOnlyCard,
     CertificateExpired,
     CertificateRevoked,
+    /// The smartphone's certificate has expired (a phone has no three-month grace).
+    PhoneCertificateExpired,
     ReaderError,
     /// The patient stopped the check-in on the kiosk (中止).
     Cancelled,

@@ -192,6 +192,9 @@ pub struct CardContents {
     pub ca_cert_der: Vec<u8>,
     pub auth_key: RsaPrivateKey,
     pub auth_pin: PinKey,
+    /// The holder was authenticated by the device itself (the iPhone's JPKI: Face ID or the phone's passcode
+    /// before the tap), so the authentication key signs without a VERIFY from the reader.
+    pub auth_by_device: bool,
     /// `None` on a card without a signature certificate (a 顔認証マイナンバーカード): its signature
     /// password EF exists with no password set.
     pub signature: Option<SignatureSide>,
@@ -317,7 +320,11 @@ impl VirtualCard {
             fid::JPKI_AUTH_KEY,
             Ef::SigningKey {
                 key: Box::new(c.auth_key),
-                guard: Guard::key(fid::JPKI_AUTH_PIN),
+                guard: if c.auth_by_device {
+                    Guard::Open
+                } else {
+                    Guard::key(fid::JPKI_AUTH_PIN)
+                },
             },
         );
         jpki.insert(fid::JPKI_AUTH_PIN, Ef::Pin(c.auth_pin));
@@ -829,6 +836,7 @@ mod tests {
             ca_cert_der: vec![0x30, 0],
             auth_key: key.clone(),
             auth_pin: PinKey::new(Some("1234"), 3),
+            auth_by_device: false,
             signature: Some(SignatureSide {
                 cert_der: myna_card::ber::encode(0x30, &[8; 300]),
                 ca_cert_der: vec![0x30, 0],

@@ -26,7 +26,8 @@ use sha2::{Digest, Sha256};
 
 use crate::VirtualCardError;
 use crate::card::{
-    CardContents, PinKey, SignatureSide, VirtualCard, token_physical, token_smartphone,
+    CardContents, PinKey, SignatureSide, VirtualCard, token_iphone, token_physical,
+    token_smartphone,
 };
 
 /// The synthetic face photo shipped with the crate (120×160, JPEG 2000 made with `opj_compress`).
@@ -53,12 +54,16 @@ pub enum Variant {
     CertExpiring,
     /// Flagged revoked; the mock central service decides by its revocation list.
     Revoked,
-    /// The smartphone JPKI token (`JPKIAPGPSETOKEN`).
+    /// The Android smartphone JPKI token (`JPKIAPGPSETOKEN`): the スマホ用電子証明書's own 4-digit PIN is
+    /// entered on the kiosk.
     Smartphone,
+    /// The iPhone JPKI token (`JPKIAPIOSTOKEN`): the phone authenticates its holder before the tap, so there
+    /// is no PIN on the reader (VERIFY answers `6A88`) and the authentication key signs without one.
+    Iphone,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 7] = [
+    pub const ALL: [Variant; 8] = [
         Variant::Normal,
         Variant::PinBlocked,
         Variant::FaceOnly,
@@ -66,6 +71,7 @@ impl Variant {
         Variant::CertExpiring,
         Variant::Revoked,
         Variant::Smartphone,
+        Variant::Iphone,
     ];
 }
 
@@ -307,6 +313,8 @@ pub fn issue_with(
     let pin = |next: &mut dyn FnMut(u64) -> u64| format!("{:04}", next(10_000));
     let (auth_pin, card_info_pin) = if o.variant == Variant::FaceOnly {
         (None, None)
+    } else if o.variant == Variant::Iphone {
+        (None, Some(pin(&mut next)))
     } else {
         (Some(pin(&mut next)), Some(pin(&mut next)))
     };
@@ -504,15 +512,16 @@ impl CardProfile {
             Sha256::digest(format!("oqs-card-manufacture/{}/{}", self.seed, self.index))[..8]
                 .to_vec();
         Ok(VirtualCard::new(CardContents {
-            token_info: if self.variant == Variant::Smartphone {
-                token_smartphone()
-            } else {
-                token_physical()
+            token_info: match self.variant {
+                Variant::Smartphone => token_smartphone(),
+                Variant::Iphone => token_iphone(),
+                _ => token_physical(),
             },
             auth_cert_der: self.auth_cert_der()?,
             ca_cert_der: pem_to_der(&self.certificates.ca_cert_pem)?,
             auth_key,
             auth_pin,
+            auth_by_device: self.variant == Variant::Iphone,
             signature,
             card_info_pin: PinKey::new(self.card_info_pin.as_deref(), 3),
             code_b: PinKey::new(Some(&self.code_b), 10),

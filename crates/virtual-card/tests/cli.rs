@@ -20,7 +20,7 @@ fn issue_then_serve_until_stdin_closes() {
         .args([
             "issue",
             "--count",
-            "7",
+            "8",
             "--seed",
             "5",
             "--variant",
@@ -47,7 +47,7 @@ fn issue_then_serve_until_stdin_closes() {
             assert_eq!(mode & 0o777, 0o600, "{f}");
         }
     }
-    let variants: Vec<Variant> = (1..=7)
+    let variants: Vec<Variant> = (1..=8)
         .map(|i| {
             CardProfile::load(&dir.path().join(format!("card-{i:04}.toml")))
                 .unwrap()

@@ -80,9 +80,25 @@ fn variants_answer_as_documented() {
             .is_empty()
     );
 
+    // Android: the スマホ用電子証明書 has its own PIN; nothing signs before it is verified.
     let phone = profile(&ca, Variant::Smartphone);
     let mut s = CardSession::new(InProcessCard::new(phone.to_card().unwrap()));
-    assert!(s.identify().unwrap().token.is_smartphone());
+    let id = s.identify().unwrap();
+    assert_eq!(id.token, TokenKind::SmartphoneAndroid);
+    assert_eq!(id.auth_pin, PinState::TriesLeft(3));
+    assert!(s.sign_challenge(b"c").is_err());
+    assert!(s.verify_pin_and_sign(&auth_pin(&phone), b"c").is_ok());
+
+    // iPhone: the phone authenticated its holder before the tap; no PIN on the reader, and the key signs.
+    let iphone = profile(&ca, Variant::Iphone);
+    assert!(iphone.auth_pin.is_none());
+    let mut s = CardSession::new(InProcessCard::new(iphone.to_card().unwrap()));
+    let id = s.identify().unwrap();
+    assert_eq!(id.token, TokenKind::SmartphoneIos);
+    assert_eq!(id.auth_pin, PinState::NotSet);
+    let certificate = s.auth_certificate().unwrap();
+    let signature = s.sign_challenge(b"challenge").unwrap();
+    mock_jpki::verify_pkcs1_sha256(&certificate, b"challenge", &signature).unwrap();
 
     let now = std::time::SystemTime::now();
     let expired = profile(&ca, Variant::CertExpired);

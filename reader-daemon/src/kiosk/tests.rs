@@ -9,6 +9,8 @@ const CARD: CardFacts = CardFacts {
     certificate_expiring: false,
     certificate_in_grace: false,
     face_scanner: true,
+    device_authenticates: false,
+    certificate_expired: false,
 };
 const FACE_ONLY: CardFacts = CardFacts {
     has_pin: false,
@@ -16,6 +18,8 @@ const FACE_ONLY: CardFacts = CardFacts {
     certificate_expiring: false,
     certificate_in_grace: false,
     face_scanner: true,
+    device_authenticates: false,
+    certificate_expired: false,
 };
 
 fn face_reader() -> KioskConfig {
@@ -864,13 +868,15 @@ fn state_serialises_for_the_windows() {
 }
 
 fn any_event() -> impl Strategy<Value = KioskEvent> {
-    let card = (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
-        |(has_pin, smartphone, certificate_expiring)| CardFacts {
+    let card = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(has_pin, smartphone, certificate_expiring, certificate_expired)| CardFacts {
             has_pin,
             smartphone,
             certificate_expiring,
             certificate_in_grace: !certificate_expiring && !has_pin,
             face_scanner: true,
+            device_authenticates: smartphone && !has_pin,
+            certificate_expired,
         },
     );
     prop_oneof![
@@ -935,4 +941,85 @@ proptest! {
             }
         }
     }
+}
+
+const IPHONE: CardFacts = CardFacts {
+    has_pin: false,
+    smartphone: true,
+    certificate_expiring: false,
+    certificate_in_grace: false,
+    face_scanner: false,
+    device_authenticates: true,
+    certificate_expired: false,
+};
+
+#[test]
+fn an_iphone_signs_at_once_without_a_pin_or_a_choice() {
+    let mut k = Kiosk::new(KioskConfig::default());
+    k.handle(KioskEvent::CardInserted).unwrap();
+    let effects = k
+        .handle(KioskEvent::CardIdentified { card: IPHONE })
+        .unwrap();
+    assert_eq!(effects, vec![Effect::SignOnDevice]);
+    assert!(matches!(k.state(), KioskState::DeviceSigning { .. }));
+    // No PIN can be sent to it, and no method chosen.
+    assert!(k.handle(KioskEvent::PinSubmitted).is_err());
+    assert!(
+        k.handle(KioskEvent::MethodChosen {
+            method: Method::Pin
+        })
+        .is_err()
+    );
+    k.handle(KioskEvent::DeviceSigned).unwrap();
+    assert!(matches!(
+        k.state(),
+        KioskState::Consents {
+            method: Method::Phone,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn an_expired_phone_certificate_is_refused_at_once_with_no_grace() {
+    for card in [
+        IPHONE,
+        CardFacts {
+            has_pin: true,
+            device_authenticates: false,
+            ..IPHONE
+        },
+    ] {
+        let mut k = Kiosk::new(KioskConfig::default());
+        k.handle(KioskEvent::CardInserted).unwrap();
+        let expired = CardFacts {
+            certificate_expired: true,
+            ..card
+        };
+        let effects = k
+            .handle(KioskEvent::CardIdentified { card: expired })
+            .unwrap();
+        assert_eq!(effects, vec![Effect::EndCardSession]);
+        assert_eq!(
+            k.state(),
+            &KioskState::Done {
+                outcome: Outcome::Refused {
+                    refusal: Refusal::PhoneCertificateExpired
+                },
+                card_removed: false
+            }
+        );
+    }
+    // A card in its grace goes on (qualification only).
+    let mut k = Kiosk::new(KioskConfig::default());
+    k.handle(KioskEvent::CardInserted).unwrap();
+    k.handle(KioskEvent::CardIdentified {
+        card: CardFacts {
+            certificate_expired: true,
+            certificate_in_grace: true,
+            ..CARD
+        },
+    })
+    .unwrap();
+    assert!(matches!(k.state(), KioskState::MethodChoice { .. }));
 }

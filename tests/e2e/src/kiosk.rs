@@ -40,9 +40,31 @@ impl Cards {
 
     fn issue_range(first: u32, count: u32, variant: &str, photo: Option<&Path>) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let dir = tmp.path().join("cards");
+        let cards = Self {
+            dir: tmp.path().join("cards"),
+            _tmp: tmp,
+        };
+        cards.issue_into(first, count, variant, photo, crate::clock().now_secs());
+        cards
+    }
+
+    /// More cards into the same folder (the same JPKI CA), issued at `issued_at` (UNIX seconds): a normal
+    /// certificate runs from a year before it to four years after, so an old issue gives an expired one.
+    pub fn issue_more(&self, first: u32, count: u32, variant: &str, issued_at: u64) {
+        self.issue_into(first, count, variant, None, issued_at);
+    }
+
+    fn issue_into(
+        &self,
+        first: u32,
+        count: u32,
+        variant: &str,
+        photo: Option<&Path>,
+        issued_at: u64,
+    ) {
+        let dir = &self.dir;
         let mut cmd = Command::new(bin("oqs-virtual-card"));
-        cmd.args(["issue", "--out"]).arg(&dir).args([
+        cmd.args(["issue", "--out"]).arg(dir).args([
             "--first",
             &first.to_string(),
             "--count",
@@ -52,7 +74,7 @@ impl Cards {
             "--seed",
             "7",
             "--issued-at",
-            &crate::clock().now_secs().to_string(),
+            &issued_at.to_string(),
         ]);
         if let Some(photo) = photo {
             cmd.arg("--photo").arg(photo);
@@ -63,7 +85,6 @@ impl Cards {
             "oqs-virtual-card issue failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Self { dir, _tmp: tmp }
     }
 
     pub fn profile(&self, index: u32) -> PathBuf {
@@ -177,18 +198,34 @@ impl Drop for InsertedCard {
 /// The `oqs` tool, pointed at one daemon's socket.
 pub struct Oqs {
     pub socket: PathBuf,
+    /// The kiosk (reader or kiosk of several readers) that screens are read from and `oqs kiosk …` goes
+    /// to; the first reader when `None`.
+    pub kiosk: Option<String>,
 }
 
 impl Oqs {
     pub fn new(daemon_root: &Path) -> Self {
         Self {
             socket: daemon_root.join("run/oqs-readerd.sock"),
+            kiosk: None,
+        }
+    }
+
+    /// The same tool, for the kiosk called `name`.
+    pub fn for_kiosk(daemon_root: &Path, name: &str) -> Self {
+        Self {
+            kiosk: Some(name.to_owned()),
+            ..Self::new(daemon_root)
         }
     }
 
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut args: Vec<&str> = args.to_vec();
+        if let (Some(kiosk), Some(&"kiosk")) = (&self.kiosk, args.first()) {
+            args.splice(1..1, ["--reader", kiosk.as_str()]);
+        }
         let mut child = Command::new(bin("oqs"))
-            .args(args)
+            .args(&args)
             .env("OQS_SOCKET", &self.socket)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
@@ -220,9 +257,17 @@ impl Oqs {
         serde_json::from_str(&self.ok(&["status"], None)).expect("status is JSON")
     }
 
-    /// The kiosk screen of the first reader, e.g. `{"screen":"pin_entry","tries_left":3}`.
+    /// The kiosk screen of [`Oqs::kiosk`] (else the first reader), e.g. `{"screen":"pin_entry","tries_left":3}`.
     pub fn screen(&self) -> serde_json::Value {
-        self.status()["readers"][0]["kiosk"].clone()
+        let status = self.status();
+        match &self.kiosk {
+            None => status["readers"][0]["kiosk"].clone(),
+            Some(name) => status["readers"]
+                .as_array()
+                .and_then(|all| all.iter().find(|r| r["name"] == name.as_str()))
+                .map(|r| r["kiosk"].clone())
+                .unwrap_or(serde_json::Value::Null),
+        }
     }
 
     /// Waits until the kiosk shows `screen` (by name) and returns it.

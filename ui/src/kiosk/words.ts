@@ -118,6 +118,7 @@ const NOTICES: KioskNotice[] = [
   "face_only_card",
   "certificate_expired",
   "certificate_revoked",
+  "phone_certificate_expired",
   "reader_error",
   "cancelled",
   "other",

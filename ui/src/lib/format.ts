@@ -26,6 +26,8 @@ export const methodLabel: Record<AuthMethod, string> = {
   pin: "★ 暗証番号",
   staff_visual: "目 目視確認",
   insurance_numbers: "◎ 保険証",
+  phone: "★ スマホ (iPhone)",
+  smartphone_pin: "★ スマホ暗証番号",
 };
 
 /**
@@ -37,6 +39,8 @@ export const methodMark: Record<AuthMethod, string> = {
   pin: "★",
   staff_visual: "目",
   insurance_numbers: "◎",
+  phone: "★",
+  smartphone_pin: "★",
 };
 
 /** 資格有効性 as short as the list prints it (無効（新しい資格あり） → 無効（新）); other codes as the table has them. */
@@ -63,6 +67,7 @@ export const noticeLabel: Record<KioskNotice, string> = {
   face_only_card: "顔認証マイナンバーカード (暗証番号なし)",
   certificate_expired: "電子証明書の有効期限切れ",
   certificate_revoked: "電子証明書が失効しています",
+  phone_certificate_expired: "スマホ用電子証明書の有効期限切れ",
   reader_error: "カードリーダーの異常",
   cancelled: "中止",
   other: "その他",

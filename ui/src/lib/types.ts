@@ -1,7 +1,7 @@
 // The daemon's messages as the UI sees them: a mirror of `terminal_ipc::message` (crates/terminal-ipc).
 // Field names and tags are the wire's; keep the two in step.
 
-export type AuthMethod = "face" | "pin" | "staff_visual" | "insurance_numbers";
+export type AuthMethod = "face" | "pin" | "staff_visual" | "insurance_numbers" | "phone" | "smartphone_pin";
 export type ConsentItem = "medical_and_medication" | "surgery" | "health_checkup" | "medical_subsidy" | "other";
 export type CheckInOutcome = "valid" | "invalid" | "no_qualification" | "pending_outage" | "other";
 export type Sex = "male" | "female";
@@ -42,6 +42,7 @@ export type KioskNotice =
   | "face_only_card"
   | "certificate_expired"
   | "certificate_revoked"
+  | "phone_certificate_expired"
   | "reader_error"
   | "cancelled"
   | "other";

@@ -40,6 +40,7 @@ enum VariantArg {
     CertExpiring,
     Revoked,
     Smartphone,
+    Iphone,
     /// Cycle through every variant, starting with normal.
     Mixed,
 }
@@ -174,6 +175,7 @@ fn issue_cards(
             VariantArg::CertExpiring => Variant::CertExpiring,
             VariantArg::Revoked => Variant::Revoked,
             VariantArg::Smartphone => Variant::Smartphone,
+            VariantArg::Iphone => Variant::Iphone,
             VariantArg::Mixed => Variant::ALL[(index as usize - 1) % Variant::ALL.len()],
         };
         let profile = issue_with(
