@@ -712,6 +712,46 @@ pub fn open_kiosk_with_env(
     kiosk
 }
 
+/// What a kiosk window test stands on: one virtual card issued, a reader leased, the mock central service asking
+/// every consent, the daemon on that reader, a private display. Fields drop display first, cards last.
+pub struct KioskRig {
+    pub display: Display,
+    pub daemon: crate::Daemon,
+    pub central: MockCentral,
+    pub lease: pcsc_harness::ReaderLease,
+    pub cards: crate::kiosk::Cards,
+}
+
+impl KioskRig {
+    /// The rig with `kiosk_settings` as the daemon's `[kiosk]` table (its body, e.g. `"voice = false\n"`).
+    pub fn start(kiosk_settings: &str) -> Self {
+        let cards = crate::kiosk::Cards::issue(1);
+        let lease = pcsc_harness::reader();
+        let central = MockCentral::start(100, Some(&cards.dir));
+        ask_every_consent(&central);
+        let daemon = crate::Daemon::start(
+            &central,
+            &format!(
+                "[readers]\nnames = [\"{}\"]\n[kiosk]\ninactivity_timeout_secs = 120\n{kiosk_settings}",
+                lease.reader
+            ),
+        );
+        let display = Display::start(&daemon.root);
+        Self {
+            display,
+            daemon,
+            central,
+            lease,
+            cards,
+        }
+    }
+
+    /// The kiosk window for the leased reader, with `env` for the app.
+    pub fn open_kiosk(&self, env: &[(&str, &Path)]) -> AppWindow {
+        open_kiosk_with_env(&self.display, &self.daemon, &self.lease.reader, env)
+    }
+}
+
 /// Sets the facility's environment settings so that the kiosk asks every consent screen it can.
 pub fn ask_every_consent(central: &MockCentral) {
     change_settings(central, |s| {

@@ -13,10 +13,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use e2e::app::{AppWindow, Display, ask_every_consent, kiosk_catalogue, next_kiosk_screen};
-use e2e::app::{enter_pin, open_kiosk_with_env};
-use e2e::kiosk::{Cards, InsertedCard, NORMAL, contains_standalone_digits, kiosk_daemon};
-use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
+use e2e::app::{AppWindow, KioskRig, enter_pin, kiosk_catalogue, next_kiosk_screen};
+use e2e::kiosk::{Cards, InsertedCard, NORMAL, contains_standalone_digits};
+use e2e::{Daemon, in_keyutils_session, wait_for};
 use serde_json::{Value, json};
 
 /// The quietest a spoken message may be: RMS over the whole file of 0.01 of full scale (−40 dBFS). Speech from
@@ -332,19 +331,10 @@ fn the_kiosk_speaks_each_screen_of_a_pin_check_in_in_japanese_and_english_and_ne
     ) {
         return;
     }
-    let cards = Cards::issue(1);
-    let lease = pcsc_harness::reader();
-    let central = MockCentral::start(100, Some(&cards.dir));
-    ask_every_consent(&central);
-    let daemon = kiosk_daemon(&central, &lease);
+    let rig = KioskRig::start("");
+    let (cards, lease, daemon) = (&rig.cards, &rig.lease, &rig.daemon);
     let rec = daemon.root.join("speech");
-    let display = Display::start(&daemon.root);
-    let kiosk = open_kiosk_with_env(
-        &display,
-        &daemon,
-        &lease.reader,
-        &[("OQS_SPEECH_RECORD", &rec)],
-    );
+    let kiosk = rig.open_kiosk(&[("OQS_SPEECH_RECORD", &rec)]);
     let ja = kiosk_catalogue("ja");
     // 🔊 is ≥ 44 px.
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
@@ -359,8 +349,8 @@ fn the_kiosk_speaks_each_screen_of_a_pin_check_in_in_japanese_and_english_and_ne
     );
 
     // From the first recording: the first screen may have been said already.
-    let next = spoken_check_in(&kiosk, &cards, &lease, &daemon, &rec, "ja", 0);
-    spoken_check_in(&kiosk, &cards, &lease, &daemon, &rec, "en", next);
+    let next = spoken_check_in(&kiosk, cards, lease, daemon, &rec, "ja", 0);
+    spoken_check_in(&kiosk, cards, lease, daemon, &rec, "en", next);
 
     // Tagalog has no espeak-ng voice: its screens stay silent (the shell answers no_voice, nothing recorded).
     let from = recordings(&rec).len();
@@ -417,27 +407,12 @@ fn a_kiosk_with_voice_off_says_nothing() {
     if !in_keyutils_session("a_kiosk_with_voice_off_says_nothing") {
         return;
     }
-    let cards = Cards::issue(1);
-    let lease = pcsc_harness::reader();
-    let central = MockCentral::start(100, Some(&cards.dir));
-    let daemon = Daemon::start(
-        &central,
-        &format!(
-            "[readers]\nnames = [\"{}\"]\n[kiosk]\ninactivity_timeout_secs = 120\nvoice = false\n",
-            lease.reader
-        ),
-    );
-    let rec = daemon.root.join("speech");
-    let display = Display::start(&daemon.root);
-    let kiosk = open_kiosk_with_env(
-        &display,
-        &daemon,
-        &lease.reader,
-        &[("OQS_SPEECH_RECORD", &rec)],
-    );
+    let rig = KioskRig::start("voice = false\n");
+    let rec = rig.daemon.root.join("speech");
+    let kiosk = rig.open_kiosk(&[("OQS_SPEECH_RECORD", &rec)]);
     let ja = kiosk_catalogue("ja");
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
-    let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
+    let card = InsertedCard::insert(&rig.cards, NORMAL, rig.lease.port, &rig.daemon.root);
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["chooseMethod"]);
     assert!(!kiosk.exists("[data-testid='kiosk-repeat']"), "🔊 shown");
     kiosk.click("[data-testid='method-pin']");
