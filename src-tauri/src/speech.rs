@@ -28,6 +28,11 @@ pub enum SpeechError {
     /// Nothing to say once the markup is removed.
     #[error("読み上げる文がありません / nothing to speak")]
     Empty,
+    /// More than a screen's worth of text (the kiosk's longest message is a few hundred characters).
+    #[error(
+        "読み上げる文が長すぎます / the text to speak has {chars} characters, more than {MAX_CHARS}"
+    )]
+    TooLong { chars: usize },
     /// The synthesizer program is not installed (scripts/setup-debian.sh installs it).
     #[error(
         "音声合成プログラム {program} が見つかりません (open-jtalk / espeak-ng をインストールしてください) / \
@@ -56,6 +61,9 @@ pub enum SpeechError {
     #[error("音声ファイルを扱えません / speech file: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// The most one message may hold, in characters after the markup is removed.
+pub const MAX_CHARS: usize = 2000;
 
 /// Where the synthesizers and their data are; [`Synthesizers::default`] is the Debian packages' layout.
 #[derive(Debug, Clone)]
@@ -118,6 +126,10 @@ impl Synthesizers {
     ) -> Result<Invocation, SpeechError> {
         if text.trim().is_empty() {
             return Err(SpeechError::Empty);
+        }
+        let chars = text.chars().count();
+        if chars > MAX_CHARS {
+            return Err(SpeechError::TooLong { chars });
         }
         // One line each: Open JTalk and espeak-ng read their input by lines.
         let stdin = text.split_whitespace().collect::<Vec<_>>().join(" ") + "\n";
@@ -367,6 +379,11 @@ mod tests {
         assert!(matches!(
             s.invocation("  ", "ja", wav),
             Err(SpeechError::Empty)
+        ));
+        let long = "あ".repeat(MAX_CHARS + 1);
+        assert!(matches!(
+            s.invocation(&long, "ja", wav),
+            Err(SpeechError::TooLong { chars }) if chars == MAX_CHARS + 1
         ));
         // Several lines become one (the synthesizers read line by line).
         assert_eq!(s.invocation("a\nb", "en", wav).unwrap().stdin, "a b\n");
