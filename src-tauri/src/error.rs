@@ -26,6 +26,9 @@ pub enum AppError {
     /// The window system or the webview failed.
     #[error("画面を開けませんでした / the window could not be opened: {message}")]
     Shell { message: String },
+    /// The kiosk's spoken guidance could not be made (or its language has no voice: `no_voice`).
+    #[error(transparent)]
+    Speech(#[from] crate::speech::SpeechError),
 }
 
 impl AppError {
@@ -40,6 +43,8 @@ impl AppError {
             AppError::StartFailed { .. } => "start_failed".into(),
             AppError::Forbidden { .. } => "forbidden".into(),
             AppError::Shell { .. } => "shell".into(),
+            AppError::Speech(crate::speech::SpeechError::NoVoice { .. }) => "no_voice".into(),
+            AppError::Speech(_) => "speech".into(),
         }
     }
 }

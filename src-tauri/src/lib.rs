@@ -14,6 +14,7 @@
 mod daemon;
 mod devcards;
 mod error;
+pub mod speech;
 mod windows;
 
 use std::time::Instant;
@@ -247,6 +248,20 @@ async fn save_export(
     .map_err(|e| shell(e.to_string()))?
 }
 
+/// Speaks a kiosk message: `text` is catalogue wording (ruby markup allowed, removed before speaking), `lang`
+/// the kiosk's language tag. The answer is the WAV's bytes (an `ArrayBuffer` in the page), made on this PC by
+/// Open JTalk or espeak-ng ([`speech`]); `no_voice` when the language has none. Either window may ask: it
+/// reaches nothing but the synthesizer.
+#[tauri::command]
+async fn speak(
+    synthesizers: State<'_, speech::Synthesizers>,
+    text: String,
+    lang: String,
+) -> Result<tauri::ipc::Response, AppError> {
+    let wav = synthesizers.speak(&text, &lang).await?;
+    Ok(tauri::ipc::Response::new(wav))
+}
+
 /// Developer-only: the virtual card profiles (`None` unless `make demo` enabled the panel).
 #[tauri::command]
 fn dev_cards(
@@ -287,6 +302,7 @@ pub fn run(options: LaunchOptions, target: DaemonTarget) -> Result<(), AppError>
         .manage(options.clone())
         .manage(DaemonLinks::new(target, options.kiosk_reader.clone()))
         .manage(devcards::DevCards::from_env())
+        .manage(speech::Synthesizers::default())
         .invoke_handler(tauri::generate_handler![
             daemon_request,
             connection,
@@ -298,6 +314,7 @@ pub fn run(options: LaunchOptions, target: DaemonTarget) -> Result<(), AppError>
             readiness,
             save_form_pdf,
             save_export,
+            speak,
             dev_cards,
             dev_insert_card,
             dev_remove_card,

@@ -1213,7 +1213,32 @@ pub struct KioskDisplay {
     /// 「大きな文字・白黒反転」: light text on black, larger type, every pair 7:1 or more.
     #[serde(default)]
     pub high_contrast: bool,
+    /// The spoken guidance (`[kiosk] voice`, `voice_volume`).
+    #[serde(default)]
+    pub voice: KioskVoice,
 }
+
+/// The kiosk's spoken guidance: each screen's text and every notice said aloud in the patient's language,
+/// made on the kiosk PC (Open JTalk, espeak-ng).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KioskVoice {
+    /// False: the kiosk says nothing (its 🔊 button is not shown).
+    pub on: bool,
+    /// The playback volume, 0.0 to 1.0.
+    pub volume: f32,
+}
+
+impl Default for KioskVoice {
+    fn default() -> Self {
+        Self {
+            on: true,
+            volume: 0.8,
+        }
+    }
+}
+
+/// The daemon's configuration check keeps `volume` within 0.0–1.0, never NaN, so equality is an equivalence.
+impl Eq for KioskVoice {}
 
 /// Where the kiosk's controls are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -241,6 +241,11 @@ impl AppWindow {
             .map(|s| Element(s.to_owned()))
     }
 
+    /// What the driver and the app it started wrote to their standard output and error so far.
+    pub fn log_text(&self) -> String {
+        self.driver.log_text()
+    }
+
     /// Waits up to `timeout` for an element matching `css`.
     pub fn find_within(&self, css: &str, timeout: Duration) -> Element {
         wait_for(&format!("element `{css}`"), timeout, || self.try_find(css))
@@ -682,9 +687,19 @@ pub fn next_kiosk_screen(kiosk: &AppWindow) -> String {
 
 /// Opens the kiosk window for `reader` on the daemon's socket and waits for its first screen.
 pub fn open_kiosk(display: &Display, daemon: &crate::Daemon, reader: &str) -> AppWindow {
+    open_kiosk_with_env(display, daemon, reader, &[])
+}
+
+/// [`open_kiosk`], with environment variables for the app (e.g. `OQS_SPEECH_RECORD`).
+pub fn open_kiosk_with_env(
+    display: &Display,
+    daemon: &crate::Daemon,
+    reader: &str,
+    env: &[(&str, &Path)],
+) -> AppWindow {
     let socket = daemon.root.join("run/oqs-readerd.sock");
     let kiosk = AppWindow::open(
-        Driver::start(display, &daemon.root),
+        Driver::start_with_env(display, &daemon.root, env),
         &[
             "--kiosk",
             "--socket",
@@ -695,6 +710,46 @@ pub fn open_kiosk(display: &Display, daemon: &crate::Daemon, reader: &str) -> Ap
     );
     kiosk.interactive_ms();
     kiosk
+}
+
+/// What a kiosk window test stands on: one virtual card issued, a reader leased, the mock central service asking
+/// every consent, the daemon on that reader, a private display. Fields drop display first, cards last.
+pub struct KioskRig {
+    pub display: Display,
+    pub daemon: crate::Daemon,
+    pub central: MockCentral,
+    pub lease: pcsc_harness::ReaderLease,
+    pub cards: crate::kiosk::Cards,
+}
+
+impl KioskRig {
+    /// The rig with `kiosk_settings` as the daemon's `[kiosk]` table (its body, e.g. `"voice = false\n"`).
+    pub fn start(kiosk_settings: &str) -> Self {
+        let cards = crate::kiosk::Cards::issue(1);
+        let lease = pcsc_harness::reader();
+        let central = MockCentral::start(100, Some(&cards.dir));
+        ask_every_consent(&central);
+        let daemon = crate::Daemon::start(
+            &central,
+            &format!(
+                "[readers]\nnames = [\"{}\"]\n[kiosk]\ninactivity_timeout_secs = 120\n{kiosk_settings}",
+                lease.reader
+            ),
+        );
+        let display = Display::start(&daemon.root);
+        Self {
+            display,
+            daemon,
+            central,
+            lease,
+            cards,
+        }
+    }
+
+    /// The kiosk window for the leased reader, with `env` for the app.
+    pub fn open_kiosk(&self, env: &[(&str, &Path)]) -> AppWindow {
+        open_kiosk_with_env(&self.display, &self.daemon, &self.lease.reader, env)
+    }
 }
 
 /// Sets the facility's environment settings so that the kiosk asks every consent screen it can.

@@ -71,6 +71,11 @@ export interface Words {
   pinTitle: string;
   triesLeft: (n: number) => string;
   clear: string;
+  /** Spoken by the PIN pad, by position only (never the digit): 「N桁目を入力しました」, 「N桁目を消しました」. */
+  pinDigitEntered: (n: number) => string;
+  pinDigitRemoved: (n: number) => string;
+  /** Spoken when 訂正 clears the entry. */
+  pinCleared: string;
   ok: string;
   cancel: string;
   faceTitle: string;
@@ -91,6 +96,8 @@ export interface Words {
   result: Record<CheckInOutcome, { title: string; next: string }>;
   notice: Record<KioskNotice, { title: string; next: string }>;
   disconnected: string;
+  /** The 🔊 button's label: say the screen again. */
+  repeat: string;
 }
 
 /** Replaces each `{name}` of `template` with `values[name]`; an unknown placeholder stays as it is. */
@@ -168,6 +175,9 @@ function build(lang: Lang, c: Catalogue): Words {
     pinTitle: c.pinTitle,
     triesLeft: (n) => plural(lang, c, "triesLeft", n),
     clear: c.clear,
+    pinDigitEntered: (n) => format(c.pinDigitEntered, { n }),
+    pinDigitRemoved: (n) => format(c.pinDigitRemoved, { n }),
+    pinCleared: c.pinCleared,
     ok: c.ok,
     cancel: c.cancel,
     faceTitle: c.faceTitle,
@@ -186,6 +196,7 @@ function build(lang: Lang, c: Catalogue): Words {
     result: group(OUTCOMES, (o) => ({ title: get(`result.${o}.title`), next: get(`result.${o}.next`) })),
     notice: group(NOTICES, (n) => ({ title: get(`notice.${n}.title`), next: get(`notice.${n}.next`) })),
     disconnected: c.disconnected,
+    repeat: c.repeat,
   };
 }
 

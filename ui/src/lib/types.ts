@@ -59,10 +59,13 @@ export type KioskScreen =
   | { screen: "result"; check_in_id: string; outcome: CheckInOutcome }
   | { screen: "notice"; notice: KioskNotice };
 
-/** The facility's display for a new patient (`[kiosk] default_layout`, `default_high_contrast`). */
+/** The facility's display for a new patient (`[kiosk] default_layout`, `default_high_contrast`, `voice`,
+ * `voice_volume`). */
 export interface KioskDisplay {
   layout: "standard" | "seated";
   high_contrast: boolean;
+  /** Spoken guidance (absent from an older daemon: on at 0.8). */
+  voice?: { on: boolean; volume: number };
 }
 
 export interface PatientView {
