@@ -352,6 +352,18 @@ fn the_kiosk_speaks_each_screen_of_a_pin_check_in_in_japanese_and_english_and_ne
     let next = spoken_check_in(&kiosk, cards, lease, daemon, &rec, "ja", 0);
     spoken_check_in(&kiosk, cards, lease, daemon, &rec, "en", next);
 
+    // The smartphone guide is spoken too: which phone, then where to hold it.
+    let from = recordings(&rec).len();
+    kiosk.click("[data-testid='phone-guide']");
+    let (_, choose) = wait_recording(&kiosk, &rec, from, "ja", &ja["phone.chooseTitle"]);
+    check_wav(&choose);
+    kiosk.click("[data-testid='phone-android']");
+    let (_, tap) = wait_recording(&kiosk, &rec, from, "ja", &ja["phone.tapAndroid"]);
+    check_wav(&tap);
+    kiosk.click("[data-testid='phone-back']");
+    kiosk.click("[data-testid='phone-back']");
+    kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
+
     // Tagalog has no espeak-ng voice: its screens stay silent (the shell answers no_voice, nothing recorded).
     let from = recordings(&rec).len();
     let tl = kiosk_catalogue("tl");
