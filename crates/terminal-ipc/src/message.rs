@@ -1558,7 +1558,7 @@ pub struct UnconfirmedView {
     pub checks: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_checked_at: Option<String>,
-    /// `valid`, `invalid`, `no_qualification`, `not_found`, `unreachable`, `no_numbers`.
+    /// `valid`, `invalid`, `no_qualification`, `not_found`, `other`, or `unreachable` (not answered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_outcome: Option<String>,
     /// What the last check found, in words.
@@ -1578,8 +1578,8 @@ pub struct UnconfirmedView {
 pub struct RecheckRunView {
     /// RFC 3339.
     pub at: String,
-    /// `daily` (the set time), `before_receipt` (the monthly run before the レセプト), `manual`, `on_start`
-    /// (a run the daemon missed while it was not running).
+    /// `daily` (the set time; made at start when the daemon was not running then), `before_receipt` (the
+    /// monthly run before the レセプト), `manual`.
     pub kind: String,
     pub checked: u32,
     pub confirmed: u32,

@@ -13,6 +13,8 @@ use e2e::{Daemon, MockCentral, clock, in_keyutils_session};
 
 const ANDROID: u32 = 1;
 const IPHONE: u32 = 2;
+const EXPIRED_ANDROID: u32 = 3;
+const DAY: u64 = 86_400;
 
 /// Answers every consent screen with the first answer until the result.
 fn consent_through(kiosk: &AppWindow) {
@@ -60,6 +62,13 @@ fn the_kiosk_guides_a_smartphone_and_checks_in_android_and_iphone() {
     let shots = screenshot_dir();
     let cards = Cards::issue_for_people(ANDROID, 1, "smartphone");
     cards.issue_more(IPHONE, 1, "iphone", clock().now_secs());
+    // Issued four years and a month ago: its certificate expired about a month ago.
+    cards.issue_more(
+        EXPIRED_ANDROID,
+        1,
+        "smartphone",
+        clock().now_secs() - (4 * 365 + 30) * DAY,
+    );
     let card_reader = pcsc_harness::reader();
     let nfc_reader = pcsc_harness::reader();
     let central = MockCentral::start(100, Some(&cards.dir));
@@ -108,6 +117,17 @@ fn the_kiosk_guides_a_smartphone_and_checks_in_android_and_iphone() {
     );
     kiosk.wait_text("[data-testid='kiosk-title']", &en["result.valid.title"]);
     kiosk.screenshot(&shots, "kiosk-phone-iphone-result");
+    phone.remove();
+    kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
+
+    // A phone whose certificate expired: refused at once, with what to do next.
+    let phone = InsertedCard::insert(&cards, EXPIRED_ANDROID, nfc_reader.port, &daemon.root);
+    kiosk.wait_text(
+        "[data-testid='kiosk-title']",
+        &ja["notice.phone_certificate_expired.title"],
+    );
+    assert_fits(&kiosk, &shots, "phone-certificate-expired");
+    assert_contrast(&kiosk, "phone-certificate-expired");
     phone.remove();
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
 }
