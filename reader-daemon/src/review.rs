@@ -12,6 +12,10 @@ use terminal_ipc::{EmergencyReviewRow, ErrorBody, ErrorCode};
 /// The audit actions of an emergency view.
 pub const EMERGENCY_ACTIONS: &[&str] = &["emergency_lookup"];
 
+/// The row written before a lookup is sent, and the outcomes that close it.
+const STARTED: &str = "emergency_lookup_started";
+const OUTCOMES: &[&str] = &["emergency_lookup", "emergency_lookup_refused"];
+
 /// Why a review could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
@@ -59,11 +63,35 @@ pub fn period(from: &str, to: &str) -> Result<(i64, i64), ReviewError> {
     Ok((start, end))
 }
 
-/// The emergency views logged in `[start, end)`, oldest first.
+/// The emergency views logged in `[start, end)`, oldest first, and every lookup that was started in it but
+/// has no outcome row (the daemon stopped between sending it and recording the answer: the central service
+/// may have shown the patient's information). Such a row names who looked, how and why; the patient is not
+/// known, and its action says the outcome is missing.
 pub fn rows(store: &Store, start: i64, end: i64) -> Result<Vec<ReportRow>, ReviewError> {
-    Ok(store
-        .audit_records_between(EMERGENCY_ACTIONS, start, end)?
+    let mut actions: Vec<&str> = vec![STARTED];
+    actions.extend(OUTCOMES);
+    // An outcome may be logged just after the period ends: look a day further for the outcomes only.
+    let records = store.audit_records_between(&actions, start, end.saturating_add(86_400_000))?;
+    let mut pending: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    let mut unfinished = Vec::new();
+    for r in &records {
+        let actor = r.entry.actor.as_str();
+        if r.entry.action == STARTED {
+            if let Some(previous) = pending.insert(actor, r.id) {
+                unfinished.push(previous);
+            }
+        } else {
+            pending.remove(actor);
+        }
+    }
+    unfinished.extend(pending.into_values());
+    Ok(records
         .iter()
+        .filter(|r| r.at < end)
+        .filter(|r| {
+            EMERGENCY_ACTIONS.contains(&r.entry.action.as_str())
+                || (r.entry.action == STARTED && unfinished.contains(&r.id))
+        })
         .map(ReportRow::from_record)
         .collect())
 }
@@ -77,6 +105,7 @@ pub fn view(row: &ReportRow) -> EmergencyReviewRow {
         reason: row.reason.clone(),
         method: row.method.clone(),
         items: row.items.clone(),
+        action: row.action.clone(),
     }
 }
 
@@ -175,5 +204,48 @@ mod tests {
         assert_eq!(end - start, 30 * 86_400_000);
         assert!(period("2026-04-30", "2026-04-01").is_err());
         assert!(period("April", "2026-04-01").is_err());
+    }
+
+    #[test]
+    fn a_started_lookup_without_an_outcome_is_listed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = facility_store::StaticKeyProvider::random().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite3"), &keys).unwrap();
+        let row = |actor: &str, action: &str, at: i64| {
+            store
+                .append_audit(
+                    &facility_store::AuditEntry {
+                        actor: actor.into(),
+                        action: action.into(),
+                        reason: Some(format!("{actor} {at}")),
+                        ..Default::default()
+                    },
+                    at,
+                )
+                .unwrap()
+        };
+        row("dr-a", STARTED, 10);
+        row("dr-a", "emergency_lookup", 11); // answered
+        let lost = row("dr-a", STARTED, 20); // the daemon stopped here
+        row("dr-a", STARTED, 30);
+        row("dr-a", "emergency_lookup_refused", 31); // refused: not a view, not unfinished
+        let crashed = row("dr-b", STARTED, 40); // never answered
+        let listed = rows(&store, 0, 100).unwrap();
+        let ids: Vec<i64> = listed.iter().map(|r| r.audit_id).collect();
+        assert_eq!(ids.len(), 3, "{ids:?}");
+        assert!(ids.contains(&lost) && ids.contains(&crashed), "{ids:?}");
+        assert_eq!(
+            listed
+                .iter()
+                .filter(|r| r.action.contains("結果の記録なし"))
+                .count(),
+            2
+        );
+        // An outcome just after the period still closes a lookup started inside it (the view itself belongs to
+        // the next period).
+        row("dr-c", STARTED, 90);
+        row("dr-c", "emergency_lookup", 110);
+        assert_eq!(rows(&store, 0, 100).unwrap().len(), 3);
+        assert_eq!(rows(&store, 100, 200).unwrap().len(), 1);
     }
 }

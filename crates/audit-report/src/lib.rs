@@ -68,6 +68,7 @@ pub struct ReportRow {
 fn action_label(action: &str) -> String {
     match action {
         "emergency_lookup" => "救急時医療情報閲覧".into(),
+        "emergency_lookup_started" => "救急時医療情報閲覧（照会のみ記録・結果の記録なし）".into(),
         "disaster_lookup" => "災害時医療情報閲覧".into(),
         "view_medical_info" => "診療・薬剤情報等の閲覧".into(),
         "visual_check_override" | "visual_check_confirmed" => "目視確認".into(),

@@ -55,11 +55,11 @@ fn review(args: &ReviewArgs) -> anyhow::Result<()> {
     let (start, end) = review::period(&args.from, &args.to)?;
     let store = open_store(&args.store)?;
     let rows = review::rows(&store, start, end)?;
-    println!("記録番号\t閲覧日時\t閲覧者\t患者参照\t閲覧方法\t閲覧理由");
+    println!("記録番号\t閲覧日時\t閲覧者\t患者参照\t閲覧方法\t閲覧理由\t記録");
     for r in rows.iter().map(review::view) {
         println!(
-            "{}\t{}\t{}\t{}\t{}\t{}",
-            r.audit_id, r.at, r.viewer, r.patient_ref, r.method, r.reason
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            r.audit_id, r.at, r.viewer, r.patient_ref, r.method, r.reason, r.action
         );
     }
     if let Some(out) = &args.out {

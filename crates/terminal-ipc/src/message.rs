@@ -1016,6 +1016,10 @@ pub struct EmergencyReviewRow {
     /// How the patient was identified (card, four facts, insurance numbers).
     pub method: String,
     pub items: Vec<String>,
+    /// What happened, in Japanese: 救急時医療情報閲覧, or a lookup whose outcome was never recorded
+    /// (救急時医療情報閲覧（照会のみ記録・結果の記録なし）: the daemon stopped after sending it).
+    #[serde(default)]
+    pub action: String,
 }
 
 /// Which special viewing produced a [`MedicalView`].

@@ -16,6 +16,8 @@ export interface EmergencyReviewRow {
   reason: string;
   method: string;
   items: string[];
+  /** 救急時医療情報閲覧, or a lookup whose outcome was never recorded. */
+  action: string;
 }
 
 /** An account as the administration screen shows it (never a password). */
