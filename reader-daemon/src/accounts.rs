@@ -988,6 +988,12 @@ pub enum FirstAdminError {
     /// The account name or password breaks the rules of [`check_new_account`].
     #[error("{0}")]
     Rejected(String),
+    /// The facility already has an administrator: this set-up path makes the first one only.
+    #[error(
+        "an administrator account (`{0}`) already exists: add others in the app (管理 → アカウント) or with \
+         `oqs account create --as LOGIN`, which an administrator authorises"
+    )]
+    AdministratorExists(String),
     #[error(transparent)]
     Store(#[from] facility_store::StoreError),
 }
@@ -1001,6 +1007,15 @@ pub fn create_first_admin(
     password: &str,
 ) -> Result<Account, FirstAdminError> {
     check_new_account(login, password).map_err(|e| FirstAdminError::Rejected(e.message))?;
+    // The マスタアカウント does not count: the set-up makes it first, and it must change its password before it
+    // can do anything.
+    if let Some(existing) = store
+        .accounts()?
+        .into_iter()
+        .find(|a| !a.disabled && a.role == facility_store::Role::Administrator)
+    {
+        return Err(FirstAdminError::AdministratorExists(existing.login));
+    }
     let account = store.create_account(
         &NewAccount {
             login,

@@ -55,6 +55,7 @@ fn accounts_from_set_up_to_emergency_permission_with_the_cli() {
         &["account", "setup", "--config", config],
         "another-first-pw\n1234\n",
     );
+
     daemon.restart();
 
     // The master may do nothing before it changes its password.
@@ -182,4 +183,35 @@ fn accounts_from_set_up_to_emergency_permission_with_the_cli() {
     );
     assert!(err.contains("パスワードの変更が必要です"), "{err}");
     daemon.stop();
+}
+
+/// `create-admin` makes the first administrator only: once one exists, more are added by an administrator (the
+/// app or `oqs account create --as`), not by whoever can run the set-up tool on the store.
+#[test]
+fn create_admin_makes_the_first_administrator_only() {
+    if !in_keyutils_session("create_admin_makes_the_first_administrator_only") {
+        return;
+    }
+    let central = MockCentral::start(20, None);
+    let mut daemon = Daemon::start(&central, "");
+    e2e::staff::create_admin(&daemon);
+    daemon.stop();
+    let oqs = Oqs::new(&daemon.root);
+    let config = daemon.config.display().to_string();
+    let err = fails(
+        &oqs,
+        &[
+            "account",
+            "create-admin",
+            "--config",
+            &config,
+            "--login",
+            "second-admin",
+        ],
+        "second-admin-pw-2026\n",
+    );
+    assert!(
+        err.contains("already exists") && err.contains("`admin`"),
+        "{err}"
+    );
 }
