@@ -86,6 +86,19 @@ fn the_kiosk_guides_a_smartphone_and_checks_in_android_and_iphone() {
     let ja = catalogue("ja");
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
 
+    // The patient's window may use no core API of the web view (the capability grants none): asking its own
+    // window's title is refused as not allowed.
+    let core = kiosk.script(
+        "const label = window.__TAURI_INTERNALS__.metadata.currentWindow.label; \
+         return window.__TAURI_INTERNALS__.invoke('plugin:window|title', {label}) \
+           .then(() => 'allowed', (e) => 'refused: ' + e);",
+        serde_json::json!([]),
+    );
+    assert!(
+        core.as_str().is_some_and(|s| s.contains("not allowed")),
+        "a core window command was not refused for want of permission: {core}"
+    );
+
     // Back from the guide returns to the first screen.
     kiosk.click("[data-testid='phone-guide']");
     kiosk.click("[data-testid='phone-back']");
