@@ -137,10 +137,16 @@ impl Handler for DaemonHandler {
                     .await
                     .map_err(|e| internal("reading the outbox", e))?
                     .map_err(|e| internal("reading the outbox", e))?;
+                // A patient's screen bound to a reader sees that reader (or kiosk) only, not what the other
+                // kiosks show.
+                let mut readers = self.station.readers().await;
+                if let terminal_ipc::Scope::Kiosk { reader: Some(own) } = &peer.scope {
+                    readers.retain(|r| &r.name == own);
+                }
                 Ok(Response::Status(StatusReport {
                     daemon_version: format!("oqs-readerd {}", env!("CARGO_PKG_VERSION")),
                     protocol: PROTOCOL_VERSION,
-                    readers: self.station.readers().await,
+                    readers,
                     central: link_view(&self.central.link_state()),
                     outbox,
                     uptime_secs: self.started.elapsed().as_secs(),

@@ -33,6 +33,22 @@ pub async fn connect(daemon: &Daemon) -> IpcClient {
     IpcClient::connect(socket(daemon), &token).await.unwrap()
 }
 
+/// A connection as the patient's screen of kiosk `reader` makes it (the kiosk scope).
+pub async fn connect_kiosk(daemon: &Daemon, reader: &str) -> IpcClient {
+    let keyring = os_keyring::Keyring::open(os_keyring::Backend::Auto).unwrap();
+    let token = IpcToken::load(&keyring).unwrap();
+    let options = terminal_ipc::ClientOptions {
+        client_name: "e2e-kiosk".into(),
+        scope: terminal_ipc::Scope::Kiosk {
+            reader: Some(reader.to_owned()),
+        },
+        ..terminal_ipc::ClientOptions::default()
+    };
+    IpcClient::connect_with(socket(daemon), Some(&token), options)
+        .await
+        .unwrap()
+}
+
 /// The error code of a refused request.
 pub async fn refused(client: &IpcClient, request: Request) -> (ErrorCode, String) {
     match client.request(request).await {

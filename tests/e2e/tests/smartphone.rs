@@ -115,6 +115,28 @@ fn one_kiosk_serves_a_card_and_then_a_phone_on_its_two_readers() {
     );
     let oqs = e2e::kiosk::Oqs::for_kiosk(&daemon.root, "east");
     oqs.wait_screen("idle");
+    // The staff status lists both readers and the kiosk; the kiosk's own screen sees only itself.
+    let names = |status: &serde_json::Value| -> Vec<String> {
+        status["readers"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|r| r["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(names(&oqs.status()).len(), 3, "{}", oqs.status());
+    let seen = e2e::staff::rt().block_on(async {
+        let kiosk = e2e::staff::connect_kiosk(&daemon, "east").await;
+        match kiosk.request(terminal_ipc::Request::Status).await {
+            Ok(terminal_ipc::Response::Status(s)) => {
+                s.readers.into_iter().map(|r| r.name).collect::<Vec<_>>()
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+    assert_eq!(seen, ["east"]);
 
     let card = InsertedCard::insert(&cards, CARD, card_reader.port, &daemon.root);
     oqs.wait_screen("method_choice");
