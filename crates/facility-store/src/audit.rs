@@ -750,23 +750,7 @@ fn scan_terminal_chains(
     let mut expected_prev = GENESIS.to_vec();
     let mut expected_id = 1;
     for r in rows {
-        let get =
-            |e: tokio_postgres::Error| StoreError::Corrupt(format!("a shared audit row: {e}"));
-        let terminal_id: String = r.try_get(0).map_err(get)?;
-        let row = RawRow {
-            id: r.try_get(1).map_err(get)?,
-            at: r.try_get(2).map_err(get)?,
-            actor: r.try_get(3).map_err(get)?,
-            action: r.try_get(4).map_err(get)?,
-            patient_ref: r.try_get(5).map_err(get)?,
-            items: r.try_get(6).map_err(get)?,
-            method: r.try_get(7).map_err(get)?,
-            reason: r.try_get(8).map_err(get)?,
-            detail: r.try_get(9).map_err(get)?,
-            prev_hash: r.try_get(10).map_err(get)?,
-            hash: r.try_get(11).map_err(get)?,
-            seal: r.try_get(12).map_err(get)?,
-        };
+        let (terminal_id, row) = pg_raw_row(r)?;
         if chains.last().is_none_or(|c| c.terminal_id != terminal_id) {
             chains.push(TerminalChain {
                 terminal_id,
@@ -874,7 +858,116 @@ pub(crate) fn seal_genesis_if_pending(
     Ok(())
 }
 
+/// An audit row and the terminal that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalAuditRecord {
+    /// The terminal's id in the facility (`[store] terminal_id`); `None` on a terminal without a
+    /// facility-wide store, where every row is this terminal's.
+    pub terminal_id: Option<String>,
+    pub record: AuditRecord,
+}
+
+/// Which terminals' rows a facility-wide read covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditCoverage {
+    /// No facility-wide store is configured: this terminal is the facility.
+    SingleTerminal,
+    /// This terminal's rows and every other terminal's rows in the facility-wide store.
+    Facility,
+    /// A facility-wide store is configured but could not be read: only this terminal's rows (the reason,
+    /// for the log and the operator).
+    ThisTerminalOnly { reason: String },
+}
+
+/// A patient's audit rows across the facility, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientAudit {
+    pub rows: Vec<TerminalAuditRecord>,
+    pub coverage: AuditCoverage,
+}
+
+fn pg_raw_row(r: &tokio_postgres::Row) -> Result<(String, RawRow), StoreError> {
+    let get = |e: tokio_postgres::Error| StoreError::Corrupt(format!("a shared audit row: {e}"));
+    Ok((
+        r.try_get(0).map_err(get)?,
+        RawRow {
+            id: r.try_get(1).map_err(get)?,
+            at: r.try_get(2).map_err(get)?,
+            actor: r.try_get(3).map_err(get)?,
+            action: r.try_get(4).map_err(get)?,
+            patient_ref: r.try_get(5).map_err(get)?,
+            items: r.try_get(6).map_err(get)?,
+            method: r.try_get(7).map_err(get)?,
+            reason: r.try_get(8).map_err(get)?,
+            detail: r.try_get(9).map_err(get)?,
+            prev_hash: r.try_get(10).map_err(get)?,
+            hash: r.try_get(11).map_err(get)?,
+            seal: r.try_get(12).map_err(get)?,
+        },
+    ))
+}
+
 impl Store {
+    /// The rows about one patient reference at every terminal of the facility, oldest first, each with the
+    /// terminal that wrote it: this terminal's rows from its own log, the other terminals' rows from the
+    /// facility-wide store. Without a facility-wide store, this terminal's rows
+    /// ([`AuditCoverage::SingleTerminal`]); with one that cannot be reached, this terminal's rows and
+    /// [`AuditCoverage::ThisTerminalOnly`] (never a silently partial answer).
+    pub fn patient_audit(&self, patient_ref: &str) -> Result<PatientAudit, StoreError> {
+        let own = self.audit_records_for_patient(patient_ref)?;
+        let Some(link) = self.shared.as_ref() else {
+            return Ok(PatientAudit {
+                rows: own
+                    .into_iter()
+                    .map(|record| TerminalAuditRecord {
+                        terminal_id: None,
+                        record,
+                    })
+                    .collect(),
+                coverage: AuditCoverage::SingleTerminal,
+            });
+        };
+        let me = link.terminal_id.clone();
+        let mut rows: Vec<TerminalAuditRecord> = own
+            .into_iter()
+            .map(|record| TerminalAuditRecord {
+                terminal_id: Some(me.clone()),
+                record,
+            })
+            .collect();
+        let others = link.query(
+            "SELECT terminal_id, id, at, actor, action, patient_ref, items, method, reason, detail,
+                    prev_hash, hash, seal
+             FROM audit_log WHERE patient_ref = $1 AND terminal_id <> $2",
+            vec![Box::new(patient_ref.to_owned()), Box::new(me)],
+        );
+        let coverage = match others {
+            None => AuditCoverage::ThisTerminalOnly {
+                reason: link
+                    .last_error()
+                    .unwrap_or_else(|| "the facility server is unreachable".into()),
+            },
+            Some(found) => {
+                for r in &found {
+                    let (terminal, raw) = pg_raw_row(r)?;
+                    rows.push(TerminalAuditRecord {
+                        terminal_id: Some(terminal),
+                        record: raw.into_record(),
+                    });
+                }
+                AuditCoverage::Facility
+            }
+        };
+        rows.sort_by(|a, b| {
+            (a.record.at, &a.terminal_id, a.record.id).cmp(&(
+                b.record.at,
+                &b.terminal_id,
+                b.record.id,
+            ))
+        });
+        Ok(PatientAudit { rows, coverage })
+    }
+
     /// Rows about one patient reference, oldest first (the patient's "who looked at my data" inquiry).
     pub fn audit_records_for_patient(
         &self,

@@ -193,6 +193,22 @@ impl SharedLink {
         }
     }
 
+    /// Waits until the drainer's first attempt to connect has an outcome (for a short-lived tool that
+    /// opened the store a moment ago): `true` when PostgreSQL answered, `false` when the attempt failed or
+    /// `timeout` passed.
+    pub(crate) fn wait_connected(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.state.reachable.load(Ordering::SeqCst) {
+                return true;
+            }
+            if lock(&self.state.last_error).is_some() || std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub(crate) fn last_error(&self) -> Option<String> {
         lock(&self.state.last_error).clone()
     }
