@@ -574,9 +574,11 @@ impl Store {
     fn verify_facility_chains(&self) -> Option<Result<Vec<TerminalChain>, String>> {
         let link = self.shared.as_ref()?;
         let rows = link.query(
-            "SELECT terminal_id, id, at, actor, action, patient_ref, items, method, reason, detail,
-                    prev_hash, hash, seal
-             FROM audit_log ORDER BY terminal_id, id",
+            // One statement, one snapshot: the rows and the heads as of the same moment.
+            "SELECT terminal_id, a.id, a.at, a.actor, a.action, a.patient_ref, a.items, a.method,
+                    a.reason, a.detail, a.prev_hash, a.hash, a.seal, h.head
+             FROM audit_log a FULL JOIN audit_heads h USING (terminal_id)
+             ORDER BY terminal_id, a.id",
             Vec::new(),
         );
         Some(match rows {
@@ -741,45 +743,106 @@ pub struct TerminalChain {
 }
 
 /// Checks every terminal's chain in rows ordered by terminal, then id (columns: terminal_id, then
-/// [`ROW_COLUMNS`]).
+/// [`ROW_COLUMNS`], then the terminal's sealed head from `audit_heads`; a terminal with a head and no rows
+/// comes as one row whose row columns are NULL), then each chain's newest row against its sealed head, in
+/// the words of the local log's own head check.
 fn scan_terminal_chains(
     rows: &[tokio_postgres::Row],
     keys: &DataKeys,
 ) -> Result<Vec<TerminalChain>, StoreError> {
-    let mut chains: Vec<TerminalChain> = Vec::new();
+    struct Scan {
+        chain: TerminalChain,
+        head: Option<Vec<u8>>,
+        last: Option<(i64, Vec<u8>)>,
+    }
+    let get = |e: tokio_postgres::Error| StoreError::Corrupt(format!("a shared audit row: {e}"));
+    let mut scans: Vec<Scan> = Vec::new();
     let mut expected_prev = GENESIS.to_vec();
     let mut expected_id = 1;
     for r in rows {
-        let (terminal_id, row) = pg_raw_row(r)?;
-        if chains.last().is_none_or(|c| c.terminal_id != terminal_id) {
-            chains.push(TerminalChain {
-                terminal_id,
-                verdict: ChainVerdict::Intact { rows: 0 },
+        let terminal_id: String = r.try_get(0).map_err(get)?;
+        if scans
+            .last()
+            .is_none_or(|s| s.chain.terminal_id != terminal_id)
+        {
+            scans.push(Scan {
+                chain: TerminalChain {
+                    terminal_id,
+                    verdict: ChainVerdict::Intact { rows: 0 },
+                },
+                head: r.try_get(13).map_err(get)?,
+                last: None,
             });
             expected_prev = GENESIS.to_vec();
             expected_id = 1;
         }
-        let Some(chain) = chains.last_mut() else {
+        let Some(scan) = scans.last_mut() else {
             continue;
         };
-        let ChainVerdict::Intact { rows } = chain.verdict else {
+        if r.try_get::<_, Option<i64>>(1).map_err(get)?.is_none() {
+            continue;
+        }
+        let (_, row) = pg_raw_row(r)?;
+        let ChainVerdict::Intact { rows } = scan.chain.verdict else {
             continue;
         };
         match row_problem(&row, &expected_prev, expected_id, keys) {
             Some(problem) => {
-                chain.verdict = ChainVerdict::Broken(ChainBreak {
+                scan.chain.verdict = ChainVerdict::Broken(ChainBreak {
                     row_id: row.id,
                     problem: problem.to_string(),
                 })
             }
             None => {
-                chain.verdict = ChainVerdict::Intact { rows: rows + 1 };
-                expected_prev = row.hash;
+                scan.chain.verdict = ChainVerdict::Intact { rows: rows + 1 };
+                expected_prev = row.hash.clone();
                 expected_id = row.id + 1;
+                scan.last = Some((row.id, row.hash));
             }
         }
     }
-    Ok(chains)
+    Ok(scans
+        .into_iter()
+        .map(|mut scan| {
+            if let ChainVerdict::Intact { .. } = scan.chain.verdict
+                && let Some(b) = shared_head_problem(scan.head.as_deref(), scan.last, keys)
+            {
+                scan.chain.verdict = ChainVerdict::Broken(b);
+            }
+            scan.chain
+        })
+        .collect())
+}
+
+/// A terminal chain's newest row in the facility-wide store against the head the terminal sealed when it
+/// copied it; `None` when they agree.
+fn shared_head_problem(
+    stored: Option<&[u8]>,
+    last: Option<(i64, Vec<u8>)>,
+    keys: &DataKeys,
+) -> Option<ChainBreak> {
+    let broken = |row_id: i64, problem: &str| {
+        Some(ChainBreak {
+            row_id,
+            problem: problem.to_string(),
+        })
+    };
+    let Some(stored) = stored else {
+        return match last {
+            None => None,
+            Some((id, _)) => broken(id, "the chain head is missing"),
+        };
+    };
+    let head = match head::decode(keys, stored) {
+        Stored::Sealed(head) => head,
+        _ => return broken(0, "the chain head was rewritten without the terminal's key"),
+    };
+    match last {
+        None => broken(head.id, "every row of the log was removed"),
+        Some((id, hash)) if id == head.id && hash == head.hash => None,
+        Some((id, _)) if id < head.id => broken(id + 1, "rows at the end of the log were removed"),
+        Some((id, _)) => broken(id, "the newest row is not the recorded chain head"),
+    }
 }
 
 /// The database's own sealed head against its newest row; `None` when they agree.

@@ -185,7 +185,7 @@ impl Store {
     /// Returns at once: connecting happens in the background, and a PostgreSQL that is down only means
     /// [`Store::shared_status`] says so. Fails only on a configuration that can never work.
     pub fn with_shared(mut self, config: SharedConfig) -> Result<Self, StoreError> {
-        let link = shared::SharedLink::start(config, &self.path, self.keys.check_value())?;
+        let link = shared::SharedLink::start(config, &self.path, self.keys.clone())?;
         self.shared = Some(link);
         Ok(self)
     }

@@ -571,3 +571,71 @@ fn a_patients_report_merges_every_terminals_rows_and_says_when_it_covers_this_te
         other => panic!("the edit of B's row went unseen: {other:?}"),
     }
 }
+
+#[test]
+fn rows_removed_from_the_end_of_another_terminals_chain_are_found_by_its_sealed_head() {
+    let pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 4);
+    let b = terminal(dir.path(), "west", &url, 4);
+    audit(&a, "view_medical_info", T0);
+    for i in 0..3 {
+        audit(&b, "emergency_lookup", T0 + i);
+    }
+    wait_for("both chains and heads in PostgreSQL", || {
+        pg.query_i64("facility", "SELECT count(*) FROM audit_log") == 4
+            && pg.query_i64("facility", "SELECT count(*) FROM audit_heads") == 2
+    });
+    assert_eq!(
+        facility_chains(&a),
+        [
+            ("east".to_owned(), ChainVerdict::Intact { rows: 1 }),
+            ("west".to_owned(), ChainVerdict::Intact { rows: 3 }),
+        ]
+    );
+    // West is switched off (a running west would copy its rows again), then its newest row is deleted.
+    drop(b);
+    pg.execute(
+        "facility",
+        "DROP TRIGGER audit_log_no_change ON audit_log;
+         DELETE FROM audit_log WHERE terminal_id = 'west' AND id = 3;",
+    );
+    let chains = facility_chains(&a);
+    assert_eq!(
+        chains[0],
+        ("east".to_owned(), ChainVerdict::Intact { rows: 1 })
+    );
+    match &chains[1] {
+        (t, ChainVerdict::Broken(b)) if t == "west" => {
+            assert_eq!(b.row_id, 3);
+            assert!(b.problem.contains("removed"), "{b:?}");
+        }
+        other => panic!("west's removed row went unseen: {other:?}"),
+    }
+    // Removing the head as well does not hide it.
+    pg.execute(
+        "facility",
+        "DELETE FROM audit_heads WHERE terminal_id = 'west'",
+    );
+    assert!(
+        matches!(&facility_chains(&a)[1].1, ChainVerdict::Broken(b) if b.row_id == 2 && b.problem.contains("head is missing")),
+        "{:?}",
+        facility_chains(&a)
+    );
+    // Nor does removing the whole chain while keeping a head of it.
+    pg.execute(
+        "facility",
+        "INSERT INTO audit_heads SELECT 'west', head_id, head FROM audit_heads WHERE terminal_id = 'east';
+         DELETE FROM audit_log WHERE terminal_id = 'west';",
+    );
+    let chains = facility_chains(&a);
+    assert!(
+        matches!(&chains[1], (t, ChainVerdict::Broken(_)) if t == "west"),
+        "{chains:?}"
+    );
+    match a.verify_audit_chain().unwrap() {
+        ChainVerdict::Broken(b) => assert!(b.problem.contains("terminal west"), "{b:?}"),
+        other => panic!("{other:?}"),
+    }
+}
