@@ -583,6 +583,12 @@ fn rows_removed_from_the_end_of_another_terminals_chain_are_found_by_its_sealed_
     for i in 0..3 {
         audit(&b, "emergency_lookup", T0 + i);
     }
+    // Connected means migrated: the tables exist from then on.
+    wait_for("both connected", || {
+        [&a, &b]
+            .iter()
+            .all(|t| t.shared_status().is_some_and(|s| s.reachable))
+    });
     wait_for("both chains and heads in PostgreSQL", || {
         pg.query_i64("facility", "SELECT count(*) FROM audit_log") == 4
             && pg.query_i64("facility", "SELECT count(*) FROM audit_heads") == 2
