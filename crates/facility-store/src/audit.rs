@@ -486,6 +486,10 @@ impl Store {
     pub(crate) fn follow_head_locked(&self, conn: &Connection) {
         // Deliberately ignored, see `follow_head`.
         let _ = self.seal_external_heads_locked(conn, false);
+        // The new rows go to the facility-wide store now, not at the drainer's next idle round.
+        if let Some(link) = &self.shared {
+            link.nudge();
+        }
     }
 
     /// Brings the head file (and the keyring copy) up to the database's newest row, unless one of them shows
