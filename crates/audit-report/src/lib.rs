@@ -20,7 +20,7 @@ pub mod form;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use facility_store::AuditRecord;
+use facility_store::{AuditRecord, TerminalAuditRecord};
 use printpdf::{Mm, PdfDocument};
 
 /// What can go wrong writing a report.
@@ -63,6 +63,9 @@ pub struct ReportRow {
     pub reason: String,
     /// The pseudonymous patient reference of the audit log (shown only on reports of many patients).
     pub patient_ref: Option<String>,
+    /// The terminal whose log holds the row (`[store] terminal_id`; shown on facility-wide reports, where
+    /// record numbers are per terminal).
+    pub terminal: Option<String>,
 }
 
 fn action_label(action: &str) -> String {
@@ -118,6 +121,15 @@ impl ReportRow {
             items: e.items.clone(),
             reason: e.reason.clone().unwrap_or_default(),
             patient_ref: e.patient_ref.clone(),
+            terminal: None,
+        }
+    }
+
+    /// A report line from a facility-wide audit row, naming the terminal that wrote it.
+    pub fn from_terminal_record(row: &TerminalAuditRecord) -> Self {
+        Self {
+            terminal: row.terminal_id.clone(),
+            ..Self::from_record(&row.record)
         }
     }
 
@@ -162,6 +174,8 @@ pub struct Report {
     pub notice: Option<String>,
     /// Rows are about many patients (the emergency-view review): each names its patient reference.
     pub patient_refs: bool,
+    /// Rows come from several terminals: each names its terminal (CSV: a column 端末 after 記録番号).
+    pub terminals: bool,
 }
 
 impl Report {
@@ -182,6 +196,7 @@ impl Report {
             rows,
             notice: None,
             patient_refs: false,
+            terminals: false,
         }
     }
 
@@ -191,9 +206,20 @@ impl Report {
         self
     }
 
-    /// The report marked with `notice` at its top (CSV: a line before the header; PDF: under the title).
+    /// A facility-wide report: each row names the terminal that wrote it.
+    pub fn with_terminals(mut self) -> Self {
+        self.terminals = true;
+        self
+    }
+
+    /// The report marked with `notice` at its top (CSV: a line before the header; PDF: under the title). A
+    /// second notice goes on a line of its own after the first.
     pub fn with_notice(mut self, notice: impl Into<String>) -> Self {
-        self.notice = Some(notice.into());
+        let notice = notice.into();
+        self.notice = Some(match self.notice.take() {
+            Some(before) => format!("{before}\n{notice}"),
+            None => notice,
+        });
         self
     }
 }
@@ -221,10 +247,16 @@ fn csv_field(s: &str) -> String {
 pub fn csv_text(report: &Report) -> String {
     let mut out = String::from("\u{feff}");
     if let Some(notice) = &report.notice {
-        out.push_str(&csv_field(notice));
-        out.push_str("\r\n");
+        for line in notice.lines() {
+            out.push_str(&csv_field(line));
+            out.push_str("\r\n");
+        }
     }
-    out.push_str(&CSV_HEADER.join(","));
+    let mut header: Vec<&str> = CSV_HEADER.to_vec();
+    if report.terminals {
+        header.insert(1, "端末");
+    }
+    out.push_str(&header.join(","));
     if report.patient_refs {
         out.push_str(",患者参照");
     }
@@ -241,6 +273,9 @@ pub fn csv_text(report: &Report) -> String {
             r.reason.clone(),
         ];
         let mut line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        if report.terminals {
+            line.insert(1, csv_field(r.terminal.as_deref().unwrap_or_default()));
+        }
         if report.patient_refs {
             line.push(csv_field(r.patient_ref.as_deref().unwrap_or_default()));
         }
@@ -330,7 +365,7 @@ pub fn write_pdf(report: &Report, font: &Path, path: &Path) -> Result<(), Report
     );
     y -= 9.0;
     if let Some(notice) = &report.notice {
-        for line in wrap(notice, 80) {
+        for line in notice.lines().flat_map(|l| wrap(l, 80)) {
             put(&layer, &line, 12.0, left, y);
             y -= line_height + 2.0;
         }
@@ -359,6 +394,9 @@ pub fn write_pdf(report: &Report, font: &Path, path: &Path) -> Result<(), Report
             row.action,
             row.audit_id
         )];
+        if report.terminals {
+            lines.push(format!("端末: {}", row.terminal.as_deref().unwrap_or("-")));
+        }
         lines.push(format!("閲覧者: {}", row.viewer));
         if report.patient_refs {
             lines.push(format!(
@@ -476,6 +514,48 @@ mod tests {
             Some("\u{feff}監査ログの改ざんを検出: row 3")
         );
         assert_eq!(text.lines().count(), 3);
+    }
+
+    #[test]
+    fn a_facility_wide_report_names_the_terminal_of_each_row_and_keeps_every_notice() {
+        let row = TerminalAuditRecord {
+            terminal_id: Some("viewer-1".into()),
+            record: record(),
+        };
+        let report = Report::new(
+            "f".into(),
+            "p".into(),
+            vec![ReportRow::from_terminal_record(&row)],
+            std::time::SystemTime::UNIX_EPOCH,
+        )
+        .with_terminals()
+        .with_notice("監査ログの改ざんを検出: row 3")
+        .with_notice("院内サーバに接続できなかったため、この端末の記録のみです");
+        let text = csv_text(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "\u{feff}監査ログの改ざんを検出: row 3");
+        assert_eq!(
+            lines[1],
+            "院内サーバに接続できなかったため、この端末の記録のみです"
+        );
+        assert!(
+            lines[2].starts_with("記録番号,端末,閲覧日時(中央記録)"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].starts_with("7,viewer-1,20261122120000"),
+            "{}",
+            lines[3]
+        );
+        // A single-terminal report keeps its columns.
+        let single = Report::new(
+            "f".into(),
+            "p".into(),
+            vec![ReportRow::from_record(&record())],
+            std::time::SystemTime::UNIX_EPOCH,
+        );
+        assert!(!csv_text(&single).contains("端末,"));
     }
 
     #[test]

@@ -486,6 +486,10 @@ impl Store {
     pub(crate) fn follow_head_locked(&self, conn: &Connection) {
         // Deliberately ignored, see `follow_head`.
         let _ = self.seal_external_heads_locked(conn, false);
+        // The new rows go to the facility-wide store now, not at the drainer's next idle round.
+        if let Some(link) = &self.shared {
+            link.nudge();
+        }
     }
 
     /// Brings the head file (and the keyring copy) up to the database's newest row, unless one of them shows
@@ -574,9 +578,11 @@ impl Store {
     fn verify_facility_chains(&self) -> Option<Result<Vec<TerminalChain>, String>> {
         let link = self.shared.as_ref()?;
         let rows = link.query(
-            "SELECT terminal_id, id, at, actor, action, patient_ref, items, method, reason, detail,
-                    prev_hash, hash, seal
-             FROM audit_log ORDER BY terminal_id, id",
+            // One statement, one snapshot: the rows and the heads as of the same moment.
+            "SELECT terminal_id, a.id, a.at, a.actor, a.action, a.patient_ref, a.items, a.method,
+                    a.reason, a.detail, a.prev_hash, a.hash, a.seal, h.head
+             FROM audit_log a FULL JOIN audit_heads h USING (terminal_id)
+             ORDER BY terminal_id, a.id",
             Vec::new(),
         );
         Some(match rows {
@@ -741,61 +747,106 @@ pub struct TerminalChain {
 }
 
 /// Checks every terminal's chain in rows ordered by terminal, then id (columns: terminal_id, then
-/// [`ROW_COLUMNS`]).
+/// [`ROW_COLUMNS`], then the terminal's sealed head from `audit_heads`; a terminal with a head and no rows
+/// comes as one row whose row columns are NULL), then each chain's newest row against its sealed head, in
+/// the words of the local log's own head check.
 fn scan_terminal_chains(
     rows: &[tokio_postgres::Row],
     keys: &DataKeys,
 ) -> Result<Vec<TerminalChain>, StoreError> {
-    let mut chains: Vec<TerminalChain> = Vec::new();
+    struct Scan {
+        chain: TerminalChain,
+        head: Option<Vec<u8>>,
+        last: Option<(i64, Vec<u8>)>,
+    }
+    let get = |e: tokio_postgres::Error| StoreError::Corrupt(format!("a shared audit row: {e}"));
+    let mut scans: Vec<Scan> = Vec::new();
     let mut expected_prev = GENESIS.to_vec();
     let mut expected_id = 1;
     for r in rows {
-        let get =
-            |e: tokio_postgres::Error| StoreError::Corrupt(format!("a shared audit row: {e}"));
         let terminal_id: String = r.try_get(0).map_err(get)?;
-        let row = RawRow {
-            id: r.try_get(1).map_err(get)?,
-            at: r.try_get(2).map_err(get)?,
-            actor: r.try_get(3).map_err(get)?,
-            action: r.try_get(4).map_err(get)?,
-            patient_ref: r.try_get(5).map_err(get)?,
-            items: r.try_get(6).map_err(get)?,
-            method: r.try_get(7).map_err(get)?,
-            reason: r.try_get(8).map_err(get)?,
-            detail: r.try_get(9).map_err(get)?,
-            prev_hash: r.try_get(10).map_err(get)?,
-            hash: r.try_get(11).map_err(get)?,
-            seal: r.try_get(12).map_err(get)?,
-        };
-        if chains.last().is_none_or(|c| c.terminal_id != terminal_id) {
-            chains.push(TerminalChain {
-                terminal_id,
-                verdict: ChainVerdict::Intact { rows: 0 },
+        if scans
+            .last()
+            .is_none_or(|s| s.chain.terminal_id != terminal_id)
+        {
+            scans.push(Scan {
+                chain: TerminalChain {
+                    terminal_id,
+                    verdict: ChainVerdict::Intact { rows: 0 },
+                },
+                head: r.try_get(13).map_err(get)?,
+                last: None,
             });
             expected_prev = GENESIS.to_vec();
             expected_id = 1;
         }
-        let Some(chain) = chains.last_mut() else {
+        let Some(scan) = scans.last_mut() else {
             continue;
         };
-        let ChainVerdict::Intact { rows } = chain.verdict else {
+        if r.try_get::<_, Option<i64>>(1).map_err(get)?.is_none() {
+            continue;
+        }
+        let (_, row) = pg_raw_row(r)?;
+        let ChainVerdict::Intact { rows } = scan.chain.verdict else {
             continue;
         };
         match row_problem(&row, &expected_prev, expected_id, keys) {
             Some(problem) => {
-                chain.verdict = ChainVerdict::Broken(ChainBreak {
+                scan.chain.verdict = ChainVerdict::Broken(ChainBreak {
                     row_id: row.id,
                     problem: problem.to_string(),
                 })
             }
             None => {
-                chain.verdict = ChainVerdict::Intact { rows: rows + 1 };
-                expected_prev = row.hash;
+                scan.chain.verdict = ChainVerdict::Intact { rows: rows + 1 };
+                expected_prev = row.hash.clone();
                 expected_id = row.id + 1;
+                scan.last = Some((row.id, row.hash));
             }
         }
     }
-    Ok(chains)
+    Ok(scans
+        .into_iter()
+        .map(|mut scan| {
+            if let ChainVerdict::Intact { .. } = scan.chain.verdict
+                && let Some(b) = shared_head_problem(scan.head.as_deref(), scan.last, keys)
+            {
+                scan.chain.verdict = ChainVerdict::Broken(b);
+            }
+            scan.chain
+        })
+        .collect())
+}
+
+/// A terminal chain's newest row in the facility-wide store against the head the terminal sealed when it
+/// copied it; `None` when they agree.
+fn shared_head_problem(
+    stored: Option<&[u8]>,
+    last: Option<(i64, Vec<u8>)>,
+    keys: &DataKeys,
+) -> Option<ChainBreak> {
+    let broken = |row_id: i64, problem: &str| {
+        Some(ChainBreak {
+            row_id,
+            problem: problem.to_string(),
+        })
+    };
+    let Some(stored) = stored else {
+        return match last {
+            None => None,
+            Some((id, _)) => broken(id, "the chain head is missing"),
+        };
+    };
+    let head = match head::decode(keys, stored) {
+        Stored::Sealed(head) => head,
+        _ => return broken(0, "the chain head was rewritten without the terminal's key"),
+    };
+    match last {
+        None => broken(head.id, "every row of the log was removed"),
+        Some((id, hash)) if id == head.id && hash == head.hash => None,
+        Some((id, _)) if id < head.id => broken(id + 1, "rows at the end of the log were removed"),
+        Some((id, _)) => broken(id, "the newest row is not the recorded chain head"),
+    }
 }
 
 /// The database's own sealed head against its newest row; `None` when they agree.
@@ -874,7 +925,116 @@ pub(crate) fn seal_genesis_if_pending(
     Ok(())
 }
 
+/// An audit row and the terminal that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalAuditRecord {
+    /// The terminal's id in the facility (`[store] terminal_id`); `None` on a terminal without a
+    /// facility-wide store, where every row is this terminal's.
+    pub terminal_id: Option<String>,
+    pub record: AuditRecord,
+}
+
+/// Which terminals' rows a facility-wide read covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditCoverage {
+    /// No facility-wide store is configured: this terminal is the facility.
+    SingleTerminal,
+    /// This terminal's rows and every other terminal's rows in the facility-wide store.
+    Facility,
+    /// A facility-wide store is configured but could not be read: only this terminal's rows (the reason,
+    /// for the log and the operator).
+    ThisTerminalOnly { reason: String },
+}
+
+/// A patient's audit rows across the facility, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientAudit {
+    pub rows: Vec<TerminalAuditRecord>,
+    pub coverage: AuditCoverage,
+}
+
+fn pg_raw_row(r: &tokio_postgres::Row) -> Result<(String, RawRow), StoreError> {
+    let get = |e: tokio_postgres::Error| StoreError::Corrupt(format!("a shared audit row: {e}"));
+    Ok((
+        r.try_get(0).map_err(get)?,
+        RawRow {
+            id: r.try_get(1).map_err(get)?,
+            at: r.try_get(2).map_err(get)?,
+            actor: r.try_get(3).map_err(get)?,
+            action: r.try_get(4).map_err(get)?,
+            patient_ref: r.try_get(5).map_err(get)?,
+            items: r.try_get(6).map_err(get)?,
+            method: r.try_get(7).map_err(get)?,
+            reason: r.try_get(8).map_err(get)?,
+            detail: r.try_get(9).map_err(get)?,
+            prev_hash: r.try_get(10).map_err(get)?,
+            hash: r.try_get(11).map_err(get)?,
+            seal: r.try_get(12).map_err(get)?,
+        },
+    ))
+}
+
 impl Store {
+    /// The rows about one patient reference at every terminal of the facility, oldest first, each with the
+    /// terminal that wrote it: this terminal's rows from its own log, the other terminals' rows from the
+    /// facility-wide store. Without a facility-wide store, this terminal's rows
+    /// ([`AuditCoverage::SingleTerminal`]); with one that cannot be reached, this terminal's rows and
+    /// [`AuditCoverage::ThisTerminalOnly`] (never a silently partial answer).
+    pub fn patient_audit(&self, patient_ref: &str) -> Result<PatientAudit, StoreError> {
+        let own = self.audit_records_for_patient(patient_ref)?;
+        let Some(link) = self.shared.as_ref() else {
+            return Ok(PatientAudit {
+                rows: own
+                    .into_iter()
+                    .map(|record| TerminalAuditRecord {
+                        terminal_id: None,
+                        record,
+                    })
+                    .collect(),
+                coverage: AuditCoverage::SingleTerminal,
+            });
+        };
+        let me = link.terminal_id.clone();
+        let mut rows: Vec<TerminalAuditRecord> = own
+            .into_iter()
+            .map(|record| TerminalAuditRecord {
+                terminal_id: Some(me.clone()),
+                record,
+            })
+            .collect();
+        let others = link.query(
+            "SELECT terminal_id, id, at, actor, action, patient_ref, items, method, reason, detail,
+                    prev_hash, hash, seal
+             FROM audit_log WHERE patient_ref = $1 AND terminal_id <> $2",
+            vec![Box::new(patient_ref.to_owned()), Box::new(me)],
+        );
+        let coverage = match others {
+            None => AuditCoverage::ThisTerminalOnly {
+                reason: link
+                    .last_error()
+                    .unwrap_or_else(|| "the facility server is unreachable".into()),
+            },
+            Some(found) => {
+                for r in &found {
+                    let (terminal, raw) = pg_raw_row(r)?;
+                    rows.push(TerminalAuditRecord {
+                        terminal_id: Some(terminal),
+                        record: raw.into_record(),
+                    });
+                }
+                AuditCoverage::Facility
+            }
+        };
+        rows.sort_by(|a, b| {
+            (a.record.at, &a.terminal_id, a.record.id).cmp(&(
+                b.record.at,
+                &b.terminal_id,
+                b.record.id,
+            ))
+        });
+        Ok(PatientAudit { rows, coverage })
+    }
+
     /// Rows about one patient reference, oldest first (the patient's "who looked at my data" inquiry).
     pub fn audit_records_for_patient(
         &self,

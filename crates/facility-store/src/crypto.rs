@@ -87,7 +87,9 @@ impl KeyProvider for StaticKeyProvider {
     }
 }
 
-/// Subkeys derived from the data key. Zeroized on drop.
+/// Subkeys derived from the data key. Zeroized on drop. Cloned once for the facility-wide store's drainer,
+/// which seals the head of each terminal chain it copies.
+#[derive(Clone)]
 pub(crate) struct DataKeys {
     encryption: Zeroizing<[u8; KEY_LEN]>,
     lookup: Zeroizing<[u8; KEY_LEN]>,

@@ -54,8 +54,8 @@ pub use accounts::{
     Account, LockoutPolicy, LoginOutcome, NewAccount, Role, SECRET_NUMBER_LOCK_MILLIS,
 };
 pub use audit::{
-    AuditEntry, AuditRecord, AuditVerification, ChainBreak, ChainVerdict, HeadFinding, HeadPlace,
-    HeadState, TerminalChain,
+    AuditCoverage, AuditEntry, AuditRecord, AuditVerification, ChainBreak, ChainVerdict,
+    HeadFinding, HeadPlace, HeadState, PatientAudit, TerminalAuditRecord, TerminalChain,
 };
 pub use backup::{BackupSummary, backup_database};
 pub use crypto::{DEFAULT_KEY_NAME, KeyProvider, KeyringKeyProvider, StaticKeyProvider};
@@ -185,7 +185,7 @@ impl Store {
     /// Returns at once: connecting happens in the background, and a PostgreSQL that is down only means
     /// [`Store::shared_status`] says so. Fails only on a configuration that can never work.
     pub fn with_shared(mut self, config: SharedConfig) -> Result<Self, StoreError> {
-        let link = shared::SharedLink::start(config, &self.path, self.keys.check_value())?;
+        let link = shared::SharedLink::start(config, &self.path, self.keys.clone())?;
         self.shared = Some(link);
         Ok(self)
     }
@@ -193,6 +193,13 @@ impl Store {
     /// The link to the facility-wide store; `None` on a terminal without one.
     pub fn shared_status(&self) -> Option<SharedStatus> {
         self.shared.as_ref().map(|s| s.status())
+    }
+
+    /// For a tool that just opened the store: waits (at most `timeout`) until the first attempt to reach the
+    /// facility-wide store has an outcome, so its first facility-wide read does not find the link merely not
+    /// yet connected. `None` without a facility-wide store; `Some(reachable)` otherwise.
+    pub fn wait_for_shared(&self, timeout: std::time::Duration) -> Option<bool> {
+        self.shared.as_ref().map(|s| s.wait_connected(timeout))
     }
 
     /// Ids of the check-ins other terminals write or change from now on (PostgreSQL's LISTEN/NOTIFY): the

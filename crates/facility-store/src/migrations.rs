@@ -274,6 +274,15 @@ const SHARED_MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE check_ins ADD COLUMN visit TEXT NOT NULL DEFAULT 'outpatient';
     "#,
+    // 5: each terminal's chain head as it copied it (id and hash of its newest row in `audit_log`, sealed
+    // with the audit key), so that rows removed from the end of a chain are found like the local log's.
+    r#"
+    CREATE TABLE audit_heads (
+        terminal_id TEXT PRIMARY KEY,
+        head_id     BIGINT NOT NULL,
+        head        BYTEA NOT NULL
+    );
+    "#,
 ];
 
 /// The facility-wide schema version this build writes.

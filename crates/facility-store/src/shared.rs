@@ -119,8 +119,9 @@ impl SharedLink {
     pub(crate) fn start(
         config: SharedConfig,
         database: &std::path::Path,
-        key_check: [u8; 32],
+        keys: crate::crypto::DataKeys,
     ) -> Result<Self, StoreError> {
+        let key_check = keys.check_value();
         let pg_config = tokio_postgres::Config::from_str(&config.url)
             .map_err(|e| StoreError::SharedConfig(format!("the connection string: {e}")))?;
         check_transport(&pg_config)?;
@@ -160,9 +161,11 @@ impl SharedLink {
             state: state.clone(),
             pg_config,
             key_check,
+            keys,
             terminal_id: config.terminal_id.clone(),
             sqlite: open_sqlite(database)?,
             audit_synced: 0,
+            head_sent: false,
         };
         std::thread::Builder::new()
             .name("oqs-shared-drain".into())
@@ -190,6 +193,22 @@ impl SharedLink {
         SharedStatus {
             reachable: self.state.reachable.load(Ordering::SeqCst),
             pending: self.state.pending.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Waits until the drainer's first attempt to connect has an outcome (for a short-lived tool that
+    /// opened the store a moment ago): `true` when PostgreSQL answered, `false` when the attempt failed or
+    /// `timeout` passed.
+    pub(crate) fn wait_connected(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.state.reachable.load(Ordering::SeqCst) {
+                return true;
+            }
+            if lock(&self.state.last_error).is_some() || std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -335,10 +354,15 @@ struct Drainer {
     state: Arc<LinkState>,
     pg_config: tokio_postgres::Config,
     key_check: [u8; 32],
+    /// Seals the head of the chain as copied (`audit_heads`).
+    keys: crate::crypto::DataKeys,
     terminal_id: String,
     sqlite: Connection,
     /// The newest of this terminal's audit rows known to be in PostgreSQL.
     audit_synced: i64,
+    /// This process has made sure PostgreSQL holds the head of the chain as copied (a database from before
+    /// `audit_heads`, or rows copied by another process, get theirs at the first round).
+    head_sent: bool,
 }
 
 /// One change for PostgreSQL, read from the local store.
@@ -507,13 +531,20 @@ impl Drainer {
             })
             .map_err(|e| format!("reading the audit log: {e}"))?;
         let Some(last) = rows.last().map(|r| r.id) else {
-            return Ok(());
+            return self.send_head_once(client);
         };
+        let head = rows.last().map(|r| self.sealed_head(r.id, &r.hash));
         let terminal = self.terminal_id.clone();
         let c = client.clone();
         block_on(&self.handle, async move {
             let err = |e: tokio_postgres::Error| e.to_string();
             c.batch_execute("BEGIN").await.map_err(err)?;
+            if let Some(head) = &head
+                && let Err(e) = put_head(&c, &terminal, last, head).await
+            {
+                let _ = c.batch_execute("ROLLBACK").await;
+                return Err(err(e));
+            }
             for row in &rows {
                 let [actor, action, patient_ref, items, method, reason, detail] = &row.texts;
                 if let Err(e) = c
@@ -536,6 +567,44 @@ impl Drainer {
             c.batch_execute("COMMIT").await.map_err(err)
         })?;
         self.audit_synced = last;
+        self.head_sent = true;
+        Ok(())
+    }
+
+    /// The head naming row `id` with `hash`, sealed as the head file is.
+    fn sealed_head(&self, id: i64, hash: &[u8]) -> Vec<u8> {
+        let mut head = [0u8; 32];
+        if hash.len() == 32 {
+            head.copy_from_slice(hash);
+        }
+        crate::head::encode(&self.keys, crate::head::Head { id, hash: head })
+    }
+
+    /// Once per process, with nothing to copy: the head of the rows PostgreSQL already holds.
+    fn send_head_once(&mut self, client: &Arc<Client>) -> Result<(), String> {
+        if self.head_sent || self.audit_synced == 0 {
+            return Ok(());
+        }
+        let hash: Option<Vec<u8>> = self
+            .sqlite
+            .query_row(
+                "SELECT hash FROM audit_log WHERE id = ?1",
+                [self.audit_synced],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| format!("reading the audit log: {e}"))?;
+        let Some(hash) = hash else {
+            return Ok(());
+        };
+        let head = self.sealed_head(self.audit_synced, &hash);
+        let (terminal, id, c) = (self.terminal_id.clone(), self.audit_synced, client.clone());
+        block_on(&self.handle, async move {
+            put_head(&c, &terminal, id, &head)
+                .await
+                .map_err(|e| e.to_string())
+        })?;
+        self.head_sent = true;
         Ok(())
     }
 
@@ -607,6 +676,24 @@ impl Drainer {
         }
         Ok((ids, changes))
     }
+}
+
+/// Records the head of `terminal`'s chain as copied; never moves it back (a second process copying the same
+/// log with an older view, e.g. `oqs audit report` beside the daemon, leaves the newer head).
+async fn put_head(
+    client: &Client,
+    terminal: &str,
+    id: i64,
+    head: &[u8],
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            "INSERT INTO audit_heads (terminal_id, head_id, head) VALUES ($1, $2, $3)
+             ON CONFLICT (terminal_id) DO UPDATE SET head_id = $2, head = $3
+             WHERE audit_heads.head_id < $2",
+            &[&terminal, &id, &head],
+        )
+        .await
 }
 
 /// Writes a batch in one PostgreSQL transaction, idempotently: the same batch twice leaves one copy.

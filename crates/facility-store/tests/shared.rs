@@ -454,3 +454,194 @@ fn another_terminals_check_in_is_announced_without_polling() {
             .is_none()
     );
 }
+
+fn viewed(store: &Store, actor: &str, action: &str, patient_ref: &str, at: i64) -> i64 {
+    store
+        .append_audit(
+            &AuditEntry {
+                actor: actor.into(),
+                action: action.into(),
+                patient_ref: Some(patient_ref.into()),
+                items: vec!["medication".into()],
+                ..Default::default()
+            },
+            at,
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_patients_report_merges_every_terminals_rows_and_says_when_it_covers_this_terminal_only() {
+    let mut pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 9);
+    let b = terminal(dir.path(), "viewer-1", &url, 9);
+    let person = patient("555");
+    let patient = a.patient_key_of(&person).to_hex();
+    assert_eq!(patient, b.patient_key_of(&person).to_hex());
+    viewed(&a, "clerk", "view_medical_info", &patient, T0);
+    viewed(&a, "clerk", "view_medical_info", "someone-else", T0 + 1);
+    // B's emergency view falls between A's two views of the patient.
+    viewed(&b, "dr-sato", "login", "someone-else", T0 + 2);
+    let b_row = viewed(&b, "dr-sato", "emergency_lookup", &patient, T0 + 5);
+    viewed(&a, "clerk", "view_medical_info", &patient, T0 + 9);
+    wait_for("both chains in PostgreSQL", || {
+        synced(&a) && synced(&b) && pg.query_i64("facility", "SELECT count(*) FROM audit_log") == 5
+    });
+
+    let found = a.patient_audit(&patient).unwrap();
+    assert_eq!(found.coverage, AuditCoverage::Facility);
+    let rows: Vec<(Option<&str>, i64, &str, &str)> = found
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.terminal_id.as_deref(),
+                r.record.id,
+                r.record.entry.actor.as_str(),
+                r.record.entry.action.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Some("east"), 1, "clerk", "view_medical_info"),
+            (Some("viewer-1"), b_row, "dr-sato", "emergency_lookup"),
+            (Some("east"), 3, "clerk", "view_medical_info"),
+        ]
+    );
+    // The same answer at B, and nothing of another patient.
+    assert_eq!(b.patient_audit(&patient).unwrap().rows, found.rows);
+    assert!(a.patient_audit("nobody").unwrap().rows.is_empty());
+
+    // PostgreSQL away: A still answers with its own rows, and says so.
+    pg.stop();
+    let alone = a.patient_audit(&patient).unwrap();
+    assert!(
+        matches!(alone.coverage, AuditCoverage::ThisTerminalOnly { .. }),
+        "{:?}",
+        alone.coverage
+    );
+    let ids: Vec<(Option<&str>, i64)> = alone
+        .rows
+        .iter()
+        .map(|r| (r.terminal_id.as_deref(), r.record.id))
+        .collect();
+    assert_eq!(ids, [(Some("east"), 1), (Some("east"), 3)]);
+    pg.start_again();
+    wait_for("A connected again", || synced(&a));
+    assert_eq!(
+        a.patient_audit(&patient).unwrap().coverage,
+        AuditCoverage::Facility
+    );
+
+    // A terminal without a facility-wide store answers as before, marked single-terminal.
+    let single = Store::open(dir.path().join("single.sqlite3"), &key(9)).unwrap();
+    viewed(&single, "clerk", "view_medical_info", &patient, T0);
+    let own = single.patient_audit(&patient).unwrap();
+    assert_eq!(own.coverage, AuditCoverage::SingleTerminal);
+    assert_eq!(own.rows.len(), 1);
+    assert_eq!(own.rows[0].terminal_id, None);
+
+    // B's row edited in PostgreSQL: the facility verification names terminal B and the row.
+    pg.execute(
+        "facility",
+        &format!(
+            "DROP TRIGGER audit_log_no_change ON audit_log;
+             UPDATE audit_log SET reason = 'edited' WHERE terminal_id = 'viewer-1' AND id = {b_row};"
+        ),
+    );
+    let chains = facility_chains(&a);
+    assert_eq!(
+        chains[0],
+        ("east".to_owned(), ChainVerdict::Intact { rows: 3 })
+    );
+    assert_eq!(chains[1].0, "viewer-1");
+    assert!(
+        matches!(&chains[1].1, ChainVerdict::Broken(br) if br.row_id == b_row),
+        "{chains:?}"
+    );
+    match a.verify_audit_chain().unwrap() {
+        ChainVerdict::Broken(br) => {
+            assert_eq!(br.row_id, b_row);
+            assert!(br.problem.contains("terminal viewer-1"), "{br:?}");
+        }
+        other => panic!("the edit of B's row went unseen: {other:?}"),
+    }
+}
+
+#[test]
+fn rows_removed_from_the_end_of_another_terminals_chain_are_found_by_its_sealed_head() {
+    let pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 4);
+    let b = terminal(dir.path(), "west", &url, 4);
+    audit(&a, "view_medical_info", T0);
+    for i in 0..3 {
+        audit(&b, "emergency_lookup", T0 + i);
+    }
+    // Connected means migrated: the tables exist from then on.
+    wait_for("both connected", || {
+        [&a, &b]
+            .iter()
+            .all(|t| t.shared_status().is_some_and(|s| s.reachable))
+    });
+    wait_for("both chains and heads in PostgreSQL", || {
+        pg.query_i64("facility", "SELECT count(*) FROM audit_log") == 4
+            && pg.query_i64("facility", "SELECT count(*) FROM audit_heads") == 2
+    });
+    assert_eq!(
+        facility_chains(&a),
+        [
+            ("east".to_owned(), ChainVerdict::Intact { rows: 1 }),
+            ("west".to_owned(), ChainVerdict::Intact { rows: 3 }),
+        ]
+    );
+    // West is switched off (a running west would copy its rows again), then its newest row is deleted.
+    drop(b);
+    pg.execute(
+        "facility",
+        "DROP TRIGGER audit_log_no_change ON audit_log;
+         DELETE FROM audit_log WHERE terminal_id = 'west' AND id = 3;",
+    );
+    let chains = facility_chains(&a);
+    assert_eq!(
+        chains[0],
+        ("east".to_owned(), ChainVerdict::Intact { rows: 1 })
+    );
+    match &chains[1] {
+        (t, ChainVerdict::Broken(b)) if t == "west" => {
+            assert_eq!(b.row_id, 3);
+            assert!(b.problem.contains("removed"), "{b:?}");
+        }
+        other => panic!("west's removed row went unseen: {other:?}"),
+    }
+    // Removing the head as well does not hide it.
+    pg.execute(
+        "facility",
+        "DELETE FROM audit_heads WHERE terminal_id = 'west'",
+    );
+    assert!(
+        matches!(&facility_chains(&a)[1].1, ChainVerdict::Broken(b) if b.row_id == 2 && b.problem.contains("head is missing")),
+        "{:?}",
+        facility_chains(&a)
+    );
+    // Nor does removing the whole chain while keeping a head of it.
+    pg.execute(
+        "facility",
+        "INSERT INTO audit_heads SELECT 'west', head_id, head FROM audit_heads WHERE terminal_id = 'east';
+         DELETE FROM audit_log WHERE terminal_id = 'west';",
+    );
+    let chains = facility_chains(&a);
+    assert!(
+        matches!(&chains[1], (t, ChainVerdict::Broken(_)) if t == "west"),
+        "{chains:?}"
+    );
+    match a.verify_audit_chain().unwrap() {
+        ChainVerdict::Broken(b) => assert!(b.problem.contains("terminal west"), "{b:?}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -53,7 +53,7 @@ pub struct ReviewArgs {
 fn review(args: &ReviewArgs) -> anyhow::Result<()> {
     use reader_daemon::review;
     let (start, end) = review::period(&args.from, &args.to)?;
-    let store = open_store(&args.store)?;
+    let store = open_store(&args.store, false)?;
     let rows = review::rows(&store, start, end)?;
     println!("記録番号\t閲覧日時\t閲覧者\t患者参照\t閲覧方法\t閲覧理由\t記録");
     for r in rows.iter().map(review::view) {
@@ -197,8 +197,9 @@ enum ConsentArg {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check the audit log's hash chain and seals, and its head against the head file and the OS keyring;
-    /// exit 1 naming the first row that does not hold or the copy that is behind.
-    Verify(StoreArgs),
+    /// exit 1 naming the first row that does not hold or the copy that is behind. With `--facility`, also
+    /// every terminal's chain in the facility-wide store (`[store] shared`), one line per terminal.
+    Verify(VerifyArgs),
     /// Write the access report of one patient (CSV and PDF) into a folder, after verifying the log.
     Report(ReportArgs),
 }
@@ -217,6 +218,20 @@ pub struct StoreArgs {
     #[arg(long, default_value = "facility-store-key", requires = "store")]
     key_secret: String,
 }
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Also check every terminal's chain in the facility-wide store (PostgreSQL, `[store] shared` of the
+    /// configuration): hash chain and seals with the facility's data key, reported per terminal; exit 1
+    /// when any chain is broken, 2 when the facility server cannot be read.
+    #[arg(long)]
+    facility: bool,
+}
+
+/// The notice on a report that could read only this terminal's log.
+pub const THIS_TERMINAL_ONLY: &str = "院内サーバに接続できなかったため、この端末の記録のみです";
 
 /// The mark of a report written from a log that failed its verification.
 pub const TAMPER_MARK: &str = "監査ログの改ざんを検出";
@@ -366,7 +381,10 @@ pub fn disaster(cmd: &DisasterCommand) -> ExitCode {
     }))
 }
 
-fn open_store(args: &StoreArgs) -> anyhow::Result<facility_store::Store> {
+/// Opens the store; with `shared`, also links it to the facility-wide store when the configuration names
+/// one (and waits for the first attempt to reach it), so facility-wide reads do not find it merely not yet
+/// connected.
+fn open_store(args: &StoreArgs, shared: bool) -> anyhow::Result<facility_store::Store> {
     let config = args.config.clone().or_else(|| {
         args.store
             .is_none()
@@ -376,6 +394,21 @@ fn open_store(args: &StoreArgs) -> anyhow::Result<facility_store::Store> {
     if let Some(config) = config {
         let config = reader_daemon::config::Config::load(&config)?;
         let store = readiness::open_store(&config)?;
+        let (true, Some(url)) = (shared, &config.store.shared) else {
+            return Ok(store);
+        };
+        let terminal_id = config.store.terminal_id.clone().context(
+            "[store] shared needs [store] terminal_id, this terminal's id in the facility",
+        )?;
+        let store = store
+            .with_shared(facility_store::SharedConfig {
+                url: url.clone(),
+                terminal_id,
+            })
+            .context("[store] shared")?;
+        store.wait_for_shared(
+            facility_store::SHARED_QUERY_TIMEOUT + std::time::Duration::from_secs(2),
+        );
         return Ok(store);
     }
     let Some(path) = &args.store else {
@@ -402,7 +435,7 @@ fn describe(b: &facility_store::ChainBreak) -> String {
 pub fn audit(cmd: &AuditCommand) -> ExitCode {
     match cmd {
         AuditCommand::Verify(args) => {
-            let found = open_store(args).and_then(|store| {
+            let found = open_store(&args.store, args.facility).and_then(|store| {
                 let found = store.verify_audit().context("reading the audit log");
                 readiness::hand_back(store.path());
                 found
@@ -411,6 +444,42 @@ pub fn audit(cmd: &AuditCommand) -> ExitCode {
                 Ok(found) => {
                     for note in found.notes() {
                         println!("oqs: note: {note}");
+                    }
+                    if args.facility {
+                        match &found.facility {
+                            None => {
+                                eprintln!(
+                                    "oqs: --facility needs a facility-wide store: give --config with the \
+                                     daemon's configuration naming [store] shared and terminal_id"
+                                );
+                                return ExitCode::from(2);
+                            }
+                            Some(Err(e)) => {
+                                eprintln!(
+                                    "oqs: the facility server could not be read, the terminals' chains were \
+                                     not checked: {e}"
+                                );
+                                return ExitCode::from(2);
+                            }
+                            Some(Ok(chains)) => {
+                                if chains.is_empty() {
+                                    println!("oqs: the facility server holds no audit rows yet");
+                                }
+                                for chain in chains {
+                                    match &chain.verdict {
+                                        ChainVerdict::Intact { rows } => println!(
+                                            "oqs: terminal {}: intact ({rows} rows)",
+                                            chain.terminal_id
+                                        ),
+                                        ChainVerdict::Broken(b) => println!(
+                                            "oqs: terminal {}: BROKEN {}",
+                                            chain.terminal_id,
+                                            describe(b)
+                                        ),
+                                    }
+                                }
+                            }
+                        }
                     }
                     match found.verdict() {
                         ChainVerdict::Intact { rows } => {
@@ -430,7 +499,7 @@ pub fn audit(cmd: &AuditCommand) -> ExitCode {
             }
         }
         AuditCommand::Report(args) => report((|| {
-            let store = open_store(&args.store)?;
+            let store = open_store(&args.store, true)?;
             let verdict = store
                 .verify_audit_chain()
                 .context("verifying the audit log");
@@ -447,12 +516,13 @@ pub fn audit(cmd: &AuditCommand) -> ExitCode {
                 ),
             };
             let patient_ref = patient_ref(&store, &args.patient)?;
-            let records = store
-                .audit_records_for_patient(&patient_ref)
+            let found = store
+                .patient_audit(&patient_ref)
                 .context("reading the audit log")?;
-            let rows = records
+            let rows = found
+                .rows
                 .iter()
-                .map(audit_report::ReportRow::from_record)
+                .map(audit_report::ReportRow::from_terminal_record)
                 .collect();
             let label = format!("照会者（照会番号 {}）", &patient_ref[..12]);
             let mut report =
@@ -460,6 +530,14 @@ pub fn audit(cmd: &AuditCommand) -> ExitCode {
             if let Some(notice) = notice {
                 eprintln!("oqs: warning: {notice}");
                 report = report.with_notice(notice);
+            }
+            match found.coverage {
+                facility_store::AuditCoverage::SingleTerminal => {}
+                facility_store::AuditCoverage::Facility => report = report.with_terminals(),
+                facility_store::AuditCoverage::ThisTerminalOnly { reason } => {
+                    eprintln!("oqs: warning: {THIS_TERMINAL_ONLY} ({reason})");
+                    report = report.with_terminals().with_notice(THIS_TERMINAL_ONLY);
+                }
             }
             std::fs::create_dir_all(&args.out)
                 .with_context(|| format!("creating {}", args.out.display()))?;

@@ -9,14 +9,20 @@
 //!   the facility server is away, and when it returns every check-in is in PostgreSQL once.
 //! - east killed (`abort()`, crash point `shared::sent`) after PostgreSQL committed a batch and before the
 //!   local outbox forgot it: after the restart the batch is sent again and each row is still there once.
+//! - An emergency view at west is in the patient's access report made at east (`oqs audit report`, with
+//!   west's terminal id), `oqs audit verify --facility` at east checks both chains, and with PostgreSQL
+//!   stopped the report at east says it covers east only.
 
+use std::process::Command;
 use std::time::Duration;
 
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs, pin_checkin, watched};
-use e2e::staff::{ADMIN_PW, connect, create_admin, login, rt};
-use e2e::{Daemon, MockCentral, in_keyutils_session, relayed_result_encoding, wait_for};
+use e2e::staff::{
+    ADMIN_PW, DR_PW, audit_rows, connect, create_admin, grant, login, rt, set_up_accounts, unix_now,
+};
+use e2e::{Daemon, MockCentral, bin, in_keyutils_session, relayed_result_encoding, wait_for};
 use pg_harness::PgServer;
-use terminal_ipc::{Request, Response};
+use terminal_ipc::{PatientLookup, Request, Response, Sensitive, Sex};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -255,4 +261,139 @@ fn a_kill_between_postgresql_commit_and_outbox_clear_loses_and_doubles_nothing()
             .all(|id| rows.iter().any(|r| r["check_in_id"] == id.as_str()))
             .then_some(())
     });
+}
+
+/// `oqs audit …` against `daemon`'s configuration: (exit code, stdout and stderr).
+fn oqs_audit(daemon: &Daemon, args: &[&str]) -> (i32, String) {
+    let out = Command::new(bin("oqs"))
+        .arg("audit")
+        .args(args)
+        .arg("--config")
+        .arg(&daemon.config)
+        .output()
+        .expect("running oqs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The patient's access report made at `daemon` into `dir`: the CSV's lines.
+fn access_report(daemon: &Daemon, patient_ref: &str, dir: &std::path::Path) -> Vec<String> {
+    let out = dir.to_str().expect("a UTF-8 path");
+    let (code, text) = oqs_audit(
+        daemon,
+        &[
+            "report",
+            "--patient",
+            patient_ref,
+            "--facility",
+            "テスト病院",
+            "--out",
+            out,
+        ],
+    );
+    assert_eq!(code, 0, "oqs audit report failed: {text}");
+    let pdf = std::fs::read(dir.join("access-report.pdf")).expect("the PDF");
+    assert!(pdf.starts_with(b"%PDF"));
+    std::fs::read_to_string(dir.join("access-report.csv"))
+        .expect("the CSV")
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn an_emergency_view_at_one_terminal_is_in_the_patient_report_made_at_the_other() {
+    if !in_keyutils_session(
+        "an_emergency_view_at_one_terminal_is_in_the_patient_report_made_at_the_other",
+    ) {
+        return;
+    }
+    let mut pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let central = MockCentral::start(100, None);
+    let east = Daemon::start(&central, &store_section(&url, "east"));
+    let west = Daemon::start(&central, &store_section(&url, "west"));
+    let oqs_east = Oqs::new(&east.root);
+
+    // A doctor at west (the consultation room's terminal) views a patient in an emergency.
+    rt().block_on(async {
+        let (admin, admin_session, totp) = set_up_accounts(&west).await;
+        grant(&admin, &admin_session, true).await;
+        let doctor = connect(&west).await;
+        let session = login(
+            &doctor,
+            "dr-tanaka",
+            DR_PW,
+            Some(totp.generate(unix_now() + 30)),
+        )
+        .await;
+        let seen = doctor
+            .request(Request::EmergencyLookup {
+                session,
+                reason: "意識障害で救急搬送".into(),
+                patient: PatientLookup::FourFacts {
+                    name: Sensitive::new("石川　蓮"),
+                    birth_date: Sensitive::new("1975-10-10"),
+                    sex: Sex::Male,
+                    insurer_or_address: Sensitive::new("珠洲"),
+                },
+            })
+            .await
+            .expect("the emergency lookup");
+        assert!(matches!(seen, Response::MedicalView(_)), "{seen:?}");
+    });
+    let view = audit_rows(&west)
+        .into_iter()
+        .find(|r| r.entry.action == "emergency_lookup")
+        .expect("west logged the emergency view");
+    let patient_ref = view.entry.patient_ref.clone().expect("a patient reference");
+    // The status line's pending count lags an audit append by up to one drainer round: ask PostgreSQL.
+    let in_pg = format!(
+        "SELECT count(*) FROM audit_log WHERE terminal_id = 'west' AND id = {}",
+        view.id
+    );
+    wait_for("west's view in PostgreSQL", WAIT, || {
+        (pg.query_i64("facility", &in_pg) == 1).then_some(())
+    });
+    wait_for("east connected to PostgreSQL", WAIT, || {
+        (shared_link(&oqs_east)["reachable"] == true).then_some(())
+    });
+
+    // The report made at east lists west's view, naming west.
+    let dir = east.root.join("report");
+    let lines = access_report(&east, &patient_ref, &dir);
+    assert!(lines[0].starts_with("記録番号,端末,"), "{lines:?}");
+    let west_row = format!("{},west,", view.id);
+    let row = lines
+        .iter()
+        .find(|l| l.starts_with(&west_row))
+        .unwrap_or_else(|| panic!("no row {west_row}… in {lines:?}"));
+    assert!(
+        row.contains("救急時医療情報閲覧") && row.contains("意識障害で救急搬送"),
+        "{row}"
+    );
+    assert_eq!(lines.len(), 2, "west's one view of this patient: {lines:?}");
+
+    // Every terminal's chain is checked from east.
+    let (code, text) = oqs_audit(&east, &["verify", "--facility"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("terminal east: intact"), "{text}");
+    assert!(text.contains("terminal west: intact"), "{text}");
+
+    // PostgreSQL away: the report at east says on its face that it covers east only.
+    pg.stop();
+    let lines = access_report(&east, &patient_ref, &east.root.join("report-alone"));
+    assert_eq!(
+        lines[0], "院内サーバに接続できなかったため、この端末の記録のみです",
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains(",west,")), "{lines:?}");
+    let (code, text) = oqs_audit(&east, &["verify", "--facility"]);
+    assert_eq!(code, 2, "{text}");
+    drop((east, west));
 }
