@@ -310,10 +310,25 @@ async fn refused_logins_all_look_alike() {
     let clock = clock();
     let daemon = Daemon::start(dir.path(), &clock).await;
     let (admin, admin_session) = accounts(&daemon).await;
-    reader_daemon::accounts::create_first_admin(&daemon.store, "locked", "L", "locked-password-1")
-        .unwrap();
-    reader_daemon::accounts::create_first_admin(&daemon.store, "off", "D", "off-password-11")
-        .unwrap();
+    // Two more accounts straight into the store (create_first_admin makes the first administrator only).
+    for (login, name, password) in [
+        ("locked", "L", "locked-password-1"),
+        ("off", "D", "off-password-11"),
+    ] {
+        daemon
+            .store
+            .create_account(
+                &facility_store::NewAccount {
+                    login,
+                    display_name: name,
+                    role: facility_store::Role::Administrator,
+                    password,
+                },
+                "test",
+                daemon.store.now_millis(),
+            )
+            .unwrap();
+    }
     let client = daemon.connect().await;
     for _ in 0..MAX_FAILURES {
         refused(&client, login_request("locked", "not it at all", None)).await;
