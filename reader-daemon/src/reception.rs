@@ -860,8 +860,12 @@ fn rfc3339(ms: i64) -> String {
     oqs_clock::format_jst(t)
 }
 
+/// `YYYYMMDD` → `YYYY-MM-DD`; anything else unchanged (never a panic on a short or odd value).
 fn dashed(yyyymmdd: &str) -> String {
-    format!("{}-{}-{}", &yyyymmdd[..4], &yyyymmdd[4..6], &yyyymmdd[6..8])
+    match (yyyymmdd.get(..4), yyyymmdd.get(4..6), yyyymmdd.get(6..8)) {
+        (Some(y), Some(m), Some(d)) if yyyymmdd.len() == 8 => format!("{y}-{m}-{d}"),
+        _ => yyyymmdd.to_owned(),
+    }
 }
 
 fn text(v: &Option<String>) -> String {

@@ -14,7 +14,7 @@ use terminal_ipc::{
 };
 use tracing::{info, warn};
 
-use super::{Reception, bad_request, blocking, checked_numbers, compact_date, rfc3339};
+use super::{Reception, bad_request, blocking, checked_numbers, compact_date, dashed, rfc3339};
 use crate::accounts::internal;
 use crate::config::RecheckSection;
 
@@ -121,22 +121,19 @@ fn claim_of(
     };
     let any_number = !claim.insurer_number.is_empty() || !claim.number.is_empty();
     if any_number || path != FallbackPath::Declaration {
-        let numbers = InsuranceNumbers {
-            insurer_number: Sensitive::new(claim.insurer_number.clone()),
-            symbol: Sensitive::new(claim.symbol.clone()),
-            number: Sensitive::new(claim.number.clone()),
-            branch: Sensitive::new(claim.branch.clone()),
-            birth_date: Sensitive::new(dashed(&claim.birth_date)),
-        };
-        checked_numbers(&numbers)?;
+        checked_numbers(&insurance_numbers(&claim))?;
     }
     Ok(claim)
 }
 
-fn dashed(yyyymmdd: &str) -> String {
-    match (yyyymmdd.get(..4), yyyymmdd.get(4..6), yyyymmdd.get(6..8)) {
-        (Some(y), Some(m), Some(d)) if yyyymmdd.len() == 8 => format!("{y}-{m}-{d}"),
-        _ => yyyymmdd.to_owned(),
+/// The claim's numbers as a check by numbers takes them.
+fn insurance_numbers(claim: &Claim) -> InsuranceNumbers {
+    InsuranceNumbers {
+        insurer_number: Sensitive::new(claim.insurer_number.clone()),
+        symbol: Sensitive::new(claim.symbol.clone()),
+        number: Sensitive::new(claim.number.clone()),
+        branch: Sensitive::new(claim.branch.clone()),
+        birth_date: Sensitive::new(dashed(&claim.birth_date)),
     }
 }
 
@@ -420,13 +417,7 @@ impl Reception {
         if !e.claim.checkable() {
             return Some(false);
         }
-        let numbers = InsuranceNumbers {
-            insurer_number: Sensitive::new(e.claim.insurer_number.clone()),
-            symbol: Sensitive::new(e.claim.symbol.clone()),
-            number: Sensitive::new(e.claim.number.clone()),
-            branch: Sensitive::new(e.claim.branch.clone()),
-            birth_date: Sensitive::new(dashed(&e.claim.birth_date)),
-        };
+        let numbers = insurance_numbers(&e.claim);
         let answered = self
             .check_by_numbers(
                 &e.claim.insurer_number,

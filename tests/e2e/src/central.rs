@@ -133,18 +133,42 @@ fn qualifications(central: &MockCentral, command: &str, person: i64) {
     );
 }
 
-/// The qualification of `person` the service has not loaded yet, as the patient would write it on a 申立書 from
-/// the new employer's papers: 保険者番号 (trimmed), 記号, 番号, 枝番, birth date (YYYY-MM-DD).
-pub fn pending_qualification(central: &MockCentral, person: u32) -> [String; 5] {
+/// Which of a fixture person's qualifications [`qualification_numbers`] reads.
+#[derive(Clone, Copy)]
+pub enum Qualification {
+    /// The current one (no 資格喪失年月日).
+    Current,
+    /// A lost one.
+    Lost,
+    /// One the service has not loaded yet (as the patient would write it on a 申立書 from the new employer's
+    /// papers).
+    Pending,
+}
+
+/// 保険者番号 (trimmed), 記号, 番号, 枝番 and birth date (YYYY-MM-DD) of one of `person`'s qualifications, read from
+/// the mock central's database.
+pub fn qualification_numbers(
+    central: &MockCentral,
+    person: i64,
+    which: Qualification,
+) -> [String; 5] {
+    let condition = match which {
+        Qualification::Current => "disq_date IS NULL",
+        Qualification::Lost => "disq_date IS NOT NULL",
+        Qualification::Pending => "loaded = 0",
+    };
     let db = rusqlite::Connection::open(central.dir.join("central.sqlite3")).expect("central db");
     let [insurer, symbol, number, branch, birth]: [String; 5] = db
         .query_row(
-            "SELECT insurer_number, symbol, number, branch, birth FROM qualifications
-             WHERE person_id = ?1 AND loaded = 0",
+            &format!(
+                "SELECT insurer_number, symbol, number, branch, birth FROM qualifications \
+                 WHERE person_id = ?1 AND {condition} ORDER BY id LIMIT 1"
+            ),
             [person],
             |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
         )
-        .expect("the person has a qualification not loaded yet");
-    let birth = format!("{}-{}-{}", &birth[..4], &birth[4..6], &birth[6..8]);
+        .expect("the fixture person's qualification");
+    let digits: String = birth.chars().filter(char::is_ascii_digit).collect();
+    let birth = format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..8]);
     [insurer.trim().to_owned(), symbol, number, branch, birth]
 }

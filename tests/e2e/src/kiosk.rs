@@ -253,6 +253,31 @@ impl Oqs {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `oqs emergency review` of a daemon's store for `from`..=`to` (and its files into `out`): the table.
+    pub fn emergency_review(
+        &self,
+        config: &Path,
+        from: &str,
+        to: &str,
+        out: Option<&Path>,
+    ) -> String {
+        let config = config.to_str().expect("config path");
+        let mut args = vec![
+            "emergency",
+            "review",
+            "--config",
+            config,
+            "--from",
+            from,
+            "--to",
+            to,
+        ];
+        if let Some(out) = out {
+            args.extend(["--out", out.to_str().expect("out path")]);
+        }
+        self.ok(&args, None)
+    }
+
     pub fn status(&self) -> serde_json::Value {
         serde_json::from_str(&self.ok(&["status"], None)).expect("status is JSON")
     }

@@ -281,20 +281,11 @@ fn from_a_fresh_install_to_an_emergency_view_in_the_window() {
 
     // The same review from a terminal.
     let out_dir = daemon.root.join("review-cli");
-    let table = Oqs::new(&daemon.root).ok(
-        &[
-            "emergency",
-            "review",
-            "--config",
-            daemon.config.to_str().expect("config path"),
-            "--from",
-            "2000-01-01",
-            "--to",
-            "2099-12-31",
-            "--out",
-            out_dir.to_str().expect("out path"),
-        ],
-        None,
+    let table = Oqs::new(&daemon.root).emergency_review(
+        &daemon.config,
+        "2000-01-01",
+        "2099-12-31",
+        Some(&out_dir),
     );
     assert!(table.contains("dr-tanaka"), "{table}");
     assert!(
@@ -303,19 +294,8 @@ fn from_a_fresh_install_to_an_emergency_view_in_the_window() {
             .exists()
     );
     // A period without views lists none.
-    let empty = Oqs::new(&daemon.root).ok(
-        &[
-            "emergency",
-            "review",
-            "--config",
-            daemon.config.to_str().expect("config path"),
-            "--from",
-            "2000-01-01",
-            "--to",
-            "2000-01-31",
-        ],
-        None,
-    );
+    let empty =
+        Oqs::new(&daemon.root).emergency_review(&daemon.config, "2000-01-01", "2000-01-31", None);
     assert!(!empty.contains("dr-tanaka"), "{empty}");
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use e2e::app::{AppWindow, Display, Driver, pdf_pages, screenshot_dir, squeezed};
+use e2e::central::{Qualification, qualification_numbers};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs};
 use e2e::staff::{ADMIN_PW, create_admin};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
@@ -43,25 +44,6 @@ fn card_portrait(photo: &Path, out: &Path) {
     face_match::portrait_crop(&img, &face, 240)
         .save(out)
         .expect("write the portrait");
-}
-
-/// 保険者番号, 記号, 番号, 枝番 and birth date (YYYY-MM-DD) of a qualification of fixture person `person`:
-/// the current one, or the lost one.
-fn numbers_of(central: &MockCentral, person: i64, lost: bool) -> [String; 5] {
-    let db = rusqlite::Connection::open(central.dir.join("central.sqlite3")).expect("central db");
-    let sql = format!(
-        "SELECT insurer_number, symbol, number, branch, birth FROM qualifications \
-         WHERE person_id = ?1 AND disq_date IS {} NULL ORDER BY id LIMIT 1",
-        if lost { "NOT" } else { "" }
-    );
-    let [insurer, symbol, number, branch, birth]: [String; 5] = db
-        .query_row(&sql, [person], |r| {
-            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
-        })
-        .expect("the fixture person's qualification");
-    let digits: String = birth.chars().filter(char::is_ascii_digit).collect();
-    let birth = format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..8]);
-    [insurer.trim().to_owned(), symbol, number, branch, birth]
 }
 
 /// Sets a field's value as a date picker does (WebDriver cannot type into one).
@@ -163,7 +145,7 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
 
     // Day 1: a check by numbers at the counter is a check-in, marked ◎.
     let reception = open_reception(&display, &daemon);
-    let valid = numbers_of(&central, 1, false);
+    let valid = qualification_numbers(&central, 1, Qualification::Current);
     assert_eq!(check_by_numbers(&reception, &valid), "valid");
     reception.click("[data-testid='tab-today']");
     let day1 = reception
@@ -311,7 +293,7 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     reception.click("[data-testid='renewal-close']");
 
     // The old qualification of someone who has a new one: 無効（新）.
-    let lost = numbers_of(&central, 3, true);
+    let lost = qualification_numbers(&central, 3, Qualification::Lost);
     assert_eq!(check_by_numbers(&reception, &lost), "invalid");
     reception.click("[data-testid='tab-today']");
     let invalid = reception.find("[data-testid='checkin-row'][data-validity='3']");
@@ -501,7 +483,7 @@ fn a_visit_that_cannot_be_confirmed_goes_through_the_declaration_to_the_recheck(
 
     // The new insurer's numbers, as the patient writes them from the employer's papers.
     let [insurer, symbol, number, branch, _] =
-        e2e::central::pending_qualification(&central, DATA_LAG);
+        qualification_numbers(&central, i64::from(DATA_LAG), Qualification::Pending);
     reception.click("[data-testid='fallback-path-declaration']");
     for (field, value) in [
         ("claim-insurer", insurer.as_str()),

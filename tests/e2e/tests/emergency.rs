@@ -838,19 +838,8 @@ fn a_crash_after_the_central_answer_leaves_the_attempt_in_the_log() {
     let (intact, text) = oqs_audit_verify(&store_path(&daemon));
     assert!(intact, "{text}");
     // The regular review lists the lookup whose outcome was never recorded, with who looked and why.
-    let table = Oqs::new(&daemon.root).ok(
-        &[
-            "emergency",
-            "review",
-            "--config",
-            daemon.config.to_str().expect("config path"),
-            "--from",
-            "2000-01-01",
-            "--to",
-            "2099-12-31",
-        ],
-        None,
-    );
+    let table =
+        Oqs::new(&daemon.root).emergency_review(&daemon.config, "2000-01-01", "2099-12-31", None);
     let line = table
         .lines()
         .find(|l| l.contains("結果の記録なし"))

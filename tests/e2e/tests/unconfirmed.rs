@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use e2e::central::{load_qualifications, pending_qualification, withhold_qualifications};
+use e2e::central::{
+    Qualification, load_qualifications, qualification_numbers, withhold_qualifications,
+};
 use e2e::kiosk::{Cards, InsertedCard, Oqs};
 use e2e::staff::{ADMIN_PW, audit_rows, connect, create_admin, login, refused, rt};
 use e2e::{Daemon, MockCentral, clock, in_keyutils_session, wait_for};
@@ -73,7 +75,8 @@ fn a_declaration_is_kept_until_the_scheduled_recheck_confirms_it() {
     let reason = UnconfirmedReason::NoQualification;
     let check_in_id = check_in["check_in_id"].as_str().expect("id").to_owned();
 
-    let [insurer, symbol, number, branch, birth] = pending_qualification(&central, NEW_MEMBER);
+    let [insurer, symbol, number, branch, birth] =
+        qualification_numbers(&central, i64::from(NEW_MEMBER), Qualification::Pending);
     let claim = ClaimedNumbers {
         insurer_number: Sensitive::new(insurer.clone()),
         symbol: Sensitive::new(symbol),
