@@ -13,8 +13,8 @@
 use std::time::Duration;
 
 use e2e::app::{
-    AppWindow, Display, KIOSK_SIZES, ask_every_consent, assert_contrast_at_least, assert_fits,
-    enter_pin, kiosk_catalogue, next_kiosk_screen, open_kiosk, screenshot_dir,
+    AppWindow, Display, KIOSK_SIZES, KioskRig, ask_every_consent, assert_contrast_at_least,
+    assert_fits, enter_pin, kiosk_catalogue, next_kiosk_screen, open_kiosk, screenshot_dir,
 };
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs, kiosk_daemon};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
@@ -202,13 +202,9 @@ fn the_kiosk_checks_in_seated_then_in_high_contrast_by_keyboard_alone_and_resets
     ) {
         return;
     }
-    let cards = Cards::issue(1);
-    let lease = pcsc_harness::reader();
-    let central = MockCentral::start(100, Some(&cards.dir));
-    ask_every_consent(&central);
-    let daemon = kiosk_daemon(&central, &lease);
-    let display = Display::start(&daemon.root);
-    let kiosk = open_kiosk(&display, &daemon, &lease.reader);
+    let rig = KioskRig::start("");
+    let (cards, lease, daemon) = (&rig.cards, &rig.lease, &rig.daemon);
+    let kiosk = rig.open_kiosk(&[]);
     let ja = kiosk_catalogue("ja");
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
     assert_eq!(root_attr(&kiosk, "data-layout"), "standard");
@@ -236,7 +232,7 @@ fn the_kiosk_checks_in_seated_then_in_high_contrast_by_keyboard_alone_and_resets
         Some("true")
     );
     check_seated(&kiosk, "seated-1-idle");
-    seated_check_in(&kiosk, &cards, &lease, &daemon, "ja", "seated");
+    seated_check_in(&kiosk, cards, lease, daemon, "ja", "seated");
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
     wait_for("the standard layout again", Duration::from_secs(10), || {
         (root_attr(&kiosk, "data-layout") == "standard").then_some(())
@@ -274,7 +270,7 @@ fn the_kiosk_checks_in_seated_then_in_high_contrast_by_keyboard_alone_and_resets
     );
     let mut worst = check_high_contrast(&kiosk, "1-idle", "mode-contrast");
 
-    let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
+    let card = InsertedCard::insert(cards, NORMAL, lease.port, &daemon.root);
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["chooseMethod"]);
     worst = worst.min(check_high_contrast(&kiosk, "2-method", "method-pin"));
     kiosk.keys(ENTER);
@@ -342,7 +338,7 @@ fn the_kiosk_checks_in_seated_then_in_high_contrast_by_keyboard_alone_and_resets
     kiosk.click("[data-testid='mode-contrast']");
     assert_eq!(root_attr(&kiosk, "data-contrast"), "high");
     check_seated(&kiosk, "both-1-idle");
-    seated_check_in(&kiosk, &cards, &lease, &daemon, "ja", "both");
+    seated_check_in(&kiosk, cards, lease, daemon, "ja", "both");
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
     eprintln!(
         "figure: the kiosk's worst contrast in high-contrast mode {worst:.2}:1 (7:1 required)"

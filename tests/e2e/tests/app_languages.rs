@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use e2e::app::{
-    AppWindow, Display, ask_every_consent, assert_contrast, assert_fits, enter_pin,
-    kiosk_catalogue as catalogue, next_kiosk_screen, open_kiosk, screenshot_dir,
+    AppWindow, KioskRig, assert_contrast, assert_fits, enter_pin, kiosk_catalogue as catalogue,
+    next_kiosk_screen, screenshot_dir,
 };
-use e2e::kiosk::{Cards, InsertedCard, NORMAL, kiosk_daemon};
-use e2e::{MockCentral, in_keyutils_session, wait_for};
+use e2e::kiosk::{InsertedCard, NORMAL};
+use e2e::{in_keyutils_session, wait_for};
 
 /// Whether the page (`<html lang>`) and the kiosk's root element are both in `lang`.
 fn page_is_in(kiosk: &AppWindow, lang: &str) -> bool {
@@ -39,14 +39,10 @@ fn the_kiosk_checks_in_with_a_pin_in_chinese_vietnamese_and_nepali_and_resets_to
     ) {
         return;
     }
-    let cards = Cards::issue(1);
-    let lease = pcsc_harness::reader();
-    let central = MockCentral::start(100, Some(&cards.dir));
     // Every consent screen the settings can call for, so each is seen in each language.
-    ask_every_consent(&central);
-    let daemon = kiosk_daemon(&central, &lease);
-    let display = Display::start(&daemon.root);
-    let kiosk = open_kiosk(&display, &daemon, &lease.reader);
+    let rig = KioskRig::start("");
+    let (cards, lease, daemon) = (&rig.cards, &rig.lease, &rig.daemon);
+    let kiosk = rig.open_kiosk(&[]);
     let ja = catalogue("ja");
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
     assert!(page_is_in(&kiosk, "ja"));
@@ -82,7 +78,7 @@ fn the_kiosk_checks_in_with_a_pin_in_chinese_vietnamese_and_nepali_and_resets_to
         assert!(page_is_in(&kiosk, lang), "the page is not in {lang}");
         worst = worst.min(check_screen(&kiosk, lang, "1-idle"));
 
-        let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
+        let card = InsertedCard::insert(cards, NORMAL, lease.port, &daemon.root);
         kiosk.wait_text("[data-testid='kiosk-title']", &w["chooseMethod"]);
         assert_eq!(kiosk.text("[data-testid='method-pin']"), w["pin"]);
         worst = worst.min(check_screen(&kiosk, lang, "2-method"));
