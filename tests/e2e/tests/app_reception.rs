@@ -100,12 +100,48 @@ fn rows_of(reception: &AppWindow, method: &str) -> Vec<String> {
         .collect()
 }
 
-/// Waits until the list shows `n` rows (a click re-renders it a moment later).
+/// Waits until the list shows `n` rows (a click re-renders it a moment later); if it never does, says what
+/// the list held (each row's id, method and outcome, the day shown and the filter pressed).
 fn wait_rows(reception: &AppWindow, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while reception.find_all("[data-testid='checkin-row']").len() != n {
+        if std::time::Instant::now() >= deadline {
+            let held = reception.script(
+                "const rows = [...document.querySelectorAll(\"[data-testid='checkin-row']\")]\
+                   .map(r => `${r.dataset.id} ${r.dataset.method} ${r.dataset.outcome}`); \
+                 const day = document.querySelector(\"[data-testid='list-day']\"); \
+                 const pressed = [...document.querySelectorAll(\"[aria-pressed='true']\")].map(b => b.dataset.testid); \
+                 const summary = document.querySelector(\"[data-testid='today-summary']\"); \
+                 return {rows, day: day && day.dataset.date, pressed, summary: summary && summary.textContent};",
+                serde_json::json!([]),
+            );
+            panic!("timed out after 30s waiting for {n} rows in the list; it holds {held}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Where the 保険証 filter button is on the screen (left, top in CSS pixels).
+fn filter_position(reception: &AppWindow) -> (i64, i64) {
+    let at = reception.script(
+        "const r = document.querySelector(\"[data-testid='filter-numbers']\").getBoundingClientRect(); \
+         return [Math.round(r.left), Math.round(r.top)];",
+        serde_json::json!([]),
+    );
+    (
+        at[0].as_i64().unwrap_or_default(),
+        at[1].as_i64().unwrap_or_default(),
+    )
+}
+
+/// Presses one of the list's filters (全対象 / 保険証 / 要確認) and waits until it shows pressed.
+fn press_filter(reception: &AppWindow, filter: &str) {
+    let css = format!("[data-testid='filter-{filter}']");
+    reception.click(&css);
     wait_for(
-        &format!("{n} rows in the list"),
+        &format!("the {filter} filter pressed"),
         Duration::from_secs(30),
-        || (reception.find_all("[data-testid='checkin-row']").len() == n).then_some(()),
+        || (reception.attribute(&css, "aria-pressed").as_deref() == Some("true")).then_some(()),
     );
 }
 
@@ -177,6 +213,13 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
         (!day.is_empty() && day != day1).then_some(())
     });
     reception.find("[data-testid='checkin-empty']");
+    // The live list itself (not only the day filter) holds nothing of day 1: the window re-read it.
+    wait_for("本日 0 件", Duration::from_secs(30), || {
+        reception
+            .text("[data-testid='today-summary']")
+            .starts_with("本日 0 件")
+            .then_some(())
+    });
 
     // Day 2: a face check-in (★).
     let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
@@ -315,9 +358,9 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     reception.click("[data-testid='tab-today']");
     // 保険証 shows only the checks by numbers; 要確認 only what is not 有効.
     reception.find("[data-testid='checkin-row'][data-validity='3']");
-    reception.click("[data-testid='filter-numbers']");
+    press_filter(&reception, "numbers");
     wait_rows(&reception, 1);
-    reception.click("[data-testid='filter-unconfirmed']");
+    press_filter(&reception, "unconfirmed");
     wait_for("the 要確認 filter", Duration::from_secs(30), || {
         (!reception.exists("[data-testid='checkin-row'][data-outcome='valid']")).then_some(())
     });
@@ -351,7 +394,7 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
         lost_on.starts_with("喪失 R") && !lost_on.contains('/'),
         "{lost_on}"
     );
-    reception.click("[data-testid='filter-all']");
+    press_filter(&reception, "all");
     wait_rows(&reception, 4);
     for birth in reception.find_all("[data-testid='row-birth']") {
         let text = reception.text_of(&birth);
@@ -364,10 +407,18 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     }
 
     // 前日: yesterday's list, from the daemon: the check by numbers of day 1 and nothing of today.
+    let filter_at = filter_position(&reception);
     reception.click("[data-testid='day-prev']");
     wait_for("yesterday's list", Duration::from_secs(30), || {
         (reception.attribute("[data-testid='list-day']", "data-date")? == day1).then_some(())
     });
+    // The toolbar does not move when the day shown changes (a click aimed at a filter while the day was
+    // arriving once landed on another button).
+    assert_eq!(
+        filter_position(&reception),
+        filter_at,
+        "the 保険証 filter moved when the day changed"
+    );
     let yesterday = reception.find_all("[data-testid='checkin-row']");
     assert_eq!(yesterday.len(), 1);
     assert_eq!(

@@ -52,6 +52,9 @@ export async function request<K extends Response["kind"]>(
   return response as Extract<Response, { kind: K }>;
 }
 
+/** How long a failed re-read waits before it is tried again. */
+const REFRESH_RETRY_MS = 1000;
+
 /** What the shell sends this window over its channel. */
 type WindowMessage = { type: "daemon"; event: DaemonEvent } | { type: "connection"; view: ConnectionView };
 
@@ -75,6 +78,8 @@ class Live {
   loaded = $state(false);
 
   private started = false;
+  /** Counts refreshes, so that an older one still retrying gives way to a newer one. */
+  private refreshes = 0;
   /** The patient's screen: its connection may read the status and drive the kiosk, nothing else. */
   private kiosk = false;
 
@@ -96,18 +101,30 @@ class Live {
     await invoke("daemon_events", { channel });
   }
 
-  /** Re-reads everything (after connecting, or when events were missed). */
+  /**
+   * Re-reads everything (after connecting, or when events were missed). A failed read is tried again every
+   * second while the connection is up: until it succeeds the list could still hold another day's (or another
+   * daemon's) check-ins.
+   */
   async refresh(): Promise<void> {
-    try {
-      const [status, today] = await Promise.all([
-        request({ kind: "status" }, "status"),
-        this.kiosk ? undefined : request({ kind: "today_check_ins" }, "check_ins"),
-      ]);
-      this.applyStatus(status);
-      if (today) this.checkIns = today.check_ins;
-      this.loaded = true;
-    } catch (e) {
-      console.warn("refresh failed", e);
+    const generation = ++this.refreshes;
+    for (;;) {
+      try {
+        const [status, today] = await Promise.all([
+          request({ kind: "status" }, "status"),
+          this.kiosk ? undefined : request({ kind: "today_check_ins" }, "check_ins"),
+        ]);
+        // A later refresh (a newer connection) has the last word.
+        if (generation !== this.refreshes) return;
+        this.applyStatus(status);
+        if (today) this.checkIns = today.check_ins;
+        this.loaded = true;
+        return;
+      } catch (e) {
+        console.warn("refresh failed", e);
+      }
+      await new Promise((resolve) => setTimeout(resolve, REFRESH_RETRY_MS));
+      if (generation !== this.refreshes || !this.connection.connected) return;
     }
   }
 
