@@ -54,9 +54,29 @@ pub struct Config {
     /// Where "now" comes from: the system clock unless a test pins it.
     #[serde(default)]
     pub clock: ClockSection,
+    /// What this terminal is for: a reception PC, or a 閲覧用端末.
+    #[serde(default)]
+    pub terminal: TerminalSection,
     /// The folder the file was read from; relative paths are resolved against it.
     #[serde(skip)]
     pub base: PathBuf,
+}
+
+/// `[terminal]`. `role = "viewer"` makes a 閲覧用端末 (a PC in a consultation room): the same daemon and app
+/// with no card reader and no receipt-computer folders, showing the consented patients' information and the
+/// emergency view from the facility-wide store (so it needs `[store] shared`). The daemon refuses every
+/// reception request on it ([`terminal_ipc::ErrorCode::ViewerTerminal`]), whatever the app shows.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TerminalSection {
+    pub role: terminal_ipc::TerminalRole,
+}
+
+impl Config {
+    /// A 閲覧用端末: no readers, no folders, no reception requests.
+    pub fn is_viewer(&self) -> bool {
+        self.terminal.role == terminal_ipc::TerminalRole::Viewer
+    }
 }
 
 /// `[clock]`: for tests and training only. With `pinned` set the daemon's calendar starts at that instant
@@ -483,6 +503,25 @@ impl Config {
         }
         oqs_clock::Clock::from_setting(self.clock.pinned.as_deref())
             .map_err(|e| invalid(format!("clock.pinned: {e}")))?;
+        if self.is_viewer() {
+            if self.store.shared.is_none() {
+                return Err(invalid(
+                    "terminal.role = \"viewer\" needs [store] shared: a 閲覧用端末 shows what the facility's \
+                     other terminals recorded, and has nothing of its own"
+                        .into(),
+                ));
+            }
+            if !self.readers.names.is_empty()
+                || !self.readers.face_capable.is_empty()
+                || !kiosk.pools.is_empty()
+            {
+                return Err(invalid(
+                    "terminal.role = \"viewer\" has no card reader: remove readers.names, \
+                     readers.face_capable and the [kiosk.NAME] tables (or make it a reception terminal)"
+                        .into(),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -664,6 +703,33 @@ mod tests {
         }
         let err = load("[kiosk]\nvoice = \"yes\"\n").unwrap_err().to_string();
         assert!(err.contains("voice"), "{err}");
+    }
+
+    #[test]
+    fn a_viewer_terminal_needs_the_shared_store_and_has_no_reader() {
+        let shared =
+            "[store]\nshared = \"host=/run/postgresql dbname=oqs\"\nterminal_id = \"room-3\"\n";
+        let ok = load(&format!("[terminal]\nrole = \"viewer\"\n{shared}")).unwrap();
+        assert!(ok.is_viewer());
+        assert!(!load(shared).unwrap().is_viewer(), "reception by default");
+        let err = load("[terminal]\nrole = \"viewer\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs [store] shared"), "{err}");
+        for readers in [
+            "[readers]\nnames = [\"A\"]\n",
+            "[readers]\nface_capable = [\"A\"]\n",
+            "[kiosk.east]\nreaders = [\"A\"]\n",
+        ] {
+            let err = load(&format!("[terminal]\nrole = \"viewer\"\n{shared}{readers}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("has no card reader"), "{readers}: {err}");
+        }
+        let err = load("[terminal]\nrole = \"doctor\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("doctor"), "{err}");
     }
 
     #[test]

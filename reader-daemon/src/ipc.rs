@@ -32,6 +32,58 @@ pub struct DaemonHandler {
     pub views: Arc<SpecialViews>,
     /// Checks by numbers and consented-information viewing ([`crate::reception`]).
     pub reception: Arc<Reception>,
+    /// A 閲覧用端末 answers only what [`viewer_permits`] lets through.
+    pub role: terminal_ipc::TerminalRole,
+}
+
+/// What a 閲覧用端末 (`[terminal] role = "viewer"`) answers: the lists and the facility's consented patients'
+/// information, logins, the emergency and disaster views and the audit checks. Kiosk, checks, the receipt
+/// computer's outbox, the 要再確認 list's changes, settings and account administration are a reception
+/// terminal's. Every request is named here, so a new one has to be classified.
+pub fn viewer_permits(request: &Request) -> bool {
+    match request {
+        Request::Status
+        | Request::Subscribe { .. }
+        | Request::Unsubscribe
+        | Request::TodayCheckIns
+        | Request::CheckInsOfDay { .. }
+        | Request::CheckInDetail { .. }
+        | Request::ConsentedPatients { .. }
+        | Request::MedicalInfo { .. }
+        | Request::Login { .. }
+        | Request::Logout { .. }
+        | Request::BeginTotpEnrolment { .. }
+        | Request::ConfirmTotpEnrolment { .. }
+        | Request::ChangePassword { .. }
+        | Request::EmergencyLookup { .. }
+        | Request::EmergencyReview { .. }
+        | Request::DisasterStatus
+        | Request::DisasterLookup { .. }
+        | Request::VerifyAudit { .. } => true,
+        Request::Kiosk { .. }
+        | Request::Usage { .. }
+        | Request::ManualCheck { .. }
+        | Request::OutboxSummary
+        | Request::SetLocalName { .. }
+        | Request::SetVisit { .. }
+        | Request::OpenUnconfirmed { .. }
+        | Request::UnconfirmedList { .. }
+        | Request::RecheckUnconfirmed
+        | Request::CloseUnconfirmed { .. }
+        | Request::ExportUnconfirmed { .. }
+        | Request::EnvironmentSettings { .. }
+        | Request::SetEnvironmentSettings { .. }
+        | Request::ListAccounts { .. }
+        | Request::CreateAccount { .. }
+        | Request::SetEmergencyPermission { .. }
+        | Request::SetAccountRole { .. }
+        | Request::SetAccountDisabled { .. }
+        | Request::UnlockAccount { .. }
+        | Request::ResetPassword { .. }
+        | Request::ResetTotp { .. }
+        | Request::FacilityOptions { .. }
+        | Request::ChangeSetting { .. } => false,
+    }
 }
 
 fn local_rfc3339(t: std::time::SystemTime) -> String {
@@ -130,6 +182,16 @@ impl Handler for DaemonHandler {
                 ),
             ));
         }
+        if self.role == terminal_ipc::TerminalRole::Viewer && !viewer_permits(&request) {
+            return Err(ErrorBody::new(
+                ErrorCode::ViewerTerminal,
+                format!(
+                    "閲覧用端末では受付の操作はできません。受付端末で行ってください。This is a viewing terminal \
+                     (no reader, no folders): `{}` is done at a reception terminal.",
+                    request_name(&request)
+                ),
+            ));
+        }
         match request {
             Request::Status => {
                 let store = self.store.clone();
@@ -158,6 +220,7 @@ impl Handler for DaemonHandler {
                             pending: s.pending,
                         }
                     }),
+                    role: self.role,
                 }))
             }
             Request::Kiosk { reader, action } => {

@@ -246,9 +246,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
         store.clone(),
         central.clone(),
     );
-    relay
-        .recover()
-        .context("recovering the relay after the last run")?;
+    // A 閲覧用端末 has no receipt-computer folders: it neither makes nor watches them.
+    let viewer = config.is_viewer();
+    if !viewer {
+        relay
+            .recover()
+            .context("recovering the relay after the last run")?;
+    }
 
     // The local socket first, so clients can connect as soon as the daemon says it started.
     let group = config.ipc_group_id()?;
@@ -279,9 +283,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
         events.clone(),
     );
     // Before any check-in can start: finish the deliveries a crash interrupted.
-    service
-        .recover()
-        .context("recovering the check-ins a crash interrupted")?;
+    if !viewer {
+        service
+            .recover()
+            .context("recovering the check-ins a crash interrupted")?;
+    }
     let face = face_runtime(&config);
     let (station, station_handle) = Station::new(
         StationSettings {
@@ -300,13 +306,20 @@ async fn run(config: Config) -> anyhow::Result<()> {
         service.clone(),
         events.clone(),
     );
-    let _monitor = reader_daemon::card_driver::start_monitor(
-        config.readers.names.clone(),
-        station_handle.card_sink(),
-    )
-    .context("starting the card reader monitor")?;
+    // No reader on a 閲覧用端末 (an empty `readers.names` would mean every reader).
+    let _monitor = if viewer {
+        None
+    } else {
+        Some(
+            reader_daemon::card_driver::start_monitor(
+                config.readers.names.clone(),
+                station_handle.card_sink(),
+            )
+            .context("starting the card reader monitor")?,
+        )
+    };
     // The environment settings before the first card, so its consent screens are the facility's.
-    {
+    if !viewer {
         let service = service.clone();
         tokio::spawn(async move {
             let _ = service
@@ -315,11 +328,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
         });
     }
     let station_task = tokio::spawn(station.run());
-    let pending_task = tokio::spawn(
-        service
-            .clone()
-            .run_pending(Duration::from_millis(config.central.probe_interval_ms)),
-    );
+    // Check-ins kept during an outage and the 要再確認 list are a reception terminal's work.
+    let pending_task = (!viewer).then(|| {
+        tokio::spawn(
+            service
+                .clone()
+                .run_pending(Duration::from_millis(config.central.probe_interval_ms)),
+        )
+    });
     let events_task = tokio::spawn(forward_events(
         relay.clone(),
         central.clone(),
@@ -343,11 +359,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config.facility.medical_institution_code.clone(),
         service.clone(),
     ));
-    let recheck_task = tokio::spawn(
-        reception
-            .clone()
-            .run_rechecks(config.recheck.clone(), Duration::from_secs(20)),
-    );
+    let recheck_task = (!viewer).then(|| {
+        tokio::spawn(
+            reception
+                .clone()
+                .run_rechecks(config.recheck.clone(), Duration::from_secs(20)),
+        )
+    });
     let handler = Arc::new(DaemonHandler {
         station: station_handle,
         store: store.clone(),
@@ -357,6 +375,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         accounts,
         views,
         reception,
+        role: config.terminal.role,
     });
     if store.shared_status().is_some() {
         tokio::spawn(announce_shared_link(store.clone(), events.clone()));
@@ -379,11 +398,18 @@ async fn run(config: Config) -> anyhow::Result<()> {
             "[clock] pinned: this daemon's calendar is fixed for testing; remove it on a terminal in use"
         );
     }
-    tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        req = %relay.folders().req.display(),
-        "oqs-readerd started"
-    );
+    if viewer {
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            "oqs-readerd started as a 閲覧用端末 (viewer): no reader, no folders"
+        );
+    } else {
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            req = %relay.folders().req.display(),
+            "oqs-readerd started"
+        );
+    }
 
     // Probe the link while it is down (and once at start); wake the relay when it comes back.
     let probe = tokio::spawn(link_probe(
@@ -391,7 +417,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
         relay.clone(),
         Duration::from_millis(config.central.probe_interval_ms),
     ));
-    let relay_task = tokio::spawn(relay.run());
+    let relay_task = tokio::spawn(async move {
+        if viewer {
+            std::future::pending().await
+        } else {
+            relay.run().await
+        }
+    });
 
     tokio::select! {
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
@@ -408,8 +440,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let _ = stop_ipc.send(());
     let _ = ipc_task.await;
     station_task.abort();
-    pending_task.abort();
-    recheck_task.abort();
+    for task in [pending_task, recheck_task].into_iter().flatten() {
+        task.abort();
+    }
     events_task.abort();
     Ok(())
 }

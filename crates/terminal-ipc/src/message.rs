@@ -258,8 +258,22 @@ pub enum ErrorCode {
     MoreFactsNeeded,
     /// 災害時医療情報閲覧 is not open for this facility's area now.
     DisasterModeClosed,
+    /// This terminal is a 閲覧用端末 (`[terminal] role = "viewer"`): no reader, no folders, no reception work.
+    ViewerTerminal,
     #[serde(other)]
     Other,
+}
+
+/// What a terminal is for (`[terminal] role` in the daemon's configuration).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminalRole {
+    /// A reception PC: card readers, the receipt computer's folders, every screen.
+    #[default]
+    Reception,
+    /// A 閲覧用端末 in a consultation room: no card reader and no folders; it shows the consented patients'
+    /// information and the emergency view from the facility-wide store, nothing else.
+    Viewer,
 }
 
 /// Event classes a client can subscribe to.
@@ -1184,6 +1198,9 @@ pub struct StatusReport {
     /// The facility-wide store (`[store] shared`); `None` on a terminal that has only its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_store: Option<SharedStoreLink>,
+    /// What this terminal is for (reception unless a daemon says otherwise).
+    #[serde(default)]
+    pub role: TerminalRole,
 }
 
 /// The link to the facility-wide store (院内サーバ, PostgreSQL).

@@ -19,6 +19,7 @@ impl Handler for TestHandler {
     async fn handle(&self, _peer: &PeerInfo, request: Request) -> Result<Response, ErrorBody> {
         match request {
             Request::Status => Ok(Response::Status(StatusReport {
+                role: Default::default(),
                 shared_store: None,
                 daemon_version: "test".into(),
                 protocol: PROTOCOL_VERSION,

@@ -4,7 +4,8 @@
 //! facility data key as terminals set up from one key would.
 //!
 //! - A check-in at east reaches west's event stream (LISTEN/NOTIFY), is listed by `oqs checkins` at west,
-//!   and west's 同意取得済み患者一覧 has its patient.
+//!   and west's 同意取得済み患者一覧 has its patient. A third daemon, room-3, is a 閲覧用端末 (`[terminal]
+//!   role = "viewer"`): no folders, east's check-in and patient listed, reception requests refused.
 //! - PostgreSQL stopped in the middle of check-ins and relayed requests: both terminals go on serving, say
 //!   the facility server is away, and when it returns every check-in is in PostgreSQL once.
 //! - east killed (`abort()`, crash point `shared::sent`) after PostgreSQL committed a batch and before the
@@ -141,7 +142,69 @@ fn a_check_in_at_one_terminal_is_listed_and_consented_at_the_other() {
         pg.query_i64("facility", "SELECT count(*) FROM consents")
     );
     assert!(pg.query_i64("facility", "SELECT count(*) FROM consents") >= 1);
-    drop((east, west));
+
+    // A 閲覧用端末 (room-3, `role = "viewer"`): no reader and no folders; it lists east's check-in and its
+    // consented patient from PostgreSQL, and refuses reception work whatever the client.
+    let viewer = Daemon::start(
+        &central,
+        &format!(
+            "[terminal]\nrole = \"viewer\"\n[readers]\n{}",
+            store_section(&url, "room-3")
+        ),
+    );
+    let oqs_viewer = Oqs::new(&viewer.root);
+    let status = oqs_viewer.status();
+    assert_eq!(status["role"], "viewer", "{status}");
+    assert_eq!(status["readers"], serde_json::json!([]), "{status}");
+    for folder in ["req", "res", "face", "work/processing", "work/outgoing"] {
+        assert!(
+            !viewer.root.join(folder).exists(),
+            "the viewer made the folder {folder}"
+        );
+    }
+    wait_for("east's check-in listed at the viewer", WAIT, || {
+        listed(&oqs_viewer)
+            .into_iter()
+            .find(|r| r["check_in_id"] == id.as_str())
+    });
+    let refused = oqs_viewer.run(&["kiosk", "cancel"], None);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("閲覧用端末"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    create_admin(&viewer);
+    rt.block_on(async {
+        let client = connect(&viewer).await;
+        let session = login(&client, "admin", ADMIN_PW, None).await;
+        match client
+            .request(Request::ConsentedPatients {
+                session: session.clone(),
+            })
+            .await
+            .expect("consented patients at the viewer")
+        {
+            Response::ConsentedPatients { patients } => assert_eq!(patients.len(), 1),
+            other => panic!("{other:?}"),
+        }
+        // Account administration is a reception terminal's, even for an administrator.
+        let err = client
+            .request(Request::ListAccounts { session })
+            .await
+            .expect_err("accounts are not listed at a viewer");
+        match err {
+            terminal_ipc::IpcError::Remote(body) => {
+                assert_eq!(
+                    body.code,
+                    terminal_ipc::ErrorCode::ViewerTerminal,
+                    "{body:?}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+    drop((east, west, viewer));
 }
 
 #[test]

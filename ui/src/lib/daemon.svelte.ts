@@ -18,6 +18,7 @@ import type {
   SharedStoreLink,
   Response,
   StatusReport,
+  TerminalRole,
 } from "./types";
 
 export class RequestFailed extends Error {
@@ -75,6 +76,8 @@ class Live {
   /** The facility-wide store; undefined on a terminal with only its own store. */
   shared = $state<SharedStoreLink | undefined>(undefined);
   daemonVersion = $state("");
+  /** What the daemon says this terminal is for (a viewer shows the viewing screens only). */
+  role = $state<TerminalRole>("reception");
   loaded = $state(false);
 
   private started = false;
@@ -133,6 +136,7 @@ class Live {
     this.outbox = status.outbox;
     this.shared = status.shared_store;
     this.daemonVersion = status.daemon_version;
+    this.role = status.role ?? "reception";
     const kiosks: Record<string, KioskScreen> = {};
     const cards: Record<string, boolean> = {};
     const displays: Record<string, KioskDisplay> = {};

@@ -213,7 +213,11 @@ export interface StatusReport {
   last_central_contact?: string;
   /** The facility-wide store (院内サーバ); absent on a terminal with only its own store. */
   shared_store?: SharedStoreLink;
+  /** A 閲覧用端末 (viewer) has no reader and no folders; the daemon refuses reception requests on it. */
+  role?: TerminalRole;
 }
+
+export type TerminalRole = "reception" | "viewer";
 
 /** The link to the facility-wide store (PostgreSQL). */
 export interface SharedStoreLink {
