@@ -138,12 +138,16 @@ fn qualifications(central: &MockCentral, command: &str, person: i64) {
 pub enum Qualification {
     /// The current one (no 資格喪失年月日).
     Current,
+    /// A current one the service has loaded: a check by its numbers answers 有効.
+    Confirmed,
     /// A lost one.
     Lost,
     /// One the service has not loaded yet (as the patient would write it on a 申立書 from the new employer's
     /// papers).
     Pending,
 }
+
+use rusqlite::OptionalExtension;
 
 /// 保険者番号 (trimmed), 記号, 番号, 枝番 and birth date (YYYY-MM-DD) of one of `person`'s qualifications, read from
 /// the mock central's database.
@@ -152,8 +156,18 @@ pub fn qualification_numbers(
     person: i64,
     which: Qualification,
 ) -> [String; 5] {
+    try_qualification_numbers(central, person, which).expect("the fixture person's qualification")
+}
+
+/// [`qualification_numbers`], or `None` when `person` has no such qualification.
+pub fn try_qualification_numbers(
+    central: &MockCentral,
+    person: i64,
+    which: Qualification,
+) -> Option<[String; 5]> {
     let condition = match which {
         Qualification::Current => "disq_date IS NULL",
+        Qualification::Confirmed => "disq_date IS NULL AND loaded = 1",
         Qualification::Lost => "disq_date IS NOT NULL",
         Qualification::Pending => "loaded = 0",
     };
@@ -167,8 +181,9 @@ pub fn qualification_numbers(
             [person],
             |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
         )
-        .expect("the fixture person's qualification");
+        .optional()
+        .expect("reading the mock central's qualifications")?;
     let digits: String = birth.chars().filter(char::is_ascii_digit).collect();
     let birth = format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..8]);
-    [insurer.trim().to_owned(), symbol, number, branch, birth]
+    Some([insurer.trim().to_owned(), symbol, number, branch, birth])
 }

@@ -17,13 +17,16 @@
 use std::process::Command;
 use std::time::Duration;
 
+use e2e::central::{Qualification, try_qualification_numbers};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs, pin_checkin, watched};
 use e2e::staff::{
     ADMIN_PW, DR_PW, audit_rows, connect, create_admin, grant, login, rt, set_up_accounts, unix_now,
 };
-use e2e::{Daemon, MockCentral, bin, in_keyutils_session, relayed_result_encoding, wait_for};
+use e2e::{
+    Daemon, Deliveries, MockCentral, bin, in_keyutils_session, single_check_request, wait_for,
+};
 use pg_harness::PgServer;
-use terminal_ipc::{PatientLookup, Request, Response, Sensitive, Sex};
+use terminal_ipc::{InsuranceNumbers, PatientLookup, Request, Response, Sensitive, Sex};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -207,63 +210,163 @@ fn a_check_in_at_one_terminal_is_listed_and_consented_at_the_other() {
     drop((east, west, viewer));
 }
 
+/// `n` checks by numbers at the counter through the daemon's socket, cycling through `people`; each is a
+/// check-in (◎) and each must be answered 有効, with PostgreSQL up or not.
+fn checks_by_numbers(daemon: &Daemon, people: &[[String; 5]], n: usize) {
+    rt().block_on(async {
+        let client = connect(daemon).await;
+        for i in 0..n {
+            let [insurer, symbol, number, branch, birth] = &people[i % people.len()];
+            let numbers = InsuranceNumbers {
+                insurer_number: Sensitive::new(insurer.as_str()),
+                symbol: Sensitive::new(symbol.as_str()),
+                number: Sensitive::new(number.as_str()),
+                branch: Sensitive::new(branch.as_str()),
+                birth_date: Sensitive::new(birth.as_str()),
+            };
+            let answer = client
+                .request(Request::ManualCheck {
+                    numbers,
+                    session: None,
+                    ahead: false,
+                })
+                .await
+                .expect("a check by numbers is answered");
+            match answer {
+                Response::Eligibility { result } => assert_eq!(
+                    serde_json::to_value(result.outcome).expect("outcome"),
+                    "valid"
+                ),
+                other => panic!("{other:?}"),
+            }
+        }
+    });
+}
+
+/// `n` single-check requests dropped into the daemon's `req/` at once; the result names to expect.
+fn drop_requests(daemon: &Daemon, facility: &str, prefix: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let (name, bytes) = single_check_request(facility, &format!("{prefix}{i:04}"));
+            daemon.drop_request(&name, &bytes);
+            name.replace("req_", "res_")
+        })
+        .collect()
+}
+
+/// The issue's outage run: 200 checks by numbers and 500 relayed requests across east and west (plus card
+/// check-ins at east's kiosk), a third before, a third while PostgreSQL is stopped, a third after it returns;
+/// west is killed with SIGKILL while it has its outage's rows to send. Every check-in is then in PostgreSQL
+/// once and listed at both terminals, every result was delivered once at its terminal, no terminal stopped
+/// answering, and the facility-wide audit check passes.
 #[test]
 fn postgresql_down_in_the_middle_of_check_ins_and_relayed_requests() {
     if !in_keyutils_session("postgresql_down_in_the_middle_of_check_ins_and_relayed_requests") {
         return;
     }
+    const CHECKS: [usize; 3] = [33, 34, 33];
+    const REQUESTS: [usize; 3] = [84, 83, 83];
     let mut pg = PgServer::start();
     let url = pg.create_database("facility");
     let cards = Cards::issue(7);
     let lease = pcsc_harness::reader();
     let central = MockCentral::start(100, Some(&cards.dir));
-    let (east, oqs_east, west, oqs_west) = two_terminals(&central, &lease, &url);
-
-    let mut ids = vec![check_in(&oqs_east, &cards, &lease, &east)];
-    pg.stop();
-    for i in 0..3 {
-        ids.push(check_in(&oqs_east, &cards, &lease, &east));
-        // Both terminals go on relaying the receipt computer's requests.
-        for daemon in [&east, &west] {
-            relayed_result_encoding(daemon, &central.facility_code, &format!("pgdown{i}"));
+    let people: Vec<[String; 5]> = (1..=100)
+        .filter_map(|p| try_qualification_numbers(&central, p, Qualification::Confirmed))
+        .take(20)
+        .collect();
+    assert_eq!(people.len(), 20);
+    let (east, oqs_east, mut west, oqs_west) = two_terminals(&central, &lease, &url);
+    let deliveries = [
+        Deliveries::watch(&east.res()),
+        Deliveries::watch(&west.res()),
+    ];
+    let mut results: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    let code = central.facility_code.clone();
+    let phase = |n: usize, results: &mut [Vec<String>; 2]| {
+        for (t, daemon) in [&east, &west].into_iter().enumerate() {
+            let prefix = format!("{}p{n}_", ["east", "west"][t]);
+            results[t].extend(drop_requests(daemon, &code, &prefix, REQUESTS[n]));
+            checks_by_numbers(daemon, &people, CHECKS[n]);
         }
+    };
+
+    // Before: PostgreSQL up.
+    let mut cards_in = vec![check_in(&oqs_east, &cards, &lease, &east)];
+    phase(0, &mut results);
+    // During: stopped. Both terminals go on checking and relaying.
+    pg.stop();
+    phase(1, &mut results);
+    for _ in 0..3 {
+        cards_in.push(check_in(&oqs_east, &cards, &lease, &east));
     }
     wait_for("east to say the facility server is away", WAIT, || {
         (shared_link(&oqs_east)["reachable"] == false).then_some(())
     });
-    assert_eq!(listed(&oqs_east).len(), 4, "east lists its own check-ins");
-    assert!(shared_link(&oqs_east)["pending"].as_u64().unwrap_or(0) > 0);
-
+    assert!(shared_link(&oqs_west)["pending"].as_u64().unwrap_or(0) > 0);
+    // After: back, and west killed with its outage's rows still to send, then started again.
     pg.start_again();
-    wait_for("east in sync", WAIT, || {
-        let link = shared_link(&oqs_east);
-        (link["reachable"] == true && link["pending"] == 0).then_some(())
-    });
-    wait_for("west to list all four", WAIT, || {
-        (listed(&oqs_west).len() == 4).then_some(())
-    });
+    phase(2, &mut results);
+    west.kill();
+    west.restart();
+
+    let total = CHECKS.iter().sum::<usize>() * 2 + cards_in.len();
+    for oqs in [&oqs_east, &oqs_west] {
+        wait_for("the terminal in sync", WAIT, || {
+            let link = shared_link(oqs);
+            (link["reachable"] == true && link["pending"] == 0).then_some(())
+        });
+    }
+    for (t, oqs) in [&oqs_east, &oqs_west].into_iter().enumerate() {
+        let listed = wait_for("every check-in listed", WAIT, || {
+            let rows = listed(oqs);
+            (rows.len() == total).then_some(rows)
+        });
+        let mut ids: Vec<&str> = listed
+            .iter()
+            .filter_map(|r| r["check_in_id"].as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), total, "terminal {t} lists a check-in twice");
+    }
     assert_eq!(
         pg.query_i64("facility", "SELECT count(*) FROM check_ins"),
-        4
+        total as i64
     );
     assert_eq!(
         pg.query_i64(
             "facility",
-            "SELECT count(DISTINCT check_in_id) FROM check_ins WHERE terminal_id = 'east'"
+            "SELECT count(DISTINCT (terminal_id, check_in_id)) FROM check_ins"
         ),
-        4
+        total as i64
     );
-    let mut in_pg: Vec<String> = pg
-        .query_strings(
+    assert_eq!(
+        pg.query_i64(
             "facility",
-            "SELECT check_in_id FROM check_ins ORDER BY check_in_id",
-        )
-        .into_iter()
-        .filter_map(|r| r.into_iter().next().flatten())
-        .collect();
-    ids.sort();
-    in_pg.sort();
-    assert_eq!(in_pg, ids);
+            "SELECT count(*) FROM check_ins WHERE terminal_id = 'west'"
+        ),
+        CHECKS.iter().sum::<usize>() as i64
+    );
+    for id in &cards_in {
+        assert_eq!(
+            pg.query_i64(
+                "facility",
+                &format!("SELECT count(*) FROM check_ins WHERE check_in_id = '{id}'")
+            ),
+            1,
+            "{id}"
+        );
+    }
+    for (t, d) in deliveries.iter().enumerate() {
+        for name in &results[t] {
+            d.wait_for(name, WAIT);
+        }
+        d.assert_exactly_once(&results[t]);
+    }
+    let (code, text) = oqs_audit(&east, &["verify", "--facility"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("terminal west: intact"), "{text}");
 }
 
 #[test]
