@@ -145,9 +145,12 @@ fn a_declaration_is_kept_until_the_scheduled_recheck_confirms_it() {
     daemon.stop();
     clock().advance(Duration::from_secs(180));
     daemon.restart();
+    // The run records itself after it has updated the entries: a list read in between shows the entry
+    // confirmed and no run yet, so wait for both.
     let (entries, last_run) = wait_for("the scheduled re-check", Duration::from_secs(90), || {
         let (entries, last_run) = list(&daemon);
-        (entries.first().is_some_and(|e| e.state == "confirmed")).then_some((entries, last_run))
+        (entries.first().is_some_and(|e| e.state == "confirmed") && last_run.is_some())
+            .then_some((entries, last_run))
     });
     let confirmed = &entries[0];
     assert_eq!(confirmed.resolved_by.as_deref(), Some("recheck"));
