@@ -41,6 +41,7 @@ mod outbox;
 mod records;
 mod settings;
 mod shared;
+mod shared_accounts;
 mod unconfirmed;
 mod usage;
 

@@ -258,6 +258,9 @@ pub enum ErrorCode {
     MoreFactsNeeded,
     /// 災害時医療情報閲覧 is not open for this facility's area now.
     DisasterModeClosed,
+    /// The facility server (院内サーバ, `[store] shared`) cannot be reached: accounts and the facility's
+    /// settings cannot be changed until it returns (logins go on from the terminal's cache).
+    SharedStoreUnavailable,
     #[serde(other)]
     Other,
 }
