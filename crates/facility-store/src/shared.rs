@@ -203,39 +203,54 @@ impl SharedLink {
             .ok_or_else(|| "the client runtime is stopped".to_owned())?;
         let handle = runtime.handle().clone();
         let mut turn = lock(&self.authority);
-        let client = match turn.as_ref().filter(|c| !c.is_closed()) {
-            Some(client) => client.clone(),
-            None => {
-                *turn = None;
-                let config = self.pg_config.clone();
-                let key_check = self.key_check.to_vec();
-                let spawner = handle.clone();
-                let client = block_on(&handle, async move {
-                    let (mut client, connection) =
-                        config.connect(NoTls).await.map_err(|e| e.to_string())?;
-                    spawner.spawn(connection);
-                    crate::migrations::migrate_shared(&mut client, &key_check).await?;
-                    Ok(Arc::new(client))
-                })?;
-                *turn = Some(client.clone());
-                client
+        loop {
+            let kept = turn.as_ref().filter(|c| !c.is_closed()).cloned();
+            let reused = kept.is_some();
+            let client = match kept {
+                Some(client) => client,
+                None => {
+                    *turn = None;
+                    let config = self.pg_config.clone();
+                    let key_check = self.key_check.to_vec();
+                    let spawner = handle.clone();
+                    block_on(&handle, async move {
+                        let (mut client, connection) =
+                            config.connect(NoTls).await.map_err(|e| e.to_string())?;
+                        spawner.spawn(connection);
+                        crate::migrations::migrate_shared(&mut client, &key_check).await?;
+                        Ok(Arc::new(client))
+                    })?
+                }
+            };
+            let c = client.clone();
+            let begun = block_on(&handle, async move {
+                c.batch_execute(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({});",
+                    crate::migrations::AUTHORITY_LOCK
+                ))
+                .await
+                .map_err(|e| e.to_string())
+            });
+            match begun {
+                Ok(()) => {
+                    *turn = Some(client.clone());
+                    return Ok(AuthorityTx {
+                        handle,
+                        client,
+                        turn,
+                        open: true,
+                    });
+                }
+                Err(e) => {
+                    *turn = None;
+                    // A kept connection may have died with a restart of PostgreSQL before the client
+                    // noticed: one more try on a new connection. A new one failing is the answer.
+                    if !reused {
+                        return Err(e);
+                    }
+                }
             }
-        };
-        let mut tx = AuthorityTx {
-            handle,
-            client,
-            turn,
-            open: false,
-        };
-        tx.run(|c| async move {
-            c.batch_execute(&format!(
-                "BEGIN; SELECT pg_advisory_xact_lock({});",
-                crate::migrations::AUTHORITY_LOCK
-            ))
-            .await
-        })?;
-        tx.open = true;
-        Ok(tx)
+        }
     }
 
     /// Tells the drainer there is something new in the outbox.

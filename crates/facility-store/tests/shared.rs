@@ -765,6 +765,8 @@ fn with_postgresql_down_logins_use_the_cache_and_account_changes_are_refused() {
         b.account("dr-tanaka").unwrap().is_some()
             && b.setting("emergency_summary_months").unwrap().as_deref() == Some("2")
     });
+    // B has changed an account before (and keeps its connection for changes across the outage).
+    b.unlock_account("dr-tanaka", "admin", T0).unwrap();
 
     pg.stop();
     wait_for("B to see PostgreSQL down", || {
