@@ -388,19 +388,10 @@ pub(crate) fn with_facility_store(
     store: facility_store::Store,
     config: &reader_daemon::config::Config,
 ) -> anyhow::Result<facility_store::Store> {
-    let Some(url) = &config.store.shared else {
+    let Some(shared) = config.shared_store()? else {
         return Ok(store);
     };
-    let terminal_id =
-        config.store.terminal_id.clone().context(
-            "[store] shared needs [store] terminal_id, this terminal's id in the facility",
-        )?;
-    let store = store
-        .with_shared(facility_store::SharedConfig {
-            url: url.clone(),
-            terminal_id,
-        })
-        .context("[store] shared")?;
+    let store = store.with_shared(shared).context("[store] shared")?;
     store.wait_for_shared(facility_store::SHARED_QUERY_TIMEOUT + std::time::Duration::from_secs(2));
     Ok(store)
 }

@@ -54,6 +54,16 @@ fn two_terminals(
     (east, oqs_east, west, oqs_west)
 }
 
+/// PostgreSQL, the mock central service, and east and west without readers.
+fn terminals_without_readers() -> (PgServer, MockCentral, Daemon, Daemon) {
+    let pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let central = MockCentral::start(100, None);
+    let east = Daemon::start(&central, &store_section(&url, "east"));
+    let west = Daemon::start(&central, &store_section(&url, "west"));
+    (pg, central, east, west)
+}
+
 /// One PIN check-in at the kiosk; its id.
 fn check_in(
     oqs: &Oqs,
@@ -318,11 +328,7 @@ fn an_emergency_view_at_one_terminal_is_in_the_patient_report_made_at_the_other(
     ) {
         return;
     }
-    let mut pg = PgServer::start();
-    let url = pg.create_database("facility");
-    let central = MockCentral::start(100, None);
-    let east = Daemon::start(&central, &store_section(&url, "east"));
-    let west = Daemon::start(&central, &store_section(&url, "west"));
+    let (mut pg, _central, east, west) = terminals_without_readers();
     let oqs_east = Oqs::new(&east.root);
 
     // A doctor at west (the consultation room's terminal) views a patient in an emergency.
@@ -410,11 +416,7 @@ fn a_doctor_account_made_at_one_terminal_logs_in_at_the_other_even_with_postgres
     ) {
         return;
     }
-    let mut pg = PgServer::start();
-    let url = pg.create_database("facility");
-    let central = MockCentral::start(100, None);
-    let east = Daemon::start(&central, &store_section(&url, "east"));
-    let west = Daemon::start(&central, &store_section(&url, "west"));
+    let (mut pg, _central, east, west) = terminals_without_readers();
     let (oqs_east, oqs_west) = (Oqs::new(&east.root), Oqs::new(&west.root));
     for oqs in [&oqs_east, &oqs_west] {
         wait_for("both connected to PostgreSQL", WAIT, || {
