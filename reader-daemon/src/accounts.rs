@@ -161,6 +161,10 @@ pub(crate) async fn blocking<T: Send + 'static>(
             facility_store::StoreError::Conflict(what) => {
                 ErrorBody::new(ErrorCode::BadRequest, format!("cannot change {what}"))
             }
+            facility_store::StoreError::SharedUnavailable(reason) => {
+                warn!(%reason, "{what}: the facility server cannot be reached");
+                shared_store_unavailable("アカウント", "accounts")
+            }
             facility_store::StoreError::LastAdministrator => ErrorBody::new(
                 ErrorCode::BadRequest,
                 "有効な管理者アカウントが1つもなくなるため、この変更はできません。The change would leave no enabled \
@@ -168,6 +172,19 @@ pub(crate) async fn blocking<T: Send + 'static>(
             ),
             other => internal(what, other),
         })
+}
+
+/// A change of `what` refused because the facility server cannot be reached (`[store] shared`): nothing was
+/// changed, here or anywhere.
+pub(crate) fn shared_store_unavailable(what_ja: &str, what_en: &str) -> ErrorBody {
+    ErrorBody::new(
+        ErrorCode::SharedStoreUnavailable,
+        format!(
+            "院内サーバに接続できないため、{what_ja}の変更はできません。接続が戻ってから、もう一度行ってください。The \
+             facility server cannot be reached, so {what_en} cannot be changed now; nothing was changed. Try again \
+             once it is back."
+        ),
+    )
 }
 
 /// Appends one audit row; a failure is an internal error, so nothing is shown that was not logged.
@@ -881,9 +898,15 @@ impl Accounts {
         let store = self.store.clone();
         let actor = admin.login().to_string();
         blocking("changing the setting", move || {
-            store.set_setting(&key, &value, &actor, store.now_millis())
+            store.set_facility_setting(&key, &value, &actor, store.now_millis())
         })
-        .await?;
+        .await
+        .map_err(|e| match e.code {
+            ErrorCode::SharedStoreUnavailable => {
+                shared_store_unavailable("施設の設定", "the facility's settings")
+            }
+            _ => e,
+        })?;
         Ok(Response::Accepted)
     }
 }
@@ -1008,25 +1031,15 @@ pub fn create_first_admin(
 ) -> Result<Account, FirstAdminError> {
     check_new_account(login, password).map_err(|e| FirstAdminError::Rejected(e.message))?;
     // The マスタアカウント does not count: the set-up makes it first, and it must change its password before it
-    // can do anything.
-    if let Some(existing) = store
-        .accounts()?
-        .into_iter()
-        .find(|a| !a.disabled && a.role == facility_store::Role::Administrator)
-    {
-        return Err(FirstAdminError::AdministratorExists(existing.login));
-    }
-    let account = store.create_account(
-        &NewAccount {
-            login,
-            display_name,
-            role: facility_store::Role::Administrator,
-            password,
-        },
-        "setup",
-        store.now_millis(),
-    )?;
-    Ok(account)
+    // can do anything. With a facility-wide store the store checks the facility's accounts.
+    store
+        .create_first_administrator(login, display_name, password, "setup", store.now_millis())
+        .map_err(|e| match e {
+            facility_store::StoreError::AdministratorExists(existing) => {
+                FirstAdminError::AdministratorExists(existing)
+            }
+            other => FirstAdminError::Store(other),
+        })
 }
 
 /// The user name of the マスタアカウント (seed 001).

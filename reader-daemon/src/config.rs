@@ -525,6 +525,23 @@ impl Config {
         Ok(())
     }
 
+    /// `[store] shared` and `terminal_id` as [`facility_store::Store::with_shared`] takes them; `None` on a
+    /// terminal without a facility-wide store.
+    pub fn shared_store(&self) -> anyhow::Result<Option<facility_store::SharedConfig>> {
+        let Some(url) = &self.store.shared else {
+            return Ok(None);
+        };
+        let terminal_id = self.store.terminal_id.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "[store] shared needs [store] terminal_id, this terminal's id in the facility"
+            )
+        })?;
+        Ok(Some(facility_store::SharedConfig {
+            url: url.clone(),
+            terminal_id,
+        }))
+    }
+
     /// The clock the daemon runs on: the system clock, or `[clock] pinned` (checked when the file was read).
     pub fn clock(&self) -> oqs_clock::Clock {
         oqs_clock::Clock::from_setting(self.clock.pinned.as_deref()).unwrap_or_default()

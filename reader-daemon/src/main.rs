@@ -140,20 +140,14 @@ fn open_store(
     .with_context(|| format!("opening the store {}", store_path.display()))?
     .with_lockout_policy(config.accounts.lockout_policy())
     .with_clock(config.clock());
-    let Some(url) = &config.store.shared else {
+    let Some(shared) = config.shared_store()? else {
         return Ok(store);
     };
-    let terminal_id =
-        config.store.terminal_id.clone().context(
-            "[store] shared needs [store] terminal_id, this terminal's id in the facility",
-        )?;
-    tracing::info!(terminal_id, "using the facility-wide store");
-    store
-        .with_shared(facility_store::SharedConfig {
-            url: url.clone(),
-            terminal_id,
-        })
-        .context("[store] shared")
+    tracing::info!(
+        terminal_id = shared.terminal_id,
+        "using the facility-wide store"
+    );
+    store.with_shared(shared).context("[store] shared")
 }
 
 /// The start-up check of the audit log's head against its copies outside the database. A database older

@@ -247,7 +247,110 @@ fn account_in(tx: &Transaction<'_>, login: &str) -> Result<Account, StoreError> 
     Ok(account)
 }
 
+/// Where a change to the accounts is made when the store is facility-wide (see `shared_accounts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Authority {
+    /// A change of an account by an administrator or its owner: on the facility server first; refused with
+    /// [`StoreError::SharedUnavailable`] while it cannot be reached.
+    Required,
+    /// A login's bookkeeping (failures, lock, last login, the used one-time code): facility-wide when the
+    /// facility server answers, on this terminal's cache when it does not, so that logins go on.
+    Preferred,
+}
+
 impl Store {
+    /// An account change and its audit row in one transaction (see [`Store::audited`]); with a
+    /// facility-wide store, made on the facility server first and refused while it cannot be reached.
+    fn account_change<T>(
+        &self,
+        entry: &AuditEntry,
+        now: i64,
+        change: impl Fn(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.account_tx(Authority::Required, Some(entry), now, change)
+    }
+
+    /// Runs `change` on the accounts table (with `entry` appended to the audit log) in one transaction.
+    ///
+    /// With a facility-wide store: inside a PostgreSQL transaction that holds the facility's lock for
+    /// account changes, the cache is first made what PostgreSQL holds, `change` runs on it with the same
+    /// code (and checks, such as the last administrator) as on a single terminal, the rows that differ go to
+    /// PostgreSQL, which commits, and only then SQLite. PostgreSQL away: `Required` is refused with nothing
+    /// written; `Preferred` runs on the cache alone. (Should SQLite fail to commit after PostgreSQL did, the
+    /// change is in the facility's table without this terminal's audit row; the other order would leave a
+    /// change written only here, which the design forbids.)
+    fn account_tx<T>(
+        &self,
+        authority: Authority,
+        entry: Option<&AuditEntry>,
+        now: i64,
+        change: impl Fn(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let Some(link) = &self.shared else {
+            return self.local_account_tx(entry, now, &change);
+        };
+        if authority == Authority::Preferred && !link.status().reachable {
+            return self.local_account_tx(entry, now, &change);
+        }
+        let unreachable = |reason: String| match authority {
+            Authority::Required => Err(StoreError::SharedUnavailable(reason)),
+            Authority::Preferred => self.local_account_tx(entry, now, &change),
+        };
+        let mut pg = match link.begin_authority() {
+            Ok(pg) => pg,
+            Err(e) => return unreachable(e),
+        };
+        let facility = match pg.accounts() {
+            Ok(rows) => rows,
+            Err(e) => {
+                drop(pg);
+                return unreachable(e);
+            }
+        };
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // A facility server without accounts takes this terminal's (see `shared_accounts`).
+        if !facility.is_empty() {
+            crate::shared_accounts::replace_local_accounts(&tx, &facility)?;
+        }
+        let out = change(&tx)?;
+        if let Some(entry) = entry {
+            append_in(&tx, &self.keys, entry, now)?;
+        }
+        let after = crate::shared_accounts::local_accounts(&tx)?;
+        let sent = pg.put_accounts(facility, after).and_then(|()| pg.commit());
+        if let Err(e) = sent {
+            drop(tx);
+            drop(conn);
+            return unreachable(e);
+        }
+        tx.commit()?;
+        if entry.is_some() {
+            self.follow_head_locked(&conn);
+        }
+        Ok(out)
+    }
+
+    /// [`Store::account_tx`] on this terminal's table alone.
+    fn local_account_tx<T>(
+        &self,
+        entry: Option<&AuditEntry>,
+        now: i64,
+        change: &impl Fn(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = change(&tx)?;
+        if let Some(entry) = entry {
+            append_in(&tx, &self.keys, entry, now)?;
+        }
+        tx.commit()?;
+        if entry.is_some() {
+            self.follow_head_locked(&conn);
+        }
+        Ok(out)
+    }
+
     /// Runs `change` and appends `entry` to the audit log in one transaction: if either fails, nothing
     /// changes (a change is never made without its audit row, nor logged without being made).
     pub(crate) fn audited<T>(
@@ -261,7 +364,7 @@ impl Store {
         let out = change(&tx)?;
         append_in(&tx, &self.keys, entry, now)?;
         tx.commit()?;
-        // The head kept outside the database follows the new row (see `Store::follow_head`).
+        // The head kept outside the database follows the new row (see `Store::follow_head_locked`).
         self.follow_head_locked(&conn);
         Ok(out)
     }
@@ -281,7 +384,7 @@ impl Store {
             new.login,
             &format!("role={}", new.role.as_str()),
         );
-        self.audited(&entry, now, |tx| {
+        self.account_change(&entry, now, |tx| {
             let inserted = tx.execute(
                 "INSERT INTO accounts (login, display_name, role, password_hash, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (login) DO NOTHING",
@@ -297,6 +400,44 @@ impl Store {
                 return Err(StoreError::AccountExists(new.login.to_string()));
             }
             account_in(tx, new.login)
+        })
+    }
+
+    /// The facility's first administrator (set-up, before anyone can log in): [`Store::create_account`]
+    /// with the role administrator, refused with [`StoreError::AdministratorExists`] when an enabled
+    /// administrator exists. With a facility-wide store "first" is first in the facility: checked on the
+    /// facility server's accounts, in the change's own transaction.
+    pub fn create_first_administrator(
+        &self,
+        login: &str,
+        display_name: &str,
+        password: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<Account, StoreError> {
+        let hash = Zeroizing::new(hash_password(password)?);
+        let entry = account_entry(actor, "account_created", login, "role=administrator");
+        self.account_change(&entry, now, |tx| {
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT login FROM accounts WHERE role = 'administrator' AND disabled = 0
+                     ORDER BY id LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(existing) = existing {
+                return Err(StoreError::AdministratorExists(existing));
+            }
+            let inserted = tx.execute(
+                "INSERT INTO accounts (login, display_name, role, password_hash, created_at, updated_at)
+                 VALUES (?1, ?2, 'administrator', ?3, ?4, ?4) ON CONFLICT (login) DO NOTHING",
+                params![login, display_name, hash.as_str(), now],
+            )?;
+            if inserted == 0 {
+                return Err(StoreError::AccountExists(login.to_string()));
+            }
+            account_in(tx, login)
         })
     }
 
@@ -367,23 +508,29 @@ impl Store {
 
     /// A complete login: the failure counter goes back to zero.
     pub fn record_login_success(&self, login: &str, now: i64) -> Result<(), StoreError> {
-        self.update_account(
-            login,
-            "failed_attempts = 0, locked_until = NULL, last_login_at = ?2, updated_at = ?2",
-            params![login, now],
-        )
+        self.account_tx(Authority::Preferred, None, now, |tx| {
+            update_in(
+                tx,
+                login,
+                "failed_attempts = 0, locked_until = NULL, last_login_at = ?2, updated_at = ?2",
+                params![login, now],
+            )
+        })
     }
 
     /// Gives back the attempt a right password of [`Store::verify_first_factor`] counted; lifts the lock
     /// that attempt set, and no other.
     pub fn release_login_attempt(&self, login: &str, now: i64) -> Result<(), StoreError> {
-        self.update_account(
-            login,
-            "failed_attempts = MAX(failed_attempts - 1, 0),
-             locked_until = CASE WHEN failed_attempts - 1 < ?3 THEN NULL ELSE locked_until END,
-             last_login_at = ?2, updated_at = ?2",
-            params![login, now, self.lockout.max_failures],
-        )
+        self.account_tx(Authority::Preferred, None, now, |tx| {
+            update_in(
+                tx,
+                login,
+                "failed_attempts = MAX(failed_attempts - 1, 0),
+                 locked_until = CASE WHEN failed_attempts - 1 < ?3 THEN NULL ELSE locked_until END,
+                 last_login_at = ?2, updated_at = ?2",
+                params![login, now, self.lockout.max_failures],
+            )
+        })
     }
 
     /// A wrong one-time code after [`Store::verify_first_factor`] accepted the password: the attempt that
@@ -411,9 +558,18 @@ impl Store {
     /// Counts one attempt as failed before its password is checked, in one transaction, so that logins
     /// running in parallel cannot all pass a lock check made before any of them failed.
     fn reserve_attempt(&self, login: &str, now: i64) -> Result<Reservation, StoreError> {
+        self.account_tx(Authority::Preferred, None, now, |tx| {
+            self.reserve_attempt_in(tx, login, now)
+        })
+    }
+
+    fn reserve_attempt_in(
+        &self,
+        tx: &Transaction<'_>,
+        login: &str,
+        now: i64,
+    ) -> Result<Reservation, StoreError> {
         let policy = self.lockout;
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row: Option<(String, bool, u32, Option<i64>, String)> = tx
             .query_row(
                 "SELECT password_hash, disabled, failed_attempts, locked_until, role FROM accounts WHERE login = ?1",
@@ -446,7 +602,6 @@ impl Store {
                 "UPDATE accounts SET locked_until = ?2, updated_at = ?3 WHERE login = ?1",
                 params![login, until, now],
             )?;
-            tx.commit()?;
             return Ok(Reservation::Refused(LoginOutcome::LockedOut { until }));
         }
         // The last allowed attempt locks at once; a right password lifts it again.
@@ -456,7 +611,6 @@ impl Store {
             "UPDATE accounts SET failed_attempts = ?2, locked_until = ?3, updated_at = ?4 WHERE login = ?1",
             params![login, failures, locked_until, now],
         )?;
-        tx.commit()?;
         Ok(Reservation::Counted {
             hash,
             failures,
@@ -505,58 +659,59 @@ impl Store {
     /// account when the policy says so.
     pub fn record_login_failure(&self, login: &str, now: i64) -> Result<LoginOutcome, StoreError> {
         let policy = self.lockout;
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(u32, Option<i64>)> = tx
-            .query_row(
-                "UPDATE accounts SET
-                    failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?2 THEN 1
-                                           ELSE failed_attempts + 1 END,
-                    locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?2 THEN NULL
-                                        ELSE locked_until END,
-                    updated_at = ?2
-                 WHERE login = ?1 RETURNING failed_attempts, locked_until",
-                params![login, now],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let Some((failures, locked_until)) = row else {
-            return Ok(LoginOutcome::UnknownAccount);
-        };
-        let outcome = if let Some(until) = locked_until.filter(|&until| until > now) {
-            LoginOutcome::LockedOut { until }
-        } else if failures >= policy.max_failures {
-            let until = now.saturating_add(policy.lock_millis);
-            tx.execute(
-                "UPDATE accounts SET locked_until = ?2 WHERE login = ?1",
-                params![login, until],
-            )?;
-            LoginOutcome::LockedOut { until }
-        } else {
-            LoginOutcome::Rejected {
-                attempts_left: policy.max_failures - failures,
-            }
-        };
-        tx.commit()?;
-        Ok(outcome)
+        self.account_tx(Authority::Preferred, None, now, |tx| {
+            let row: Option<(u32, Option<i64>)> = tx
+                .query_row(
+                    "UPDATE accounts SET
+                        failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?2 THEN 1
+                                               ELSE failed_attempts + 1 END,
+                        locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?2 THEN NULL
+                                            ELSE locked_until END,
+                        updated_at = ?2
+                     WHERE login = ?1 RETURNING failed_attempts, locked_until",
+                    params![login, now],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((failures, locked_until)) = row else {
+                return Ok(LoginOutcome::UnknownAccount);
+            };
+            Ok(if let Some(until) = locked_until.filter(|&until| until > now) {
+                LoginOutcome::LockedOut { until }
+            } else if failures >= policy.max_failures {
+                let until = now.saturating_add(policy.lock_millis);
+                tx.execute(
+                    "UPDATE accounts SET locked_until = ?2 WHERE login = ?1",
+                    params![login, until],
+                )?;
+                LoginOutcome::LockedOut { until }
+            } else {
+                LoginOutcome::Rejected {
+                    attempts_left: policy.max_failures - failures,
+                }
+            })
+        })
     }
 
     /// Records the TOTP step of an accepted code, if it is newer than the last one accepted for this account;
     /// `false` means the code (or an older one) was already used, even before a restart of the daemon.
     pub fn claim_totp_step(&self, login: &str, step: u64) -> Result<bool, StoreError> {
         let step = i64::try_from(step).map_err(|_| StoreError::Corrupt("TOTP step".into()))?;
-        let changed = self.conn().execute(
-            "UPDATE accounts SET totp_last_step = ?2
-             WHERE login = ?1 AND (totp_last_step IS NULL OR totp_last_step < ?2)",
-            params![login, step],
-        )?;
-        Ok(changed == 1)
+        // Facility-wide when the facility server answers: a code used at one terminal is used at all.
+        self.account_tx(Authority::Preferred, None, self.now_millis(), |tx| {
+            let changed = tx.execute(
+                "UPDATE accounts SET totp_last_step = ?2
+                 WHERE login = ?1 AND (totp_last_step IS NULL OR totp_last_step < ?2)",
+                params![login, step],
+            )?;
+            Ok(changed == 1)
+        })
     }
 
     /// An administrator lifts a lockout (audited as `account_unlocked` by `actor`).
     pub fn unlock_account(&self, login: &str, actor: &str, now: i64) -> Result<(), StoreError> {
         let entry = account_entry(actor, "account_unlocked", login, "");
-        self.audited(&entry, now, |tx| {
+        self.account_change(&entry, now, |tx| {
             update_in(
                 tx,
                 login,
@@ -577,7 +732,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let hash = Zeroizing::new(hash_password(password)?);
         let entry = account_entry(actor, "password_reset", login, "");
-        self.audited(&entry, now, |tx| {
+        self.account_change(&entry, now, |tx| {
             update_in(
                 tx,
                 login,
@@ -598,7 +753,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let hash = Zeroizing::new(hash_password(password)?);
         let entry = account_entry(login, "password_changed", login, "");
-        self.audited(&entry, now, |tx| {
+        self.account_change(&entry, now, |tx| {
             update_in(
                 tx,
                 login,
@@ -627,7 +782,7 @@ impl Store {
             detail: Some(format!("account={master_login} account={reset_login}")),
             ..AuditEntry::default()
         };
-        self.audited(&entry, now, |tx| {
+        self.account_change(&entry, now, |tx| {
             for (login, role, hash, must_change) in [
                 (master_login, Role::Master, &master_hash, true),
                 (reset_login, Role::MasterReset, &reset_hash, false),
@@ -660,7 +815,7 @@ impl Store {
             "permission_revoked"
         };
         let entry = account_entry(actor, action, login, "救急時医療情報閲覧権限");
-        self.audited(&entry, now, |tx| {
+        self.account_change(&entry, now, |tx| {
             update_in(
                 tx,
                 login,
@@ -686,7 +841,7 @@ impl Store {
             login,
             &format!("role={}", role.as_str()),
         );
-        self.audited(&entry, now, |tx| {
+        self.account_change(&entry, now, |tx| {
             let before = administrators(tx)?;
             update_in(
                 tx,
@@ -713,7 +868,7 @@ impl Store {
             login,
             &format!("disabled={disabled}"),
         );
-        self.audited(&entry, now, |tx| {
+        self.account_change(&entry, now, |tx| {
             let before = administrators(tx)?;
             update_in(
                 tx,
@@ -777,7 +932,7 @@ impl Store {
             ),
             ..AuditEntry::default()
         };
-        self.audited(&entry, now, |tx| {
+        self.account_change(&entry, now, |tx| {
             let enrolled: Option<bool> = tx
                 .query_row(
                     "SELECT totp_secret_enc IS NOT NULL FROM accounts WHERE login = ?1",
@@ -805,7 +960,7 @@ impl Store {
     /// `totp_reset` by `actor`.
     pub fn reset_totp(&self, login: &str, actor: &str, now: i64) -> Result<(), StoreError> {
         let entry = account_entry(actor, "totp_reset", login, "");
-        self.audited(&entry, now, |tx| {
+        self.account_change(&entry, now, |tx| {
             update_in(
                 tx,
                 login,
@@ -835,22 +990,6 @@ impl Store {
                     .map(|plain| SecretBytes::new(plain.to_vec()))
             })
             .transpose()
-    }
-
-    fn update_account(
-        &self,
-        login: &str,
-        set: &str,
-        params: impl rusqlite::Params,
-    ) -> Result<(), StoreError> {
-        let changed = self.conn().execute(
-            &format!("UPDATE accounts SET {set} WHERE login = ?1"),
-            params,
-        )?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("account {login}")));
-        }
-        Ok(())
     }
 }
 

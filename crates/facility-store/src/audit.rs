@@ -477,14 +477,9 @@ impl Store {
     /// committed whatever happens here, so a failure must not be reported as a failed append (a caller could
     /// then refuse a view that was in fact logged); the head file merely lags, which [`Store::verify_audit`]
     /// notes and the next append or the daemon's start ([`Store::check_audit_heads`], which does fail on it)
-    /// repairs.
-    pub(crate) fn follow_head(&self) {
-        let conn = self.conn();
-        self.follow_head_locked(&conn);
-    }
-
+    /// repairs. Called with the connection's lock held, so two appenders move the heads in commit order.
     pub(crate) fn follow_head_locked(&self, conn: &Connection) {
-        // Deliberately ignored, see `follow_head`.
+        // Deliberately ignored, see above.
         let _ = self.seal_external_heads_locked(conn, false);
         // The new rows go to the facility-wide store now, not at the drainer's next idle round.
         if let Some(link) = &self.shared {

@@ -54,6 +54,16 @@ pub enum StoreError {
     /// Another connection kept the database locked for too long.
     #[error("the facility database is busy: {0}")]
     Busy(String),
+    /// With `[store] shared`, accounts and the facility's settings change on the facility server first; it
+    /// could not be reached, so nothing was changed (logins still work from this terminal's cache).
+    #[error(
+        "院内サーバに接続できないため、アカウントと施設の設定は変更できません。The facility server (PostgreSQL) \
+         cannot be reached, so accounts and facility settings cannot be changed now; nothing was changed: {0}"
+    )]
+    SharedUnavailable(String),
+    /// [`crate::Store::create_first_administrator`]: the facility already has an enabled administrator.
+    #[error("an administrator account ('{0}') already exists")]
+    AdministratorExists(String),
     #[error("the facility-wide store is misconfigured ([store] shared): {0}")]
     SharedConfig(String),
     #[error("the operating system's random number source failed: {0}")]

@@ -41,6 +41,7 @@ mod outbox;
 mod records;
 mod settings;
 mod shared;
+mod shared_accounts;
 mod unconfirmed;
 mod usage;
 
@@ -181,7 +182,8 @@ impl Store {
     }
 
     /// Also keeps the facility-wide store on PostgreSQL: this terminal's check-ins and consents are copied
-    /// there through the local outbox, and the lists read every terminal's rows (see the `shared` module).
+    /// there through the local outbox, and the lists read every terminal's rows (see the `shared` module);
+    /// accounts and facility settings are PostgreSQL's, this store their cache (the `shared_accounts` module).
     /// Returns at once: connecting happens in the background, and a PostgreSQL that is down only means
     /// [`Store::shared_status`] says so. Fails only on a configuration that can never work.
     pub fn with_shared(mut self, config: SharedConfig) -> Result<Self, StoreError> {

@@ -283,7 +283,48 @@ const SHARED_MIGRATIONS: &[&str] = &[
         head        BYTEA NOT NULL
     );
     "#,
+    // 6: the facility's accounts and the settings its administrators choose. Here they are authoritative:
+    // every terminal's `accounts` table is a cache of this one (the same columns; password hashes and
+    // TOTP secrets as the terminals seal them, never in clear), and a change reaches this table before any
+    // terminal's. Writers take turns through `pg_advisory_xact_lock(7361627)`. Each change is announced on
+    // `oqs_accounts` / `oqs_settings`, so every terminal refreshes its cache at once.
+    r#"
+    CREATE TABLE accounts (
+        id                   BIGINT PRIMARY KEY,
+        login                TEXT NOT NULL UNIQUE,
+        display_name         TEXT NOT NULL,
+        role                 TEXT NOT NULL CHECK (role IN ('staff', 'administrator', 'medical_information_viewer',
+                                                           'master', 'master_reset')),
+        emergency_permission BOOLEAN NOT NULL DEFAULT false,
+        password_hash        TEXT NOT NULL,
+        totp_secret_enc      BYTEA,
+        failed_attempts      BIGINT NOT NULL DEFAULT 0,
+        locked_until         BIGINT,
+        disabled             BOOLEAN NOT NULL DEFAULT false,
+        created_at           BIGINT NOT NULL,
+        updated_at           BIGINT NOT NULL,
+        totp_last_step       BIGINT,
+        must_change_password BOOLEAN NOT NULL DEFAULT false,
+        last_login_at        BIGINT
+    );
+    CREATE TABLE settings (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE FUNCTION accounts_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify('oqs_accounts', ''); RETURN NULL; END $$;
+    CREATE TRIGGER accounts_notify AFTER INSERT OR UPDATE OR DELETE ON accounts
+        FOR EACH STATEMENT EXECUTE FUNCTION accounts_notify();
+    CREATE FUNCTION settings_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify('oqs_settings', ''); RETURN NULL; END $$;
+    CREATE TRIGGER settings_notify AFTER INSERT OR UPDATE OR DELETE ON settings
+        FOR EACH STATEMENT EXECUTE FUNCTION settings_notify();
+    "#,
 ];
+
+/// The advisory lock under which accounts and facility settings change on the facility server.
+pub(crate) const AUTHORITY_LOCK: i64 = 7361627;
 
 /// The facility-wide schema version this build writes.
 pub const SHARED_SCHEMA_VERSION: i64 = SHARED_MIGRATIONS.len() as i64;

@@ -89,6 +89,9 @@ struct LinkState {
     last_error: Mutex<Option<String>>,
     /// Ids of check-ins another terminal wrote or changed, as PostgreSQL announces them.
     notices: tokio::sync::broadcast::Sender<String>,
+    /// The cache of the facility's accounts and settings may be behind PostgreSQL (at start, after a
+    /// reconnection, after an announcement on `oqs_accounts` / `oqs_settings`): the drainer refreshes it.
+    cache_stale: AtomicBool,
 }
 
 /// The running link: the runtime of the PostgreSQL client and the drainer thread.
@@ -97,6 +100,11 @@ pub(crate) struct SharedLink {
     runtime: Option<tokio::runtime::Runtime>,
     state: Arc<LinkState>,
     wake: Mutex<Sender<()>>,
+    pg_config: tokio_postgres::Config,
+    key_check: [u8; 32],
+    /// The connection of [`AuthorityTx`], apart from the drainer's so that their transactions never mix;
+    /// its lock is this terminal's turn for such a change.
+    authority: Mutex<Option<Arc<Client>>>,
 }
 
 impl Drop for SharedLink {
@@ -149,17 +157,19 @@ impl SharedLink {
             stop: AtomicBool::new(false),
             last_error: Mutex::new(None),
             notices: tokio::sync::broadcast::channel(256).0,
+            cache_stale: AtomicBool::new(true),
         });
+        let (wake, woken) = channel();
         runtime.spawn(listen(
             pg_config.clone(),
             state.clone(),
             config.terminal_id.clone(),
+            wake.clone(),
         ));
-        let (wake, woken) = channel();
         let drainer = Drainer {
             handle: runtime.handle().clone(),
             state: state.clone(),
-            pg_config,
+            pg_config: pg_config.clone(),
             key_check,
             keys,
             terminal_id: config.terminal_id.clone(),
@@ -176,7 +186,71 @@ impl SharedLink {
             runtime: Some(runtime),
             state,
             wake: Mutex::new(wake),
+            pg_config,
+            key_check,
+            authority: Mutex::new(None),
         })
+    }
+
+    /// Opens a transaction on the facility server for a change it must hold before this terminal does
+    /// (accounts, facility settings), holding the facility's lock for such changes, so terminals make them
+    /// one at a time. Connects (and migrates) on its own if needed, so a tool that opened the store a moment
+    /// ago does not depend on the drainer having connected. `Err` says why PostgreSQL could not be used.
+    pub(crate) fn begin_authority(&self) -> Result<AuthorityTx<'_>, String> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| "the client runtime is stopped".to_owned())?;
+        let handle = runtime.handle().clone();
+        let mut turn = lock(&self.authority);
+        loop {
+            let kept = turn.as_ref().filter(|c| !c.is_closed()).cloned();
+            let reused = kept.is_some();
+            let client = match kept {
+                Some(client) => client,
+                None => {
+                    *turn = None;
+                    let config = self.pg_config.clone();
+                    let key_check = self.key_check.to_vec();
+                    let spawner = handle.clone();
+                    block_on(&handle, async move {
+                        let (mut client, connection) =
+                            config.connect(NoTls).await.map_err(|e| e.to_string())?;
+                        spawner.spawn(connection);
+                        crate::migrations::migrate_shared(&mut client, &key_check).await?;
+                        Ok(Arc::new(client))
+                    })?
+                }
+            };
+            let c = client.clone();
+            let begun = block_on(&handle, async move {
+                c.batch_execute(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({});",
+                    crate::migrations::AUTHORITY_LOCK
+                ))
+                .await
+                .map_err(|e| e.to_string())
+            });
+            match begun {
+                Ok(()) => {
+                    *turn = Some(client.clone());
+                    return Ok(AuthorityTx {
+                        handle,
+                        client,
+                        turn,
+                        open: true,
+                    });
+                }
+                Err(e) => {
+                    *turn = None;
+                    // A kept connection may have died with a restart of PostgreSQL before the client
+                    // noticed: one more try on a new connection. A new one failing is the answer.
+                    if !reused {
+                        return Err(e);
+                    }
+                }
+            }
+        }
     }
 
     /// Tells the drainer there is something new in the outbox.
@@ -244,6 +318,95 @@ impl SharedLink {
     }
 }
 
+/// An open PostgreSQL transaction of [`SharedLink::begin_authority`]; rolled back unless committed.
+pub(crate) struct AuthorityTx<'a> {
+    handle: tokio::runtime::Handle,
+    client: Arc<Client>,
+    turn: std::sync::MutexGuard<'a, Option<Arc<Client>>>,
+    open: bool,
+}
+
+impl AuthorityTx<'_> {
+    /// Runs one step of the transaction; a failure closes the connection (PostgreSQL then rolls back).
+    fn run<T: Send + 'static, F>(
+        &mut self,
+        step: impl FnOnce(Arc<Client>) -> F,
+    ) -> Result<T, String>
+    where
+        F: Future<Output = Result<T, tokio_postgres::Error>> + Send + 'static,
+    {
+        let future = step(self.client.clone());
+        let out = block_on(&self.handle, async move {
+            future.await.map_err(|e| e.to_string())
+        });
+        if out.is_err() {
+            self.open = false;
+            *self.turn = None;
+        }
+        out
+    }
+
+    /// The facility's accounts (the table is locked against other writers until the end).
+    pub(crate) fn accounts(&mut self) -> Result<Vec<crate::shared_accounts::AccountRow>, String> {
+        self.run(|c| async move { crate::shared_accounts::facility_accounts(&c).await })
+    }
+
+    /// Sends the rows of `after` that differ from `before` (what [`AuthorityTx::accounts`] gave).
+    pub(crate) fn put_accounts(
+        &mut self,
+        before: Vec<crate::shared_accounts::AccountRow>,
+        after: Vec<crate::shared_accounts::AccountRow>,
+    ) -> Result<(), String> {
+        if before == after {
+            return Ok(());
+        }
+        self.run(|c| async move {
+            crate::shared_accounts::put_facility_accounts(&c, &before, &after).await
+        })
+    }
+
+    /// One facility setting's value.
+    pub(crate) fn setting(&mut self, key: &str) -> Result<Option<String>, String> {
+        let key = key.to_owned();
+        self.run(|c| async move {
+            c.query_opt("SELECT value FROM settings WHERE key = $1", &[&key])
+                .await
+                .map(|row| row.map(|r| r.get(0)))
+        })
+    }
+
+    pub(crate) fn put_setting(&mut self, key: &str, value: &str, at: i64) -> Result<(), String> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.run(|c| async move {
+            c.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (key) DO UPDATE SET value = $2, updated_at = $3",
+                &[&key, &value, &at],
+            )
+            .await
+        })
+        .map(|_| ())
+    }
+
+    /// Commits on PostgreSQL; the caller commits its SQLite transaction after this, never before.
+    pub(crate) fn commit(mut self) -> Result<(), String> {
+        self.run(|c| async move { c.batch_execute("COMMIT").await })?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for AuthorityTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let rollback = self.run(|c| async move { c.batch_execute("ROLLBACK").await });
+            if rollback.is_err() {
+                *self.turn = None;
+            }
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -274,7 +437,12 @@ fn block_on<T: Send + 'static>(
 
 /// Listens on `oqs_check_ins` on a connection of its own (reconnecting while PostgreSQL is away) and passes
 /// the other terminals' check-in ids to the subscribers.
-async fn listen(config: tokio_postgres::Config, state: Arc<LinkState>, me: String) {
+async fn listen(
+    config: tokio_postgres::Config,
+    state: Arc<LinkState>,
+    me: String,
+    wake: Sender<()>,
+) {
     use futures_util::StreamExt;
     use tokio_postgres::AsyncMessage;
     while !state.stop.load(Ordering::SeqCst) {
@@ -285,16 +453,31 @@ async fn listen(config: tokio_postgres::Config, state: Arc<LinkState>, me: Strin
                 let mut messages =
                     futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
                 while let Some(Ok(message)) = messages.next().await {
-                    if let AsyncMessage::Notification(n) = message
-                        && tx.send(n.payload().to_owned()).is_err()
-                    {
-                        return;
+                    if let AsyncMessage::Notification(n) = message {
+                        let text = match n.channel() {
+                            "oqs_check_ins" => n.payload().to_owned(),
+                            // Accounts or settings changed: an empty line tells the loop below.
+                            _ => String::new(),
+                        };
+                        if tx.send(text).is_err() {
+                            return;
+                        }
                     }
                 }
             });
-            if client.batch_execute("LISTEN oqs_check_ins").await.is_ok() {
+            if client
+                .batch_execute("LISTEN oqs_check_ins; LISTEN oqs_accounts; LISTEN oqs_settings;")
+                .await
+                .is_ok()
+            {
+                // Announcements missed while this connection was away: the cache is refreshed anyway.
+                state.cache_stale.store(true, Ordering::SeqCst);
+                let _ = wake.send(());
                 while let Some(payload) = rx.recv().await {
-                    if let Some((terminal, id)) = payload.split_once(' ')
+                    if payload.is_empty() {
+                        state.cache_stale.store(true, Ordering::SeqCst);
+                        let _ = wake.send(());
+                    } else if let Some((terminal, id)) = payload.split_once(' ')
                         && terminal != me
                     {
                         let _ = state.notices.send(id.to_owned());
@@ -450,8 +633,51 @@ impl Drainer {
         })?;
         *lock(&self.state.client) = Some(client.clone());
         self.state.reachable.store(true, Ordering::SeqCst);
+        self.state.cache_stale.store(true, Ordering::SeqCst);
         *lock(&self.state.last_error) = None;
         Ok(client)
+    }
+
+    /// Makes this terminal's cache of accounts and facility settings what PostgreSQL holds. A facility server
+    /// without accounts is given this terminal's first (under the authority lock, so two terminals starting
+    /// together do not both do it).
+    fn refresh_cache(&mut self, client: &Arc<Client>) -> Result<(), String> {
+        use crate::shared_accounts as sa;
+        let own = sa::local_accounts(&self.sqlite).map_err(|e| format!("reading accounts: {e}"))?;
+        let c = client.clone();
+        let (accounts, settings) = block_on(&self.handle, async move {
+            let err = |e: tokio_postgres::Error| e.to_string();
+            c.batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({});",
+                crate::migrations::AUTHORITY_LOCK
+            ))
+            .await
+            .map_err(err)?;
+            let result = async {
+                let mut accounts = sa::facility_accounts(&c).await?;
+                if accounts.is_empty() && !own.is_empty() {
+                    sa::put_facility_accounts(&c, &[], &own).await?;
+                    accounts = own;
+                }
+                let settings = sa::facility_settings(&c).await?;
+                c.batch_execute("COMMIT").await?;
+                Ok((accounts, settings))
+            }
+            .await;
+            if result.is_err() {
+                let _ = c.batch_execute("ROLLBACK").await;
+            }
+            result.map_err(err)
+        })?;
+        let tx = self
+            .sqlite
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .and_then(|tx| {
+                sa::replace_local_accounts(&tx, &accounts)?;
+                sa::cache_settings(&tx, &settings)?;
+                tx.commit()
+            });
+        tx.map_err(|e| format!("refreshing the cache of accounts: {e}"))
     }
 
     /// What is not yet in PostgreSQL: outbox rows, and audit rows after the last one known to be there.
@@ -471,6 +697,12 @@ impl Drainer {
         let pending = self.count_pending()?;
         self.state.pending.store(pending as u64, Ordering::SeqCst);
         let client = self.client()?;
+        if self.state.cache_stale.swap(false, Ordering::SeqCst)
+            && let Err(e) = self.refresh_cache(&client)
+        {
+            self.state.cache_stale.store(true, Ordering::SeqCst);
+            return Err(e);
+        }
         if pending == 0 {
             return Ok(false);
         }

@@ -645,3 +645,292 @@ fn rows_removed_from_the_end_of_another_terminals_chain_are_found_by_its_sealed_
         other => panic!("{other:?}"),
     }
 }
+
+const DR_PW: &str = "doctor-password-1";
+
+fn doctor(store: &Store, login: &str, at: i64) -> Account {
+    store
+        .create_account(
+            &NewAccount {
+                login,
+                display_name: "田中 医師",
+                role: Role::MedicalInformationViewer,
+                password: DR_PW,
+            },
+            "admin",
+            at,
+        )
+        .unwrap()
+}
+
+fn accepted(store: &Store, login: &str, password: &str, at: i64) -> bool {
+    matches!(
+        store.verify_password(login, password, at).unwrap(),
+        LoginOutcome::PasswordAccepted(_)
+    )
+}
+
+fn audit_count(store: &Store) -> usize {
+    store.audit_records(0, 10_000).unwrap().len()
+}
+
+#[test]
+fn an_account_made_at_one_terminal_logs_in_at_another_and_changes_at_either_are_seen_at_both() {
+    let pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 6);
+    let b = terminal(dir.path(), "west", &url, 6);
+    wait_for("both connected", || synced(&a) && synced(&b));
+
+    let made = doctor(&a, "dr-tanaka", T0);
+    // A login at B reads the facility's accounts: no waiting for B's cache.
+    assert!(accepted(&b, "dr-tanaka", DR_PW, T0 + 1));
+    assert!(!accepted(&b, "dr-tanaka", "wrong-password", T0 + 2));
+    let at_b = b.account("dr-tanaka").unwrap().expect("in B's cache");
+    assert_eq!(
+        (at_b.id, at_b.role),
+        (made.id, Role::MedicalInformationViewer)
+    );
+
+    // Changes at B (permission, password, second factor) are seen at A.
+    b.set_emergency_permission("dr-tanaka", true, "admin", T0 + 3)
+        .unwrap();
+    wait_for("the permission in A's cache", || {
+        a.account("dr-tanaka")
+            .unwrap()
+            .is_some_and(|acc| acc.emergency_permission)
+    });
+    b.set_password("dr-tanaka", "new-password-22", "admin", T0 + 4)
+        .unwrap();
+    assert!(accepted(&a, "dr-tanaka", "new-password-22", T0 + 5));
+    assert!(!accepted(&a, "dr-tanaka", DR_PW, T0 + 6));
+    let secret = SecretBytes::new(b"twenty-bytes-secret!".to_vec());
+    b.enrol_first_totp("dr-tanaka", &secret, 100, T0 + 7)
+        .unwrap();
+    wait_for("the second factor at A", || {
+        a.totp_secret("dr-tanaka")
+            .unwrap()
+            .is_some_and(|s| s.expose() == secret.expose())
+    });
+    // A one-time code used at B is used at A too.
+    assert!(b.claim_totp_step("dr-tanaka", 200).unwrap());
+    assert!(!a.claim_totp_step("dr-tanaka", 200).unwrap());
+
+    // Failed logins count facility-wide: three at A and two at B lock the account at both.
+    b.unlock_account("dr-tanaka", "admin", T0 + 8).unwrap();
+    for i in 0..3 {
+        assert!(!accepted(&a, "dr-tanaka", "guess", T0 + 10 + i));
+    }
+    for i in 0..2 {
+        assert!(!accepted(&b, "dr-tanaka", "guess", T0 + 20 + i));
+    }
+    assert!(matches!(
+        a.verify_password("dr-tanaka", "new-password-22", T0 + 30)
+            .unwrap(),
+        LoginOutcome::LockedOut { .. }
+    ));
+
+    // Disabled at A: refused at B.
+    a.set_disabled("dr-tanaka", true, "admin", T0 + 40).unwrap();
+    assert_eq!(
+        b.verify_password("dr-tanaka", "new-password-22", T0 + 41)
+            .unwrap(),
+        LoginOutcome::Disabled
+    );
+
+    // PostgreSQL holds hashes and sealed secrets, never the password or the secret in clear.
+    let rows = pg.query_strings(
+        "facility",
+        "SELECT password_hash, encode(totp_secret_enc, 'escape') FROM accounts",
+    );
+    assert_eq!(rows.len(), 1);
+    let hash = rows[0][0].clone().unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!rows[0][1].clone().unwrap().contains("twenty-bytes"));
+}
+
+#[test]
+fn with_postgresql_down_logins_use_the_cache_and_account_changes_are_refused() {
+    let mut pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 8);
+    let b = terminal(dir.path(), "west", &url, 8);
+    wait_for("both connected", || synced(&a) && synced(&b));
+    doctor(&a, "dr-tanaka", T0);
+    a.set_facility_setting("emergency_summary_months", "2", "admin", T0)
+        .unwrap();
+    wait_for("the account and the setting in B's cache", || {
+        b.account("dr-tanaka").unwrap().is_some()
+            && b.setting("emergency_summary_months").unwrap().as_deref() == Some("2")
+    });
+    // B has changed an account before (and keeps its connection for changes across the outage).
+    b.unlock_account("dr-tanaka", "admin", T0).unwrap();
+
+    pg.stop();
+    wait_for("B to see PostgreSQL down", || {
+        b.shared_status().is_some_and(|s| !s.reachable)
+    });
+    // Logins go on from the cache.
+    assert!(accepted(&b, "dr-tanaka", DR_PW, T0 + 1));
+    assert!(!accepted(&b, "dr-tanaka", "guess", T0 + 2));
+
+    // Every change is refused, and nothing is written at B.
+    let accounts_before = b.accounts().unwrap();
+    let audit_before = audit_count(&b);
+    let refused = [
+        b.set_role("dr-tanaka", Role::Staff, "admin", T0 + 3),
+        b.set_password("dr-tanaka", "other-password-3", "admin", T0 + 3),
+        b.set_disabled("dr-tanaka", true, "admin", T0 + 3),
+        b.set_emergency_permission("dr-tanaka", true, "admin", T0 + 3),
+        b.unlock_account("dr-tanaka", "admin", T0 + 3),
+        b.reset_totp("dr-tanaka", "admin", T0 + 3),
+        b.change_own_password("dr-tanaka", "other-password-3", T0 + 3),
+        b.create_account(
+            &NewAccount {
+                login: "ns-sato",
+                display_name: "佐藤",
+                role: Role::Staff,
+                password: "nurse-password-1",
+            },
+            "admin",
+            T0 + 3,
+        )
+        .map(|_| ()),
+        b.set_facility_setting("emergency_summary_months", "1", "admin", T0 + 3),
+    ];
+    for (i, outcome) in refused.into_iter().enumerate() {
+        assert!(
+            matches!(outcome, Err(StoreError::SharedUnavailable(_))),
+            "change {i}: {outcome:?}"
+        );
+    }
+    assert_eq!(b.accounts().unwrap(), accounts_before);
+    assert_eq!(
+        audit_count(&b),
+        audit_before,
+        "no audit row of a change not made"
+    );
+    assert_eq!(
+        b.setting("emergency_summary_months").unwrap().as_deref(),
+        Some("2")
+    );
+    // The terminal's own settings still change.
+    b.set_setting(
+        "facility.character_code",
+        "Shift_JIS",
+        "oqs-readerd",
+        T0 + 4,
+    )
+    .unwrap();
+
+    pg.start_again();
+    wait_for("B connected again", || synced(&b));
+    b.set_role("dr-tanaka", Role::Staff, "admin", T0 + 5)
+        .unwrap();
+    wait_for("B's change at A", || {
+        a.account("dr-tanaka")
+            .unwrap()
+            .is_some_and(|acc| acc.role == Role::Staff)
+    });
+    // The failure counted on B's cache during the outage gave way to the facility's count.
+    assert_eq!(b.account("dr-tanaka").unwrap().unwrap().failed_attempts, 0);
+}
+
+#[test]
+fn a_facility_setting_changed_at_one_terminal_is_read_at_another_and_own_settings_stay_local() {
+    let pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    let a = terminal(dir.path(), "east", &url, 2);
+    let b = terminal(dir.path(), "west", &url, 2);
+    wait_for("both connected", || synced(&a) && synced(&b));
+    a.set_setting("facility.character_code", "Shift_JIS", "oqs-readerd", T0)
+        .unwrap();
+    a.set_facility_setting("emergency_summary_order", "oldest_first", "admin", T0)
+        .unwrap();
+    wait_for("the order at B", || {
+        b.setting("emergency_summary_order").unwrap().as_deref() == Some("oldest_first")
+    });
+    b.set_facility_setting("emergency_summary_order", "newest_first", "admin", T0 + 1)
+        .unwrap();
+    wait_for("B's change at A", || {
+        a.setting("emergency_summary_order").unwrap().as_deref() == Some("newest_first")
+    });
+    // The audit row at B names the facility's old value.
+    let row = b
+        .audit_records(0, 100)
+        .unwrap()
+        .into_iter()
+        .rfind(|r| r.entry.action == "setting_changed")
+        .unwrap();
+    assert!(
+        row.entry
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains(r#""old":"oldest_first""#),
+        "{row:?}"
+    );
+    // A terminal's own setting stays its own.
+    assert_eq!(b.setting("facility.character_code").unwrap(), None);
+    assert_eq!(
+        pg.query_i64(
+            "facility",
+            "SELECT count(*) FROM settings WHERE key = 'facility.character_code'"
+        ),
+        0
+    );
+    // A single terminal sets a facility setting locally, as before.
+    let single = Store::open(dir.path().join("single.sqlite3"), &key(2)).unwrap();
+    single
+        .set_facility_setting("emergency_summary_months", "1", "admin", T0)
+        .unwrap();
+    assert_eq!(
+        single
+            .setting("emergency_summary_months")
+            .unwrap()
+            .as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn the_first_terminals_accounts_seed_the_facility_and_the_first_administrator_is_first_in_it() {
+    let pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    // A clinic's single terminal with its administrator, later joined to a facility server.
+    let solo = Store::open(dir.path().join("east.sqlite3"), &key(4)).unwrap();
+    solo.create_first_administrator("admin", "管理者", "admin-password-1", "setup", T0)
+        .unwrap();
+    assert!(matches!(
+        solo.create_first_administrator("admin2", "x", "admin-password-2", "setup", T0),
+        Err(StoreError::AdministratorExists(login)) if login == "admin"
+    ));
+    drop(solo);
+    let a = terminal(dir.path(), "east", &url, 4);
+    // Connected means migrated: the table exists from then on.
+    wait_for("east connected", || synced(&a));
+    wait_for("east's accounts in PostgreSQL", || {
+        pg.query_i64("facility", "SELECT count(*) FROM accounts") == 1
+    });
+    // A second terminal with an account of its own takes the facility's instead.
+    let own = Store::open(dir.path().join("west.sqlite3"), &key(4)).unwrap();
+    doctor(&own, "dr-local", T0);
+    drop(own);
+    let b = terminal(dir.path(), "west", &url, 4);
+    wait_for("the facility's accounts at west", || {
+        let logins: Vec<String> = b.accounts().unwrap().into_iter().map(|a| a.login).collect();
+        logins == ["admin"]
+    });
+    assert!(accepted(&b, "admin", "admin-password-1", T0 + 1));
+    // "First" is first in the facility.
+    assert!(matches!(
+        b.create_first_administrator("admin2", "x", "admin-password-2", "setup", T0 + 2),
+        Err(StoreError::AdministratorExists(login)) if login == "admin"
+    ));
+    assert_eq!(pg.query_i64("facility", "SELECT count(*) FROM accounts"), 1);
+    drop(a);
+}

@@ -260,7 +260,9 @@ pub fn account(cmd: &AccountCommand) -> ExitCode {
             let password = line.trim_end_matches(['\r', '\n']).to_owned();
             line.zeroize();
             let password = zeroize::Zeroizing::new(password);
-            let store = readiness::open_store(&config)?;
+            // With `[store] shared` the first administrator is the facility's first.
+            let store =
+                crate::staff::with_facility_store(readiness::open_store(&config)?, &config)?;
             let account = reader_daemon::accounts::create_first_admin(
                 &store,
                 login,
@@ -273,7 +275,8 @@ pub fn account(cmd: &AccountCommand) -> ExitCode {
         })(),
         AccountCommand::Setup { config } => (|| {
             let config = config.load()?;
-            let store = readiness::open_store(&config)?;
+            let store =
+                crate::staff::with_facility_store(readiness::open_store(&config)?, &config)?;
             crate::accounts::setup(&store)?;
             readiness::hand_back(store.path());
             Ok(())

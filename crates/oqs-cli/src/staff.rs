@@ -381,6 +381,21 @@ pub fn disaster(cmd: &DisasterCommand) -> ExitCode {
     }))
 }
 
+/// Links `store` to the facility-wide store when the configuration names one (and waits for the first
+/// attempt to reach it), so facility-wide reads do not find it merely not yet connected, and account changes
+/// reach the facility's accounts (they are refused, not made here alone, while it cannot be reached).
+pub(crate) fn with_facility_store(
+    store: facility_store::Store,
+    config: &reader_daemon::config::Config,
+) -> anyhow::Result<facility_store::Store> {
+    let Some(shared) = config.shared_store()? else {
+        return Ok(store);
+    };
+    let store = store.with_shared(shared).context("[store] shared")?;
+    store.wait_for_shared(facility_store::SHARED_QUERY_TIMEOUT + std::time::Duration::from_secs(2));
+    Ok(store)
+}
+
 /// Opens the store; with `shared`, also links it to the facility-wide store when the configuration names
 /// one (and waits for the first attempt to reach it), so facility-wide reads do not find it merely not yet
 /// connected.
@@ -394,22 +409,10 @@ fn open_store(args: &StoreArgs, shared: bool) -> anyhow::Result<facility_store::
     if let Some(config) = config {
         let config = reader_daemon::config::Config::load(&config)?;
         let store = readiness::open_store(&config)?;
-        let (true, Some(url)) = (shared, &config.store.shared) else {
+        if !shared {
             return Ok(store);
-        };
-        let terminal_id = config.store.terminal_id.clone().context(
-            "[store] shared needs [store] terminal_id, this terminal's id in the facility",
-        )?;
-        let store = store
-            .with_shared(facility_store::SharedConfig {
-                url: url.clone(),
-                terminal_id,
-            })
-            .context("[store] shared")?;
-        store.wait_for_shared(
-            facility_store::SHARED_QUERY_TIMEOUT + std::time::Duration::from_secs(2),
-        );
-        return Ok(store);
+        }
+        return with_facility_store(store, &config);
     }
     let Some(path) = &args.store else {
         bail!("name the store: --config FILE (the daemon's configuration) or --store FILE");

@@ -260,6 +260,9 @@ pub enum ErrorCode {
     DisasterModeClosed,
     /// This terminal is a 閲覧用端末 (`[terminal] role = "viewer"`): no reader, no folders, no reception work.
     ViewerTerminal,
+    /// The facility server (院内サーバ, `[store] shared`) cannot be reached: accounts and the facility's
+    /// settings cannot be changed until it returns (logins go on from the terminal's cache).
+    SharedStoreUnavailable,
     #[serde(other)]
     Other,
 }

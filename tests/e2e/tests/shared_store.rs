@@ -13,6 +13,10 @@
 //! - An emergency view at west is in the patient's access report made at east (`oqs audit report`, with
 //!   west's terminal id), `oqs audit verify --facility` at east checks both chains, and with PostgreSQL
 //!   stopped the report at east says it covers east only.
+//! - Accounts and settings are the facility's: the first administrator is made at east (`oqs-readerd
+//!   --create-admin`), creates a doctor (医療情報閲覧者) there, the doctor logs in at west, and a setting changed
+//!   at east applies at west; with PostgreSQL stopped the doctor still logs in at west, and a change of an
+//!   account or a setting is refused with `shared_store_unavailable`.
 
 use std::process::Command;
 use std::time::Duration;
@@ -20,13 +24,16 @@ use std::time::Duration;
 use e2e::central::{Qualification, try_qualification_numbers};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs, pin_checkin, watched};
 use e2e::staff::{
-    ADMIN_PW, DR_PW, audit_rows, connect, create_admin, grant, login, rt, set_up_accounts, unix_now,
+    ADMIN_PW, DR_PW, audit_rows, connect, create_admin, grant, login, refused, rt, set_up_accounts,
+    unix_now,
 };
 use e2e::{
     Daemon, Deliveries, MockCentral, bin, in_keyutils_session, single_check_request, wait_for,
 };
 use pg_harness::PgServer;
-use terminal_ipc::{InsuranceNumbers, PatientLookup, Request, Response, Sensitive, Sex};
+use terminal_ipc::{
+    ErrorCode, InsuranceNumbers, PatientLookup, Request, Response, Role, Secret, Sensitive, Sex,
+};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -51,6 +58,16 @@ fn two_terminals(
     let west = Daemon::start(central, &store_section(url, "west"));
     let (oqs_east, oqs_west) = (Oqs::new(&east.root), Oqs::new(&west.root));
     (east, oqs_east, west, oqs_west)
+}
+
+/// PostgreSQL, the mock central service, and east and west without readers.
+fn terminals_without_readers() -> (PgServer, MockCentral, Daemon, Daemon) {
+    let pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let central = MockCentral::start(100, None);
+    let east = Daemon::start(&central, &store_section(&url, "east"));
+    let west = Daemon::start(&central, &store_section(&url, "west"));
+    (pg, central, east, west)
 }
 
 /// One PIN check-in at the kiosk; its id.
@@ -177,7 +194,7 @@ fn a_check_in_at_one_terminal_is_listed_and_consented_at_the_other() {
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
-    create_admin(&viewer);
+    // The administrator made at west (accounts are the facility's) logs in at the viewer.
     rt.block_on(async {
         let client = connect(&viewer).await;
         let session = login(&client, "admin", ADMIN_PW, None).await;
@@ -479,11 +496,7 @@ fn an_emergency_view_at_one_terminal_is_in_the_patient_report_made_at_the_other(
     ) {
         return;
     }
-    let mut pg = PgServer::start();
-    let url = pg.create_database("facility");
-    let central = MockCentral::start(100, None);
-    let east = Daemon::start(&central, &store_section(&url, "east"));
-    let west = Daemon::start(&central, &store_section(&url, "west"));
+    let (mut pg, _central, east, west) = terminals_without_readers();
     let oqs_east = Oqs::new(&east.root);
 
     // A doctor at west (the consultation room's terminal) views a patient in an emergency.
@@ -561,5 +574,142 @@ fn an_emergency_view_at_one_terminal_is_in_the_patient_report_made_at_the_other(
     assert!(!lines.iter().any(|l| l.contains(",west,")), "{lines:?}");
     let (code, text) = oqs_audit(&east, &["verify", "--facility"]);
     assert_eq!(code, 2, "{text}");
+    drop((east, west));
+}
+
+#[test]
+fn a_doctor_account_made_at_one_terminal_logs_in_at_the_other_even_with_postgresql_down() {
+    if !in_keyutils_session(
+        "a_doctor_account_made_at_one_terminal_logs_in_at_the_other_even_with_postgresql_down",
+    ) {
+        return;
+    }
+    let (mut pg, _central, east, west) = terminals_without_readers();
+    let (oqs_east, oqs_west) = (Oqs::new(&east.root), Oqs::new(&west.root));
+    for oqs in [&oqs_east, &oqs_west] {
+        wait_for("both connected to PostgreSQL", WAIT, || {
+            (shared_link(oqs)["reachable"] == true).then_some(())
+        });
+    }
+    create_admin(&east);
+    let rt = rt();
+    let (admin, admin_session) = rt.block_on(async {
+        let admin = connect(&east).await;
+        let session = login(&admin, "admin", ADMIN_PW, None).await;
+        let created = admin
+            .request(Request::CreateAccount {
+                session: session.clone(),
+                account: "dr-tanaka".into(),
+                display_name: "田中 医師".into(),
+                role: Role::MedicalInformationViewer,
+                password: Secret::new(DR_PW),
+            })
+            .await
+            .expect("the doctor's account");
+        assert!(matches!(created, Response::Account { .. }), "{created:?}");
+        let changed = admin
+            .request(Request::ChangeSetting {
+                session: session.clone(),
+                key: "emergency_summary_months".into(),
+                value: "1".into(),
+            })
+            .await
+            .expect("the setting");
+        assert_eq!(changed, Response::Accepted);
+
+        // The doctor logs in at west, and west's administrator session sees east's setting.
+        let doctor = connect(&west).await;
+        login(&doctor, "dr-tanaka", DR_PW, None).await;
+        let west_admin = connect(&west).await;
+        let session_west = login(&west_admin, "admin", ADMIN_PW, None).await;
+        let mut months = 0;
+        for _ in 0..100 {
+            match west_admin
+                .request(Request::FacilityOptions {
+                    session: session_west.clone(),
+                })
+                .await
+                .expect("facility options")
+            {
+                Response::FacilityOptions(view) => months = view.summary_months,
+                other => panic!("{other:?}"),
+            }
+            if months == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(months, 1, "east's setting at west");
+        (admin, session)
+    });
+    // "First" is first in the facility: west cannot make a first administrator of its own.
+    let second = Command::new(bin("oqs"))
+        .args(["account", "create-admin", "--login", "admin2", "--config"])
+        .arg(&west.config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"admin2-password-1\n")?;
+            child.wait_with_output()
+        })
+        .expect("running oqs account create-admin");
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+
+    pg.stop();
+    wait_for("west to say the facility server is away", WAIT, || {
+        (shared_link(&oqs_west)["reachable"] == false).then_some(())
+    });
+    rt.block_on(async {
+        // Logins go on from west's cache.
+        let doctor = connect(&west).await;
+        login(&doctor, "dr-tanaka", DR_PW, None).await;
+        // Changes are refused, saying why.
+        let (code, message) = refused(
+            &admin,
+            Request::SetAccountRole {
+                session: admin_session.clone(),
+                account: "dr-tanaka".into(),
+                role: Role::Staff,
+            },
+        )
+        .await;
+        assert_eq!(code, ErrorCode::SharedStoreUnavailable, "{message}");
+        assert!(
+            message.contains("院内サーバに接続できないため、アカウントの変更はできません"),
+            "{message}"
+        );
+        let (code, message) = refused(
+            &admin,
+            Request::ChangeSetting {
+                session: admin_session.clone(),
+                key: "emergency_summary_months".into(),
+                value: "2".into(),
+            },
+        )
+        .await;
+        assert_eq!(code, ErrorCode::SharedStoreUnavailable, "{message}");
+        assert!(
+            message.contains("施設の設定の変更はできません"),
+            "{message}"
+        );
+    });
+    assert!(
+        !audit_rows(&east)
+            .iter()
+            .any(|r| r.entry.action == "role_changed"),
+        "no audit row of a change not made"
+    );
     drop((east, west));
 }
