@@ -409,9 +409,25 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     // 前日: yesterday's list, from the daemon: the check by numbers of day 1 and nothing of today.
     let filter_at = filter_position(&reception);
     reception.click("[data-testid='day-prev']");
-    wait_for("yesterday's list", Duration::from_secs(30), || {
-        (reception.attribute("[data-testid='list-day']", "data-date")? == day1).then_some(())
-    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while reception
+        .attribute("[data-testid='list-day']", "data-date")
+        .as_deref()
+        != Some(day1.as_str())
+    {
+        if std::time::Instant::now() >= deadline {
+            let shown = reception.script(
+                "const day = document.querySelector(\"[data-testid='list-day']\"); \
+                 const problem = document.querySelector('.problem'); \
+                 return {day: day && day.dataset.date, problem: problem && problem.textContent};",
+                serde_json::json!([]),
+            );
+            panic!(
+                "timed out after 30s waiting for yesterday's list ({day1}); the list shows {shown}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // The toolbar does not move when the day shown changes (a click aimed at a filter while the day was
     // arriving once landed on another button).
     assert_eq!(
