@@ -184,9 +184,12 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     let valid = qualification_numbers(&central, 1, Qualification::Current);
     assert_eq!(check_by_numbers(&reception, &valid), "valid");
     reception.click("[data-testid='tab-today']");
-    let day1 = reception
-        .attribute("[data-testid='list-day']", "data-date")
-        .unwrap_or_default();
+    // The list learns its day from the daemon a moment after the tab opens (empty until then).
+    let day1 = wait_for("day 1's date on the list", Duration::from_secs(30), || {
+        reception
+            .attribute("[data-testid='list-day']", "data-date")
+            .filter(|d| !d.is_empty())
+    });
     let rows = rows_of(&reception, "insurance_numbers");
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert!(
