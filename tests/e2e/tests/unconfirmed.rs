@@ -165,7 +165,15 @@ fn a_declaration_is_kept_until_the_scheduled_recheck_confirms_it() {
         run.kind == "daily" || run.kind == "before_receipt",
         "{run:?}"
     );
-    assert_eq!((run.checked, run.confirmed, run.still_open), (1, 1, 0));
+    // The confirming run, or, where two scheduled runs were due at once (the daily one and the one before
+    // the month's レセプト run, e.g. at 23:50 on a month's last day), the second one finding nothing left.
+    assert!(
+        matches!(
+            (run.checked, run.confirmed, run.still_open),
+            (1, 1, 0) | (0, 0, 0)
+        ),
+        "{run:?}"
+    );
     // Nothing is left open; a manual re-check now finds nothing to check.
     let run = rt().block_on(async {
         let client = connect(&daemon).await;
