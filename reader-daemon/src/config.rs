@@ -191,6 +191,10 @@ pub struct StoreSection {
     /// This terminal's id in the facility-wide store (letters, digits, `-`, `_`, `.`; unique in the
     /// facility). Needed with `shared`.
     pub terminal_id: Option<String>,
+    /// The facility's CA certificate (PEM) for a PostgreSQL server on another machine: the connection is
+    /// TLS, the server's certificate must chain to this CA alone and name the host in `shared`. Unset: only
+    /// a Unix socket or this machine is accepted.
+    pub shared_ca: Option<PathBuf>,
 }
 
 impl Default for StoreSection {
@@ -201,6 +205,7 @@ impl Default for StoreSection {
             key_file: None,
             shared: None,
             terminal_id: None,
+            shared_ca: None,
         }
     }
 }
@@ -539,6 +544,7 @@ impl Config {
         Ok(Some(facility_store::SharedConfig {
             url: url.clone(),
             terminal_id,
+            ca: self.store.shared_ca.as_ref().map(|ca| self.resolve(ca)),
         }))
     }
 
@@ -728,6 +734,16 @@ mod tests {
             "[store]\nshared = \"host=/run/postgresql dbname=oqs\"\nterminal_id = \"room-3\"\n";
         let ok = load(&format!("[terminal]\nrole = \"viewer\"\n{shared}")).unwrap();
         assert!(ok.is_viewer());
+        let shared_config = ok.shared_store().unwrap().unwrap();
+        assert_eq!(shared_config.terminal_id, "room-3");
+        assert_eq!(shared_config.ca, None);
+        // The facility's CA, next to the configuration unless absolute.
+        let with_ca = load(&format!("{shared}shared_ca = \"facility-db-ca.pem\"\n")).unwrap();
+        let ca = with_ca.shared_store().unwrap().unwrap().ca.unwrap();
+        assert!(
+            ca.is_absolute() && ca.ends_with("facility-db-ca.pem"),
+            "{ca:?}"
+        );
         assert!(!load(shared).unwrap().is_viewer(), "reception by default");
         let err = load("[terminal]\nrole = \"viewer\"\n")
             .unwrap_err()

@@ -103,6 +103,7 @@ fn main() {
             .with_shared(SharedConfig {
                 url: url.clone(),
                 terminal_id: id.to_owned(),
+                ca: None,
             })
             .expect("shared")
     };

@@ -27,7 +27,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::StoreError;
 
@@ -46,6 +47,9 @@ pub struct SharedConfig {
     pub url: String,
     /// This terminal's id in the shared tables (unique in the facility; the idempotency keys start with it).
     pub terminal_id: String,
+    /// The facility's CA certificate(s), PEM: with it the server is reached over TLS, trusting this CA alone
+    /// (no system roots) and checking the server's name; without it only a Unix socket or this machine.
+    pub ca: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for SharedConfig {
@@ -53,6 +57,7 @@ impl std::fmt::Debug for SharedConfig {
         // The connection string may hold a password.
         f.debug_struct("SharedConfig")
             .field("terminal_id", &self.terminal_id)
+            .field("ca", &self.ca)
             .finish_non_exhaustive()
     }
 }
@@ -101,6 +106,7 @@ pub(crate) struct SharedLink {
     state: Arc<LinkState>,
     wake: Mutex<Sender<()>>,
     pg_config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     key_check: [u8; 32],
     /// The connection of [`AuthorityTx`], apart from the drainer's so that their transactions never mix;
     /// its lock is this terminal's turn for such a change.
@@ -130,9 +136,9 @@ impl SharedLink {
         keys: crate::crypto::DataKeys,
     ) -> Result<Self, StoreError> {
         let key_check = keys.check_value();
-        let pg_config = tokio_postgres::Config::from_str(&config.url)
+        let mut pg_config = tokio_postgres::Config::from_str(&config.url)
             .map_err(|e| StoreError::SharedConfig(format!("the connection string: {e}")))?;
-        check_transport(&pg_config)?;
+        let tls = transport(&mut pg_config, config.ca.as_deref())?;
         if config.terminal_id.is_empty()
             || !config
                 .terminal_id
@@ -162,6 +168,7 @@ impl SharedLink {
         let (wake, woken) = channel();
         runtime.spawn(listen(
             pg_config.clone(),
+            tls.clone(),
             state.clone(),
             config.terminal_id.clone(),
             wake.clone(),
@@ -170,6 +177,7 @@ impl SharedLink {
             handle: runtime.handle().clone(),
             state: state.clone(),
             pg_config: pg_config.clone(),
+            tls: tls.clone(),
             key_check,
             keys,
             terminal_id: config.terminal_id.clone(),
@@ -187,6 +195,7 @@ impl SharedLink {
             state,
             wake: Mutex::new(wake),
             pg_config,
+            tls,
             key_check,
             authority: Mutex::new(None),
         })
@@ -211,11 +220,12 @@ impl SharedLink {
                 None => {
                     *turn = None;
                     let config = self.pg_config.clone();
+                    let tls = self.tls.clone();
                     let key_check = self.key_check.to_vec();
                     let spawner = handle.clone();
                     block_on(&handle, async move {
                         let (mut client, connection) =
-                            config.connect(NoTls).await.map_err(|e| e.to_string())?;
+                            config.connect(tls).await.map_err(|e| with_causes(&e))?;
                         spawner.spawn(connection);
                         crate::migrations::migrate_shared(&mut client, &key_check).await?;
                         Ok(Arc::new(client))
@@ -439,6 +449,7 @@ fn block_on<T: Send + 'static>(
 /// the other terminals' check-in ids to the subscribers.
 async fn listen(
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     state: Arc<LinkState>,
     me: String,
     wake: Sender<()>,
@@ -446,7 +457,7 @@ async fn listen(
     use futures_util::StreamExt;
     use tokio_postgres::AsyncMessage;
     while !state.stop.load(Ordering::SeqCst) {
-        let connected = tokio::time::timeout(QUERY_TIMEOUT, config.connect(NoTls)).await;
+        let connected = tokio::time::timeout(QUERY_TIMEOUT, config.connect(tls.clone())).await;
         if let Ok(Ok((client, mut connection))) = connected {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
             let driver = tokio::spawn(async move {
@@ -490,28 +501,109 @@ async fn listen(
     }
 }
 
-/// Plain connections only where nothing travels over a network: a Unix socket or this machine. A facility
-/// server elsewhere needs TLS, which this build does not offer yet.
-fn check_transport(config: &tokio_postgres::Config) -> Result<(), StoreError> {
-    use tokio_postgres::config::Host;
-    for host in config.get_hosts() {
-        let local = match host {
-            Host::Unix(_) => true,
-            Host::Tcp(name) => matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1"),
-        };
-        if !local {
-            return Err(StoreError::SharedConfig(format!(
-                "{host:?} is another machine: only a Unix socket or localhost is accepted until TLS with a \
-                 pinned CA is configured"
-            )));
+/// An error with its causes (`error performing TLS handshake: invalid peer certificate: UnknownIssuer`):
+/// tokio-postgres names only the kind, and the cause is what an administrator needs to read.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
         }
+        cause = c.source();
     }
-    if config.get_hosts().is_empty() {
+    text
+}
+
+/// How this terminal reaches PostgreSQL. Without a CA: in the clear, and only where nothing travels over a
+/// network (a Unix socket or this machine); TLS is then off whatever the string says. With the facility's
+/// CA (`[store] shared_ca`): TLS is required on every TCP host, the server's certificate must chain to that
+/// CA alone (no system roots, so a certificate any public CA issued is refused) and name the host as given
+/// in `host` (`hostaddr` may give the address). A CA with a Unix socket is refused: PostgreSQL has no TLS
+/// there, so the setting would promise what it cannot keep.
+fn transport(
+    config: &mut tokio_postgres::Config,
+    ca: Option<&std::path::Path>,
+) -> Result<MakeRustlsConnect, StoreError> {
+    use tokio_postgres::config::{Host, SslMode};
+    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
         return Err(StoreError::SharedConfig(
             "the connection string names no host (give host=/run/postgresql or a URL)".into(),
         ));
     }
-    Ok(())
+    let Some(ca) = ca else {
+        for host in config.get_hosts() {
+            let local = match host {
+                Host::Unix(_) => true,
+                Host::Tcp(name) => matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1"),
+            };
+            if !local {
+                return Err(StoreError::SharedConfig(format!(
+                    "{host:?} is another machine: set [store] shared_ca to the facility's CA certificate \
+                     so that the connection is TLS to that server alone"
+                )));
+            }
+        }
+        for addr in config.get_hostaddrs() {
+            if !addr.is_loopback() {
+                return Err(StoreError::SharedConfig(format!(
+                    "hostaddr {addr} is another machine: set [store] shared_ca to the facility's CA \
+                     certificate so that the connection is TLS to that server alone"
+                )));
+            }
+        }
+        config.ssl_mode(SslMode::Disable);
+        return tls_trusting(rustls::RootCertStore::empty());
+    };
+    if let Some(socket) = config
+        .get_hosts()
+        .iter()
+        .find(|h| matches!(h, Host::Unix(_)))
+    {
+        return Err(StoreError::SharedConfig(format!(
+            "[store] shared_ca is set but {socket:?} is a Unix socket, where PostgreSQL has no TLS: name the \
+             server by its host name, or remove shared_ca"
+        )));
+    }
+    if config.get_hosts().is_empty() {
+        return Err(StoreError::SharedConfig(
+            "with [store] shared_ca the connection string must name the server (host=…), the name its \
+             certificate is checked against"
+                .into(),
+        ));
+    }
+    let pem = std::fs::read(ca)
+        .map_err(|e| StoreError::SharedConfig(format!("the facility CA {}: {e}", ca.display())))?;
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls_pki_types::pem::PemObject;
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| {
+            StoreError::SharedConfig(format!("the facility CA {}: {e}", ca.display()))
+        })?;
+        roots.add(cert).map_err(|e| {
+            StoreError::SharedConfig(format!("the facility CA {}: {e}", ca.display()))
+        })?;
+    }
+    if roots.is_empty() {
+        return Err(StoreError::SharedConfig(format!(
+            "the facility CA {} holds no certificate (PEM, -----BEGIN CERTIFICATE-----)",
+            ca.display()
+        )));
+    }
+    config.ssl_mode(SslMode::Require);
+    tls_trusting(roots)
+}
+
+fn tls_trusting(roots: rustls::RootCertStore) -> Result<MakeRustlsConnect, StoreError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::SharedConfig(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
 }
 
 fn open_sqlite(path: &std::path::Path) -> Result<Connection, StoreError> {
@@ -536,6 +628,7 @@ struct Drainer {
     handle: tokio::runtime::Handle,
     state: Arc<LinkState>,
     pg_config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     key_check: [u8; 32],
     /// Seals the head of the chain as copied (`audit_heads`).
     keys: crate::crypto::DataKeys,
@@ -622,11 +715,12 @@ impl Drainer {
             return Ok(client);
         }
         let config = self.pg_config.clone();
+        let tls = self.tls.clone();
         let key_check = self.key_check.to_vec();
         let handle = self.handle.clone();
         let client = block_on(&self.handle, async move {
             let (mut client, connection) =
-                config.connect(NoTls).await.map_err(|e| e.to_string())?;
+                config.connect(tls).await.map_err(|e| with_causes(&e))?;
             handle.spawn(connection);
             crate::migrations::migrate_shared(&mut client, &key_check).await?;
             Ok(Arc::new(client))

@@ -23,6 +23,7 @@ fn terminal(dir: &Path, id: &str, url: &str, key_byte: u8) -> Store {
         .with_shared(SharedConfig {
             url: url.to_owned(),
             terminal_id: id.to_owned(),
+            ca: None,
         })
         .unwrap()
 }
@@ -274,6 +275,101 @@ fn a_terminal_with_another_data_key_is_refused_by_the_shared_store() {
     assert!(a.check_ins_between(T0, T0 + HOUR).unwrap().is_empty());
 }
 
+/// A CA (PEM) and a server certificate it issued for `host`: (CA PEM, certificate PEM, key PEM).
+fn facility_ca(name: &str, host: &str) -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name.push(DnType::CommonName, name);
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec![host.to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    (ca_cert.pem(), server.pem(), server_key.serialize_pem())
+}
+
+fn terminal_with_ca(dir: &Path, id: &str, url: &str, ca: &Path) -> Store {
+    Store::open(dir.join(format!("{id}.sqlite3")), &key(7))
+        .unwrap()
+        .with_shared(SharedConfig {
+            url: url.to_owned(),
+            terminal_id: id.to_owned(),
+            ca: Some(ca.to_owned()),
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_server_on_another_machine_is_reached_over_tls_trusting_the_facility_ca_alone() {
+    const HOST: &str = "facility-db.test";
+    let (ca, cert, server_key) = facility_ca("テスト病院 院内CA", HOST);
+    // Accepts TCP connections over TLS only (hostssl): a terminal that got in spoke TLS.
+    let pg = PgServer::start_tls(&cert, &server_key);
+    pg.create_database("facility");
+    let url = pg.tls_url("facility", HOST);
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("facility-ca.pem");
+    std::fs::write(&ca_file, &ca).unwrap();
+
+    let east = terminal_with_ca(dir.path(), "east", &url, &ca_file);
+    let west = terminal_with_ca(dir.path(), "west", &url, &ca_file);
+    check_in_with_consent(&east, "tls_1", T0, "111");
+    wait_for("east's check-in at west, over TLS", || {
+        west.check_in("tls_1")
+            .unwrap()
+            .is_some_and(|c| c.status == CheckInStatus::Valid)
+    });
+    wait_for("both synced", || synced(&east) && synced(&west));
+    let tcp = "SELECT count(*) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+               WHERE a.client_addr IS NOT NULL";
+    assert!(
+        pg.query_i64("facility", tcp) >= 2,
+        "the terminals' connections"
+    );
+    assert_eq!(
+        pg.query_i64("facility", &format!("{tcp} AND NOT s.ssl")),
+        0,
+        "every TCP connection is TLS"
+    );
+
+    // A server whose certificate another CA issued (a public CA, an impostor on the network) is refused,
+    // and so is the right CA's certificate presented for another name.
+    let (rogue_ca, _, _) = facility_ca("Some other CA", HOST);
+    let rogue_file = dir.path().join("rogue-ca.pem");
+    std::fs::write(&rogue_file, &rogue_ca).unwrap();
+    let fooled = terminal_with_ca(dir.path(), "fooled", &url, &rogue_file);
+    check_in_with_consent(&fooled, "tls_rogue", T0, "222");
+    let renamed = terminal_with_ca(
+        dir.path(),
+        "renamed",
+        &pg.tls_url("facility", "other-name.test"),
+        &ca_file,
+    );
+    check_in_with_consent(&renamed, "tls_renamed", T0, "333");
+    for store in [&fooled, &renamed] {
+        wait_for(
+            &format!("the certificate refused ({:?})", store.shared_error()),
+            || {
+                store
+                    .shared_error()
+                    .is_some_and(|e| e.to_lowercase().contains("certificate"))
+            },
+        );
+        assert_eq!(store.shared_status().map(|s| s.reachable), Some(false));
+    }
+    assert_eq!(
+        pg.query_i64(
+            "facility",
+            "SELECT count(*) FROM check_ins WHERE terminal_id IN ('fooled', 'renamed')"
+        ),
+        0
+    );
+}
+
 #[test]
 fn a_remote_server_without_tls_and_a_bad_terminal_id_are_configuration_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -283,6 +379,7 @@ fn a_remote_server_without_tls_and_a_bad_terminal_id_are_configuration_errors() 
             .with_shared(SharedConfig {
                 url: url.into(),
                 terminal_id: id.into(),
+                ca: None,
             })
             .map(|_| ())
     };
@@ -295,6 +392,37 @@ fn a_remote_server_without_tls_and_a_bad_terminal_id_are_configuration_errors() 
         Err(StoreError::SharedConfig(_))
     ));
     assert!(open("host=/run/postgresql dbname=oqs", "east-1").is_ok());
+
+    // With the facility's CA: a remote host is fine; a socket, a missing file or a file without a
+    // certificate are refused, saying which.
+    let with_ca = |url: &str, ca: &Path| {
+        Store::open(dir.path().join("s.sqlite3"), &key(1))
+            .unwrap()
+            .with_shared(SharedConfig {
+                url: url.into(),
+                terminal_id: "east".into(),
+                ca: Some(ca.to_owned()),
+            })
+            .map(|_| ())
+    };
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, facility_ca("CA", "db.clinic.example").0).unwrap();
+    assert!(with_ca("postgres://oqs@db.clinic.example/oqs", &ca).is_ok());
+    let refused = |result: Result<(), StoreError>| match result {
+        Err(StoreError::SharedConfig(m)) => m,
+        other => panic!("{other:?}"),
+    };
+    assert!(refused(with_ca("host=/run/postgresql dbname=oqs", &ca)).contains("Unix socket"),);
+    assert!(
+        refused(with_ca(
+            "host=db.clinic.example",
+            &dir.path().join("missing.pem")
+        ))
+        .contains("missing.pem")
+    );
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate").unwrap();
+    assert!(refused(with_ca("host=db.clinic.example", &empty)).contains("no certificate"));
 }
 
 fn audit(store: &Store, action: &str, at: i64) {

@@ -6,6 +6,11 @@
 //! [`PgServer::start_again`] take the same server down and up again (the outage tests); drop stops it and
 //! removes everything.
 //!
+//! [`PgServer::start_tls`] is a server as on another machine of the facility: it also listens on
+//! 127.0.0.1 (a free port) with TLS on, and its `pg_hba.conf` accepts TCP connections only over TLS
+//! (`hostssl`), so a client that connects at all proved it spoke TLS. [`PgServer::tls_url`] names it by a
+//! host name of the test's choosing (the one in its certificate) with `hostaddr=127.0.0.1`.
+//!
 //! The binaries are looked for in `OQS_PG_BIN`, `/usr/lib/postgresql/<newest>/bin` (where Debian's
 //! `postgresql` package puts them) and `/usr/local/bin`. PostgreSQL refuses to run as root, so under root
 //! the server runs as `nobody`. Anything missing is a panic with a message saying what to install: a test
@@ -67,6 +72,8 @@ pub struct PgServer {
     bin: PathBuf,
     run_as: Option<(u32, u32)>,
     child: Option<Child>,
+    /// The TCP port of a TLS server ([`PgServer::start_tls`]); `None`: the Unix socket only.
+    tls_port: Option<u16>,
 }
 
 impl std::fmt::Debug for PgServer {
@@ -80,6 +87,54 @@ impl std::fmt::Debug for PgServer {
 impl PgServer {
     /// Creates a new cluster and starts it; panics (with the server's log) if it does not come up.
     pub fn start() -> Self {
+        let mut server = Self::create();
+        server.start_again();
+        server
+    }
+
+    /// A server that also listens on 127.0.0.1 with TLS, presenting `cert_pem` (the chain, leaf first)
+    /// with `key_pem`; TCP clients must use TLS (`hostssl` only), the Unix socket stays for the test's own
+    /// checks.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Self {
+        let mut server = Self::create();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free TCP port for PostgreSQL: {e}"));
+        server.tls_port = Some(port);
+        server.write_private("server.crt", cert_pem);
+        server.write_private("server.key", key_pem);
+        server.write_private(
+            "pg_hba.conf",
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+        );
+        server.start_again();
+        server
+    }
+
+    /// Writes a file into the data folder, mode 0600, owned by the server's user.
+    fn write_private(&self, name: &str, text: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.data_dir().join(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("writing {name}: {e}"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("chmod of {name}: {e}"));
+        if let Some((uid, gid)) = self.run_as {
+            nix::unistd::chown(&path, Some(uid.into()), Some(gid.into()))
+                .unwrap_or_else(|e| panic!("chown of {name}: {e}"));
+        }
+    }
+
+    /// A libpq connection string for `database` over TLS to a server started with
+    /// [`PgServer::start_tls`], naming it `host` (checked against its certificate) at 127.0.0.1.
+    pub fn tls_url(&self, database: &str, host: &str) -> String {
+        let port = self
+            .tls_port
+            .unwrap_or_else(|| panic!("tls_url of a server started without TLS"));
+        format!("host={host} hostaddr=127.0.0.1 port={port} user=postgres dbname={database}")
+    }
+
+    fn create() -> Self {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("oqs-pg-")
@@ -96,6 +151,7 @@ impl PgServer {
             bin,
             run_as,
             child: None,
+            tls_port: None,
         };
         for sub in ["data", "socket"] {
             std::fs::create_dir(server.dir.path().join(sub))
@@ -136,8 +192,6 @@ impl PgServer {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        let mut server = server;
-        server.start_again();
         server
     }
 
@@ -184,15 +238,27 @@ impl PgServer {
         let log_err = log
             .try_clone()
             .unwrap_or_else(|e| panic!("cannot open the PostgreSQL log: {e}"));
-        let child = self
-            .command("postgres")
+        let mut command = self.command("postgres");
+        command
             .arg("-D")
             .arg(self.data_dir())
             .arg("-k")
             .arg(self.socket_dir())
-            .args(["-p", &SOCKET_PORT.to_string()])
-            .args(["-c", "listen_addresses=", "-c", "fsync=off"])
-            .args(["-c", "max_connections=200"])
+            .args(["-c", "fsync=off", "-c", "max_connections=200"]);
+        match self.tls_port {
+            None => command.args(["-p", &SOCKET_PORT.to_string(), "-c", "listen_addresses="]),
+            Some(port) => command.args(["-p", &port.to_string()]).args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "ssl=on",
+                "-c",
+                "ssl_cert_file=server.crt",
+                "-c",
+                "ssl_key_file=server.key",
+            ]),
+        };
+        let child = command
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
@@ -248,8 +314,9 @@ impl PgServer {
     /// A libpq connection string for `database` over the server's socket, as user `postgres`.
     pub fn url(&self, database: &str) -> String {
         format!(
-            "host={} port={SOCKET_PORT} user=postgres dbname={database}",
-            self.socket_dir().display()
+            "host={} port={} user=postgres dbname={database}",
+            self.socket_dir().display(),
+            self.tls_port.unwrap_or(SOCKET_PORT)
         )
     }
 
