@@ -103,19 +103,28 @@ fn rows_of(reception: &AppWindow, method: &str) -> Vec<String> {
 /// Waits until the list shows `n` rows (a click re-renders it a moment later); if it never does, says what
 /// the list held (each row's id, method and outcome, the day shown and the filter pressed).
 fn wait_rows(reception: &AppWindow, n: usize) {
+    wait_or_say(
+        reception,
+        &format!("{n} rows in the list"),
+        || reception.find_all("[data-testid='checkin-row']").len() == n,
+        "const rows = [...document.querySelectorAll(\"[data-testid='checkin-row']\")]\
+           .map(r => `${r.dataset.id} ${r.dataset.method} ${r.dataset.outcome}`); \
+         const day = document.querySelector(\"[data-testid='list-day']\"); \
+         const pressed = [...document.querySelectorAll(\"[aria-pressed='true']\")].map(b => b.dataset.testid); \
+         const summary = document.querySelector(\"[data-testid='today-summary']\"); \
+         const problem = document.querySelector('.problem'); \
+         return {rows, day: day && day.dataset.date, pressed, summary: summary && summary.textContent, \
+                 problem: problem && problem.textContent};",
+    );
+}
+
+/// Polls `done` for 30 s; if it never holds, panics with what `explain` (a script) reads off the page.
+fn wait_or_say(reception: &AppWindow, what: &str, mut done: impl FnMut() -> bool, explain: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while reception.find_all("[data-testid='checkin-row']").len() != n {
+    while !done() {
         if std::time::Instant::now() >= deadline {
-            let held = reception.script(
-                "const rows = [...document.querySelectorAll(\"[data-testid='checkin-row']\")]\
-                   .map(r => `${r.dataset.id} ${r.dataset.method} ${r.dataset.outcome}`); \
-                 const day = document.querySelector(\"[data-testid='list-day']\"); \
-                 const pressed = [...document.querySelectorAll(\"[aria-pressed='true']\")].map(b => b.dataset.testid); \
-                 const summary = document.querySelector(\"[data-testid='today-summary']\"); \
-                 return {rows, day: day && day.dataset.date, pressed, summary: summary && summary.textContent};",
-                serde_json::json!([]),
-            );
-            panic!("timed out after 30s waiting for {n} rows in the list; it holds {held}");
+            let shown = reception.script(explain, serde_json::json!([]));
+            panic!("timed out after 30s waiting for {what}; the page shows {shown}");
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -412,25 +421,19 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     // 前日: yesterday's list, from the daemon: the check by numbers of day 1 and nothing of today.
     let filter_at = filter_position(&reception);
     reception.click("[data-testid='day-prev']");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while reception
-        .attribute("[data-testid='list-day']", "data-date")
-        .as_deref()
-        != Some(day1.as_str())
-    {
-        if std::time::Instant::now() >= deadline {
-            let shown = reception.script(
-                "const day = document.querySelector(\"[data-testid='list-day']\"); \
-                 const problem = document.querySelector('.problem'); \
-                 return {day: day && day.dataset.date, problem: problem && problem.textContent};",
-                serde_json::json!([]),
-            );
-            panic!(
-                "timed out after 30s waiting for yesterday's list ({day1}); the list shows {shown}"
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_or_say(
+        &reception,
+        &format!("yesterday's list ({day1})"),
+        || {
+            reception
+                .attribute("[data-testid='list-day']", "data-date")
+                .as_deref()
+                == Some(day1.as_str())
+        },
+        "const day = document.querySelector(\"[data-testid='list-day']\"); \
+         const problem = document.querySelector('.problem'); \
+         return {day: day && day.dataset.date, problem: problem && problem.textContent};",
+    );
     // The toolbar does not move when the day shown changes (a click aimed at a filter while the day was
     // arriving once landed on another button).
     assert_eq!(
