@@ -5,8 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::{HashMap, HashSet};
+
 use audit_report::{Report, ReportRow};
-use facility_store::Store;
+use facility_store::{AuditCoverage, Store, TerminalAuditRecord};
 use terminal_ipc::{EmergencyReviewRow, ErrorBody, ErrorCode};
 
 /// The audit actions of an emergency view.
@@ -63,38 +65,65 @@ pub fn period(from: &str, to: &str) -> Result<(i64, i64), ReviewError> {
     Ok((start, end))
 }
 
-/// The emergency views logged in `[start, end)`, oldest first, and every lookup that was started in it but
-/// has no outcome row (the daemon stopped between sending it and recording the answer: the central service
-/// may have shown the patient's information). Such a row names who looked, how and why; the patient is not
-/// known, and its action says the outcome is missing.
-pub fn rows(store: &Store, start: i64, end: i64) -> Result<Vec<ReportRow>, ReviewError> {
+/// The emergency views of a period across the facility, and which terminals' logs they come from.
+#[derive(Debug)]
+pub struct Review {
+    pub rows: Vec<ReportRow>,
+    pub coverage: AuditCoverage,
+}
+
+impl Review {
+    /// What the screen says when only this terminal's log could be read.
+    pub fn notice(&self) -> Option<String> {
+        matches!(self.coverage, AuditCoverage::ThisTerminalOnly { .. })
+            .then(|| audit_report::THIS_TERMINAL_ONLY.to_owned())
+    }
+}
+
+/// The emergency views logged in `[start, end)` at every terminal of the facility (this terminal's alone
+/// without a facility-wide store, or while it cannot be read), oldest first, and every lookup that was
+/// started in it but has no outcome row (the daemon stopped between sending it and recording the answer:
+/// the central service may have shown the patient's information). Such a row names who looked, how and
+/// why; the patient is not known, and its action says the outcome is missing. A start and its outcome are
+/// paired within one terminal's log.
+pub fn rows(store: &Store, start: i64, end: i64) -> Result<Review, ReviewError> {
     let mut actions: Vec<&str> = vec![STARTED];
     actions.extend(OUTCOMES);
     // An outcome may be logged just after the period ends: look a day further for the outcomes only.
-    let records = store.audit_records_between(&actions, start, end.saturating_add(86_400_000))?;
-    let mut pending: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
-    let mut unfinished = Vec::new();
-    for r in &records {
-        let actor = r.entry.actor.as_str();
-        if r.entry.action == STARTED {
-            if let Some(previous) = pending.insert(actor, r.id) {
-                unfinished.push(previous);
+    let found = store.facility_audit_between(&actions, start, end.saturating_add(86_400_000))?;
+    let key = |r: &TerminalAuditRecord| RowKey(r.terminal_id.clone(), r.record.id);
+    let mut pending: HashMap<(Option<&str>, &str), RowKey> = HashMap::new();
+    let mut unfinished = HashSet::new();
+    for r in &found.rows {
+        let who = (r.terminal_id.as_deref(), r.record.entry.actor.as_str());
+        if r.record.entry.action == STARTED {
+            if let Some(previous) = pending.insert(who, key(r)) {
+                unfinished.insert(previous);
             }
         } else {
-            pending.remove(actor);
+            pending.remove(&who);
         }
     }
     unfinished.extend(pending.into_values());
-    Ok(records
+    let rows = found
+        .rows
         .iter()
-        .filter(|r| r.at < end)
+        .filter(|r| r.record.at < end)
         .filter(|r| {
-            EMERGENCY_ACTIONS.contains(&r.entry.action.as_str())
-                || (r.entry.action == STARTED && unfinished.contains(&r.id))
+            EMERGENCY_ACTIONS.contains(&r.record.entry.action.as_str())
+                || (r.record.entry.action == STARTED && unfinished.contains(&key(r)))
         })
-        .map(ReportRow::from_record)
-        .collect())
+        .map(ReportRow::from_terminal_record)
+        .collect();
+    Ok(Review {
+        rows,
+        coverage: found.coverage,
+    })
 }
+
+/// A row of a facility's logs: its terminal and its id in that terminal's log.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RowKey(Option<String>, i64);
 
 pub fn view(row: &ReportRow) -> EmergencyReviewRow {
     EmergencyReviewRow {
@@ -106,13 +135,15 @@ pub fn view(row: &ReportRow) -> EmergencyReviewRow {
         method: row.method.clone(),
         items: row.items.clone(),
         action: row.action.clone(),
+        terminal: row.terminal.clone(),
     }
 }
 
 /// Writes `emergency-review-FROM-TO.csv` and `.pdf` into `dir`; answers their paths. The PDF needs a
-/// Japanese font ([`audit_report::find_cjk_font`] unless `font` is given).
+/// Japanese font ([`audit_report::find_cjk_font`] unless `font` is given). A facility-wide review names
+/// each row's terminal; one that could read only this terminal's log says so on its face.
 pub fn export(
-    rows: Vec<ReportRow>,
+    review: Review,
     from: &str,
     to: &str,
     facility: &str,
@@ -127,10 +158,11 @@ pub fn export(
     let report = Report::new(
         facility.to_string(),
         format!("救急時医療情報閲覧の全件（{from}〜{to}）"),
-        rows,
+        review.rows,
         generated_at,
     )
-    .with_patient_refs();
+    .with_patient_refs()
+    .covering(&review.coverage);
     let stem = format!("emergency-review-{from}-{to}");
     let csv = dir.join(format!("{stem}.csv"));
     let pdf = dir.join(format!("{stem}.pdf"));
@@ -157,20 +189,21 @@ pub async fn answer(
     let admin = accounts.administrator(peer, session).await?;
     let (start, end) = period(&from, &to)?;
     let worker = store.clone();
-    let (rows, files) = tokio::task::spawn_blocking(move || {
-        let rows = rows(&worker, start, end)?;
-        let views: Vec<EmergencyReviewRow> = rows.iter().map(view).collect();
+    let (rows, files, notice) = tokio::task::spawn_blocking(move || {
+        let review = rows(&worker, start, end)?;
+        let views: Vec<EmergencyReviewRow> = review.rows.iter().map(view).collect();
+        let notice = review.notice();
         let files = if export_files {
             let dir = worker
                 .path()
                 .parent()
                 .unwrap_or(Path::new("."))
                 .join("reports");
-            export(rows, &from, &to, "", &dir, None, worker.clock().now())?
+            export(review, &from, &to, "", &dir, None, worker.clock().now())?
         } else {
             Vec::new()
         };
-        Ok::<_, ReviewError>((views, files))
+        Ok::<_, ReviewError>((views, files, notice))
     })
     .await
     .map_err(|e| crate::accounts::internal("the emergency review", e))??;
@@ -189,7 +222,11 @@ pub async fn answer(
         },
     )
     .await?;
-    Ok(terminal_ipc::Response::EmergencyReview { rows, files })
+    Ok(terminal_ipc::Response::EmergencyReview {
+        rows,
+        files,
+        notice,
+    })
 }
 
 #[cfg(test)]
@@ -230,7 +267,10 @@ mod tests {
         row("dr-a", STARTED, 30);
         row("dr-a", "emergency_lookup_refused", 31); // refused: not a view, not unfinished
         let crashed = row("dr-b", STARTED, 40); // never answered
-        let listed = rows(&store, 0, 100).unwrap();
+        let found = rows(&store, 0, 100).unwrap();
+        assert_eq!(found.coverage, AuditCoverage::SingleTerminal);
+        assert_eq!(found.notice(), None);
+        let listed = found.rows;
         let ids: Vec<i64> = listed.iter().map(|r| r.audit_id).collect();
         assert_eq!(ids.len(), 3, "{ids:?}");
         assert!(ids.contains(&lost) && ids.contains(&crashed), "{ids:?}");
@@ -245,7 +285,7 @@ mod tests {
         // the next period).
         row("dr-c", STARTED, 90);
         row("dr-c", "emergency_lookup", 110);
-        assert_eq!(rows(&store, 0, 100).unwrap().len(), 3);
-        assert_eq!(rows(&store, 100, 200).unwrap().len(), 1);
+        assert_eq!(rows(&store, 0, 100).unwrap().rows.len(), 3);
+        assert_eq!(rows(&store, 100, 200).unwrap().rows.len(), 1);
     }
 }

@@ -68,6 +68,9 @@ pub struct ReportRow {
     pub terminal: Option<String>,
 }
 
+/// The notice on a report that could read only this terminal's log (the facility server was away).
+pub const THIS_TERMINAL_ONLY: &str = "院内サーバに接続できなかったため、この端末の記録のみです";
+
 fn action_label(action: &str) -> String {
     match action {
         "emergency_lookup" => "救急時医療情報閲覧".into(),
@@ -214,6 +217,18 @@ impl Report {
 
     /// The report marked with `notice` at its top (CSV: a line before the header; PDF: under the title). A
     /// second notice goes on a line of its own after the first.
+    /// A report over the rows a facility-wide read found: with a 端末 column when there is a facility
+    /// server, and the notice [`THIS_TERMINAL_ONLY`] when it could not be read.
+    pub fn covering(self, coverage: &facility_store::AuditCoverage) -> Self {
+        match coverage {
+            facility_store::AuditCoverage::SingleTerminal => self,
+            facility_store::AuditCoverage::Facility => self.with_terminals(),
+            facility_store::AuditCoverage::ThisTerminalOnly { .. } => {
+                self.with_terminals().with_notice(THIS_TERMINAL_ONLY)
+            }
+        }
+    }
+
     pub fn with_notice(mut self, notice: impl Into<String>) -> Self {
         let notice = notice.into();
         self.notice = Some(match self.notice.take() {

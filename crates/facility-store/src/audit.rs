@@ -941,7 +941,7 @@ pub enum AuditCoverage {
     ThisTerminalOnly { reason: String },
 }
 
-/// A patient's audit rows across the facility, oldest first.
+/// Audit rows across the facility (a patient's, or the emergency views of a period), oldest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatientAudit {
     pub rows: Vec<TerminalAuditRecord>,
@@ -977,6 +977,52 @@ impl Store {
     /// [`AuditCoverage::ThisTerminalOnly`] (never a silently partial answer).
     pub fn patient_audit(&self, patient_ref: &str) -> Result<PatientAudit, StoreError> {
         let own = self.audit_records_for_patient(patient_ref)?;
+        self.with_other_terminals(own, |link| {
+            link.query(
+                "SELECT terminal_id, id, at, actor, action, patient_ref, items, method, reason, detail,
+                        prev_hash, hash, seal
+                 FROM audit_log WHERE patient_ref = $1 AND terminal_id <> $2",
+                vec![
+                    Box::new(patient_ref.to_owned()),
+                    Box::new(link.terminal_id.clone()),
+                ],
+            )
+        })
+    }
+
+    /// Every terminal's rows of `actions` logged in `[from, to)` (the emergency-view review), each with its
+    /// terminal id, oldest first; like [`Store::patient_audit`], this terminal's rows alone (and says so)
+    /// when PostgreSQL cannot be read.
+    pub fn facility_audit_between(
+        &self,
+        actions: &[&str],
+        from: i64,
+        to: i64,
+    ) -> Result<PatientAudit, StoreError> {
+        let own = self.audit_records_between(actions, from, to)?;
+        let actions: Vec<String> = actions.iter().map(|a| (*a).to_owned()).collect();
+        self.with_other_terminals(own, |link| {
+            link.query(
+                "SELECT terminal_id, id, at, actor, action, patient_ref, items, method, reason, detail,
+                        prev_hash, hash, seal
+                 FROM audit_log WHERE action = ANY($1) AND at >= $2 AND at < $3 AND terminal_id <> $4",
+                vec![
+                    Box::new(actions),
+                    Box::new(from),
+                    Box::new(to),
+                    Box::new(link.terminal_id.clone()),
+                ],
+            )
+        })
+    }
+
+    /// This terminal's `own` rows with the other terminals' rows `others` reads from PostgreSQL, oldest
+    /// first, and what they cover.
+    fn with_other_terminals(
+        &self,
+        own: Vec<AuditRecord>,
+        others: impl FnOnce(&crate::shared::SharedLink) -> Option<crate::shared::PgRows>,
+    ) -> Result<PatientAudit, StoreError> {
         let Some(link) = self.shared.as_ref() else {
             return Ok(PatientAudit {
                 rows: own
@@ -989,21 +1035,14 @@ impl Store {
                 coverage: AuditCoverage::SingleTerminal,
             });
         };
-        let me = link.terminal_id.clone();
         let mut rows: Vec<TerminalAuditRecord> = own
             .into_iter()
             .map(|record| TerminalAuditRecord {
-                terminal_id: Some(me.clone()),
+                terminal_id: Some(link.terminal_id.clone()),
                 record,
             })
             .collect();
-        let others = link.query(
-            "SELECT terminal_id, id, at, actor, action, patient_ref, items, method, reason, detail,
-                    prev_hash, hash, seal
-             FROM audit_log WHERE patient_ref = $1 AND terminal_id <> $2",
-            vec![Box::new(patient_ref.to_owned()), Box::new(me)],
-        );
-        let coverage = match others {
+        let coverage = match others(link) {
             None => AuditCoverage::ThisTerminalOnly {
                 reason: link
                     .last_error()

@@ -321,6 +321,10 @@ const SHARED_MIGRATIONS: &[&str] = &[
     CREATE TRIGGER settings_notify AFTER INSERT OR UPDATE OR DELETE ON settings
         FOR EACH STATEMENT EXECUTE FUNCTION settings_notify();
     "#,
+    // 7: the emergency-view review reads every terminal's rows of some actions in a period.
+    r#"
+    CREATE INDEX audit_log_action_at ON audit_log (action, at);
+    "#,
 ];
 
 /// The advisory lock under which accounts and facility settings change on the facility server.

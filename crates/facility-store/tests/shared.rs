@@ -644,6 +644,30 @@ fn a_patients_report_merges_every_terminals_rows_and_says_when_it_covers_this_te
     assert_eq!(b.patient_audit(&patient).unwrap().rows, found.rows);
     assert!(a.patient_audit("nobody").unwrap().rows.is_empty());
 
+    // The emergency-view review at A: every terminal's rows of those actions in the period, and no others.
+    let review = a
+        .facility_audit_between(&["emergency_lookup", "login"], T0 + 2, T0 + 6)
+        .unwrap();
+    assert_eq!(review.coverage, AuditCoverage::Facility);
+    let reviewed: Vec<(Option<&str>, &str)> = review
+        .rows
+        .iter()
+        .map(|r| (r.terminal_id.as_deref(), r.record.entry.action.as_str()))
+        .collect();
+    assert_eq!(
+        reviewed,
+        [
+            (Some("viewer-1"), "login"),
+            (Some("viewer-1"), "emergency_lookup")
+        ]
+    );
+    assert!(
+        a.facility_audit_between(&["emergency_lookup"], T0 + 6, T0 + HOUR)
+            .unwrap()
+            .rows
+            .is_empty()
+    );
+
     // PostgreSQL away: A still answers with its own rows, and says so.
     pg.stop();
     let alone = a.patient_audit(&patient).unwrap();
@@ -658,6 +682,14 @@ fn a_patients_report_merges_every_terminals_rows_and_says_when_it_covers_this_te
         .map(|r| (r.terminal_id.as_deref(), r.record.id))
         .collect();
     assert_eq!(ids, [(Some("east"), 1), (Some("east"), 3)]);
+    let review = a
+        .facility_audit_between(&["view_medical_info", "emergency_lookup"], T0, T0 + HOUR)
+        .unwrap();
+    assert!(matches!(
+        review.coverage,
+        AuditCoverage::ThisTerminalOnly { .. }
+    ));
+    assert_eq!(review.rows.len(), 3, "east's three views");
     pg.start_again();
     wait_for("A connected again", || synced(&a));
     assert_eq!(

@@ -53,18 +53,28 @@ pub struct ReviewArgs {
 fn review(args: &ReviewArgs) -> anyhow::Result<()> {
     use reader_daemon::review;
     let (start, end) = review::period(&args.from, &args.to)?;
-    let store = open_store(&args.store, false)?;
-    let rows = review::rows(&store, start, end)?;
-    println!("記録番号\t閲覧日時\t閲覧者\t患者参照\t閲覧方法\t閲覧理由\t記録");
-    for r in rows.iter().map(review::view) {
+    let store = open_store(&args.store, true)?;
+    let found = review::rows(&store, start, end)?;
+    if let facility_store::AuditCoverage::ThisTerminalOnly { reason } = &found.coverage {
+        eprintln!("oqs: warning: {THIS_TERMINAL_ONLY} ({reason})");
+    }
+    println!("記録番号\t端末\t閲覧日時\t閲覧者\t患者参照\t閲覧方法\t閲覧理由\t記録");
+    for r in found.rows.iter().map(review::view) {
         println!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            r.audit_id, r.at, r.viewer, r.patient_ref, r.method, r.reason, r.action
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            r.audit_id,
+            r.terminal.as_deref().unwrap_or("-"),
+            r.at,
+            r.viewer,
+            r.patient_ref,
+            r.method,
+            r.reason,
+            r.action
         );
     }
     if let Some(out) = &args.out {
         let files = review::export(
-            rows,
+            found,
             &args.from,
             &args.to,
             &args.facility,
@@ -230,8 +240,7 @@ pub struct VerifyArgs {
     facility: bool,
 }
 
-/// The notice on a report that could read only this terminal's log.
-pub const THIS_TERMINAL_ONLY: &str = "院内サーバに接続できなかったため、この端末の記録のみです";
+pub use audit_report::THIS_TERMINAL_ONLY;
 
 /// The mark of a report written from a log that failed its verification.
 pub const TAMPER_MARK: &str = "監査ログの改ざんを検出";
@@ -534,14 +543,10 @@ pub fn audit(cmd: &AuditCommand) -> ExitCode {
                 eprintln!("oqs: warning: {notice}");
                 report = report.with_notice(notice);
             }
-            match found.coverage {
-                facility_store::AuditCoverage::SingleTerminal => {}
-                facility_store::AuditCoverage::Facility => report = report.with_terminals(),
-                facility_store::AuditCoverage::ThisTerminalOnly { reason } => {
-                    eprintln!("oqs: warning: {THIS_TERMINAL_ONLY} ({reason})");
-                    report = report.with_terminals().with_notice(THIS_TERMINAL_ONLY);
-                }
+            if let facility_store::AuditCoverage::ThisTerminalOnly { reason } = &found.coverage {
+                eprintln!("oqs: warning: {THIS_TERMINAL_ONLY} ({reason})");
             }
+            report = report.covering(&found.coverage);
             std::fs::create_dir_all(&args.out)
                 .with_context(|| format!("creating {}", args.out.display()))?;
             let font = match &args.font {

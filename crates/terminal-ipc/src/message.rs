@@ -744,6 +744,10 @@ pub enum Response {
         rows: Vec<EmergencyReviewRow>,
         #[serde(default)]
         files: Vec<String>,
+        /// Set when the review could read only this terminal's log (the facility server was away): what
+        /// the screen and the files say about it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notice: Option<String>,
     },
     Unconfirmed {
         entry: Box<UnconfirmedView>,
@@ -1037,6 +1041,9 @@ pub struct EmergencyReviewRow {
     /// (救急時医療情報閲覧（照会のみ記録・結果の記録なし）: the daemon stopped after sending it).
     #[serde(default)]
     pub action: String,
+    /// The terminal whose log holds the row, with a facility-wide store (`audit_id` is that terminal's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal: Option<String>,
 }
 
 /// Which special viewing produced a [`MedicalView`].

@@ -10,9 +10,11 @@
 //!   the facility server is away, and when it returns every check-in is in PostgreSQL once.
 //! - east killed (`abort()`, crash point `shared::sent`) after PostgreSQL committed a batch and before the
 //!   local outbox forgot it: after the restart the batch is sent again and each row is still there once.
-//! - An emergency view at west is in the patient's access report made at east (`oqs audit report`, with
-//!   west's terminal id), `oqs audit verify --facility` at east checks both chains, and with PostgreSQL
-//!   stopped the report at east says it covers east only.
+//! - An emergency view at the viewer, by a doctor whose account and second factor were made at east, is in
+//!   the patient's access report made at east (`oqs audit report`, with the viewer's terminal id) and in the
+//!   administrators' emergency-view review at east (`EmergencyReview`, `oqs emergency review`); `oqs audit
+//!   verify --facility` at east checks both chains; with PostgreSQL stopped the report and the review at
+//!   east say they cover east only.
 //! - Accounts and settings are the facility's: the first administrator is made at east (`oqs-readerd
 //!   --create-admin`), creates a doctor (医療情報閲覧者) there, the doctor logs in at west, and a setting changed
 //!   at east applies at west; with PostgreSQL stopped the doctor still logs in at west, and a change of an
@@ -68,6 +70,17 @@ fn terminals_without_readers() -> (PgServer, MockCentral, Daemon, Daemon) {
     let east = Daemon::start(&central, &store_section(&url, "east"));
     let west = Daemon::start(&central, &store_section(&url, "west"));
     (pg, central, east, west)
+}
+
+/// A 閲覧用端末 (room-3): `role = "viewer"`, no reader.
+fn viewer_terminal(central: &MockCentral, url: &str) -> Daemon {
+    Daemon::start(
+        central,
+        &format!(
+            "[terminal]\nrole = \"viewer\"\n[readers]\n{}",
+            store_section(url, "room-3")
+        ),
+    )
 }
 
 /// One PIN check-in at the kiosk; its id.
@@ -165,13 +178,7 @@ fn a_check_in_at_one_terminal_is_listed_and_consented_at_the_other() {
 
     // A 閲覧用端末 (room-3, `role = "viewer"`): no reader and no folders; it lists east's check-in and its
     // consented patient from PostgreSQL, and refuses reception work whatever the client.
-    let viewer = Daemon::start(
-        &central,
-        &format!(
-            "[terminal]\nrole = \"viewer\"\n[readers]\n{}",
-            store_section(&url, "room-3")
-        ),
-    );
+    let viewer = viewer_terminal(&central, &url);
     let oqs_viewer = Oqs::new(&viewer.root);
     let status = oqs_viewer.status();
     assert_eq!(status["role"], "viewer", "{status}");
@@ -489,21 +496,47 @@ fn access_report(daemon: &Daemon, patient_ref: &str, dir: &std::path::Path) -> V
         .collect()
 }
 
+/// The administrator at `daemon` reviews the emergency views of every day there is: (rows, notice).
+async fn review(
+    admin: &terminal_ipc::IpcClient,
+    session: &Secret,
+) -> (Vec<terminal_ipc::EmergencyReviewRow>, Option<String>) {
+    match admin
+        .request(Request::EmergencyReview {
+            session: session.clone(),
+            from: "2000-01-01".into(),
+            to: "2099-12-31".into(),
+            export: false,
+        })
+        .await
+        .expect("the emergency review")
+    {
+        Response::EmergencyReview { rows, notice, .. } => (rows, notice),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
-fn an_emergency_view_at_one_terminal_is_in_the_patient_report_made_at_the_other() {
+fn an_emergency_view_at_the_viewer_is_in_the_report_and_the_review_made_at_reception() {
     if !in_keyutils_session(
-        "an_emergency_view_at_one_terminal_is_in_the_patient_report_made_at_the_other",
+        "an_emergency_view_at_the_viewer_is_in_the_report_and_the_review_made_at_reception",
     ) {
         return;
     }
-    let (mut pg, _central, east, west) = terminals_without_readers();
+    let mut pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let central = MockCentral::start(100, None);
+    let east = Daemon::start(&central, &store_section(&url, "east"));
+    let viewer = viewer_terminal(&central, &url);
     let oqs_east = Oqs::new(&east.root);
 
-    // A doctor at west (the consultation room's terminal) views a patient in an emergency.
-    rt().block_on(async {
-        let (admin, admin_session, totp) = set_up_accounts(&west).await;
+    // The accounts are made at east (reception); the doctor, given the emergency permission and a second
+    // factor there, views a patient in an emergency at the 閲覧用端末 of a consultation room.
+    let rt = rt();
+    let (admin, admin_session) = rt.block_on(async {
+        let (admin, admin_session, totp) = set_up_accounts(&east).await;
         grant(&admin, &admin_session, true).await;
-        let doctor = connect(&west).await;
+        let doctor = connect(&viewer).await;
         let session = login(
             &doctor,
             "dr-tanaka",
@@ -523,58 +556,91 @@ fn an_emergency_view_at_one_terminal_is_in_the_patient_report_made_at_the_other(
                 },
             })
             .await
-            .expect("the emergency lookup");
+            .expect("the emergency lookup at the viewer");
         assert!(matches!(seen, Response::MedicalView(_)), "{seen:?}");
+        (admin, admin_session)
     });
-    let view = audit_rows(&west)
+    let view = audit_rows(&viewer)
         .into_iter()
         .find(|r| r.entry.action == "emergency_lookup")
-        .expect("west logged the emergency view");
+        .expect("the viewer logged the emergency view");
     let patient_ref = view.entry.patient_ref.clone().expect("a patient reference");
     // The status line's pending count lags an audit append by up to one drainer round: ask PostgreSQL.
     let in_pg = format!(
-        "SELECT count(*) FROM audit_log WHERE terminal_id = 'west' AND id = {}",
+        "SELECT count(*) FROM audit_log WHERE terminal_id = 'room-3' AND id = {}",
         view.id
     );
-    wait_for("west's view in PostgreSQL", WAIT, || {
+    wait_for("the viewer's view in PostgreSQL", WAIT, || {
         (pg.query_i64("facility", &in_pg) == 1).then_some(())
     });
     wait_for("east connected to PostgreSQL", WAIT, || {
         (shared_link(&oqs_east)["reachable"] == true).then_some(())
     });
 
-    // The report made at east lists west's view, naming west.
+    // The patient's report made at east lists the viewer's view, naming the viewer.
     let dir = east.root.join("report");
     let lines = access_report(&east, &patient_ref, &dir);
     assert!(lines[0].starts_with("記録番号,端末,"), "{lines:?}");
-    let west_row = format!("{},west,", view.id);
+    let viewer_row = format!("{},room-3,", view.id);
     let row = lines
         .iter()
-        .find(|l| l.starts_with(&west_row))
-        .unwrap_or_else(|| panic!("no row {west_row}… in {lines:?}"));
+        .find(|l| l.starts_with(&viewer_row))
+        .unwrap_or_else(|| panic!("no row {viewer_row}… in {lines:?}"));
     assert!(
         row.contains("救急時医療情報閲覧") && row.contains("意識障害で救急搬送"),
         "{row}"
     );
-    assert_eq!(lines.len(), 2, "west's one view of this patient: {lines:?}");
+    assert_eq!(
+        lines.len(),
+        2,
+        "the viewer's one view of this patient: {lines:?}"
+    );
+
+    // The administrators' regular review at east covers the facility: the view, at room-3.
+    let (rows, notice) = rt.block_on(review(&admin, &admin_session));
+    assert_eq!(notice, None, "{rows:?}");
+    let reviewed = rows
+        .iter()
+        .find(|r| r.terminal.as_deref() == Some("room-3"))
+        .unwrap_or_else(|| panic!("the viewer's view is not in east's review: {rows:?}"));
+    assert_eq!(reviewed.audit_id, view.id);
+    assert_eq!(reviewed.patient_ref, patient_ref);
+    assert_eq!(reviewed.reason, "意識障害で救急搬送");
+    assert!(reviewed.viewer.contains("dr-tanaka"), "{reviewed:?}");
+    let table = oqs_east.emergency_review(&east.config, "2000-01-01", "2099-12-31", None);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(&format!("{}\troom-3\t", view.id))),
+        "{table}"
+    );
 
     // Every terminal's chain is checked from east.
     let (code, text) = oqs_audit(&east, &["verify", "--facility"]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("terminal east: intact"), "{text}");
-    assert!(text.contains("terminal west: intact"), "{text}");
+    assert!(text.contains("terminal room-3: intact"), "{text}");
 
-    // PostgreSQL away: the report at east says on its face that it covers east only.
+    // PostgreSQL away: the report and the review at east say on their face that they cover east only.
     pg.stop();
     let lines = access_report(&east, &patient_ref, &east.root.join("report-alone"));
     assert_eq!(
         lines[0], "院内サーバに接続できなかったため、この端末の記録のみです",
         "{lines:?}"
     );
-    assert!(!lines.iter().any(|l| l.contains(",west,")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains(",room-3,")), "{lines:?}");
+    let (rows, notice) = rt.block_on(review(&admin, &admin_session));
+    assert_eq!(
+        notice.as_deref(),
+        Some("院内サーバに接続できなかったため、この端末の記録のみです")
+    );
+    assert!(
+        rows.iter().all(|r| r.terminal.as_deref() == Some("east")),
+        "{rows:?}"
+    );
     let (code, text) = oqs_audit(&east, &["verify", "--facility"]);
     assert_eq!(code, 2, "{text}");
-    drop((east, west));
+    drop((east, viewer));
 }
 
 #[test]

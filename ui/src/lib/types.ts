@@ -18,6 +18,8 @@ export interface EmergencyReviewRow {
   items: string[];
   /** 救急時医療情報閲覧, or a lookup whose outcome was never recorded. */
   action: string;
+  /** The terminal whose log holds the row (a facility-wide store); audit_id is that terminal's. */
+  terminal?: string;
 }
 
 /** An account as the administration screen shows it (never a password). */
@@ -474,7 +476,7 @@ export type Response =
   | { kind: "accounts"; accounts: AccountView[] }
   | { kind: "account"; account: AccountView }
   | { kind: "totp_enrolment"; secret_base32: string; otpauth_uri: string; qr_svg: string }
-  | { kind: "emergency_review"; rows: EmergencyReviewRow[]; files: string[] }
+  | { kind: "emergency_review"; rows: EmergencyReviewRow[]; files: string[]; notice?: string }
   | { kind: "disaster_status"; open: boolean; prefecture: number; windows: { from: string; to: string }[] }
   | { kind: "environment_settings"; facility_code: string; facility_name: string; settings: Record<string, unknown> }
   | ({ kind: "facility_options" } & FacilityOptions)
