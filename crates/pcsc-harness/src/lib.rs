@@ -10,7 +10,7 @@
 //!   has `DEVICENAME /dev/null:0xNNNN` and `CHANNELID 0xNNNN` with NNNN = [`BASE_PORT`] + 2i; the vpcd
 //!   driver then listens on NNNN (slot `00`) and NNNN+1 (slot `01`). vpcd supports one entry per pcscd
 //!   (see [`READER_ENTRIES`]), so there are two readers and at most two card tests run at once; the others
-//!   wait for a free reader.
+//!   wait for a free reader. [`readers`] takes several at once, all or none.
 //! - `users.lock`: every [`ReaderLease`] holds it shared; [`exclusive`] holds it exclusively, so a test that
 //!   stops or restarts pcscd never runs while another test uses a reader.
 //! - `slot-K.lock`: one per reader, held exclusively by the test that uses that reader.
@@ -275,6 +275,49 @@ pub fn reader() -> ReaderLease {
         assert!(
             Instant::now() < deadline,
             "no free vpcd reader within {LEASE_TIMEOUT:?}"
+        );
+        std::thread::sleep(STEP);
+    }
+}
+
+/// Reserves `n` readers at once (a test of several terminals, each with its reader). All or none: free
+/// slots are taken only while every one of them is free, and given back otherwise, so two tests each
+/// waiting for a second reader never hold one apiece forever.
+pub fn readers(n: usize) -> Vec<ReaderLease> {
+    assert!(
+        n <= READERS as usize,
+        "{n} readers asked for; the harness has {READERS}"
+    );
+    // As in `reader`: no exclusive test may stop pcscd between starting it and taking the slots; each
+    // lease then holds a shared lock of its own.
+    let _users = flock("users.lock", FlockArg::LockShared);
+    let readers = ensure_pcscd();
+    let deadline = Instant::now() + LEASE_TIMEOUT;
+    loop {
+        let mut taken = Vec::new();
+        for (k, (name, port)) in readers.iter().enumerate() {
+            if taken.len() == n {
+                break;
+            }
+            if let Ok(slot) = Flock::lock(
+                lock_file(&format!("slot-{k}.lock")),
+                FlockArg::LockExclusiveNonblock,
+            ) {
+                taken.push(ReaderLease {
+                    reader: name.clone(),
+                    port: *port,
+                    _slot: slot,
+                    _users: flock("users.lock", FlockArg::LockShared),
+                });
+            }
+        }
+        if taken.len() == n {
+            return taken;
+        }
+        drop(taken);
+        assert!(
+            Instant::now() < deadline,
+            "{n} free vpcd readers not found within {LEASE_TIMEOUT:?}"
         );
         std::thread::sleep(STEP);
     }

@@ -1,8 +1,10 @@
-//! A 閲覧用端末 in the real app window (Tauri under Xvfb, WebDriver): terminal east (a reception PC with the
-//! leased virtual reader) and room-3 (`[terminal] role = "viewer"`, no reader, no folders) share one private
-//! PostgreSQL server. A PIN check-in with consent at east; the app on room-3 offers only 診療情報閲覧 and
-//! 救急時閲覧, says it is a 閲覧用端末, has no 患者用画面 button, and an administrator logged in there opens
-//! east's patient from the consented list. The daemon's refusals are tested in `shared_store.rs`.
+//! One hospital in real app windows (Tauri under Xvfb, WebDriver): reception terminals east and west, each
+//! with a virtual reader, and room-3 (`[terminal] role = "viewer"`, no reader, no folders) share one private
+//! PostgreSQL server. West's reception window is open when a PIN check-in with consent is made at east's
+//! reader: the row appears there without a reload (pushed through LISTEN/NOTIFY), naming east's patient.
+//! The app on room-3 offers only 診療情報閲覧 and 救急時閲覧, says it is a 閲覧用端末, has no 患者用画面 button,
+//! and an administrator logged in there opens east's patient from the consented list. The daemon's
+//! refusals are tested in `shared_store.rs`.
 
 use e2e::app::{AppWindow, Display, Driver, screenshot_dir};
 use e2e::kiosk::{Cards, NORMAL, Oqs};
@@ -21,7 +23,8 @@ fn a_viewer_terminal_offers_only_the_viewing_screens_with_the_facilitys_patients
     let pg = PgServer::start();
     let url = pg.create_database("facility");
     let cards = Cards::issue(1);
-    let lease = pcsc_harness::reader();
+    let leases = pcsc_harness::readers(2);
+    let (lease, west_lease) = (&leases[0], &leases[1]);
     let central = MockCentral::start(100, Some(&cards.dir));
     let store = |id: &str| format!("[store]\nshared = \"{url}\"\nterminal_id = \"{id}\"\n");
     let east = Daemon::start(
@@ -39,16 +42,46 @@ fn a_viewer_terminal_offers_only_the_viewing_screens_with_the_facilitys_patients
             store("room-3")
         ),
     );
+    let west = Daemon::start(
+        &central,
+        &format!(
+            "[readers]\nnames = [\"{}\"]\n{}",
+            west_lease.reader,
+            store("west")
+        ),
+    );
     create_admin(&viewer);
+    let display = Display::start(&viewer.root);
+
+    // West's reception window, on today's list, before anything happened.
+    let west_socket = west.root.join("run/oqs-readerd.sock");
+    let reception = AppWindow::open(
+        Driver::start(&display, &west.root),
+        &["--socket", west_socket.to_str().expect("socket path")],
+    );
+    reception.interactive_ms();
+    reception.click("[data-testid='tab-today']");
+    reception.find("[data-testid='checkin-list']");
+    assert!(reception.find_all("[data-testid='checkin-row']").is_empty());
 
     // A check-in with consent at east.
     let oqs_east = Oqs::new(&east.root);
     let card = e2e::kiosk::InsertedCard::insert(&cards, NORMAL, lease.port, &east.root);
     e2e::kiosk::pin_checkin(&oqs_east, &cards, NORMAL);
-    oqs_east.wait_screen("result");
+    let result = oqs_east.wait_screen("result");
+    let id = result["check_in_id"]
+        .as_str()
+        .expect("the check-in id")
+        .to_owned();
     card.remove();
+    // It appears in west's open list by itself, answered, with east's patient's name.
+    let row = format!("[data-testid='checkin-row'][data-id='{id}'][data-outcome='valid']");
+    reception.find(&row);
+    let name = reception.text(&format!("{row} [data-testid='row-name']"));
+    assert!(!name.trim().is_empty(), "no name in the row");
+    reception.screenshot(&shots, "viewer-terminal-0-east-check-in-at-west");
+    reception.close();
 
-    let display = Display::start(&viewer.root);
     let socket = viewer.root.join("run/oqs-readerd.sock");
     let window = AppWindow::open(
         Driver::start(&display, &viewer.root),
@@ -74,5 +107,5 @@ fn a_viewer_terminal_offers_only_the_viewing_screens_with_the_facilitys_patients
     window.click("[data-testid='consented-open']");
     window.find("[data-testid='patient-detail']");
     window.screenshot(&shots, "viewer-terminal-2-east-patient");
-    drop((east, viewer));
+    drop((east, west, viewer));
 }
