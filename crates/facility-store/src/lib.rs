@@ -187,9 +187,40 @@ impl Store {
     /// Returns at once: connecting happens in the background, and a PostgreSQL that is down only means
     /// [`Store::shared_status`] says so. Fails only on a configuration that can never work.
     pub fn with_shared(mut self, config: SharedConfig) -> Result<Self, StoreError> {
+        self.queue_rows_from_before(&config.terminal_id)?;
         let link = shared::SharedLink::start(config, &self.path, self.keys.clone())?;
         self.shared = Some(link);
         Ok(self)
+    }
+
+    /// A terminal that ran alone before (a clinic that grew from one PC) joins the facility with its
+    /// history: at the first start as `terminal_id`, every check-in and consent it holds is queued in the
+    /// outbox (check-ins first, so each consent's check-in is there before it), in one transaction with the
+    /// record that it joined, so it happens once. The idempotent keys make a row already sent a no-op.
+    /// The audit chain needs nothing of this: the drainer copies it from its first row.
+    fn queue_rows_from_before(&self, terminal_id: &str) -> Result<(), StoreError> {
+        let now = self.clock.now_millis();
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let joined = tx.execute(
+            "INSERT INTO shared_joined (terminal_id, joined_at) VALUES (?1, ?2)
+             ON CONFLICT (terminal_id) DO NOTHING",
+            rusqlite::params![terminal_id, now],
+        )?;
+        if joined == 1 {
+            tx.execute(
+                "INSERT INTO shared_outbox (kind, row_key)
+                 SELECT 'check_in', check_in_id FROM check_ins ORDER BY at, check_in_id",
+                [],
+            )?;
+            tx.execute(
+                "INSERT INTO shared_outbox (kind, row_key)
+                 SELECT 'consent', CAST(id AS TEXT) FROM consents ORDER BY id",
+                [],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// The link to the facility-wide store; `None` on a terminal without one.

@@ -195,6 +195,14 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX unconfirmed_state ON unconfirmed (state, opened_at);
     "#,
+    // 9: the facility-wide stores this terminal has joined (by its terminal id there): the check-ins and
+    // consents it held before are queued for it once, at the first start with `[store] shared`.
+    r#"
+    CREATE TABLE shared_joined (
+        terminal_id TEXT PRIMARY KEY,
+        joined_at   INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The facility-wide store's schema on PostgreSQL, versioned like [`MIGRATIONS`] (in `schema_version`).

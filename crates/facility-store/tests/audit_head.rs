@@ -91,6 +91,7 @@ fn an_empty_store_from_the_previous_version_gets_its_genesis_head() {
          DROP TABLE shared_outbox;
          ALTER TABLE check_ins DROP COLUMN visit;
          DROP TABLE unconfirmed;
+         DROP TABLE shared_joined;
          PRAGMA user_version = 2;",
     )
     .unwrap();

@@ -254,6 +254,45 @@ fn check_ins_taken_while_postgresql_is_down_reach_it_once_when_it_returns() {
 }
 
 #[test]
+fn a_terminal_that_ran_alone_joins_the_facility_with_its_history_once() {
+    let pg = PgServer::start();
+    let url = pg.create_database("facility");
+    let dir = tempfile::tempdir().unwrap();
+    // A clinic's one PC, before there was a facility server.
+    {
+        let alone = Store::open(dir.path().join("east.sqlite3"), &key(5)).unwrap();
+        check_in_with_consent(&alone, "old_1", T0, "101");
+        check_in_with_consent(&alone, "old_2", T0 + 1, "102");
+    }
+    // It joins: its history reaches PostgreSQL and is read at another terminal.
+    let east = terminal(dir.path(), "east", &url, 5);
+    let west = terminal(dir.path(), "west", &url, 5);
+    wait_for("east's history in PostgreSQL", || {
+        synced(&east)
+            && pg.query_i64(
+                "facility",
+                "SELECT count(*) FROM check_ins WHERE terminal_id = 'east'",
+            ) == 2
+    });
+    assert_eq!(
+        pg.query_i64(
+            "facility",
+            "SELECT count(*) FROM consents WHERE terminal_id = 'east'"
+        ),
+        2
+    );
+    assert!(west.check_in("old_2").unwrap().is_some());
+    drop(east);
+    // Once: a second start as east queues nothing again.
+    let _east = terminal(dir.path(), "east", &url, 5);
+    let file = rusqlite::Connection::open(dir.path().join("east.sqlite3")).unwrap();
+    let queued: i64 = file
+        .query_row("SELECT count(*) FROM shared_outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(queued, 0);
+}
+
+#[test]
 fn a_terminal_with_another_data_key_is_refused_by_the_shared_store() {
     let pg = PgServer::start();
     let url = pg.create_database("facility");
