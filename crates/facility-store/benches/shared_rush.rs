@@ -2,7 +2,8 @@
 //! private PostgreSQL server (`pg-harness`), each recording a check-in with its audit row every INTERVAL; one
 //! more terminal watches the LISTEN/NOTIFY feed and reads each announced check-in back. Reported: the write
 //! (SQLite + outbox) p50/p95 at a terminal, check-in → visible at another terminal p50/p95, and the rows per
-//! second that reached PostgreSQL; next to the same writes on one terminal with SQLite alone (the floor).
+//! second that reached PostgreSQL; then the same terminals writing back to back (the rows a second until all
+//! are in PostgreSQL: the capacity); next to the same writes on one terminal with SQLite alone (the floor).
 //! `cargo bench -p facility-store --bench shared_rush` (release). Plain timing, no harness; each figure is
 //! also printed as a `BENCH {json}` line.
 
@@ -189,6 +190,45 @@ fn main() {
         total as f64 / all_in.as_secs_f64(),
     );
     assert_eq!(seen, total, "every check-in was announced and read back");
+
+    // Capacity: the same terminals writing back to back; rows a second until every one is in PostgreSQL.
+    let start = Instant::now();
+    let mut burst: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = terminals
+            .iter()
+            .enumerate()
+            .map(|(t, store)| {
+                s.spawn(move || {
+                    (0..PER_TERMINAL)
+                        .map(|i| {
+                            let id = format!("b{t:02}_{i:04}");
+                            let t0 = Instant::now();
+                            store
+                                .insert_check_in_audited(
+                                    &check_in(id.clone(), i as i64),
+                                    &entry(&id),
+                                )
+                                .expect("check-in");
+                            t0.elapsed()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("terminal thread"))
+            .collect()
+    });
+    wait("the burst's rows in PostgreSQL", || {
+        terminals.iter().all(synced)
+    });
+    row(
+        "shared: back-to-back writes -> all in PostgreSQL",
+        burst.len(),
+        percentiles(&mut burst),
+        total as f64 / start.elapsed().as_secs_f64(),
+    );
 
     // The floor: the same writes, back to back, on one terminal with SQLite only.
     let solo = Store::open(dir.path().join("solo.sqlite3"), &key()).expect("open solo");
