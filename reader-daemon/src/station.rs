@@ -1411,11 +1411,9 @@ fn next_wake(slot: &Slot, window: Duration, now: Instant) -> Option<Instant> {
     Some(countdown_at(deadline, now, window).1)
 }
 
-/// Three months, counted as the central service counts them (92 days).
-const CERTIFICATE_GRACE: Duration = Duration::from_secs(92 * 86_400);
-
-/// (expires within three months, expired less than three months ago) for the card's authentication
-/// certificate ending at `end`, at `now` (oqs-clock). A smartphone has no grace: its expired certificate
+/// (expires within three months, expired and still in the three months of grace counted from the end of
+/// the expiry month) for the card's authentication certificate ending at `end`, at `now` (oqs-clock's rules,
+/// the central service's too). A smartphone has no grace: its expired certificate
 /// is left to the central service to refuse. A certificate that cannot be parsed (`None`) counts as valid
 /// here; the central service verifies it.
 fn certificate_window(
@@ -1424,8 +1422,11 @@ fn certificate_window(
     now: std::time::SystemTime,
 ) -> (bool, bool) {
     match end {
-        Some(end) if now <= end => (now + CERTIFICATE_GRACE >= end, false),
-        Some(end) => (false, !smartphone && now <= end + CERTIFICATE_GRACE),
+        Some(end) if now <= end => (oqs_clock::certificate_expiring(end, now), false),
+        Some(end) => (
+            false,
+            !smartphone && oqs_clock::certificate_in_grace(end, now),
+        ),
         None => (false, false),
     }
 }
@@ -1567,22 +1568,43 @@ mod tests {
     }
 
     #[test]
-    fn the_certificate_window_has_its_edges_at_92_days() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let day = Duration::from_secs(86_400);
-        let at = |end| certificate_window(Some(end), false, now);
-        assert_eq!(at(now + 93 * day), (false, false), "valid, far from expiry");
+    fn the_certificate_window_is_three_months_each_side_counted_as_the_reference_counts() {
+        let t = |s: &str| oqs_clock::parse_instant(s).unwrap();
+        let now = t("2026-08-20T10:30:00+09:00");
+        let at = |end: &str| certificate_window(Some(t(end)), false, now);
         assert_eq!(
-            at(now + 92 * day),
-            (true, false),
-            "expiring on the 92nd day"
+            at("2026-11-21T00:00:00+09:00"),
+            (false, false),
+            "valid, far from expiry"
         );
-        assert_eq!(at(now), (true, false), "expires this instant: still valid");
-        assert_eq!(at(now - day), (false, true), "expired yesterday: grace");
-        assert_eq!(at(now - 92 * day), (false, true), "last day of the grace");
-        assert_eq!(at(now - 93 * day), (false, false), "past the grace");
         assert_eq!(
-            certificate_window(Some(now - day), true, now),
+            at("2026-11-20T10:30:00+09:00"),
+            (true, false),
+            "expiring in three months"
+        );
+        assert_eq!(
+            at("2026-08-20T10:30:00+09:00"),
+            (true, false),
+            "expires this instant: still valid"
+        );
+        assert_eq!(
+            at("2026-08-19T10:30:00+09:00"),
+            (false, true),
+            "expired yesterday: grace"
+        );
+        // 102 days ago, but the grace counts from the end of May: it runs to 8/31.
+        assert_eq!(
+            at("2026-05-10T10:00:00+09:00"),
+            (false, true),
+            "expired in May: grace"
+        );
+        assert_eq!(
+            at("2026-04-30T23:59:59+09:00"),
+            (false, false),
+            "expired in April: past it"
+        );
+        assert_eq!(
+            certificate_window(Some(t("2026-08-19T10:30:00+09:00")), true, now),
             (false, false),
             "a smartphone has no grace"
         );

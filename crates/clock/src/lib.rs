@@ -291,8 +291,133 @@ pub fn test_clock() -> Clock {
     Clock::pinned(test_now())
 }
 
+/// The first instant (00:00 JST) of the month `months` before (negative: after) the month of `t` in JST.
+fn month_start_jst(t: SystemTime, months_back: i32) -> SystemTime {
+    let d = to_jst(t).date();
+    let index = d.year() * 12 + i32::from(u8::from(d.month())) - 1 - months_back;
+    let (year, month) = (index.div_euclid(12), index.rem_euclid(12) + 1);
+    let month = u8::try_from(month)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .unwrap_or(time::Month::January);
+    Date::from_calendar_date(year, month, 1)
+        .map(|first| SystemTime::from(first.midnight().assume_offset(JST)))
+        .unwrap_or(t)
+}
+
+/// Whether a card's 利用者証明用 certificate that expired at `not_after` is, at `now`, in the three months
+/// when the card still confirms qualification only: they are counted from the end of the expiry month (JST),
+/// so a certificate that expired on 5/10 is in its grace until 8/31 (`../shared/reference/field-practice.md`,
+/// F6). The central service and the daemon both decide with this.
+pub fn certificate_in_grace(not_after: SystemTime, now: SystemTime) -> bool {
+    now > not_after && not_after >= certificate_grace_threshold(now)
+}
+
+/// The earliest expiry still in its grace at `now`: 00:00 JST on the first of the month three months before
+/// `now`'s month. A certificate valid at this instant and expired by `now` is in its grace.
+pub fn certificate_grace_threshold(now: SystemTime) -> SystemTime {
+    month_start_jst(now, 3)
+}
+
+/// Whether a certificate ending at `not_after` expires within three months of `now` (the reader's renewal
+/// warning): from the same JST day and time three months earlier (the month's last day when that month is
+/// shorter, so a certificate ending 5/31 is warned from 2/28 or 2/29) until it expires.
+pub fn certificate_expiring(not_after: SystemTime, now: SystemTime) -> bool {
+    now <= not_after && now >= three_months_before(not_after)
+}
+
+fn three_months_before(t: SystemTime) -> SystemTime {
+    let jst = to_jst(t);
+    let first = to_jst(month_start_jst(t, 3)).date();
+    let last_day = first.month().length(first.year());
+    let day = jst.day().min(last_day);
+    Date::from_calendar_date(first.year(), first.month(), day)
+        .map(|d| SystemTime::from(PrimitiveDateTime::new(d, jst.time()).assume_offset(JST)))
+        .unwrap_or(t)
+}
+
 #[cfg(test)]
 mod tests {
+
+    fn jst(s: &str) -> SystemTime {
+        parse_instant(s).unwrap()
+    }
+
+    #[test]
+    fn the_certificate_grace_runs_to_the_end_of_the_third_month_after_the_expiry_month() {
+        let expired = jst("2026-05-10T10:00:00+09:00");
+        assert!(
+            !certificate_in_grace(expired, jst("2026-05-10T09:00:00+09:00")),
+            "not expired yet"
+        );
+        assert!(certificate_in_grace(
+            expired,
+            jst("2026-05-10T10:00:01+09:00")
+        ));
+        // 92 days after 5/10 is 8/10: the grace still runs to the end of August.
+        assert!(certificate_in_grace(
+            expired,
+            jst("2026-08-20T12:00:00+09:00")
+        ));
+        assert!(certificate_in_grace(
+            expired,
+            jst("2026-08-31T23:59:59+09:00")
+        ));
+        assert!(!certificate_in_grace(
+            expired,
+            jst("2026-09-01T00:00:00+09:00")
+        ));
+        // Across a year, and the end of the expiry month in JST while UTC is still in the day before.
+        let late = jst("2026-11-30T23:30:00+09:00");
+        assert!(certificate_in_grace(late, jst("2027-02-28T23:59:59+09:00")));
+        assert!(!certificate_in_grace(
+            late,
+            jst("2027-03-01T00:00:00+09:00")
+        ));
+        let first = jst("2026-12-01T00:10:00+09:00");
+        assert!(certificate_in_grace(
+            first,
+            jst("2027-03-31T23:00:00+09:00")
+        ));
+        assert!(!certificate_in_grace(
+            first,
+            jst("2027-04-01T00:00:00+09:00")
+        ));
+    }
+
+    #[test]
+    fn the_renewal_warning_starts_three_calendar_months_before_the_expiry() {
+        let end = jst("2026-05-10T10:00:00+09:00");
+        assert!(!certificate_expiring(end, jst("2026-02-10T09:59:59+09:00")));
+        assert!(certificate_expiring(end, jst("2026-02-10T10:00:00+09:00")));
+        assert!(certificate_expiring(end, end));
+        assert!(
+            !certificate_expiring(end, jst("2026-05-10T10:00:01+09:00")),
+            "expired"
+        );
+        // A month's end: from the last day of the shorter month.
+        let may31 = jst("2027-05-31T12:00:00+09:00");
+        assert!(!certificate_expiring(
+            may31,
+            jst("2027-02-27T12:00:00+09:00")
+        ));
+        assert!(certificate_expiring(
+            may31,
+            jst("2027-02-28T12:00:00+09:00")
+        ));
+        let leap = jst("2028-05-31T12:00:00+09:00");
+        assert!(certificate_expiring(leap, jst("2028-02-29T12:00:00+09:00")));
+        let january = jst("2027-01-15T08:00:00+09:00");
+        assert!(certificate_expiring(
+            january,
+            jst("2026-10-15T08:00:00+09:00")
+        ));
+        assert!(!certificate_expiring(
+            january,
+            jst("2026-10-15T07:59:59+09:00")
+        ));
+    }
+
     use super::*;
 
     #[test]

@@ -31,8 +31,6 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// How long a challenge may be used.
 pub const CHALLENGE_LIFETIME: Duration = Duration::from_secs(300);
-/// Expired card certificates still answer eligibility (not consents) for three months.
-pub const GRACE: Duration = Duration::from_secs(92 * 86_400);
 /// Consent lasts 24 hours (AvailableTime).
 pub const CONSENT_LIFETIME: time::Duration = time::Duration::hours(24);
 /// An offline proof (a check-in taken during an outage) is accepted this long after it was taken.
@@ -421,7 +419,11 @@ fn run(
     {
         Ok(i) => (i, false),
         Err(mock_jpki::CertError::Expired) => {
-            match mock_jpki::verify_auth_cert(&state.jpki_ca_der, &cert, system_now - GRACE) {
+            // Expired card certificates still answer eligibility (not consents) until the end of the
+            // third month after the expiry month (oqs_clock::certificate_in_grace): valid at the earliest
+            // expiry still in its grace means in it.
+            let threshold = oqs_clock::certificate_grace_threshold(system_now);
+            match mock_jpki::verify_auth_cert(&state.jpki_ca_der, &cert, threshold) {
                 Ok(i) => (i, true),
                 Err(_) => {
                     return Ok(Err((codes::EXPIRED, "マイナンバーカードの電子証明書の有効期限が切れています（3か月を超過）。市区町村の窓口で更新してください。".into())));
@@ -557,7 +559,7 @@ fn run(
                 "電子証明書の有効期限が切れています（3か月以内）。資格確認のみ行いました。市区町村の窓口で更新してください。",
             ),
         )
-    } else if info.expires_within(state.clock.now(), GRACE) {
+    } else if oqs_clock::certificate_expiring(info.not_after, state.clock.now()) {
         (
             Some(codes::EXPIRING),
             Some("電子証明書の有効期限が3か月以内に切れます。市区町村の窓口で更新してください。"),

@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tracing::info;
 
-use crate::checkin::GRACE;
 use crate::dates::{add_months, parse_ymd, ymd, ymdhms};
 use crate::error::CentralError;
 use crate::history::history;
@@ -357,9 +356,10 @@ fn by_card(state: &Shared, cert_b64: &str) -> Result<Found, CentralError> {
         return refuse("電子証明書を読み取れません (base64)");
     };
     let now = state.clock.now();
-    let info = match mock_jpki::verify_auth_cert(&state.jpki_ca_der, &cert, now)
-        .or_else(|_| mock_jpki::verify_auth_cert(&state.jpki_ca_der, &cert, now - GRACE))
-    {
+    let info = match mock_jpki::verify_auth_cert(&state.jpki_ca_der, &cert, now).or_else(|_| {
+        let threshold = oqs_clock::certificate_grace_threshold(now);
+        mock_jpki::verify_auth_cert(&state.jpki_ca_der, &cert, threshold)
+    }) {
         Ok(i) => i,
         Err(e) => return refuse(&format!("電子証明書を検証できません: {e}")),
     };

@@ -351,6 +351,23 @@ async fn certificate_states_decide_the_checkin() {
             .as_deref(),
         Some("OQS-C2103")
     );
+    // The grace counts from the end of the expiry month: a certificate that expired an hour into the first
+    // day of the month three months back is still in it (up to 122 days ago), one that expired an hour
+    // before that day is not.
+    let threshold = oqs_clock::certificate_grace_threshold(now);
+    for (expired, code) in [
+        (threshold + DAY / 24, None),
+        (threshold - DAY / 24, Some("OQS-C2103")),
+    ] {
+        let (cert, key) = issue_card(
+            env.path(),
+            fixtures::CARD_EXPIRED_IN_GRACE,
+            now - DAY * 1900,
+            expired,
+        );
+        let answer = pin_checkin(&env, &cert, &key, all_consents()).await;
+        assert_eq!(answer.error_code.as_deref(), code, "expired at {expired:?}");
+    }
     // Expiring within three months: answered, with the renewal notice.
     let (cert, key) = issue_card(
         env.path(),
