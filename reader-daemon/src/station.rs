@@ -1511,7 +1511,6 @@ fn screen_of(slot: &Slot) -> KioskScreen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::SystemTime;
 
     #[test]
     fn the_countdown_shows_the_whole_seconds_left_in_its_window() {
