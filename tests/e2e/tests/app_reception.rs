@@ -1,7 +1,9 @@
 //! The reception list (オンライン資格確認結果一覧) in the real app window, against the real daemon, virtual cards
 //! in a real pcscd reader (one face-capable) and the mock central service: a check by numbers at the counter
 //! is a check-in with ◎; a face check-in gets ★; an old qualification's numbers answer 無効（新）; a card whose
-//! certificate expires within three months is flagged with a renewal slip; yesterday's list comes back through
+//! certificate expires within three months is flagged with a renewal slip, and the patient's screen (the kiosk
+//! window beside it) warns of it, as it says a certificate in its grace confirms qualification only; yesterday's
+//! list comes back through
 //! 前日 (the whole calendar moves one day between the two halves); and the 管理 tab's usage counts them.
 //! Screenshots of each screen go to `target/e2e-screenshots/`.
 
@@ -259,10 +261,17 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     reception.screenshot(&shots, "reception-list-2-face");
 
     // A PIN check-in with a certificate that expires within three months: flagged, with a renewal slip.
+    // The patient's screen is open beside the reception window from here on.
+    let kiosk = e2e::app::open_kiosk(&display, &daemon, &lease.reader);
     let card = InsertedCard::insert(&cards, CERT_EXPIRING, lease.port, &daemon.root);
     // The kiosk warns before anything else (the daemon judges the card's certificate by oqs-clock).
     let choice = oqs.wait_screen("method_choice");
     assert_eq!(choice["certificate"], "expiring", "{choice}");
+    let warning = "[data-testid='kiosk-certificate'][data-state='expiring']";
+    kiosk.find(warning);
+    let said = kiosk.text_without_ruby(warning);
+    assert!(said.contains("3か月以内に有効期限が切れます"), "{said}");
+    kiosk.screenshot(&shots, "kiosk-certificate-1-expiring");
     oqs.ok(&["kiosk", "method", "pin"], None);
     oqs.wait_screen("pin_entry");
     oqs.ok(
@@ -302,6 +311,11 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     let card = InsertedCard::insert(&cards, CERT_EXPIRED, lease.port, &daemon.root);
     let choice = oqs.wait_screen("method_choice");
     assert_eq!(choice["certificate"], "expired_in_grace", "{choice}");
+    let warning = "[data-testid='kiosk-certificate'][data-state='expired_in_grace']";
+    kiosk.find(warning);
+    let said = kiosk.text_without_ruby(warning);
+    assert!(said.contains("資格の確認のみ行います"), "{said}");
+    kiosk.screenshot(&shots, "kiosk-certificate-2-expired-in-grace");
     oqs.ok(&["kiosk", "method", "pin"], None);
     oqs.wait_screen("pin_entry");
     oqs.ok(
