@@ -323,6 +323,16 @@ pub fn readers(n: usize) -> Vec<ReaderLease> {
     }
 }
 
+/// Two readers at once ([`readers`]`(2)`), in slot order: a test of two terminals, or of one kiosk with a
+/// card reader and an NFC reader.
+pub fn two_readers() -> (ReaderLease, ReaderLease) {
+    let mut leases = readers(2).into_iter();
+    match (leases.next(), leases.next()) {
+        (Some(first), Some(second)) => (first, second),
+        _ => panic!("readers(2) gave fewer than two readers"),
+    }
+}
+
 /// Sole use of pcscd: no other harness test runs while this lives. For tests that stop or restart pcscd.
 pub struct ExclusiveLease {
     _users: Flock<File>,

@@ -69,8 +69,8 @@ fn the_kiosk_guides_a_smartphone_and_checks_in_android_and_iphone() {
         "smartphone",
         clock().now_secs() - (4 * 365 + 30) * DAY,
     );
-    let card_reader = pcsc_harness::reader();
-    let nfc_reader = pcsc_harness::reader();
+    // Both at once: two tests each holding one reader and waiting for another would wait for ever.
+    let (card_reader, nfc_reader) = pcsc_harness::two_readers();
     let central = MockCentral::start(100, Some(&cards.dir));
     let daemon = Daemon::start(
         &central,

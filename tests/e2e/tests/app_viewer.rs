@@ -23,8 +23,8 @@ fn a_viewer_terminal_offers_only_the_viewing_screens_with_the_facilitys_patients
     let pg = PgServer::start();
     let url = pg.create_database("facility");
     let cards = Cards::issue(1);
-    let leases = pcsc_harness::readers(2);
-    let (lease, west_lease) = (&leases[0], &leases[1]);
+    let (east_lease, west_lease) = pcsc_harness::two_readers();
+    let (lease, west_lease) = (&east_lease, &west_lease);
     let central = MockCentral::start(100, Some(&cards.dir));
     let store = |id: &str| format!("[store]\nshared = \"{url}\"\nterminal_id = \"{id}\"\n");
     let east = Daemon::start(

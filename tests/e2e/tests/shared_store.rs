@@ -134,8 +134,8 @@ fn a_check_in_at_one_terminal_is_listed_and_consented_at_the_other() {
     let url = pg.create_database("facility");
     let cards = Cards::issue(7);
     // Two reception terminals, each with its card reader.
-    let leases = pcsc_harness::readers(2);
-    let (lease, west_lease) = (&leases[0], &leases[1]);
+    let (east_lease, west_lease) = pcsc_harness::two_readers();
+    let (lease, west_lease) = (&east_lease, &west_lease);
     let central = MockCentral::start(100, Some(&cards.dir));
     let (east, oqs_east, west, oqs_west) = two_terminals(&central, lease, Some(west_lease), &url);
     wait_for("west connected to PostgreSQL", WAIT, || {

@@ -101,8 +101,8 @@ fn one_kiosk_serves_a_card_and_then_a_phone_on_its_two_readers() {
     const PHONE: u32 = 2;
     let cards = Cards::issue_for_people(CARD, 1, "normal");
     cards.issue_more(PHONE, 1, "smartphone", clock().now_secs());
-    let card_reader = pcsc_harness::reader();
-    let nfc_reader = pcsc_harness::reader();
+    // Both at once: two tests each holding one reader and waiting for another would wait for ever.
+    let (card_reader, nfc_reader) = pcsc_harness::two_readers();
     let central = e2e::MockCentral::start(100, Some(&cards.dir));
     let daemon = e2e::Daemon::start(
         &central,
