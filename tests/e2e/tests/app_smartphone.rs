@@ -2,11 +2,12 @@
 //! reader and the NFC reader beside it (`[kiosk.east]`). From the first screen the patient opens the smartphone
 //! guide, picks iPhone or Android and is shown where to hold the phone; an Android phone then asks for its
 //! スマホ用 PIN on the kiosk, an iPhone for none; both end on the result. Every new screen is checked to fit
-//! 1024x768 and 1280x800, for contrast, in Japanese and in English, with screenshots.
+//! 1024x768 and 1280x800, for contrast, in Japanese and in English, with screenshots. The reception window then
+//! marks each check-in as the phone it came from (★ スマホ暗証番号, ★ スマホ).
 
 use e2e::app::{
-    AppWindow, Display, assert_contrast, assert_fits, enter_pin, kiosk_catalogue as catalogue,
-    next_kiosk_screen, open_kiosk, screenshot_dir,
+    AppWindow, Display, Driver, assert_contrast, assert_fits, enter_pin,
+    kiosk_catalogue as catalogue, next_kiosk_screen, open_kiosk, screenshot_dir,
 };
 use e2e::kiosk::{Cards, InsertedCard};
 use e2e::{Daemon, MockCentral, clock, in_keyutils_session};
@@ -143,4 +144,24 @@ fn the_kiosk_guides_a_smartphone_and_checks_in_android_and_iphone() {
     assert_contrast(&kiosk, "phone-certificate-expired");
     phone.remove();
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
+
+    // Reception sees how each arrived: ★ スマホ暗証番号 for the Android phone, ★ スマホ for the iPhone.
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let reception = AppWindow::open(
+        Driver::start(&display, &daemon.root),
+        &["--socket", socket.to_str().expect("socket path")],
+    );
+    reception.interactive_ms();
+    reception.click("[data-testid='tab-today']");
+    for (method, label) in [("smartphone_pin", "スマホ暗証番号"), ("phone", "スマホ")] {
+        let row =
+            format!("[data-testid='checkin-row'][data-method='{method}'][data-outcome='valid']");
+        reception.find(&row);
+        let mark = reception.text(&format!("{row} [data-testid='row-mark']"));
+        assert!(
+            mark.contains('★') && mark.contains(label),
+            "{method}: {mark}"
+        );
+    }
+    reception.screenshot(&shots, "reception-phone-marks");
 }
