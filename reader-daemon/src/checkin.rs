@@ -681,9 +681,18 @@ impl CheckinService {
         };
         let store = self.inner.store.clone();
         let record = check_in.clone();
-        tokio::task::spawn_blocking(move || store.insert_check_in(&record))
-            .await
-            .map_err(|e| CheckinError::Task(e.to_string()))??;
+        let expiry = certificate_expiry(s);
+        tokio::task::spawn_blocking(move || {
+            store.insert_check_in(&record)?;
+            match expiry {
+                Some(at) => {
+                    store.set_certificate_expiry(&record.check_in_id, at, record.updated_at)
+                }
+                None => Ok(()),
+            }
+        })
+        .await
+        .map_err(|e| CheckinError::Task(e.to_string()))??;
         Ok(check_in)
     }
 
@@ -806,7 +815,10 @@ impl CheckinService {
             updated_at: self.inner.store.now_millis(),
         };
         self.inner.events.publish(Event::CheckIn {
-            check_in: record_of(&record, &s.answers, patient.as_ref()),
+            check_in: with_certificate_dates(
+                record_of(&record, &s.answers, patient.as_ref()),
+                certificate_expiry(s),
+            ),
         });
         Ok(SubmitOutcome::Answered { outcome })
     }
@@ -1255,7 +1267,32 @@ pub fn record_of(
         validity: stored.as_ref().and_then(crate::reception_list::validity_of),
         certificate: crate::reception_list::certificate_of(method, stored.as_ref()),
         visit: Visit::default(),
+        certificate_expires_on: None,
+        certificate_grace_until: None,
     }
+}
+
+/// When the submission's certificate expires (ms), for the renewal slip; `None` when it cannot be read.
+fn certificate_expiry(s: &Submission) -> Option<i64> {
+    B64.decode(s.auth_certificate.trim())
+        .ok()
+        .and_then(|der| myna_card::certificate::not_after(&der).ok())
+        .map(oqs_clock::millis)
+}
+
+/// The renewal slip's dates on a check-in's record, from its certificate's expiry (ms): the expiry day, and
+/// for a certificate in its grace the last day it confirms qualification.
+pub fn with_certificate_dates(mut record: CheckInRecord, expiry: Option<i64>) -> CheckInRecord {
+    if let Some(expiry) = expiry {
+        let end = oqs_clock::from_millis(expiry);
+        let day =
+            |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+        record.certificate_expires_on = Some(day(oqs_clock::to_jst(end).date()));
+        if record.certificate == Some(terminal_ipc::CertificateState::ExpiredInGrace) {
+            record.certificate_grace_until = Some(day(oqs_clock::certificate_grace_last_day(end)));
+        }
+    }
+    record
 }
 
 /// The consent item of a stored consent row (`Consent::item`).

@@ -42,6 +42,7 @@ pub fn reception_records(
     let ids: Vec<&str> = rows.iter().map(|c| c.check_in_id.as_str()).collect();
     let local_names = store.local_names(&ids)?;
     let visits = store.visits(&ids)?;
+    let expiries = store.certificate_expiries(&ids)?;
     Ok(rows
         .iter()
         .map(|c| {
@@ -60,7 +61,7 @@ pub fn reception_records(
                 .get(&c.check_in_id)
                 .and_then(|v| Visit::parse(v))
                 .unwrap_or_default();
-            record
+            crate::checkin::with_certificate_dates(record, expiries.get(&c.check_in_id).copied())
         })
         .collect())
 }

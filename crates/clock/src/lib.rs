@@ -187,6 +187,11 @@ pub fn millis(t: SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
+/// The instant `ms` milliseconds after the epoch (the store's times); the epoch itself for a negative value.
+pub fn from_millis(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
 /// `t` in Japan Standard Time.
 pub fn to_jst(t: SystemTime) -> OffsetDateTime {
     OffsetDateTime::from(t).to_offset(JST)
@@ -313,6 +318,13 @@ pub fn certificate_in_grace(not_after: SystemTime, now: SystemTime) -> bool {
     now > not_after && not_after >= certificate_grace_threshold(now)
 }
 
+/// The last day (JST) a certificate that expired at `not_after` confirms qualification: the last day of the
+/// third month after its expiry month (5/10 → 8/31), for the patient's renewal slip.
+pub fn certificate_grace_last_day(not_after: SystemTime) -> Date {
+    let first_after = to_jst(month_start_jst(not_after, -4)).date();
+    first_after.previous_day().unwrap_or(first_after)
+}
+
 /// The earliest expiry still in its grace at `now`: 00:00 JST on the first of the month three months before
 /// `now`'s month. A certificate valid at this instant and expired by `now` is in its grace.
 pub fn certificate_grace_threshold(now: SystemTime) -> SystemTime {
@@ -383,6 +395,14 @@ mod tests {
             first,
             jst("2027-04-01T00:00:00+09:00")
         ));
+        // The slip's last day agrees.
+        for (end, last) in [
+            (expired, "20260831"),
+            (late, "20270228"),
+            (first, "20270331"),
+        ] {
+            assert_eq!(ymd(certificate_grace_last_day(end)), last);
+        }
     }
 
     #[test]

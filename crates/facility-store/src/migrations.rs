@@ -203,6 +203,11 @@ const MIGRATIONS: &[&str] = &[
         joined_at   INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 10: when the card's 利用者証明用 certificate expires (ms), for the renewal slip: the card's own date,
+    // not an identifier of the patient.
+    r#"
+    ALTER TABLE check_ins ADD COLUMN certificate_expiry INTEGER;
+    "#,
 ];
 
 /// The facility-wide store's schema on PostgreSQL, versioned like [`MIGRATIONS`] (in `schema_version`).
@@ -332,6 +337,10 @@ const SHARED_MIGRATIONS: &[&str] = &[
     // 7: the emergency-view review reads every terminal's rows of some actions in a period.
     r#"
     CREATE INDEX audit_log_action_at ON audit_log (action, at);
+    "#,
+    // 8: the card certificate's expiry of a check-in, as the terminal's migration 10.
+    r#"
+    ALTER TABLE check_ins ADD COLUMN certificate_expiry BIGINT;
     "#,
 ];
 

@@ -674,6 +674,46 @@ impl Store {
         Ok(())
     }
 
+    /// Records when the card's 利用者証明用 certificate of a check-in expires (ms since the epoch), for the
+    /// renewal slip reception prints.
+    pub fn set_certificate_expiry(
+        &self,
+        check_in_id: &str,
+        expiry: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            let changed = tx.execute(
+                "UPDATE check_ins SET certificate_expiry = ?2, updated_at = ?3 WHERE check_in_id = ?1",
+                params![check_in_id, expiry, now],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
+            }
+            self.enqueue_shared(&tx, "check_in", check_in_id)?;
+            tx.commit()?;
+        }
+        self.nudge_shared();
+        Ok(())
+    }
+
+    /// The card certificates' expiries of these check-ins (ms), by check-in id, where known (this
+    /// terminal's, then the facility-wide store's for the others).
+    pub fn certificate_expiries(
+        &self,
+        check_in_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+        self.check_in_values(
+            check_in_ids,
+            "SELECT certificate_expiry FROM check_ins
+             WHERE check_in_id = ?1 AND certificate_expiry IS NOT NULL",
+            "SELECT check_in_id, certificate_expiry FROM check_ins
+             WHERE terminal_id <> $1 AND check_in_id = ANY($2) AND certificate_expiry IS NOT NULL",
+        )
+    }
+
     /// The 受診区分 of these check-ins, by check-in id (this terminal's, then the facility-wide store's for
     /// the others); an id found nowhere is absent, which callers read as 外来.
     pub fn visits(

@@ -664,6 +664,7 @@ struct CheckInCopy {
     local_name_enc: Option<Vec<u8>>,
     visit: String,
     updated_at: i64,
+    certificate_expiry: Option<i64>,
 }
 
 struct AuditCopy {
@@ -950,7 +951,8 @@ impl Drainer {
                         .sqlite
                         .query_row(
                             "SELECT at, reader, method, status, patient_key, patient_enc, result_enc,
-                                    local_name_enc, updated_at, visit FROM check_ins WHERE check_in_id = ?1",
+                                    local_name_enc, updated_at, visit, certificate_expiry
+                             FROM check_ins WHERE check_in_id = ?1",
                             [&key],
                             |r| {
                                 Ok(CheckInCopy {
@@ -964,6 +966,7 @@ impl Drainer {
                                     local_name_enc: r.get(7)?,
                                     updated_at: r.get(8)?,
                                     visit: r.get(9)?,
+                                    certificate_expiry: r.get(10)?,
                                 })
                             },
                         )
@@ -1036,11 +1039,13 @@ async fn send(client: &Client, terminal: &str, changes: Vec<Change>) -> Result<(
                     client
                         .execute(
                             "INSERT INTO check_ins (terminal_id, check_in_id, at, reader, method, status,
-                                 patient_key, patient_enc, result_enc, local_name_enc, updated_at, visit)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                 patient_key, patient_enc, result_enc, local_name_enc, updated_at, visit,
+                                 certificate_expiry)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                              ON CONFLICT (terminal_id, check_in_id) DO UPDATE SET at = $3, reader = $4,
                                  method = $5, status = $6, patient_key = $7, patient_enc = $8, result_enc = $9,
-                                 local_name_enc = $10, updated_at = $11, visit = $12",
+                                 local_name_enc = $10, updated_at = $11, visit = $12,
+                                 certificate_expiry = $13",
                             &[
                                 &terminal,
                                 check_in_id,
@@ -1054,6 +1059,7 @@ async fn send(client: &Client, terminal: &str, changes: Vec<Change>) -> Result<(
                                 &c.local_name_enc,
                                 &c.updated_at,
                                 &c.visit,
+                                &c.certificate_expiry,
                             ],
                         )
                         .await?;

@@ -90,6 +90,7 @@ fn an_empty_store_from_the_previous_version_gets_its_genesis_head() {
          ALTER TABLE accounts DROP COLUMN totp_last_step;
          DROP TABLE shared_outbox;
          ALTER TABLE check_ins DROP COLUMN visit;
+         ALTER TABLE check_ins DROP COLUMN certificate_expiry;
          DROP TABLE unconfirmed;
          DROP TABLE shared_joined;
          PRAGMA user_version = 2;",

@@ -1412,6 +1412,14 @@ pub struct CheckInRecord {
     /// 受診区分 as reception tagged the visit (外来 unless changed).
     #[serde(default)]
     pub visit: Visit,
+    /// When the card's 利用者証明用 certificate expires (`YYYY-MM-DD`, JST), where the kiosk read it: the
+    /// renewal slip's date, from the card itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_expires_on: Option<String>,
+    /// For a certificate in its grace, the last day it confirms qualification (`YYYY-MM-DD`, JST: the end of
+    /// the third month after the expiry month).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_grace_until: Option<String>,
 }
 
 /// 受診区分 of a visit: where the patient is seen. The 閲覧 requests for the visit carry the matching

@@ -233,6 +233,8 @@ fn round_trip_with_token_from_keyring() {
             validity: None,
             certificate: None,
             visit: Visit::HomeVisit,
+            certificate_expires_on: None,
+            certificate_grace_until: None,
         };
         server.events.publish(Event::CheckIn {
             check_in: check_in.clone(),

@@ -437,6 +437,8 @@ async fn a_kiosk_sees_only_its_own_readers_kiosk_and_reader_events() {
             validity: None,
             certificate: None,
             visit: Visit::Outpatient,
+            certificate_expires_on: None,
+            certificate_grace_until: None,
         },
     };
     let screen = |reader: &str| Event::Kiosk {

@@ -304,6 +304,12 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
         slip.contains("更新のご案内") && slip.contains("3か月以内に切れます"),
         "{slip}"
     );
+    // The card's own date, read at the kiosk.
+    let dates = reception.text("[data-testid='renewal-slip'] [data-testid='renewal-dates']");
+    assert!(
+        dates.contains("電子証明書の有効期限") && dates.contains('年'),
+        "{dates}"
+    );
     reception.screenshot(&shots, "reception-list-4-renewal-slip");
     reception.click("[data-testid='renewal-close']");
 
@@ -343,11 +349,37 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     });
     let text = squeezed(&pdf_pages(&pdf).join("\n"));
     let (holder, _, _) = cards.holder(CERT_EXPIRED);
+    // The dates come from the card's certificate: its expiry, and the last day of the grace counted from
+    // the end of the expiry month.
+    let listed: serde_json::Value =
+        serde_json::from_str(&oqs.ok(&["checkins"], None)).expect("checkins JSON");
+    let record = listed["check_ins"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["certificate"] == "expired_in_grace"))
+        .expect("the in-grace check-in")
+        .clone();
+    let (expires_on, grace_until) = (
+        record["certificate_expires_on"].as_str().expect("expiry"),
+        record["certificate_grace_until"].as_str().expect("grace"),
+    );
+    let expiry = oqs_clock::parse_instant(&format!("{expires_on}T12:00:00+09:00")).expect("a date");
+    assert_eq!(
+        oqs_clock::ymd(oqs_clock::certificate_grace_last_day(expiry)),
+        grace_until.replace('-', ""),
+        "{record}"
+    );
+    let long = |ymd: &str| {
+        let n: Vec<u32> = ymd.split('-').filter_map(|p| p.parse().ok()).collect();
+        format!("{}年{}月{}日", n[0], n[1], n[2])
+    };
+    let until = format!("{}まで", long(grace_until));
     for want in [
         "電子証明書更新のご案内",
         "有効期限切れ（資格確認のみ）",
         "市区町村の窓口",
         &squeezed(&holder),
+        &long(expires_on),
+        &until,
     ] {
         assert!(text.contains(want), "{want} not in the slip PDF: {text}");
     }

@@ -172,6 +172,10 @@ export interface CheckInRecord {
   certificate?: CertificateState;
   /** 受診区分 (外来 unless reception changed it). */
   visit: Visit;
+  /** When the card's certificate expires (YYYY-MM-DD), as the kiosk read it from the card. */
+  certificate_expires_on?: string;
+  /** In the grace: the last day the card confirms qualification (YYYY-MM-DD). */
+  certificate_grace_until?: string;
 }
 
 export type Visit = "outpatient" | "home_visit" | "online";
