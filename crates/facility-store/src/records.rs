@@ -573,21 +573,12 @@ impl Store {
                     .seal("check_ins.local_name", check_in_id, n.as_bytes())
             })
             .transpose()?;
-        {
-            let mut conn = self.conn();
-            let tx = conn.transaction()?;
-            let changed = tx.execute(
-                "UPDATE check_ins SET local_name_enc = ?2, updated_at = ?3 WHERE check_in_id = ?1",
-                params![check_in_id, sealed, now],
-            )?;
-            if changed == 0 {
-                return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
-            }
-            self.enqueue_shared(&tx, "check_in", check_in_id)?;
-            tx.commit()?;
-        }
-        self.nudge_shared();
-        Ok(())
+        self.update_check_in(
+            check_in_id,
+            "UPDATE check_ins SET local_name_enc = ?2, updated_at = ?3 WHERE check_in_id = ?1",
+            &sealed,
+            now,
+        )
     }
 
     /// The local names (外字 overrides) of these check-ins, by check-in id; check-ins without one are absent.
@@ -657,13 +648,27 @@ impl Store {
     /// Tags a check-in's visit with its 受診区分 code (`outpatient`, `home_visit`, `online`: the daemon
     /// checks the code; the store keeps the text).
     pub fn set_visit(&self, check_in_id: &str, visit: &str, now: i64) -> Result<(), StoreError> {
+        self.update_check_in(
+            check_in_id,
+            "UPDATE check_ins SET visit = ?2, updated_at = ?3 WHERE check_in_id = ?1",
+            &visit,
+            now,
+        )
+    }
+
+    /// Sets one column of a check-in (`sql`: an UPDATE with ?1 the check-in id, ?2 the value, ?3 `now`) and
+    /// queues the check-in for the facility-wide store in the same transaction.
+    fn update_check_in(
+        &self,
+        check_in_id: &str,
+        sql: &str,
+        value: &dyn rusqlite::ToSql,
+        now: i64,
+    ) -> Result<(), StoreError> {
         {
             let mut conn = self.conn();
             let tx = conn.transaction()?;
-            let changed = tx.execute(
-                "UPDATE check_ins SET visit = ?2, updated_at = ?3 WHERE check_in_id = ?1",
-                params![check_in_id, visit, now],
-            )?;
+            let changed = tx.execute(sql, params![check_in_id, value, now])?;
             if changed == 0 {
                 return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
             }
@@ -682,21 +687,12 @@ impl Store {
         expiry: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        {
-            let mut conn = self.conn();
-            let tx = conn.transaction()?;
-            let changed = tx.execute(
-                "UPDATE check_ins SET certificate_expiry = ?2, updated_at = ?3 WHERE check_in_id = ?1",
-                params![check_in_id, expiry, now],
-            )?;
-            if changed == 0 {
-                return Err(StoreError::NotFound(format!("check-in {check_in_id}")));
-            }
-            self.enqueue_shared(&tx, "check_in", check_in_id)?;
-            tx.commit()?;
-        }
-        self.nudge_shared();
-        Ok(())
+        self.update_check_in(
+            check_in_id,
+            "UPDATE check_ins SET certificate_expiry = ?2, updated_at = ?3 WHERE check_in_id = ?1",
+            &expiry,
+            now,
+        )
     }
 
     /// The card certificates' expiries of these check-ins (ms), by check-in id, where known (this

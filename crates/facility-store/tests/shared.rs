@@ -287,7 +287,10 @@ fn a_terminal_that_ran_alone_joins_the_facility_with_its_history_once() {
         ),
         2
     );
-    assert!(west.check_in("old_2").unwrap().is_some());
+    // West reads it once its own link is up (until then it answers with its own rows only).
+    wait_for("east's history at west", || {
+        west.check_in("old_2").unwrap().is_some()
+    });
     drop(east);
     // Once: a second start as east queues nothing again.
     let _east = terminal(dir.path(), "east", &url, 5);
