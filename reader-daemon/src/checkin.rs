@@ -682,17 +682,9 @@ impl CheckinService {
         let store = self.inner.store.clone();
         let record = check_in.clone();
         let expiry = certificate_expiry(s);
-        tokio::task::spawn_blocking(move || {
-            store.insert_check_in(&record)?;
-            match expiry {
-                Some(at) => {
-                    store.set_certificate_expiry(&record.check_in_id, at, record.updated_at)
-                }
-                None => Ok(()),
-            }
-        })
-        .await
-        .map_err(|e| CheckinError::Task(e.to_string()))??;
+        tokio::task::spawn_blocking(move || store.insert_card_check_in(&record, expiry))
+            .await
+            .map_err(|e| CheckinError::Task(e.to_string()))??;
         Ok(check_in)
     }
 

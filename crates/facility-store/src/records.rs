@@ -231,10 +231,21 @@ impl Store {
 
     /// Stores a new check-in (identifiers and document encrypted). Fails if the id exists.
     pub fn insert_check_in(&self, check_in: &CheckIn) -> Result<(), StoreError> {
+        self.insert_card_check_in(check_in, None)
+    }
+
+    /// [`Store::insert_check_in`] of a card or phone check-in, with when its 利用者証明用 certificate expires
+    /// (ms since the epoch; `None` when it could not be read), for the renewal slip reception prints. In the
+    /// same row and transaction, so the kiosk's write-ahead stays one commit and one outbox row.
+    pub fn insert_card_check_in(
+        &self,
+        check_in: &CheckIn,
+        certificate_expiry: Option<i64>,
+    ) -> Result<(), StoreError> {
         {
             let mut conn = self.conn();
             let tx = conn.transaction()?;
-            self.insert_check_in_on(&tx, check_in)?;
+            self.insert_check_in_on(&tx, check_in, certificate_expiry)?;
             tx.commit()?;
         }
         self.nudge_shared();
@@ -249,7 +260,7 @@ impl Store {
         entry: &crate::AuditEntry,
     ) -> Result<(), StoreError> {
         self.audited(entry, self.now_millis(), |tx| {
-            self.insert_check_in_on(tx, check_in)
+            self.insert_check_in_on(tx, check_in, None)
         })?;
         self.nudge_shared();
         Ok(())
@@ -259,6 +270,7 @@ impl Store {
         &self,
         conn: &rusqlite::Connection,
         check_in: &CheckIn,
+        certificate_expiry: Option<i64>,
     ) -> Result<(), StoreError> {
         let id = &check_in.check_in_id;
         let patient_key = check_in
@@ -276,8 +288,9 @@ impl Store {
             .map(|d| self.keys.seal("check_ins.result", id, d.as_bytes()))
             .transpose()?;
         conn.execute(
-            "INSERT INTO check_ins (check_in_id, at, reader, method, status, patient_key, patient_enc, result_enc, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO check_ins (check_in_id, at, reader, method, status, patient_key, patient_enc, result_enc, updated_at,
+                                    certificate_expiry)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 id,
                 check_in.at,
@@ -287,7 +300,8 @@ impl Store {
                 patient_key,
                 patient_enc,
                 result_enc,
-                check_in.updated_at
+                check_in.updated_at,
+                certificate_expiry
             ],
         )?;
         self.enqueue_shared(conn, "check_in", id)?;
@@ -677,22 +691,6 @@ impl Store {
         }
         self.nudge_shared();
         Ok(())
-    }
-
-    /// Records when the card's 利用者証明用 certificate of a check-in expires (ms since the epoch), for the
-    /// renewal slip reception prints.
-    pub fn set_certificate_expiry(
-        &self,
-        check_in_id: &str,
-        expiry: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        self.update_check_in(
-            check_in_id,
-            "UPDATE check_ins SET certificate_expiry = ?2, updated_at = ?3 WHERE check_in_id = ?1",
-            &expiry,
-            now,
-        )
     }
 
     /// The card certificates' expiries of these check-ins (ms), by check-in id, where known (this

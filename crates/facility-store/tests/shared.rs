@@ -121,10 +121,13 @@ fn a_check_in_and_its_consent_at_one_terminal_are_seen_at_another() {
     assert_eq!(seen.patient.as_ref().unwrap().number, "111");
     assert_eq!(seen.result_document.unwrap().as_bytes(), b"<xml/>");
     // The card certificate's expiry (the renewal slip's date) travels with the check-in.
-    a.set_certificate_expiry("face_a1", T0 + 90 * 24 * HOUR, T0 + 2)
-        .unwrap();
+    a.insert_card_check_in(
+        &pending("card_a2", T0 + 2 * HOUR),
+        Some(T0 + 90 * 24 * HOUR),
+    )
+    .unwrap();
     wait_for("the certificate's expiry at B", || {
-        b.certificate_expiries(&["face_a1"]).unwrap().get("face_a1") == Some(&(T0 + 90 * 24 * HOUR))
+        b.certificate_expiries(&["card_a2"]).unwrap().get("card_a2") == Some(&(T0 + 90 * 24 * HOUR))
     });
     wait_for("the local name at B", || {
         b.local_names(&["face_a1"])

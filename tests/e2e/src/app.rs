@@ -685,6 +685,18 @@ pub fn next_kiosk_screen(kiosk: &AppWindow) -> String {
     )
 }
 
+/// Opens the staff window (reception, or a 閲覧用端末's viewer) on the daemon's socket and waits until it is
+/// interactive.
+pub fn open_staff_window(display: &Display, daemon: &crate::Daemon) -> AppWindow {
+    let socket = daemon.root.join("run/oqs-readerd.sock");
+    let window = AppWindow::open(
+        Driver::start(display, &daemon.root),
+        &["--socket", socket.to_str().expect("socket path")],
+    );
+    window.interactive_ms();
+    window
+}
+
 /// Opens the kiosk window for `reader` on the daemon's socket and waits for its first screen.
 pub fn open_kiosk(display: &Display, daemon: &crate::Daemon, reader: &str) -> AppWindow {
     open_kiosk_with_env(display, daemon, reader, &[])

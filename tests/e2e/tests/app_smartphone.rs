@@ -6,8 +6,8 @@
 //! marks each check-in as the phone it came from (★ スマホ暗証番号, ★ スマホ).
 
 use e2e::app::{
-    AppWindow, Display, Driver, assert_contrast, assert_fits, enter_pin,
-    kiosk_catalogue as catalogue, next_kiosk_screen, open_kiosk, screenshot_dir,
+    AppWindow, Display, assert_contrast, assert_fits, enter_pin, kiosk_catalogue as catalogue,
+    next_kiosk_screen, open_kiosk, open_staff_window, screenshot_dir,
 };
 use e2e::kiosk::{Cards, InsertedCard};
 use e2e::{Daemon, MockCentral, clock, in_keyutils_session};
@@ -146,12 +146,7 @@ fn the_kiosk_guides_a_smartphone_and_checks_in_android_and_iphone() {
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
 
     // Reception sees how each arrived: ★ スマホ暗証番号 for the Android phone, ★ スマホ for the iPhone.
-    let socket = daemon.root.join("run/oqs-readerd.sock");
-    let reception = AppWindow::open(
-        Driver::start(&display, &daemon.root),
-        &["--socket", socket.to_str().expect("socket path")],
-    );
-    reception.interactive_ms();
+    let reception = open_staff_window(&display, &daemon);
     reception.click("[data-testid='tab-today']");
     for (method, label) in [("smartphone_pin", "スマホ暗証番号"), ("phone", "スマホ")] {
         let row =

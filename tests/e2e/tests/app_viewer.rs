@@ -6,7 +6,7 @@
 //! and an administrator logged in there opens east's patient from the consented list. The daemon's
 //! refusals are tested in `shared_store.rs`.
 
-use e2e::app::{AppWindow, Display, Driver, screenshot_dir};
+use e2e::app::{Display, open_staff_window, screenshot_dir};
 use e2e::kiosk::{Cards, NORMAL, Oqs};
 use e2e::staff::{ADMIN_PW, create_admin};
 use e2e::{Daemon, MockCentral, in_keyutils_session};
@@ -54,12 +54,7 @@ fn a_viewer_terminal_offers_only_the_viewing_screens_with_the_facilitys_patients
     let display = Display::start(&viewer.root);
 
     // West's reception window, on today's list, before anything happened.
-    let west_socket = west.root.join("run/oqs-readerd.sock");
-    let reception = AppWindow::open(
-        Driver::start(&display, &west.root),
-        &["--socket", west_socket.to_str().expect("socket path")],
-    );
-    reception.interactive_ms();
+    let reception = open_staff_window(&display, &west);
     reception.click("[data-testid='tab-today']");
     reception.find("[data-testid='checkin-list']");
     assert!(reception.find_all("[data-testid='checkin-row']").is_empty());
@@ -82,12 +77,7 @@ fn a_viewer_terminal_offers_only_the_viewing_screens_with_the_facilitys_patients
     reception.screenshot(&shots, "viewer-terminal-0-east-check-in-at-west");
     reception.close();
 
-    let socket = viewer.root.join("run/oqs-readerd.sock");
-    let window = AppWindow::open(
-        Driver::start(&display, &viewer.root),
-        &["--socket", socket.to_str().expect("socket path")],
-    );
-    window.interactive_ms();
+    let window = open_staff_window(&display, &viewer);
     window.wait_text("[data-testid='terminal-role']", "閲覧用端末");
     let tabs: Vec<String> = window
         .find_all("nav.tabs button")
