@@ -6,7 +6,8 @@
 //! - A [`FaceWorker`] thread decodes the photo (JPEG 2000), embeds its face once, opens the camera at the
 //!   first attempt and closes it when told to ([`FaceWorker::close_camera`]) or when the worker is dropped
 //!   (end of the card session). An attempt looks at up to `frames_per_attempt` frames and stops at the
-//!   first clean frame that matches.
+//!   first clean frame that matches, or at the first frame that shows a photo or a screen instead of a
+//!   live face ([`face_match::liveness`]), which fails the attempt.
 //! - Photos, frames and embeddings live in this thread's memory only: never written, never logged. Logs
 //!   carry the outcome, the score and the quality finding.
 //! - [`ReaderSigner`] signs a face-match attestation with the reader's own Ed25519 key (registered with
@@ -319,6 +320,17 @@ fn attempt(
             }
         };
         drop(frame);
+        if analysis.findings.contains(&Finding::PhotoOrScreen) {
+            // A photo or a screen held up to the camera: the attempt ends here and counts as failed.
+            warn!(
+                periodicity = ?analysis.liveness.map(|l| format!("{:.1}", l.periodicity)),
+                frames = n + 1,
+                "face refused: a photo or a screen, not a live face"
+            );
+            return AttemptResult::NotMatched {
+                guidance: guidance_for(Finding::PhotoOrScreen),
+            };
+        }
         if let Some(&finding) = analysis.findings.first() {
             last_finding = Some(finding);
             continue;
@@ -360,6 +372,9 @@ mod tests {
         assert_eq!(g.reason, "backlit");
         assert!(g.message.contains("逆光"));
         assert_eq!(guidance_for(Finding::SeveralFaces).reason, "several_faces");
+        let g = guidance_for(Finding::PhotoOrScreen);
+        assert_eq!(g.reason, "photo_or_screen");
+        assert!(g.message.starts_with("写真や画面ではなく"), "{}", g.message);
     }
 
     #[test]

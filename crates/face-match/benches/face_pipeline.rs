@@ -1,4 +1,5 @@
-//! Face pipeline timings on this machine: detect + align + embed of one 640×480 camera frame, and a full
+//! Face pipeline timings on this machine: detect + align + embed + liveness of one 640×480 camera frame
+//! (and without the liveness check, and the check alone), and a full
 //! 1:1 verification (decode the JPEG 2000 card photo, analyse it, analyse a frame, compare). Prints the
 //! median and 95th percentile. Run with `cargo bench -p face-match` (needs scripts/fetch-face-models.sh and
 //! opj_compress).
@@ -28,7 +29,31 @@ fn main() {
             .expect("analyze");
         assert!(a.embedding.is_some());
     });
-    report("detect + align + embed, one 640×480 frame", &per_frame);
+    report(
+        "detect + align + embed + liveness, one 640×480 frame",
+        &per_frame,
+    );
+
+    let no_liveness = QualityPolicy {
+        check_liveness: false,
+        ..QualityPolicy::CAMERA
+    };
+    let without = time(|| {
+        let a = matcher.analyze(&frame, &no_liveness).expect("analyze");
+        assert!(a.embedding.is_some());
+    });
+    report("  the same without the liveness check", &without);
+
+    let face = matcher
+        .analyze(&frame, &QualityPolicy::CAMERA)
+        .expect("analyze")
+        .main
+        .expect("a face");
+    let liveness = time(|| {
+        let m = face_match::liveness::measure(&frame, &face);
+        assert!(!m.is_presentation_attack());
+    });
+    report("  of which the liveness check", &liveness);
 
     let detect_only = time(|| {
         matcher.detect(&frame).expect("detect");

@@ -5,7 +5,8 @@
 //! 1. [`picture::decode`]: JPEG / PNG frames and the JPEG 2000 card photo into RGB.
 //! 2. [`detect`]: YuNet finds faces with 5 landmarks (640 letterbox).
 //! 3. [`quality`]: checks before matching — no face, several faces, too small, cut off, too dark, too
-//!    bright, backlit, blurred — each with a message for the patient ([`Finding::message_ja`]).
+//!    bright, backlit, blurred — each with a message for the patient ([`Finding::message_ja`]); for
+//!    camera frames, [`liveness`]: a photo or a screen held up to the camera is refused.
 //! 4. [`align`]: a similarity transform carries the landmarks onto the 112×112 ArcFace template.
 //! 5. SFace turns the aligned face into a 128-d vector, L2-normalised; two faces are compared by cosine
 //!    similarity, and [`MATCH_THRESHOLD`] decides.
@@ -19,9 +20,11 @@
 pub mod align;
 pub mod camera;
 pub mod detect;
+pub mod liveness;
 pub mod models;
 pub mod picture;
 pub mod quality;
+pub mod replay;
 
 use std::path::{Path, PathBuf};
 
@@ -99,6 +102,9 @@ pub struct Analysis {
     pub main: Option<Face>,
     pub findings: Vec<Finding>,
     pub measures: Measures,
+    /// The liveness measures of the main face, when the policy asks for them and the face could be
+    /// examined.
+    pub liveness: Option<liveness::LivenessMeasures>,
     /// The embedding of the main face, unless a finding blocks any decision.
     pub embedding: Option<Embedding>,
 }
@@ -227,11 +233,20 @@ impl FaceMatcher {
                 main: None,
                 findings,
                 measures: Measures::default(),
+                liveness: None,
                 embedding: None,
             });
         };
         let aligned = align::align(img, &main.landmarks);
-        let (findings, measures) = quality::assess(img, &faces, &main, aligned.as_ref(), policy);
+        let (mut findings, measures) =
+            quality::assess(img, &faces, &main, aligned.as_ref(), policy);
+        // A face that cannot be matched anyway (too small, cut off, …) is not examined: the patient is
+        // told what to change first.
+        let liveness = (policy.check_liveness && !findings.iter().any(|f| f.blocks_decision()))
+            .then(|| liveness::measure(img, &main));
+        if liveness.is_some_and(|m| m.is_presentation_attack()) {
+            findings.insert(0, Finding::PhotoOrScreen);
+        }
         let embedding = match &aligned {
             Some(a) if !findings.iter().any(|f| f.blocks_decision()) => {
                 Some(self.embed_aligned(a)?)
@@ -243,6 +258,7 @@ impl FaceMatcher {
             main: Some(main),
             findings,
             measures,
+            liveness,
             embedding,
         })
     }

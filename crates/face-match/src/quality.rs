@@ -31,6 +31,8 @@ pub enum Finding {
     Backlit,
     /// The face is blurred (movement or focus).
     Blurred,
+    /// The face is a photo or a screen held up to the camera, not a live face ([`crate::liveness`]).
+    PhotoOrScreen,
 }
 
 impl Finding {
@@ -38,7 +40,11 @@ impl Finding {
     pub fn blocks_decision(self) -> bool {
         matches!(
             self,
-            Finding::NoFace | Finding::SeveralFaces | Finding::TooSmall | Finding::CutOff
+            Finding::NoFace
+                | Finding::SeveralFaces
+                | Finding::TooSmall
+                | Finding::CutOff
+                | Finding::PhotoOrScreen
         )
     }
 
@@ -53,6 +59,7 @@ impl Finding {
             Finding::TooBright => "明るすぎます。強い光が顔に当たらないようにしてください。",
             Finding::Backlit => "逆光です。後ろからの強い光を避けてください。",
             Finding::Blurred => "画像がぶれています。動かずにカメラを見てください。",
+            Finding::PhotoOrScreen => "写真や画面ではなく、ご本人のお顔をカメラに向けてください。",
         }
     }
 
@@ -67,6 +74,7 @@ impl Finding {
             Finding::TooBright => "the face is too bright",
             Finding::Backlit => "backlit: the face is much darker than the background",
             Finding::Blurred => "the face is blurred",
+            Finding::PhotoOrScreen => "a photo or a screen, not a live face",
         }
     }
 }
@@ -93,6 +101,8 @@ pub struct QualityPolicy {
     pub backlight_face_luma: f32,
     /// Minimum sharpness (variance of the Laplacian of the aligned grey face).
     pub min_sharpness: f32,
+    /// Whether the face must be a live face, not a photo or a screen ([`crate::liveness`]).
+    pub check_liveness: bool,
 }
 
 impl QualityPolicy {
@@ -107,12 +117,14 @@ impl QualityPolicy {
         backlight_gap: 70.0,
         backlight_face_luma: 110.0,
         min_sharpness: 40.0,
+        check_liveness: true,
     };
 
     /// For the card photo (small, JPEG 2000 compressed, taken in good light).
     pub const PHOTO: QualityPolicy = QualityPolicy {
         min_eye_distance: 14.0,
         min_sharpness: 15.0,
+        check_liveness: false,
         ..QualityPolicy::CAMERA
     };
 }

@@ -2,8 +2,9 @@
 //! vendor checking a camera or a card photo, and for the demo.
 //!
 //! Prints the similarity, the decision and each picture's quality findings. Exit codes: 0 the same person,
-//! 1 different people, 2 no decision (no face, several faces, a face too small or cut off, an unreadable
-//! picture, models not installed), with the reason on stderr. The pictures are read, never written.
+//! 1 different people, 2 no decision (no face, several faces, a face too small or cut off, the second
+//! picture a photo or a screen held up to the camera, an unreadable picture, models not installed), with
+//! the reason on stderr. The pictures are read, never written.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,7 +23,8 @@ pub enum FaceCommand {
 pub struct CompareArgs {
     /// The first picture (e.g. the card photo, JPEG 2000).
     pub image_a: PathBuf,
-    /// The second picture (e.g. a camera frame).
+    /// The second picture (e.g. a camera frame): refused when it shows a photo or a screen held up to
+    /// the camera.
     pub image_b: PathBuf,
     /// Folder with the two model files (default: `$OQS_FACE_MODELS`, then the set-up location).
     #[arg(long)]
@@ -30,6 +32,9 @@ pub struct CompareArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Do not check that the second picture is a live face (for comparing two stored photos).
+    #[arg(long)]
+    pub no_liveness: bool,
 }
 
 pub fn run(cmd: FaceCommand) -> ExitCode {
@@ -43,6 +48,9 @@ struct Side<'a> {
     path: &'a Path,
     faces: usize,
     findings: Vec<Finding>,
+    /// The liveness check's measure (the second picture only: the camera side).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    periodicity: Option<f32>,
 }
 
 #[derive(Serialize)]
@@ -64,6 +72,7 @@ fn side<'a>(path: &'a Path, a: &Analysis) -> Side<'a> {
     Side {
         path,
         faces: a.faces.len(),
+        periodicity: a.liveness.map(|l| l.periodicity),
         findings: a
             .findings
             .iter()
@@ -94,10 +103,15 @@ fn compare(args: &CompareArgs) -> ExitCode {
             .map_err(|e| format!("{}: {e}", path.display()))
     };
     // Either picture may be a card photo or a camera frame: both are held to the card photo's lighter
-    // size and sharpness limits, and the findings say when a picture is weak.
+    // size and sharpness limits, and the findings say when a picture is weak. The second is the camera's
+    // side, and must show a live face, not a photo or a screen held up to the camera.
+    let camera = QualityPolicy {
+        check_liveness: !args.no_liveness,
+        ..QualityPolicy::PHOTO
+    };
     let (a, b) = match (
         analyse(&args.image_a, &QualityPolicy::PHOTO),
-        analyse(&args.image_b, &QualityPolicy::PHOTO),
+        analyse(&args.image_b, &camera),
     ) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {

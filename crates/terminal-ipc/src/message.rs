@@ -1347,7 +1347,8 @@ pub enum KioskScreen {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaceGuidance {
     /// `no_face`, `several_faces`, `too_small`, `cut_off`, `too_dark`, `too_bright`, `backlit`, `blurred`,
-    /// `not_matched` (a good picture that did not match the card photo) or `camera_error`.
+    /// `photo_or_screen` (a photo or a screen held up to the camera: the attempt failed), `not_matched` (a
+    /// good picture that did not match the card photo) or `camera_error`.
     pub reason: String,
     /// The message for the patient (Japanese).
     pub message: String,

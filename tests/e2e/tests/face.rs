@@ -1,7 +1,8 @@
 //! Check-in by face, end to end: a virtual card whose JPEG 2000 photo is a real face (from the labelled
 //! photos fetched at set-up time), served through pcscd + vpcd; the daemon's camera is a folder of
 //! pictures; the real mock central service checks the reader's signed attestation. The same person checks
-//! in by face; another person is rejected at every attempt and then offered the PIN, which works.
+//! in by face; another person is rejected at every attempt and then offered the PIN, which works. A
+//! screen showing the card holder's photo, held up to the camera, is refused at every attempt.
 //! Also `oqs face compare` and its exit codes.
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,38 @@ fn card_portrait(photo: &Path, out: &Path) {
     face_match::portrait_crop(&img, &face, 240)
         .save(out)
         .expect("write the portrait");
+}
+
+/// `photo` framed as a kiosk camera would, shown on a phone screen held up to the camera and
+/// re-photographed (`face_match::replay`), written to `out` as a PNG.
+fn screen_replay(photo: &Path, out: &Path) {
+    let img = picture::decode(&std::fs::read(photo).expect("photo")).expect("decode");
+    let matcher = FaceMatcher::load_default().unwrap_or_else(|e| panic!("{e}"));
+    let [x, y, w, h] = matcher
+        .analyze(&img, &QualityPolicy::PHOTO)
+        .expect("analyze")
+        .main
+        .expect("a face in the photo")
+        .bbox;
+    let (x0, y0) = (
+        (x - 0.75 * w).max(0.0) as u32,
+        (y - 0.75 * h).max(0.0) as u32,
+    );
+    let (x1, y1) = (
+        ((x + 1.75 * w) as u32).min(img.width()),
+        ((y + 1.75 * h) as u32).min(img.height()),
+    );
+    let framed = image::imageops::crop_imm(&img, x0, y0, x1 - x0, y1 - y0).to_image();
+    let shown = face_match::replay::screen(
+        &framed,
+        face_match::replay::Screen {
+            pixel_pitch: 2.3,
+            angle: 6.0,
+            glare: 10.0,
+            seed: 5,
+        },
+    );
+    shown.save(out).expect("write the replay");
 }
 
 /// The camera shows `photo` (the folder is read when a face check opens the camera).
@@ -237,8 +270,13 @@ fn plain_reader_without_card_face_scanner_offers_pin_and_staff_only() {
 }
 
 fn face_compare(a: &Path, b: &Path) -> (i32, String, String) {
+    face_compare_with(a, b, &[])
+}
+
+fn face_compare_with(a: &Path, b: &Path, flags: &[&str]) -> (i32, String, String) {
     let out = Command::new(bin("oqs"))
         .args(["face", "compare"])
+        .args(flags)
         .arg(a)
         .arg(b)
         .output()
@@ -301,6 +339,102 @@ fn oqs_face_compare_exit_codes() {
     let (code, _, err) = face_compare(&blank, &p.join("obama.jpg"));
     assert_eq!(code, 2);
     assert!(err.contains("no face"), "{err}");
+
+    // The second picture is a screen held up to the camera: no decision, said so. Without the liveness
+    // check the same two pictures are the same person: it is the check that refuses.
+    let replay = work.path().join("screen-replay.png");
+    screen_replay(&p.join("obama2.jpg"), &replay);
+    let (code, out, err) = face_compare(&jp2, &replay);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("a photo or a screen, not a live face"),
+        "{err}"
+    );
+    let (code, out, err) = face_compare_with(&jp2, &replay, &["--no-liveness"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = face_compare_with(&jp2, &replay, &["--json"]);
+    assert_eq!(code, 2, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(
+        report["b"]["findings"][0]["finding"], "photo_or_screen",
+        "{report}"
+    );
+    assert!(
+        report["b"]["periodicity"]
+            .as_f64()
+            .is_some_and(|p| p > 18.0),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_screen_held_up_to_the_camera_is_refused_at_every_attempt() {
+    if !in_keyutils_session("a_screen_held_up_to_the_camera_is_refused_at_every_attempt") {
+        return;
+    }
+    let photos = photos();
+    let work = tempfile::tempdir().expect("temp dir");
+    let portrait = work.path().join("card-obama.png");
+    card_portrait(&photos.join("obama.jpg"), &portrait);
+    let cards = Cards::issue_with_photo(1, Some(&portrait));
+    // The card holder's own photo, on a phone screen held up to the camera.
+    let camera = work.path().join("camera");
+    let replay = work.path().join("replay.png");
+    screen_replay(&photos.join("obama2.jpg"), &replay);
+    show_camera(&camera, &replay);
+    let lease = pcsc_harness::reader();
+    let (_central, daemon, oqs) = start_face_kiosk(&cards, &lease, &camera);
+
+    let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
+    oqs.wait_screen("method_choice");
+    oqs.ok(&["kiosk", "method", "face"], None);
+    let mut guidance = Vec::new();
+    let after = loop {
+        let s = oqs.screen();
+        if s["screen"] == "face_capture" && s["guidance"].is_object() {
+            guidance.push(s["guidance"].clone());
+        }
+        if s["screen"] == "method_choice" {
+            break s;
+        }
+        assert!(
+            s["screen"] == "face_capture" || s["screen"] == "card_present",
+            "unexpected screen while a screen is held up: {s}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    // Each attempt failed as a replay, and after three the face is no longer offered: the PIN is.
+    let methods_after = methods(&after);
+    assert!(!methods_after.contains(&"face".to_owned()), "{after}");
+    assert!(methods_after.contains(&"pin".to_owned()), "{after}");
+    assert!(!guidance.is_empty(), "no guidance was shown");
+    for g in &guidance {
+        assert_eq!(g["reason"], "photo_or_screen", "{g}");
+        assert!(
+            g["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("写真や画面ではなく")),
+            "{g}"
+        );
+    }
+    let logs = daemon.logs();
+    assert_eq!(
+        logs.matches("face refused: a photo or a screen").count(),
+        3,
+        "three attempts, each refused"
+    );
+    assert_eq!(logs.matches("face matched the card photo").count(), 0);
+    card.remove();
+    oqs.wait_screen("idle");
+    let today: serde_json::Value =
+        serde_json::from_str(&oqs.ok(&["checkins"], None)).expect("checkins JSON");
+    assert!(
+        today["check_ins"]
+            .as_array()
+            .is_none_or(|rows| rows.iter().all(|r| r["method"] != "face")),
+        "{today}"
+    );
+    assert_no_pictures(&daemon.root);
 }
 
 fn image_blank(path: &Path) {

@@ -153,3 +153,44 @@ fn the_placeholder_and_tag_readers_see_what_is_there() {
         ["br", "ruby", "rt", "/rt", "/ruby"]
     );
 }
+
+#[test]
+fn every_face_finding_has_its_guidance_in_the_catalogue() {
+    use face_match::Finding::{self, *};
+    // No wildcard: a new finding fails to compile here until it is listed.
+    fn position(f: Finding) -> usize {
+        match f {
+            NoFace => 0,
+            SeveralFaces => 1,
+            TooSmall => 2,
+            CutOff => 3,
+            TooDark => 4,
+            TooBright => 5,
+            Backlit => 6,
+            Blurred => 7,
+            PhotoOrScreen => 8,
+        }
+    }
+    let all = [
+        NoFace,
+        SeveralFaces,
+        TooSmall,
+        CutOff,
+        TooDark,
+        TooBright,
+        Backlit,
+        Blurred,
+        PhotoOrScreen,
+    ];
+    assert!(all.iter().enumerate().all(|(i, &f)| position(f) == i));
+    let ja = catalogue("ja");
+    for f in all {
+        let reason = serde_json::to_value(f).expect("serialise");
+        let key = format!("faceGuidance.{}", reason.as_str().expect("a name"));
+        assert!(ja.contains_key(&key), "{key} is missing from ja.json");
+    }
+    for reason in ["not_matched", "camera_error"] {
+        let key = format!("faceGuidance.{reason}");
+        assert!(ja.contains_key(&key), "{key} is missing from ja.json");
+    }
+}
