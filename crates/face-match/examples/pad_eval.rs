@@ -120,13 +120,6 @@ fn main() {
                 .expect("analyze");
             let would_match = plain.findings.is_empty()
                 && matches!((&reference, &plain.embedding), (Some(r), Some(e)) if r.similarity(e) >= MATCH_THRESHOLD);
-            if std::env::var_os("PAD_DEBUG").is_some()
-                && class != "live"
-                && !refused_as_replay
-                && !refused_otherwise
-            {
-                eprintln!("MISSED {class} {label} {:?} {:?}", a.liveness, a.findings);
-            }
             samples.push(Sample {
                 class,
                 periodicity: a.liveness.map(|l| l.periodicity),
@@ -139,11 +132,9 @@ fn main() {
             run("live", &v);
         }
         for p in prints(n as u32) {
-            eprintln!("{p:?}");
             run("print", &replay::print(&img, p));
         }
         for s in screens(n as u32) {
-            eprintln!("{s:?}");
             run("screen", &replay::screen(&img, s));
         }
         eprintln!("{label}: done");

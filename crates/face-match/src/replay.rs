@@ -46,83 +46,84 @@ const SAMPLES: u32 = 3;
 
 /// The photo `img`, printed and re-photographed.
 pub fn print(img: &RgbImage, p: Print) -> RgbImage {
-    let (w, h) = img.dimensions();
-    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-    let (sin, cos) = p.angle.to_radians().sin_cos();
     // Ink screens: angle of each of cyan, magenta, yellow (the black screen is folded into the three).
-    let screens: [f32; 3] = [15f32, 75.0, 0.0].map(f32::to_radians);
+    let screens: [(f32, f32); 3] = [15f32, 75.0, 0.0].map(|a| a.to_radians().sin_cos());
     let black = p.ink_black.clamp(0.0, 0.9);
-    let mut out = RgbImage::new(w, h);
-    for (x, y, px) in out.enumerate_pixels_mut() {
-        let mut acc = [0f32; 3];
-        for sy in 0..SAMPLES {
-            for sx in 0..SAMPLES {
-                let fx = x as f32 + (sx as f32 + 0.5) / SAMPLES as f32;
-                let fy = y as f32 + (sy as f32 + 0.5) / SAMPLES as f32;
-                // Where on the paper this sample falls.
-                let (dx, dy) = (fx - cx, fy - cy);
-                let (u, v) = (cx + cos * dx - sin * dy, cy + sin * dx + cos * dy);
-                let src = sample(img, u, v);
-                for c in 0..3 {
-                    // Linear reflectance the ink should make, with paper's weaker colours: pulled a
-                    // quarter of the way towards the grey of the three channels.
-                    let grey = (src[0] + src[1] + src[2]) / 3.0;
-                    let want = to_linear(0.75 * src[c] + 0.25 * grey);
-                    // Ink coverage that makes it, laid out as clustered dots.
-                    let coverage = 1.0 - want;
-                    let (s, co) = screens[c].sin_cos();
-                    let (a, b) = (co * u + s * v, -s * u + co * v);
-                    let k = std::f32::consts::TAU / p.dot_pitch;
-                    let spot = 0.5 - 0.25 * ((k * a).cos() + (k * b).cos());
-                    let inked = spot < coverage;
-                    acc[c] += if inked { black } else { 1.0 };
-                }
-            }
-        }
-        let n = (SAMPLES * SAMPLES) as f32;
-        *px = Rgb(acc.map(|a| to_byte(from_linear(a / n))));
-    }
+    let k = std::f32::consts::TAU / p.dot_pitch;
+    let light = collect(img.dimensions(), p.angle, |u, v| {
+        let src = sample(img, u, v);
+        // Paper's weaker colours: each channel pulled a quarter of the way towards the grey.
+        let grey = (src[0] + src[1] + src[2]) / 3.0;
+        std::array::from_fn(|c| {
+            // The ink coverage that makes the wanted reflectance, laid out as clustered dots.
+            let coverage = 1.0 - to_linear(0.75 * src[c] + 0.25 * grey);
+            let (sin, cos) = screens[c];
+            let (a, b) = (cos * u + sin * v, -sin * u + cos * v);
+            let spot = 0.5 - 0.25 * ((k * a).cos() + (k * b).cos());
+            if spot < coverage { black } else { 1.0 }
+        })
+    });
+    let (w, h) = img.dimensions();
+    let out = RgbImage::from_fn(w, h, |x, y| {
+        Rgb(light[(y * w + x) as usize].map(|a| to_byte(from_linear(a))))
+    });
     camera(out, p.seed)
 }
 
 /// The photo `img`, shown on a screen and re-photographed.
 pub fn screen(img: &RgbImage, s: Screen) -> RgbImage {
-    let (w, h) = img.dimensions();
-    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-    let (sin, cos) = s.angle.to_radians().sin_cos();
     let pitch = s.pixel_pitch.max(0.5);
-    let mut out = RgbImage::new(w, h);
-    for (x, y, px) in out.enumerate_pixels_mut() {
-        let mut acc = [0f32; 3];
-        for sy in 0..SAMPLES {
-            for sx in 0..SAMPLES {
-                let fx = x as f32 + (sx as f32 + 0.5) / SAMPLES as f32;
-                let fy = y as f32 + (sy as f32 + 0.5) / SAMPLES as f32;
-                let (dx, dy) = (fx - cx, fy - cy);
-                // Screen coordinates, in screen pixels.
-                let (u, v) = (
-                    (cx + cos * dx - sin * dy) / pitch,
-                    (cy + sin * dx + cos * dy) / pitch,
-                );
-                let (pu, pv) = (u.floor(), v.floor());
-                let (fu, fv) = (u - pu, v - pv);
-                // The picture as the screen shows it: one colour per screen pixel.
-                let src = sample(img, (pu + 0.5) * pitch, (pv + 0.5) * pitch);
-                // Which sub-pixel stripe, and the dark gaps around it (fill factor 0.8).
-                let stripe = ((fu * 3.0) as usize).min(2);
-                let within = fu * 3.0 - stripe as f32;
-                let lit = (0.1..0.9).contains(&within) && (0.05..0.95).contains(&fv);
-                if lit {
-                    // Three stripes share the pixel: each gives three times its channel's share.
-                    acc[stripe] += to_linear(src[stripe]) * 3.0 / 0.8 / 0.9;
+    let light = collect(img.dimensions(), s.angle, |x, y| {
+        // Screen coordinates, in screen pixels.
+        let (u, v) = (x / pitch, y / pitch);
+        let (pu, pv) = (u.floor(), v.floor());
+        let (fu, fv) = (u - pu, v - pv);
+        // The picture as the screen shows it: one colour per screen pixel.
+        let src = sample(img, (pu + 0.5) * pitch, (pv + 0.5) * pitch);
+        // Which sub-pixel stripe, and the dark gaps around it (fill factor 0.8).
+        let stripe = ((fu * 3.0) as usize).min(2);
+        let within = fu * 3.0 - stripe as f32;
+        let lit = (0.1..0.9).contains(&within) && (0.05..0.95).contains(&fv);
+        let mut out = [0f32; 3];
+        if lit {
+            // Three stripes share the pixel: each gives three times its channel's share.
+            out[stripe] = to_linear(src[stripe]) * 3.0 / 0.8 / 0.9;
+        }
+        out
+    });
+    let (w, h) = img.dimensions();
+    let out = RgbImage::from_fn(w, h, |x, y| {
+        let glare = s.glare * (x as f32 / w as f32 + y as f32 / h as f32) / 2.0;
+        Rgb(light[(y * w + x) as usize].map(|a| to_byte(from_linear(a.min(1.0)) + glare / 255.0)))
+    });
+    camera(out, s.seed)
+}
+
+/// The linear light each camera pixel of a `(w, h)` frame collects: the mean of `light` over the pixel's
+/// square (3×3 samples), each sample taken where it falls on the paper or screen, which is turned by
+/// `angle` degrees about the frame's centre.
+fn collect((w, h): (u32, u32), angle: f32, light: impl Fn(f32, f32) -> [f32; 3]) -> Vec<[f32; 3]> {
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    let (sin, cos) = angle.to_radians().sin_cos();
+    let n = (SAMPLES * SAMPLES) as f32;
+    let mut out = Vec::with_capacity((w * h) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let mut acc = [0f32; 3];
+            for sy in 0..SAMPLES {
+                for sx in 0..SAMPLES {
+                    let dx = x as f32 + (sx as f32 + 0.5) / SAMPLES as f32 - cx;
+                    let dy = y as f32 + (sy as f32 + 0.5) / SAMPLES as f32 - cy;
+                    let l = light(cx + cos * dx - sin * dy, cy + sin * dx + cos * dy);
+                    for c in 0..3 {
+                        acc[c] += l[c];
+                    }
                 }
             }
+            out.push(acc.map(|a| a / n));
         }
-        let n = (SAMPLES * SAMPLES) as f32;
-        let glare = s.glare * (x as f32 / w as f32 + y as f32 / h as f32) / 2.0;
-        *px = Rgb(acc.map(|a| to_byte(from_linear((a / n).min(1.0)) + glare / 255.0)));
     }
-    camera(out, s.seed)
+    out
 }
 
 /// The camera's lens blur, sensor noise and JPEG.

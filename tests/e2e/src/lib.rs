@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 pub mod app;
 pub mod central;
+pub mod faces;
 pub mod kiosk;
 pub mod staff;
 

@@ -7,46 +7,19 @@
 //! 前日 (the whole calendar moves one day between the two halves); and the 管理 tab's usage counts them.
 //! Screenshots of each screen go to `target/e2e-screenshots/`.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use e2e::app::{AppWindow, Display, Driver, pdf_pages, screenshot_dir, squeezed};
 use e2e::central::{Qualification, qualification_numbers};
+use e2e::faces::{card_portrait, face_kiosk_config, photos};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs};
 use e2e::staff::{ADMIN_PW, create_admin};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
-use face_match::{FaceMatcher, QualityPolicy, picture};
 
 /// The card issued with a certificate that expired 30 days ago, inside the grace (`--variant mixed`, card 4).
 const CERT_EXPIRED: u32 = 4;
 /// The card issued with a certificate expiring within three months (`--variant mixed`, card 5).
 const CERT_EXPIRING: u32 = 5;
-
-fn photos() -> PathBuf {
-    let dir = face_match::models::find_model_dir()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .join("photos");
-    assert!(
-        dir.join("obama.jpg").is_file(),
-        "labelled photos missing in {}: run scripts/fetch-face-models.sh",
-        dir.display()
-    );
-    dir
-}
-
-/// A card-style portrait (PNG) of the person in `photo`.
-fn card_portrait(photo: &Path, out: &Path) {
-    let img = picture::decode(&std::fs::read(photo).expect("photo")).expect("decode");
-    let matcher = FaceMatcher::load_default().unwrap_or_else(|e| panic!("{e}"));
-    let face = matcher
-        .analyze(&img, &QualityPolicy::PHOTO)
-        .expect("analyze")
-        .main
-        .expect("a face in the photo");
-    face_match::portrait_crop(&img, &face, 240)
-        .save(out)
-        .expect("write the portrait");
-}
 
 /// Sets a field's value as a date picker does (WebDriver cannot type into one).
 fn set_value(window: &AppWindow, css: &str, value: &str) {
@@ -176,15 +149,7 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     let mut central = MockCentral::start(100, Some(&cards.dir));
     let mut daemon = Daemon::start(
         &central,
-        &format!(
-            "[readers]\nnames = [\"{r}\"]\nface_capable = [\"{r}\"]\n\
-             [kiosk]\ninactivity_timeout_secs = 120\nmax_face_attempts = 3\n\
-             [face]\ncamera = \"folder:{camera}\"\nframes_per_attempt = 2\nframe_interval_ms = 0\n\
-             reader_id = \"reader-01\"\nreader_key = \"{key}\"\n",
-            r = lease.reader,
-            camera = camera.display(),
-            key = central.dir.join("reader-01.key").display(),
-        ),
+        &face_kiosk_config(&lease.reader, &camera, &central, 3),
     );
     create_admin(&daemon);
     let oqs = Oqs::new(&daemon.root);

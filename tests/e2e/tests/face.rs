@@ -5,70 +5,12 @@
 //! screen showing the card holder's photo, held up to the camera, is refused at every attempt.
 //! Also `oqs face compare` and its exit codes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use e2e::faces::{card_portrait, face_kiosk_config, photos, screen_replay};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs};
 use e2e::{Daemon, MockCentral, bin, in_keyutils_session};
-use face_match::{FaceMatcher, QualityPolicy, picture};
-
-fn photos() -> PathBuf {
-    let dir = face_match::models::find_model_dir()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .join("photos");
-    assert!(
-        dir.join("obama.jpg").is_file(),
-        "labelled photos missing in {}: run scripts/fetch-face-models.sh",
-        dir.display()
-    );
-    dir
-}
-
-/// A card-style portrait (PNG) of the person in `photo`, for `oqs-virtual-card issue --photo`.
-fn card_portrait(photo: &Path, out: &Path) {
-    let img = picture::decode(&std::fs::read(photo).expect("photo")).expect("decode");
-    let matcher = FaceMatcher::load_default().unwrap_or_else(|e| panic!("{e}"));
-    let face = matcher
-        .analyze(&img, &QualityPolicy::PHOTO)
-        .expect("analyze")
-        .main
-        .expect("a face in the photo");
-    face_match::portrait_crop(&img, &face, 240)
-        .save(out)
-        .expect("write the portrait");
-}
-
-/// `photo` framed as a kiosk camera would, shown on a phone screen held up to the camera and
-/// re-photographed (`face_match::replay`), written to `out` as a PNG.
-fn screen_replay(photo: &Path, out: &Path) {
-    let img = picture::decode(&std::fs::read(photo).expect("photo")).expect("decode");
-    let matcher = FaceMatcher::load_default().unwrap_or_else(|e| panic!("{e}"));
-    let [x, y, w, h] = matcher
-        .analyze(&img, &QualityPolicy::PHOTO)
-        .expect("analyze")
-        .main
-        .expect("a face in the photo")
-        .bbox;
-    let (x0, y0) = (
-        (x - 0.75 * w).max(0.0) as u32,
-        (y - 0.75 * h).max(0.0) as u32,
-    );
-    let (x1, y1) = (
-        ((x + 1.75 * w) as u32).min(img.width()),
-        ((y + 1.75 * h) as u32).min(img.height()),
-    );
-    let framed = image::imageops::crop_imm(&img, x0, y0, x1 - x0, y1 - y0).to_image();
-    let shown = face_match::replay::screen(
-        &framed,
-        face_match::replay::Screen {
-            pixel_pitch: 2.3,
-            angle: 6.0,
-            glare: 10.0,
-            seed: 5,
-        },
-    );
-    shown.save(out).expect("write the replay");
-}
 
 /// The camera shows `photo` (the folder is read when a face check opens the camera).
 fn show_camera(camera: &Path, photo: &Path) {
@@ -87,15 +29,7 @@ fn start_face_kiosk(
     let central = MockCentral::start(100, Some(&cards.dir));
     let daemon = Daemon::start(
         &central,
-        &format!(
-            "[readers]\nnames = [\"{r}\"]\nface_capable = [\"{r}\"]\n\
-             [kiosk]\ninactivity_timeout_secs = 120\nmax_face_attempts = 3\n\
-             [face]\ncamera = \"folder:{camera}\"\nframes_per_attempt = 2\nframe_interval_ms = 0\n\
-             reader_id = \"reader-01\"\nreader_key = \"{key}\"\n",
-            r = lease.reader,
-            camera = camera.display(),
-            key = central.dir.join("reader-01.key").display(),
-        ),
+        &face_kiosk_config(&lease.reader, camera, &central, 3),
     );
     let oqs = Oqs::new(&daemon.root);
     (central, daemon, oqs)
@@ -112,6 +46,28 @@ fn wait_while_matching(oqs: &Oqs) -> serde_json::Value {
         assert!(std::time::Instant::now() < deadline, "stuck in {s}");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Waits through the face attempts until the kiosk offers the methods again; returns the guidance shown
+/// on the way (each distinct face-capture screen that had one) and the method screen.
+fn attempts_until_method_choice(oqs: &Oqs) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let mut guidance: Vec<serde_json::Value> = Vec::new();
+    let after = loop {
+        let s = oqs.screen();
+        if s["screen"] == "face_capture" && s["guidance"].is_object() && guidance.last() != Some(&s)
+        {
+            guidance.push(s.clone());
+        }
+        if s["screen"] == "method_choice" {
+            break s;
+        }
+        assert!(
+            s["screen"] == "face_capture" || s["screen"] == "card_present",
+            "unexpected screen during the face attempts: {s}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    (guidance, after)
 }
 
 fn methods(screen: &serde_json::Value) -> Vec<String> {
@@ -198,25 +154,11 @@ fn face_checkin_same_person_succeeds_other_person_is_rejected_then_pin() {
     let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
     oqs.wait_screen("method_choice");
     oqs.ok(&["kiosk", "method", "face"], None);
-    let mut seen_guidance = None;
-    let after = loop {
-        let s = oqs.screen();
-        if s["screen"] == "face_capture" && s["guidance"].is_object() {
-            seen_guidance = Some(s.clone());
-        }
-        if s["screen"] == "method_choice" {
-            break s;
-        }
-        assert!(
-            s["screen"] == "face_capture" || s["screen"] == "card_present",
-            "unexpected screen while matching another person: {s}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
+    let (seen, after) = attempts_until_method_choice(&oqs);
     let methods_after = methods(&after);
     assert!(!methods_after.contains(&"face".to_owned()), "{after}");
     assert!(methods_after.contains(&"pin".to_owned()), "{after}");
-    if let Some(g) = &seen_guidance {
+    if let Some(g) = seen.last() {
         assert_eq!(g["guidance"]["reason"], "not_matched", "{g}");
         assert!(g["attempts"] == 3, "{g}");
     }
@@ -388,21 +330,8 @@ fn a_screen_held_up_to_the_camera_is_refused_at_every_attempt() {
     let card = InsertedCard::insert(&cards, NORMAL, lease.port, &daemon.root);
     oqs.wait_screen("method_choice");
     oqs.ok(&["kiosk", "method", "face"], None);
-    let mut guidance = Vec::new();
-    let after = loop {
-        let s = oqs.screen();
-        if s["screen"] == "face_capture" && s["guidance"].is_object() {
-            guidance.push(s["guidance"].clone());
-        }
-        if s["screen"] == "method_choice" {
-            break s;
-        }
-        assert!(
-            s["screen"] == "face_capture" || s["screen"] == "card_present",
-            "unexpected screen while a screen is held up: {s}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
+    let (seen, after) = attempts_until_method_choice(&oqs);
+    let guidance: Vec<&serde_json::Value> = seen.iter().map(|s| &s["guidance"]).collect();
     // Each attempt failed as a replay, and after three the face is no longer offered: the PIN is.
     let methods_after = methods(&after);
     assert!(!methods_after.contains(&"face".to_owned()), "{after}");
