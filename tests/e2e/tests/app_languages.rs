@@ -2,7 +2,8 @@
 //! PIN, every consent screen, result) in 简体中文, Tiếng Việt and नेपाली, one check-in per language with the same
 //! card inserted again. Each screen is checked against the language's catalogue, for contrast (WCAG AA) and for
 //! fitting 1024×768 and 1280×800, with a screenshot; the consent screens show the official Japanese wording,
-//! marked 「正式な文言」, above the translation; after each result the page is Japanese again.
+//! marked 「正式な文言」, above the translation; after each result the page is Japanese again. The first
+//! screen's language button names every language in its own words.
 
 use std::time::Duration;
 
@@ -47,7 +48,25 @@ fn the_kiosk_checks_in_with_a_pin_in_chinese_vietnamese_and_nepali_and_resets_to
     kiosk.wait_text("[data-testid='kiosk-title']", &ja["placeCard"]);
     assert!(page_is_in(&kiosk, "ja"));
 
-    // The chooser lists each language by its own name.
+    // The first screen's language button names every other language in its own words (a patient finds
+    // theirs without reading Japanese); the chooser lists each language by its own name.
+    let names = kiosk.text("[data-testid='lang-names']");
+    for name in [
+        "English",
+        "简体中文",
+        "한국어",
+        "Tiếng Việt",
+        "Português",
+        "Español",
+        "Tagalog",
+        "नेपाली",
+    ] {
+        assert!(
+            names.contains(name),
+            "the language button lacks {name}: {names}"
+        );
+    }
+    assert!(!names.contains("日本語"), "{names}");
     kiosk.click("[data-testid='lang']");
     kiosk.find("[data-testid='lang-chooser']");
     for (code, name) in [
