@@ -13,8 +13,9 @@
 use std::time::Duration;
 
 use e2e::app::{
-    AppWindow, Display, KIOSK_SIZES, KioskRig, ask_every_consent, assert_contrast_at_least,
-    assert_fits, enter_pin, kiosk_catalogue, next_kiosk_screen, open_kiosk, screenshot_dir,
+    AppWindow, Display, KIOSK_SIZES, KioskRig, ask_every_consent, assert_contrast,
+    assert_contrast_at_least, assert_fits, enter_pin, kiosk_catalogue, next_kiosk_screen,
+    open_kiosk, screenshot_dir,
 };
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs, kiosk_daemon};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
@@ -140,7 +141,8 @@ fn check_high_contrast(kiosk: &AppWindow, screen: &str, focused: &str) -> f64 {
 }
 
 /// The whole PIN check-in by touch in `lang` with the card inserted now, each screen checked by
-/// [`check_seated`] (and for 7:1 contrast when high contrast is on too); screenshots `kiosk-{name}-*`. The card
+/// [`check_seated`] and for contrast (7:1 when high contrast is on too, AA otherwise); screenshots
+/// `kiosk-{name}-*`. The card
 /// is removed at the end.
 fn seated_check_in(
     kiosk: &AppWindow,
@@ -155,6 +157,9 @@ fn seated_check_in(
         check_seated(kiosk, &format!("{name}-{screen}"));
         if root_attr(kiosk, "data-contrast") == "high" {
             assert_contrast_at_least(kiosk, &format!("{name} {screen}"), 7.0);
+        } else {
+            // The seated layout in normal contrast keeps WCAG AA (4.5:1, 3:1 for large text).
+            assert_contrast(kiosk, &format!("{name} {screen}"));
         }
     };
     let card = InsertedCard::insert(cards, NORMAL, lease.port, &daemon.root);
