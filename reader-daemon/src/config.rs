@@ -587,7 +587,30 @@ impl Config {
         Ok(c)
     }
 
+    /// Windows: `ipc.group` as the SID of the group whose members may open the pipe (`S-1-5-…`; a group
+    /// name is refused, since resolving it would depend on the domain the PC is in at the time).
+    pub fn ipc_group_sid(&self) -> Result<Option<String>, ConfigError> {
+        match &self.ipc.group {
+            None => Ok(None),
+            Some(sid) if terminal_ipc::is_sid(sid) => Ok(Some(sid.clone())),
+            Some(other) => Err(ConfigError::Invalid {
+                path: self.base.clone(),
+                problem: format!(
+                    "ipc.group: `{other}` is not a SID; on Windows give the group's SID (S-1-5-…), \
+                     e.g. from `Get-LocalGroup NAME | Select SID`"
+                ),
+            }),
+        }
+    }
+
+    /// Windows has no numeric groups: `ipc.group` is a SID there ([`Config::ipc_group_sid`]).
+    #[cfg(windows)]
+    pub fn ipc_group_id(&self) -> Result<Option<u32>, ConfigError> {
+        Ok(None)
+    }
+
     /// The numeric id of `ipc.group`, looked up in `/etc/group`.
+    #[cfg(not(windows))]
     pub fn ipc_group_id(&self) -> Result<Option<u32>, ConfigError> {
         let Some(name) = &self.ipc.group else {
             return Ok(None);
@@ -616,6 +639,7 @@ impl Config {
 }
 
 /// The id of group `name` in the text of an `/etc/group` file (`name:password:gid:members`).
+#[cfg_attr(windows, allow(dead_code))]
 fn group_id(etc_group: &str, name: &str) -> Option<u32> {
     etc_group.lines().find_map(|line| {
         let mut fields = line.split(':');
@@ -634,6 +658,19 @@ mod tests {
         let path = dir.path().join("oqs-readerd.toml");
         std::fs::write(&path, text).unwrap();
         Config::load(&path)
+    }
+
+    #[test]
+    fn the_windows_ipc_group_is_a_sid() {
+        assert_eq!(load("").unwrap().ipc_group_sid().unwrap(), None);
+        let config = load("[ipc]\ngroup = \"S-1-5-21-1-2-3-1001\"\n").unwrap();
+        assert_eq!(
+            config.ipc_group_sid().unwrap().as_deref(),
+            Some("S-1-5-21-1-2-3-1001")
+        );
+        let config = load("[ipc]\ngroup = \"oqs-users\"\n").unwrap();
+        let e = config.ipc_group_sid().unwrap_err().to_string();
+        assert!(e.contains("is not a SID"), "{e}");
     }
 
     #[test]

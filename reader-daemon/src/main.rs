@@ -262,6 +262,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
     {
         server_config.policy.group = group;
     }
+    #[cfg(windows)]
+    {
+        server_config.group_sid = config.ipc_group_sid()?;
+    }
     server_config.server_name = format!("oqs-readerd {}", env!("CARGO_PKG_VERSION"));
     let server = terminal_ipc::IpcServer::bind(server_config)
         .await

@@ -536,6 +536,7 @@ fn transport(
     let Some(ca) = ca else {
         for host in config.get_hosts() {
             let local = match host {
+                #[cfg(unix)]
                 Host::Unix(_) => true,
                 Host::Tcp(name) => matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1"),
             };
@@ -557,6 +558,8 @@ fn transport(
         config.ssl_mode(SslMode::Disable);
         return tls_trusting(rustls::RootCertStore::empty());
     };
+    // Windows has no Unix sockets in tokio-postgres: every host is TCP there.
+    #[cfg(unix)]
     if let Some(socket) = config
         .get_hosts()
         .iter()

@@ -140,6 +140,52 @@ impl PeerPolicy {
     }
 }
 
+/// Windows: the identity of a pipe client, read from its process's token: the user's SID and the SIDs of
+/// the groups enabled in the token (strings such as `S-1-5-21-…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SidIdentity {
+    pub user: String,
+    pub groups: Vec<String>,
+    pub pid: u32,
+}
+
+/// Windows: which users may open the pipe, by SID: the daemon's own user, and members of one optional group
+/// (e.g. a local group the installer makes for the reception PC's users).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SidPolicy {
+    pub user: String,
+    pub group: Option<String>,
+}
+
+impl SidPolicy {
+    /// Whether `client` may talk to the daemon (SIDs compare without regard to case).
+    pub fn admits(&self, client: &SidIdentity) -> bool {
+        if client.user.is_empty() {
+            return false;
+        }
+        client.user.eq_ignore_ascii_case(&self.user)
+            || self
+                .group
+                .as_deref()
+                .is_some_and(|g| client.groups.iter().any(|c| c.eq_ignore_ascii_case(g)))
+    }
+}
+
+/// Whether `text` is a SID in its string form (`S-1-` then numbers joined by `-`), as `ipc.group` must be
+/// on Windows.
+pub fn is_sid(text: &str) -> bool {
+    let Some(rest) = text
+        .strip_prefix("S-1-")
+        .or_else(|| text.strip_prefix("s-1-"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(target_os = "linux")]
 fn supplementary_groups(pid: i32) -> Vec<u32> {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
@@ -165,6 +211,54 @@ fn supplementary_groups(_pid: i32) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sid_policy_admits_the_user_and_the_group_only() {
+        let policy = SidPolicy {
+            user: "S-1-5-18".into(),
+            group: Some("S-1-5-21-1-2-3-1001".into()),
+        };
+        let client = |user: &str, groups: &[&str]| SidIdentity {
+            user: user.into(),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            pid: 7,
+        };
+        assert!(policy.admits(&client("S-1-5-18", &[])));
+        assert!(policy.admits(&client("s-1-5-18", &[])));
+        assert!(policy.admits(&client(
+            "S-1-5-21-1-2-3-1105",
+            &["S-1-5-32-545", "S-1-5-21-1-2-3-1001"]
+        )));
+        assert!(!policy.admits(&client("S-1-5-21-1-2-3-1105", &["S-1-5-32-545"])));
+        assert!(!policy.admits(&client("", &["S-1-5-21-1-2-3-1001"])));
+        let alone = SidPolicy {
+            group: None,
+            ..policy
+        };
+        assert!(!alone.admits(&client("S-1-5-21-1-2-3-1105", &["S-1-5-21-1-2-3-1001"])));
+    }
+
+    #[test]
+    fn sid_strings() {
+        for ok in [
+            "S-1-5-18",
+            "S-1-5-32-545",
+            "S-1-5-21-3623811015-3361044348-30300820-1013",
+        ] {
+            assert!(is_sid(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "S-1-",
+            "S-1-5-",
+            "S-1-5--1",
+            "oqs-users",
+            "S-1-5-x",
+            "S-2-5-18",
+        ] {
+            assert!(!is_sid(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn token_hex_and_compare() {

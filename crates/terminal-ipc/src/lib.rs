@@ -43,7 +43,9 @@ mod unix;
 #[cfg(windows)]
 mod windows;
 
-pub use auth::{IpcToken, PeerIdentity, PeerPolicy, TOKEN_KEYRING_NAME};
+pub use auth::{
+    IpcToken, PeerIdentity, PeerPolicy, SidIdentity, SidPolicy, TOKEN_KEYRING_NAME, is_sid,
+};
 pub use client::{ClientOptions, EventStream, IpcClient};
 pub use error::IpcError;
 pub use frame::{FrameError, MAX_FRAME_LEN};

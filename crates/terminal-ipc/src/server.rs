@@ -75,6 +75,9 @@ pub struct ServerConfig {
     /// Unix: who may connect. Default: the daemon's own user.
     #[cfg(unix)]
     pub policy: PeerPolicy,
+    /// Windows: a group (its SID) whose members may connect besides the daemon's own user.
+    #[cfg(windows)]
+    pub group_sid: Option<String>,
     /// Named in the welcome, e.g. "oqs-readerd 0.1.0".
     pub server_name: String,
     /// How long a client may take to send its hello.
@@ -92,6 +95,8 @@ impl ServerConfig {
             token,
             #[cfg(unix)]
             policy: PeerPolicy::same_user(),
+            #[cfg(windows)]
+            group_sid: None,
             server_name: format!("terminal-ipc {}", env!("CARGO_PKG_VERSION")),
             hello_timeout: Duration::from_secs(5),
             event_buffer: 1024,
@@ -102,6 +107,9 @@ impl ServerConfig {
 
 struct Shared {
     slots: Arc<Semaphore>,
+    /// Windows: who may open the pipe (the daemon's user, resolved at bind, and `group_sid`).
+    #[cfg(windows)]
+    sid_policy: crate::SidPolicy,
     config: ServerConfig,
     events: broadcast::Sender<Event>,
     next_connection: AtomicU64,
@@ -123,10 +131,20 @@ impl IpcServer {
         let listener = crate::unix::bind(&config.socket_path, config.policy.group).await?;
         #[cfg(windows)]
         let first_pipe = crate::windows::create_first(&config.socket_path.to_string_lossy())?;
+        #[cfg(windows)]
+        let sid_policy = crate::SidPolicy {
+            user: crate::windows::current_user_sid().map_err(|e| IpcError::SocketPath {
+                path: config.socket_path.display().to_string(),
+                reason: format!("cannot read the daemon's own user: {e}"),
+            })?,
+            group: config.group_sid.clone(),
+        };
         let (events, _) = broadcast::channel(config.event_buffer.max(1));
         Ok(Self {
             shared: Arc::new(Shared {
                 slots: Arc::new(Semaphore::new(config.max_connections)),
+                #[cfg(windows)]
+                sid_policy,
                 config,
                 events,
                 next_connection: AtomicU64::new(1),
@@ -200,10 +218,18 @@ impl IpcServer {
                     connected?;
                     let next = crate::windows::create_next(&name)?;
                     let stream = std::mem::replace(&mut pipe, next);
-                    let identity = PeerIdentity { uid: None, gid: None, pid: None };
+                    // The client's process token says who it is; a client that cannot be identified is
+                    // refused like one of another user.
+                    let client = crate::windows::client_identity(&stream);
+                    let admitted = match &client {
+                        Ok(c) => self.shared.sid_policy.admits(c),
+                        Err(e) => { warn!(error = %e, "a pipe client could not be identified"); false }
+                    };
+                    let pid = client.ok().and_then(|c| i32::try_from(c.pid).ok());
+                    let identity = PeerIdentity { uid: None, gid: None, pid };
                     let slot = Arc::clone(&self.shared.slots).try_acquire_owned().ok();
                     let shared = Arc::clone(&self.shared);
-                    connections.spawn(run_connection(stream, identity, true, slot, shared, Arc::clone(&handler)));
+                    connections.spawn(run_connection(stream, identity, admitted, slot, shared, Arc::clone(&handler)));
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
