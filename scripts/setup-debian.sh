@@ -38,6 +38,9 @@ APT_PACKAGES=(
   # dictionary and the NIT ATR503 m001 HTS voice (in Debian's contrib component, enabled below when missing);
   # the other languages with espeak-ng
   open-jtalk open-jtalk-mecab-naist-jdic hts-voice-nitech-jp-atr503-m001 espeak-ng
+  # the Windows build on Linux (make windows): the mingw-w64 linker, Wine to run the daemon's Windows paths in
+  # the tests, and makensis for the installer
+  mingw-w64 wine64 nsis
 )
 
 need=()
@@ -68,6 +71,8 @@ command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust with
 for c in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
 done
+# The Windows target's standard library (make windows).
+rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu || rustup target add x86_64-pc-windows-gnu
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 command -v cargo-deb >/dev/null || cargo install cargo-deb --locked

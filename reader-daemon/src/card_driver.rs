@@ -9,12 +9,94 @@
 //!
 //! Reports carry the session number they belong to, so an answer from a card that has since been removed
 //! (and perhaps replaced) is recognised as stale and dropped.
+//!
+//! The cards come from a [`CardSource`]: PC/SC, or in test builds (feature `virtual-reader`) the folder of
+//! [`crate::virtual_reader`]. Both end in a [`SessionTransport`]; nothing above it knows which.
 
 use std::sync::mpsc as std_mpsc;
 
-use myna_card::{CardError, CardSession, PcscTransport, PinState, ReaderEvent, ReaderMonitor};
+use myna_card::{
+    CardError, CardSession, PcscTransport, PinState, ReaderEvent, ReaderMonitor, Transport,
+};
 use std::sync::Arc;
 use tracing::{debug, info_span, warn};
+use zeroize::Zeroizing;
+
+/// Where the daemon's cards come from.
+#[derive(Clone)]
+pub enum CardSource {
+    /// The PC/SC readers: pcscd on Linux, the Smart Card service (winscard) on Windows.
+    Pcsc,
+    /// Test builds only: the readers and cards of a folder ([`crate::virtual_reader`]).
+    #[cfg(feature = "virtual-reader")]
+    Virtual(Arc<crate::virtual_reader::VirtualReaders>),
+}
+
+impl std::fmt::Debug for CardSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pcsc => "PC/SC",
+            #[cfg(feature = "virtual-reader")]
+            Self::Virtual(_) => "virtual readers",
+        })
+    }
+}
+
+impl CardSource {
+    fn connect(&self, reader: &str) -> Result<SessionTransport, CardError> {
+        match self {
+            Self::Pcsc => PcscTransport::open(reader).map(SessionTransport::Pcsc),
+            #[cfg(feature = "virtual-reader")]
+            Self::Virtual(readers) => readers.connect(reader).map(SessionTransport::Virtual),
+        }
+    }
+}
+
+/// A card session's connection, whichever the source.
+pub enum SessionTransport {
+    Pcsc(PcscTransport),
+    #[cfg(feature = "virtual-reader")]
+    Virtual(crate::virtual_reader::VirtualTransport),
+}
+
+impl Transport for SessionTransport {
+    fn transmit(&mut self, command: &[u8]) -> Result<Zeroizing<Vec<u8>>, CardError> {
+        match self {
+            Self::Pcsc(t) => t.transmit(command),
+            #[cfg(feature = "virtual-reader")]
+            Self::Virtual(t) => t.transmit(command),
+        }
+    }
+
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport) -> Result<(), CardError>,
+    ) -> Result<(), CardError> {
+        match self {
+            // PC/SC's exclusive access (SCardBeginTransaction) must not be lost on the way.
+            Self::Pcsc(t) => t.transaction(body),
+            #[cfg(feature = "virtual-reader")]
+            Self::Virtual(t) => t.transaction(body),
+        }
+    }
+}
+
+impl SessionTransport {
+    fn disconnect(self) -> Result<(), CardError> {
+        match self {
+            Self::Pcsc(t) => t.disconnect(),
+            #[cfg(feature = "virtual-reader")]
+            Self::Virtual(_) => Ok(()),
+        }
+    }
+}
+
+/// The running reader watcher; it stops when dropped.
+pub enum Monitor {
+    Pcsc(ReaderMonitor),
+    #[cfg(feature = "virtual-reader")]
+    Virtual(crate::virtual_reader::VirtualWatch),
+}
 
 /// Where reports go: returns false once nobody listens any more.
 pub type ReportSink = Arc<dyn Fn(CardReport) -> bool + Send + Sync>;
@@ -88,29 +170,47 @@ pub enum CardReport {
     },
 }
 
-/// Starts the reader monitor and forwards its events for the readers in `names` (all when empty).
-/// The returned monitor stops when dropped.
-pub fn start_monitor(names: Vec<String>, reports: ReportSink) -> Result<ReaderMonitor, CardError> {
+/// Starts watching the readers of `source` and forwards the events for the readers in `names` (all when
+/// empty). The returned monitor stops when dropped.
+pub fn start_monitor(
+    source: &CardSource,
+    names: Vec<String>,
+    reports: ReportSink,
+) -> Result<Monitor, CardError> {
+    #[cfg(feature = "virtual-reader")]
+    if let CardSource::Virtual(readers) = source {
+        let wanted = move |reader: &str| names.is_empty() || names.iter().any(|n| n == reader);
+        return readers
+            .watch(move |event| !is_for(&event, &wanted) || reports(CardReport::Reader(event)))
+            .map(Monitor::Virtual);
+    }
+    let CardSource::Pcsc = source else {
+        return Err(CardError::Internal("unknown card source"));
+    };
     let (monitor, events) = ReaderMonitor::start()?;
     std::thread::Builder::new()
         .name("pcsc-forward".into())
         .spawn(move || {
             let wanted = |reader: &str| names.is_empty() || names.iter().any(|n| n == reader);
             while let Ok(event) = events.recv() {
-                let keep = match &event {
-                    ReaderEvent::ReaderAdded { reader }
-                    | ReaderEvent::ReaderRemoved { reader }
-                    | ReaderEvent::CardInserted { reader, .. }
-                    | ReaderEvent::CardRemoved { reader } => wanted(reader),
-                    ReaderEvent::PcscdLost | ReaderEvent::PcscdBack => true,
-                };
-                if keep && !reports(CardReport::Reader(event)) {
+                if is_for(&event, &wanted) && !reports(CardReport::Reader(event)) {
                     break;
                 }
             }
         })
         .map_err(|_| CardError::Internal("could not start the reader event thread"))?;
-    Ok(monitor)
+    Ok(Monitor::Pcsc(monitor))
+}
+
+/// Whether `event` concerns a reader the configuration names (events of the whole stack always do).
+fn is_for(event: &ReaderEvent, wanted: &impl Fn(&str) -> bool) -> bool {
+    match event {
+        ReaderEvent::ReaderAdded { reader }
+        | ReaderEvent::ReaderRemoved { reader }
+        | ReaderEvent::CardInserted { reader, .. }
+        | ReaderEvent::CardRemoved { reader } => wanted(reader),
+        ReaderEvent::PcscdLost | ReaderEvent::PcscdBack => true,
+    }
 }
 
 /// A card session thread. Dropping the handle ends the session (the thread disconnects and exits).
@@ -128,6 +228,7 @@ impl SessionHandle {
 
 /// Connects to the card in `reader` on a new thread and runs the commands sent to it.
 pub fn spawn_session(
+    source: CardSource,
     reader: String,
     id: u64,
     reports: ReportSink,
@@ -135,12 +236,13 @@ pub fn spawn_session(
     let (tx, rx) = std_mpsc::channel::<CardCommand>();
     std::thread::Builder::new()
         .name(format!("card-session-{id}"))
-        .spawn(move || run_session(reader, id, rx, reports))
+        .spawn(move || run_session(&source, reader, id, rx, reports))
         .map_err(|_| CardError::Internal("could not start a card session thread"))?;
     Ok(SessionHandle { id, commands: tx })
 }
 
 fn run_session(
+    source: &CardSource,
     reader: String,
     id: u64,
     commands: std_mpsc::Receiver<CardCommand>,
@@ -148,11 +250,11 @@ fn run_session(
 ) {
     let span = info_span!("card_session", session = id, reader = %reader);
     let _enter = span.enter();
-    let mut session: Option<CardSession<PcscTransport>> = None;
+    let mut session: Option<CardSession<SessionTransport>> = None;
     let mut connect_error: Option<CardError> = None;
     while let Ok(command) = commands.recv() {
         if session.is_none() && connect_error.is_none() {
-            match PcscTransport::open(&reader) {
+            match source.connect(&reader) {
                 Ok(t) => session = Some(CardSession::new(t)),
                 Err(e) => connect_error = Some(e),
             }
@@ -248,7 +350,7 @@ fn run_session(
 }
 
 fn identify(
-    s: &mut CardSession<PcscTransport>,
+    s: &mut CardSession<SessionTransport>,
     probe_scanner: bool,
 ) -> Result<IdentifiedCard, CardError> {
     let identity = s.identify()?;
@@ -274,7 +376,9 @@ fn identify(
     })
 }
 
-fn read_face_photo(s: &mut CardSession<PcscTransport>) -> Result<myna_card::FacePhoto, CardError> {
+fn read_face_photo(
+    s: &mut CardSession<SessionTransport>,
+) -> Result<myna_card::FacePhoto, CardError> {
     let code = s
         .scan_card_face()?
         .ok_or(CardError::NotFound("照合番号B from the card-face scanner"))?;

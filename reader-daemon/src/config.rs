@@ -243,6 +243,10 @@ pub struct ReadersSection {
     pub names: Vec<String>,
     /// Readers with a card-face scanner and a camera (face matching offered).
     pub face_capable: Vec<String>,
+    /// Test builds only (feature `virtual-reader`): read cards from this folder instead of PC/SC, each
+    /// sub-folder a reader and its `card.toml` a virtual card (see `reader_daemon::virtual_reader`). A
+    /// production build refuses the setting.
+    pub virtual_dir: Option<PathBuf>,
 }
 
 /// `[kiosk]`. Its sub-tables are kiosks that own several readers: `[kiosk.east] readers = ["face reader",
@@ -431,6 +435,13 @@ impl Config {
             return Err(invalid(format!(
                 "facility.medical_institution_code must be 10 digits, not `{code}`"
             )));
+        }
+        if self.readers.virtual_dir.is_some() && !cfg!(feature = "virtual-reader") {
+            return Err(invalid(
+                "readers.virtual_dir is for test builds only (the feature `virtual-reader`); this build \
+                 reads the PC/SC readers: remove the setting"
+                    .into(),
+            ));
         }
         let url: url::Url = self
             .central
@@ -671,6 +682,18 @@ mod tests {
         let config = load("[ipc]\ngroup = \"oqs-users\"\n").unwrap();
         let e = config.ipc_group_sid().unwrap_err().to_string();
         assert!(e.contains("is not a SID"), "{e}");
+    }
+
+    #[test]
+    fn virtual_readers_only_in_a_test_build() {
+        let loaded = load("[readers]\nvirtual_dir = \"cards\"\n");
+        if cfg!(feature = "virtual-reader") {
+            let config = loaded.unwrap();
+            assert_eq!(config.readers.virtual_dir, Some(PathBuf::from("cards")));
+        } else {
+            let e = loaded.unwrap_err().to_string();
+            assert!(e.contains("test builds only"), "{e}");
+        }
     }
 
     #[test]

@@ -49,3 +49,5 @@ pub mod reception_list;
 pub mod relay;
 pub mod review;
 pub mod station;
+#[cfg(feature = "virtual-reader")]
+pub mod virtual_reader;

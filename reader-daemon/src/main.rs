@@ -98,6 +98,21 @@ fn run_service(path: &std::path::Path) -> u32 {
     }
 }
 
+/// The card readers: PC/SC, or (a test build with `readers.virtual_dir`) a folder of virtual readers.
+fn card_source(config: &Config) -> reader_daemon::card_driver::CardSource {
+    #[cfg(feature = "virtual-reader")]
+    if let Some(dir) = &config.readers.virtual_dir {
+        tracing::warn!(
+            "test build: the card readers are the folders of readers.virtual_dir, not PC/SC"
+        );
+        return reader_daemon::card_driver::CardSource::Virtual(
+            reader_daemon::virtual_reader::VirtualReaders::new(config.resolve(dir)),
+        );
+    }
+    let _ = config;
+    reader_daemon::card_driver::CardSource::Pcsc
+}
+
 /// Runs the daemon until it is asked to stop; `false` when it stopped on an error (logged).
 fn run_blocking(config: Config) -> bool {
     reader_daemon::logging::init();
@@ -287,6 +302,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .context("recovering the check-ins a crash interrupted")?;
     }
     let face = face_runtime(&config);
+    let card_source = card_source(&config);
     let (station, station_handle) = Station::new(
         StationSettings {
             inactivity_timeout: Duration::from_secs(config.kiosk.inactivity_timeout_secs.max(1)),
@@ -294,6 +310,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             display: config.kiosk.display(),
             max_face_attempts: config.kiosk.max_face_attempts,
             pools: config.kiosk.kiosk_pools(),
+            cards: card_source.clone(),
             face_capable: if face.is_some() {
                 config.readers.face_capable.clone()
             } else {
@@ -310,6 +327,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     } else {
         Some(
             reader_daemon::card_driver::start_monitor(
+                &card_source,
                 config.readers.names.clone(),
                 station_handle.card_sink(),
             )

@@ -1126,7 +1126,12 @@ fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, RelayError> {
 /// leave an empty file under the new name), and both folders are synced after it (the move must not be
 /// undone, nor the file be in neither folder, after a power cut).
 fn move_file(from: &Path, to: &Path) -> Result<(), RelayError> {
-    std::fs::File::open(from)
+    // Windows flushes a file only through a handle that may write (FlushFileBuffers on a read-only handle
+    // is "access denied"); opening for writing neither truncates nor changes it.
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(cfg!(windows))
+        .open(from)
         .and_then(|f| f.sync_all())
         .map_err(|e| RelayError::io("sync", from, e))?;
     std::fs::rename(from, to).map_err(|e| RelayError::io("move", from, e))?;

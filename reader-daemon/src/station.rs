@@ -53,6 +53,8 @@ pub struct StationSettings {
     /// name, for a face reader and the NFC reader beside it. While one reader's flow runs, a card or phone
     /// on another reader of the same kiosk is ignored (it must be placed again afterwards).
     pub pools: BTreeMap<String, Vec<String>>,
+    /// Where the cards are read: PC/SC, or a test build's virtual readers.
+    pub cards: crate::card_driver::CardSource,
 }
 
 /// Requests from the local socket.
@@ -544,7 +546,12 @@ impl Station {
                 }
                 let id = self.next_session;
                 self.next_session += 1;
-                let handle = match spawn_session(reader.clone(), id, self.card_sender()) {
+                let handle = match spawn_session(
+                    self.settings.cards.clone(),
+                    reader.clone(),
+                    id,
+                    self.card_sender(),
+                ) {
                     Ok(h) => h,
                     Err(e) => {
                         warn!(error = %e, "no card session");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{Daemon, MockCentral, Process, bin, wait_for};
+use crate::{Daemon, MockCentral, Process, Runner, bin, wait_for};
 
 /// Card profiles issued by `oqs-virtual-card issue --variant mixed`: card N has variant N (1-based).
 pub const NORMAL: u32 = 1;
@@ -201,6 +201,8 @@ pub struct Oqs {
     /// The kiosk (reader or kiosk of several readers) that screens are read from and `oqs kiosk …` goes
     /// to; the first reader when `None`.
     pub kiosk: Option<String>,
+    /// The Linux `oqs`, or `oqs.exe` under Wine.
+    pub runner: Runner,
 }
 
 impl Oqs {
@@ -208,6 +210,7 @@ impl Oqs {
         Self {
             socket: daemon_root.join("run/oqs-readerd.sock"),
             kiosk: None,
+            runner: Runner::Native,
         }
     }
 
@@ -224,7 +227,9 @@ impl Oqs {
         if let (Some(kiosk), Some(&"kiosk")) = (&self.kiosk, args.first()) {
             args.splice(1..1, ["--reader", kiosk.as_str()]);
         }
-        let mut child = Command::new(bin("oqs"))
+        let mut child = self
+            .runner
+            .command("oqs")
             .args(&args)
             .env("OQS_SOCKET", &self.socket)
             .stdin(if stdin.is_some() {
@@ -439,4 +444,61 @@ pub fn kiosk_daemon(central: &MockCentral, lease: &pcsc_harness::ReaderLease) ->
             lease.reader
         ),
     )
+}
+
+/// A PIN check-in with a card placed in the daemon's virtual reader folder (`readers.virtual_dir`, a test
+/// build's in-process card) instead of a vpcd reader: everything above the card transport is the
+/// production path, so the same scenario runs on Linux and on the Windows build under Wine. Checks the
+/// result screen, the `face/` file, and that taking the card out ends the flow.
+pub fn virtual_reader_checkin(runner: Runner) {
+    let cards = Cards::issue(1);
+    let central = MockCentral::start(100, Some(&cards.dir));
+    let readers = tempfile::tempdir().expect("temp dir");
+    let reader = readers.path().join("kiosk");
+    std::fs::create_dir(&reader).expect("reader folder");
+    // Windows has no Unix socket: the daemon serves a named pipe (its own Wine prefix's namespace).
+    let pipe = r"\\.\pipe\oqs-readerd-test";
+    let ipc = match runner {
+        Runner::Native => String::new(),
+        Runner::Wine(_) => format!("[ipc]\nsocket = '{pipe}'\n"),
+    };
+    let daemon = Daemon::start_on(
+        runner.clone(),
+        &central,
+        &format!(
+            "{ipc}[readers]\nvirtual_dir = '{}'\n[kiosk]\ninactivity_timeout_secs = 120\n",
+            runner.path(readers.path())
+        ),
+    );
+    let oqs = Oqs {
+        socket: match runner {
+            Runner::Native => daemon.root.join("run/oqs-readerd.sock"),
+            Runner::Wine(_) => PathBuf::from(pipe),
+        },
+        kiosk: None,
+        runner,
+    };
+    oqs.wait_screen("idle");
+
+    // Placed the careful way: written under another name, then renamed.
+    let staged = reader.join("card.toml.tmp");
+    std::fs::copy(cards.profile(NORMAL), &staged).expect("copy the card profile");
+    std::fs::rename(&staged, reader.join("card.toml")).expect("place the card");
+    pin_checkin(&oqs, &cards, NORMAL);
+    let result = oqs.wait_screen("result");
+    assert_eq!(result["outcome"], "valid", "{result}");
+    let id = result["check_in_id"].as_str().expect("check-in id");
+    assert_eq!(
+        files(&daemon.face()),
+        vec![format!("OQSsiquc01res_{id}.xml")],
+        "one result file for the receipt computer"
+    );
+    let logs = daemon.logs();
+    assert!(
+        !contains_standalone_digits(&logs, &cards.pin(NORMAL)),
+        "the PIN is in the daemon's log"
+    );
+
+    std::fs::remove_file(reader.join("card.toml")).expect("take the card out");
+    oqs.wait_screen("idle");
 }

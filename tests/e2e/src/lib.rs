@@ -12,6 +12,7 @@ use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ pub mod central;
 pub mod faces;
 pub mod kiosk;
 pub mod staff;
+pub mod wine;
 
 static SERVES: AtomicU32 = AtomicU32::new(0);
 
@@ -55,6 +57,32 @@ pub fn bin(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// How a test starts the project's programs: the Linux build, or the Windows build under Wine.
+#[derive(Clone, Default)]
+pub enum Runner {
+    #[default]
+    Native,
+    Wine(Arc<wine::Wine>),
+}
+
+impl Runner {
+    /// The program `name` (`oqs-readerd`, `oqs`, …), ready for its arguments.
+    pub fn command(&self, name: &str) -> Command {
+        match self {
+            Self::Native => Command::new(bin(name)),
+            Self::Wine(wine) => wine.command(name),
+        }
+    }
+
+    /// `path` as the program sees it.
+    pub fn path(&self, path: &Path) -> String {
+        match self {
+            Self::Native => path.display().to_string(),
+            Self::Wine(_) => wine::Wine::path(path),
+        }
+    }
 }
 
 /// The workspace root (for test data).
@@ -255,12 +283,19 @@ pub struct Daemon {
     starts: u32,
     /// A program the daemon is started under (e.g. `strace …`), for the next starts.
     pub wrapper: Vec<String>,
+    /// The Linux daemon, or the Windows one under Wine.
+    pub runner: Runner,
     _tmp: tempfile::TempDir,
 }
 
 impl Daemon {
     /// Writes a configuration pointing at `central` (plus `extra` TOML appended) and starts the daemon.
     pub fn start(central: &MockCentral, extra: &str) -> Self {
+        Self::start_on(Runner::Native, central, extra)
+    }
+
+    /// As [`Daemon::start`], the daemon started by `runner`.
+    pub fn start_on(runner: Runner, central: &MockCentral, extra: &str) -> Self {
         // A daemon watches only the reader its test leased: another test's card is none of its business.
         let extra = if extra.contains("[readers]") {
             extra.to_owned()
@@ -270,16 +305,19 @@ impl Daemon {
         let tmp = tempfile::tempdir().expect("temp dir");
         let root = tmp.path().to_path_buf();
         let config = root.join("oqs-readerd.toml");
-        let d = central.dir.display();
+        let file = |name: &str| runner.path(&central.dir.join(name));
         let text = format!(
             "[facility]\nmedical_institution_code = \"{code}\"\n\
-             [central]\nurl = \"{url}\"\nca_cert = \"{d}/ca.crt\"\nterminal_cert = \"{d}/terminal.crt\"\n\
-             terminal_key = \"{d}/terminal.key\"\nprobe_interval_ms = 100\nrequest_timeout_ms = 5000\n\
+             [central]\nurl = \"{url}\"\nca_cert = '{ca}'\nterminal_cert = '{cert}'\n\
+             terminal_key = '{key}'\nprobe_interval_ms = 100\nrequest_timeout_ms = 5000\n\
              connect_timeout_ms = 1000\n\
              [clock]\npinned = \"\"\n\
              [relay]\nrescan_interval_ms = 500\nsettle_ms = 200\n{extra}\n",
             code = central.facility_code,
             url = central.url(),
+            ca = file("ca.crt"),
+            cert = file("terminal.crt"),
+            key = file("terminal.key"),
         );
         std::fs::write(&config, text).expect("write config");
         let mut daemon = Self {
@@ -288,6 +326,7 @@ impl Daemon {
             process: None,
             starts: 0,
             wrapper: Vec::new(),
+            runner,
             _tmp: tmp,
         };
         daemon.restart();
@@ -315,10 +354,10 @@ impl Daemon {
                 c.args(args).arg(bin("oqs-readerd"));
                 c
             }
-            None => Command::new(bin("oqs-readerd")),
+            None => self.runner.command("oqs-readerd"),
         };
         cmd.arg("--config")
-            .arg(&self.config)
+            .arg(self.runner.path(&self.config))
             .env("OQS_LOG", "debug");
         for (key, value) in env {
             cmd.env(key, value);

@@ -205,6 +205,7 @@ fn issue_cards(
 const MY_NUMBER_ALERT: &str = "MY-NUMBER-EF-ACCESS";
 
 enum Stop {
+    #[cfg_attr(not(unix), allow(dead_code))]
     Signal,
     StdinClosed,
 }
@@ -227,16 +228,20 @@ fn serve(
     }
 
     let (tx, rx) = mpsc::channel();
-    let sig_tx = tx.clone();
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGINT,
-    ])?;
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            let _ = sig_tx.send(Stop::Signal);
-        }
-    });
+    // Windows has no SIGTERM: there the card is removed when stdin ends (or the process is ended).
+    #[cfg(unix)]
+    {
+        let sig_tx = tx.clone();
+        let mut signals = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGINT,
+        ])?;
+        std::thread::spawn(move || {
+            if signals.forever().next().is_some() {
+                let _ = sig_tx.send(Stop::Signal);
+            }
+        });
+    }
     std::thread::spawn(move || {
         let mut sink = Vec::new();
         let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
