@@ -101,6 +101,11 @@ impl Wine {
         cmd
     }
 
+    /// One of Wine's own programs (`sc`, `reg`, …).
+    pub fn system_command(&self, name: &str) -> Command {
+        self.base_command(Path::new(name))
+    }
+
     /// `wine64 <name>.exe` of the Windows build.
     pub fn command(&self, name: &str) -> Command {
         self.base_command(&self.exes.join(format!("{name}.exe")))

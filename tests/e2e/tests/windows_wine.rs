@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use e2e::kiosk::{Oqs, files, virtual_reader_checkin};
-use e2e::wine::Wine;
+use e2e::wine::{self, Wine};
 use e2e::{Daemon, MockCentral, Runner, single_check_request};
 
 const PIPE: &str = r"\\.\pipe\oqs-readerd-test";
@@ -99,4 +99,95 @@ fn relay_pipe_and_credential_manager_under_wine() {
 #[test]
 fn a_pin_check_in_with_an_in_process_virtual_card_under_wine() {
     virtual_reader_checkin(Runner::Wine(Wine::start()));
+}
+
+/// `sc.exe` and the service control manager under Wine: the installed service's command line
+/// (`oqs-readerd.exe --service --config …`, as src-tauri/windows/hooks.nsh creates it) starts the daemon
+/// through `windows_service.rs`, which relays and serves its pipe, and `sc.exe stop` stops it cleanly.
+/// (Wine runs the service as the prefix's user; the service's virtual account and `start= delayed-auto` are
+/// for the Windows PC checklist.)
+#[test]
+fn the_daemon_runs_as_a_service_under_wine() {
+    let wine = Wine::start();
+    let runner = Runner::Wine(wine.clone());
+    let central = MockCentral::start(100, None);
+    let readers = tempfile::tempdir().expect("temp dir");
+    // The harness starts the daemon in a console first (it writes the configuration and proves it valid);
+    // that one is stopped and the service takes over the same folders.
+    let mut daemon = Daemon::start_on(
+        runner.clone(),
+        &central,
+        &format!(
+            "[ipc]\nsocket = '{PIPE}'\n[readers]\nvirtual_dir = '{}'\n",
+            runner.path(readers.path())
+        ),
+    );
+    daemon.stop();
+    let exe = wine::windows_bin_dir().join("oqs-readerd.exe");
+    let bin_path = format!(
+        "\"{}\" --service --config \"{}\"",
+        Wine::path(&exe),
+        runner.path(&daemon.config)
+    );
+    let sc = |args: &[&str]| {
+        let out = wine
+            .system_command("sc")
+            .args(args)
+            .output()
+            .expect("run sc.exe");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (created, text) = sc(&["create", "oqs-readerd", "binPath=", &bin_path]);
+    assert!(created, "sc create: {text}");
+    let (started, text) = sc(&["start", "oqs-readerd"]);
+    assert!(started, "sc start: {text}");
+
+    let oqs = Oqs {
+        socket: PathBuf::from(PIPE),
+        kiosk: None,
+        runner: runner.clone(),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !oqs.run(&["status"], None).status.success() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the service did not answer on its pipe; sc query: {}",
+            sc(&["query", "oqs-readerd"]).1
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (name, body) = single_check_request(&central.facility_code, "wine0002");
+    daemon.drop_request(&name, &body);
+    let result = name.replace("req_", "res_");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !files(&daemon.res()).contains(&result) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the service relayed nothing; req/ {:?}",
+            files(&daemon.req())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let (stopped, text) = sc(&["stop", "oqs-readerd"]);
+    assert!(stopped, "sc stop: {text}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, state) = sc(&["query", "oqs-readerd"]);
+        if state.contains("STOPPED") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the service did not stop: {state}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        !oqs.run(&["status"], None).status.success(),
+        "the pipe is gone with the service"
+    );
 }
