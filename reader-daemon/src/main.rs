@@ -86,11 +86,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// The Windows service's log file, relative to the configuration's folder.
+#[cfg(windows)]
+const SERVICE_LOG: &str = "logs/oqs-readerd.log";
+
 /// The Windows service's body: the daemon with the configuration at `path`; the process exit code.
 #[cfg(windows)]
 fn run_service(path: &std::path::Path) -> u32 {
     match Config::load(path) {
-        Ok(config) => u32::from(!run_blocking(config)),
+        Ok(config) => {
+            // A service's stderr goes nowhere: `logs\oqs-readerd.log` beside the configuration instead.
+            let log = config.resolve(std::path::Path::new(SERVICE_LOG));
+            if let Err(e) = reader_daemon::logging::init_file(&log) {
+                eprintln!("oqs-readerd: cannot write the log {}: {e}", log.display());
+            }
+            u32::from(!run_blocking(config))
+        }
         Err(e) => {
             eprintln!("oqs-readerd: {e}");
             2

@@ -190,4 +190,9 @@ fn the_daemon_runs_as_a_service_under_wine() {
         !oqs.run(&["status"], None).status.success(),
         "the pipe is gone with the service"
     );
+    // A service's stderr goes nowhere: its log is the file beside the configuration.
+    let log = std::fs::read_to_string(daemon.root.join("logs/oqs-readerd.log"))
+        .expect("the service's log file");
+    assert!(log.contains("oqs-readerd started"), "{log}");
+    assert!(log.contains("asked to stop; stopping"), "{log}");
 }
