@@ -32,7 +32,7 @@ unit: ui
 	# --tests the binaries get the same features as the test build, so nextest reuses every crate (with --bins
 	# alone, tract and the image crates were built twice).
 	$(CARGO) build --workspace --bins --tests --locked
-	$(CARGO) nextest run --workspace --locked --profile ci --no-tests=pass -E 'not binary(windows_wine)'
+	$(CARGO) nextest run --workspace --locked --profile ci --no-tests=pass -E 'not (binary(windows_wine) | binary(windows_installer))'
 	$(CARGO) test --workspace --doc --locked
 
 # The date-sensitive tests again at pinned dates that break date code: just after midnight JST on New Year's
@@ -56,9 +56,12 @@ windows:
 test-windows: windows
 	$(CARGO) nextest run --workspace --locked --profile ci -E 'binary(windows_wine)'
 
-# Release programs and the app for Windows, and the NSIS installer made with makensis (installer/windows/).
+# Release programs and the app for Windows, and the NSIS installer made with makensis (installer/windows/); then
+# that installer installed, upgraded and uninstalled under Wine (tests/e2e/tests/windows_installer.rs).
 windows-installer: ui
 	@scripts/windows.sh installer
+	OQS_WINDOWS_INSTALLER="$$(ls -t $(CURDIR)/target/windows-installer/oqs-terminal-setup-*.exe | head -n 1)" \
+		$(CARGO) nextest run --workspace --locked --profile ci -E 'binary(windows_installer)'
 
 fuzz-smoke:
 	@scripts/fuzz-smoke.sh $(FUZZ_SECONDS)

@@ -19,11 +19,21 @@ command -v x86_64-w64-mingw32-gcc >/dev/null ||
 
 PROGRAMS=(-p reader-daemon -p oqs-cli -p virtual-card -p mock-central)
 
+# Face matching is not run under Wine, so the crates Cargo.toml optimises for the Linux face tests (tract, the
+# image decoders, rustfft) are compiled unoptimised here: the slowest part of this build otherwise. They are
+# target-only crates, so the host artifacts shared with the Linux build are unchanged.
+UNOPTIMISED=()
+for p in tract-core tract-data tract-linalg tract-hir tract-onnx tract-onnx-opl tract-nnef face-match rustfft \
+  hayro-jpeg2000 zune-jpeg image png fdeflate ndarray; do
+  UNOPTIMISED+=(--config "profile.dev.package.$p.opt-level=0")
+done
+
 case "${1:-build}" in
   build)
     RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver" \
       CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
-      "$CARGO" build --locked --target "$TARGET" "${PROGRAMS[@]}" --features reader-daemon/virtual-reader --bins
+      "$CARGO" build --locked --target "$TARGET" "${UNOPTIMISED[@]}" "${PROGRAMS[@]}" \
+      --features reader-daemon/virtual-reader --bins
     ls -l target/$TARGET/debug/{oqs-readerd,oqs,oqs-virtual-card,oqs-mock-central}.exe
     ;;
   installer)

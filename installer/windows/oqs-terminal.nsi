@@ -6,10 +6,16 @@
 ; makensis -DVERSION=… -DBIN=<folder of the .exe files> -DEXAMPLE=<example configuration> -DHOOKS=<hooks.nsh>
 ;          -DOUTFILE=<installer> [-DAPP] oqs-terminal.nsi
 ; APP: the folder holds the app (oqs-terminal.exe and WebView2Loader.dll) too.
+; NOCOMPRESS: store the files uncompressed.
 
 Unicode true
 Target amd64-unicode
-SetCompressor /SOLID lzma
+; NOCOMPRESS: a quick, large installer (the Wine test's).
+!ifdef NOCOMPRESS
+  SetCompress off
+!else
+  SetCompressor /SOLID lzma
+!endif
 
 !include "MUI2.nsh"
 

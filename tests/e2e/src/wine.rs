@@ -36,13 +36,6 @@ impl Wine {
     /// A new prefix, booted, with the shim in place.
     pub fn start() -> Arc<Self> {
         let exes = windows_bin_dir();
-        for exe in ["oqs-readerd.exe", "oqs.exe"] {
-            assert!(
-                exes.join(exe).exists(),
-                "{} is missing: run `make windows` (it cross-builds the Windows programs)",
-                exes.join(exe).display()
-            );
-        }
         let tmp = tempfile::tempdir().expect("temp dir");
         let prefix = tmp.path().join("prefix");
         let wine = Self {
@@ -52,7 +45,7 @@ impl Wine {
             _tmp: tmp,
         };
         let out = wine
-            .base_command(Path::new("wineboot"))
+            .program(Path::new("wineboot"))
             .arg("--init")
             .output()
             .unwrap_or_else(|e| {
@@ -89,7 +82,8 @@ impl Wine {
         Arc::new(wine)
     }
 
-    fn base_command(&self, program: &Path) -> Command {
+    /// The Windows program at `program` (a Unix path, or the name of one of Wine's own programs).
+    pub fn program(&self, program: &Path) -> Command {
         let mut cmd = Command::new(&self.wine);
         cmd.arg(program)
             .env("WINEPREFIX", &self.prefix)
@@ -103,12 +97,18 @@ impl Wine {
 
     /// One of Wine's own programs (`sc`, `reg`, …).
     pub fn system_command(&self, name: &str) -> Command {
-        self.base_command(Path::new(name))
+        self.program(Path::new(name))
     }
 
     /// `wine64 <name>.exe` of the Windows build.
     pub fn command(&self, name: &str) -> Command {
-        self.base_command(&self.exes.join(format!("{name}.exe")))
+        let exe = self.exes.join(format!("{name}.exe"));
+        assert!(
+            exe.exists(),
+            "{} is missing: run `make windows` (it cross-builds the Windows programs)",
+            exe.display()
+        );
+        self.program(&exe)
     }
 
     /// `path` as the Windows programs see it: Wine's drive Z: is the Unix root.
