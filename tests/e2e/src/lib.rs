@@ -119,6 +119,8 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
 pub struct Process {
     pub child: Child,
     pub log: PathBuf,
+    /// Spawned as the leader of its own process group ([`Process::spawn_group`]): signals go to the group.
+    group: bool,
 }
 
 impl Process {
@@ -130,7 +132,34 @@ impl Process {
             .stderr(file)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-        Self { child, log }
+        Self {
+            child,
+            log,
+            group: false,
+        }
+    }
+
+    /// As [`Process::spawn`], the process and everything it starts in a process group of their own, signalled
+    /// together: for a program run under a wrapper (`strace …`), which on SIGTERM or SIGKILL would otherwise
+    /// leave the wrapped program running, orphaned, after its test.
+    pub fn spawn_group(mut cmd: Command, log: PathBuf) -> Self {
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let mut process = Self::spawn(cmd, log);
+        process.group = true;
+        process
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`) to the process, or to its whole group.
+    fn signal(&self, signal: &str) {
+        // Through the `kill` command, to keep the crate free of unsafe code.
+        let target = if self.group {
+            format!("-{}", self.child.id())
+        } else {
+            self.child.id().to_string()
+        };
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), "--", &target])
+            .status();
     }
 
     pub fn log_text(&self) -> String {
@@ -148,16 +177,16 @@ impl Process {
 
     /// SIGKILL, no chance to clean up.
     pub fn kill(&mut self) {
+        if self.group {
+            self.signal("KILL");
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
     /// SIGTERM and wait.
     pub fn terminate(&mut self) {
-        // SAFETY-free: send the signal through the `kill` command to keep the crate free of unsafe code.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        self.signal("TERM");
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -362,7 +391,11 @@ impl Daemon {
         for (key, value) in env {
             cmd.env(key, value);
         }
-        let mut process = Process::spawn(cmd, log);
+        let mut process = if self.wrapper.is_empty() {
+            Process::spawn(cmd, log)
+        } else {
+            Process::spawn_group(cmd, log)
+        };
         let running = wait_for("oqs-readerd to start", Duration::from_secs(30), || {
             if !process.is_running() {
                 return Some(false);
