@@ -14,13 +14,24 @@ use e2e::{Daemon, MockCentral, Runner, single_check_request};
 
 const PIPE: &str = r"\\.\pipe\oqs-readerd-test";
 
-#[test]
-fn relay_pipe_and_credential_manager_under_wine() {
+/// A fresh Wine prefix, the (Linux) mock central service, and the Windows daemon started in a console on
+/// them, serving [`PIPE`], with a virtual reader folder (no PC/SC under Wine); and an `oqs.exe` for the pipe.
+struct WineDaemon {
+    wine: std::sync::Arc<Wine>,
+    runner: Runner,
+    central: MockCentral,
+    daemon: Daemon,
+    oqs: Oqs,
+    /// The virtual reader folder, kept for the test's life.
+    readers: tempfile::TempDir,
+}
+
+fn wine_daemon() -> WineDaemon {
     let wine = Wine::start();
     let runner = Runner::Wine(wine.clone());
     let central = MockCentral::start(100, None);
     let readers = tempfile::tempdir().expect("temp dir");
-    let mut daemon = Daemon::start_on(
+    let daemon = Daemon::start_on(
         runner.clone(),
         &central,
         &format!(
@@ -28,16 +39,31 @@ fn relay_pipe_and_credential_manager_under_wine() {
             runner.path(readers.path())
         ),
     );
+    let oqs = Oqs {
+        socket: PathBuf::from(PIPE),
+        kiosk: None,
+        runner: runner.clone(),
+    };
+    WineDaemon {
+        wine,
+        runner,
+        central,
+        daemon,
+        oqs,
+        readers,
+    }
+}
 
-    // A request file in req/ comes back as a result file in res/.
-    let (name, body) = single_check_request(&central.facility_code, "wine0001");
+/// Drops a request into the daemon's `req/` and waits for its result in `res/`.
+fn relay_one(daemon: &Daemon, central: &MockCentral, id: &str) {
+    let (name, body) = single_check_request(&central.facility_code, id);
     daemon.drop_request(&name, &body);
     let result = name.replace("req_", "res_");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while !files(&daemon.res()).contains(&result) {
         assert!(
             std::time::Instant::now() < deadline,
-            "no result in res/ after 60 s; req/ {:?}, res/ {:?}; the daemon's log:\n{}",
+            "no result in res/ after 60 s; req/ {:?}, res/ {:?}; the daemon's console log:\n{}",
             files(&daemon.req()),
             files(&daemon.res()),
             daemon.logs()
@@ -45,13 +71,23 @@ fn relay_pipe_and_credential_manager_under_wine() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!daemon.req().join(&name).exists(), "the request is taken");
+}
+
+#[test]
+fn relay_pipe_and_credential_manager_under_wine() {
+    let WineDaemon {
+        runner,
+        central,
+        mut daemon,
+        oqs,
+        readers: _readers,
+        ..
+    } = wine_daemon();
+
+    // A request file in req/ comes back as a result file in res/.
+    relay_one(&daemon, &central, "wine0001");
 
     // `oqs.exe status` over the pipe, with the token the daemon put in Credential Manager.
-    let oqs = Oqs {
-        socket: PathBuf::from(PIPE),
-        kiosk: None,
-        runner: runner.clone(),
-    };
     let status = oqs.status();
     assert!(
         status["daemon_version"]
@@ -108,20 +144,17 @@ fn a_pin_check_in_with_an_in_process_virtual_card_under_wine() {
 /// for the Windows PC checklist.)
 #[test]
 fn the_daemon_runs_as_a_service_under_wine() {
-    let wine = Wine::start();
-    let runner = Runner::Wine(wine.clone());
-    let central = MockCentral::start(100, None);
-    let readers = tempfile::tempdir().expect("temp dir");
     // The harness starts the daemon in a console first (it writes the configuration and proves it valid);
     // that one is stopped and the service takes over the same folders.
-    let mut daemon = Daemon::start_on(
-        runner.clone(),
-        &central,
-        &format!(
-            "[ipc]\nsocket = '{PIPE}'\n[readers]\nvirtual_dir = '{}'\n",
-            runner.path(readers.path())
-        ),
-    );
+    let WineDaemon {
+        wine,
+        runner,
+        central,
+        mut daemon,
+        oqs,
+        readers: _readers,
+        ..
+    } = wine_daemon();
     daemon.stop();
     let exe = wine::windows_bin_dir().join("oqs-readerd.exe");
     let bin_path = format!(
@@ -145,11 +178,6 @@ fn the_daemon_runs_as_a_service_under_wine() {
     let (started, text) = sc(&["start", "oqs-readerd"]);
     assert!(started, "sc start: {text}");
 
-    let oqs = Oqs {
-        socket: PathBuf::from(PIPE),
-        kiosk: None,
-        runner: runner.clone(),
-    };
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while !oqs.run(&["status"], None).status.success() {
         assert!(
@@ -159,18 +187,7 @@ fn the_daemon_runs_as_a_service_under_wine() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let (name, body) = single_check_request(&central.facility_code, "wine0002");
-    daemon.drop_request(&name, &body);
-    let result = name.replace("req_", "res_");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !files(&daemon.res()).contains(&result) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the service relayed nothing; req/ {:?}",
-            files(&daemon.req())
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    relay_one(&daemon, &central, "wine0002");
 
     let (stopped, text) = sc(&["stop", "oqs-readerd"]);
     assert!(stopped, "sc stop: {text}");
