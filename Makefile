@@ -26,6 +26,8 @@ ui:
 lint: ui
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	# The daemon as packaged: without the test-only features the workspace build unifies in (virtual-reader).
+	$(CARGO) clippy -p reader-daemon --locked -- -D warnings
 
 unit: ui
 	# The end-to-end tests run the binaries of other packages, which `cargo test` alone does not build. With

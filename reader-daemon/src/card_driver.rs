@@ -177,16 +177,16 @@ pub fn start_monitor(
     names: Vec<String>,
     reports: ReportSink,
 ) -> Result<Monitor, CardError> {
-    #[cfg(feature = "virtual-reader")]
-    if let CardSource::Virtual(readers) = source {
-        let wanted = move |reader: &str| names.is_empty() || names.iter().any(|n| n == reader);
-        return readers
-            .watch(move |event| !is_for(&event, &wanted) || reports(CardReport::Reader(event)))
-            .map(Monitor::Virtual);
+    match source {
+        CardSource::Pcsc => {}
+        #[cfg(feature = "virtual-reader")]
+        CardSource::Virtual(readers) => {
+            let wanted = move |reader: &str| names.is_empty() || names.iter().any(|n| n == reader);
+            return readers
+                .watch(move |event| !is_for(&event, &wanted) || reports(CardReport::Reader(event)))
+                .map(Monitor::Virtual);
+        }
     }
-    let CardSource::Pcsc = source else {
-        return Err(CardError::Internal("unknown card source"));
-    };
     let (monitor, events) = ReaderMonitor::start()?;
     std::thread::Builder::new()
         .name("pcsc-forward".into())

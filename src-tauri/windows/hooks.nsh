@@ -1,5 +1,5 @@
-; The installer's steps beyond copying files (installer/windows/oqs-terminal.nsi includes this file; Tauri's
-; own NSIS bundler, when run on a Windows build PC, calls the same two macros). They run elevated, with
+; The installer's steps beyond copying files (installer/windows/oqs-terminal.nsi includes this file; the macro
+; names are those of Tauri's NSIS hooks, so its bundler could call them too). They run elevated, with
 ; SetShellVarContext all, so $APPDATA is C:\ProgramData. Accounts are given by SID, which every language of
 ; Windows understands (S-1-5-18 SYSTEM, S-1-5-32-544 Administrators).
 
