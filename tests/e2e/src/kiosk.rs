@@ -446,6 +446,41 @@ pub fn kiosk_daemon(central: &MockCentral, lease: &pcsc_harness::ReaderLease) ->
     )
 }
 
+/// The named pipe the Windows daemon serves in the Wine tests (each Wine prefix has its own pipe namespace).
+pub const WINE_PIPE: &str = r"\\.\pipe\oqs-readerd-test";
+
+/// A daemon on `central`, started by `runner`, whose readers are the sub-folders of `readers` (a test build's
+/// virtual readers: `readers.virtual_dir`), with `extra` TOML; and an `oqs` for its socket, which under Wine is
+/// [`WINE_PIPE`] (Windows has no Unix socket).
+pub fn virtual_reader_daemon(
+    runner: Runner,
+    central: &MockCentral,
+    readers: &Path,
+    extra: &str,
+) -> (Daemon, Oqs) {
+    let ipc = match runner {
+        Runner::Native => String::new(),
+        Runner::Wine(_) => format!("[ipc]\nsocket = '{WINE_PIPE}'\n"),
+    };
+    let daemon = Daemon::start_on(
+        runner.clone(),
+        central,
+        &format!(
+            "{ipc}[readers]\nvirtual_dir = '{}'\n{extra}",
+            runner.path(readers)
+        ),
+    );
+    let oqs = Oqs {
+        socket: match runner {
+            Runner::Native => daemon.root.join("run/oqs-readerd.sock"),
+            Runner::Wine(_) => PathBuf::from(WINE_PIPE),
+        },
+        kiosk: None,
+        runner,
+    };
+    (daemon, oqs)
+}
+
 /// A PIN check-in with a card placed in the daemon's virtual reader folder (`readers.virtual_dir`, a test
 /// build's in-process card) instead of a vpcd reader: everything above the card transport is the
 /// production path, so the same scenario runs on Linux and on the Windows build under Wine. Checks the
@@ -456,28 +491,12 @@ pub fn virtual_reader_checkin(runner: Runner) {
     let readers = tempfile::tempdir().expect("temp dir");
     let reader = readers.path().join("kiosk");
     std::fs::create_dir(&reader).expect("reader folder");
-    // Windows has no Unix socket: the daemon serves a named pipe (its own Wine prefix's namespace).
-    let pipe = r"\\.\pipe\oqs-readerd-test";
-    let ipc = match runner {
-        Runner::Native => String::new(),
-        Runner::Wine(_) => format!("[ipc]\nsocket = '{pipe}'\n"),
-    };
-    let daemon = Daemon::start_on(
-        runner.clone(),
-        &central,
-        &format!(
-            "{ipc}[readers]\nvirtual_dir = '{}'\n[kiosk]\ninactivity_timeout_secs = 120\n",
-            runner.path(readers.path())
-        ),
-    );
-    let oqs = Oqs {
-        socket: match runner {
-            Runner::Native => daemon.root.join("run/oqs-readerd.sock"),
-            Runner::Wine(_) => PathBuf::from(pipe),
-        },
-        kiosk: None,
+    let (daemon, oqs) = virtual_reader_daemon(
         runner,
-    };
+        &central,
+        readers.path(),
+        "[kiosk]\ninactivity_timeout_secs = 120\n",
+    );
     oqs.wait_screen("idle");
 
     // Placed the careful way: written under another name, then renamed.

@@ -5,17 +5,14 @@
 //! transport (Wine's `winscard.dll` is only stubs, so the PC/SC transport is checked on a real Windows PC:
 //! installer/windows/README.md). `make test-windows` runs this file; nothing here is skipped.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use e2e::kiosk::{Oqs, files, virtual_reader_checkin};
+use e2e::kiosk::{Oqs, WINE_PIPE, files, virtual_reader_checkin, virtual_reader_daemon};
 use e2e::wine::{self, Wine};
 use e2e::{Daemon, MockCentral, Runner, single_check_request};
 
-const PIPE: &str = r"\\.\pipe\oqs-readerd-test";
-
 /// A fresh Wine prefix, the (Linux) mock central service, and the Windows daemon started in a console on
-/// them, serving [`PIPE`], with a virtual reader folder (no PC/SC under Wine); and an `oqs.exe` for the pipe.
+/// them, serving [`WINE_PIPE`], with a virtual reader folder (no PC/SC under Wine); and an `oqs.exe` for the pipe.
 struct WineDaemon {
     wine: std::sync::Arc<Wine>,
     runner: Runner,
@@ -31,19 +28,7 @@ fn wine_daemon() -> WineDaemon {
     let runner = Runner::Wine(wine.clone());
     let central = MockCentral::start(100, None);
     let readers = tempfile::tempdir().expect("temp dir");
-    let daemon = Daemon::start_on(
-        runner.clone(),
-        &central,
-        &format!(
-            "[ipc]\nsocket = '{PIPE}'\n[readers]\nvirtual_dir = '{}'\n",
-            runner.path(readers.path())
-        ),
-    );
-    let oqs = Oqs {
-        socket: PathBuf::from(PIPE),
-        kiosk: None,
-        runner: runner.clone(),
-    };
+    let (daemon, oqs) = virtual_reader_daemon(runner.clone(), &central, readers.path(), "");
     WineDaemon {
         wine,
         runner,
@@ -103,7 +88,7 @@ fn relay_pipe_and_credential_manager_under_wine() {
     std::fs::write(
         &client_config,
         format!(
-            "[ipc]\nsocket = '{PIPE}'\ntoken_file = '{}'\n",
+            "[ipc]\nsocket = '{WINE_PIPE}'\ntoken_file = '{}'\n",
             runner.path(&wrong)
         ),
     )
