@@ -32,6 +32,16 @@ fn main_face(photo: &Path) -> (image::RgbImage, face_match::Face) {
     (img, face)
 }
 
+/// Cards 1..=`count` (as [`crate::kiosk::Cards::issue_with_photo`]) carrying a card-style portrait of the person
+/// in the labelled photo `person` (e.g. `obama.jpg`), and the test's work folder the portrait was made in.
+pub fn cards_with_portrait(count: u32, person: &str) -> (crate::kiosk::Cards, tempfile::TempDir) {
+    let work = tempfile::tempdir().expect("temp dir");
+    let portrait = work.path().join("card-portrait.png");
+    card_portrait(&photos().join(person), &portrait);
+    let cards = crate::kiosk::Cards::issue_with_photo(count, Some(&portrait));
+    (cards, work)
+}
+
 /// A card-style portrait (PNG) of the person in `photo`, for `oqs-virtual-card issue --photo`.
 pub fn card_portrait(photo: &Path, out: &Path) {
     let (img, face) = main_face(photo);

@@ -10,8 +10,8 @@ use std::time::Duration;
 use e2e::app::{
     AppWindow, Display, assert_contrast, assert_fits, kiosk_catalogue, open_kiosk, screenshot_dir,
 };
-use e2e::faces::{card_portrait, face_kiosk_config, photos, screen_replay};
-use e2e::kiosk::{Cards, InsertedCard, NORMAL};
+use e2e::faces::{cards_with_portrait, face_kiosk_config, photos, screen_replay};
+use e2e::kiosk::{InsertedCard, NORMAL};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
 
 /// Attempts the daemon allows per card here (each refused attempt takes a fraction of a second).
@@ -32,10 +32,7 @@ fn a_screen_held_up_is_refused_on_the_kiosk_in_japanese_and_nepali_and_the_face_
     }
     let shots = screenshot_dir();
     let photos = photos();
-    let work = tempfile::tempdir().expect("temp dir");
-    let portrait = work.path().join("card-obama.png");
-    card_portrait(&photos.join("obama.jpg"), &portrait);
-    let cards = Cards::issue_with_photo(1, Some(&portrait));
+    let (cards, work) = cards_with_portrait(1, "obama.jpg");
     let camera = work.path().join("camera");
     std::fs::create_dir_all(&camera).expect("camera folder");
     screen_replay(&photos.join("obama2.jpg"), &camera.join("replay.png"));

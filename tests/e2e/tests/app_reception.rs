@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use e2e::app::{AppWindow, Display, Driver, pdf_pages, screenshot_dir, squeezed};
 use e2e::central::{Qualification, qualification_numbers};
-use e2e::faces::{card_portrait, face_kiosk_config, photos};
+use e2e::faces::{cards_with_portrait, face_kiosk_config, photos};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs};
 use e2e::staff::{ADMIN_PW, create_admin};
 use e2e::{Daemon, MockCentral, in_keyutils_session, wait_for};
@@ -138,10 +138,7 @@ fn reception_list_marks_methods_validity_certificates_and_browses_yesterday() {
     }
     let shots = screenshot_dir();
     let photos = photos();
-    let work = tempfile::tempdir().expect("temp dir");
-    let portrait = work.path().join("card-obama.png");
-    card_portrait(&photos.join("obama.jpg"), &portrait);
-    let cards = Cards::issue_with_photo(CERT_EXPIRING, Some(&portrait));
+    let (cards, work) = cards_with_portrait(CERT_EXPIRING, "obama.jpg");
     let camera = work.path().join("camera");
     std::fs::create_dir_all(&camera).expect("camera folder");
     std::fs::copy(photos.join("obama2.jpg"), camera.join("obama2.jpg")).expect("camera frame");

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use e2e::faces::{card_portrait, face_kiosk_config, photos, screen_replay};
+use e2e::faces::{card_portrait, cards_with_portrait, face_kiosk_config, photos, screen_replay};
 use e2e::kiosk::{Cards, InsertedCard, NORMAL, Oqs};
 use e2e::{Daemon, MockCentral, bin, in_keyutils_session};
 
@@ -113,10 +113,7 @@ fn face_checkin_same_person_succeeds_other_person_is_rejected_then_pin() {
         return;
     }
     let photos = photos();
-    let work = tempfile::tempdir().expect("temp dir");
-    let portrait = work.path().join("card-obama.png");
-    card_portrait(&photos.join("obama.jpg"), &portrait);
-    let cards = Cards::issue_with_photo(1, Some(&portrait));
+    let (cards, work) = cards_with_portrait(1, "obama.jpg");
     let camera = work.path().join("camera");
     show_camera(&camera, &photos.join("obama2.jpg"));
     let lease = pcsc_harness::reader();
@@ -315,10 +312,7 @@ fn a_screen_held_up_to_the_camera_is_refused_at_every_attempt() {
         return;
     }
     let photos = photos();
-    let work = tempfile::tempdir().expect("temp dir");
-    let portrait = work.path().join("card-obama.png");
-    card_portrait(&photos.join("obama.jpg"), &portrait);
-    let cards = Cards::issue_with_photo(1, Some(&portrait));
+    let (cards, work) = cards_with_portrait(1, "obama.jpg");
     // The card holder's own photo, on a phone screen held up to the camera.
     let camera = work.path().join("camera");
     let replay = work.path().join("replay.png");
