@@ -52,8 +52,13 @@ fn wait_while_matching(oqs: &Oqs) -> serde_json::Value {
 /// on the way (each distinct face-capture screen that had one) and the method screen.
 fn attempts_until_method_choice(oqs: &Oqs) -> (Vec<serde_json::Value>, serde_json::Value) {
     let mut guidance: Vec<serde_json::Value> = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let after = loop {
         let s = oqs.screen();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the face attempts did not end in 120 s; the kiosk shows {s}"
+        );
         if s["screen"] == "face_capture" && s["guidance"].is_object() && guidance.last() != Some(&s)
         {
             guidance.push(s.clone());
